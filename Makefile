@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install translations catalog bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+# Compiled catalogues are build products (.mo files are not committed).
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -q -d portal/translations -f 2>/dev/null || $(BIN)/pybabel compile -d portal/translations -f
+
+# Re-extract strings and update the catalogues after changing user-facing text.
+catalog: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+
+run: install
+	@mkdir -p instance
+	$(FLASK) init-db
+	$(FLASK) seed-demo --if-empty
+	@$(FLASK) index check >/dev/null 2>&1 || $(FLASK) index rebuild
+	@bash scripts/serve.sh
+
+test: $(VENV)/.test-installed translations
+	@bash scripts/test.sh
+
+bench: install
+	$(BIN)/python bench/search_bench.py --count 100000
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,43 @@
+"""Application factory: wiring only (no network, migrations or sleeping)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from portal import config as settings
+from portal.extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    lang = session.get("lang") if request else None
+    return lang if lang in ("zh_CN", "en") else "zh_CN"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.INSTANCE),
+        instance_relative_config=True,
+    )
+    app.config.update(settings.BASE)
+    app.config.update(config if config is not None else settings.from_environment())
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    login_manager.init_app(app)
+
+    from portal import cli, web
+    from portal.public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

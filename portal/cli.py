@@ -1,0 +1,194 @@
+"""Flask commands: init-db, seed-demo, index, worker, expire, audit."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import sys
+import time
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+
+log = logging.getLogger("portal.worker")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    click.echo("database schema is up to date")
+
+
+@click.command("seed-demo")
+@click.option("--count", type=int, default=None,
+              help="Large synthetic data set of N entries (benchmarks); default: the demo city.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has cases.")
+@click.option("--seed", type=int, default=20260601, show_default=True)
+@with_appcontext
+def seed_demo(count: int | None, if_empty: bool, seed: int) -> None:
+    """Build a believable demo city for the active profile (deterministic)."""
+    from portal.demo import seed as demo
+    from portal.models import Case
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count(Case.id))):
+        click.echo("database already has data; demo seeding skipped")
+        return
+    started = time.perf_counter()
+    if count:
+        report = demo.seed_bulk(db.session, current_app.config, count, seed=seed, echo=click.echo)
+    else:
+        report = demo.seed_city(db.session, current_app.config, seed=seed)
+    db.session.commit()
+    click.echo(f"seeded in {time.perf_counter() - started:.1f}s: " +
+               ", ".join(f"{k}={v}" for k, v in report.items() if not k.startswith("_")))
+    for line in report.get("_logins", []):
+        click.echo(line)
+
+
+@click.command("demo-logins")
+@with_appcontext
+def demo_logins() -> None:
+    """Print the demo staff accounts (only those still using the demo password scheme)."""
+    from portal.models import StaffUser
+
+    users = db.session.execute(sa.select(StaffUser).order_by(StaffUser.id)).scalars().all()
+    demo = [u for u in users if u.username == u.role.value]
+    if demo:
+        click.echo("Demo staff logins (back office at /admin):")
+    for user in demo:
+        click.echo(f"  {user.username:10} password demo-{user.role.value}-2026   ({user.display_name})")
+
+
+@click.command("expire")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@with_appcontext
+def expire(today) -> None:
+    """Remove every entry whose term has ended (idempotent)."""
+    removed = _expire((today.date() if today else dt.date.today()))
+    click.echo(f"removed {len(removed)} expired entries")
+
+
+def _expire(today: dt.date) -> list[str]:
+    from portal.rules.profiles import load_profile
+    from portal.services.cases import expire_terms
+
+    removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], today)
+    db.session.commit()
+    return removed
+
+
+@click.command("worker")
+@click.option("--interval", type=float, default=0.5, show_default=True,
+              help="Seconds between outbox polls.")
+@click.option("--once", is_flag=True, help="Drain once and exit.")
+@with_appcontext
+def worker(interval: float, once: bool) -> None:
+    """The background worker: outbox → search index, and expiry of terms."""
+    from portal.search import get_index
+    from portal.services import indexer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    index = get_index()
+    stop = {"now": False}
+
+    def _stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    last_expiry: dt.date | None = None
+    while not stop["now"]:
+        today = dt.date.today()
+        if last_expiry != today:
+            removed = _expire(today)
+            if removed:
+                log.info("expired %d entries", len(removed))
+            last_expiry = today
+        done = indexer.sync(db.session, index)
+        db.session.commit()
+        if done:
+            log.info("indexed %d outbox rows", done)
+        if once:
+            break
+        if not done:
+            time.sleep(interval)
+    db.session.remove()
+
+
+@click.group("index")
+def index_group() -> None:
+    """Search index: rebuild, sync or check against the projection."""
+
+
+@index_group.command("rebuild")
+@with_appcontext
+def index_rebuild() -> None:
+    from portal.search import get_index
+    from portal.services import indexer
+
+    started = time.perf_counter()
+    count = indexer.rebuild(db.session, get_index())
+    db.session.commit()
+    click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
+
+
+@index_group.command("sync")
+@with_appcontext
+def index_sync() -> None:
+    from portal.search import get_index
+    from portal.services import indexer
+
+    total = 0
+    while done := indexer.sync(db.session, get_index()):
+        db.session.commit()
+        total += done
+    click.echo(f"applied {total} outbox rows")
+
+
+@index_group.command("check")
+@with_appcontext
+def index_check() -> None:
+    from portal.search import get_index
+    from portal.services import indexer
+
+    result = indexer.check(db.session, get_index())
+    click.echo(f"missing={len(result.missing)} extra={len(result.extra)} stale={len(result.stale)}")
+    if not result.ok:
+        for label, ids in (("missing", result.missing), ("extra", result.extra), ("stale", result.stale)):
+            for public_id in ids[:20]:
+                click.echo(f"  {label}: {public_id}")
+        sys.exit(1)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    from portal.models import AuditEvent
+    from portal.services.audit import verify
+
+    problems = verify(db.session)
+    total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    if problems:
+        for problem in problems[:50]:
+            click.echo(f"row {problem.seq}: {problem.message}", err=True)
+        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {total} events", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {total} events")

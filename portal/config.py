@@ -1,0 +1,85 @@
+"""Settings from the environment (``PORTAL_*``) and the test settings.
+
+Every setting has a working default for the embedded SQLite set-up that
+``make run`` builds under ``instance/``; production overrides them (README).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("PORTAL_INSTANCE_DIR", ROOT / "instance"))
+
+
+def _persistent_secret(name: str) -> str:
+    """A random key kept in ``instance/`` so restarts keep sessions and hashes valid."""
+    path = INSTANCE / name
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _env(name: str, default=None):
+    return os.environ.get(f"PORTAL_{name}", default)
+
+
+def from_environment() -> dict:
+    """Read the configuration; called once by :func:`portal.create_app`."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'portal.db'}"),
+        "SECRET_KEY": _env("SECRET_KEY") or _persistent_secret("secret_key"),
+        # HMAC key for exact look-ups of identifiers and for public ids; rotating it
+        # requires `flask --app wsgi index rebuild` and a projection refresh.
+        "PORTAL_LOOKUP_KEY": _env("LOOKUP_KEY") or _persistent_secret("lookup_key"),
+        "PORTAL_PROFILE": _env("PROFILE", "jiamusi"),
+        "PORTAL_REDIS_URL": _env("REDIS_URL"),
+        "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
+        "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
+        "PORTAL_MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "10")),
+        "PORTAL_MAX_FILES": int(_env("MAX_FILES", "10")),
+        "PORTAL_SMTP_HOST": _env("SMTP_HOST"),
+        "PORTAL_SMTP_PORT": int(_env("SMTP_PORT", "25")),
+        "PORTAL_MAIL_FROM": _env("MAIL_FROM", "noreply@portal.invalid"),
+        "PORTAL_BASE_URL": _env("BASE_URL", "http://127.0.0.1:8000"),
+        "PORTAL_DEPARTMENT_CONTACT": _env("DEPARTMENT_CONTACT", "0454-12333"),
+    }
+
+
+BASE = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ("zh_CN", "en"),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": 3600 * 4,
+    "JSON_AS_ASCII": False,
+}
+
+
+def testing(database_url: str, tmp: Path) -> dict:
+    """Settings for one test database; no key files, everything under ``tmp``."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "PORTAL_LOOKUP_KEY": "test-lookup-key",
+        "PORTAL_PROFILE": "jiamusi",
+        "PORTAL_REDIS_URL": None,
+        "PORTAL_UPLOAD_DIR": str(tmp / "uploads"),
+        "PORTAL_INDEX_DIR": str(tmp / "index"),
+        "PORTAL_MAX_UPLOAD_MB": 2,
+        "PORTAL_MAX_FILES": 5,
+        "PORTAL_SMTP_HOST": None,
+        "PORTAL_SMTP_PORT": 25,
+        "PORTAL_MAIL_FROM": "noreply@portal.invalid",
+        "PORTAL_BASE_URL": "http://localhost",
+        "PORTAL_DEPARTMENT_CONTACT": "0454-12333",
+        "WTF_CSRF_ENABLED": False,
+    }

@@ -1,0 +1,63 @@
+"""Translated labels for states, reasons and kinds (DESIGN §8).
+
+Evaluated lazily (``_l``) so the active request's language decides.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+SUBJECT_KINDS = {
+    "organisation": _l("Organisation"),
+    "person": _l("Individual"),
+}
+
+SEVERITIES = {
+    "light": _l("Minor"),
+    "general": _l("General"),
+    "heavy": _l("Serious (grade 2)"),
+    "serious": _l("Severe"),
+}
+
+REMOVAL_REASONS = {
+    "term_expired": _l("Term expired"),
+    "rectified": _l("Rectified in time"),
+    "credit_repaired": _l("Credit repaired"),
+    "objection_upheld": _l("Objection upheld, information corrected"),
+    "revoked": _l("Decision revoked by reconsideration or court"),
+}
+
+CASE_STATES = {
+    "opened": _l("Opened"),
+    "pre_noticed": _l("Pre-notice served"),
+    "defence_filed": _l("Defence received"),
+    "reviewed": _l("Reviewed"),
+    "proposed": _l("Listing proposed"),
+    "decided": _l("Listing decided"),
+    "published": _l("Published"),
+    "removed": _l("Removed"),
+    "dropped": _l("Dropped"),
+}
+
+SUBMISSION_KINDS = {
+    "defence": _l("Statement and defence"),
+    "objection": _l("Objection"),
+    "rectification": _l("Rectification evidence"),
+    "credit_repair": _l("Credit repair application"),
+    "complaint": _l("Complaint or report"),
+}
+
+SUBMISSION_STATES = {
+    "received": _l("Received"),
+    "under_review": _l("Under review"),
+    "awaiting_material": _l("More material requested"),
+    "granted": _l("Granted"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+
+def label(table: dict, key: str | None) -> str:
+    """A translated label, or the key itself for an unknown value."""
+    if key is None:
+        return ""
+    return str(table.get(getattr(key, "value", key), key))

@@ -1,0 +1,17 @@
+"""Typed models, one module per aggregate; importing this registers them all."""
+from portal.models.audit import AuditEvent, AuditHead
+from portal.models.base import Base
+from portal.models.calendar import CalendarYear, HolidayOverride
+from portal.models.cases import Case, CaseOrigin
+from portal.models.outbox import OutboxEvent
+from portal.models.publication import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
+from portal.models.staff import Role, StaffUser
+from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
+from portal.models.submissions import Attachment, Submission, SubmissionEvent
+
+__all__ = [
+    "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
+    "HolidayOverride", "OutboxEvent", "PersonRole", "PublicationState", "PublishedEntry",
+    "RedListEntry", "RelatedPerson", "RemovalNotice", "Role", "StaffUser", "Subject",
+    "SubjectKind", "Submission", "SubmissionEvent",
+]

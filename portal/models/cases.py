@@ -1,0 +1,71 @@
+"""Listing cases: one per decision procedure, with every date of SPEC §4."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal.models.subjects import Subject
+from portal.rules.workflow import CaseState, RemovalReason
+
+
+class CaseOrigin(str, enum.Enum):
+    INSPECTION = "inspection"    # 劳动保障监察 / 稽核
+    AUDIT = "audit"              # 专项审计
+    REPORT = "report"            # 投诉举报
+    COMMITMENT = "commitment"    # 告知承诺制: broken commitment (Jiamusi art. 6)
+    IMPORT = "import"            # monthly / quarterly report import
+    INTEGRATION = "integration"  # business system through the API
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_state_term_end", "state", "term_end"),
+        sa.Index("ix_cases_subject_state", "subject_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
+    ground: Mapped[str] = mapped_column(sa.String(20))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPENED)
+    origin: Mapped[CaseOrigin] = mapped_column(enum_column(CaseOrigin), default=CaseOrigin.INSPECTION)
+    prior_listings: Mapped[int] = mapped_column(default=0)
+
+    facts: Mapped[str] = mapped_column(sa.Text, default="")
+    reasons: Mapped[str] = mapped_column(sa.Text, default="")
+    document_no: Mapped[str | None] = mapped_column(sa.String(60))      # 文书编号
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    department: Mapped[str] = mapped_column(sa.String(120), default="")
+    department_contact: Mapped[str] = mapped_column(sa.String(120), default="")
+    access_code_hash: Mapped[str | None] = mapped_column(sa.String(200))  # printed on letters
+
+    opened_on: Mapped[dt.date] = mapped_column(sa.Date)
+    pre_notice_served_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    defence_due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    publish_due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    published_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    share_due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    shared_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    term_start: Mapped[dt.date | None] = mapped_column(sa.Date)
+    term_end: Mapped[dt.date | None] = mapped_column(sa.Date)   # the day the subject leaves the list
+    removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    removal_reason: Mapped[RemovalReason | None] = mapped_column(enum_column(RemovalReason))
+    # Deadlines computed over a provisional calendar year are flagged for recomputation.
+    deadlines_provisional: Mapped[bool] = mapped_column(default=False)
+
+    prepared_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+    subject: Mapped[Subject] = relationship()

@@ -1,0 +1,112 @@
+"""The public projection: exactly what may be published, already masked.
+
+Public pages, exports, feeds, the API and the search index read only these
+tables. Only ``portal.services.publication`` writes them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, Timestamp, utcnow
+
+
+class PublishedEntry(Base):
+    __tablename__ = "published_entries"
+    __table_args__ = (
+        sa.Index("ix_published_entries_listed", "listed_on", "id"),
+        sa.Index("ix_published_entries_ground_listed", "ground_code", "listed_on"),
+        sa.Index("ix_published_entries_year_listed", "listing_year", "listed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    subject_kind: Mapped[str] = mapped_column(sa.String(20), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    code_display: Mapped[str] = mapped_column(sa.String(20), default="")   # USCC, or masked ID
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    extra_codes: Mapped[list] = mapped_column(sa.JSON, default=list)        # legacy org code, reg no
+    legal_rep_name: Mapped[str | None] = mapped_column(sa.String(100))
+    legal_rep_id_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    ground_code: Mapped[str] = mapped_column(sa.String(20))
+    ground_text: Mapped[str] = mapped_column(sa.Text)
+    ground_text_en: Mapped[str] = mapped_column(sa.Text, default="")
+    severity: Mapped[str] = mapped_column(sa.String(10), index=True)
+    facts: Mapped[str] = mapped_column(sa.Text, default="")
+    reasons: Mapped[str] = mapped_column(sa.Text, default="")
+    legal_basis: Mapped[str] = mapped_column(sa.Text, default="")
+    document_no: Mapped[str | None] = mapped_column(sa.String(60))
+    department: Mapped[str] = mapped_column(sa.String(120), index=True)
+    department_contact: Mapped[str] = mapped_column(sa.String(120), default="")
+    listed_on: Mapped[dt.date] = mapped_column(sa.Date)          # date of the listing decision
+    listing_year: Mapped[int] = mapped_column()
+    published_on: Mapped[dt.date] = mapped_column(sa.Date)
+    term_start: Mapped[dt.date] = mapped_column(sa.Date)
+    term_end: Mapped[dt.date] = mapped_column(sa.Date)
+    repeat_listing: Mapped[bool] = mapped_column(default=False)
+    rectification_closes_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    repair_opens_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    under_objection: Mapped[bool] = mapped_column(default=False)
+    # False for natural persons where the profile forbids publishing them (exact look-up only)
+    visible: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="listed", index=True)  # listed | removed
+    removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    removal_reason: Mapped[str | None] = mapped_column(sa.String(30))
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class RemovalNotice(Base):
+    __tablename__ = "removal_notices"
+    __table_args__ = (sa.Index("ix_removal_notices_removed", "removed_on", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    subject_kind: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    code_display: Mapped[str] = mapped_column(sa.String(20), default="")
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    ground_code: Mapped[str] = mapped_column(sa.String(20))
+    ground_text: Mapped[str] = mapped_column(sa.Text)
+    listed_on: Mapped[dt.date] = mapped_column(sa.Date)
+    removed_on: Mapped[dt.date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(30), index=True)
+    department: Mapped[str] = mapped_column(sa.String(120))
+    entry_public_id: Mapped[str | None] = mapped_column(sa.String(20))  # None once the entry is unpublished
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class RedListEntry(Base):
+    """守信红名单 (Zhengzhou §一): admitted units, their criteria and incentives."""
+
+    __tablename__ = "red_list_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    code_display: Mapped[str] = mapped_column(sa.String(20))
+    criteria: Mapped[list] = mapped_column(sa.JSON, default=list)      # criterion codes met
+    admitted_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    valid_until: Mapped[dt.date | None] = mapped_column(sa.Date)
+    removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    removal_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class PublicationState(Base):
+    """One row: a counter bumped by every change to the projection (ETag / Last-Modified)."""
+
+    __tablename__ = "publication_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)

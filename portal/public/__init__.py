@@ -1,0 +1,1 @@
+"""Public blueprint: pages read only the public projection."""

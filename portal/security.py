@@ -1,0 +1,51 @@
+"""Keyed hashes for exact look-ups and public ids, and slow hashes for secrets."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from portal.rules.identifiers import normalise
+
+_hasher = PasswordHasher()
+# Codes people type from a letter: no 0/O, 1/I/L confusion.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def lookup_hash(key: str, identifier: str) -> str:
+    """HMAC-SHA256 of a normalised identifier: lets /check match a full ID without storing it."""
+    value = normalise(identifier)
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def public_id(key: str, prefix: str, seed: str) -> str:
+    """A stable, unguessable public id (``E`` + 10 base32 chars) derived from an internal number."""
+    digest = hmac.new(key.encode(), f"{prefix}:{seed}".encode(), hashlib.sha256).digest()
+    return prefix + base64.b32encode(digest).decode()[:10]
+
+
+def new_code(length: int = 10) -> str:
+    """A random access or query code, grouped for reading (e.g. ``7KQ3-M9XP-2B``)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+    return "-".join(raw[i:i + 4] for i in range(0, length, 4))
+
+
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(_canonical_code(secret))
+
+
+def verify_secret(stored: str | None, secret: str) -> bool:
+    if not stored or not secret:
+        return False
+    try:
+        return _hasher.verify(stored, _canonical_code(secret))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _canonical_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())

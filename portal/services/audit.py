@@ -1,0 +1,109 @@
+"""Append to and verify the hash-chained audit log."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, AuditHead, StaffUser
+from portal.models.base import utcnow
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a staff user, or a label for parties, the public and the system."""
+
+    label: str
+    staff_id: int | None = None
+
+    @classmethod
+    def staff(cls, user: StaffUser) -> Actor:
+        return cls(f"staff:{user.username}", user.id)
+
+
+SYSTEM = Actor("system")
+PUBLIC = Actor("public")
+PARTY = Actor("party")
+
+
+def _digest(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str,
+            entity_type: str, entity_id: str, data: dict) -> str:
+    payload = json.dumps(
+        [prev_hash, seq, _iso(at), actor, action, entity_type, entity_id, data],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _iso(at: dt.datetime) -> str:
+    # SQLite hands back naive datetimes; both databases store UTC.
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def record(session: Session, actor: Actor, action: str, entity_type: str,
+           entity_id: object, data: dict | None = None) -> AuditEvent:
+    """Append one event. The head row is locked so concurrent appenders serialise."""
+    head = session.execute(
+        sa.select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    clean = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
+    at = utcnow()
+    seq = head.seq + 1
+    digest = _digest(head.hash, seq, at, actor.label, action, entity_type, str(entity_id), clean)
+    event = AuditEvent(
+        seq=seq, at=at, actor_id=actor.staff_id, actor_label=actor.label, action=action,
+        entity_type=entity_type, entity_id=str(entity_id), data=clean,
+        prev_hash=head.hash, hash=digest,
+    )
+    head.seq, head.hash = seq, digest
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    message: str
+
+
+def verify(session: Session, batch: int = 5000) -> list[Problem]:
+    """Recompute the chain; report changed, removed or reordered rows and a moved head."""
+    problems: list[Problem] = []
+    prev, expected_seq = GENESIS, 1
+    last_id = 0
+    while True:
+        rows = session.execute(
+            sa.select(AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor_label,
+                      AuditEvent.action, AuditEvent.entity_type, AuditEvent.entity_id,
+                      AuditEvent.data, AuditEvent.prev_hash, AuditEvent.hash)
+            .where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for ev in rows:
+            if ev.seq != expected_seq:
+                problems.append(Problem(ev.seq, f"expected position {expected_seq}, found {ev.seq} "
+                                                "(row removed or reordered)"))
+            if ev.prev_hash != prev:
+                problems.append(Problem(ev.seq, "previous-hash link broken"))
+            digest = _digest(ev.prev_hash, ev.seq, ev.at, ev.actor_label, ev.action,
+                             ev.entity_type, ev.entity_id, ev.data)
+            if digest != ev.hash:
+                problems.append(Problem(ev.seq, "content changed (hash mismatch)"))
+            prev, expected_seq, last_id = ev.hash, ev.seq + 1, ev.id
+    head = session.execute(sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
+        problems.append(Problem(head.seq, "chain head does not match the last row (tail removed)"))
+    return problems

@@ -1,0 +1,223 @@
+"""The listing procedure (SPEC §4): one function per state change, each audited.
+
+Every function takes the session, the acting party and explicit data, checks
+the transition table of ``portal.rules.workflow``, computes its deadlines from
+the profile and the bureau's calendar, flushes, and leaves the commit to the
+caller.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import Case, CaseOrigin, Role, StaffUser, Subject
+from portal.rules import terms
+from portal.rules.calendar import WorkCalendar
+from portal.rules.profiles import Profile
+from portal.rules.workflow import CaseState, RemovalReason, check_case
+from portal.security import hash_secret, new_code
+from portal.services import audit, publication
+from portal.services.audit import Actor
+
+
+class PermissionDenied(Exception):
+    """The actor may not take this step (role, or the four-eyes rule)."""
+
+
+class CaseError(ValueError):
+    """The step is not possible with these data (wrong ground, missing date…)."""
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    ground: str
+    facts: str
+    reasons: str = ""
+    origin: CaseOrigin = CaseOrigin.INSPECTION
+    document_no: str | None = None
+    amount: Decimal | None = None
+    department: str = ""
+    department_contact: str = ""
+
+
+def _transition(session: Session, case: Case, target: CaseState, actor: Actor,
+                action: str, data: dict | None = None) -> None:
+    check_case(case.state, target)
+    before = case.state
+    case.state = target
+    audit.record(session, actor, action, "case", case.case_no,
+                 {"from": before.value, "to": target.value, **(data or {})})
+    session.flush()
+
+
+def _require(user: StaffUser | None, *roles: Role) -> Actor:
+    if user is None:
+        return audit.SYSTEM
+    if user.role not in roles and user.role is not Role.ADMIN:
+        raise PermissionDenied(f"role {user.role.value} may not do this")
+    return Actor.staff(user)
+
+
+def prior_listings(session: Session, subject: Subject, profile: Profile) -> int:
+    """Earlier listings of the same subject under this profile (repeat-listing rule)."""
+    return session.scalar(
+        sa.select(sa.func.count(Case.id)).where(
+            Case.subject_id == subject.id,
+            Case.profile == profile.code,
+            Case.decided_on.is_not(None),
+            Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED]),
+        )
+    ) or 0
+
+
+def next_case_no(session: Session, profile: Profile, year: int) -> str:
+    prefix = f"{profile.code.upper()[:3]}-{year}-"
+    last = session.scalar(
+        sa.select(sa.func.max(Case.case_no)).where(Case.case_no.like(prefix + "%"))
+    )
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:06d}"
+
+
+def open_case(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
+              data: CaseInput, today: dt.date) -> Case:
+    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    ground = profile.ground(data.ground)
+    if subject.kind.value not in ground.subject_kinds:
+        raise CaseError(f"ground {ground.code} does not apply to a {subject.kind.value}")
+    case = Case(
+        case_no=next_case_no(session, profile, today.year), profile=profile.code, subject=subject,
+        ground=ground.code, severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
+        facts=data.facts, reasons=data.reasons, document_no=data.document_no, amount=data.amount,
+        department=data.department or profile.authority.zh,
+        department_contact=data.department_contact, opened_on=today,
+        prior_listings=prior_listings(session, subject, profile),
+        prepared_by_id=user.id if user else None, assignee_id=user.id if user else None,
+    )
+    session.add(case)
+    session.flush()
+    audit.record(session, actor, "case.open", "case", case.case_no,
+                 {"ground": ground.code, "origin": data.origin.value, "subject": subject.id})
+    return case
+
+
+def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profile: Profile,
+                     calendar: WorkCalendar, served_on: dt.date) -> str:
+    """Serve the 事先告知书; returns the party's access code (shown once, printed on the letter)."""
+    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    due = terms.deadline(profile, "defence_window", served_on, calendar)
+    code = new_code()
+    case.pre_notice_served_on, case.defence_due_on = served_on, due.due
+    case.deadlines_provisional = due.provisional
+    case.access_code_hash = hash_secret(code)
+    _transition(session, case, CaseState.PRE_NOTICED, actor, "case.pre_notice",
+                {"served_on": served_on, "defence_due_on": due.due, "basis": due.basis})
+    return code
+
+
+def record_defence(session: Session, actor: Actor, case: Case, received_on: dt.date) -> None:
+    if case.defence_due_on and received_on > case.defence_due_on:
+        raise CaseError("the defence window closed on %s" % case.defence_due_on)
+    _transition(session, case, CaseState.DEFENCE_FILED, actor, "case.defence",
+                {"received_on": received_on})
+
+
+def complete_review(session: Session, user: StaffUser | None, case: Case, today: dt.date,
+                    note: str = "") -> None:
+    """复核: after a defence, or once the window has lapsed without one."""
+    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    if case.state is CaseState.PRE_NOTICED and case.defence_due_on and today <= case.defence_due_on:
+        raise CaseError("the defence window is still open until %s" % case.defence_due_on)
+    _transition(session, case, CaseState.REVIEWED, actor, "case.review", {"note": note})
+
+
+def propose_listing(session: Session, user: StaffUser | None, case: Case) -> None:
+    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    if user is not None:
+        case.prepared_by_id = user.id
+    _transition(session, case, CaseState.PROPOSED, actor, "case.propose")
+
+
+def approve_listing(session: Session, user: StaffUser | None, case: Case, profile: Profile,
+                    calendar: WorkCalendar, decided_on: dt.date) -> str:
+    """Sign the 列入决定 (four-eyes: not the person who prepared it).
+
+    Computes the term (with the repeat rule) and the publication and sharing
+    deadlines. Returns a fresh access code for the decision letter.
+    """
+    actor = _require(user, Role.APPROVER)
+    if user is not None and user.id == case.prepared_by_id:
+        raise PermissionDenied("four-eyes rule: the approver must not be the preparer")
+    term = terms.listing_term(profile, case.ground, decided_on, case.prior_listings)
+    pub = terms.deadline(profile, "publication", decided_on, calendar)
+    share = terms.deadline(profile, "sharing", decided_on, calendar)
+    case.decided_on, case.term_start, case.term_end = decided_on, term.start, term.expires_on
+    case.publish_due_on, case.share_due_on = pub.due, share.due
+    case.deadlines_provisional = pub.provisional or share.provisional
+    case.approved_by_id = user.id if user else None
+    code = new_code()
+    case.access_code_hash = hash_secret(code)
+    _transition(session, case, CaseState.DECIDED, actor, "case.decide", {
+        "decided_on": decided_on, "term_end": term.expires_on, "term_source": term.source,
+        "publish_due_on": pub.due, "share_due_on": share.due, "basis": pub.basis,
+    })
+    return code
+
+
+def send_back(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
+    actor = _require(user, Role.APPROVER)
+    _transition(session, case, CaseState.REVIEWED, actor, "case.send_back", {"reason": reason})
+
+
+def drop_case(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
+    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    _transition(session, case, CaseState.DROPPED, actor, "case.drop", {"reason": reason})
+
+
+def publish_case(session: Session, user: StaffUser | None, case: Case, profile: Profile,
+                 key: str, published_on: dt.date) -> None:
+    actor = _require(user, Role.CLERK, Role.APPROVER)
+    case.published_on = published_on
+    _transition(session, case, CaseState.PUBLISHED, actor, "case.publish",
+                {"published_on": published_on, "due": case.publish_due_on,
+                 "late": bool(case.publish_due_on and published_on > case.publish_due_on)})
+    publication.publish_entry(session, case, profile, key, published_on)
+
+
+def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on: dt.date) -> None:
+    """Record the upload to the credit-information sharing platform (Jiamusi art. 9)."""
+    actor = _require(user, Role.CLERK, Role.APPROVER)
+    if case.state not in (CaseState.DECIDED, CaseState.PUBLISHED):
+        raise CaseError("only a decided case can be shared")
+    case.shared_on = shared_on
+    audit.record(session, actor, "case.share", "case", case.case_no,
+                 {"shared_on": shared_on, "due": case.share_due_on})
+    session.flush()
+
+
+def remove_case(session: Session, user: StaffUser | None, case: Case, profile: Profile, key: str,
+                reason: RemovalReason, removed_on: dt.date, note: str = "") -> None:
+    """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
+    actor = _require(user, Role.APPROVER)
+    case.removed_on, case.removal_reason = removed_on, reason
+    was_published = case.state is CaseState.PUBLISHED
+    _transition(session, case, CaseState.REMOVED, actor, "case.remove",
+                {"reason": reason.value, "removed_on": removed_on, "note": note})
+    if was_published:
+        publication.publish_removal(session, case, profile, key)
+
+
+def expire_terms(session: Session, profile_for, key: str, today: dt.date) -> list[str]:
+    """Remove every published case whose term has ended (Jiamusi art. 10). Idempotent."""
+    due = session.execute(
+        sa.select(Case).where(Case.state == CaseState.PUBLISHED, Case.term_end <= today)
+        .order_by(Case.term_end, Case.id).with_for_update(skip_locked=True)
+    ).scalars().all()
+    for case in due:
+        remove_case(session, None, case, profile_for(case.profile), key,
+                    RemovalReason.TERM_EXPIRED, case.term_end)
+    return [case.case_no for case in due]

@@ -1,0 +1,166 @@
+"""Write the public projection and the outbox, in the caller's transaction.
+
+This module is the only writer of ``published_entries``, ``removal_notices``
+and ``publication_state``; it masks on the way in so that nothing downstream
+(pages, exports, feeds, API, index) can leak a full ID number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    Case, OutboxEvent, PublicationState, PublishedEntry, RemovalNotice, SubjectKind,
+)
+from portal.models.base import utcnow
+from portal.rules import terms
+from portal.rules.identifiers import mask_identifier, mask_ric
+from portal.rules.profiles import Profile
+from portal.rules.workflow import RemovalReason
+from portal.security import lookup_hash, public_id
+
+
+def bump_version(session: Session) -> int:
+    """Advance the publication version (ETag / Last-Modified of public pages)."""
+    state = session.get(PublicationState, 1, with_for_update=True)
+    if state is None:
+        state = PublicationState(id=1, version=0)
+        session.add(state)
+    state.version += 1
+    state.changed_at = utcnow()
+    return state.version
+
+
+def enqueue(session: Session, topic: str, action: str, pid: str) -> None:
+    session.add(OutboxEvent(topic=topic, action=action, public_id=pid))
+
+
+def entry_public_id(key: str, case: Case) -> str:
+    return public_id(key, "E", case.case_no)
+
+
+def removal_public_id(key: str, case: Case) -> str:
+    return public_id(key, "R", case.case_no)
+
+
+def _display_code(subject) -> str:
+    code = subject.primary_code or ""
+    return mask_identifier(code) if subject.kind is SubjectKind.PERSON else code
+
+
+def entry_values(case: Case, profile: Profile, key: str) -> dict:
+    """The publishable, masked fields of a listed case (SPEC §4 step 4)."""
+    subject = case.subject
+    ground = profile.ground(case.ground)
+    rep = subject.legal_representative
+    person = subject.kind is SubjectKind.PERSON
+    rect = terms.rectification_eligibility(profile, case.ground, case.decided_on,
+                                           case.prior_listings, case.decided_on)
+    repair = terms.repair_eligibility(profile, case.ground, case.decided_on,
+                                      case.decided_on, case.term_end)
+    return {
+        "profile": profile.code,
+        "subject_kind": subject.kind.value,
+        "name": subject.name,
+        "code_display": _display_code(subject),
+        "code_hash": lookup_hash(key, subject.primary_code) if subject.primary_code else None,
+        "extra_codes": [c for c in (subject.org_code, subject.reg_no) if c and not person],
+        "legal_rep_name": rep.name if rep else None,
+        "legal_rep_id_masked": mask_ric(rep.id_number) if rep and rep.id_number else None,
+        "ground_code": ground.code,
+        "ground_text": ground.text.zh,
+        "ground_text_en": ground.text.en,
+        "severity": ground.severity,
+        "facts": case.facts,
+        "reasons": case.reasons,
+        "legal_basis": ground.legal_basis.zh,
+        "document_no": case.document_no,
+        "department": case.department,
+        "department_contact": case.department_contact,
+        "listed_on": case.decided_on,
+        "listing_year": case.decided_on.year,
+        "term_start": case.term_start,
+        "term_end": case.term_end,
+        "repeat_listing": case.prior_listings > 0,
+        "rectification_closes_on": rect.closes_on if rect.allowed else None,
+        "repair_opens_on": repair.opens_on if profile.repair.allowed else None,
+        "visible": ground.public and (not person or profile.publish_individuals),
+    }
+
+
+def publish_entry(session: Session, case: Case, profile: Profile, key: str,
+                  published_on: dt.date) -> PublishedEntry:
+    """Create or refresh the public entry of a listed case."""
+    values = entry_values(case, profile, key)
+    entry = session.execute(
+        sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
+    ).scalar_one_or_none()
+    if entry is None:
+        entry = PublishedEntry(case_id=case.id, public_id=entry_public_id(key, case),
+                               published_on=published_on, version=0, **values)
+        session.add(entry)
+    else:
+        for name, value in values.items():
+            setattr(entry, name, value)
+    entry.version = (entry.version or 0) + 1
+    entry.updated_at = utcnow()
+    enqueue(session, "entry", "upsert", entry.public_id)
+    bump_version(session)
+    session.flush()
+    return entry
+
+
+def set_objection_marker(session: Session, case: Case, pending: bool) -> None:
+    """Show or clear the public "under objection" marker of a published entry."""
+    entry = session.execute(
+        sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
+    ).scalar_one_or_none()
+    if entry is None or entry.under_objection == pending:
+        return
+    entry.under_objection = pending
+    entry.version += 1
+    entry.updated_at = utcnow()
+    enqueue(session, "entry", "upsert", entry.public_id)
+    bump_version(session)
+    session.flush()
+
+
+def publish_removal(session: Session, case: Case, profile: Profile, key: str) -> RemovalNotice:
+    """Publish the removal notice (Jiamusi art. 14) and take the entry off the current list.
+
+    After a credit repair the entry itself stops being published (Order 36):
+    its projection row is deleted and the notice no longer links to it.
+    """
+    entry = session.execute(
+        sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
+    ).scalar_one_or_none()
+    reason = case.removal_reason
+    ground = profile.ground(case.ground)
+    subject = case.subject
+    keep_entry = reason is not RemovalReason.CREDIT_REPAIRED and entry is not None
+    notice = RemovalNotice(
+        public_id=removal_public_id(key, case), case_id=case.id, profile=profile.code,
+        subject_kind=subject.kind.value, name=subject.name, code_display=_display_code(subject),
+        code_hash=lookup_hash(key, subject.primary_code) if subject.primary_code else None,
+        ground_code=ground.code, ground_text=ground.text.zh,
+        listed_on=case.decided_on or case.removed_on, removed_on=case.removed_on,
+        reason=reason.value, department=case.department,
+        entry_public_id=entry.public_id if keep_entry else None,
+    )
+    session.add(notice)
+    if entry is not None:
+        if keep_entry:
+            entry.status, entry.removed_on, entry.removal_reason = "removed", case.removed_on, reason.value
+            entry.under_objection = False
+            entry.version += 1
+            entry.updated_at = utcnow()
+            enqueue(session, "entry", "upsert", entry.public_id)
+        else:
+            enqueue(session, "entry", "delete", entry.public_id)
+            session.delete(entry)
+    enqueue(session, "removal", "upsert", notice.public_id)
+    bump_version(session)
+    session.flush()
+    return notice

@@ -1,0 +1,106 @@
+"""Fixtures: the app on SQLite and on the PostgreSQL server of this machine.
+
+Every database test runs on both backends (``backend`` is parametrised).
+Each pytest worker creates its own PostgreSQL database and drops it at the
+end. With ``CI=true`` an unreachable PostgreSQL fails the run instead of
+skipping.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.config import testing
+from portal.extensions import db as _db
+
+PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = os.environ.get("PORTAL_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any driver error means "not reachable"
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A database of our own on the PostgreSQL server, dropped at the end of the session."""
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    name = f"portal_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path) -> str:
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_database")
+    return f"sqlite:///{tmp_path / 'portal.db'}"
+
+
+_schema_ready: set[str] = set()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(testing(database_url, tmp_path))
+    with app.app_context():
+        if database_url.startswith("postgresql"):
+            if database_url not in _schema_ready:
+                _db.drop_all()
+                _db.create_all()
+                _schema_ready.add(database_url)
+            else:
+                _truncate_all()
+        else:
+            _db.create_all()
+        yield app
+        _db.session.remove()
+        index = app.extensions.pop("portal_search", None)
+        if index is not None:
+            index.close()
+        _db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+    _db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    _db.session.commit()
+
+
+@pytest.fixture
+def session(app):
+    return _db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
