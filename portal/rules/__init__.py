@@ -1,0 +1,1 @@
+"""The law as code: pure functions, no Flask, no SQLAlchemy."""
