@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, g, render_template
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, refresh
 
 from portal import labels
 from portal.rules.profiles import load_profile
@@ -19,6 +19,16 @@ def active_profile():
     return g.profile
 
 
+def ground_label(code: str, locale: str) -> str:
+    """Short label of a ground of the active profile (its article and the start of its text)."""
+    try:
+        ground = active_profile().ground(code)
+    except KeyError:
+        return code
+    text = ground.text.get(locale)
+    return text if len(text) <= 28 else text[:27] + "…"
+
+
 def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
     if value is None:
         return ""
@@ -28,13 +38,27 @@ def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
 
 
 def init_app(app: Flask) -> None:
+    from portal.extensions import db, login_manager
+    from portal.models import StaffUser
+
+    @login_manager.user_loader
+    def load_staff(user_id: str):
+        return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+
     app.jinja_env.filters["date"] = _fmt_date
-    app.jinja_env.globals.update(labels=labels, active_profile=active_profile)
+    app.jinja_env.globals.update(labels=labels, active_profile=active_profile,
+                                  ground_label=ground_label)
 
     @app.context_processor
     def inject():
         locale = str(get_locale())
         return {"locale": locale, "is_en": locale.startswith("en")}
+
+    @app.before_request
+    def fresh_locale():
+        # The locale is cached on `g`; a request that shares an app context (tests,
+        # CLI-driven rendering) must not inherit the previous request's language.
+        refresh()
 
     @app.after_request
     def security_headers(response):

@@ -43,3 +43,13 @@ def removal_for_entry(session: Session, entry_public_id: str) -> RemovalNotice |
 def publication_version(session: Session) -> tuple[int, object]:
     row = session.execute(sa.select(PublicationState.version, PublicationState.changed_at)).first()
     return (row[0], row[1]) if row else (0, None)
+
+
+def entries_by_public_ids(session: Session, public_ids: list[str]) -> dict[str, PublishedEntry]:
+    """The listed entries among ``public_ids`` (one indexed IN query), keyed by public id."""
+    if not public_ids:
+        return {}
+    rows = session.execute(
+        sa.select(PublishedEntry).where(PublishedEntry.public_id.in_(public_ids), LISTED)
+    ).scalars()
+    return {row.public_id: row for row in rows}

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from email.utils import format_datetime
 
 import sqlalchemy as sa
+from werkzeug.http import is_resource_modified
 from flask import (
     Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for,
 )
@@ -17,20 +17,19 @@ bp = Blueprint("public", __name__)
 
 
 def _conditional(render):
-    """ETag / Last-Modified from the publication version; 304 when the client is current."""
+    """ETag / Last-Modified from the publication version; 304 before rendering when current."""
     version, changed_at = queries.publication_version(db.session)
-    etag = f'W/"pub-{version}-{session.get("lang", "zh_CN")}"'
-    if request.if_none_match and etag.strip('W/').strip('"') in {
-        t.strip('W/').strip('"') for t in request.if_none_match.as_set(include_weak=True)
-    }:
+    etag = f"pub-{version}-{session.get('lang', 'zh_CN')}"
+    if changed_at is not None:
+        changed_at = (changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=dt.timezone.utc))
+        changed_at = changed_at.astimezone(dt.timezone.utc).replace(microsecond=0)
+    if not is_resource_modified(request.environ, etag=etag, last_modified=changed_at):
         response = current_app.response_class(status=304)
     else:
         response = current_app.make_response(render())
-    response.headers["ETag"] = etag
+    response.set_etag(etag, weak=True)
     if changed_at is not None:
-        if changed_at.tzinfo is None:
-            changed_at = changed_at.replace(tzinfo=dt.timezone.utc)
-        response.headers["Last-Modified"] = format_datetime(changed_at, usegmt=True)
+        response.last_modified = changed_at
     response.headers["Cache-Control"] = "public, max-age=60"
     response.vary.add("Cookie")
     return response
@@ -54,6 +53,27 @@ def entry(public_id: str):
         "public/entry.html", entry=found, removal=removal, profile=profile, today=today,
         rectification_open=bool(found.rectification_closes_on and today <= found.rectification_closes_on),
     ))
+
+
+SEARCH_FILTERS = ("ground", "subject_kind", "year")
+PER_PAGE = 20
+
+
+@bp.get("/search")
+def search():
+    from portal.search import get_index
+
+    q = request.args.get("q", "").strip()[:200]
+    page = request.args.get("page", 1, type=int) or 1
+    filters = {k: request.args[k] for k in SEARCH_FILTERS if request.args.get(k)}
+    if "year" in filters and not filters["year"].isdigit():
+        filters.pop("year")
+    results, rows = None, {}
+    if q:
+        results = get_index().search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE)
+        rows = queries.entries_by_public_ids(db.session, [hit.id for hit in results.hits])
+    return render_template("public/search.html", q=q, results=results, rows=rows,
+                           filters=filters, profile=active_profile(), per_page=PER_PAGE)
 
 
 @bp.get("/lang/<code>")

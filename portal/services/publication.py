@@ -58,8 +58,8 @@ def entry_values(case: Case, profile: Profile, key: str) -> dict:
     person = subject.kind is SubjectKind.PERSON
     rect = terms.rectification_eligibility(profile, case.ground, case.decided_on,
                                            case.prior_listings, case.decided_on)
-    repair = terms.repair_eligibility(profile, case.ground, case.decided_on,
-                                      case.decided_on, case.term_end)
+    repair = terms.repair_eligibility(profile, case.ground, case.decided_on, case.decided_on,
+                                      case.term_end, prior_listings=case.prior_listings)
     return {
         "profile": profile.code,
         "subject_kind": subject.kind.value,
