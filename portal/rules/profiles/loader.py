@@ -1,0 +1,412 @@
+"""Parse and validate profile TOML files into :mod:`portal.rules.profiles.model` objects."""
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from portal.rules.profiles.model import (
+    BEHAVIOUR_SUBJECTS,
+    Behaviour,
+    Criterion,
+    DEADLINE_KEYS,
+    Ground,
+    Measure,
+    Period,
+    Profile,
+    ProfileError,
+    RepairRule,
+    RepeatRule,
+    ReportRule,
+    SEVERITIES,
+    SOURCE_PATTERN,
+    SUBJECT_KINDS,
+    Text,
+    UNITS,
+    UnknownGround,
+    UnknownProfile,
+)
+
+
+class _Table:
+    """One TOML table being read; remembers the keys used to reject the rest."""
+
+    def __init__(self, path: Path, data: Any, where: str) -> None:
+        self.path, self.where = path, where
+        if not isinstance(data, dict):
+            raise ProfileError(f"{path}: {where or '<root>'}: expected a table")
+        self.data: dict = data
+        self.used: set[str] = set()
+
+    def key(self, k: str) -> str:
+        return f"{self.where}.{k}" if self.where else k
+
+    def error(self, k: str, message: str) -> ProfileError:
+        return ProfileError(f"{self.path}: {self.key(k)}: {message}")
+
+    def has(self, k: str) -> bool:
+        return k in self.data
+
+    def raw(self, k: str, required: bool = True) -> Any:
+        self.used.add(k)
+        if k not in self.data:
+            if required:
+                raise self.error(k, "missing required key")
+            return None
+        return self.data[k]
+
+    def str(self, k: str, required: bool = True, default: str | None = None) -> str | None:
+        v = self.raw(k, required)
+        if v is None:
+            return default
+        if not isinstance(v, str) or not v.strip():
+            raise self.error(k, "expected a non-empty string")
+        return v.strip()
+
+    def bool(self, k: str, required: bool = True, default: bool = False) -> bool:
+        v = self.raw(k, required)
+        if v is None:
+            return default
+        if not isinstance(v, bool):
+            raise self.error(k, "expected true or false")
+        return v
+
+    def int(self, k: str, required: bool = True, minimum: int = 0, maximum: int | None = None) -> int | None:
+        v = self.raw(k, required)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.error(k, "expected an integer")
+        if v < minimum or (maximum is not None and v > maximum):
+            raise self.error(k, f"out of range ({v})")
+        return v
+
+    def date(self, k: str) -> date | None:
+        v = self.raw(k, required=False)
+        if v is None:
+            return None
+        if isinstance(v, datetime) or not isinstance(v, date):
+            raise self.error(k, "expected a date (YYYY-MM-DD)")
+        return v
+
+    def source(self, k: str = "source") -> str:
+        v = self.str(k)
+        if not SOURCE_PATTERN.match(v):
+            raise self.error(k, f"source {v!r} names no seed, overlay, statute, SPEC default or bureau setting")
+        return v
+
+    def choice(self, k: str, allowed: tuple[str, ...]) -> str:
+        v = self.str(k)
+        if v not in allowed:
+            raise self.error(k, f"{v!r} is not one of {', '.join(allowed)}")
+        return v
+
+    def choices(self, k: str, allowed: tuple[str, ...], required: bool = True) -> frozenset[str]:
+        v = self.raw(k, required)
+        if v is None:
+            return frozenset()
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self.error(k, "expected a list of strings")
+        bad = [x for x in v if x not in allowed]
+        if bad:
+            raise self.error(k, f"{bad[0]!r} is not one of {', '.join(allowed)}")
+        return frozenset(v)
+
+    def table(self, k: str, required: bool = True) -> "_Table | None":
+        v = self.raw(k, required)
+        if v is None:
+            return None
+        return _Table(self.path, v, self.key(k))
+
+    def tables(self, k: str, required: bool = False) -> list["_Table"]:
+        v = self.raw(k, required)
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise self.error(k, "expected an array of tables")
+        return [_Table(self.path, item, f"{self.key(k)}[{i}]") for i, item in enumerate(v)]
+
+    def text(self, k: str, required: bool = True) -> Text | None:
+        t = self.table(k, required)
+        if t is None:
+            return None
+        result = Text(t.str("zh"), t.str("en"))
+        t.close()
+        return result
+
+    def texts(self, k: str) -> tuple[Text, ...]:
+        out = []
+        for t in self.tables(k):
+            out.append(Text(t.str("zh"), t.str("en")))
+            t.close()
+        return tuple(out)
+
+    def period(self, k: str, required: bool = True) -> Period | None:
+        t = self.table(k, required)
+        if t is None:
+            return None
+        p = _period(t)
+        t.close()
+        return p
+
+    def close(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _period(t: _Table) -> Period:
+    return Period(t.int("amount"), t.choice("unit", UNITS), t.source())
+
+
+def _code(t: _Table, k: str = "code") -> str:
+    v = t.str(k)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", v):
+        raise t.error(k, f"invalid code {v!r}")
+    return v
+
+
+def _unique(t: _Table, k: str, codes: list[str]) -> None:
+    seen: set[str] = set()
+    for c in codes:
+        if c in seen:
+            raise t.error(k, f"duplicate code {c!r}")
+        seen.add(c)
+
+
+def _ground(t: _Table) -> Ground:
+    g = Ground(
+        code=_code(t),
+        article=t.str("article"),
+        text=t.text("text"),
+        legal_basis=t.text("legal_basis"),
+        term=t.period("term"),
+        rectifiable=t.bool("rectifiable"),
+        severity=t.choice("severity", SEVERITIES),
+        subject_kinds=t.choices("subject_kinds", SUBJECT_KINDS),
+        public=t.bool("public"),
+        source=t.source(),
+    )
+    if not g.subject_kinds:
+        raise t.error("subject_kinds", "at least one subject kind")
+    if g.term.unit == "working_days" or g.term.amount <= 0:
+        raise t.error("term", "a listing term is a positive number of days, months or years")
+    t.close()
+    return g
+
+
+def _measure(t: _Table) -> Measure:
+    m = Measure(
+        code=_code(t),
+        text=t.text("text"),
+        implementing_units=t.text("implementing_units"),
+        legal_basis=t.text("legal_basis"),
+        source=t.source(),
+        severities=t.choices("severities", SEVERITIES, required=False),
+    )
+    t.close()
+    return m
+
+
+def _criterion(t: _Table) -> Criterion:
+    c = Criterion(code=_code(t), text=t.text("text"), source=t.source())
+    t.close()
+    return c
+
+
+def _behaviour(t: _Table) -> Behaviour:
+    b = Behaviour(
+        code=_code(t),
+        grade=t.choice("grade", SEVERITIES),
+        text=t.text("text"),
+        subject=t.choice("subject", BEHAVIOUR_SUBJECTS),
+        source=t.source(),
+    )
+    t.close()
+    return b
+
+
+def _repair(t: _Table) -> RepairRule:
+    mp = t.table("min_period", required=False)
+    min_period: dict[str, Period] = {}
+    if mp is not None:
+        for sev in list(mp.data):
+            if sev not in SEVERITIES:
+                raise mp.error(sev, f"{sev!r} is not one of {', '.join(SEVERITIES)}")
+            min_period[sev] = mp.period(sev)
+        mp.close()
+    r = RepairRule(
+        allowed=t.bool("allowed"),
+        commitment_required=t.bool("commitment_required"),
+        min_period=MappingProxyType(min_period),
+        check=t.period("check"),
+        source=t.source(),
+        opens_after_rectification_window=t.bool("opens_after_rectification_window", required=False),
+        stops_publication=t.bool("stops_publication", required=False),
+        free=t.bool("free", required=False, default=True),
+        certificate=t.bool("certificate", required=False),
+        conditions=t.texts("conditions"),
+    )
+    t.close()
+    return r
+
+
+def _repeat(t: _Table) -> RepeatRule:
+    r = RepeatRule(term=t.period("term", required=False), source=t.source())
+    t.close()
+    return r
+
+
+def _report(t: _Table) -> ReportRule:
+    r = ReportRule(
+        frequency=t.choice("frequency", ("monthly", "quarterly")),
+        due=t.period("due", required=False),
+        due_day_of_month=t.int("due_day_of_month", required=False, minimum=1, maximum=31),
+        fields=t.texts("fields"),
+        source=t.source(),
+        recipient=t.text("recipient", required=False),
+        forward_due=t.period("forward_due", required=False),
+        forward_day_of_month=t.int("forward_day_of_month", required=False, minimum=1, maximum=31),
+        forward_recipient=t.text("forward_recipient", required=False),
+    )
+    t.close()
+    return r
+
+
+def _score_grades(t: _Table) -> tuple[tuple[int, str], ...]:
+    out = []
+    for i, row in enumerate(t.tables("score_grades")):
+        out.append((row.int("min_score"), row.str("grade")))
+        row.close()
+    return tuple(sorted(out, reverse=True))
+
+
+def parse_profile(path: str | Path) -> Profile:
+    """Parse and validate one profile file (no caching)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc}") from exc
+    root = _Table(path, data, "")
+
+    code = root.str("code")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", code):
+        raise root.error("code", f"invalid profile code {code!r}")
+    seed = root.str("seed", required=False)
+    if seed is not None and not re.fullmatch(r"\d{3}", seed):
+        raise root.error("seed", f"expected a three-digit seed number, got {seed!r}")
+
+    dl = root.table("deadlines")
+    deadlines: dict[str, Period] = {}
+    for name in DEADLINE_KEYS:
+        deadlines[name] = dl.period(name)
+    dl.close()
+
+    grounds_t = root.tables("grounds", required=True)
+    grounds = tuple(_ground(g) for g in grounds_t)
+    if not grounds:
+        raise root.error("grounds", "a profile needs at least one ground")
+    _unique(root, "grounds", [g.code for g in grounds])
+
+    measures = tuple(_measure(m) for m in root.tables("measures"))
+    _unique(root, "measures", [m.code for m in measures])
+    criteria = tuple(_criterion(c) for c in root.tables("red_list_criteria"))
+    _unique(root, "red_list_criteria", [c.code for c in criteria])
+    behaviours = tuple(_behaviour(b) for b in root.tables("behaviours"))
+    _unique(root, "behaviours", [b.code for b in behaviours])
+
+    sources_t = root.table("sources", required=False)
+    sources: dict[str, str] = {}
+    if sources_t is not None:
+        for k in list(sources_t.data):
+            sources[k] = sources_t.source(k)
+        sources_t.close()
+
+    report_t = root.table("report", required=False)
+    profile = Profile(
+        code=code,
+        name=root.text("name"),
+        authority=root.text("authority"),
+        document=root.text("document"),
+        seed=seed,
+        valid_from=root.date("valid_from"),
+        valid_until=root.date("valid_until"),
+        national_overlay=root.bool("national_overlay"),
+        publish_individuals=root.bool("publish_individuals"),
+        public_severities=root.choices("public_severities", SEVERITIES),
+        deadlines=MappingProxyType(deadlines),
+        supplement_pauses_clock=root.bool("supplement_pauses_clock"),
+        grounds=grounds,
+        measures=measures,
+        channels=root.texts("channels"),
+        repair=_repair(root.table("repair")),
+        repeat=_repeat(root.table("repeat")),
+        report=_report(report_t) if report_t is not None else None,
+        red_list_criteria=criteria,
+        red_list_incentives=root.texts("red_list_incentives"),
+        behaviours=behaviours,
+        score_grades=_score_grades(root),
+        removal_channels=root.texts("removal_channels"),
+        sharing_platforms=root.texts("sharing_platforms"),
+        sources=MappingProxyType(sources),
+        interpretations=root.texts("interpretations"),
+        scope=root.text("scope", required=False),
+    )
+    root.close()
+    _check_consistency(root, profile)
+    return profile
+
+
+def _check_consistency(root: _Table, p: Profile) -> None:
+    if p.valid_from and p.valid_until and p.valid_from > p.valid_until:
+        raise root.error("valid_until", "before valid_from")
+    for i, g in enumerate(p.grounds):
+        if g.public and g.severity not in p.public_severities:
+            raise root.error(f"grounds[{i}].public",
+                             f"ground {g.code} is public but severity {g.severity!r} is not in public_severities")
+        if p.national_overlay and p.repair.allowed and g.severity not in p.repair.min_period:
+            raise root.error("repair.min_period",
+                             f"overlay profile lacks a minimum repair period for {g.severity!r} (ground {g.code})")
+    for name in ("publication", "sharing", "objection_decision", "objection_marker",
+                 "rectification_check", "repair_check", "complaint_decision", "defence_window",
+                 "supplement_reply"):
+        if p.deadlines[name].amount <= 0:
+            raise root.error(f"deadlines.{name}.amount", "must be positive")
+    if p.repeat.term is not None and p.repeat.term.unit == "working_days":
+        raise root.error("repeat.term.unit", "a listing term is days, months or years")
+    if "supplement_pauses_clock" not in p.sources:
+        raise root.error("sources.supplement_pauses_clock", "missing required key")
+
+
+# --------------------------------------------------------------------------
+# The shipped profiles
+# --------------------------------------------------------------------------
+
+PROFILE_DIR = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=None)
+def load_profile(code: str) -> Profile:
+    """The validated profile ``code`` (cached; raises UnknownProfile / ProfileError)."""
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", code):
+        raise UnknownProfile(code)
+    path = PROFILE_DIR / f"{code}.toml"
+    if not path.is_file():
+        raise UnknownProfile(code)
+    profile = parse_profile(path)
+    if profile.code != code:
+        raise ProfileError(f"{path}: code: {profile.code!r} does not match the file name")
+    return profile
+
+
+def available_profiles() -> tuple[str, ...]:
+    """Codes of the shipped profiles, sorted."""
+    return tuple(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))

@@ -1,0 +1,231 @@
+"""Profile data model: frozen dataclasses, constants and errors (no parsing here)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any, Literal
+
+Severity = Literal["light", "general", "heavy", "serious"]  # 轻微 / 一般 / 较重 / 严重
+SubjectKind = Literal["organisation", "person"]
+Unit = Literal["working_days", "days", "months", "years"]
+
+SEVERITIES: tuple[str, ...] = ("light", "general", "heavy", "serious")
+SUBJECT_KINDS: tuple[str, ...] = ("organisation", "person")
+BEHAVIOUR_SUBJECTS: tuple[str, ...] = ("employer", "medical_institution", "person")
+UNITS: tuple[str, ...] = ("working_days", "days", "months", "years")
+DEADLINE_KEYS: tuple[str, ...] = (
+    "defence_window",        # 陈述申辩期限 (party)
+    "publication",           # 公示 on the portal after the decision (bureau)
+    "sharing",               # upload to the credit-sharing platform (bureau)
+    "objection_decision",    # 异议 decided (bureau)
+    "objection_marker",      # "under objection" marker shown (bureau)
+    "rectification_window",  # 整改 period (party)
+    "rectification_check",   # 整改 checked (bureau)
+    "repair_check",          # 信用修复 checked (bureau)
+    "complaint_decision",    # 投诉举报 handled (bureau)
+    "supplement_reply",      # 补正 reply (party)
+    "reconsideration",       # 行政复议 application (party)
+    "litigation",            # 行政诉讼 (party)
+)
+# A source names a seed ("000".."004" + article), the national overlay, a
+# statute, the SPEC default, or a bureau setting.
+SOURCE_PATTERN = re.compile(r"^(00[0-4] \S|national: \S|law: \S|SPEC §\d|bureau setting)")
+
+_LABELS_ZH = {"light": "轻微", "general": "一般", "heavy": "较重", "serious": "严重"}
+_LABELS_EN = {"light": "light", "general": "general", "heavy": "heavy", "serious": "serious"}
+_UNIT_ZH = {"working_days": "个工作日", "days": "日", "months": "个月", "years": "年"}
+_UNIT_EN = {"working_days": "working day", "days": "day", "months": "month", "years": "year"}
+
+
+class UnknownProfile(KeyError):
+    """No profile file of that code."""
+
+
+class UnknownGround(KeyError):
+    """The profile has no ground of that code."""
+
+
+class ProfileError(ValueError):
+    """A profile file is malformed; the message names the file and the key."""
+
+
+# --------------------------------------------------------------------------
+# Dataclasses
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Text:
+    """Chinese text first, with its English translation."""
+
+    zh: str
+    en: str
+
+    def get(self, locale: Any) -> str:
+        """English for any ``en*`` locale, Chinese otherwise."""
+        return self.en if locale is not None and str(locale).lower().startswith("en") else self.zh
+
+    def __str__(self) -> str:
+        return self.zh
+
+
+SEVERITY_LABELS: Mapping[str, Text] = MappingProxyType(
+    {s: Text(_LABELS_ZH[s], _LABELS_EN[s]) for s in SEVERITIES}
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    amount: int
+    unit: Unit
+    source: str
+
+    def label(self) -> Text:
+        """"7个工作日" / "7 working days"."""
+        en = _UNIT_EN[self.unit] + ("" if self.amount == 1 else "s")
+        return Text(f"{self.amount}{_UNIT_ZH[self.unit]}", f"{self.amount} {en}")
+
+    def same_length(self, other: "Period") -> bool:
+        return (self.amount, self.unit) == (other.amount, other.unit)
+
+
+@dataclass(frozen=True)
+class Ground:
+    code: str
+    article: str
+    text: Text
+    legal_basis: Text
+    term: Period
+    rectifiable: bool
+    severity: Severity
+    subject_kinds: frozenset[str]
+    public: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str
+    text: Text
+    implementing_units: Text
+    legal_basis: Text
+    source: str
+    severities: frozenset[str] = frozenset()  # empty = applies to every severity
+
+
+@dataclass(frozen=True)
+class Criterion:
+    code: str
+    text: Text
+    source: str
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    code: str
+    grade: Severity
+    text: Text
+    subject: str  # "employer" | "medical_institution" | "person"
+    source: str
+
+
+@dataclass(frozen=True)
+class RepairRule:
+    allowed: bool
+    commitment_required: bool
+    min_period: Mapping[str, Period]  # severity -> minimum period before one may apply
+    check: Period
+    source: str
+    opens_after_rectification_window: bool = False
+    stops_publication: bool = False
+    free: bool = True
+    certificate: bool = False
+    conditions: tuple[Text, ...] = ()
+
+    def __hash__(self) -> int:
+        return hash((self.allowed, self.commitment_required, self.check, self.source))
+
+
+@dataclass(frozen=True)
+class RepeatRule:
+    term: Period | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ReportRule:
+    frequency: Literal["monthly", "quarterly"]
+    due: Period | None
+    due_day_of_month: int | None
+    fields: tuple[Text, ...]
+    source: str
+    recipient: Text | None = None
+    forward_due: Period | None = None
+    forward_day_of_month: int | None = None
+    forward_recipient: Text | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    code: str
+    name: Text
+    authority: Text
+    document: Text
+    seed: str | None
+    valid_from: date | None
+    valid_until: date | None
+    national_overlay: bool
+    publish_individuals: bool
+    public_severities: frozenset[str]
+    deadlines: Mapping[str, Period]
+    supplement_pauses_clock: bool
+    grounds: tuple[Ground, ...]
+    measures: tuple[Measure, ...]
+    channels: tuple[Text, ...]
+    repair: RepairRule
+    repeat: RepeatRule
+    report: ReportRule | None
+    red_list_criteria: tuple[Criterion, ...]
+    red_list_incentives: tuple[Text, ...]
+    behaviours: tuple[Behaviour, ...]
+    score_grades: tuple[tuple[int, str], ...]
+    # additions (see module docstring)
+    removal_channels: tuple[Text, ...] = ()
+    sharing_platforms: tuple[Text, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    interpretations: tuple[Text, ...] = ()
+    scope: Text | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.seed, self.valid_from, self.valid_until))
+
+    def ground(self, code: str) -> Ground:
+        for g in self.grounds:
+            if g.code == code:
+                return g
+        raise UnknownGround(f"{self.code}: no ground {code!r}")
+
+    def deadline(self, name: str) -> Period:
+        try:
+            return self.deadlines[name]
+        except KeyError:
+            raise KeyError(f"{self.code}: no deadline {name!r}") from None
+
+    def is_in_force(self, day: date) -> bool:
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        if self.valid_until is not None and day > self.valid_until:
+            return False
+        return True
+
+    def behaviours_of(self, grade: str) -> tuple[Behaviour, ...]:
+        return tuple(b for b in self.behaviours if b.grade == grade)
+
+
+# --------------------------------------------------------------------------
+# Parsing with strict validation
+# --------------------------------------------------------------------------
+
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
