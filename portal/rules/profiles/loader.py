@@ -27,7 +27,6 @@ from portal.rules.profiles.model import (
     SUBJECT_KINDS,
     Text,
     UNITS,
-    UnknownGround,
     UnknownProfile,
 )
 

@@ -1,0 +1,166 @@
+"""The listing procedure through the services, on both databases."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from portal.models import (
+    AuditEvent, Case, OutboxEvent, PublicationState, PublishedEntry, RemovalNotice, Role, SubjectKind,
+)
+from portal.rules.profiles import available_profiles, load_profile
+from portal.rules.workflow import CaseState, InvalidTransition, RemovalReason
+from portal.services import audit, cases
+from portal.services.calendar import load_calendar
+from tests.factories import make_staff, make_subject, published_case
+
+
+@pytest.mark.parametrize("code", available_profiles())
+def test_the_whole_procedure_for_every_profile(app, session, code):
+    profile = load_profile(code)
+    case = published_case(session, app, profile_code=code, decided_on=dt.date(2026, 9, 28))
+    session.commit()
+    assert case.state is CaseState.PUBLISHED
+    assert case.publish_due_on == dt.date(2026, 10, 13)        # 7 wd over National Day
+    term = profile.ground(case.ground).term
+    assert term.unit == "years"
+    assert case.term_end == dt.date(2026 + term.amount, 9, 29)   # the day after the last day
+    entry = session.execute(sa.select(PublishedEntry)).scalar_one()
+    assert entry.public_id.startswith("E") and entry.term_end == case.term_end
+    actions = session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+    assert actions == ["case.open", "case.pre_notice", "case.review", "case.propose",
+                       "case.decide", "case.publish"]
+    assert audit.verify(session) == []
+
+
+def test_pre_notice_sets_the_defence_deadline_over_a_holiday(app, session):
+    profile = load_profile("jiamusi")
+    clerk = make_staff(session, Role.CLERK)
+    case = cases.open_case(session, clerk, profile, make_subject(session),
+                           cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 9, 20))
+    code = cases.serve_pre_notice(session, clerk, case, profile, load_calendar(session),
+                                  dt.date(2026, 9, 28))
+    # 5 working days: 9-29, 9-30, (10-01..07 off), 10-08, 10-09, 10-10 (make-up Saturday)
+    assert case.defence_due_on == dt.date(2026, 10, 10)
+    assert len(code.replace("-", "")) == 10 and case.access_code_hash and code not in case.access_code_hash
+
+
+def test_the_review_waits_for_the_defence_window(app, session):
+    profile = load_profile("jiamusi")
+    clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
+    case = cases.open_case(session, clerk, profile, make_subject(session),
+                           cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 9, 20))
+    cases.serve_pre_notice(session, clerk, case, profile, load_calendar(session), dt.date(2026, 9, 28))
+    with pytest.raises(cases.CaseError):
+        cases.complete_review(session, reviewer, case, dt.date(2026, 10, 10))   # last day in
+    cases.complete_review(session, reviewer, case, dt.date(2026, 10, 11))
+    assert case.state is CaseState.REVIEWED
+
+
+def test_a_late_defence_is_refused(app, session):
+    profile = load_profile("jiamusi")
+    clerk = make_staff(session, Role.CLERK)
+    case = cases.open_case(session, clerk, profile, make_subject(session),
+                           cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 9, 20))
+    cases.serve_pre_notice(session, clerk, case, profile, load_calendar(session), dt.date(2026, 9, 28))
+    with pytest.raises(cases.CaseError):
+        cases.record_defence(session, audit.PARTY, case, dt.date(2026, 10, 12))
+    cases.record_defence(session, audit.PARTY, case, dt.date(2026, 10, 10))
+    assert case.state is CaseState.DEFENCE_FILED
+
+
+def test_four_eyes_and_roles_are_enforced(app, session):
+    profile = load_profile("jiamusi")
+    clerk = make_staff(session, Role.CLERK)
+    approver = make_staff(session, Role.APPROVER)
+    with pytest.raises(cases.PermissionDenied):   # an approver does not open cases
+        cases.open_case(session, approver, profile, make_subject(session),
+                        cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 1, 5))
+    case = cases.open_case(session, clerk, profile, make_subject(session),
+                           cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 1, 5))
+    calendar = load_calendar(session)
+    cases.serve_pre_notice(session, clerk, case, profile, calendar, dt.date(2026, 1, 5))
+    cases.complete_review(session, None, case, dt.date(2026, 2, 1))
+    # an approver who prepares the proposal may not approve it
+    cases.propose_listing(session, make_staff(session, Role.REVIEWER), case)
+    with pytest.raises(cases.PermissionDenied):
+        cases.approve_listing(session, clerk, case, profile, calendar, dt.date(2026, 2, 2))
+    case.prepared_by_id = approver.id
+    with pytest.raises(cases.PermissionDenied, match="four-eyes"):
+        cases.approve_listing(session, approver, case, profile, calendar, dt.date(2026, 2, 2))
+    other = make_staff(session, Role.APPROVER)
+    cases.approve_listing(session, other, case, profile, calendar, dt.date(2026, 2, 2))
+    assert case.state is CaseState.DECIDED and case.approved_by_id == other.id
+
+
+def test_illegal_steps_raise(app, session):
+    profile = load_profile("jiamusi")
+    clerk = make_staff(session, Role.CLERK)
+    case = cases.open_case(session, clerk, profile, make_subject(session),
+                           cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 1, 5))
+    with pytest.raises(InvalidTransition):
+        cases.propose_listing(session, clerk, case)
+    with pytest.raises(InvalidTransition):
+        cases.publish_case(session, clerk, case, profile, "k", dt.date(2026, 1, 6))
+    assert session.scalar(sa.select(sa.func.count(PublishedEntry.id))) == 0
+
+
+def test_a_ground_that_does_not_fit_the_subject_is_refused(app, session):
+    profile = load_profile("jiamusi")
+    person_only = next((g for g in profile.grounds if g.subject_kinds == {"person"}), None)
+    org_only = next(g for g in profile.grounds if g.subject_kinds == {"organisation"})
+    clerk = make_staff(session, Role.CLERK)
+    with pytest.raises(cases.CaseError):
+        cases.open_case(session, clerk, profile, make_subject(session, SubjectKind.PERSON),
+                        cases.CaseInput(ground=org_only.code, facts="f"), dt.date(2026, 1, 5))
+    assert person_only is None or person_only.code
+
+
+def test_repeat_listing_gets_the_longer_term(app, session):
+    subject = make_subject(session)
+    first = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2024, 3, 1))
+    assert first.term_end == dt.date(2025, 3, 2)
+    second = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2026, 3, 2))
+    assert second.prior_listings == 1
+    assert second.term_end == dt.date(2029, 3, 3)                # any repeat → 3 years (art. 10)
+    entry = session.execute(sa.select(PublishedEntry).where(PublishedEntry.case_id == second.id)).scalar_one()
+    assert entry.repeat_listing and entry.rectification_closes_on is None   # art. 11: first listing only
+
+
+def test_publication_writes_outbox_and_bumps_the_version(app, session):
+    published_case(session, app)
+    session.commit()
+    rows = session.execute(sa.select(OutboxEvent.topic, OutboxEvent.action)).all()
+    assert rows == [("entry", "upsert")]
+    assert session.get(PublicationState, 1).version == 1
+
+
+def test_expiry_is_idempotent(app, session):
+    key = app.config["PORTAL_LOOKUP_KEY"]
+    case = published_case(session, app, ground="J1", decided_on=dt.date(2025, 1, 6))
+    published_case(session, app, ground="J2", decided_on=dt.date(2025, 1, 6))   # 3 years: stays
+    session.commit()
+    assert cases.expire_terms(session, load_profile, key, dt.date(2026, 1, 6)) == []   # last day in
+    first = cases.expire_terms(session, load_profile, key, dt.date(2026, 1, 7))
+    session.commit()
+    second = cases.expire_terms(session, load_profile, key, dt.date(2026, 1, 8))
+    session.commit()
+    assert first == [case.case_no] and second == []
+    notices = session.execute(sa.select(RemovalNotice)).scalars().all()
+    assert len(notices) == 1 and notices[0].reason == RemovalReason.TERM_EXPIRED.value
+    assert notices[0].removed_on == dt.date(2026, 1, 7)
+    assert session.get(Case, case.id).state is CaseState.REMOVED
+
+
+def test_removal_before_publication_publishes_no_notice(app, session):
+    profile = load_profile("jiamusi")
+    clerk, approver = make_staff(session, Role.CLERK), make_staff(session, Role.APPROVER)
+    case = cases.open_case(session, clerk, profile, make_subject(session),
+                           cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 1, 5))
+    calendar = load_calendar(session)
+    cases.serve_pre_notice(session, clerk, case, profile, calendar, dt.date(2026, 1, 5))
+    cases.complete_review(session, None, case, dt.date(2026, 2, 1))
+    cases.propose_listing(session, clerk, case)
+    cases.approve_listing(session, approver, case, profile, calendar, dt.date(2026, 2, 2))
+    cases.remove_case(session, approver, case, profile, "k", RemovalReason.REVOKED, dt.date(2026, 2, 3))
+    assert case.state is CaseState.REMOVED
+    assert session.scalar(sa.select(sa.func.count(RemovalNotice.id))) == 0
