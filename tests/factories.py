@@ -8,7 +8,9 @@ from itertools import count
 from portal.models import PersonRole, RelatedPerson, Role, StaffUser, Subject, SubjectKind
 from portal.rules import identifiers
 from portal.rules.profiles import load_profile
-from portal.security import hash_secret
+from portal.security import hash_password
+
+_PASSWORD_HASH = hash_password("x")  # hashed once: full-cost Argon2 is slow by design
 from portal.services import cases
 from portal.services.calendar import load_calendar
 
@@ -17,7 +19,7 @@ _seq = count(1)
 
 def make_staff(session, role: Role, username: str | None = None) -> StaffUser:
     user = StaffUser(username=username or f"{role.value}{next(_seq)}", display_name=role.value,
-                     role=role, password_hash=hash_secret("x"))
+                     role=role, password_hash=_PASSWORD_HASH)
     session.add(user)
     session.flush()
     return user

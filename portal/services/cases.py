@@ -19,7 +19,7 @@ from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason, check_case
-from portal.security import hash_secret, new_code
+from portal.security import hash_code, new_code
 from portal.services import audit, publication
 from portal.services.audit import Actor
 
@@ -113,7 +113,7 @@ def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profi
     code = new_code()
     case.pre_notice_served_on, case.defence_due_on = served_on, due.due
     case.deadlines_provisional = due.provisional
-    case.access_code_hash = hash_secret(code)
+    case.access_code_hash = hash_code(code)
     _transition(session, case, CaseState.PRE_NOTICED, actor, "case.pre_notice",
                 {"served_on": served_on, "defence_due_on": due.due, "basis": due.basis})
     return code
@@ -160,7 +160,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     case.deadlines_provisional = pub.provisional or share.provisional
     case.approved_by_id = user.id if user else None
     code = new_code()
-    case.access_code_hash = hash_secret(code)
+    case.access_code_hash = hash_code(code)
     _transition(session, case, CaseState.DECIDED, actor, "case.decide", {
         "decided_on": decided_on, "term_end": term.expires_on, "term_source": term.source,
         "publish_due_on": pub.due, "share_due_on": share.due, "basis": pub.basis,

@@ -18,7 +18,7 @@ from portal.rules import terms
 from portal.rules.calendar import Deadline, WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState, check_submission
-from portal.security import hash_secret, new_code
+from portal.security import hash_code, new_code
 from portal.services import audit
 from portal.services.audit import Actor
 
@@ -85,7 +85,7 @@ def receive(session: Session, profile: Profile, calendar: WorkCalendar, filing: 
     submission = Submission(
         receipt_no=_receipt_no(filing.kind, received_on), kind=filing.kind,
         state=SubmissionState.RECEIVED, case_id=filing.case.id if filing.case else None,
-        query_code_hash=hash_secret(code), idempotency_key=filing.idempotency_key,
+        query_code_hash=hash_code(code), idempotency_key=filing.idempotency_key,
         filer_name=None if filing.anonymous else filing.filer_name,
         filer_contact=None if filing.anonymous else filing.filer_contact,
         filer_email=filing.filer_email, anonymous=filing.anonymous,
