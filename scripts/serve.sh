@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT="${PORT:-8000}"
 
+LOGINS="$("$BIN/flask" --app wsgi demo-logins 2>/dev/null || true)"
+
 "$BIN/flask" --app wsgi worker &
 WORKER=$!
 "$BIN/gunicorn" -c gunicorn.conf.py wsgi:app &
@@ -24,7 +26,7 @@ for _ in $(seq 1 100); do
 done
 echo
 echo "Portal running at http://127.0.0.1:${PORT}/   (Ctrl-C stops the web server and the worker)"
-"$BIN/flask" --app wsgi demo-logins || true
+[ -n "$LOGINS" ] && echo "$LOGINS"
 echo
 # Exit when either process dies; the trap stops the other.
 wait -n "$WEB" "$WORKER"
