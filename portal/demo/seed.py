@@ -1,0 +1,252 @@
+"""Demo data: a believable city for the active profile, and a bulk data set.
+
+``seed_city`` builds the demo city *through the services* — every listing is
+opened, pre-noticed, reviewed, proposed, approved by a different person,
+published, shared and (for some) removed by the same functions the back
+office calls, so the public projection, the outbox and the hash-chained
+audit log are exactly what real use would produce.  Dates are spread over
+the three years before a fixed demo-today (:data:`DEMO_TODAY`), and the same
+seed gives the same city: names, codes, case numbers and public ids.
+
+``seed_bulk`` (in :mod:`portal.demo.bulk`) writes a large projection
+directly with SQLAlchemy Core for benchmarks.
+
+Both are called by ``flask --app wsgi seed-demo`` (``--count N`` for bulk);
+they flush and leave the commit to the caller.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import random
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from portal import security
+from portal.demo.bulk import seed_bulk
+from portal.demo.city import CityPlan
+from portal.demo.history import CityHistory
+from portal.demo.names import NamePools
+from portal.demo.places import Place, place_for
+from portal.demo.procedure import Procedure, Staff
+from portal.demo.subjects import SubjectFactory
+from portal.models import (
+    AuditEvent,
+    Case,
+    PublishedEntry,
+    RedListEntry,
+    RemovalNotice,
+    Role,
+    StaffUser,
+    Submission,
+)
+from portal.rules.profiles import Profile, load_profile
+from portal.rules.workflow import (
+    OPEN_SUBMISSION_STATES,
+    CaseState,
+    RemovalReason,
+    SubmissionKind,
+)
+from portal.services import audit, publication
+from portal.services.calendar import load_calendar
+from portal.services.cases import expire_terms
+
+__all__ = ["DEFAULT_SEED", "DEMO_TODAY", "demo_profile", "seed_bulk", "seed_city"]
+
+#: The demo's "today": fixed, so that the same seed always gives the same city.
+DEMO_TODAY = dt.date(2026, 11, 20)
+DEFAULT_SEED = 20260601
+
+#: (role, username, label) of the demo bureau's staff; password ``demo-<username>-2026``.
+STAFF = (
+    (Role.CLERK, "clerk", "经办"),
+    (Role.REVIEWER, "reviewer", "复核"),
+    (Role.APPROVER, "approver", "负责人"),
+    (Role.ADMIN, "admin", "系统管理员"),
+)
+
+VISIBLE_TARGET = 310      # currently published, publicly visible entries
+PER_REASON = 6            # early removals per reason (term expiry gives more)
+REPEATS = 12              # subjects listed a second time
+PER_QUEUE = 5             # cases per procedure state still in the back office
+PER_KIND = 6              # open filings per kind
+RED_LIST_UNITS = 20
+
+
+def demo_profile(config: Mapping) -> Profile:
+    return load_profile(config.get("PORTAL_PROFILE") or "jiamusi")
+
+
+@contextmanager
+def quick_code_hashing() -> Iterator[None]:
+    """Hash the access and query codes of the demo with cheap Argon2 parameters.
+
+    Seeding issues about a thousand codes (one per pre-notice, decision and
+    filing) that are never shown to anyone; at the production cost (~0.1 s
+    each on two cores) that alone would take minutes.  The cheap hashes
+    still verify with :func:`portal.security.verify_secret` (Argon2 reads its
+    parameters from the hash).  Staff passwords are hashed at full cost.
+    """
+    original = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        yield
+    finally:
+        security._hasher = original
+
+
+def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tuple[Staff, list[str]]:
+    """One account per role, with an Argon2 password hash and a TOTP secret.
+
+    The TOTP secret (base32, 160 bits) lets the demo accounts be enrolled in
+    an authenticator app; the back office's login (its own issue) enforces
+    the second factor for the roles that need it (``Role.needs_second_factor``).
+    Existing accounts of the same username are kept as they are.
+    """
+    hasher = PasswordHasher()
+    users, logins = {}, []
+    for role, username, label in STAFF:
+        password = f"demo-{username}-2026"
+        user = session.execute(
+            sa.select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
+        if user is None:
+            user = StaffUser(
+                username=username, display_name=pools.person(rng), role=role,
+                password_hash=hasher.hash(password),
+                totp_secret=base64.b32encode(os.urandom(20)).decode(),
+            )
+            session.add(user)
+        users[role] = user
+        logins.append(f"{username} / {password} ({label})")
+    session.flush()
+    staff = Staff(clerk=users[Role.CLERK], reviewer=users[Role.REVIEWER],
+                  approver=users[Role.APPROVER], admin=users[Role.ADMIN])
+    return staff, logins
+
+
+def department_contact(place: Place, rng: random.Random) -> str:
+    digits = 8 if len(place.area_code) == 3 else 7
+    first = rng.choice("2345678")
+    return f"{place.area_code}-{first}{''.join(rng.choice('0123456789') for _ in range(digits - 1))}"
+
+
+def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
+              today: dt.date = DEMO_TODAY) -> dict:
+    """Build the demo city for ``config["PORTAL_PROFILE"]``; returns a report (see module doc)."""
+    profile = demo_profile(config)
+    key = config["PORTAL_LOOKUP_KEY"]
+    rng = random.Random(seed)
+    place = place_for(profile)
+    pools = NamePools(seed, place)
+    calendar = load_calendar(session)
+    staff, logins = create_staff(session, pools, rng)
+    contact = department_contact(place, rng)
+    with quick_code_hashing():
+        proc = Procedure(session, profile, calendar, key, staff, rng, today)
+        factory = SubjectFactory(session, key, pools)
+        history = CityHistory(session, proc, factory, pools, place, contact)
+        plan = CityPlan(profile, rng, today, VISIBLE_TARGET, PER_REASON, REPEATS).build()
+        for item in plan:
+            history.play(item)
+        expire_terms(session, load_profile, key, today)
+        listed = [item.case for item in plan if item.case.state is CaseState.PUBLISHED]
+        history.rejected_filings(listed, PER_KIND)
+        confirmed = history.decided_complaints(PER_KIND)
+        history.pending_filings(listed, PER_KIND)
+        history.queues([g for g in profile.grounds if g.public], PER_QUEUE, confirmed)
+        seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
+    session.flush()
+    return city_report(session, profile, logins)
+
+
+# ------------------------------------------------------------------ red list
+
+def red_list_criteria(profile: Profile):
+    """The profile's red-list criteria, or Zhengzhou's (§一: the only seed that defines one)."""
+    return profile.red_list_criteria or load_profile("zhengzhou").red_list_criteria
+
+
+def seed_red_list(session: Session, profile: Profile, factory: SubjectFactory, rng: random.Random,
+                  key: str, staff: Staff, today: dt.date, count: int) -> int:
+    """守信红名单 units. There is no red-list service yet: rows, audit and outbox are written here.
+
+    A unit meets every criterion that applies to it (Zhengzhou §一 "须具备以下条件");
+    the medical-institution criterion applies only to hospitals and pharmacies, the
+    "advanced unit of the year" award is held by some.
+    """
+    criteria = red_list_criteria(profile)
+    if not criteria:
+        return 0
+    actor = audit.Actor.staff(staff.approver)
+    for i in range(count):
+        flavour = "institution" if i % 4 == 0 else "company"
+        subject = factory.organisation(rng, flavour)
+        met = []
+        for criterion in criteria:
+            text = criterion.text.zh
+            if ("医疗" in text or "药店" in text) and flavour != "institution":
+                continue
+            if "先进" in text and rng.random() < 0.5:
+                continue
+            met.append(criterion.code)
+        admitted = today - dt.timedelta(days=rng.randint(7, 330))
+        try:
+            valid_until = admitted.replace(year=admitted.year + 1)
+        except ValueError:  # 29 February
+            valid_until = admitted.replace(year=admitted.year + 1, day=28)
+        pid = security.public_id(key, "G", f"{profile.code}:{subject.uscc}")
+        session.add(_red_entry(session, subject, pid, profile, met, admitted, valid_until))
+        audit.record(session, actor, "redlist.admit", "redlist", pid,
+                     {"subject": subject.uscc, "criteria": met, "admitted_on": admitted,
+                      "valid_until": valid_until})
+        publication.enqueue(session, "redlist", "upsert", pid)
+        publication.bump_version(session)
+    session.flush()
+    return count
+
+
+def _red_entry(session: Session, subject, pid: str, profile: Profile, met: list[str],
+               admitted: dt.date, valid_until: dt.date) -> RedListEntry:
+    session.flush()  # the subject's id
+    return RedListEntry(public_id=pid, profile=profile.code, subject_id=subject.id,
+                        name=subject.name, code_display=subject.uscc, criteria=met,
+                        admitted_on=admitted, valid_until=valid_until)
+
+
+# -------------------------------------------------------------------- report
+
+def _counts(session: Session, column, *where) -> dict:
+    rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column)).all()
+    return {getattr(k, "value", k): n for k, n in rows}
+
+
+def city_report(session: Session, profile: Profile, logins: list[str]) -> dict:
+    count = lambda model, *where: session.scalar(
+        sa.select(sa.func.count()).select_from(model).where(*where))
+    removals = _counts(session, RemovalNotice.reason)
+    cases = _counts(session, Case.state)
+    kinds = _counts(session, Submission.kind)
+    return {
+        "profile": profile.code,
+        "entries": count(PublishedEntry),
+        "listed": count(PublishedEntry, PublishedEntry.status == "listed",
+                        PublishedEntry.visible.is_(True)),
+        "listed_hidden": count(PublishedEntry, PublishedEntry.status == "listed",
+                               PublishedEntry.visible.is_(False)),
+        "repeat_listings": count(PublishedEntry, PublishedEntry.repeat_listing.is_(True)),
+        "under_objection": count(PublishedEntry, PublishedEntry.under_objection.is_(True)),
+        "removal_notices": count(RemovalNotice),
+        "removals": {r.value: removals.get(r.value, 0) for r in RemovalReason},
+        "cases": {s.value: cases.get(s.value, 0) for s in CaseState},
+        "submissions": {k.value: kinds.get(k.value, 0) for k in SubmissionKind},
+        "submissions_open": count(Submission, Submission.state.in_(OPEN_SUBMISSION_STATES)),
+        "red_list": count(RedListEntry),
+        "staff": count(StaffUser),
+        "audit_events": count(AuditEvent),
+        "_logins": logins,
+    }

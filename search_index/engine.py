@@ -1,0 +1,379 @@
+"""SearchIndex: plain dicts in, ids out.
+
+One indexer process writes (``rebuild`` / ``upsert`` / ``delete``) under a
+cross-process whoosh file lock; any number of processes search. Each
+``SearchIndex`` keeps one whoosh searcher and checks at most every
+``refresh_interval`` seconds whether it is stale (new commit, or a ``rebuild``
+swapped generations); only then is a new searcher opened. It never opens the
+index per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh.index import EmptyIndexError, open_dir
+from whoosh.query import Query, Require
+from whoosh.reading import ReaderClosed
+
+from . import suggest as _suggest
+from .collect import top_docs
+from .docarrays import DATE_FIELD, DocArrays
+from .highlight import highlight_name, highlight_snippet
+from .querybuild import identifier_query, split_filters, text_query
+from .queryplan import CJKClause, QueryPlan, analyze_query
+from .schema import FACET_FIELDS
+from .store import IndexStore, read_grounds
+from .writing import WriterMixin
+
+DEFAULT_FACETS = ("ground", "subject_kind", "year")
+MAX_PER_PAGE = 200
+SUGGEST_BELOW = 3  # compute "did you mean" when fewer hits than this
+_STATS_CACHE = 256  # (query, filters) → total, facet counts [, browse order]
+BROWSE_CACHE = 1000  # browse mode keeps this many newest docnums per filter set
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    highlights: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Results:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    page: int
+    per_page: int
+    exact: bool
+    suggestion: str | None
+
+
+class SearchIndex(WriterMixin):
+    """Whoosh index at *path* (a directory; created lazily on first write)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        refresh_interval: float = 1.0,
+        lock_timeout: float = 5.0,
+    ):
+        self.path = Path(path)
+        self.refresh_interval = max(0.0, float(refresh_interval))
+        self.lock_timeout = float(lock_timeout)
+        self._store = IndexStore(self.path)
+        self._init_reader_state()
+
+    def _init_reader_state(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self._write_mutex = threading.Lock()
+        self._searcher = None
+        self._ix = None
+        self._grounds: dict[str, list[str]] = {}
+        self._gen: str | None = None
+        self._next_check = 0.0
+        self._epoch = 0
+        self._closed = False
+        self._stats: OrderedDict = OrderedDict()
+        self._arrays = DocArrays()
+
+    def __repr__(self) -> str:
+        return f"SearchIndex({str(self.path)!r})"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ reading side
+    def _reader_lock(self) -> threading.RLock:
+        """The instance lock; after a fork (gunicorn ``--preload``) the child starts
+        with fresh locks and no inherited searcher or file handles."""
+        if os.getpid() != self._pid:
+            self._init_reader_state()
+        return self._lock
+
+    def _searcher_pid_marker(self) -> tuple[int, int]:
+        """(pid, id of the searcher) – lets tests see that a fork reopened."""
+        return self._pid, id(self._searcher)
+
+    def _get_searcher(self):
+        """The shared searcher, refreshed if due (call with ``self._lock`` held)."""
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed")
+        now = time.monotonic()
+        if self._searcher is not None and now < self._next_check:
+            return self._searcher
+        self._next_check = now + self.refresh_interval
+        gen = self._store.current_name()
+        if gen is None:
+            self._set_searcher(None, None)
+        elif self._searcher is None or gen != self._gen:
+            self._open(gen)
+        else:
+            # Same generation directory: reopen only if a commit happened. This is
+            # what ``searcher.refresh()`` does, minus its reader reuse: in
+            # whoosh-reloaded 2.7.5 ``FileIndex._reader(reuse=...)`` re-adds
+            # segments that a merge removed and keeps stale deletion sets, so an
+            # upserted document would show up twice.
+            try:
+                stale = self._ix.latest_generation() != self._searcher.reader().generation()
+            except (OSError, EmptyIndexError):
+                stale = True
+            if stale:
+                self._open(gen)
+        return self._searcher
+
+    def _open(self, gen: str) -> None:
+        last_error: Exception | None = None
+        for _ in range(3):  # a concurrent rebuild may retire gen between read and open
+            try:
+                gen_dir = self._store.gen_dir(gen)
+                ix = open_dir(str(gen_dir))
+                searcher = ix.searcher()
+                grounds = read_grounds(gen_dir)
+            except (OSError, EmptyIndexError) as e:
+                last_error = e
+                gen = self._store.current_name()
+                if gen is None:
+                    self._set_searcher(None, None)
+                    return
+                continue
+            self._ix = ix
+            self._grounds = grounds
+            self._set_searcher(searcher, gen)
+            return
+        raise RuntimeError(f"cannot open search index {self.path}: {last_error}")
+
+    def _set_searcher(self, searcher, gen) -> None:
+        old = self._searcher
+        self._searcher, self._gen = searcher, gen
+        self._epoch += 1
+        self._stats.clear()
+        if old is not None and old is not searcher:
+            _close_quietly(old)
+
+    def _invalidate(self) -> None:
+        """After our own write: refresh on the next read (read-your-writes)."""
+        self._next_check = 0.0
+
+    def doc_count(self) -> int:
+        with self._reader_lock():
+            s = self._get_searcher()
+            return 0 if s is None else s.doc_count()
+
+    def ids(self) -> dict[str, str]:
+        """id → fingerprint (``doc["version"]`` or :func:`search_index.fingerprint`)."""
+        with self._reader_lock():
+            s = self._get_searcher()
+            if s is None:
+                return {}
+            reader = s.reader()
+            if reader.doc_count_all() == 0:
+                return {}
+            ids = reader.column_reader("id")
+            fps = reader.column_reader("fp")
+            out = {}
+            for docnum in reader.all_doc_ids():
+                fp = fps[docnum]
+                out[ids[docnum]] = fp.decode("utf-8") if isinstance(fp, bytes) else str(fp)
+            return out
+
+    def search(
+        self,
+        q: str,
+        *,
+        filters: Mapping[str, str | int] | None = None,
+        facets: Sequence[str] = DEFAULT_FACETS,
+        page: int = 1,
+        per_page: int = 20,
+        kind: str | None = "entry",
+    ) -> Results:
+        """Search names, pinyin, facts; identifiers short-circuit to exact lookup.
+
+        An empty (or punctuation-only) query lists everything that passes the
+        filters, newest ``listed_on`` first. Unknown filter or facet names raise
+        ``ValueError``; odd query text never raises.
+        """
+        page = max(1, int(page or 1))
+        per_page = max(1, min(int(per_page or 20), MAX_PER_PAGE))
+        facets = tuple(dict.fromkeys(facets or ()))
+        for f in facets:
+            if f not in FACET_FIELDS:
+                raise ValueError(f"unknown facet {f!r}; expected one of {', '.join(FACET_FIELDS)}")
+        array_filters, query_filter = split_filters(kind, filters)
+        plan = analyze_query(q)
+        exact = plan.identifier is not None or bool(filters and filters.get("code_hash"))
+
+        with self._reader_lock():
+            try:
+                return self._search_locked(
+                    plan, array_filters, query_filter, facets, page, per_page, exact
+                )
+            except (OSError, ReaderClosed):
+                # files of a retired generation vanished under an old searcher:
+                # reopen once and retry
+                self._set_searcher(None, None)
+                self._next_check = 0.0
+                return self._search_locked(
+                    plan, array_filters, query_filter, facets, page, per_page, exact
+                )
+
+    def _search_locked(self, plan, array_filters, query_filter, facets, page, per_page, exact):
+        s = self._get_searcher()
+        if s is None:
+            return Results(0, [], {f: {} for f in facets}, page, per_page, exact, None)
+        arrays = self._arrays.get(s, self._epoch)
+        allow = [
+            (arrays[f], self._arrays.code_set(f, values))
+            for f, values in sorted(array_filters.items())
+        ]
+        if plan.identifier:
+            mq: Query | None = identifier_query(plan.identifier)
+        else:
+            mq = text_query(plan, self._grounds)
+        if query_filter is not None:
+            mq = query_filter if mq is None else Require(mq, query_filter)
+        browse = mq is None
+
+        offset = (page - 1) * per_page
+        limit = offset + per_page
+        key = (self._epoch, repr(mq), tuple(sorted(array_filters.items())), facets)
+        cached = self._stats.get(key)
+        if cached is not None:
+            self._stats.move_to_end(key)
+        docs: list[int] | None = None
+        top: list[tuple[float, int]] = []
+        if browse:
+            if cached is None:
+                docs = self._matching(s, None, allow)
+                order = self._browse_order(arrays, docs, BROWSE_CACHE)
+                cached = self._remember(key, docs, arrays, facets, order)
+            total, counts, order = cached
+            if offset < total:
+                if limit > len(order) and len(order) < total:  # deep page
+                    if docs is None:
+                        docs = self._matching(s, None, allow)
+                    order = self._browse_order(arrays, docs, limit)
+                top = [(0.0, d) for d in order[offset:limit]]
+        elif cached is None or offset < cached[0]:
+            # one scoring pass; it also collects every match for total/facets
+            typed = {c.suffix for c in plan.clauses if isinstance(c, CJKClause) and c.suffix}
+            forms = arrays["form"] if typed else None
+            form_codes = self._arrays.codes_where(
+                "form", lambda v: any(v.endswith(t) for t in typed)
+            )
+            ranked, docs = top_docs(
+                s, mq, limit, forms, form_codes, allow, collect_all=cached is None
+            )
+            if cached is None:
+                cached = self._remember(key, docs, arrays, facets, None)
+            top = ranked[offset:limit]
+        total, counts, _ = cached
+        hits = []
+        names = []
+        for score, docnum in top:
+            stored = s.stored_fields(docnum)
+            names.append(stored.get("name") or "")
+            hits.append(
+                Hit(
+                    id=stored["id"],
+                    score=float(score or 0.0),
+                    highlights=self._highlights(stored, None if browse else plan),
+                )
+            )
+        suggestion = None
+        if (
+            not exact
+            and not browse
+            and total < SUGGEST_BELOW
+            and not any(_suggest.spells_name(plan, n) for n in names)
+        ):
+            if docs is None:
+                docs = self._matching(s, mq, allow)
+            suggestion = _suggest.suggest(s, plan, set(docs))
+        facets_out = {f: dict(c) for f, c in counts.items()}
+        return Results(total, hits, facets_out, page, per_page, exact, suggestion)
+
+    @staticmethod
+    def _highlights(stored: dict, plan: QueryPlan | None) -> dict[str, str]:
+        return {
+            "name": highlight_name(stored.get("name"), plan),
+            "facts": highlight_snippet(stored.get("facts"), plan),
+        }
+
+    def suggest(self, q: str) -> str | None:
+        """The nearest indexed name for a near miss ("did you mean"), else None."""
+        plan = analyze_query(q)
+        with self._reader_lock():
+            s = self._get_searcher()
+            if s is None:
+                return None
+            return _suggest.suggest(s, plan)
+
+    # ------------------------------------------------------------------ totals & facets
+    def _remember(self, key, docs: list[int], arrays, facets, order):
+        entry = (len(docs), self._facet_counts(arrays, docs, facets), order)
+        self._stats[key] = entry
+        if len(self._stats) > _STATS_CACHE:
+            self._stats.popitem(last=False)
+        return entry
+
+    @staticmethod
+    def _matching(s, mq: Query | None, allow) -> list[int]:
+        """All docnums matching *mq* (every live document if None) and the filters."""
+        reader = s.reader()
+        if mq is None:
+            docs = list(reader.all_doc_ids()) if reader.doc_count_all() else []
+        else:
+            docs = list(s.docs_for_query(mq))
+        for arr, codes in allow:
+            docs = [d for d in docs if arr[d] in codes]
+        return docs
+
+    def _facet_counts(self, arrays, docs: list[int], facets) -> dict[str, dict[str, int]]:
+        out = {}
+        for f in facets:
+            counter = Counter(map(arrays[f].__getitem__, docs))
+            out[f] = {
+                self._arrays.value(f, code): n
+                for code, n in sorted(
+                    counter.items(), key=lambda kv: (-kv[1], self._arrays.value(f, kv[0]))
+                )
+                if code
+            }
+        return out
+
+    @staticmethod
+    def _browse_order(arrays, docs: list[int], n: int) -> list[int]:
+        """The *n* newest documents (``listed_on`` desc, then newest docnum)."""
+        listed = arrays[DATE_FIELD]
+        return heapq.nlargest(n, docs, key=lambda d: (listed[d], d))
+
+    def close(self) -> None:
+        with self._reader_lock():
+            if self._searcher is not None and os.getpid() == self._pid:
+                _close_quietly(self._searcher)
+            self._searcher = None
+            self._gen = None
+            self._closed = True
+
+
+def _close_quietly(searcher) -> None:
+    """Close a superseded searcher; its files may already be gone (a retired
+    generation) – nothing useful can be done about that."""
+    with contextlib.suppress(OSError, ReaderClosed):
+        searcher.close()

@@ -1,0 +1,130 @@
+""" "Did you mean": the closest indexed name to a query that found little."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from whoosh.query import FuzzyTerm, Or, Query, Term
+
+from .analysis import bigrams, normalize, pinyin_of, strip_legal_suffix
+from .collect import top_docs
+from .queryplan import QueryPlan, pinyin_segmentations, substring_distance
+
+CANDIDATES = 40
+RAREST_TERMS = 5  # candidates must share one of the query's rarest terms
+MAX_DF = 5000  # terms in more documents than this do not retrieve candidates
+
+
+def _cjk_budget(n: int) -> float:
+    """Allowed distance for a CJK query of *n* characters (homophones cost 0.5)."""
+    if n <= 2:
+        return 0.5
+    if n <= 5:
+        return 1.0
+    if n <= 10:
+        return 2.0
+    return 3.0
+
+
+def _latin_budget(n: int) -> float:
+    if n < 4:
+        return 0.0
+    return 1.0 if n <= 6 else 2.0
+
+
+def _pairs(syl: list[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in pairwise(syl)]
+
+
+def _candidate_query(reader, plan: QueryPlan) -> Query | None:
+    """Docs sharing one of the query's rarest bigrams / pinyin pairs (a typo breaks
+    at most two bigrams), or a fuzzy pinyin word; bounded so a suggestion never
+    scores more than a few thousand documents."""
+    terms: list[tuple[int, str, str, float]] = []  # (df, field, text, boost)
+
+    def consider(field: str, texts, boost: float) -> None:
+        for t in dict.fromkeys(texts):
+            df = reader.doc_frequency(field, t)
+            if 0 < df <= MAX_DF:
+                terms.append((df, field, t, boost))
+
+    parts: list[Query] = []
+    cjk = plan.cjk_text()
+    if cjk:
+        core = strip_legal_suffix(cjk)[0] or cjk
+        if len(core) > 1:
+            consider("name_t", bigrams(core), 1.0)
+        consider("py2", _pairs([s for s in pinyin_of(core) if s]), 0.5)
+    for w in plan.latin_words():
+        if not w.isalpha() or len(w) < 4:
+            continue
+        parts.append(FuzzyTerm("pyw", w, maxdist=1 if len(w) <= 6 else 2, prefixlength=1))
+        for seg in pinyin_segmentations(w, partial_last=False)[:2]:
+            consider("py2", _pairs(seg), 0.5)
+    terms.sort()
+    parts += [Term(f, t, boost=b) for _, f, t, b in terms[:RAREST_TERMS]]
+    return Or(parts) if parts else None
+
+
+def _distance(plan: QueryPlan, name: str) -> tuple[float, float] | None:
+    """(distance, budget) of *name* to the query, or None when not comparable."""
+    text = normalize(name)
+    cjk = plan.cjk_text()
+    if cjk:
+        d_char = substring_distance(cjk, text)
+        if d_char == 0:
+            return 0.0, 0.0
+        q_syl = [s for s in pinyin_of(cjk) if s]
+        n_syl = [s for s in pinyin_of(text) if s]
+        d = float(d_char)
+        if q_syl and len(q_syl) == len(cjk):
+            d = min(d, substring_distance(q_syl, n_syl) + 0.5)
+        return d, _cjk_budget(len(cjk))
+    words = [w for w in plan.latin_words() if w.isalpha()]
+    if not words:
+        return None
+    syl = [s for s in pinyin_of(text) if s]
+    full = "".join(syl)
+    initials = "".join(s[0] for s in syl)
+    d = 0.0
+    budget = 0.0
+    for w in words:
+        d += min(substring_distance(w, full), substring_distance(w, initials))
+        budget += _latin_budget(len(w))
+    return d, budget
+
+
+def spells_name(plan: QueryPlan, name: str) -> bool:
+    """True if *name* contains the query as typed (then there is nothing to suggest)."""
+    scored = _distance(plan, name)
+    return scored is not None and scored[0] == 0
+
+
+def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset()) -> str | None:
+    """Closest indexed name for a near miss, or None.
+
+    Returns None when a candidate contains the query exactly, when the best
+    candidate is already among the query's own matches (*matched* docnums), or
+    when nothing is within the edit budget (character or pinyin distance of the
+    query to the best-matching part of a name).
+    """
+    if plan.identifier or plan.empty:
+        return None
+    q = _candidate_query(searcher.reader(), plan)
+    if q is None:
+        return None
+    ranked, _ = top_docs(searcher, q, CANDIDATES)
+    best: tuple[float, int, str, int] | None = None
+    for rank, (_score, docnum) in enumerate(ranked):
+        name = searcher.stored_fields(docnum).get("name") or ""
+        scored = _distance(plan, name)
+        if scored is None:
+            continue
+        d, budget = scored
+        if d == 0:
+            return None  # the query already spells an indexed name
+        if d <= budget and (best is None or (d, rank) < best[:2]):
+            best = (d, rank, name, docnum)
+    if best is None or best[3] in matched:
+        return None
+    return best[2]
