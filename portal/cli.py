@@ -97,6 +97,8 @@ def _expire(today: dt.date) -> list[str]:
 @with_appcontext
 def worker(interval: float, once: bool) -> None:
     """The background worker: outbox → search index, and expiry of terms."""
+    from search_index import IndexLockedError
+
     from portal.search import get_index
     from portal.services import indexer
 
@@ -117,8 +119,14 @@ def worker(interval: float, once: bool) -> None:
             if removed:
                 log.info("expired %d entries", len(removed))
             last_expiry = today
-        done = indexer.sync(db.session, index)
-        db.session.commit()
+        try:
+            done = indexer.sync(db.session, index)
+            db.session.commit()
+        except IndexLockedError:
+            # A rebuild holds Whoosh's single write lock; its result includes these rows.
+            db.session.rollback()
+            log.info("index locked by a rebuild; retrying")
+            done = 0
         if done:
             log.info("indexed %d outbox rows", done)
         if once:
