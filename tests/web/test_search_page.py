@@ -1,0 +1,63 @@
+"""/search through the test client and the real Whoosh index, fed by the outbox."""
+import datetime as dt
+
+import sqlalchemy as sa
+
+from portal.models import OutboxEvent, SubjectKind
+from portal.search import get_index
+from portal.services import indexer
+from tests.factories import make_subject, published_case
+
+
+def _publish(session, app, names):
+    made = []
+    for i, name in enumerate(names):
+        subject = make_subject(session, name=name)
+        made.append(published_case(session, app, subject=subject, ground="J1" if i % 2 else "J2",
+                                   decided_on=dt.date(2025 + i % 2, 3, 16)))
+    session.commit()
+    assert indexer.sync(session, get_index(app)) == len(names)
+    session.commit()
+    return made
+
+
+NAMES = ["佳木斯市恒达建筑工程有限公司", "佳木斯市向阳区康宁大药房有限责任公司", "桦南县宏图劳务派遣有限公司"]
+
+
+def test_partial_name_pinyin_and_code(app, session, client):
+    cases = _publish(session, app, NAMES)
+    html = client.get("/search?q=恒达").get_data(as_text=True)
+    assert "<mark>恒达</mark>" in html and "共1条结果" in html
+    assert "康宁" in client.get("/search?q=kangning").get_data(as_text=True)
+    assert "宏图" in client.get("/search?q=htlw").get_data(as_text=True)
+    uscc = cases[2].subject.uscc
+    exact = client.get(f"/search?q={uscc}").get_data(as_text=True)
+    assert "代码精确匹配" in exact and "宏图" in exact
+
+
+def test_facets_filter_and_count(app, session, client):
+    _publish(session, app, NAMES)
+    html = client.get("/search?q=公司").get_data(as_text=True)   # 有限公司 is not inside 有限责任公司
+    assert "共3条结果" in html
+    filtered = client.get("/search?q=公司&year=2026").get_data(as_text=True)
+    assert "共1条结果" in filtered and "康宁" in filtered
+
+
+def test_outbox_is_marked_processed_and_nothing_private_is_indexed(app, session, client):
+    case = published_case(session, app, kind=SubjectKind.PERSON)
+    session.commit()
+    indexer.sync(session, get_index(app))
+    session.commit()
+    pending = session.scalar(sa.select(sa.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None)))
+    assert pending == 0
+    full = case.subject.id_number
+    assert full not in client.get(f"/search?q={case.subject.name}").get_data(as_text=True)
+    assert get_index(app).search(full).total == 0
+
+
+def test_empty_and_hostile_queries_do_not_fail(app, session, client):
+    _publish(session, app, NAMES[:1])
+    for q in ("", "   ", "%%%", "<script>alert(1)</script>", "恒" * 500):
+        page = client.get("/search", query_string={"q": q})
+        assert page.status_code == 200
+        assert "<script>alert(1)</script>" not in page.get_data(as_text=True)
