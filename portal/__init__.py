@@ -26,6 +26,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings.BASE)
     app.config.update(config if config is not None else settings.from_environment())
+    if app.config.get("PORTAL_PROXY_HOPS"):
+        # Behind a reverse proxy: trust its X-Forwarded-* (client address for rate limits, scheme).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PORTAL_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.json.ensure_ascii = False   # Chinese stays readable in JSON (Flask 3 ignores JSON_AS_ASCII)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -41,6 +48,10 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)
+    from portal.api.views import bp as api_bp; from portal.public.opendata import bp as opendata_bp  # noqa: E702
+    app.register_blueprint(opendata_bp); app.register_blueprint(api_bp)  # noqa: E702
+    from portal.submit.views import bp as submit_bp; app.register_blueprint(submit_bp)  # noqa: E702
+    from portal.admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702
     web.init_app(app)
     cli.init_app(app)
     return app

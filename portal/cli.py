@@ -52,10 +52,17 @@ def seed_demo(count: int | None, if_empty: bool, seed: int) -> None:
     else:
         report = demo.seed_city(db.session, current_app.config, seed=seed)
     db.session.commit()
+    _analyze()
     click.echo(f"seeded in {time.perf_counter() - started:.1f}s: " +
                ", ".join(f"{k}={v}" for k, v in report.items() if not k.startswith("_")))
     for line in report.get("_logins", []):
         click.echo(line)
+
+
+def _analyze() -> None:
+    """Refresh the planner's statistics after a bulk load (SQLite sorts whole tables without them)."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("ANALYZE"))
 
 
 @click.command("demo-logins")
@@ -70,6 +77,8 @@ def demo_logins() -> None:
         click.echo("Demo staff logins (back office at /admin):")
     for user in demo:
         click.echo(f"  {user.username:10} password demo-{user.role.value}-2026   ({user.display_name})")
+    if any(u.role.needs_second_factor and not u.totp_secret for u in demo):
+        click.echo("  Reviewer, approver and admin enrol an authenticator app (TOTP) at first sign-in.")
 
 
 @click.command("expire")
@@ -101,6 +110,7 @@ def worker(interval: float, once: bool) -> None:
 
     from portal.search import get_index
     from portal.services import indexer
+    from portal.services.uploads import sweep_orphans
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     index = get_index()
@@ -118,6 +128,9 @@ def worker(interval: float, once: bool) -> None:
             removed = _expire(today)
             if removed:
                 log.info("expired %d entries", len(removed))
+            swept = sweep_orphans(db.session, current_app.config["PORTAL_UPLOAD_DIR"])
+            if swept:
+                log.info("removed %d orphaned upload files", len(swept))
             last_expiry = today
         try:
             done = indexer.sync(db.session, index)

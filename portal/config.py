@@ -48,6 +48,12 @@ def from_environment() -> dict:
         "PORTAL_MAIL_FROM": _env("MAIL_FROM", "noreply@portal.invalid"),
         "PORTAL_BASE_URL": _env("BASE_URL", "http://127.0.0.1:8000"),
         "PORTAL_DEPARTMENT_CONTACT": _env("DEPARTMENT_CONTACT", "0454-12333"),
+        "PORTAL_PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
+        # Rate limits (Flask-Limiter notation); shared across workers when Redis is configured.
+        "PORTAL_CHECK_RATE_LIMIT": _env("CHECK_RATE_LIMIT", "20 per minute"),
+        "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),
+        "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
+        "PORTAL_CHANGES_SETTLE_SECONDS": int(_env("CHANGES_SETTLE_SECONDS", "60")),
     }
 
 

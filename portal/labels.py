@@ -56,6 +56,42 @@ SUBMISSION_STATES = {
 }
 
 
+ROLES = {
+    "clerk": _l("Clerk"),
+    "reviewer": _l("Reviewer"),
+    "approver": _l("Approver"),
+    "admin": _l("Administrator"),
+}
+
+CASE_ORIGINS = {
+    "inspection": _l("Labour inspection or audit check"),
+    "audit": _l("Special audit"),
+    "report": _l("Complaint or report"),
+    "commitment": _l("Broken credit commitment"),
+    "import": _l("Periodic report import"),
+    "integration": _l("Business system"),
+}
+
+#: Submission.category of objections ("amount" appears in demo data).
+OBJECTION_GROUNDS = {
+    "identity": _l("Wrong party: not the unit or person named"),
+    "facts": _l("Wrong facts"),
+    "amount": _l("Wrong amount"),
+    "term": _l("The term is over"),
+    "not_listable": _l("Should never have been listed"),
+    "other": _l("Other"),
+}
+
+#: Submission.category of complaints and reports.
+COMPLAINT_CATEGORIES = {
+    "fraud": _l("Fraud to obtain benefits or fund payments"),
+    "unregistered": _l("Employer does not insure its staff"),
+    "arrears": _l("Contributions not paid"),
+    "service_institution": _l("Hospital, pharmacy or other service institution breaking its agreement"),
+    "other": _l("Other"),
+}
+
+
 def label(table: dict, key: str | None) -> str:
     """A translated label, or the key itself for an unknown value."""
     if key is None:

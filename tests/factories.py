@@ -45,8 +45,13 @@ def make_subject(session, kind: SubjectKind = SubjectKind.ORGANISATION, name: st
 
 def published_case(session, app, *, profile_code: str = "jiamusi", ground: str | None = None,
                    decided_on: dt.date = dt.date(2026, 3, 16), subject: Subject | None = None,
-                   kind: SubjectKind = SubjectKind.ORGANISATION, facts: str = "经查，该单位拒不改正。"):
-    """Run a case through the whole procedure up to publication (two different staff)."""
+                   kind: SubjectKind = SubjectKind.ORGANISATION, facts: str = "经查，该单位拒不改正。",
+                   department: str = "", published_on: dt.date | None = None):
+    """Run a case through the whole procedure up to publication (two different staff).
+
+    ``department``: the deciding department (default: the profile's authority);
+    ``published_on``: default two days after the decision.
+    """
     profile = load_profile(profile_code)
     ground = ground or next(g.code for g in profile.grounds
                             if kind.value in g.subject_kinds and g.public)
@@ -57,12 +62,98 @@ def published_case(session, app, *, profile_code: str = "jiamusi", ground: str |
     calendar = load_calendar(session)
     opened = decided_on - dt.timedelta(days=30)
     case = cases.open_case(session, clerk, profile, subject,
-                           cases.CaseInput(ground=ground, facts=facts, document_no="佳人社失决〔2026〕1号"),
+                           cases.CaseInput(ground=ground, facts=facts, document_no="佳人社失决〔2026〕1号",
+                                           department=department),
                            opened)
     cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
     cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
     cases.propose_listing(session, clerk, case)
     cases.approve_listing(session, approver, case, profile, calendar, decided_on)
     cases.publish_case(session, clerk, case, profile, app.config["PORTAL_LOOKUP_KEY"],
-                       decided_on + dt.timedelta(days=2))
+                       published_on or decided_on + dt.timedelta(days=2))
     return case
+
+
+def red_list_entry(session, app, *, name: str | None = None, criteria: tuple[str, ...] = ("R1", "R4"),
+                   admitted_on: dt.date = dt.date(2026, 1, 5), valid_until: dt.date | None = None,
+                   removed_on: dt.date | None = None, profile_code: str | None = None):
+    """A 守信红名单 unit. There is no red-list service yet: the row is written as
+    ``portal.demo.seed.seed_red_list`` does, and the publication version is bumped."""
+    from portal.models import RedListEntry
+    from portal.security import public_id
+    from portal.services import publication
+
+    code = profile_code or app.config["PORTAL_PROFILE"]
+    subject = make_subject(session, name=name)
+    entry = RedListEntry(
+        public_id=public_id(app.config["PORTAL_LOOKUP_KEY"], "G", f"{code}:{subject.uscc}"),
+        profile=code, subject_id=subject.id, name=subject.name, code_display=subject.uscc,
+        criteria=list(criteria), admitted_on=admitted_on, valid_until=valid_until, removed_on=removed_on,
+    )
+    session.add(entry)
+    publication.bump_version(session)
+    session.flush()
+    return entry
+
+
+def pre_noticed_case(session, *, served_on: dt.date = dt.date(2026, 9, 28), ground: str = "J1",
+                     profile_code: str = "jiamusi", subject: Subject | None = None,
+                     kind: SubjectKind = SubjectKind.ORGANISATION):
+    """A case whose pre-notice was served on ``served_on``; returns ``(case, access_code)``."""
+    profile = load_profile(profile_code)
+    clerk = make_staff(session, Role.CLERK)
+    subject = subject or make_subject(session, kind)
+    case = cases.open_case(session, clerk, profile, subject,
+                           cases.CaseInput(ground=ground, facts="经查，该单位未依法办理社会保险登记。"),
+                           served_on - dt.timedelta(days=7))
+    code = cases.serve_pre_notice(session, clerk, case, profile, load_calendar(session), served_on)
+    return case, code
+
+
+def listed_case(session, app, *, decided_on: dt.date = dt.date(2026, 3, 15), ground: str = "J1",
+                profile_code: str = "jiamusi", subject: Subject | None = None,
+                kind: SubjectKind = SubjectKind.ORGANISATION, publish: bool = True,
+                prior_listings: int | None = None):
+    """A case decided on ``decided_on`` (and published two days later unless ``publish=False``);
+    returns ``(case, access_code)`` with the code printed on the decision letter."""
+    profile = load_profile(profile_code)
+    clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
+    approver = make_staff(session, Role.APPROVER)
+    subject = subject or make_subject(session, kind)
+    calendar = load_calendar(session)
+    opened = decided_on - dt.timedelta(days=30)
+    case = cases.open_case(session, clerk, profile, subject,
+                           cases.CaseInput(ground=ground, facts="经查，该单位拒不改正。"), opened)
+    if prior_listings is not None:
+        case.prior_listings = prior_listings
+    cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
+    cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
+    cases.propose_listing(session, clerk, case)
+    code = cases.approve_listing(session, approver, case, profile, calendar, decided_on)
+    if publish:
+        cases.publish_case(session, clerk, case, profile, app.config["PORTAL_LOOKUP_KEY"],
+                           decided_on + dt.timedelta(days=2))
+    return case, code
+
+
+#: Minimal files of each kind, recognisable by their content (uploads are typed by content).
+EVIDENCE = {
+    "pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+           b"\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82",
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9",
+    "exe": b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00",
+}
+
+
+def ofd_bytes(with_root: bool = True) -> bytes:
+    """An OFD container (a ZIP with OFD.xml at its root), or a plain ZIP without it."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        if with_root:
+            archive.writestr("OFD.xml", '<?xml version="1.0"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>')
+        archive.writestr("Doc_0/Document.xml", "<Document/>")
+    return buffer.getvalue()

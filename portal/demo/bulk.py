@@ -48,7 +48,7 @@ from portal.security import lookup_hash, public_id
 from portal.services import audit, publication
 from portal.services.calendar import load_calendar
 
-BATCH = 10_000
+BATCH = 20_000
 ONE_DAY = dt.timedelta(days=1)
 #: Shares of the removal reasons among the removals (term expiry dominates in practice).
 REASON_WEIGHTS = {
@@ -96,6 +96,7 @@ class Bulk:
         self.used_ids: set[str] = set(
             session.execute(sa.select(Subject.id_hash).where(Subject.id_hash.is_not(None))).scalars())
         self.doc_numbers: dict[int, int] = {}
+        self._journal: str | None = None   # SQLite journal mode found before the run
         self.regions = [d.code for d in self.place.districts]
         self.rectifiable = [g for g in self.grounds if g.rectifiable]
         self.repairable = [g for g in self.grounds if term_days(g) - repair_wait(profile, g) > 150] \
@@ -217,13 +218,33 @@ class Bulk:
     # ------------------------------------------------------------------ run
 
     def _tune_connection(self) -> None:
-        """SQLite: a page cache large enough for the indexes of a million rows.
+        """SQLite bulk-load settings for this connection only (nothing persistent).
 
-        The default (2 MB) makes every insert into the random-key unique
-        indexes (public ids, codes, hashes) read its pages back from the OS.
+        * a page cache large enough for the indexes of a million rows (the
+          default 2 MB makes every insert into the random-key unique indexes
+          — public ids, codes, hashes — read its pages back from the OS);
+        * the rollback journal in memory and no fsync: each batch commit would
+          otherwise write every touched index page twice and wait for the disk.
+          A crash during seeding can corrupt the file: seed again.  A database
+          in WAL mode is left in WAL mode.
         """
-        if self.session.get_bind().dialect.name == "sqlite":
-            self.session.execute(sa.text("PRAGMA cache_size = -524288"))   # 512 MB
+        if self.session.get_bind().dialect.name != "sqlite":
+            return
+        execute = self.session.execute
+        if self._journal is None:
+            self._journal = str(execute(sa.text("PRAGMA journal_mode")).scalar()).lower()
+        execute(sa.text("PRAGMA cache_size = -524288"))   # 512 MB
+        execute(sa.text("PRAGMA synchronous = OFF"))
+        if self._journal != "wal":
+            execute(sa.text("PRAGMA journal_mode = MEMORY"))
+
+    def _restore_connection(self) -> None:
+        if self.session.get_bind().dialect.name != "sqlite" or self._journal is None:
+            return
+        self.session.commit()
+        self.session.execute(sa.text(f"PRAGMA journal_mode = {self._journal.upper()}"))
+        self.session.execute(sa.text("PRAGMA synchronous = FULL"))
+        self.session.execute(sa.text("PRAGMA cache_size = -2000"))
 
     def _fix_sequences(self) -> None:
         """PostgreSQL: ids were allocated here, so move the id sequences past them."""
@@ -283,6 +304,7 @@ class Bulk:
                          f"({time.perf_counter() - started:.0f}s)")
                     next_echo += 100_000
         last_case = ids["cases"] - 1
+        self._restore_connection()
         self._fix_sequences()
         audit.record(self.session, audit.SYSTEM, "demo.bulk_seed", "case",
                      f"{first_case}-{last_case}",
@@ -414,7 +436,7 @@ class Bulk:
                 "ground_text": ground.text.zh, "listed_on": decided, "removed_on": removed_on,
                 "reason": reason.value, "department": self.department,
                 "entry_public_id": None if reason is RemovalReason.CREDIT_REPAIRED else entry_pid,
-                "version": 1, "updated_at": now,
+                "visible": visible, "version": 1, "updated_at": now,
             })
             ids["removal_notices"] += 1
             stats["removal_notices"] += 1

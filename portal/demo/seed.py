@@ -16,9 +16,7 @@ they flush and leave the commit to the caller.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import os
 import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -101,11 +99,11 @@ def quick_code_hashing() -> Iterator[None]:
 
 
 def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tuple[Staff, list[str]]:
-    """One account per role, with an Argon2 password hash and a TOTP secret.
+    """One account per role, with an Argon2 password hash and no TOTP secret yet.
 
-    The TOTP secret (base32, 160 bits) lets the demo accounts be enrolled in
-    an authenticator app; the back office's login (its own issue) enforces
-    the second factor for the roles that need it (``Role.needs_second_factor``).
+    Reviewers, approvers and admins must use a second factor; without a
+    secret the back office walks them through enrolling an authenticator app
+    at their first sign-in, so a demo user can actually log in.
     Existing accounts of the same username are kept as they are.
     """
     hasher = PasswordHasher()
@@ -117,8 +115,7 @@ def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tupl
         if user is None:
             user = StaffUser(
                 username=username, display_name=pools.person(rng), role=role,
-                password_hash=hasher.hash(password),
-                totp_secret=base64.b32encode(os.urandom(20)).decode(),
+                password_hash=hasher.hash(password), totp_secret=None,
             )
             session.add(user)
         users[role] = user

@@ -1,10 +1,12 @@
 """Read-only queries on the public projection (one indexed query each)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import PublicationState, PublishedEntry, RemovalNotice
+from portal.models import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
 
 LISTED = (PublishedEntry.status == "listed") & PublishedEntry.visible.is_(True)
 
@@ -13,7 +15,8 @@ def home_summary(session: Session, latest: int = 8) -> dict:
     counts = session.execute(
         sa.select(
             sa.select(sa.func.count()).select_from(PublishedEntry).where(LISTED).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(RemovalNotice).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(RemovalNotice).where(notice_public())
+            .scalar_subquery(),
         )
     ).one()
     additions = session.execute(
@@ -21,8 +24,8 @@ def home_summary(session: Session, latest: int = 8) -> dict:
         .order_by(PublishedEntry.listed_on.desc(), PublishedEntry.id.desc()).limit(latest)
     ).scalars().all()
     removals = session.execute(
-        sa.select(RemovalNotice).order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
-        .limit(latest)
+        sa.select(RemovalNotice).where(notice_public())
+        .order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc()).limit(latest)
     ).scalars().all()
     return {"listed": counts[0], "removed": counts[1], "additions": additions, "removals": removals}
 
@@ -53,3 +56,122 @@ def entries_by_public_ids(session: Session, public_ids: list[str]) -> dict[str, 
         sa.select(PublishedEntry).where(PublishedEntry.public_id.in_(public_ids), LISTED)
     ).scalars()
     return {row.public_id: row for row in rows}
+
+
+# --------------------------------------------------------------------------
+# Removal notices: which ones may be shown
+# --------------------------------------------------------------------------
+
+def notice_public():
+    """SQL condition: the removal notice may be shown publicly (set by the publication service)."""
+    return RemovalNotice.visible.is_(True)
+
+
+def notice_is_public(notice: RemovalNotice) -> bool:
+    """The Python twin of :func:`notice_public` for one loaded notice."""
+    return bool(notice.visible)
+
+
+# --------------------------------------------------------------------------
+# Lists: /entries, /removals, /redlist
+# --------------------------------------------------------------------------
+
+ENTRY_FACETS = ("ground", "subject_kind", "severity", "department", "year")
+_ENTRY_COLUMNS = {
+    "ground": PublishedEntry.ground_code, "subject_kind": PublishedEntry.subject_kind,
+    "severity": PublishedEntry.severity, "department": PublishedEntry.department,
+    "year": PublishedEntry.listing_year,
+}
+
+
+def entry_facet_groups(session: Session) -> list[tuple]:
+    """Counts of listed entries per (ground, kind, severity, department, year): one GROUP BY.
+
+    Small (a few hundred groups) however many entries there are; the list
+    page derives its filter options, their counts and its total from it.
+    """
+    columns = [_ENTRY_COLUMNS[name] for name in ENTRY_FACETS]
+    return [tuple(row) for row in session.execute(
+        sa.select(*columns, sa.func.count()).where(LISTED).group_by(*columns)
+    ).all()]
+
+
+def entries_page(session: Session, filters: dict, oldest_first: bool, page: int,
+                 per_page: int) -> list[PublishedEntry]:
+    """One page of the current list (indexed on listed_on, id)."""
+    stmt = sa.select(PublishedEntry).where(LISTED)
+    for name, value in filters.items():
+        stmt = stmt.where(_ENTRY_COLUMNS[name] == value)
+    if "year" in filters:
+        # listing_year is the year of listed_on: the range lets the (listed_on, id) index start
+        # at that year instead of filtering its way back from the newest entries.
+        year = filters["year"]
+        stmt = stmt.where(PublishedEntry.listed_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+    if oldest_first:
+        order = (PublishedEntry.listed_on.asc(), PublishedEntry.id.asc())
+    else:
+        order = (PublishedEntry.listed_on.desc(), PublishedEntry.id.desc())
+    return session.execute(
+        stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+
+
+def removal_reason_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(RemovalNotice.reason, sa.func.count()).where(notice_public())
+        .group_by(RemovalNotice.reason)
+    ).all()
+    return {reason: n for reason, n in rows}
+
+
+def removals_page(session: Session, reason: str | None, page: int, per_page: int) -> list[RemovalNotice]:
+    stmt = sa.select(RemovalNotice).where(notice_public())
+    if reason:
+        stmt = stmt.where(RemovalNotice.reason == reason)
+    return session.execute(
+        stmt.order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+
+
+def _red_list_current(today: dt.date):
+    return RedListEntry.removed_on.is_(None) & (
+        RedListEntry.valid_until.is_(None) | (RedListEntry.valid_until >= today))
+
+
+def red_list_count(session: Session, today: dt.date) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(RedListEntry).where(_red_list_current(today))
+    ) or 0
+
+
+def red_list_page(session: Session, today: dt.date, page: int, per_page: int) -> list[RedListEntry]:
+    return session.execute(
+        sa.select(RedListEntry).where(_red_list_current(today))
+        .order_by(RedListEntry.admitted_on.desc(), RedListEntry.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+
+
+# --------------------------------------------------------------------------
+# /check: exact look-up by keyed hash
+# --------------------------------------------------------------------------
+
+def check_entries(session: Session, code_hash: str) -> list[PublishedEntry]:
+    """Current listings of the code: public ones and natural persons the profile does not publish."""
+    return session.execute(
+        sa.select(PublishedEntry).where(
+            PublishedEntry.code_hash == code_hash, PublishedEntry.status == "listed",
+            PublishedEntry.visible.is_(True) | (PublishedEntry.subject_kind == "person"),
+        ).order_by(PublishedEntry.listed_on.desc(), PublishedEntry.id.desc())
+    ).scalars().all()
+
+
+def check_removals(session: Session, code_hash: str) -> list[RemovalNotice]:
+    """Removal notices of the code (public ones, and those of natural persons)."""
+    return session.execute(
+        sa.select(RemovalNotice).where(
+            RemovalNotice.code_hash == code_hash,
+            notice_public() | (RemovalNotice.subject_kind == "person"),
+        ).order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
+    ).scalars().all()

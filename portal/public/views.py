@@ -1,38 +1,35 @@
-"""Public pages: home, entry, health, language switch."""
+"""Public pages: home, entry, health, language switch.
+
+The lists (/entries, /removals, /redlist), the exact look-up (/check) and the
+statistics (/stats) live in their own modules and are registered on this
+blueprint below, at definition time.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
 import sqlalchemy as sa
-from werkzeug.http import is_resource_modified
 from flask import (
-    Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 
 from portal.extensions import db
-from portal.public import queries
+from portal.public import check, listing, queries, stats
+from portal.public.caching import conditional as _conditional
 from portal.web import active_profile
 
 bp = Blueprint("public", __name__)
-
-
-def _conditional(render):
-    """ETag / Last-Modified from the publication version; 304 before rendering when current."""
-    version, changed_at = queries.publication_version(db.session)
-    etag = f"pub-{version}-{session.get('lang', 'zh_CN')}"
-    if changed_at is not None:
-        changed_at = (changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=dt.timezone.utc))
-        changed_at = changed_at.astimezone(dt.timezone.utc).replace(microsecond=0)
-    if not is_resource_modified(request.environ, etag=etag, last_modified=changed_at):
-        response = current_app.response_class(status=304)
-    else:
-        response = current_app.make_response(render())
-    response.set_etag(etag, weak=True)
-    if changed_at is not None:
-        response.last_modified = changed_at
-    response.headers["Cache-Control"] = "public, max-age=60"
-    response.vary.add("Cookie")
-    return response
+listing.register(bp)
+check.register(bp)
+stats.register(bp)
 
 
 @bp.get("/")

@@ -52,7 +52,8 @@ def _entries(session: Session, public_ids: list[str]) -> dict[str, PublishedEntr
 
 def _removals(session: Session, public_ids: list[str]) -> dict[str, RemovalNotice]:
     rows = session.execute(
-        sa.select(RemovalNotice).where(RemovalNotice.public_id.in_(public_ids))
+        sa.select(RemovalNotice).where(RemovalNotice.public_id.in_(public_ids),
+                                       RemovalNotice.visible.is_(True))
     ).scalars()
     return {row.public_id: row for row in rows}
 
@@ -95,7 +96,7 @@ def all_documents(session: Session, chunk: int = 5000):
     """Every indexable document, streamed in primary-key order."""
     for model, build, where in (
         (PublishedEntry, entry_document, INDEXED_ENTRIES),
-        (RemovalNotice, removal_document, sa.true()),
+        (RemovalNotice, removal_document, RemovalNotice.visible.is_(True)),
     ):
         last = 0
         while True:
@@ -140,7 +141,9 @@ def check(session: Session, index) -> Comparison:
         sa.select(PublishedEntry.public_id, PublishedEntry.version).where(INDEXED_ENTRIES)
     ):
         expected[public_id] = f"e{version}"
-    for public_id, version in session.execute(sa.select(RemovalNotice.public_id, RemovalNotice.version)):
+    for public_id, version in session.execute(
+        sa.select(RemovalNotice.public_id, RemovalNotice.version).where(RemovalNotice.visible.is_(True))
+    ):
         expected[public_id] = f"r{version}"
     actual = index.ids()
     result = Comparison()

@@ -50,6 +50,12 @@ def _display_code(subject) -> str:
     return mask_identifier(code) if subject.kind is SubjectKind.PERSON else code
 
 
+def is_visible(profile: Profile, ground_code: str, subject_kind: SubjectKind) -> bool:
+    """May this listing appear on public pages? (A person only where the profile publishes persons.)"""
+    ground = profile.ground(ground_code)
+    return ground.public and (subject_kind is not SubjectKind.PERSON or profile.publish_individuals)
+
+
 def entry_values(case: Case, profile: Profile, key: str) -> dict:
     """The publishable, masked fields of a listed case (SPEC §4 step 4)."""
     subject = case.subject
@@ -86,7 +92,7 @@ def entry_values(case: Case, profile: Profile, key: str) -> dict:
         "repeat_listing": case.prior_listings > 0,
         "rectification_closes_on": rect.closes_on if rect.allowed else None,
         "repair_opens_on": repair.opens_on if profile.repair.allowed else None,
-        "visible": ground.public and (not person or profile.publish_individuals),
+        "visible": is_visible(profile, case.ground, subject.kind),
     }
 
 
@@ -148,6 +154,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
         listed_on=case.decided_on or case.removed_on, removed_on=case.removed_on,
         reason=reason.value, department=case.department,
         entry_public_id=entry.public_id if keep_entry else None,
+        visible=is_visible(profile, case.ground, subject.kind),
     )
     session.add(notice)
     if entry is not None:

@@ -2,25 +2,84 @@
 
 Each filing gets a receipt number, a query code shown once (stored hashed),
 a due date in working days from the profile, and a status history the
-submitter can read.
+submitter can read. Functions flush; the caller commits (and e-mail queued
+with :mod:`portal.services.notifications` goes out after that commit).
+
+Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
+:class:`~portal.services.audit.Actor` whose ``staff_id`` names one, or
+``None`` / ``audit.SYSTEM`` for the system; the audit actor is derived from it)::
+
+    file(session, profile, calendar, filing, received_on, staged=()) -> Receipt
+        # a party's or the public's filing: idempotent on filing.idempotency_key,
+        # window checked (FilingRefused), defence → cases.record_defence,
+        # staged uploads attached, receipt e-mail queued
+    receive(session, profile, calendar, filing, received_on) -> Receipt     # the bare record
+    transition(session, actor, submission, target, note="", today=None)     # table-checked move
+    accept_for_review(session, who, submission, profile, calendar, today)
+        # RECEIVED → UNDER_REVIEW; an objection sets the public "under objection"
+        # marker in the same transaction (within the objection_marker deadline)
+    request_material(session, who, submission, note, today, profile, calendar)
+        # 补正: UNDER_REVIEW → AWAITING_MATERIAL; the note is shown to the submitter;
+        # reply due = profile deadline "supplement_reply"; pauses the clock
+        # (paused_since) when profile.supplement_pauses_clock
+    reply_material(session, submission, text, today, profile, calendar)
+        # the submitter's reply: AWAITING_MATERIAL → UNDER_REVIEW; due_on moves by the
+        # working days paused = working days after paused_since up to and including today
+    reissue_query_code(session, who, submission) -> str
+        # staff, after checking the caller's identity: a new query code (the old one stops working)
+    decide(session, who, submission, granted, reasons, profile, calendar, key, today)
+        # GRANTED / REJECTED with reasons the submitter sees; effects if granted, through
+        # portal.services.cases: defence → drop_case (reviewer/approver); objection →
+        # remove_case(OBJECTION_UPHELD); rectification → remove_case(RECTIFIED);
+        # credit_repair → remove_case(CREDIT_REPAIRED) (approver); complaint → none.
+        # A rejected objection clears the marker unless another objection is under review.
+
+Errors: :class:`SubmissionError` (bad data for this step),
+:class:`FilingRefused` (the window is closed), ``InvalidTransition``
+(wrong state), ``cases.PermissionDenied`` (role).
 """
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import Case, Submission, SubmissionEvent
+from portal.models import Case, StaffUser, Submission, SubmissionEvent
 from portal.rules import terms
 from portal.rules.calendar import Deadline, WorkCalendar
 from portal.rules.profiles import Profile
-from portal.rules.workflow import SubmissionKind, SubmissionState, check_submission
+from portal.rules.workflow import (
+    CaseState,
+    RemovalReason,
+    SubmissionKind,
+    SubmissionState,
+    check_submission,
+)
 from portal.security import hash_code, new_code
-from portal.services import audit
+from portal.services import audit, cases, filing_windows, notifications, publication, uploads
 from portal.services.audit import Actor
+
+K, S = SubmissionKind, SubmissionState
+
+
+class SubmissionError(ValueError):
+    """The step is not possible with these data (``code`` says why)."""
+
+    def __init__(self, code: str, message: str = ""):
+        self.code = code
+        super().__init__(message or code)
+
+
+class FilingRefused(Exception):
+    """The filing is not open today; ``window`` has the reason and the dates."""
+
+    def __init__(self, window: filing_windows.Window):
+        self.window = window
+        super().__init__(window.reason)
+
 
 #: Which profile deadline decides each kind of filing.
 DECISION_DEADLINE = {
@@ -117,3 +176,216 @@ def transition(session: Session, actor: Actor, submission: Submission, target: S
     audit.record(session, actor, f"submission.{target.value}", "submission", submission.receipt_no,
                  {"from": before.value, "to": target.value})
     session.flush()
+
+
+# --------------------------------------------------------------------------
+# Filing (party and public)
+# --------------------------------------------------------------------------
+
+def by_idempotency_key(session: Session, key: str | None) -> Submission | None:
+    if not key:
+        return None
+    return session.execute(
+        sa.select(Submission).where(Submission.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def file(session: Session, profile: Profile, calendar: WorkCalendar, filing: Filing,
+         received_on: dt.date, staged: tuple[uploads.StagedFile, ...] | list = ()) -> Receipt:
+    """A filing through the portal: exactly once per form token, only inside its window.
+
+    A retry with the same ``idempotency_key`` returns the first filing
+    (``created=False``, no query code) and changes nothing: the caller
+    discards the files it staged for the retry.
+    """
+    existing = by_idempotency_key(session, filing.idempotency_key)
+    if existing is not None:
+        return Receipt(existing, None, False)
+    if filing.anonymous:   # an anonymous filer leaves nothing that identifies them
+        filing = replace(filing, filer_name=None, filer_contact=None, filer_email=None)
+    if filing.kind is K.COMPLAINT:
+        if filing.case is not None:
+            raise SubmissionError("complaint_on_case", "a complaint is not filed on a case")
+    else:
+        if filing.case is None:
+            raise SubmissionError("case_required", f"a {filing.kind.value} needs its case")
+        window = filing_windows.window(session, filing.kind, filing.case, profile, calendar,
+                                       received_on)
+        if not window.allowed:
+            raise FilingRefused(window)
+    receipt = receive(session, profile, calendar, filing, received_on)
+    submission = receipt.submission
+    if filing.kind is K.DEFENCE and filing.case.state is CaseState.PRE_NOTICED:
+        cases.record_defence(session, audit.PARTY, filing.case, received_on)
+    if staged:
+        uploads.attach(session, submission, staged)
+    notifications.queue(session, submission, "received")
+    return receipt
+
+
+# --------------------------------------------------------------------------
+# Staff steps (the back-office queues call these)
+# --------------------------------------------------------------------------
+
+def _who(session: Session, who) -> tuple[StaffUser | None, Actor]:
+    """The staff user and the audit actor of a staff step."""
+    if who is None or who == audit.SYSTEM:
+        return None, audit.SYSTEM
+    if isinstance(who, StaffUser):
+        return who, Actor.staff(who)
+    if isinstance(who, Actor) and who.staff_id is not None:
+        user = session.get(StaffUser, who.staff_id)
+        if user is None:
+            raise cases.PermissionDenied(f"unknown staff user {who.staff_id}")
+        return user, who
+    raise cases.PermissionDenied(f"{who!r} is not a staff user")
+
+
+def _case_of(session: Session, submission: Submission) -> Case | None:
+    return session.get(Case, submission.case_id) if submission.case_id else None
+
+
+def accept_for_review(session: Session, who, submission: Submission, profile: Profile,
+                      calendar: WorkCalendar, today: dt.date) -> None:
+    """RECEIVED → UNDER_REVIEW; an objection marks its entry "under objection" at once."""
+    _user, actor = _who(session, who)
+    transition(session, actor, submission, S.UNDER_REVIEW, "", today)
+    case = _case_of(session, submission)
+    if submission.kind is K.OBJECTION and case is not None:
+        publication.set_objection_marker(session, case, True)
+        due = terms.objection_marker_due(profile, submission.received_on, calendar)
+        audit.record(session, actor, "submission.objection_marker", "submission",
+                     submission.receipt_no, {"case": case.case_no, "set_on": today,
+                                             "due": due.due, "late": today > due.due})
+
+
+def request_material(session: Session, who, submission: Submission, note: str, today: dt.date,
+                     profile: Profile, calendar: WorkCalendar) -> None:
+    """补正: ask the submitter for more material; the note is shown to them."""
+    note = (note or "").strip()
+    if not note:
+        raise SubmissionError("note_required", "say what material is needed")
+    _user, actor = _who(session, who)
+    transition(session, actor, submission, S.AWAITING_MATERIAL, note, today)
+    reply = terms.supplement_due(profile, today, calendar)
+    pauses = bool(profile.supplement_pauses_clock)
+    if pauses:
+        submission.paused_since = today
+    details = dict(submission.details or {})
+    details["material_requests"] = [*details.get("material_requests", []), {
+        "requested_on": today.isoformat(), "note": note, "reply_due": reply.due.isoformat(),
+        "reply_due_provisional": reply.provisional, "reply_due_basis": reply.basis,
+        "pauses_clock": pauses, "replied_on": None, "reply": None,
+    }]
+    submission.details = details
+    session.flush()
+    notifications.queue(session, submission, "material_requested", note=note,
+                        reply_due=reply.due, reply_due_provisional=reply.provisional,
+                        pauses_clock=pauses)
+
+
+def _merge_basis(*bases: str | None) -> str:
+    parts: list[str] = []
+    for basis in bases:
+        for part in (basis or "").split("+"):
+            if part and part not in parts:
+                parts.append(part)
+    return "+".join(parts)[:80]
+
+
+def reply_material(session: Session, submission: Submission, text: str, today: dt.date,
+                   profile: Profile, calendar: WorkCalendar) -> None:
+    """The submitter's reply to 补正 (files are attached by the caller): the clock resumes.
+
+    The working days after ``paused_since`` up to and including ``today`` are
+    not counted against the bureau: ``due_on`` moves by that many working days.
+    """
+    check_submission(submission.state, S.UNDER_REVIEW)
+    if submission.state is not S.AWAITING_MATERIAL:
+        raise SubmissionError("not_awaiting_material")
+    paused = 0
+    if submission.paused_since is not None:
+        paused = max(0, calendar.working_days_between(submission.paused_since, today))
+        if submission.due_on is not None and paused:
+            moved = calendar.add_working_days(submission.due_on, paused)
+            submission.due_on = moved.due
+            submission.due_provisional = submission.due_provisional or moved.provisional
+            submission.due_basis = _merge_basis(submission.due_basis, moved.basis)
+        submission.paused_since = None
+    details = dict(submission.details or {})
+    requests = [dict(r) for r in details.get("material_requests", [])]
+    if requests:
+        requests[-1].update(replied_on=today.isoformat(), reply=(text or "").strip(),
+                            paused_working_days=paused)
+    details["material_requests"] = requests
+    details["paused_working_days"] = int(details.get("paused_working_days", 0)) + paused
+    submission.details = details
+    actor = audit.PARTY if submission.case_id else audit.PUBLIC
+    transition(session, actor, submission, S.UNDER_REVIEW, "", today)
+
+
+#: What a granted filing does to its case.
+REMOVAL_FOR = {
+    K.OBJECTION: RemovalReason.OBJECTION_UPHELD,
+    K.RECTIFICATION: RemovalReason.RECTIFIED,
+    K.CREDIT_REPAIR: RemovalReason.CREDIT_REPAIRED,
+}
+_DEFENCE_STATES = (CaseState.PRE_NOTICED, CaseState.DEFENCE_FILED, CaseState.REVIEWED)
+_LISTED_STATES = (CaseState.DECIDED, CaseState.PUBLISHED)
+
+
+def _grant(session: Session, user: StaffUser | None, submission: Submission, case: Case | None,
+           profile: Profile, key: str, today: dt.date) -> None:
+    if submission.kind is K.COMPLAINT:
+        return
+    if case is None:
+        raise SubmissionError("case_required")
+    note = f"{submission.kind.value} {submission.receipt_no} granted"
+    if submission.kind is K.DEFENCE:
+        if case.state not in _DEFENCE_STATES:
+            raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
+        cases.drop_case(session, user, case, note)
+        return
+    if case.state not in _LISTED_STATES:
+        raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
+    cases.remove_case(session, user, case, profile, key, REMOVAL_FOR[submission.kind], today, note)
+
+
+def _other_objection_under_review(session: Session, submission: Submission) -> bool:
+    return session.scalar(
+        sa.select(sa.func.count(Submission.id)).where(
+            Submission.case_id == submission.case_id, Submission.kind == K.OBJECTION,
+            Submission.id != submission.id,
+            Submission.state.in_([S.UNDER_REVIEW, S.AWAITING_MATERIAL]))
+    ) > 0
+
+
+def decide(session: Session, who, submission: Submission, granted: bool, reasons: str,
+           profile: Profile, calendar: WorkCalendar, key: str, today: dt.date) -> None:
+    """Grant or reject with reasons the submitter sees; granted filings change the case."""
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise SubmissionError("reasons_required", "a decision states its reasons")
+    user, actor = _who(session, who)
+    transition(session, actor, submission, S.GRANTED if granted else S.REJECTED, reasons, today)
+    submission.paused_since = None
+    case = _case_of(session, submission)
+    if granted:
+        _grant(session, user, submission, case, profile, key, today)
+    elif (submission.kind is K.OBJECTION and case is not None
+          and not _other_objection_under_review(session, submission)):
+        publication.set_objection_marker(session, case, False)
+    session.flush()
+    notifications.queue(session, submission, "decided")
+
+
+def reissue_query_code(session: Session, who, submission: Submission) -> str:
+    """A new query code for a submitter who lost theirs (staff checked who they are)."""
+    _user, actor = _who(session, who)
+    if actor == audit.SYSTEM:
+        raise cases.PermissionDenied("only staff reissue query codes")
+    code = new_code()
+    submission.query_code_hash = hash_code(code)
+    audit.record(session, actor, "submission.reissue_code", "submission", submission.receipt_no, {})
+    session.flush()
+    return code

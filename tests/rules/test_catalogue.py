@@ -11,12 +11,14 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def _source_messages() -> set[str]:
-    method_map = [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [("portal/**.py", "python"), ("templates/**.html", "jinja2"),
+                  ("templates/email/**.txt", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(ROOT), method_map=method_map, keywords=keywords,
-        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"},
+                     "templates/email/**.txt": {"extensions": "jinja2.ext.i18n"}},
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 218704d1b0f1
+Revision ID: 88cc74c9494d
 Revises: 
-Create Date: 2026-11-22 11:24:58.989932
+Create Date: 2026-11-22 12:59:01.720903
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '218704d1b0f1'
+revision = '88cc74c9494d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -241,8 +241,10 @@ def upgrade():
     with op.batch_alter_table('published_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_published_entries_code_hash'), ['code_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_published_entries_department'), ['department'], unique=False)
+        batch_op.create_index('ix_published_entries_facets', ['status', 'visible', 'ground_code', 'subject_kind', 'severity', 'department', 'listing_year'], unique=False)
         batch_op.create_index('ix_published_entries_ground_listed', ['ground_code', 'listed_on'], unique=False)
         batch_op.create_index('ix_published_entries_listed', ['listed_on', 'id'], unique=False)
+        batch_op.create_index('ix_published_entries_listed_published', ['listed_on', 'published_on', 'visible'], unique=False)
         batch_op.create_index(batch_op.f('ix_published_entries_severity'), ['severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_published_entries_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_published_entries_subject_kind'), ['subject_kind'], unique=False)
@@ -264,6 +266,7 @@ def upgrade():
     sa.Column('reason', sa.String(length=30), nullable=False),
     sa.Column('department', sa.String(length=120), nullable=False),
     sa.Column('entry_public_id', sa.String(length=20), nullable=True),
+    sa.Column('visible', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_removal_notices_case_id_cases')),
@@ -275,6 +278,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_removal_notices_code_hash'), ['code_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_removal_notices_reason'), ['reason'], unique=False)
         batch_op.create_index('ix_removal_notices_removed', ['removed_on', 'id'], unique=False)
+        batch_op.create_index('ix_removal_notices_visible_removed', ['visible', 'removed_on'], unique=False)
 
     op.create_table('submissions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -362,6 +366,7 @@ def downgrade():
 
     op.drop_table('submissions')
     with op.batch_alter_table('removal_notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_removal_notices_visible_removed')
         batch_op.drop_index('ix_removal_notices_removed')
         batch_op.drop_index(batch_op.f('ix_removal_notices_reason'))
         batch_op.drop_index(batch_op.f('ix_removal_notices_code_hash'))
@@ -372,8 +377,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_published_entries_subject_kind'))
         batch_op.drop_index(batch_op.f('ix_published_entries_status'))
         batch_op.drop_index(batch_op.f('ix_published_entries_severity'))
+        batch_op.drop_index('ix_published_entries_listed_published')
         batch_op.drop_index('ix_published_entries_listed')
         batch_op.drop_index('ix_published_entries_ground_listed')
+        batch_op.drop_index('ix_published_entries_facets')
         batch_op.drop_index(batch_op.f('ix_published_entries_department'))
         batch_op.drop_index(batch_op.f('ix_published_entries_code_hash'))
 

@@ -1,0 +1,35 @@
+"""The back office at /admin: staff sign-in, case workflow, queues, audit, holiday calendar.
+
+Each feature is a child blueprint of ``admin`` (endpoints ``admin.<feature>.<view>``).
+Every view is marked with the roles that may open it (:func:`access.role_required`);
+an unmarked view is refused, sessions end after 30 idle minutes, and no page is cached.
+"""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from portal.admin import access, audit_views, auth, calendar_views, cases, queues, users
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp):
+    bp.register_blueprint(child)
+
+bp.before_request(access.enforce_session)
+
+
+@bp.after_request
+def no_store(response):
+    # Staff pages carry personal data and one-time codes: never cached, never framed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.record_once
+def _configure(state) -> None:
+    from portal.extensions import login_manager
+
+    app = state.app
+    app.config["PERMANENT_SESSION_LIFETIME"] = access.SESSION_LIMIT
+    login_manager.login_view = "admin.auth.login"
+    login_manager.session_protection = "strong"

@@ -1,0 +1,190 @@
+"""Who may open which page and take which step: checked on the server for every request.
+
+* :func:`role_required` marks a view with the roles that may open it; the
+  blueprint refuses (403) any admin view that carries no mark at all, so a
+  forgotten decorator fails closed.
+* :func:`enforce_session` logs a staff member out after 30 idle minutes and
+  when the account was deactivated.
+* :data:`CASE_STEPS` mirrors the role checks of ``portal.services.cases`` for
+  the buttons of the case page, with the reason a step is not offered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import (
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from portal import labels
+from portal.admin import clock
+from portal.extensions import db
+from portal.models import Case, Role, StaffUser
+from portal.rules.workflow import CaseState
+from portal.services import staff as staff_service
+
+IDLE_LIMIT = dt.timedelta(minutes=30)
+#: However active, a staff session ends after a working day; the cookie lives as long, so
+#: that the server sees an idle session come back and records its end (an expired cookie
+#: would vanish without an audit event).
+SESSION_LIMIT = dt.timedelta(hours=12)
+SEEN_KEY = "staff_seen"
+SINCE_KEY = "staff_since"
+#: Roles that handle cases and submissions (the admin manages accounts and the calendar).
+CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
+ALL_ROLES = tuple(Role)
+
+
+def denied(reason: str | None = None):
+    return render_template("admin/denied.html", reason=reason), 403
+
+
+def safe_next(target: str | None) -> str:
+    """Only back-office paths: never an open redirect."""
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return url_for("admin.queues.home")
+
+
+def role_required(*roles: Role):
+    """Let signed-in staff with one of ``roles`` (default: any role) through; else 403 / login."""
+    allowed = frozenset(roles or ALL_ROLES)
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("admin.auth.login", next=request.full_path.rstrip("?")))
+            if current_user.role not in allowed:
+                return denied(_("Your role (%(role)s) may not open this page.",
+                                role=labels.label(labels.ROLES, current_user.role)))
+            return view(*args, **kwargs)
+
+        wrapped.admin_roles = allowed
+        return wrapped
+
+    return decorate
+
+
+def public(view):
+    """Mark a view that needs no login (the login steps)."""
+    view.admin_public = True
+    return view
+
+
+def end_session(reason: str) -> None:
+    user = current_user._get_current_object()
+    staff_service.record_logout(db.session, user, reason)
+    db.session.commit()
+    logout_user()
+    for key in list(session.keys()):
+        if key != "lang":
+            session.pop(key)
+
+
+def enforce_session():
+    """``before_request`` of the back office: fail closed, idle timeout, deactivated accounts."""
+    # Load the user from this request's session: requests that share an application
+    # context (tests, CLI rendering) must not inherit the previous request's user.
+    g.pop("_login_user", None)
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and not (getattr(view, "admin_roles", None)
+                                 or getattr(view, "admin_public", False)):
+        return denied()
+    if not current_user.is_authenticated:
+        return None
+    now = clock.now().timestamp()
+    seen = session.get(SEEN_KEY)
+    if not current_user.active:
+        end_session("deactivated")
+        flash(_("Your account has been deactivated."), "error")
+        return redirect(url_for("admin.auth.login"))
+    since = session.get(SINCE_KEY)
+    if since is None or now - float(since) > SESSION_LIMIT.total_seconds():
+        end_session("session_limit")
+        flash(_("Your session has ended after %(hours)s hours. Please sign in again.",
+                hours=int(SESSION_LIMIT.total_seconds() // 3600)), "info")
+        return redirect(url_for("admin.auth.login"))
+    if seen is None or now - float(seen) > IDLE_LIMIT.total_seconds():
+        end_session("idle_timeout")
+        flash(_("You were signed out after %(minutes)s minutes without activity.",
+                minutes=int(IDLE_LIMIT.total_seconds() // 60)), "info")
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("admin.auth.login", next=target))
+    session[SEEN_KEY] = now
+    return None
+
+
+def touch_session() -> None:
+    """Start the idle clock at login."""
+    session.permanent = True
+    session[SEEN_KEY] = session[SINCE_KEY] = clock.now().timestamp()
+
+
+# --------------------------------------------------------------------------
+# Steps of the listing procedure
+# --------------------------------------------------------------------------
+
+C = CaseState
+#: step -> (states in which it applies, roles that may take it)
+CASE_STEPS: dict[str, tuple[frozenset[CaseState], tuple[Role, ...]]] = {
+    "pre_notice": (frozenset({C.OPENED}), (Role.CLERK, Role.REVIEWER)),
+    "defence": (frozenset({C.PRE_NOTICED}), (Role.CLERK, Role.REVIEWER)),
+    "review": (frozenset({C.PRE_NOTICED, C.DEFENCE_FILED}), (Role.REVIEWER, Role.APPROVER)),
+    "propose": (frozenset({C.REVIEWED}), (Role.CLERK, Role.REVIEWER)),
+    "approve": (frozenset({C.PROPOSED}), (Role.APPROVER,)),
+    "send_back": (frozenset({C.PROPOSED}), (Role.APPROVER,)),
+    "publish": (frozenset({C.DECIDED}), (Role.CLERK, Role.APPROVER)),
+    "share": (frozenset({C.DECIDED, C.PUBLISHED}), (Role.CLERK, Role.APPROVER)),
+    "remove": (frozenset({C.DECIDED, C.PUBLISHED}), (Role.APPROVER,)),
+    "drop": (frozenset({C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED}),
+             (Role.REVIEWER, Role.APPROVER)),
+}
+
+
+@dataclass(frozen=True)
+class StepState:
+    name: str
+    allowed: bool
+    reason: str | None = None
+    forbidden: bool = False     # refused for who the user is (403), not for timing
+
+
+def _roles_text(roles: tuple[Role, ...]) -> str:
+    return _(", ").join(labels.label(labels.ROLES, r) for r in roles)
+
+
+def step_state(case: Case, user: StaffUser, name: str, today: dt.date) -> StepState | None:
+    """Whether ``user`` may take step ``name`` now; None when the step does not apply at all."""
+    states, roles = CASE_STEPS[name]
+    if case.state not in states or (name == "share" and case.shared_on is not None):
+        return None
+    if user.role not in roles:
+        return StepState(name, False, _("This step is taken by: %(roles)s.",
+                                        roles=_roles_text(roles)), forbidden=True)
+    if name == "approve" and case.prepared_by_id == user.id:
+        return StepState(name, False, _(
+            "You prepared this proposal: a different approver must sign the decision "
+            "(four-eyes rule)."), forbidden=True)
+    if (name == "review" and case.state is C.PRE_NOTICED and case.defence_due_on
+            and today <= case.defence_due_on):
+        return StepState(name, False, _(
+            "The defence window is open until %(date)s; the review can be completed after it.",
+            date=case.defence_due_on.isoformat()))
+    return StepState(name, True)
+
+
+def case_steps(case: Case, user: StaffUser, today: dt.date) -> list[StepState]:
+    found = (step_state(case, user, name, today) for name in CASE_STEPS)
+    return [s for s in found if s is not None]

@@ -1,0 +1,90 @@
+"""Translated messages for the machine-readable errors of the services."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from portal.rules.workflow import InvalidTransition
+from portal.services.cases import CaseError, PermissionDenied
+from portal.services.staff import MIN_PASSWORD_LENGTH
+
+
+def identifier_error(kind: str, reason: str) -> str:
+    """``kind``: uscc | ric | org_code | reg_no; ``reason`` from InvalidIdentifier or "required"."""
+    if reason == "required":
+        return _("This field is required.")
+    if reason == "length":
+        return {
+            "uscc": _("A unified social credit code has 18 characters."),
+            "ric": _("A resident ID number has 18 characters."),
+            "org_code": _("An organisation code has 9 characters (8 plus a check character)."),
+            "reg_no": _("A business registration number has 15 digits."),
+        }.get(kind, _("The number has the wrong length."))
+    if reason == "format":
+        return _("The number contains characters that are not allowed at their position.")
+    if reason == "checksum":
+        return _("The check character does not match: please look for a typing mistake.")
+    if reason == "birth_date":
+        return _("The birth date inside this ID number is impossible.")
+    if reason == "region":
+        return _("The region code at the start of this ID number does not exist.")
+    return _("The number is not valid.")
+
+
+def staff_error(code: str) -> str:
+    return {
+        "wrong_password": _("The current password is wrong."),
+        "password_unchanged": _("The new password must differ from the current one."),
+        "password_too_short": _("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+        "password_contains_username": _("The password must not contain the user name."),
+        "password_too_simple": _("The password is too simple: use more different characters."),
+        "bad_username": _("User names have 2 to 60 characters: lower-case letters, digits, "
+                          "dots, hyphens and underscores."),
+        "username_taken": _("This user name is already taken."),
+        "cannot_deactivate_self": _("You cannot deactivate your own account."),
+        "cannot_change_own_role": _("You cannot change your own role."),
+    }.get(code, _("The change could not be made."))
+
+
+def calendar_error(code: str, detail: object = None) -> str:
+    if code == "year_not_editable":
+        return _("The schedule of %(year)s is published or confirmed and can no longer be changed "
+                 "here.", year=detail)
+    if code == "statutory_missing":
+        days = ", ".join(d.isoformat() for d in detail or ())
+        return _("These statutory holidays would be working days in the entered schedule: "
+                 "%(days)s. Enter them as days off before confirming.", days=days)
+    if code == "csv_columns":
+        return _("Line %(line)s: expected date,is_workday,note.", line=detail)
+    if code == "csv_date":
+        return _("Line %(line)s: the date must be written YYYY-MM-DD.", line=detail)
+    if code == "csv_flag":
+        return _("Line %(line)s: is_workday must be 1 (working day) or 0 (day off).", line=detail)
+    if code == "csv_duplicate":
+        return _("Line %(line)s: this date appears twice.", line=detail)
+    if code == "csv_empty":
+        return _("The file contains no dates.")
+    if code == "csv_wrong_year":
+        return _("%(day)s is not in the year being entered.", day=detail)
+    return _("The calendar could not be changed.")
+
+
+def step_error(exc: Exception) -> str:
+    """A refused step of the listing procedure, in the user's language."""
+    if isinstance(exc, PermissionDenied):
+        if "four-eyes" in str(exc):
+            return _("A different approver must sign the decision (four-eyes rule).")
+        return _("Your role may not take this step.")
+    if isinstance(exc, InvalidTransition):
+        return _("This step is not possible in the case's current state; the page may be out of "
+                 "date.")
+    if isinstance(exc, CaseError):
+        text = str(exc)
+        if "defence window closed" in text:
+            return _("The defence arrived after the defence window closed.")
+        if "defence window is still open" in text:
+            return _("The defence window is still open; the review can be completed after it.")
+        if "does not apply" in text:
+            return _("This ground does not apply to this kind of subject.")
+        if "only a decided case" in text:
+            return _("Only a decided case can be uploaded to the sharing platform.")
+    return _("The step could not be taken.")

@@ -1,0 +1,227 @@
+"""Read queries of the back office: queues sorted by due date, pagination, audit trails."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from math import ceil
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, Case, Role, StaffUser, Subject, SubjectKind, Submission
+from portal.rules.calendar import WorkCalendar
+from portal.rules.workflow import (
+    OPEN_SUBMISSION_STATES,
+    CaseState,
+    SubmissionKind,
+    SubmissionState,
+)
+
+PER_PAGE = 25
+#: A due date this many working days away (or fewer) is highlighted.
+SOON = 2
+C = CaseState
+WORK_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED, C.DECIDED)
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(session: Session, stmt: sa.Select, page: int, per_page: int,
+             scalars: bool = True) -> Page:
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    page = max(1, min(page, max(1, ceil((total or 0) / per_page))))
+    result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = result.scalars().all() if scalars else result.all()
+    return Page(items, total or 0, page, per_page)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A due date as the queue shows it."""
+
+    on: dt.date | None
+    what: str | None                 # defence | publication | sharing | decision
+    days_left: int | None = None     # working days from today; negative = overdue
+    overdue: bool = False
+    soon: bool = False
+    provisional: bool = False
+    paused: bool = False
+
+
+def due_of(on: dt.date | None, what: str | None, today: dt.date, calendar: WorkCalendar,
+           provisional: bool = False, paused: bool = False) -> Due:
+    if on is None:
+        return Due(None, what, provisional=provisional, paused=paused)
+    left = calendar.working_days_between(today, on)
+    overdue = on < today and not paused
+    return Due(on, what, left, overdue, not overdue and not paused and 0 <= left <= SOON,
+               provisional, paused)
+
+
+# --------------------------------------------------------------------------
+# Case queue
+# --------------------------------------------------------------------------
+
+def case_due(case: Case) -> tuple[dt.date | None, str | None]:
+    """The date that matters now: defence window, publication, or upload to the sharing platform."""
+    if case.state is C.PRE_NOTICED:
+        return case.defence_due_on, "defence"
+    if case.state is C.DECIDED:
+        if (case.shared_on is None and case.share_due_on and case.publish_due_on
+                and case.share_due_on < case.publish_due_on):
+            return case.share_due_on, "sharing"
+        return case.publish_due_on, "publication"
+    if case.state is C.PUBLISHED and case.shared_on is None:
+        return case.share_due_on, "sharing"
+    return None, None
+
+
+def _case_due_sql():
+    """SQL twin of :func:`case_due`, for sorting and paging in the database."""
+    unshared = Case.shared_on.is_(None)
+    decided = sa.case((unshared & (Case.share_due_on < Case.publish_due_on), Case.share_due_on),
+                      else_=Case.publish_due_on)
+    return sa.case(
+        (Case.state == C.PRE_NOTICED, Case.defence_due_on),
+        (Case.state == C.DECIDED, decided),
+        ((Case.state == C.PUBLISHED) & unshared, Case.share_due_on),
+        else_=sa.null(),
+    )
+
+
+def _assignee_filter(column, assignee: str, me: int):
+    if assignee == "me":
+        return column == me
+    if assignee == "none":
+        return column.is_(None)
+    if assignee.isdigit():
+        return column == int(assignee)
+    return None
+
+
+def case_queue(session: Session, *, state: str = "", kind: str = "", assignee: str = "",
+               me: int, page: int = 1) -> Page:
+    """Cases by due date (earliest first, none last). ``state``: "" = open work, "all", or a state."""
+    due = _case_due_sql()
+    stmt = sa.select(Case).join(Subject, Case.subject_id == Subject.id)
+    if state == "all":
+        pass
+    elif state in {s.value for s in C}:
+        stmt = stmt.where(Case.state == C(state))
+    else:
+        stmt = stmt.where(sa.or_(Case.state.in_(WORK_STATES),
+                                 (Case.state == C.PUBLISHED) & Case.shared_on.is_(None)))
+    if kind in {k.value for k in SubjectKind}:
+        stmt = stmt.where(Subject.kind == SubjectKind(kind))
+    condition = _assignee_filter(Case.assignee_id, assignee, me)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    stmt = stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, Case.id)
+    return paginate(session, stmt, page, PER_PAGE)
+
+
+# --------------------------------------------------------------------------
+# Submission queue
+# --------------------------------------------------------------------------
+
+def submission_queue(session: Session, *, state: str = "", kind: str = "", assignee: str = "",
+                     me: int, page: int = 1) -> Page:
+    """Open submissions by due date (earliest first, none last)."""
+    stmt = sa.select(Submission)
+    open_states = {s.value for s in OPEN_SUBMISSION_STATES}
+    if state in open_states or state in ("granted", "rejected", "withdrawn"):
+        stmt = stmt.where(Submission.state == SubmissionState(state))
+    else:
+        stmt = stmt.where(Submission.state.in_(list(OPEN_SUBMISSION_STATES)))
+    if kind in {k.value for k in SubmissionKind}:
+        stmt = stmt.where(Submission.kind == SubmissionKind(kind))
+    condition = _assignee_filter(Submission.assignee_id, assignee, me)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    stmt = stmt.order_by(sa.case((Submission.due_on.is_(None), 1), else_=0),
+                         Submission.due_on, Submission.id)
+    return paginate(session, stmt, page, PER_PAGE)
+
+
+# --------------------------------------------------------------------------
+# People and trails
+# --------------------------------------------------------------------------
+
+def handlers(session: Session) -> list[StaffUser]:
+    """Active staff who can be assigned cases and submissions."""
+    return session.execute(
+        sa.select(StaffUser).where(StaffUser.active.is_(True),
+                                   StaffUser.role.in_([Role.CLERK, Role.REVIEWER, Role.APPROVER]))
+        .order_by(StaffUser.display_name, StaffUser.id)
+    ).scalars().all()
+
+
+def staff_names(session: Session, ids) -> dict[int, StaffUser]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(StaffUser).where(StaffUser.id.in_(ids))).scalars()
+    return {u.id: u for u in rows}
+
+
+def case_trail(session: Session, case: Case, limit: int = 500) -> list[AuditEvent]:
+    """The audit events of a case, its subject (ID reveals) and its submissions, in order."""
+    receipts = session.execute(
+        sa.select(Submission.receipt_no).where(Submission.case_id == case.id)).scalars().all()
+    where = ((AuditEvent.entity_type == "case") & (AuditEvent.entity_id == case.case_no)) | (
+        (AuditEvent.entity_type == "subject") & (AuditEvent.entity_id == str(case.subject_id)))
+    if receipts:
+        where = where | ((AuditEvent.entity_type == "submission")
+                         & AuditEvent.entity_id.in_(receipts))
+    return session.execute(
+        sa.select(AuditEvent).where(where).order_by(AuditEvent.seq).limit(limit)
+    ).scalars().all()
+
+
+def submission_trail(session: Session, submission: Submission) -> list[AuditEvent]:
+    return session.execute(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "submission",
+                                    AuditEvent.entity_id == submission.receipt_no)
+        .order_by(AuditEvent.seq)
+    ).scalars().all()
+
+
+def audit_page(session: Session, *, actor: str = "", action: str = "", entity_type: str = "",
+               entity_id: str = "", since: dt.datetime | None = None,
+               until: dt.datetime | None = None, page: int = 1, per_page: int = 50) -> Page:
+    """Audit events, newest first. ``action`` ending in "." matches a prefix ("case.")."""
+    stmt = sa.select(AuditEvent)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor_label.in_([actor, f"staff:{actor}"]))
+    if action:
+        if action.endswith("."):
+            stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == action)
+    if entity_type:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    return paginate(session, stmt.order_by(AuditEvent.seq.desc()), page, per_page)

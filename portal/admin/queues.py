@@ -1,0 +1,257 @@
+"""Work queues (cases and submissions, by due date) and the submission page with its steps."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import labels
+from portal.admin import access, clock, forms, queries
+from portal.admin.access import CASE_ROLES, role_required
+from portal.admin.messages import step_error
+from portal.admin.timeline import basis_label
+from portal.extensions import db
+from portal.models import Attachment, Case, StaffUser, Submission
+from portal.rules.profiles import load_profile
+from portal.rules.workflow import InvalidTransition, SubmissionState
+from portal.services import assignments, audit, cases, submissions
+from portal.services.audit import Actor
+from portal.services.calendar import load_calendar
+from portal.web import active_profile
+
+bp = Blueprint("queues", __name__)
+S = SubmissionState
+
+
+def _assignee_choices() -> list[tuple[str, str]]:
+    return [("", _("Everybody")), ("me", _("Me")), ("none", _("Nobody (unassigned)"))] + [
+        (str(u.id), u.display_name) for u in queries.handlers(db.session)]
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+@bp.get("/")
+@role_required()
+def home():
+    if current_user.role not in CASE_ROLES:
+        return redirect(url_for("admin.audit.index"))
+    return redirect(url_for(".cases", assignee="me"))
+
+
+@bp.get("/queue/cases", endpoint="cases")
+@role_required()
+def cases_queue():
+    form = forms.CaseFilterForm(request.args)
+    form.kind.choices = [("", _("All"))] + list(labels.SUBJECT_KINDS.items())
+    form.state.choices = [("", _("Open work")), ("all", _("All states"))] + list(
+        labels.CASE_STATES.items())
+    form.assignee.choices = _assignee_choices()
+    filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee")}
+    page = queries.case_queue(db.session, me=current_user.id, page=_page(), **filters)
+    calendar, today = load_calendar(db.session), clock.today()
+    rows = []
+    for case in page.items:
+        on, what = queries.case_due(case)
+        rows.append((case, queries.due_of(on, what, today, calendar, case.deadlines_provisional)))
+    names = queries.staff_names(db.session, [c.assignee_id for c in page.items])
+    return render_template("admin/queue_cases.html", form=form, page=page, rows=rows,
+                           names=names, args={k: v for k, v in filters.items() if v}, today=today)
+
+
+@bp.get("/queue/submissions", endpoint="submissions")
+@role_required()
+def submissions_queue():
+    form = forms.SubmissionFilterForm(request.args)
+    form.assignee.choices = _assignee_choices()
+    filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee")}
+    page = queries.submission_queue(db.session, me=current_user.id, page=_page(), **filters)
+    calendar, today = load_calendar(db.session), clock.today()
+    pauses = active_profile().supplement_pauses_clock
+    rows = [(s, queries.due_of(s.due_on, s.kind.value, today, calendar, s.due_provisional,
+                               paused=bool(pauses and s.paused_since)))
+            for s in page.items]
+    linked = {s.case_id for s in page.items if s.case_id}
+    case_nos = dict(db.session.execute(
+        sa.select(Case.id, Case.case_no).where(Case.id.in_(linked))).all()) if linked else {}
+    names = queries.staff_names(db.session, [s.assignee_id for s in page.items])
+    return render_template("admin/queue_submissions.html", form=form, page=page, rows=rows,
+                           names=names, args={k: v for k, v in filters.items() if v},
+                           case_nos=case_nos, today=today)
+
+
+# --------------------------------------------------------------------------
+# One submission
+# --------------------------------------------------------------------------
+
+def _submission(submission_id: int) -> Submission:
+    found = db.session.get(Submission, submission_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _profile_for(submission: Submission):
+    case = db.session.get(Case, submission.case_id) if submission.case_id else None
+    return case, (load_profile(case.profile) if case is not None else active_profile())
+
+
+def _assign_form(submission: Submission) -> forms.AssignForm:
+    form = forms.AssignForm(prefix="assign")
+    form.assignee.choices = [("", _("Nobody"))] + [
+        (str(u.id), f"{u.display_name} ({labels.label(labels.ROLES, u.role)})")
+        for u in queries.handlers(db.session)]
+    if not form.is_submitted():
+        form.assignee.data = str(submission.assignee_id or "")
+    return form
+
+
+def _decide_form(submission: Submission, formdata=None) -> forms.DecideForm:
+    """Only a filing under review can be granted; one may be rejected at any open stage."""
+    kwargs = {} if formdata is not False else {"formdata": None}
+    form = forms.DecideForm(prefix="decide", **kwargs)
+    if submission.state is not S.UNDER_REVIEW:
+        form.outcome.choices = [c for c in form.outcome.choices if c[0] == "rejected"]
+    return form
+
+
+def _render(submission: Submission, material=None, decide=None, status: int = 200):
+    case, profile = _profile_for(submission)
+    calendar, today = load_calendar(db.session), clock.today()
+    due = queries.due_of(submission.due_on, submission.kind.value, today, calendar,
+                         submission.due_provisional,
+                         paused=bool(profile.supplement_pauses_clock and submission.paused_since))
+    names = queries.staff_names(db.session, [submission.assignee_id])
+    handler = current_user.role in CASE_ROLES
+    return render_template(
+        "admin/submission.html", submission=submission, case=case, profile=profile, deadline=due,
+        names=names, trail=queries.submission_trail(db.session, submission),
+        can_accept=handler and submission.state is S.RECEIVED,
+        can_request=handler and submission.state is S.UNDER_REVIEW,
+        can_decide=handler and submission.state in (S.RECEIVED, S.UNDER_REVIEW,
+                                                    S.AWAITING_MATERIAL),
+        material_form=material or forms.MaterialForm(prefix="material", formdata=None),
+        decide_form=decide or _decide_form(submission, formdata=False),
+        assign_form=_assign_form(submission), handler=handler, local=clock.local,
+        basis_label=basis_label,
+    ), status
+
+
+@bp.get("/submissions/<int:submission_id>")
+@role_required()
+def submission(submission_id: int):
+    return _render(_submission(submission_id))
+
+
+def _refused(submission: Submission, exc: Exception):
+    db.session.rollback()
+    if isinstance(exc, cases.PermissionDenied):
+        return access.denied(step_error(exc))
+    if isinstance(exc, submissions.SubmissionError):
+        message = {
+            "note_required": _("Say what material is needed."),
+            "reasons_required": _("A decision states its reasons."),
+            "case_state": _("The case is not in a state in which this decision can take effect."),
+            "case_required": _("This filing is not linked to a case."),
+        }.get(exc.code, _("The step could not be taken."))
+    else:
+        message = step_error(exc)
+    flash(message, "error")
+    return redirect(url_for(".submission", submission_id=submission.id))
+
+
+@bp.post("/submissions/<int:submission_id>/accept")
+@role_required(*CASE_ROLES)
+def accept(submission_id: int):
+    sub = _submission(submission_id)
+    _case, profile = _profile_for(sub)
+    try:
+        submissions.accept_for_review(db.session, current_user._get_current_object(), sub, profile,
+                                      load_calendar(db.session), clock.today())
+    except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
+            submissions.SubmissionError) as exc:
+        return _refused(sub, exc)
+    db.session.commit()
+    flash(_("The filing is under review."), "info")
+    return redirect(url_for(".submission", submission_id=sub.id))
+
+
+@bp.post("/submissions/<int:submission_id>/material")
+@role_required(*CASE_ROLES)
+def material(submission_id: int):
+    sub = _submission(submission_id)
+    form = forms.MaterialForm(prefix="material")
+    if not form.validate_on_submit():
+        return _render(sub, material=form, status=400)
+    _case, profile = _profile_for(sub)
+    try:
+        submissions.request_material(db.session, current_user._get_current_object(), sub,
+                                     form.note.data, clock.today(), profile,
+                                     load_calendar(db.session))
+    except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
+            submissions.SubmissionError) as exc:
+        return _refused(sub, exc)
+    db.session.commit()
+    flash(_("More material has been requested; the party sees your note."), "info")
+    return redirect(url_for(".submission", submission_id=sub.id))
+
+
+@bp.post("/submissions/<int:submission_id>/decide")
+@role_required(*CASE_ROLES)
+def decide(submission_id: int):
+    sub = _submission(submission_id)
+    form = _decide_form(sub)
+    if not form.validate_on_submit():
+        return _render(sub, decide=form, status=400)
+    _case, profile = _profile_for(sub)
+    try:
+        submissions.decide(db.session, current_user._get_current_object(), sub,
+                           form.outcome.data == "granted", form.reasons.data, profile,
+                           load_calendar(db.session), current_app.config["PORTAL_LOOKUP_KEY"],
+                           clock.today())
+    except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
+            submissions.SubmissionError) as exc:
+        return _refused(sub, exc)
+    db.session.commit()
+    flash(_("The decision has been recorded; the party sees it with its reasons."), "info")
+    return redirect(url_for(".submission", submission_id=sub.id))
+
+
+@bp.post("/submissions/<int:submission_id>/assign")
+@role_required(*CASE_ROLES)
+def assign(submission_id: int):
+    sub = _submission(submission_id)
+    form = _assign_form(sub)
+    if not form.validate_on_submit():
+        flash(_("Please choose a member of staff."), "error")
+        return redirect(url_for(".submission", submission_id=sub.id))
+    assignee = db.session.get(StaffUser, int(form.assignee.data)) if form.assignee.data else None
+    try:
+        changed = assignments.assign_submission(db.session, current_user, sub, assignee)
+    except cases.PermissionDenied:
+        db.session.rollback()
+        return access.denied(_("Work can only be assigned to an active member of staff."))
+    db.session.commit()
+    if changed:
+        flash(_("The filing is now handled by %(name)s.", name=assignee.display_name)
+              if assignee else _("The filing is now unassigned."), "info")
+    back = request.form.get("back") or ""
+    return redirect(back if back.startswith("/admin/") else
+                    url_for(".submission", submission_id=sub.id))
+
+
+@bp.get("/submissions/<int:submission_id>/files/<int:attachment_id>")
+@role_required(*CASE_ROLES)
+def attachment(submission_id: int, attachment_id: int):
+    """Download one piece of evidence (audited: it may hold personal data)."""
+    from portal.submit.files import send_attachment
+
+    found = db.session.get(Attachment, attachment_id)
+    if found is None or found.submission_id != submission_id:
+        abort(404)
+    audit.record(db.session, Actor.staff(current_user), "submission.download", "submission",
+                 found.submission.receipt_no, {"attachment": found.id})
+    db.session.commit()
+    return send_attachment(found)

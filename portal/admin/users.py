@@ -1,0 +1,127 @@
+"""Staff accounts (admins): create, change role, deactivate, reset password or authenticator."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.admin import clock, forms
+from portal.admin.access import role_required
+from portal.admin.messages import staff_error
+from portal.extensions import db
+from portal.models import Role, StaffUser
+from portal.services import staff as staff_service
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+def _user(user_id: int) -> StaffUser:
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _list(form=None, status: int = 200):
+    users = db.session.execute(
+        sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)).scalars().all()
+    now = clock.now()
+    locked = {u.id for u in users if staff_service.is_locked(u, now)}
+    return render_template("admin/users.html", users=users, form=form or forms.UserForm(),
+                           role_form=forms.RoleForm(formdata=None), locked=locked,
+                           needs_second=staff_service.needs_second_factor), status
+
+
+@bp.get("/")
+@role_required(Role.ADMIN)
+def index():
+    return _list()
+
+
+def _shown_once(user: StaffUser, password: str):
+    return render_template("admin/password_shown.html", user=user, password=password)
+
+
+@bp.post("/")
+@role_required(Role.ADMIN)
+def create():
+    form = forms.UserForm()
+    if not form.validate_on_submit():
+        return _list(form, 400)
+    try:
+        user, password = staff_service.create_user(
+            db.session, current_user, form.username.data, form.display_name.data,
+            Role(form.role.data))
+    except staff_service.StaffError as exc:
+        db.session.rollback()
+        form.username.errors = [staff_error(exc.code)]
+        return _list(form, 400)
+    db.session.commit()
+    return _shown_once(user, password)
+
+
+def _run(user_id: int, operation):
+    user = _user(user_id)
+    try:
+        result = operation(user)
+    except staff_service.StaffError as exc:
+        db.session.rollback()
+        flash(staff_error(exc.code), "error")
+        return redirect(url_for(".index"))
+    db.session.commit()
+    return user, result
+
+
+@bp.post("/<int:user_id>/role")
+@role_required(Role.ADMIN)
+def role(user_id: int):
+    form = forms.RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    done = _run(user_id, lambda u: staff_service.change_role(db.session, current_user, u,
+                                                             Role(form.role.data)))
+    if isinstance(done, tuple):
+        flash(_("The role of %(name)s has been changed.", name=done[0].display_name), "info")
+        return redirect(url_for(".index"))
+    return done
+
+
+@bp.post("/<int:user_id>/active/<int:value>")
+@role_required(Role.ADMIN)
+def active(user_id: int, value: int):
+    done = _run(user_id, lambda u: staff_service.set_active(db.session, current_user, u,
+                                                            bool(value)))
+    if isinstance(done, tuple):
+        flash(_("%(name)s can sign in again.", name=done[0].display_name) if value else
+              _("%(name)s can no longer sign in.", name=done[0].display_name), "info")
+        return redirect(url_for(".index"))
+    return done
+
+
+@bp.post("/<int:user_id>/password")
+@role_required(Role.ADMIN)
+def reset_password(user_id: int):
+    done = _run(user_id, lambda u: staff_service.reset_password(db.session, current_user, u))
+    return _shown_once(*done) if isinstance(done, tuple) else done
+
+
+@bp.post("/<int:user_id>/totp")
+@role_required(Role.ADMIN)
+def reset_totp(user_id: int):
+    done = _run(user_id, lambda u: staff_service.reset_second_factor(db.session, current_user, u))
+    if isinstance(done, tuple):
+        flash(_("%(name)s sets up a new authenticator app at the next sign-in.",
+                name=done[0].display_name), "info")
+        return redirect(url_for(".index"))
+    return done
+
+
+@bp.post("/<int:user_id>/unlock")
+@role_required(Role.ADMIN)
+def unlock(user_id: int):
+    done = _run(user_id, lambda u: staff_service.unlock(db.session, current_user, u))
+    if isinstance(done, tuple):
+        flash(_("%(name)s can sign in again.", name=done[0].display_name), "info")
+        return redirect(url_for(".index"))
+    return done

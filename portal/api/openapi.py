@@ -1,0 +1,224 @@
+"""The OpenAPI 3.1 description of ``/api/v1`` (served at ``/api/v1/openapi.json``).
+
+Written by hand next to the views; ``tests/web/test_api.py`` validates it and
+checks that every route of the blueprint is described and nothing else.
+"""
+from __future__ import annotations
+
+from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
+from portal.rules.workflow import RemovalReason
+
+DATE = {"type": "string", "format": "date"}
+DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
+TEXT_OR_NULL = {"type": ["string", "null"]}
+URL_OR_NULL = {"type": ["string", "null"], "format": "uri"}
+REF = "#/components/schemas/"
+ERRORS = {
+    "400": "A parameter is missing, unknown or invalid (`error.field` names it).",
+    "404": "Nothing at this address, or no public entry with this id.",
+    "405": "Only GET (and HEAD) are answered.",
+    "429": "Too many requests from this address; retry after the `Retry-After` seconds.",
+    "500": "Internal error.",
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": REF + name}
+
+
+def _query(name: str, description: str, schema: dict, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema}
+
+
+def _get(summary: str, description: str, parameters: list, ok: dict, errors: tuple) -> dict:
+    responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
+    for code in errors:
+        responses[code] = {"description": ERRORS[code],
+                           "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"get": {"summary": summary, "description": description,
+                    "parameters": [*parameters, {"$ref": "#/components/parameters/lang"}],
+                    "responses": responses}}
+
+
+def _object(properties: dict, required: list | None = None) -> dict:
+    return {"type": "object", "properties": properties,
+            "required": required if required is not None else list(properties)}
+
+
+PAGING = [
+    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+    _query("per_page", "Rows per page.", {"type": "integer", "minimum": 1, "maximum": 100,
+                                           "default": 20}),
+]
+YEAR = {"type": "integer", "minimum": 1990, "maximum": 2100}
+KIND = {"type": "string", "enum": list(SUBJECT_KINDS)}
+
+
+def _schemas() -> dict:
+    common = {
+        "public_id": {"type": "string", "description": "Stable public id (E… entries, R… removals)."},
+        "name": {"type": "string"},
+        "subject_kind": KIND,
+        "code": {"type": "string", "description": "Unified social credit code (or old "
+                 "organisation code) of an organisation; a person's ID number is masked "
+                 "(first 4 and last 4 characters)."},
+        "ground_code": {"type": "string"},
+        "ground_text": {"type": "string", "description": "Ground, Chinese."},
+        "ground_text_en": {"type": "string", "description": "Ground, English."},
+        "listed_on": {**DATE, "description": "Date of the listing decision."},
+        "department": {"type": "string", "description": "Deciding department."},
+    }
+    entry = {
+        **common,
+        "url": {**URL_OR_NULL, "description": "Public entry page; null when the entry is "
+                "disclosed only by exact look-up."},
+        "severity": {"type": "string", "enum": list(SEVERITIES)},
+        "term_start": DATE,
+        "term_end": {**DATE, "description": "The day the entry leaves the list when the term "
+                     "ends (the day after the last listed day)."},
+        "under_objection": {"type": "boolean"},
+        "status": {"type": "string", "enum": ["listed", "removed"]},
+        "extra_codes": {"type": "array", "items": {"type": "string"}},
+        "legal_representative": {"oneOf": [{"type": "null"}, _object({
+            "name": {"type": "string"}, "id_number_masked": TEXT_OR_NULL})]},
+        "facts": {"type": "string"}, "reasons": {"type": "string"},
+        "legal_basis": {"type": "string"}, "document_no": TEXT_OR_NULL,
+        "department_contact": {"type": "string"}, "listing_year": {"type": "integer"},
+        "published_on": DATE, "repeat_listing": {"type": "boolean"},
+        "rectification_closes_on": DATE_OR_NULL, "repair_opens_on": DATE_OR_NULL,
+        "removed_on": DATE_OR_NULL, "removal_reason": TEXT_OR_NULL,
+        "removal_reason_text": TEXT_OR_NULL, "removal_reason_text_en": TEXT_OR_NULL,
+        "version": {"type": "integer"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    }
+    removal = {
+        **common,
+        "removed_on": DATE,
+        "reason": {"type": "string", "enum": [r.value for r in RemovalReason]},
+        "reason_text": {"type": "string"}, "reason_text_en": {"type": "string"},
+        "entry_public_id": {**TEXT_OR_NULL, "description": "null once the entry itself is no "
+                            "longer published (after a credit repair)."},
+        "entry_url": URL_OR_NULL,
+        "version": {"type": "integer"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    }
+    redlist = {
+        "public_id": {"type": "string"}, "name": {"type": "string"}, "code": {"type": "string"},
+        "criteria": {"type": "array", "items": {"type": "string"}},
+        "admitted_on": DATE, "valid_until": DATE_OR_NULL, "removed_on": DATE_OR_NULL,
+        "removal_reason": TEXT_OR_NULL, "updated_at": {"type": "string", "format": "date-time"},
+    }
+    meta = _object({"page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "total": {"type": "integer"}, "pages": {"type": "integer"}})
+    links = _object({"self": {"type": "string", "format": "uri"}, "next": URL_OR_NULL,
+                     "prev": URL_OR_NULL})
+    return {
+        "Error": _object({"error": _object({
+            "code": {"type": "string", "description": "Stable machine code, e.g. invalid_value, "
+                     "out_of_range, invalid_integer, unknown_parameter, missing_parameter, "
+                     "invalid_length, invalid_check_digit, invalid_identifier, unsupported_identifier, "
+                     "invalid_cursor, too_long, "
+                     "not_found, method_not_allowed, rate_limited, internal_error."},
+            "message": {"type": "string", "description": "Translated explanation."},
+            "field": {"type": "string", "description": "The offending parameter."},
+            "allowed": {"type": "array", "items": {}},
+            "minimum": {"type": "integer"}, "maximum": {"type": "integer"},
+        }, ["code", "message"])}),
+        "Entry": _object(entry),
+        "Removal": _object(removal),
+        "RedListEntry": _object(redlist),
+        "EntryList": _object({"data": {"type": "array", "items": _ref("Entry")},
+                              "meta": meta, "links": links}),
+        "RemovalList": _object({"data": {"type": "array", "items": _ref("Removal")},
+                                "meta": meta, "links": links}),
+        "CheckResult": _object({
+            "query": _object({"kind": {"type": "string",
+                                       "enum": ["uscc", "ric"]},
+                              "code_masked": {"type": "string"}}),
+            "listed": {"type": "boolean", "description": "Currently on the list."},
+            "entries": {"type": "array", "items": _ref("Entry")},
+            "removals": {"type": "array", "items": _ref("Removal")},
+        }),
+        "Change": _object({
+            "type": {"type": "string", "enum": ["entry", "removal", "redlist"]},
+            "public_id": {"type": "string"},
+            "changed_at": {"type": "string", "format": "date-time"},
+            "deleted": {"type": "boolean", "description": "true: no longer public; drop it."},
+            "data": {"oneOf": [_ref("Entry"), _ref("Removal"), _ref("RedListEntry")]},
+        }, ["type", "public_id", "changed_at", "deleted"]),
+        "ChangePage": _object({
+            "data": {"type": "array", "items": _ref("Change")},
+            "next_cursor": {"type": "string"},
+            "has_more": {"type": "boolean"},
+        }),
+    }
+
+
+def document(base_url: str) -> dict:
+    """The OpenAPI document; ``base_url`` is ``PORTAL_BASE_URL``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Social insurance serious dishonesty list — public API",
+            "version": "1.0.0",
+            "description": (
+                "Read-only access to the published list, the removals and the change log. "
+                "Everything comes from the public projection: identity card numbers of persons "
+                "are always masked; a full number can only be matched exactly (/check). "
+                "Errors are JSON: {\"error\": {\"code\", \"message\", \"field\"}}. Messages "
+                "are in Chinese unless lang=en. Bulk downloads: /exports/entries.csv|xlsx|json "
+                "and /exports/removals.csv|xlsx|json; Atom feed: /feeds/changes.atom."),
+        },
+        "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
+        "paths": {
+            "/entries": _get(
+                "Current list", "Entries currently listed and public, newest decision first.",
+                [_query("ground", "Ground code of the portal's profile.", {"type": "string"}),
+                 _query("subject_kind", "organisation or person.", KIND),
+                 _query("severity", "Severity class.", {"type": "string", "enum": list(SEVERITIES)}),
+                 _query("year", "Year of the listing decision.", YEAR),
+                 _query("department", "Deciding department (exact).",
+                        {"type": "string", "maxLength": 120}),
+                 *PAGING],
+                _ref("EntryList"), ("400", "405", "500")),
+            "/entries/{public_id}": _get(
+                "One entry", "A public entry, listed or removed (then with its removal).",
+                [{"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                _object({"data": _ref("Entry")}), ("400", "404", "405", "500")),
+            "/removals": _get(
+                "Removals", "Published removal notices, newest removal first.",
+                [_query("reason", "Removal reason.",
+                        {"type": "string", "enum": [r.value for r in RemovalReason]}),
+                 _query("subject_kind", "organisation or person.", KIND),
+                 _query("year", "Year of the removal.", YEAR), *PAGING],
+                _ref("RemovalList"), ("400", "405", "500")),
+            "/check": _get(
+                "Exact look-up",
+                "Is this unified social credit code or resident ID number listed (also: "
+                "disclosed only to an exact look-up, as persons are under some profiles)? The "
+                "check character is verified; old organisation codes and registration numbers "
+                "are refused (unsupported_identifier). The answer shows masked identifiers "
+                "only. Rate-limited per address. Not cached.",
+                [_query("code", "The full identifier.", {"type": "string", "maxLength": 64}, True)],
+                _ref("CheckResult"), ("400", "405", "429", "500")),
+            "/changes": _get(
+                "Change log",
+                "Changes to entries, removals and the red list in the order they were made, "
+                "each with the record's current public representation, or deleted=true when it "
+                "is no longer public. Start without `since`; then pass `next_cursor` back "
+                "unchanged as `since` (the cursor is opaque). has_more=false: poll later.",
+                [_query("since", "Cursor from a previous answer.", {"type": "string"}),
+                 _query("limit", "Changes to read.", {"type": "integer", "minimum": 1,
+                                                       "maximum": 1000, "default": 100})],
+                _ref("ChangePage"), ("400", "405", "500")),
+            "/openapi.json": _get("This document", "The OpenAPI description of the API.", [],
+                                  {"type": "object"}, ("405",)),
+        },
+        "components": {
+            "schemas": _schemas(),
+            "parameters": {"lang": _query("lang", "Language of error messages: zh_CN "
+                                          "(default) or en.", {"type": "string",
+                                                               "enum": ["zh_CN", "en"]})},
+        },
+    }

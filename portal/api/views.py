@@ -1,0 +1,220 @@
+"""The public JSON API at ``/api/v1`` (blueprint ``api``): read-only, projection only.
+
+Every answer is JSON, errors included (see :mod:`portal.api.errors`); the
+OpenAPI description is at ``/api/v1/openapi.json``. One or two queries per
+request. Pagination: ``page`` (from 1) and ``per_page`` (1–100, default 20);
+out-of-range values and unknown filter values are refused with 400 rather
+than silently corrected, so a client never mistakes a different list for the
+one it asked for.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from portal import labels
+from portal.api import changes as change_feed
+from portal.api import errors, serializers
+from portal.api.errors import ApiError
+from portal.api.openapi import document
+from portal.api.params import Params, decode_cursor, encode_cursor
+from portal.extensions import csrf, db, limiter
+from portal.models import PublishedEntry, RemovalNotice
+from portal.public import queries
+from portal.rules.identifiers import (
+    InvalidIdentifier,
+    detect,
+    mask_identifier,
+    normalise,
+    validate_ric,
+    validate_uscc,
+)
+from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
+from portal.rules.workflow import RemovalReason
+from portal.security import lookup_hash
+from portal.web import active_profile
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+errors.register(bp)
+
+YEARS = (1990, 2100)
+
+
+def _json(payload, status: int = 200, cache: str = "public, max-age=60"):
+    return errors.json_response(payload, status, cache)
+
+
+def _paged(endpoint: str, items: list, page: int, per_page: int, total: int):
+    pages = max(1, -(-total // per_page))
+    base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
+    args = {k: v for k, v in request.args.items() if k != "page"}
+
+    def link(number: int) -> str:
+        return base + url_for(endpoint, **args, page=number)
+
+    return _json({
+        "data": items,
+        "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages},
+        "links": {"self": link(page), "next": link(page + 1) if page < pages else None,
+                  "prev": link(page - 1) if page > 1 else None},
+    })
+
+
+@bp.get("/entries")
+def entries():
+    params = Params("ground", "subject_kind", "severity", "year", "department", "page", "per_page")
+    filters = []
+    ground = params.choice("ground", [g.code for g in active_profile().grounds])
+    if ground:
+        filters.append(PublishedEntry.ground_code == ground)
+    kind = params.choice("subject_kind", SUBJECT_KINDS)
+    if kind:
+        filters.append(PublishedEntry.subject_kind == kind)
+    severity = params.choice("severity", SEVERITIES)
+    if severity:
+        filters.append(PublishedEntry.severity == severity)
+    year = params.integer("year", None, *YEARS)
+    if year is not None:
+        filters.append(PublishedEntry.listing_year == year)
+    department = params.text("department", 120)
+    if department:
+        filters.append(PublishedEntry.department == department)
+    page, per_page = params.paging()
+
+    where = sa.and_(queries.LISTED, *filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(PublishedEntry).where(where))
+    rows = []
+    if total > (page - 1) * per_page:
+        rows = db.session.execute(
+            sa.select(PublishedEntry).where(where)
+            .order_by(PublishedEntry.listed_on.desc(), PublishedEntry.id.desc())
+            .limit(per_page).offset((page - 1) * per_page)
+        ).scalars().all()
+    urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
+    return _paged("api.entries", [serializers.entry_resource(e, urls, reasons) for e in rows],
+                  page, per_page, total)
+
+
+@bp.get("/entries/<public_id>")
+def entry(public_id: str):
+    Params()
+    found = queries.entry_by_public_id(db.session, public_id[:20])
+    if found is None:
+        raise ApiError(404, "not_found", _l("No entry is published under this id."), "public_id")
+    return _json({"data": serializers.entry_resource(found, serializers.Urls())})
+
+
+@bp.get("/removals")
+def removals():
+    params = Params("reason", "subject_kind", "year", "page", "per_page")
+    filters = []
+    reason = params.choice("reason", [r.value for r in RemovalReason])
+    if reason:
+        filters.append(RemovalNotice.reason == reason)
+    kind = params.choice("subject_kind", SUBJECT_KINDS)
+    if kind:
+        filters.append(RemovalNotice.subject_kind == kind)
+    year = params.integer("year", None, *YEARS)
+    if year is not None:
+        filters.append(RemovalNotice.removed_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+    page, per_page = params.paging()
+
+    where = sa.and_(queries.notice_public(), *filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(RemovalNotice).where(where))
+    rows = []
+    if total > (page - 1) * per_page:
+        rows = db.session.execute(
+            sa.select(RemovalNotice).where(where)
+            .order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
+            .limit(per_page).offset((page - 1) * per_page)
+        ).scalars().all()
+    urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
+    return _paged("api.removals", [serializers.removal_resource(r, urls, reasons) for r in rows],
+                  page, per_page, total)
+
+
+def _check_limit() -> str:
+    return current_app.config.get("PORTAL_API_CHECK_LIMIT", "30/minute")
+
+
+@bp.get("/check")
+@limiter.limit(_check_limit)
+def check():
+    params = Params("code")
+    raw = params.raw("code")
+    if raw is None:
+        raise ApiError(400, "missing_parameter", _l(
+            "Enter a unified social credit code or a resident ID number in the parameter code."), "code")
+    kind, number = classify(raw)
+    code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
+    found = queries.check_entries(db.session, code_hash)
+    notices = queries.check_removals(db.session, code_hash)
+    urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
+    removal_items = []
+    for notice in notices:
+        item = serializers.removal_resource(notice, urls, reasons)
+        if not queries.notice_is_public(notice):   # disclosed by exact look-up only: no page
+            item["entry_url"] = None
+        removal_items.append(item)
+    return _json({
+        "query": {"kind": kind, "code_masked": mask_identifier(number)},
+        "listed": any(e.status == "listed" for e in found),
+        "entries": [serializers.entry_resource(e, urls, reasons, linked=e.visible) for e in found],
+        "removals": removal_items,
+    }, cache="no-store")
+
+
+def classify(raw: str) -> tuple[str, str]:
+    """("uscc" | "ric", normalised number), else a 400 that says what is wrong.
+
+    Old organisation codes and registration numbers are refused rather than
+    matched: a subject is hashed under its main code (its USCC when it has
+    one), so a look-up by an old code could answer "not listed" wrongly.
+    """
+    number = normalise(raw[:64])
+    kind = detect(number)
+    if kind in ("uscc", "ric"):
+        return kind, number
+    if kind in ("org_code", "reg_no"):
+        raise ApiError(400, "unsupported_identifier", _l(
+            "Old organisation codes and business registration numbers cannot be checked here. "
+            "Use the unified social credit code, or search by name."), "code")
+    if len(number) != 18:
+        raise ApiError(400, "invalid_length", _l(
+            "A unified social credit code and a resident ID number have 18 characters; "
+            "this one has %(count)s.", count=len(number)), "code")
+    validator = validate_ric if number[:17].isdigit() else validate_uscc
+    try:
+        validator(number)
+        reason = "format"
+    except InvalidIdentifier as problem:
+        reason = problem.reason
+    if reason == "checksum":
+        raise ApiError(400, "invalid_check_digit", _l(
+            "The check character (the last one) does not match the rest of the number. "
+            "Please look for a typing mistake."), "code")
+    raise ApiError(400, "invalid_identifier", _l(
+        "This is not a valid unified social credit code or resident ID number."), "code")
+
+
+@bp.get("/changes")
+def changes():
+    params = Params("since", "limit")
+    after = decode_cursor(params.raw("since"))
+    limit = params.integer("limit", 100, 1, 1000)
+    settle = dt.timedelta(seconds=current_app.config.get("PORTAL_CHANGES_SETTLE_SECONDS", 60))
+    page = change_feed.read(db.session, after, limit, settle)
+    return _json({
+        "data": page.items,
+        "next_cursor": encode_cursor(page.position),
+        "has_more": page.has_more,
+    }, cache="no-cache")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return _json(document(current_app.config["PORTAL_BASE_URL"]), cache="public, max-age=3600")

@@ -1,0 +1,141 @@
+"""/check: "is this subject listed?" by unified social credit code or full resident ID number.
+
+A POST form (CSRF-protected) so that an ID number never ends up in a URL,
+browser history, proxy or access log; the response is ``no-store``.  The
+code is matched through its keyed hash only and is never logged; the answer
+shows masked identifiers only.  Rate-limited per client address.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from wtforms import StringField
+
+from portal.extensions import db, limiter
+from portal.public import queries
+from portal.rules import identifiers
+from portal.rules.identifiers import InvalidIdentifier
+from portal.security import lookup_hash
+from portal.web import _error_page
+
+DEFAULT_LIMIT = "20 per minute"
+
+
+class CheckForm(FlaskForm):
+    code = StringField(_l("Unified social credit code or resident ID number"))
+
+
+class CheckError(ValueError):
+    """The typed code is not a valid USCC or resident ID number; the message is translated."""
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("PORTAL_CHECK_RATE_LIMIT", DEFAULT_LIMIT)
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/check", "check", limiter.limit(_rate_limit, methods=["POST"])(check),
+                    methods=["GET", "POST"])
+    bp.register_error_handler(429, _too_many)
+    bp.register_error_handler(CSRFError, _csrf_failed)
+
+
+def _plausible_birth_date(number: str) -> bool:
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= born <= dt.date.today()
+
+
+def parse_code(raw: str) -> tuple[str, str]:
+    """("uscc" | "ric", normalised code), or CheckError with a translated message."""
+    number = identifiers.normalise(raw or "")
+    if not number:
+        raise CheckError(_("Please enter a unified social credit code or a resident ID number."))
+    if len(number) != 18:
+        raise CheckError(_("A unified social credit code and a resident ID number both have "
+                           "18 characters; you entered %(n)s.", n=len(number)))
+    reasons = {}
+    for kind, validate in (("ric", identifiers.validate_ric), ("uscc", identifiers.validate_uscc)):
+        try:
+            return kind, validate(number)
+        except InvalidIdentifier as exc:
+            reasons[kind] = exc.reason
+    # Neither: explain the failure of the kind the number most resembles.
+    ric, uscc = reasons["ric"], reasons["uscc"]
+    if ric in ("birth_date", "region") or (
+            ric == "checksum" and (uscc != "checksum" or _plausible_birth_date(number))):
+        kind = "ric"
+    elif uscc == "checksum":
+        kind = "uscc"
+    else:
+        raise CheckError(_("This is neither a unified social credit code nor a resident ID number: "
+                           "it contains characters that are not allowed there."))
+    messages = {
+        ("ric", "checksum"): _("The check digit (the last character) of this resident ID number "
+                               "does not match. Please check the number."),
+        ("ric", "birth_date"): _("This resident ID number contains an impossible date of birth. "
+                                 "Please check the number."),
+        ("ric", "region"): _("This resident ID number begins with an unknown region code. "
+                             "Please check the number."),
+        ("uscc", "checksum"): _("The check character (the last character) of this unified social "
+                                "credit code does not match. Please check the code."),
+    }
+    raise CheckError(messages[(kind, reasons[kind])])
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.vary.add("Cookie")
+    return response
+
+
+def check():
+    form = CheckForm()
+    result, error = None, None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            kind, number = parse_code(form.code.data)
+        except CheckError as exc:
+            error = str(exc)
+        else:
+            code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
+            listed = queries.check_entries(db.session, code_hash)
+            removed = queries.check_removals(db.session, code_hash)
+            masked = identifiers.mask_ric(number) if kind == "ric" else number
+            result = {
+                "kind": kind, "masked": masked, "today": dt.date.today(),
+                "listed": listed, "removed": removed,
+                "public_notices": {n.public_id: queries.notice_is_public(n) for n in removed},
+            }
+            form.code.data = ""   # the full number is not sent back once it has been answered
+    elif request.method == "POST":
+        error = _("The form has expired. Please enter the code again.")
+    return _page(form, error=error, result=result, status=422 if error else 200)
+
+
+def _page(form: CheckForm, status: int = 200, **context):
+    return _no_store(make_response(render_template(
+        "public/check.html", form=form, mask_name=identifiers.mask_name, **context), status))
+
+
+def _too_many(error):
+    """429 on /check: the form again, with a translated explanation (other pages: the usual page)."""
+    if request.endpoint != "public.check":
+        return _error_page(error)
+    return _page(CheckForm(formdata=None), status=429, too_many=True)
+
+
+def _csrf_failed(error):
+    """An expired or missing CSRF token on /check: ask again instead of a bare 400 page."""
+    if request.endpoint != "public.check":
+        return _error_page(error)
+    return _page(CheckForm(formdata=None), status=400,
+                 error=_("The form has expired. Please enter the code again."))

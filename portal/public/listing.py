@@ -1,0 +1,184 @@
+"""The public lists: current entries (/entries), removal notices (/removals), red list (/redlist).
+
+Each page is the publication-version query, one cached GROUP BY (filter
+options, counts and the total) and one indexed page query on the projection.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from portal import labels
+from portal.extensions import db
+from portal.public import queries
+from portal.public.caching import aggregates, conditional
+from portal.public.paging import PER_PAGE, Page, page_number
+from portal.rules.profiles import SEVERITIES, load_profile
+from portal.web import active_profile, ground_label
+
+#: The profile whose red-list rules apply when the active one has none (Zhengzhou §一 is the
+#: only seed that defines a red list).
+RED_LIST_FALLBACK = "zhengzhou"
+_MAX_FILTER_LENGTH = 200
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/entries", "entries", entries)
+    bp.add_url_rule("/removals", "removals", removals)
+    bp.add_url_rule("/redlist", "redlist", redlist)
+
+
+# ---------------------------------------------------------------- /entries
+
+def entry_filters(args, profile, groups: list[tuple]) -> dict:
+    """The valid filters of the query string; anything else is ignored (never a 400)."""
+    raw = {name: (args.get(name) or "").strip()[:_MAX_FILTER_LENGTH] for name in queries.ENTRY_FACETS}
+    filters: dict = {}
+    if raw["ground"] in {g.code for g in profile.grounds}:
+        filters["ground"] = raw["ground"]
+    if raw["subject_kind"] in labels.SUBJECT_KINDS:
+        filters["subject_kind"] = raw["subject_kind"]
+    if raw["severity"] in SEVERITIES:
+        filters["severity"] = raw["severity"]
+    if raw["department"] and raw["department"] in {row[3] for row in groups}:
+        filters["department"] = raw["department"]
+    if raw["year"].isdigit() and len(raw["year"]) == 4:
+        filters["year"] = int(raw["year"])
+    return filters
+
+
+def facet_counts(groups: list[tuple], filters: dict) -> tuple[dict[str, dict], int]:
+    """Per filter, the count of each value given the *other* filters; and the filtered total."""
+    names = queries.ENTRY_FACETS
+    counts: dict[str, dict] = {name: {} for name in names}
+    total = 0
+    for row in groups:
+        values, n = dict(zip(names, row[:-1])), row[-1]
+        misses = [name for name, wanted in filters.items() if values[name] != wanted]
+        if not misses:
+            total += n
+        for name in names:
+            known = counts[name].setdefault(values[name], 0)   # every known value is an option
+            if not misses or misses == [name]:
+                counts[name][values[name]] = known + n
+    return counts, total
+
+
+def _entry_options(profile, counts: dict[str, dict], locale: str) -> dict[str, list]:
+    """(value, label, count) options of every filter, in a stable, meaningful order."""
+    grounds = [(g.code, ground_label(g.code, locale), counts["ground"].get(g.code, 0))
+               for g in profile.grounds if g.public or g.code in counts["ground"]]
+    kinds = [(k, labels.label(labels.SUBJECT_KINDS, k), counts["subject_kind"].get(k, 0))
+             for k in labels.SUBJECT_KINDS]
+    severities = [(s, labels.label(labels.SEVERITIES, s), counts["severity"].get(s, 0))
+                  for s in SEVERITIES if s in profile.public_severities or s in counts["severity"]]
+    departments = sorted(counts["department"].items(), key=lambda item: (-item[1], item[0]))
+    years = sorted(counts["year"].items(), reverse=True)
+    return {
+        "ground": grounds, "subject_kind": kinds, "severity": severities,
+        "department": [(d, d, n) for d, n in departments],
+        "year": [(y, str(y), n) for y, n in years],
+    }
+
+
+def _chips(endpoint: str, args: dict, options: dict[str, list], titles: dict[str, str]) -> list:
+    """Selected filters as (title, label, URL without that filter)."""
+    chips = []
+    for name, value in args.items():
+        if name not in titles:
+            continue
+        label = next((lbl for v, lbl, _n in options.get(name, ()) if str(v) == str(value)), str(value))
+        rest = {k: v for k, v in args.items() if k != name}
+        chips.append((titles[name], label, url_for(endpoint, **rest)))
+    return chips
+
+
+def entries():
+    profile = active_profile()
+    number = page_number(request.args.get("page"))
+    oldest_first = request.args.get("sort") == "oldest"
+
+    def render():
+        groups = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
+        filters = entry_filters(request.args, profile, groups)
+        counts, total = facet_counts(groups, filters)
+        page = Page(number, total)
+        if page.exists and total:
+            page.items = queries.entries_page(db.session, filters, oldest_first, number, PER_PAGE)
+        args = dict(filters, sort="oldest") if oldest_first else dict(filters)
+        options = _entry_options(profile, counts, str(get_locale()))
+        titles = {"ground": _("Ground"), "subject_kind": _("Kind"), "severity": _("Severity"),
+                  "department": _("Deciding department"), "year": _("Year of listing")}
+        body = render_template(
+            "public/entries.html", page=page, filters=filters, args=args, options=options,
+            titles=titles, oldest_first=oldest_first, profile=profile,
+            chips=_chips("public.entries", args, options, titles),
+        )
+        return body, (200 if page.exists else 404)
+
+    return conditional(render)
+
+
+# ---------------------------------------------------------------- /removals
+
+def removals():
+    number = page_number(request.args.get("page"))
+
+    def render():
+        counts = aggregates.get("removal-reasons", lambda: queries.removal_reason_counts(db.session))
+        reason = request.args.get("reason", "")
+        reason = reason if reason in labels.REMOVAL_REASONS else None
+        total = counts.get(reason, 0) if reason else sum(counts.values())
+        page = Page(number, total)
+        if page.exists and total:
+            page.items = queries.removals_page(db.session, reason, number, PER_PAGE)
+        options = [(r, labels.label(labels.REMOVAL_REASONS, r), counts.get(r, 0))
+                   for r in labels.REMOVAL_REASONS]
+        args = {"reason": reason} if reason else {}
+        chips = [(_("Reason for removal"), labels.label(labels.REMOVAL_REASONS, reason),
+                  url_for("public.removals"))] if reason else []
+        body = render_template("public/removals.html", page=page, reason=reason, args=args,
+                               options=options, chips=chips)
+        return body, (200 if page.exists else 404)
+
+    return conditional(render)
+
+
+# ---------------------------------------------------------------- /redlist
+
+def red_list_rules(profile):
+    """(criteria, incentives, profile they come from): the active profile's, or the fallback's."""
+    criteria_from = profile if profile.red_list_criteria else load_profile(RED_LIST_FALLBACK)
+    incentives_from = profile if profile.red_list_incentives else load_profile(RED_LIST_FALLBACK)
+    return criteria_from.red_list_criteria, incentives_from.red_list_incentives, criteria_from
+
+
+def redlist():
+    profile = active_profile()
+    today = dt.date.today()
+    number = page_number(request.args.get("page"))
+
+    def render():
+        total = aggregates.get(("red-list", today), lambda: queries.red_list_count(db.session, today))
+        page = Page(number, total)
+        if page.exists and total:
+            page.items = queries.red_list_page(db.session, today, number, PER_PAGE)
+        criteria, incentives, source = red_list_rules(profile)
+        numbered = {c.code: (str(i), c.text) for i, c in enumerate(criteria, start=1)}
+
+        def criteria_met(row, locale: str) -> tuple[str, list[tuple[str, str]]]:
+            """("1, 2, 4" / "1、2、4", [(number, text)]) of the criteria a red-list unit meets."""
+            met = [(numbered[code][0], numbered[code][1].get(locale)) if code in numbered
+                   else (code, code) for code in (row.criteria or [])]
+            separator = ", " if locale.startswith("en") else "、"
+            return separator.join(number for number, _text in met), met
+
+        body = render_template("public/redlist.html", page=page, args={}, criteria=criteria,
+                               incentives=incentives, source=source, criteria_met=criteria_met,
+                               today=today)
+        return body, (200 if page.exists else 404)
+
+    return conditional(render, day=today)

@@ -1,0 +1,116 @@
+"""Open data: exports, the Atom feed, sitemaps and robots.txt (blueprint ``opendata``).
+
+* ``/exports/entries.{csv,xlsx,json}`` — the current list (listed and public);
+  ``/exports/removals.{csv,xlsx,json}`` — the published removal notices.
+  Language of CSV/XLSX headers and labels: ``?lang=en`` or ``?lang=zh_CN``,
+  otherwise the visitor's language (session), otherwise Chinese. JSON uses
+  machine field names and carries both languages, so it is the same in both.
+* ``/feeds/changes.atom`` — the newest additions and removals (Atom 1.0).
+* ``/sitemap.xml`` (+ ``/sitemap-<n>.xml`` past 50,000 URLs) and ``/robots.txt``.
+
+Everything reads only the public projection; exports and the feed are
+cacheable with the ETag / Last-Modified of the publication version (the ETag
+is per URL, so ``?lang=en`` needs no part of its own; it varies with the
+session language because the language-less URL does).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import force_locale
+
+from portal.api.errors import requested_language
+from portal.extensions import db
+from portal.public import opendata_feeds as feeds
+from portal.public import opendata_formats as formats
+from portal.public.caching import LOCAL_TZ, conditional, publication_token
+
+bp = Blueprint("opendata", __name__)
+
+#: Paths crawlers are asked to leave alone: personal look-ups, filings, staff pages,
+#: query pages and the bulk downloads (names of people do not belong in search engines' caches).
+ROBOTS_DISALLOW = ("/admin", "/submit", "/track", "/check", "/search", "/lang/", "/exports/", "/api/")
+
+
+@bp.get("/exports/<any(entries, removals):dataset>.<any(csv, xlsx, json):fmt>")
+def export(dataset: str, fmt: str):
+    chosen = formats.DATASETS[dataset]
+    language = requested_language()
+    today = dt.datetime.now(LOCAL_TZ).date()
+
+    def render():
+        with force_locale(language):
+            if fmt == "csv":
+                body, size = formats.csv_body(db.session, chosen, language)
+            elif fmt == "json":
+                body, size = formats.json_body(db.session, chosen, language, publication_token()[0])
+            else:
+                body, size = formats.xlsx_body(db.session, chosen, language)
+        response = Response(body, content_type=formats.MIMETYPES[fmt])
+        if fmt != "json":   # JSON does not depend on the language, CSV and XLSX do
+            response.content_language = "en" if language == "en" else "zh-CN"
+        if size is not None:
+            response.content_length = size
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{dataset}-{today.isoformat()}.{fmt}"')
+        return response
+
+    return conditional(render)
+
+
+@bp.get("/feeds/changes.atom")
+def changes_feed():
+    language = requested_language()
+
+    def render():
+        rows = feeds.latest_changes(db.session)
+        self_url = current_app.config["PORTAL_BASE_URL"].rstrip("/") + url_for(
+            "opendata.changes_feed", lang=request.args.get("lang") and language)
+        with force_locale(language):
+            body = feeds.atom_feed(rows, publication_token()[1], language, self_url)
+        return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+    return conditional(render)
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    _total, parts = feeds.sitemap_count(db.session)
+    body = feeds.sitemap_index(parts) if parts > 1 else feeds.urlset(db.session)
+    return _xml(body)
+
+
+@bp.get("/sitemap-<int:number>.xml")
+def sitemap_part(number: int):
+    _total, parts = feeds.sitemap_count(db.session)
+    if not 1 <= number <= parts:
+        abort(404)
+    return _xml(feeds.urlset(db.session, number))
+
+
+@bp.get("/robots.txt")
+def robots():
+    base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
+    openapi = url_for("api.openapi")
+    lines = ["User-agent: *", f"Allow: {openapi}"]
+    lines += [f"Disallow: {path}" for path in ROBOTS_DISALLOW]
+    lines += ["Allow: /", "", f"Sitemap: {base}{url_for('opendata.sitemap')}", ""]
+    response = Response("\n".join(lines), mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _xml(body) -> Response:
+    response = Response(stream_with_context(body), content_type="application/xml; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+

@@ -1,0 +1,263 @@
+"""Open-data exports of the public projection: CSV, XLSX and JSON, streamed.
+
+Rows are read in id-ordered chunks (keyset pagination, ``CHUNK`` rows per
+query, plain column tuples so nothing accumulates in the session) and written
+out as they come. CSV is UTF-8 with a byte-order mark so that Excel opens it
+as UTF-8; its header row is translated. JSON uses the stable machine field
+names of :mod:`portal.api.serializers`. XLSX is written by openpyxl in
+write-only mode to a spooled temporary file and then streamed from it.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app, stream_with_context
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
+from werkzeug.wsgi import FileWrapper
+
+from portal import labels
+from portal.api import serializers
+from portal.models import PublishedEntry, RemovalNotice
+from portal.public.queries import LISTED, notice_public
+
+CHUNK = 2000
+FILE_CHUNK = 64 * 1024
+XLSX_MAX_ROWS = 1_048_575          # Excel: 1,048,576 rows per sheet, one of them the header
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+_ENTRY_FIELDS = (
+    "id", "public_id", "name", "subject_kind", "code_display", "ground_code", "ground_text",
+    "ground_text_en", "severity", "listed_on", "term_start", "term_end", "department",
+    "under_objection",
+)
+_REMOVAL_FIELDS = (
+    "id", "public_id", "profile", "name", "subject_kind", "code_display", "ground_code",
+    "ground_text", "listed_on", "removed_on", "reason", "department", "entry_public_id",
+)
+
+# Column (machine field of the JSON row, translated header). Dates stay ISO in CSV.
+_COMMON_HEAD = [
+    ("public_id", _l("Public ID")),
+    ("name", _l("Party name")),
+    ("subject_kind", _l("Subject kind")),
+    ("code", _l("Code (identity card numbers masked)")),
+    ("ground_code", _l("Ground code")),
+    ("ground_text", _l("Ground")),
+]
+ENTRY_COLUMNS = _COMMON_HEAD + [
+    ("severity", _l("Severity")),
+    ("listed_on", _l("Date of the listing decision")),
+    ("term_start", _l("Term start")),
+    ("term_end", _l("Removal date at the end of the term")),
+    ("department", _l("Deciding department")),
+    ("under_objection", _l("Under objection")),
+    ("url", _l("Entry page")),
+]
+REMOVAL_COLUMNS = _COMMON_HEAD + [
+    ("listed_on", _l("Date of the listing decision")),
+    ("removed_on", _l("Date of removal")),
+    ("reason", _l("Reason code")),
+    ("reason_text", _l("Reason for removal")),
+    ("department", _l("Deciding department")),
+    ("entry_url", _l("Entry page")),
+]
+_DATE_FIELDS = {"listed_on", "term_start", "term_end", "removed_on"}
+_WIDTHS = {"public_id": 14, "name": 36, "code": 22, "ground_text": 48, "department": 28,
+           "url": 40, "entry_url": 40, "reason_text": 24}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    sheet_title: object
+    columns: list
+    model: type
+    fields: tuple
+    where: Callable[[], object]
+
+
+DATASETS = {
+    "entries": Dataset("entries", _l("Current list"), ENTRY_COLUMNS, PublishedEntry,
+                       _ENTRY_FIELDS, lambda: LISTED),
+    "removals": Dataset("removals", _l("Removals"), REMOVAL_COLUMNS, RemovalNotice,
+                        _REMOVAL_FIELDS, notice_public),
+}
+
+
+def iter_rows(session: Session, dataset: Dataset, chunk: int | None = None) -> Iterator[list]:
+    """Chunks of rows in id order: ``WHERE id > last ORDER BY id LIMIT chunk`` (keyset)."""
+    chunk = chunk or CHUNK
+    model = dataset.model
+    stmt = sa.select(*(getattr(model, f) for f in dataset.fields)).where(dataset.where())
+    last = 0
+    while True:
+        rows = session.execute(stmt.where(model.id > last).order_by(model.id).limit(chunk)).all()
+        if rows:
+            yield rows
+        if len(rows) < chunk:
+            return
+        last = rows[-1].id
+
+
+class Rows:
+    """Turns projection rows into JSON dicts and translated spreadsheet cells."""
+
+    def __init__(self, dataset: Dataset, language: str) -> None:
+        self.dataset = dataset
+        self.language = language
+        self.urls = serializers.Urls()
+        self.reasons = serializers.translated(labels.REMOVAL_REASONS)
+        kinds = serializers.translated(labels.SUBJECT_KINDS)[language]
+        severities = serializers.translated(labels.SEVERITIES)[language]
+        with force_locale(language):
+            self.headers = [str(title) for _field, title in dataset.columns]
+            self.sheet_title = str(dataset.sheet_title)[:31]
+            yes_no = {True: str(_l("Yes")), False: str(_l("No"))}
+        english = language == "en"
+        self._display = {
+            "subject_kind": lambda v, d: kinds.get(v, v),
+            "severity": lambda v, d: severities.get(v, v),
+            "under_objection": lambda v, d: yes_no[bool(v)],
+            "ground_text": lambda v, d: d["ground_text_en"] if english else v,
+            "reason_text": lambda v, d: d["reason_text_en"] if english else v,
+        }
+
+    def record(self, row) -> dict:
+        if self.dataset.name == "entries":
+            return serializers.entry_summary(row, self.urls)
+        return serializers.removal_summary(row, self.urls, self.reasons)
+
+    def cells(self, record: dict) -> list:
+        out = []
+        for field, _title in self.dataset.columns:
+            value = record[field]
+            show = self._display.get(field)
+            out.append(show(value, record) if show else ("" if value is None else value))
+        return out
+
+
+def neutralise(value):
+    """Spreadsheet formula injection: a text cell never starts with = + - @ (OWASP)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# --------------------------------------------------------------------------
+# Writers: each returns a response body (an iterator of bytes) and its length if known
+# --------------------------------------------------------------------------
+
+def csv_body(session: Session, dataset: Dataset, language: str):
+    rows = Rows(dataset, language)
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(rows.headers)
+        yield codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+        for chunk in iter_rows(session, dataset):
+            buffer.seek(0)
+            buffer.truncate()
+            for row in chunk:
+                writer.writerow([neutralise(c) for c in rows.cells(rows.record(row))])
+            yield buffer.getvalue().encode("utf-8")
+
+    return stream_with_context(generate()), None
+
+
+def json_body(session: Session, dataset: Dataset, language: str, version: int):
+    rows = Rows(dataset, language)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    head = {
+        "dataset": dataset.name,
+        "generated_at": serializers.iso(dt.datetime.now(dt.UTC)),
+        "publication_version": version,
+        "profile": current_app.config["PORTAL_PROFILE"],
+    }
+
+    def generate():
+        yield (dumps(head)[:-1] + ',"data":[').encode("utf-8")
+        count = 0
+        for chunk in iter_rows(session, dataset):
+            parts = []
+            for row in chunk:
+                parts.append(("," if count else "") + "\n" + dumps(rows.record(row)))
+                count += 1
+            yield "".join(parts).encode("utf-8")
+        yield f'\n],"count":{count}}}\n'.encode()
+
+    return stream_with_context(generate()), None
+
+
+def xlsx_body(session: Session, dataset: Dataset, language: str):
+    """Build the workbook row by row into a spooled temporary file, then stream that file.
+
+    A sheet holds at most ``XLSX_MAX_ROWS`` data rows (Excel's limit is 1,048,576
+    rows including the header); further rows continue on "<title> (2)" and so on.
+    """
+    rows = Rows(dataset, language)
+    workbook = Workbook(write_only=True)
+    sheet, sheets, used = None, 0, XLSX_MAX_ROWS
+    for chunk in iter_rows(session, dataset):
+        for row in chunk:
+            if used == XLSX_MAX_ROWS:
+                sheets += 1
+                sheet, used = _new_sheet(workbook, dataset, rows, sheets), 0
+            sheet.append([_xlsx_cell(sheet, field, value) for (field, _t), value
+                          in zip(dataset.columns, rows.cells(rows.record(row)))])
+            used += 1
+    if sheet is None:
+        _new_sheet(workbook, dataset, rows, 1)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (closed by FileWrapper)
+    try:
+        workbook.save(spool)
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return FileWrapper(spool, FILE_CHUNK), size
+
+
+def _new_sheet(workbook, dataset: Dataset, rows: Rows, number: int):
+    title = rows.sheet_title if number == 1 else f"{rows.sheet_title[:25]} ({number})"
+    sheet = workbook.create_sheet(title)
+    for index, (field, _title) in enumerate(dataset.columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(field, 16)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for text in rows.headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    return sheet
+
+
+def _xlsx_cell(sheet, field: str, value):
+    if field in _DATE_FIELDS and value:
+        return dt.date.fromisoformat(value)
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"          # text, never a formula
+        return cell
+    return value

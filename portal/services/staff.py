@@ -1,0 +1,295 @@
+"""Staff authentication and account management (SPEC §1: every staff action is traceable).
+
+Login is two steps for the roles that need a second factor
+(``Role.needs_second_factor``: reviewer, approver, admin): the password
+(:func:`authenticate`), then a TOTP code (:func:`verify_second_factor`) or, on
+the first login, the enrolment of a new authenticator (:func:`enrol_second_factor`).  Five failed attempts — wrong
+passwords or wrong codes — lock the account for 15 minutes.  Every login,
+failed login, lockout, logout and account change is an audit event.
+
+Functions flush and never commit; ``now`` is always passed in (UTC-aware).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import Role, StaffUser
+from portal.security import hash_password, password_needs_rehash, verify_password
+from portal.services import audit
+from portal.services.audit import Actor
+from portal.services.cases import PermissionDenied
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+TOTP_ISSUER = "Credit list back office"
+# Verifying a hash for unknown user names too keeps the answer time the same.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+class StaffError(ValueError):
+    """An account operation is not possible; ``code`` is machine-readable (the view translates)."""
+
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(code)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """``status``: ok | needs_totp | needs_enrolment | invalid | locked."""
+
+    status: str
+    user: StaffUser | None = None
+    locked_until: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; both databases store UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def is_locked(user: StaffUser, now: dt.datetime) -> bool:
+    locked = _aware(user.locked_until)
+    return locked is not None and locked > now
+
+
+def needs_second_factor(user: StaffUser) -> bool:
+    """Required by the role (reviewer, approver, admin); clerks sign in with a password."""
+    return user.role.needs_second_factor
+
+
+def find_user(session: Session, username: str) -> StaffUser | None:
+    name = (username or "").strip().lower()
+    if not name:
+        return None
+    return session.execute(
+        sa.select(StaffUser).where(sa.func.lower(StaffUser.username) == name)
+    ).scalar_one_or_none()
+
+
+def _fail(session: Session, user: StaffUser, now: dt.datetime, step: str) -> LoginResult:
+    """Count a failed attempt; the fifth in a row locks the account."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    # The attempt is not (yet) the account holder's act: the actor is anonymous.
+    audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username,
+                 {"step": step, "attempt": user.failed_logins})
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.locked_until = now + LOCKOUT
+        user.failed_logins = 0
+        audit.record(session, audit.SYSTEM, "staff.lockout", "staff", user.username,
+                     {"until": user.locked_until, "minutes": int(LOCKOUT.total_seconds() // 60)})
+        session.flush()
+        return LoginResult("locked", user, user.locked_until)
+    session.flush()
+    return LoginResult("invalid", user)
+
+
+def authenticate(session: Session, username: str, password: str, now: dt.datetime) -> LoginResult:
+    """First step: the password. Does not log in; see :func:`complete_login`."""
+    user = find_user(session, username)
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password or "")
+        data = {"step": "password", "reason": "inactive" if user is not None else "unknown_user"}
+        audit.record(session, audit.PUBLIC, "staff.login_failed", "staff",
+                     user.username if user is not None else "-", data)
+        return LoginResult("invalid")
+    if is_locked(user, now):
+        audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username,
+                     {"step": "password", "reason": "locked"})
+        return LoginResult("locked", user, _aware(user.locked_until))
+    if not verify_password(user.password_hash, password or ""):
+        return _fail(session, user, now, "password")
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    if needs_second_factor(user):
+        return LoginResult("needs_totp" if user.totp_secret else "needs_enrolment", user)
+    complete_login(session, user, second_factor=False)
+    return LoginResult("ok", user)
+
+
+def _totp_ok(secret: str, code: str, now: dt.datetime) -> bool:
+    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    if len(code) != 6:
+        return False
+    # One step of clock drift either way (30 s).
+    return pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+
+
+def verify_second_factor(session: Session, user: StaffUser, code: str,
+                         now: dt.datetime) -> LoginResult:
+    """Second step for an enrolled user: the current TOTP code."""
+    if not user.active or not user.totp_secret:
+        return LoginResult("invalid")
+    if is_locked(user, now):
+        return LoginResult("locked", user, _aware(user.locked_until))
+    if not _totp_ok(user.totp_secret, code, now):
+        return _fail(session, user, now, "totp")
+    complete_login(session, user, second_factor=True)
+    return LoginResult("ok", user)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: StaffUser, secret: str, issuer: str = TOTP_ISSUER) -> str:
+    """The ``otpauth://`` URI an authenticator app imports (typed in or scanned)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=issuer)
+
+
+def enrol_second_factor(session: Session, user: StaffUser, secret: str, code: str,
+                        now: dt.datetime) -> LoginResult:
+    """First login without an authenticator: a correct code for ``secret`` stores it and logs in."""
+    if not user.active or user.totp_secret:
+        return LoginResult("invalid")
+    if is_locked(user, now):
+        return LoginResult("locked", user, _aware(user.locked_until))
+    if not _totp_ok(secret, code, now):
+        return _fail(session, user, now, "enrolment")
+    user.totp_secret = secret
+    audit.record(session, Actor.staff(user), "staff.totp_enrolled", "staff", user.username)
+    complete_login(session, user, second_factor=True)
+    return LoginResult("ok", user)
+
+
+def complete_login(session: Session, user: StaffUser, second_factor: bool) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, Actor.staff(user), "staff.login", "staff", user.username,
+                 {"second_factor": second_factor})
+    session.flush()
+
+
+def record_logout(session: Session, user: StaffUser, reason: str = "user") -> None:
+    """``reason``: user | idle_timeout | session_limit | deactivated."""
+    audit.record(session, Actor.staff(user), "staff.logout", "staff", user.username,
+                 {"reason": reason})
+    session.flush()
+
+
+# --------------------------------------------------------------------------
+# Passwords
+# --------------------------------------------------------------------------
+
+def check_password_policy(username: str, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise StaffError("password_too_short")
+    if username and username.lower() in password.lower():
+        raise StaffError("password_contains_username")
+    if len(set(password)) < 4:
+        raise StaffError("password_too_simple")
+
+
+def change_password(session: Session, user: StaffUser, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current or ""):
+        audit.record(session, Actor.staff(user), "staff.password_change_failed", "staff",
+                     user.username)
+        session.flush()
+        raise StaffError("wrong_password")
+    if current == new:
+        raise StaffError("password_unchanged")
+    check_password_policy(user.username, new)
+    user.password_hash = hash_password(new)
+    audit.record(session, Actor.staff(user), "staff.password_changed", "staff", user.username)
+    session.flush()
+
+
+def temporary_password() -> str:
+    """A random password an admin hands over once (16 characters, no look-alikes)."""
+    alphabet = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+# --------------------------------------------------------------------------
+# Administration (admin role only)
+# --------------------------------------------------------------------------
+
+def _admin(user: StaffUser) -> Actor:
+    if user is None or user.role is not Role.ADMIN or not user.active:
+        raise PermissionDenied("only an administrator manages staff accounts")
+    return Actor.staff(user)
+
+
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def create_user(session: Session, admin: StaffUser, username: str, display_name: str,
+                role: Role) -> tuple[StaffUser, str]:
+    """A new account with a temporary password (returned once, shown to the admin)."""
+    actor = _admin(admin)
+    username = (username or "").strip().lower()
+    if not (2 <= len(username) <= 60) or not set(username) <= USERNAME_CHARS:
+        raise StaffError("bad_username")
+    if find_user(session, username) is not None:
+        raise StaffError("username_taken")
+    password = temporary_password()
+    user = StaffUser(username=username, display_name=display_name.strip()[:100] or username,
+                     role=role, password_hash=hash_password(password), active=True)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "staff.create", "staff", username, {"role": role.value})
+    return user, password
+
+
+def set_active(session: Session, admin: StaffUser, user: StaffUser, active: bool) -> None:
+    actor = _admin(admin)
+    if user.id == admin.id and not active:
+        raise StaffError("cannot_deactivate_self")
+    if user.active == active:
+        return
+    user.active = active
+    audit.record(session, actor, "staff.activate" if active else "staff.deactivate",
+                 "staff", user.username)
+    session.flush()
+
+
+def change_role(session: Session, admin: StaffUser, user: StaffUser, role: Role) -> None:
+    actor = _admin(admin)
+    if user.id == admin.id:
+        raise StaffError("cannot_change_own_role")
+    if user.role is role:
+        return
+    before, user.role = user.role, role
+    audit.record(session, actor, "staff.role", "staff", user.username,
+                 {"from": before.value, "to": role.value})
+    session.flush()
+
+
+def reset_password(session: Session, admin: StaffUser, user: StaffUser) -> str:
+    """A new temporary password (returned once); also lifts a lockout."""
+    actor = _admin(admin)
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "staff.reset_password", "staff", user.username)
+    session.flush()
+    return password
+
+
+def reset_second_factor(session: Session, admin: StaffUser, user: StaffUser) -> None:
+    """Forget the authenticator: the user enrols a new one at the next login."""
+    actor = _admin(admin)
+    user.totp_secret = None
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "staff.reset_totp", "staff", user.username)
+    session.flush()
+
+
+def unlock(session: Session, admin: StaffUser, user: StaffUser) -> None:
+    actor = _admin(admin)
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "staff.unlock", "staff", user.username)
+    session.flush()

@@ -1,0 +1,219 @@
+"""The five filings: guided forms, exactly-once receipt, files committed with their rows.
+
+Each view: sign-in check (party kinds), window check, form validation, file
+staging, one service call (``submissions.file``), one commit, the receipt.
+A second POST of the same form (refresh, double click) finds the first
+filing by its token and shows its receipt again without the query code.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.rules.workflow import SubmissionKind
+from portal.services import filing_windows, submissions, uploads
+from portal.services.calendar import load_calendar
+from portal.services.submissions import Filing, FilingRefused
+from portal.submit import access, clock, files
+from portal.submit.commitment import commitment, confirmation
+from portal.submit.forms import (
+    ComplaintForm,
+    DefenceForm,
+    ObjectionForm,
+    RectificationForm,
+    RepairForm,
+    new_token,
+)
+from portal.submit.party import require_party
+from portal.submit.presenters import due_info
+from portal.web import active_profile
+
+K = SubmissionKind
+EARLIEST = dt.date(2000, 1, 1)
+
+
+class Problem(Exception):
+    """Input the form validators cannot judge alone (dates, required files, commitment)."""
+
+
+def _locale() -> str:
+    """The portal's language code of this request ("zh_CN" or "en"), kept for later e-mails."""
+    return "en" if str(get_locale()).startswith("en") else "zh_CN"
+
+
+def receipt_page(submission, query_code: str | None, status: int = 200):
+    calendar = load_calendar(db.session)
+    return render_template("submit/receipt.html", submission=submission, query_code=query_code,
+                           due=due_info(submission, calendar, clock.today()),
+                           profile=active_profile()), status
+
+
+def _not_open(window, case, status: int = 200):
+    return render_template("submit/not_open.html", window=window, case=case, kind=window.kind,
+                           profile=active_profile()), status
+
+
+def _retry(first, token: str):
+    """The same form sent again: its receipt, without the query code (shown once only)."""
+    if access.owns_form_token(token):
+        access.remember_track(first)
+    return receipt_page(first, None)
+
+
+def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...] = (), **context):
+    """The shared POST/GET handling of every filing form."""
+    profile, today = active_profile(), clock.today()
+    calendar = load_calendar(db.session)
+    token = form.idempotency_token()
+    form.token.data = token
+    if request.method == "POST":
+        first = submissions.by_idempotency_key(db.session, token)
+        if first is not None and first.kind is kind and first.case_id == (case.id if case else None):
+            return _retry(first, token)
+        if first is not None:          # a token from another form: never show that filing
+            token = form.token.data = new_token()
+    access.issue_form_token(token)
+    window = None
+    if case is not None:
+        window = filing_windows.window(db.session, kind, case, profile, calendar, today)
+        if not window.allowed:
+            return _not_open(window, case, 200 if request.method == "GET" else 409)
+
+    def form_page(status: int = 200, upload_error: str | None = None, problem: str | None = None):
+        return render_template(template, form=form, case=case, profile=profile, window=window,
+                               today=today, upload_error=upload_error, problem=problem,
+                               accept=uploads.ACCEPT, limits=files.limits(), **context), status
+
+    if request.method == "GET":
+        return form_page()
+    if not form.validate_on_submit():
+        return form_page(422)
+    chosen = files.selected("files", *extra_files)
+    try:
+        staged = files.stage(chosen)
+    except uploads.UploadError as error:
+        return form_page(422, upload_error=files.error_message(error))
+    try:
+        filing = build(form, token, staged, today)
+    except Problem as problem:
+        uploads.discard(staged)
+        return form_page(422, problem=str(problem))
+    try:
+        with files.committing(staged):
+            receipt = submissions.file(db.session, profile, calendar, filing, today, staged)
+    except FilingRefused as refused:
+        return _not_open(refused.window, case, 409)
+    except IntegrityError:
+        first = submissions.by_idempotency_key(db.session, token)
+        if first is None:
+            raise
+        return _retry(first, token)
+    if not receipt.created:
+        uploads.discard(staged)
+        return _retry(receipt.submission, token)
+    access.remember_track(receipt.submission)
+    return receipt_page(receipt.submission, receipt.query_code)
+
+
+def _filer(form) -> dict:
+    return {"filer_name": form.filer_name.data.strip(), "filer_contact": form.filer_contact.data.strip(),
+            "filer_email": (form.filer_email.data or "").strip() or None}
+
+
+def defence():
+    case, login = require_party()
+    if login:
+        return login
+
+    def build(form, token, staged, today):
+        return Filing(kind=K.DEFENCE, body=form.body.data.strip(), case=case, idempotency_key=token,
+                      details={"locale": _locale()}, **_filer(form))
+
+    return _file(K.DEFENCE, DefenceForm(), case, "submit/defence.html", build)
+
+
+def objection():
+    case, login = require_party()
+    if login:
+        return login
+
+    def build(form, token, staged, today):
+        return Filing(kind=K.OBJECTION, body=form.body.data.strip(), case=case, idempotency_key=token,
+                      category=form.category.data, details={"locale": _locale()}, **_filer(form))
+
+    return _file(K.OBJECTION, ObjectionForm(), case, "submit/objection.html", build)
+
+
+def rectification():
+    case, login = require_party()
+    if login:
+        return login
+
+    def build(form, token, staged, today):
+        done = form.rectified_on.data
+        if done > today or done < EARLIEST:
+            raise Problem(_("The date the problem was put right cannot be in the future."))
+        if not staged:
+            raise Problem(_("Attach at least one document that proves it, for example a payment "
+                            "receipt or the registration certificate."))
+        return Filing(kind=K.RECTIFICATION, body=form.body.data.strip(), case=case, idempotency_key=token,
+                      details={"locale": _locale(), "rectified_on": done.isoformat()}, **_filer(form))
+
+    return _file(K.RECTIFICATION, RectificationForm(), case, "submit/rectification.html", build)
+
+
+def repair():
+    case, login = require_party()
+    if login:
+        return login
+    profile = active_profile()
+    text = commitment(profile, case, _locale())
+    required = profile.repair.commitment_required
+
+    def build(form, token, staged, today):
+        paper = required and form.commitment_mode.data == "paper"
+        if paper and not files.selected("commitment_file"):
+            raise Problem(_("Attach the signed credit commitment, or confirm it online."))
+        evidence = staged[:-1] if paper else staged
+        if not evidence:
+            raise Problem(_("Attach at least one document that proves your obligations are fulfilled."))
+        details = {"locale": _locale(), "obligations_fulfilled": True}
+        if paper:
+            details["commitment"] = {"mode": "paper", "attachment": staged[-1].stored_name,
+                                     "uploaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        elif required:
+            if not form.commitment_confirm.data:
+                raise Problem(_("Tick the box to make the credit commitment, or upload it signed."))
+            details["commitment"] = confirmation(text, _locale())
+        details["commitment_signed"] = "commitment" in details
+        return Filing(kind=K.CREDIT_REPAIR, body=form.body.data.strip(), case=case, idempotency_key=token,
+                      details=details, **_filer(form))
+
+    form = RepairForm()
+    if request.method == "POST" and not (required and form.commitment_mode.data == "paper"):
+        extra = ()
+    else:
+        extra = ("commitment_file",)
+    return _file(K.CREDIT_REPAIR, form, case, "submit/repair.html", build, extra_files=extra,
+                 commitment=text, commitment_required=required)
+
+
+def complaint():
+    def build(form, token, staged, today):
+        anonymous = bool(form.anonymous.data)
+        filer = {"filer_name": None, "filer_contact": None, "filer_email": None} if anonymous else _filer(form)
+        details = {"locale": _locale()}
+        for name in ("reported_code", "reported_address"):
+            value = (getattr(form, name).data or "").strip()
+            if value:
+                details[name] = value
+        return Filing(kind=K.COMPLAINT, body=form.body.data.strip(), anonymous=anonymous,
+                      reported_name=form.reported_name.data.strip(), category=form.category.data,
+                      idempotency_key=token, details=details, **filer)
+
+    return _file(K.COMPLAINT, ComplaintForm(), None, "submit/complaint.html", build)

@@ -1,0 +1,155 @@
+"""Forms of the submit blueprint (Flask-WTF: CSRF on every form, messages translated)."""
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+
+from portal import labels
+
+try:  # WTForms >= 3.3 deprecates (value, label) tuples
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover - older WTForms
+    def _Choice(value, label):
+        return (value, label)
+
+PHONE = re.compile(r"^[0-9+\-\s()（）转]{6,40}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+BODY_MAX = 5000
+
+OBJECTION_CHOICES = ("identity", "facts", "term", "not_listable", "other")
+COMPLAINT_CHOICES = ("fraud", "unregistered", "arrears", "service_institution", "other")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _required(message):
+    return DataRequired(message=message)
+
+
+class DayField(DateField):
+    """A date field whose parse error is our own translated message (not WTForms' built-in one)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not "".join(valuelist).strip():
+            self.data = None        # empty: DataRequired says what is missing
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Enter the date in the form YYYY-MM-DD.")) from None
+
+
+class PartyLoginForm(FlaskForm):
+    case_no = StringField(_l("Case number"), [_required(_l("Enter the case number printed on your letter.")),
+                                              Length(max=40)])
+    access_code = StringField(_l("Access code"), [_required(_l("Enter the access code printed on your letter.")),
+                                                  Length(max=24)])
+    identifier = StringField(_l("Unified social credit code or ID card number"),
+                             [_required(_l("Enter your unified social credit code or ID card number.")),
+                              Length(max=30)])
+
+
+class TrackLoginForm(FlaskForm):
+    receipt_no = StringField(_l("Receipt number"), [_required(_l("Enter the receipt number.")),
+                                                    Length(max=40)])
+    query_code = StringField(_l("Query code"), [_required(_l("Enter the query code.")), Length(max=24)])
+
+
+class FilingForm(FlaskForm):
+    """Fields every filing has: the one-time token, who files, how to reach them."""
+
+    token = HiddenField()
+    filer_name = StringField(_l("Your name"), [_required(_l("Enter your name.")), Length(max=100)])
+    filer_contact = StringField(_l("Telephone"), [
+        _required(_l("Enter a telephone number so the bureau can reach you.")), Length(max=40),
+        Regexp(PHONE, message=_l("Enter a telephone number using digits only."))])
+    filer_email = StringField(_l("E-mail for notifications (optional)"), [
+        Optional(), Length(max=200),
+        Regexp(EMAIL, message=_l("Enter a valid e-mail address, or leave the field empty."))])
+
+    def idempotency_token(self) -> str:
+        """The form's token if well-formed; a fresh one otherwise (then no double-submit guard)."""
+        value = self.token.data or ""
+        return value if TOKEN.match(value) else new_token()
+
+
+class DefenceForm(FilingForm):
+    body = TextAreaField(_l("Your statement and defence"), [
+        _required(_l("Write your statement: which facts or reasons in the pre-notice you dispute, and why.")),
+        Length(max=BODY_MAX)])
+
+
+class ObjectionForm(FilingForm):
+    category = RadioField(_l("What is wrong?"),
+                          choices=[_Choice(c, labels.OBJECTION_GROUNDS[c]) for c in OBJECTION_CHOICES],
+                          validators=[_required(_l("Choose what is wrong with the entry."))])
+    body = TextAreaField(_l("What is wrong, and what are the correct facts?"), [
+        _required(_l("Describe what is wrong and what the correct facts are.")), Length(max=BODY_MAX)])
+
+
+class RectificationForm(FilingForm):
+    rectified_on = DayField(_l("Date the problem was put right"),
+                            [InputRequired(_l("Enter the date the problem was put right."))])
+    body = TextAreaField(_l("What did you do to put it right?"), [
+        _required(_l("Describe what you did, for example registration done or arrears paid, and when.")),
+        Length(max=BODY_MAX)])
+
+
+class RepairForm(FilingForm):
+    body = TextAreaField(_l("How have you fulfilled your obligations?"), [
+        _required(_l("Describe how you corrected the conduct and fulfilled your obligations.")),
+        Length(max=BODY_MAX)])
+    commitment_mode = RadioField(_l("How do you make the commitment?"), default="online", choices=[
+        _Choice("online", _l("I confirm the commitment online")),
+        _Choice("paper", _l("I upload the printed commitment, signed (and sealed for a unit)")),
+    ])
+    commitment_confirm = BooleanField(_l("I have read this credit commitment and make it."))
+
+
+class ComplaintForm(FilingForm):
+    anonymous = BooleanField(_l("Report anonymously"))
+    reported_name = StringField(_l("Name of the unit or person you report"), [
+        _required(_l("Enter the name of the unit or person you report.")), Length(max=200)])
+    reported_code = StringField(_l("Their unified social credit code (if known)"),
+                                [Optional(), Length(max=30)])
+    reported_address = StringField(_l("Address or place (if known)"), [Optional(), Length(max=200)])
+    category = RadioField(_l("What is it about?"),
+                          choices=[_Choice(c, labels.COMPLAINT_CATEGORIES[c]) for c in COMPLAINT_CHOICES],
+                          validators=[_required(_l("Choose what the report is about."))])
+    body = TextAreaField(_l("What happened?"), [
+        _required(_l("Describe what happened, when and where, and who was involved.")),
+        Length(max=BODY_MAX)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Name and telephone are required only for a named report (see validate).
+        for name in ("filer_name", "filer_contact"):
+            field = getattr(self, name)
+            field.validators = [v for v in field.validators if not isinstance(v, DataRequired)]
+            field.validators.insert(0, Optional())
+            field.flags.required = False
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if not self.anonymous.data:
+            for field, message in (
+                (self.filer_name, _l("Enter your name, or tick 'Report anonymously'.")),
+                (self.filer_contact, _l("Enter a telephone number, or tick 'Report anonymously'.")),
+            ):
+                if not (field.data or "").strip() and not field.errors:
+                    field.errors.append(message)
+                    valid = False
+        return valid
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your reply"), [Optional(), Length(max=BODY_MAX)])

@@ -1,0 +1,146 @@
+"""Staff authentication and account management (portal.services.staff), on both databases."""
+import datetime as dt
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from portal.models import AuditEvent, Role, StaffUser
+from portal.security import verify_password
+from portal.services import audit, staff
+from portal.services.cases import PermissionDenied
+from tests.web.admin_support import fast_passwords  # noqa: F401  (fixture)
+from tests.web.admin_support import user as make_staff
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def _actions(session, entity_id=None):
+    stmt = sa.select(AuditEvent.action).order_by(AuditEvent.seq)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    return session.execute(stmt).scalars().all()
+
+
+def test_clerk_signs_in_with_the_password_alone(app, session):
+    clerk = make_staff(session, Role.CLERK, "wang.fang")
+    result = staff.authenticate(session, "Wang.Fang ", "x", NOW)
+    assert result.status == "ok" and result.user.id == clerk.id
+    assert _actions(session) == ["staff.login"]
+    assert staff.authenticate(session, "wang.fang", "wrong", NOW).status == "invalid"
+    assert clerk.failed_logins == 1
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.APPROVER, Role.ADMIN])
+def test_roles_that_need_a_second_factor_enrol_then_use_it(app, session, role):
+    user = make_staff(session, role)
+    first = staff.authenticate(session, user.username, "x", NOW)
+    assert first.status == "needs_enrolment" and _actions(session) == []   # not yet logged in
+    secret = staff.new_totp_secret()
+    assert staff.enrol_second_factor(session, user, secret, "000000", NOW).status == "invalid"
+    code = pyotp.TOTP(secret).at(NOW)
+    assert staff.enrol_second_factor(session, user, secret, code, NOW).ok
+    assert user.totp_secret == secret
+    assert staff.authenticate(session, user.username, "x", NOW).status == "needs_totp"
+    later = NOW + dt.timedelta(minutes=5)
+    assert staff.verify_second_factor(session, user, pyotp.TOTP(secret).at(later), later).ok
+    assert _actions(session) == ["staff.login_failed", "staff.totp_enrolled", "staff.login",
+                                 "staff.login"]
+    uri = staff.provisioning_uri(user, secret)
+    assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
+
+
+def test_a_code_from_ten_minutes_ago_is_refused(app, session):
+    user = make_staff(session, Role.APPROVER)
+    user.totp_secret = pyotp.random_base32()
+    old = pyotp.TOTP(user.totp_secret).at(NOW - dt.timedelta(minutes=10))
+    assert staff.verify_second_factor(session, user, old, NOW).status == "invalid"
+    assert staff.verify_second_factor(session, user, "12345", NOW).status == "invalid"  # 5 digits
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(app, session):
+    user = make_staff(session, Role.CLERK, "li.na")
+    results = [staff.authenticate(session, "li.na", f"guess{i}", NOW).status for i in range(5)]
+    assert results == ["invalid"] * 4 + ["locked"]
+    assert user.locked_until is not None
+    # the right password does not help while locked, and is not even checked
+    assert staff.authenticate(session, "li.na", "x", NOW + dt.timedelta(minutes=14)).status == "locked"
+    assert staff.authenticate(session, "li.na", "x", NOW + dt.timedelta(minutes=15, seconds=1)).ok
+    assert user.failed_logins == 0 and user.locked_until is None
+    actions = _actions(session, "li.na")
+    assert actions.count("staff.login_failed") == 6 and actions.count("staff.lockout") == 1
+    lock = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "staff.lockout")).scalar_one()
+    assert lock.data["minutes"] == 15
+
+
+def test_wrong_codes_count_towards_the_lockout(app, session):
+    user = make_staff(session, Role.REVIEWER)
+    user.totp_secret = pyotp.random_base32()
+    for _ in range(4):
+        staff.verify_second_factor(session, user, "000000", NOW)
+    assert staff.verify_second_factor(session, user, "000000", NOW).status == "locked"
+    good = pyotp.TOTP(user.totp_secret).at(NOW)
+    assert staff.verify_second_factor(session, user, good, NOW).status == "locked"
+
+
+def test_unknown_and_deactivated_users_get_the_same_answer(app, session):
+    user = make_staff(session, Role.CLERK)
+    user.active = False
+    assert staff.authenticate(session, "nobody", "x", NOW).status == "invalid"
+    assert staff.authenticate(session, user.username, "x", NOW).status == "invalid"
+    rows = session.execute(sa.select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    assert [r.data["reason"] for r in rows] == ["unknown_user", "inactive"]
+    assert all(r.actor_label == "public" for r in rows)
+    assert "x" not in str([r.data for r in rows])          # no password in the log
+
+
+def test_password_change_checks_the_current_one_and_the_policy(app, session):
+    user = make_staff(session, Role.CLERK, "zhao.lei")
+    with pytest.raises(staff.StaffError, match="wrong_password"):
+        staff.change_password(session, user, "nope", "a long enough passphrase")
+    with pytest.raises(staff.StaffError, match="password_too_short"):
+        staff.change_password(session, user, "x", "short")
+    with pytest.raises(staff.StaffError, match="password_contains_username"):
+        staff.change_password(session, user, "x", "zhao.lei is my password")
+    staff.change_password(session, user, "x", "冬天的松花江很冷 2026")
+    assert verify_password(user.password_hash, "冬天的松花江很冷 2026")
+    assert _actions(session) == ["staff.password_change_failed", "staff.password_changed"]
+
+
+def test_only_an_admin_manages_accounts(app, session):
+    admin = make_staff(session, Role.ADMIN)
+    reviewer = make_staff(session, Role.REVIEWER)
+    with pytest.raises(PermissionDenied):
+        staff.create_user(session, reviewer, "new.user", "新用户", Role.CLERK)
+    user, password = staff.create_user(session, admin, "Chen.Jing", "陈静", Role.APPROVER)
+    assert user.username == "chen.jing" and len(password) == 16
+    assert verify_password(user.password_hash, password)
+    with pytest.raises(staff.StaffError, match="username_taken"):
+        staff.create_user(session, admin, "chen.jing", "x", Role.CLERK)
+    with pytest.raises(staff.StaffError, match="bad_username"):
+        staff.create_user(session, admin, "陈 静", "x", Role.CLERK)
+    with pytest.raises(staff.StaffError, match="cannot_deactivate_self"):
+        staff.set_active(session, admin, admin, False)
+    staff.set_active(session, admin, user, False)
+    assert not user.active
+    user.totp_secret, user.failed_logins = "ABC", 3
+    staff.reset_second_factor(session, admin, user)
+    assert user.totp_secret is None and user.failed_logins == 0
+    new = staff.reset_password(session, admin, user)
+    assert new != password and verify_password(user.password_hash, new)
+    staff.change_role(session, admin, user, Role.CLERK)
+    assert user.role is Role.CLERK
+    assert _actions(session, "chen.jing") == [
+        "staff.create", "staff.deactivate", "staff.reset_totp", "staff.reset_password", "staff.role"]
+    assert audit.verify(session) == []
+
+
+def test_logout_is_audited_with_its_reason(app, session):
+    user = make_staff(session, Role.CLERK)
+    staff.record_logout(session, user, "idle_timeout")
+    event = session.execute(sa.select(AuditEvent)).scalar_one()
+    assert (event.action, event.actor_id, event.data) == ("staff.logout", user.id,
+                                                          {"reason": "idle_timeout"})
+    assert session.get(StaffUser, user.id).username == event.entity_id

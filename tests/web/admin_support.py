@@ -1,0 +1,62 @@
+"""Helpers for the back-office tests: staff with a second factor, signing in through the UI."""
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+
+from portal import security
+from portal.models import Role, StaffUser
+from tests.factories import make_staff
+
+PASSWORD = "x"
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch):
+    """A light Argon2 profile: the tests check behaviour, not the (deliberately slow) cost."""
+    light = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    monkeypatch.setattr(security, "_password_hasher", light)
+    return light
+
+
+def user(session, role: Role, username: str | None = None) -> StaffUser:
+    """A staff user whose password is ``PASSWORD`` (hashed with the current hasher)."""
+    found = make_staff(session, role, username)
+    found.password_hash = security.hash_password(PASSWORD)
+    found.display_name = f"{role.value.title()} {found.username}"
+    session.flush()
+    return found
+
+
+def staff(session, role: Role, username: str | None = None) -> StaffUser:
+    """A staff user; reviewers, approvers and admins get an enrolled authenticator."""
+    found = user(session, role, username)
+    if role.needs_second_factor:
+        found.totp_secret = pyotp.random_base32()
+    session.commit()
+    return found
+
+
+def login(client, user: StaffUser, password: str = PASSWORD):
+    """Sign in through the login pages (password, then the current TOTP code when needed)."""
+    response = client.post("/admin/login", data={"username": user.username, "password": password})
+    if response.headers.get("Location", "").endswith("/admin/login/code"):
+        response = client.post("/admin/login/code",
+                               data={"code": pyotp.TOTP(user.totp_secret).now()})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert not response.headers["Location"].startswith("/admin/login"), response.headers["Location"]
+    return response
+
+
+def english(client) -> None:
+    client.get("/lang/en")
+
+
+def text(response) -> str:
+    """The visible text of a page, whitespace collapsed (for assertions on wording)."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
