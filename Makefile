@@ -25,7 +25,7 @@ install: $(VENV)/.installed translations
 
 # Compiled catalogues are build products (.mo files are not committed).
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -d portal/translations -f 2>/dev/null || $(BIN)/pybabel compile -d portal/translations -f
+	@$(BIN)/pybabel compile -d portal/translations -f >/dev/null
 
 # Re-extract strings and update the catalogues after changing user-facing text.
 catalog: $(VENV)/.installed
