@@ -164,3 +164,14 @@ def test_removal_before_publication_publishes_no_notice(app, session):
     cases.remove_case(session, approver, case, profile, "k", RemovalReason.REVOKED, dt.date(2026, 2, 3))
     assert case.state is CaseState.REMOVED
     assert session.scalar(sa.select(sa.func.count(RemovalNotice.id))) == 0
+
+
+def test_an_admin_takes_no_case_steps(app, session):
+    profile = load_profile("jiamusi")
+    admin = make_staff(session, Role.ADMIN)
+    with pytest.raises(cases.PermissionDenied):
+        cases.open_case(session, admin, profile, make_subject(session),
+                        cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 1, 5))
+    case = published_case(session, app)
+    with pytest.raises(cases.PermissionDenied):
+        cases.remove_case(session, admin, case, profile, "k", RemovalReason.REVOKED, dt.date(2026, 5, 1))
