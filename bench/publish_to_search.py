@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import statistics
 import time
 import urllib.parse
@@ -29,6 +30,9 @@ from portal.services import cases
 from portal.services.calendar import load_calendar
 
 SYLLABLES = "鑫泰恒瑞隆昌盛宏远兴达华信诚安康永嘉祥和通"
+# A result row links to its entry; the query itself is echoed in the search box, so
+# looking for the name alone would match before the index has it.
+RESULT_LINK = re.compile(r'href="/entries/E[0-9A-Z]+"')
 
 
 def _staff(role: Role) -> StaffUser:
@@ -60,7 +64,7 @@ def wait_until_found(port: int, name: str, timeout: float = 30.0) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         with urllib.request.urlopen(url, timeout=5) as response:
-            if name in response.read().decode():
+            if RESULT_LINK.search(response.read().decode()):
                 return time.perf_counter() - started
         time.sleep(0.05)
     raise TimeoutError(f"{name} not searchable after {timeout}s")

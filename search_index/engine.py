@@ -223,9 +223,12 @@ class SearchIndex(WriterMixin):
                 return self._search_locked(
                     plan, array_filters, query_filter, facets, page, per_page, exact
                 )
-            except (OSError, ReaderClosed):
-                # files of a retired generation vanished under an old searcher:
-                # reopen once and retry
+            except (OSError, ReaderClosed, TypeError):
+                # Files vanished under an old searcher: a retired generation, or small
+                # segments that another process's commit merged away. Segment columns
+                # open lazily, and whoosh then reports the missing column as None
+                # (TypeError: 'NoneType' object is not subscriptable). Reopen on the
+                # current index and retry once; a second failure propagates.
                 self._set_searcher(None, None)
                 self._next_check = 0.0
                 return self._search_locked(

@@ -682,3 +682,31 @@ def test_chunked_pool_merges_many_runs(tmp_path, monkeypatch):
     merged = list(pool.items(maxfiles=3))  # forces reduce_to(): runs of merged runs
     assert merged == sorted(items)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".run")]
+
+
+def test_a_stale_searcher_survives_segments_merged_away_by_another_writer(tmp_path):
+    """gunicorn workers hold searchers while the worker process commits and merges.
+
+    A searcher opened on small segments that a later commit merged (and deleted)
+    must reopen and answer, not fail with whoosh's lazily-opened missing column.
+    """
+    import datetime as dt
+
+    def doc(i, name):
+        return {"id": f"E{i}", "kind": "entry", "name": name, "codes": [], "ground": "J1",
+                "ground_text": "x", "subject_kind": "organisation", "severity": "serious",
+                "year": 2026, "listed_on": dt.date(2025, 1, 1), "department": "d", "facts": "f",
+                "version": "e1"}
+
+    writer = SearchIndex(tmp_path / "ix")
+    writer.rebuild([doc(i, f"佳木斯市恒达{i}建筑工程有限公司") for i in range(50)])
+    for round_ in range(30):
+        writer.upsert([doc(100 + round_, f"佳木斯市安祥永泰{round_}测速商贸有限公司")])
+        reader = SearchIndex(tmp_path / "ix", refresh_interval=1000)
+        reader.search("恒达")                    # holds segments that the next commit may merge
+        writer.upsert([doc(200 + round_, f"佳木斯市宏图{round_}劳务有限公司")])
+        result = reader.search("安祥永泰")       # a near-miss path reads stored fields too
+        assert result.total == round_ + 1
+        assert reader.search("安详永泰").total == 0
+        reader.close()
+    writer.close()
