@@ -1,9 +1,13 @@
 """Factories that build data through the services (they return callables)."""
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import random
 from itertools import count
+
+import sqlalchemy as sa
 
 from portal.models import PersonRole, RelatedPerson, Role, StaffUser, Subject, SubjectKind
 from portal.rules import identifiers
@@ -157,3 +161,26 @@ def ofd_bytes(with_root: bool = True) -> bytes:
             archive.writestr("OFD.xml", '<?xml version="1.0"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>')
         archive.writestr("Doc_0/Document.xml", "<Document/>")
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def count_queries():
+    """Collect the SQL statements the engine executes inside the block (read-path budgets)."""
+    from portal.extensions import db
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def remove_published(session, case, reason, on, key: str = "test-lookup-key") -> None:
+    """Remove a published case through the service, signed by a fresh approver."""
+    approver = make_staff(session, Role.APPROVER)
+    cases.remove_case(session, approver, case, load_profile(case.profile), key, reason, on)

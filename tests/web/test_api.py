@@ -2,7 +2,6 @@
 import datetime as dt
 import random
 import re
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -10,33 +9,14 @@ from openapi_spec_validator import validate
 
 from portal import config, create_app
 from portal.extensions import db
-from portal.models import OutboxEvent, PublishedEntry, Role, SubjectKind
+from portal.models import OutboxEvent, PublishedEntry, SubjectKind
 from portal.rules import identifiers
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
-from portal.services import cases, publication
-from tests.factories import make_staff, published_case
+from portal.services import publication
+from tests.factories import count_queries, published_case, remove_published
 
 KEY = "test-lookup-key"
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-
-
-def remove(session, case, reason, on):
-    approver = make_staff(session, Role.APPROVER)
-    cases.remove_case(session, approver, case, load_profile(case.profile), KEY, reason, on)
 
 
 def error_of(response, status):
@@ -126,7 +106,7 @@ def test_one_entry(app, session, client):
     assert data["url"] == f"http://localhost/entries/{pid}"
     assert data["facts"] == case.facts and data["document_no"] == case.document_no
     assert data["term_end"] == case.term_end.isoformat() and data["removed_on"] is None
-    remove(session, case, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
+    remove_published(session, case, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
     session.commit()
     data = client.get(f"/api/v1/entries/{pid}").get_json()["data"]
     assert data["status"] == "removed" and data["removed_on"] == "2026-05-20"
@@ -142,7 +122,7 @@ def test_unknown_hidden_and_repaired_entries_are_404_json(app, session, client):
         PublishedEntry.case_id == hidden.id)).scalar_one()
     repaired_id = session.execute(sa.select(PublishedEntry.public_id).where(
         PublishedEntry.case_id == repaired.id)).scalar_one()
-    remove(session, repaired, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 9, 1))
+    remove_published(session, repaired, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 9, 1))
     session.commit()
     for pid in ("E0000000000", hidden_id, repaired_id, "x" * 300):
         error = error_of(client.get(f"/api/v1/entries/{pid}"), 404)
@@ -157,9 +137,9 @@ def test_unknown_hidden_and_repaired_entries_are_404_json(app, session, client):
 def test_removals_list_and_reason_filter(app, session, client):
     a, b = published_case(session, app), published_case(session, app)
     hidden = published_case(session, app, profile_code="zhengzhou", ground="ZP1", kind=SubjectKind.PERSON)
-    remove(session, a, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
-    remove(session, b, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 6, 1))
-    remove(session, hidden, RemovalReason.TERM_EXPIRED, dt.date(2026, 7, 1))
+    remove_published(session, a, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
+    remove_published(session, b, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 6, 1))
+    remove_published(session, hidden, RemovalReason.TERM_EXPIRED, dt.date(2026, 7, 1))
     session.commit()
     with count_queries() as statements:
         body = client.get("/api/v1/removals").get_json()
@@ -202,7 +182,7 @@ def test_check_by_uscc_and_by_identity_number(app, session, client):
 def test_check_discloses_unpublished_persons_and_removals_but_without_a_page(app, session, client):
     hidden = published_case(session, app, profile_code="zhengzhou", ground="ZP1", kind=SubjectKind.PERSON)
     org = published_case(session, app)
-    remove(session, org, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
+    remove_published(session, org, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
     session.commit()
     body = client.get(f"/api/v1/check?code={hidden.subject.id_number}").get_json()
     assert body["listed"] is True and body["entries"][0]["url"] is None
@@ -275,7 +255,7 @@ def test_change_feed_cursor_semantics(app, session, client):
     assert [c["data"]["name"] for c in body["data"]] == [third.subject.name]
     cursor = body["next_cursor"]
 
-    remove(session, first, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 9, 1))
+    remove_published(session, first, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 9, 1))
     session.commit()
     changes = client.get(f"/api/v1/changes?since={cursor}").get_json()["data"]
     assert [(c["type"], c["deleted"]) for c in changes] == [("entry", True), ("removal", False)]

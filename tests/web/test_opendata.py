@@ -6,43 +6,21 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from contextlib import contextmanager
 from urllib.robotparser import RobotFileParser
 
 import openpyxl
 import sqlalchemy as sa
 
-from portal.extensions import db
-from portal.models import PublishedEntry, RemovalNotice, Role, SubjectKind
+from portal.models import PublishedEntry, RemovalNotice, SubjectKind
 from portal.public import opendata_feeds, opendata_formats
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
-from portal.services import cases
-from tests.factories import make_staff, make_subject, published_case
+from tests.factories import count_queries, make_subject, published_case, remove_published
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 KEY = "test-lookup-key"
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-
-
-def remove(session, case, reason, on):
-    approver = make_staff(session, Role.APPROVER)
-    cases.remove_case(session, approver, case, load_profile(case.profile), KEY, reason, on)
 
 
 def _world(session, app):
@@ -51,8 +29,8 @@ def _world(session, app):
     person = published_case(session, app, kind=SubjectKind.PERSON, decided_on=dt.date(2026, 4, 1))
     rectified = published_case(session, app, decided_on=dt.date(2026, 2, 2))
     repaired = published_case(session, app, decided_on=dt.date(2026, 1, 12))
-    remove(session, rectified, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
-    remove(session, repaired, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 6, 1))
+    remove_published(session, rectified, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
+    remove_published(session, repaired, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 6, 1))
     session.commit()
     return org, person, rectified, repaired
 
@@ -187,7 +165,7 @@ def test_persons_the_profile_does_not_publish_stay_out_of_open_data(app, session
                             kind=SubjectKind.PERSON)
     gone = published_case(session, app, profile_code="zhengzhou", ground="ZP2",
                           kind=SubjectKind.PERSON)
-    remove(session, gone, RemovalReason.TERM_EXPIRED, dt.date(2026, 12, 1))
+    remove_published(session, gone, RemovalReason.TERM_EXPIRED, dt.date(2026, 12, 1))
     session.commit()
     assert session.scalar(sa.select(sa.func.count()).select_from(RemovalNotice)) == 1
     for url in ("/exports/entries.json", "/exports/removals.json"):

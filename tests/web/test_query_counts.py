@@ -1,5 +1,4 @@
 """SQL statements per public request: each page is a couple of indexed queries on the projection."""
-import contextlib
 import datetime as dt
 
 import pytest
@@ -11,22 +10,7 @@ from portal.public.caching import aggregates
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
 from portal.services import cases
-from tests.factories import make_staff, make_subject, published_case, red_list_entry
-
-
-@contextlib.contextmanager
-def counted():
-    """Collect the SQL statements the engine executes inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
+from tests.factories import count_queries, make_staff, make_subject, published_case, red_list_entry
 
 
 @pytest.fixture
@@ -69,27 +53,27 @@ def test_public_pages_stay_within_their_query_budget(portal_data, client):
     for url, budget in BUDGETS:
         aggregates.clear()                       # the worst case: nothing cached yet
         db.session.expunge_all()
-        with counted() as statements:
+        with count_queries() as statements:
             page = client.get(url)
         assert page.status_code == (404 if "page=9" in url else 200), url
         assert 1 <= len(statements) <= budget, (url, statements)
-        with counted() as again:                 # aggregates cached for this publication version
+        with count_queries() as again:                 # aggregates cached for this publication version
             client.get(url)
         assert len(again) <= len(statements), (url, again)
 
     for key in ("entry", "removed"):
         db.session.expunge_all()
-        with counted() as statements:
+        with count_queries() as statements:
             assert client.get(f"/entries/{portal_data[key]}").status_code == 200
         assert len(statements) <= 3, (key, statements)
 
     etag = client.get("/stats").headers["ETag"]
-    with counted() as statements:
+    with count_queries() as statements:
         assert client.get("/stats", headers={"If-None-Match": etag}).status_code == 304
     assert len(statements) == 1, statements
 
     for code in (portal_data["person"], portal_data["uscc"]):
-        with counted() as statements:
+        with count_queries() as statements:
             page = client.post("/check", data={"code": code})
         assert page.status_code == 200 and "已列入" in page.get_data(as_text=True)
         assert len(statements) == 2, statements
