@@ -16,7 +16,6 @@ _password_hasher = PasswordHasher()
 # Access and query codes are random (10 chars of 31 ≈ 50 bits): a light Argon2
 # profile is ample against an offline attack and keeps /track and seeding fast.
 _code_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-_hasher = _code_hasher
 # Codes people type from a letter: no 0/O, 1/I/L confusion.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -53,11 +52,11 @@ def password_needs_rehash(stored: str) -> bool:
 
 def hash_code(code: str) -> str:
     """Hash an access or query code (case- and separator-insensitive)."""
-    return _hasher.hash(_canonical_code(code))
+    return _code_hasher.hash(_canonical_code(code))
 
 
 def verify_code(stored: str | None, code: str) -> bool:
-    return _verify(_hasher, stored, _canonical_code(code or ""))
+    return _verify(_code_hasher, stored, _canonical_code(code or ""))
 
 
 def _verify(hasher: PasswordHasher, stored: str | None, secret: str) -> bool:
@@ -68,9 +67,6 @@ def _verify(hasher: PasswordHasher, stored: str | None, secret: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
 
-
-# Transitional names used by the demo seeder; removed once it uses hash_code.
-hash_secret, verify_secret = hash_code, verify_code
 
 
 def _canonical_code(code: str) -> str:

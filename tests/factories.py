@@ -119,8 +119,16 @@ def listed_case(session, app, *, decided_on: dt.date = dt.date(2026, 3, 15), gro
                 kind: SubjectKind = SubjectKind.ORGANISATION, publish: bool = True,
                 prior_listings: int | None = None):
     """A case decided on ``decided_on`` (and published two days later unless ``publish=False``);
-    returns ``(case, access_code)`` with the code printed on the decision letter."""
+    returns ``(case, access_code)`` with the code printed on the decision letter.
+
+    ``prior_listings=N`` first lists the same subject N times, years earlier, so the
+    repeat-listing rule sees real earlier decisions."""
     profile = load_profile(profile_code)
+    if prior_listings:
+        subject = subject or make_subject(session, kind)
+        for i in range(prior_listings):
+            published_case(session, app, profile_code=profile_code, ground=ground, subject=subject,
+                           kind=kind, decided_on=decided_on.replace(year=decided_on.year - 4 - i))
     clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
     approver = make_staff(session, Role.APPROVER)
     subject = subject or make_subject(session, kind)
@@ -128,8 +136,6 @@ def listed_case(session, app, *, decided_on: dt.date = dt.date(2026, 3, 15), gro
     opened = decided_on - dt.timedelta(days=30)
     case = cases.open_case(session, clerk, profile, subject,
                            cases.CaseInput(ground=ground, facts="经查，该单位拒不改正。"), opened)
-    if prior_listings is not None:
-        case.prior_listings = prior_listings
     cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
     cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
     cases.propose_listing(session, clerk, case)

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from portal import security
@@ -80,24 +78,6 @@ def demo_profile(config: Mapping) -> Profile:
     return load_profile(config.get("PORTAL_PROFILE") or "jiamusi")
 
 
-@contextmanager
-def quick_code_hashing() -> Iterator[None]:
-    """Hash the access and query codes of the demo with cheap Argon2 parameters.
-
-    Seeding issues about a thousand codes (one per pre-notice, decision and
-    filing) that are never shown to anyone; at the production cost (~0.1 s
-    each on two cores) that alone would take minutes.  The cheap hashes
-    still verify with :func:`portal.security.verify_secret` (Argon2 reads its
-    parameters from the hash).  Staff passwords are hashed at full cost.
-    """
-    original = security._hasher
-    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    try:
-        yield
-    finally:
-        security._hasher = original
-
-
 def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tuple[Staff, list[str]]:
     """One account per role, with an Argon2 password hash and no TOTP secret yet.
 
@@ -106,7 +86,6 @@ def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tupl
     at their first sign-in, so a demo user can actually log in.
     Existing accounts of the same username are kept as they are.
     """
-    hasher = PasswordHasher()
     users, logins = {}, []
     for role, username, label in STAFF:
         password = f"demo-{username}-2026"
@@ -115,7 +94,7 @@ def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tupl
         if user is None:
             user = StaffUser(
                 username=username, display_name=pools.person(rng), role=role,
-                password_hash=hasher.hash(password), totp_secret=None,
+                password_hash=security.hash_password(password), totp_secret=None,
             )
             session.add(user)
         users[role] = user
@@ -143,20 +122,19 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     calendar = load_calendar(session)
     staff, logins = create_staff(session, pools, rng)
     contact = department_contact(place, rng)
-    with quick_code_hashing():
-        proc = Procedure(session, profile, calendar, key, staff, rng, today)
-        factory = SubjectFactory(session, key, pools)
-        history = CityHistory(session, proc, factory, pools, place, contact)
-        plan = CityPlan(profile, rng, today, VISIBLE_TARGET, PER_REASON, REPEATS).build()
-        for item in plan:
-            history.play(item)
-        expire_terms(session, load_profile, key, today)
-        listed = [item.case for item in plan if item.case.state is CaseState.PUBLISHED]
-        history.rejected_filings(listed, PER_KIND)
-        confirmed = history.decided_complaints(PER_KIND)
-        history.pending_filings(listed, PER_KIND)
-        history.queues([g for g in profile.grounds if g.public], PER_QUEUE, confirmed)
-        seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
+    proc = Procedure(session, profile, calendar, key, staff, rng, today)
+    factory = SubjectFactory(session, key, pools)
+    history = CityHistory(session, proc, factory, pools, place, contact)
+    plan = CityPlan(profile, rng, today, VISIBLE_TARGET, PER_REASON, REPEATS).build()
+    for item in plan:
+        history.play(item)
+    expire_terms(session, load_profile, key, today)
+    listed = [item.case for item in plan if item.case.state is CaseState.PUBLISHED]
+    history.rejected_filings(listed, PER_KIND)
+    confirmed = history.decided_complaints(PER_KIND)
+    history.pending_filings(listed, PER_KIND)
+    history.queues([g for g in profile.grounds if g.public], PER_QUEUE, confirmed)
+    seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
     session.flush()
     return city_report(session, profile, logins)
 

@@ -64,16 +64,27 @@ def _require(user: StaffUser | None, *roles: Role) -> Actor:
     return Actor.staff(user)
 
 
-def prior_listings(session: Session, subject: Subject, profile: Profile) -> int:
-    """Earlier listings of the same subject under this profile (repeat-listing rule)."""
-    return session.scalar(
-        sa.select(sa.func.count(Case.id)).where(
-            Case.subject_id == subject.id,
-            Case.profile == profile.code,
-            Case.decided_on.is_not(None),
-            Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED]),
-        )
-    ) or 0
+#: Removals that annul the listing itself: such a listing never counts as a prior one.
+ANNULLING_REASONS = (RemovalReason.OBJECTION_UPHELD, RemovalReason.REVOKED)
+
+
+def prior_listings(session: Session, subject: Subject, profile: Profile,
+                   exclude_case_id: int | None = None) -> int:
+    """Earlier valid listings of the same subject under this profile (repeat-listing rule).
+
+    A listing removed because an objection was upheld or the decision was revoked
+    (Shanghai art. 9, Jiamusi art. 15) was wrong, so it is not a prior listing.
+    """
+    query = sa.select(sa.func.count(Case.id)).where(
+        Case.subject_id == subject.id,
+        Case.profile == profile.code,
+        Case.decided_on.is_not(None),
+        Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED]),
+        sa.or_(Case.removal_reason.is_(None), Case.removal_reason.not_in(ANNULLING_REASONS)),
+    )
+    if exclude_case_id is not None:
+        query = query.where(Case.id != exclude_case_id)
+    return session.scalar(query) or 0
 
 
 def next_case_no(session: Session, profile: Profile, year: int) -> str:
@@ -154,6 +165,8 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     actor = _require(user, Role.APPROVER)
     if user is not None and user.id == case.prepared_by_id:
         raise PermissionDenied("four-eyes rule: the approver must not be the preparer")
+    # Counted again now: another listing of the subject may have been decided since opening.
+    case.prior_listings = prior_listings(session, case.subject, profile, exclude_case_id=case.id)
     term = terms.listing_term(profile, case.ground, decided_on, case.prior_listings)
     pub = terms.deadline(profile, "publication", decided_on, calendar)
     share = terms.deadline(profile, "sharing", decided_on, calendar)

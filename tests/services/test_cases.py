@@ -175,3 +175,31 @@ def test_an_admin_takes_no_case_steps(app, session):
     case = published_case(session, app)
     with pytest.raises(cases.PermissionDenied):
         cases.remove_case(session, admin, case, profile, "k", RemovalReason.REVOKED, dt.date(2026, 5, 1))
+
+
+@pytest.mark.parametrize("reason", [RemovalReason.OBJECTION_UPHELD, RemovalReason.REVOKED])
+def test_an_annulled_listing_is_not_a_prior_listing(app, session, reason):
+    subject = make_subject(session)
+    first = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2024, 3, 1))
+    cases.remove_case(session, make_staff(session, Role.APPROVER), first, load_profile("jiamusi"),
+                      "k", reason, dt.date(2024, 4, 1))
+    second = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2026, 3, 2))
+    assert second.prior_listings == 0
+    assert second.term_end == dt.date(2027, 3, 3)                # 1 year, not the repeat 3 years
+
+
+def test_a_listing_decided_after_opening_counts_at_the_decision(app, session):
+    profile = load_profile("jiamusi")
+    subject = make_subject(session)
+    clerk, approver = make_staff(session, Role.CLERK), make_staff(session, Role.APPROVER)
+    calendar = load_calendar(session)
+    pending = cases.open_case(session, clerk, profile, subject,
+                              cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 1, 5))
+    assert pending.prior_listings == 0
+    published_case(session, app, ground="J4", subject=subject, decided_on=dt.date(2026, 2, 2))
+    cases.serve_pre_notice(session, clerk, pending, profile, calendar, dt.date(2026, 2, 3))
+    cases.complete_review(session, None, pending, dt.date(2026, 3, 2))
+    cases.propose_listing(session, clerk, pending)
+    cases.approve_listing(session, approver, pending, profile, calendar, dt.date(2026, 3, 3))
+    assert pending.prior_listings == 1
+    assert pending.term_end == dt.date(2029, 3, 4)               # repeat listing → 3 years
