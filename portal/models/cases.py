@@ -55,6 +55,8 @@ class Case(Base):
     published_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     share_due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     shared_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # The removal reported to the sharing platform (it must stop sharing the record, Order 36).
+    removal_shared_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     term_start: Mapped[dt.date | None] = mapped_column(sa.Date)
     term_end: Mapped[dt.date | None] = mapped_column(sa.Date)   # the day the subject leaves the list
     removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)

@@ -1,0 +1,150 @@
+"""Uploads to the credit-information sharing platform: what is pending, the file, the record.
+
+Clerks and approvers see the listings and removals still to be uploaded,
+with the working days left; they export the chosen records as CSV or XLSX
+(audited: the file carries full identifiers for the platform), and then
+record the date the platform accepted them.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
+
+from portal.admin import clock, queries
+from portal.admin.access import role_required
+from portal.admin.forms import _day
+from portal.extensions import db
+from portal.models import Role
+from portal.public.opendata_formats import neutralise
+from portal.services import sharing
+from portal.services.calendar import load_calendar
+from portal.web import active_profile
+
+bp = Blueprint("sharing", __name__, url_prefix="/sharing")
+ROLES = (Role.CLERK, Role.APPROVER)
+
+
+class ExportForm(FlaskForm):
+    kind = HiddenField()
+    fmt = SelectField(_l("File format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")])
+    language = SelectField(_l("Headings"), choices=[("zh", _l("Chinese")),
+                                                    ("en", _l("English"))])
+
+
+class MarkForm(FlaskForm):
+    kind = HiddenField()
+    uploaded_on = _day(_l("Accepted by the platform on"))
+
+
+def _chosen_ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("case") if v.isdigit()]
+
+
+@bp.get("/")
+@role_required(*ROLES)
+def index():
+    calendar, today = load_calendar(db.session), clock.today()
+    groups = []
+    for kind in sharing.KINDS:
+        rows = [(p.case, queries.due_of(p.due_on, "sharing", today, calendar, p.provisional))
+                for p in sharing.pending(db.session, kind, calendar)]
+        groups.append((kind, rows, ExportForm(formdata=None, kind=kind),
+                       MarkForm(formdata=None, kind=kind)))
+    return render_template("admin/sharing.html", groups=groups, today=today,
+                           columns=sharing.COLUMNS, profile=active_profile())
+
+
+def _selection(form) -> tuple[str, list] | None:
+    kind = form.kind.data
+    if kind not in sharing.KINDS:
+        abort(400)
+    try:
+        return kind, sharing.select(db.session, kind, _chosen_ids())
+    except sharing.SharingError:
+        flash(_("Choose one or more records that are still to be uploaded."), "error")
+        return None
+
+
+@bp.post("/export")
+@role_required(*ROLES)
+def export():
+    form = ExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    picked = _selection(form)
+    if picked is None:
+        return redirect(url_for(".index"))
+    kind, chosen = picked
+    english = form.language.data == "en"
+    rows = sharing.export(db.session, current_user, kind, chosen, form.fmt.data, english)
+    db.session.commit()
+    headings = [en if english else zh for _key, zh, en in sharing.COLUMNS]
+    keys = [key for key, _zh, _en in sharing.COLUMNS]
+    name = f"sharing-{kind}-{clock.today():%Y%m%d}.{form.fmt.data}"
+    if form.fmt.data == "csv":
+        body, mimetype = _csv(headings, keys, rows), "text/csv; charset=utf-8"
+    else:
+        body = _xlsx(headings, keys, rows, _("Listings") if kind == sharing.LISTINGS
+                     else _("Removals"))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _csv(headings: list[str], keys: list[str], rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headings)
+    for row in rows:
+        writer.writerow([_text(row[k]) for k in keys])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")  # BOM: Excel reads UTF-8
+
+
+def _xlsx(headings: list[str], keys: list[str], rows: list[dict], title: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.append(headings)
+    for row in rows:
+        sheet.append([neutralise(row[k]) if isinstance(row[k], str) else row[k] for k in keys])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return neutralise(value.isoformat() if hasattr(value, "isoformat") else str(value))
+
+
+@bp.post("/mark")
+@role_required(*ROLES)
+def mark():
+    form = MarkForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the date on which the platform accepted the records."), "error")
+        return redirect(url_for(".index"))
+    picked = _selection(form)
+    if picked is None:
+        return redirect(url_for(".index"))
+    kind, chosen = picked
+    try:
+        count = sharing.mark_uploaded(db.session, current_user, kind, chosen,
+                                      form.uploaded_on.data)
+    except sharing.SharingError:
+        db.session.rollback()
+        flash(_("The upload cannot lie before the decision or removal it reports."), "error")
+        return redirect(url_for(".index"))
+    db.session.commit()
+    flash(_("%(num)s records are recorded as uploaded.", num=count), "info")
+    return redirect(url_for(".index"))
