@@ -3,6 +3,7 @@ from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import Base
 from portal.models.calendar import CalendarYear, HolidayOverride
 from portal.models.cases import Case, CaseOrigin
+from portal.models.grades import FindingSource, FindingStatus, GradeFinding, ProposalState, RedListProposal
 from portal.models.outbox import OutboxEvent
 from portal.models.publication import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
 from portal.models.staff import Role, StaffUser
@@ -10,6 +11,7 @@ from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKi
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
 
 __all__ = [
+    "FindingSource", "FindingStatus", "GradeFinding", "ProposalState", "RedListProposal",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "OutboxEvent", "PersonRole", "PublicationState", "PublishedEntry",
     "RedListEntry", "RelatedPerson", "RemovalNotice", "Role", "StaffUser", "Subject",

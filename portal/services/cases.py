@@ -20,7 +20,7 @@ from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason, check_case
 from portal.security import hash_code, new_code
-from portal.services import audit, publication
+from portal.services import audit, publication, redlist
 from portal.services.audit import Actor
 
 
@@ -180,6 +180,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
         "decided_on": decided_on, "term_end": term.expires_on, "term_source": term.source,
         "publish_due_on": pub.due, "share_due_on": share.due, "basis": pub.basis,
     })
+    redlist.on_listing_decision(session, case)  # a listing decision ends any red-list admission
     return code
 
 

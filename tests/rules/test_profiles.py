@@ -426,3 +426,40 @@ def test_public_ground_must_have_a_public_severity(tmp_path, jiamusi_text):
     text = jiamusi_text.replace('public_severities = ["serious"]', 'public_severities = ["general"]')
     with pytest.raises(ProfileError, match=r"grounds\[0\]\.public"):
         parse_profile(_write(tmp_path, text))
+
+
+# -- grading and red-list criteria (Zhengzhou §一, §三, §四) -------------------------
+
+@pytest.fixture
+def zhengzhou_text() -> str:
+    return (PROFILE_DIR / "zhengzhou.toml").read_text(encoding="utf-8")
+
+
+def test_zhengzhou_grading_settings():
+    p = load_profile("zhengzhou")
+    g = p.grading
+    assert g is not None and g.false_complaint_ground == "ZP5" and g.red_list_validity is None
+    assert set(g.finding_periods) == {"general", "heavy", "serious"}
+    assert all(LAW_SOURCE.match(x.source) for x in g.finding_periods.values())
+    assert LAW_SOURCE.match(g.source)
+    assert [c.code for c in p.red_list_criteria if c.subjects] == ["R5"]
+    assert p.red_list_criteria[4].subjects == {"medical_institution"}
+    assert all(load_profile(c).grading is None for c in CODES if c != "zhengzhou")
+
+
+def test_grading_validation(tmp_path, zhengzhou_text):
+    bad = zhengzhou_text.replace("\nheavy = { amount = 1", "\ngrave = { amount = 1")
+    with pytest.raises(ProfileError, match=r"grading\.finding_periods\.grave: 'grave'"):
+        parse_profile(_write(tmp_path, bad))
+    bad = zhengzhou_text.replace('\nheavy = { amount = 1, unit = "years"', '\nheavy = { amount = 5, unit = "working_days"')
+    with pytest.raises(ProfileError, match=r"grading\.finding_periods\.heavy: a finding counts"):
+        parse_profile(_write(tmp_path, bad))
+    bad = zhengzhou_text.replace('false_complaint_ground = "ZP5"', 'false_complaint_ground = "ZS1"')
+    with pytest.raises(ProfileError, match=r"grading\.false_complaint_ground: 'ZS1' is not a ground for persons"):
+        parse_profile(_write(tmp_path, bad))
+    bad = zhengzhou_text.replace('subjects = ["medical_institution"]', 'subjects = ["hospital"]')
+    with pytest.raises(ProfileError, match=r"red_list_criteria\[4\]\.subjects: 'hospital'"):
+        parse_profile(_write(tmp_path, bad))
+    missing = re.sub(r"\nheavy = \{[^\n]*\n", "\n", zhengzhou_text)
+    with pytest.raises(ProfileError, match=r"no period for grade 'heavy'"):
+        parse_profile(_write(tmp_path, missing))

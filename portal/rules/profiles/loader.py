@@ -14,6 +14,7 @@ from portal.rules.profiles.model import (
     Behaviour,
     Criterion,
     DEADLINE_KEYS,
+    GradingRule,
     Ground,
     Measure,
     Period,
@@ -212,9 +213,33 @@ def _measure(t: _Table) -> Measure:
 
 
 def _criterion(t: _Table) -> Criterion:
-    c = Criterion(code=_code(t), text=t.text("text"), source=t.source())
+    c = Criterion(code=_code(t), text=t.text("text"), source=t.source(),
+                  subjects=t.choices("subjects", BEHAVIOUR_SUBJECTS, required=False))
     t.close()
     return c
+
+
+def _grading(t: _Table) -> GradingRule:
+    """``[grading]``: how long a finding counts per grade, the false-complaint ground, and
+    an optional red-list validity (see :class:`GradingRule`)."""
+    fp = t.table("finding_periods")
+    periods: dict[str, Period] = {}
+    for grade in list(fp.data):
+        if grade not in SEVERITIES:
+            raise fp.error(grade, f"{grade!r} is not one of {', '.join(SEVERITIES)}")
+        period = fp.period(grade)
+        if period.unit == "working_days" or period.amount <= 0:
+            raise fp.error(grade, "a finding counts for a positive number of days, months or years")
+        periods[grade] = period
+    fp.close()
+    validity = t.period("red_list_validity", required=False)
+    if validity is not None and (validity.unit == "working_days" or validity.amount <= 0):
+        raise t.error("red_list_validity", "a positive number of days, months or years")
+    g = GradingRule(finding_periods=MappingProxyType(periods), source=t.source(),
+                    false_complaint_ground=t.str("false_complaint_ground", required=False),
+                    red_list_validity=validity)
+    t.close()
+    return g
 
 
 def _behaviour(t: _Table) -> Behaviour:
@@ -330,6 +355,7 @@ def parse_profile(path: str | Path) -> Profile:
         sources_t.close()
 
     report_t = root.table("report", required=False)
+    grading_t = root.table("grading", required=False)
     profile = Profile(
         code=code,
         name=root.text("name"),
@@ -358,6 +384,7 @@ def parse_profile(path: str | Path) -> Profile:
         sources=MappingProxyType(sources),
         interpretations=root.texts("interpretations"),
         scope=root.text("scope", required=False),
+        grading=_grading(grading_t) if grading_t is not None else None,
     )
     root.close()
     _check_consistency(root, profile)
@@ -381,8 +408,25 @@ def _check_consistency(root: _Table, p: Profile) -> None:
             raise root.error(f"deadlines.{name}.amount", "must be positive")
     if p.repeat.term is not None and p.repeat.term.unit == "working_days":
         raise root.error("repeat.term.unit", "a listing term is days, months or years")
+    _check_grading(root, p)
     if "supplement_pauses_clock" not in p.sources:
         raise root.error("sources.supplement_pauses_clock", "missing required key")
+
+
+def _check_grading(root: _Table, p: Profile) -> None:
+    g = p.grading
+    if g is None:
+        return
+    for b in p.behaviours:
+        if b.grade not in g.finding_periods:
+            raise root.error("grading.finding_periods", f"no period for grade {b.grade!r} (behaviour {b.code})")
+    if g.false_complaint_ground is not None:
+        ground = next((x for x in p.grounds if x.code == g.false_complaint_ground), None)
+        if ground is None or "person" not in ground.subject_kinds:
+            raise root.error("grading.false_complaint_ground",
+                             f"{g.false_complaint_ground!r} is not a ground for persons")
+        if ground.severity not in g.finding_periods:
+            raise root.error("grading.finding_periods", f"no period for grade {ground.severity!r}")
 
 
 # --------------------------------------------------------------------------

@@ -120,6 +120,10 @@ class Criterion:
     code: str
     text: Text
     source: str
+    subjects: frozenset[str] = frozenset()  # behaviour subjects it applies to (empty = every unit)
+
+    def applies_to(self, unit_type: str) -> bool:
+        return not self.subjects or unit_type in self.subjects
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,25 @@ class ReportRule:
 
 
 @dataclass(frozen=True)
+class GradingRule:
+    """Credit grades from findings of catalogue behaviours (Zhengzhou §三, §四).
+
+    ``finding_periods``: grade -> how long a finding of that grade counts from the
+    day it was made; ``false_complaint_ground``: the personal-blacklist ground a
+    complaint found false puts the complainant on; ``red_list_validity``: how long
+    an admission to the red list lasts (None: no end date).
+    """
+
+    finding_periods: Mapping[str, Period]
+    source: str
+    false_complaint_ground: str | None = None
+    red_list_validity: Period | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.false_complaint_ground))
+
+
+@dataclass(frozen=True)
 class Profile:
     code: str
     name: Text
@@ -197,6 +220,7 @@ class Profile:
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     interpretations: tuple[Text, ...] = ()
     scope: Text | None = None
+    grading: GradingRule | None = None
 
     def __hash__(self) -> int:
         return hash((self.code, self.seed, self.valid_from, self.valid_until))
@@ -228,4 +252,4 @@ class Profile:
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']

@@ -1,0 +1,243 @@
+"""Findings of catalogue behaviours (认定) and the grades they give (Zhengzhou §三, §四).
+
+One function per state change, each audited; they flush, the caller commits.
+
+* :func:`record_finding` — a clerk records that a subject committed a behaviour
+  of the profile's catalogue; a serious finding removes the unit from the red
+  list in the same transaction.
+* :func:`record_complaint_finding` — the behaviour found when a complaint about
+  a unit was verified (granted): the finding links the complaint.
+* :func:`record_false_complaint` — a complaint found false puts a named
+  complainant on the personal blacklist (the profile's false-complaint ground).
+* :func:`withdraw_finding` / :func:`annul_finding` — the finding stops counting.
+* :func:`open_case_from_finding` — a serious finding opens the listing case on
+  the ground of the same code (only serious conduct leads to the blacklist).
+
+The grade is never stored: :func:`standing_of` derives it with
+``portal.rules.grades.standing``. Complainants stay confidential: a finding
+against the reported unit may not name the complainant in its facts, because
+facts can reach a listing case and its public entry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    Case, CaseOrigin, FindingSource, FindingStatus, GradeFinding, Role, StaffUser, Subject,
+    SubjectKind, Submission,
+)
+from portal.rules import grades as rules
+from portal.rules.profiles import Profile
+from portal.rules.workflow import SubmissionKind, SubmissionState
+from portal.services import audit, cases, redlist, subjects
+from portal.services.cases import PermissionDenied  # noqa: F401  (re-exported for callers)
+
+RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
+WITHDRAW_ROLES = (Role.REVIEWER, Role.APPROVER)
+ORIGIN_OF = {FindingSource.INSPECTION: CaseOrigin.INSPECTION, FindingSource.CASE: CaseOrigin.INSPECTION,
+             FindingSource.COMPLAINT: CaseOrigin.REPORT, FindingSource.FALSE_COMPLAINT: CaseOrigin.REPORT}
+
+
+class GradeError(ValueError):
+    """The step is not possible with these data (``code`` says why)."""
+
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(code)
+
+
+@dataclass(frozen=True)
+class FindingInput:
+    code: str                 # behaviour (or, for persons, personal-blacklist ground) code
+    found_on: dt.date
+    facts: str
+    source: FindingSource = FindingSource.INSPECTION
+    document_no: str | None = None
+    case: Case | None = None
+    submission: Submission | None = None
+
+
+# --------------------------------------------------------------------------
+# Reads
+# --------------------------------------------------------------------------
+
+def findings_of(session: Session, subject_id: int) -> list[GradeFinding]:
+    return list(session.execute(
+        sa.select(GradeFinding).where(GradeFinding.subject_id == subject_id)
+        .order_by(GradeFinding.found_on.desc(), GradeFinding.id.desc())).scalars())
+
+
+def findings_for_submission(session: Session, submission_id: int) -> list[GradeFinding]:
+    return list(session.execute(
+        sa.select(GradeFinding).where(GradeFinding.submission_id == submission_id)
+        .order_by(GradeFinding.id)).scalars())
+
+
+def standing_of(session: Session, profile: Profile, subject: Subject, today: dt.date) -> rules.Standing:
+    return rules.standing(findings_of(session, subject.id), today, profile)
+
+
+def _next_no(session: Session, profile: Profile, year: int) -> str:
+    prefix = f"{profile.code.upper()[:3]}-F{year}-"
+    last = session.scalar(sa.select(sa.func.max(GradeFinding.finding_no))
+                          .where(GradeFinding.finding_no.like(prefix + "%")))
+    return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:06d}"
+
+
+# --------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------
+
+def _check_source(profile: Profile, subject: Subject, data: FindingInput) -> None:
+    sub = data.submission
+    if data.source in (FindingSource.COMPLAINT, FindingSource.FALSE_COMPLAINT):
+        if sub is None or sub.kind is not SubmissionKind.COMPLAINT:
+            raise GradeError("complaint_required")
+    elif sub is not None:
+        raise GradeError("complaint_source")
+    if data.source is FindingSource.COMPLAINT:
+        if sub.state is not SubmissionState.GRANTED:
+            raise GradeError("complaint_not_verified")
+        if subject.kind is not SubjectKind.ORGANISATION:
+            raise GradeError("not_a_unit")
+        facts = data.facts
+        if any(v and len(v.strip()) >= 2 and v.strip() in facts
+               for v in (sub.filer_name, sub.filer_contact, sub.filer_email)):
+            raise GradeError("reporter_named")
+    if data.source is FindingSource.FALSE_COMPLAINT:
+        if sub.state is not SubmissionState.REJECTED:
+            raise GradeError("complaint_not_rejected")
+        if subject.kind is not SubjectKind.PERSON:
+            raise GradeError("not_a_person")
+        if data.code != (profile.grading.false_complaint_ground if profile.grading else None):
+            raise GradeError("unknown_behaviour")
+    if data.source is FindingSource.CASE:
+        if data.case is None or data.case.subject_id != subject.id:
+            raise GradeError("case_required")
+
+
+def record_finding(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
+                   data: FindingInput, today: dt.date) -> GradeFinding:
+    actor = cases._require(user, *RECORD_ROLES)
+    if not rules.grading_enabled(profile):
+        raise GradeError("no_grading")
+    item = rules.catalogue_item(profile, subject.kind.value, data.code)
+    if item is None:
+        raise GradeError("unknown_behaviour")
+    if data.found_on > today:
+        raise GradeError("future")
+    facts = (data.facts or "").strip()
+    if not facts:
+        raise GradeError("facts_required")
+    _check_source(profile, subject, data)
+    if data.submission is not None and any(
+            f.behaviour_code == item.code and f.status is FindingStatus.LIVE
+            for f in findings_for_submission(session, data.submission.id)):
+        raise GradeError("already_recorded")
+    finding = GradeFinding(
+        finding_no=_next_no(session, profile, today.year), profile=profile.code, subject=subject,
+        behaviour_code=item.code, grade=item.grade, found_on=data.found_on, facts=facts,
+        source=data.source, document_no=(data.document_no or "").strip() or None,
+        submission_id=data.submission.id if data.submission else None,
+        case_id=data.case.id if data.case else None, status=FindingStatus.LIVE,
+        recorded_by_id=user.id if user else None)
+    session.add(finding)
+    session.flush()
+    audit.record(session, actor, "grade.finding", "grade_finding", finding.finding_no, {
+        "subject": subject.id, "behaviour": item.code, "grade": item.grade, "source": data.source.value,
+        "found_on": data.found_on, "document_no": finding.document_no,
+        "submission": data.submission.receipt_no if data.submission else None})
+    if item.grade == "serious":
+        redlist.remove_for_dishonesty(session, subject.id, "serious_finding", today, finding.finding_no)
+    return finding
+
+
+def record_complaint_finding(session: Session, user: StaffUser | None, profile: Profile,
+                             submission: Submission, subject: Subject, code: str, facts: str,
+                             found_on: dt.date, today: dt.date,
+                             document_no: str | None = None) -> GradeFinding:
+    """The behaviour a verified complaint revealed: it raises the unit's grade."""
+    return record_finding(session, user, profile, subject, FindingInput(
+        code=code, found_on=found_on, facts=facts, source=FindingSource.COMPLAINT,
+        document_no=document_no, submission=submission), today)
+
+
+def record_false_complaint(session: Session, user: StaffUser | None, profile: Profile, key: str,
+                           submission: Submission, id_number: str, facts: str, found_on: dt.date,
+                           today: dt.date, document_no: str | None = None) -> GradeFinding:
+    """A complaint found false: its named complainant goes on the personal blacklist.
+
+    Anonymous complaints identify nobody and are refused. The complainant's ID
+    number comes from the bureau's verification (the complaint form does not ask
+    for it); the person is registered like any subject (validated, keyed hash).
+    Raises ``subjects.SubjectError`` for an invalid ID number.
+    """
+    cases._require(user, *RECORD_ROLES)
+    if submission.kind is not SubmissionKind.COMPLAINT:
+        raise GradeError("complaint_required")
+    if submission.anonymous or not (submission.filer_name or "").strip():
+        raise GradeError("anonymous")
+    if profile.grading is None or profile.grading.false_complaint_ground is None:
+        raise GradeError("no_grading")
+    if submission.state is not SubmissionState.REJECTED:
+        raise GradeError("complaint_not_rejected")
+    person, _created = subjects.register_subject(session, user, key, subjects.SubjectInput(
+        kind=SubjectKind.PERSON, name=submission.filer_name, id_number=id_number))
+    return record_finding(session, user, profile, person, FindingInput(
+        code=profile.grading.false_complaint_ground, found_on=found_on, facts=facts,
+        source=FindingSource.FALSE_COMPLAINT, document_no=document_no, submission=submission), today)
+
+
+def _end(session: Session, user: StaffUser | None, finding: GradeFinding, status: FindingStatus,
+         reason: str, today: dt.date) -> None:
+    actor = cases._require(user, *WITHDRAW_ROLES)
+    reason = (reason or "").strip()
+    if not reason:
+        raise GradeError("reason_required")
+    if finding.status is not FindingStatus.LIVE:
+        raise GradeError("not_live")
+    finding.status, finding.status_on, finding.status_reason = status, today, reason
+    finding.status_by_id = user.id if user else None
+    audit.record(session, actor, f"grade.finding.{status.value}", "grade_finding", finding.finding_no,
+                 {"subject": finding.subject_id, "reason": reason, "on": today})
+    session.flush()
+
+
+def withdraw_finding(session: Session, user: StaffUser | None, finding: GradeFinding, reason: str,
+                     today: dt.date) -> None:
+    """The bureau takes a finding back (mistake, new facts): it no longer counts."""
+    _end(session, user, finding, FindingStatus.WITHDRAWN, reason, today)
+
+
+def annul_finding(session: Session, user: StaffUser | None, finding: GradeFinding, reason: str,
+                  today: dt.date) -> None:
+    """A finding set aside by reconsideration or a court: it no longer counts."""
+    _end(session, user, finding, FindingStatus.ANNULLED, reason, today)
+
+
+def open_case_from_finding(session: Session, user: StaffUser | None, profile: Profile,
+                           finding: GradeFinding, today: dt.date, department: str = "",
+                           department_contact: str = "") -> Case:
+    """Open the listing case of a serious finding, on the ground with the behaviour's code."""
+    cases._require(user, Role.CLERK, Role.REVIEWER)
+    if finding.status is not FindingStatus.LIVE:
+        raise GradeError("not_live")
+    if finding.listing_case_id is not None:
+        raise GradeError("case_opened")
+    subject = finding.subject
+    ground = rules.serious_ground(profile, finding.behaviour_code, subject.kind.value)
+    if ground is None:
+        raise GradeError("no_ground")
+    case = cases.open_case(session, user, profile, subject, cases.CaseInput(
+        ground=ground.code, facts=finding.facts, origin=ORIGIN_OF[finding.source],
+        document_no=finding.document_no, department=department,
+        department_contact=department_contact), today)
+    finding.listing_case_id = case.id
+    audit.record(session, audit.Actor.staff(user) if user else audit.SYSTEM, "grade.finding.case",
+                 "grade_finding", finding.finding_no, {"case": case.case_no, "ground": ground.code})
+    session.flush()
+    return case

@@ -1,0 +1,255 @@
+"""The 守信红名单 (Zhengzhou §一): proposal, four-eyes admission, removal. Each step audited.
+
+A clerk proposes a unit with the criteria it meets; an approver other than
+the proposer admits or refuses it. Admission is refused while the unit is
+listed, has an open listing case, has a finding that still counts, is on the
+red list already or has a proposal pending, and unless every applicable
+criterion is met (``portal.rules.grades``). A listing decision or a serious
+finding removes the unit from the red list at once, in the same transaction
+(:func:`on_listing_decision`, :func:`remove_for_dishonesty`).
+
+The public ``red_list_entries`` row is written only here, with an outbox row
+(topic ``redlist``) and a publication-version bump, so /redlist, the API and
+the change feed follow. Functions flush; the caller commits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    Case, GradeFinding, ProposalState, RedListEntry, RedListProposal, Role, StaffUser, Subject,
+    SubjectKind,
+)
+from portal.models.base import utcnow
+from portal.rules import grades as rules
+from portal.rules.profiles import Profile
+from portal.rules.workflow import CaseState
+from portal.security import public_id
+from portal.services import audit, publication
+from portal.services.audit import Actor
+
+TOPIC = "redlist"
+#: Removal reasons (codes, published in the API; the staff note stays internal).
+AUTOMATIC_REASONS = ("listing_decision", "serious_finding")
+STAFF_REASONS = ("criteria_no_longer_met", "dishonest_conduct", "unit_request", "admitted_in_error")
+C = CaseState
+LISTED_CASE_STATES = (C.DECIDED, C.PUBLISHED)
+OPEN_CASE_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
+
+
+class RedListError(ValueError):
+    """The step is not possible: ``code`` says why, ``reasons`` lists the obstacles."""
+
+    def __init__(self, code: str, reasons: tuple[str, ...] = (), missing: tuple[str, ...] = ()):
+        self.code, self.reasons, self.missing = code, reasons, missing
+        super().__init__(f"{code}: {', '.join(reasons or missing)}")
+
+
+def _require(user: StaffUser | None, *roles: Role) -> Actor:
+    # Imported here: portal.services.cases calls this module from approve_listing.
+    from portal.services.cases import PermissionDenied
+
+    if user is None:
+        return audit.SYSTEM
+    if user.role not in roles:
+        raise PermissionDenied(f"role {user.role.value} may not do this")
+    return Actor.staff(user)
+
+
+def _number(session: Session, model, column, profile: Profile, letter: str, year: int) -> str:
+    prefix = f"{profile.code.upper()[:3]}-{letter}{year}-"
+    last = session.scalar(sa.select(sa.func.max(column)).where(column.like(prefix + "%")))
+    return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:06d}"
+
+
+# --------------------------------------------------------------------------
+# Reads
+# --------------------------------------------------------------------------
+
+def _current(today: dt.date):
+    return RedListEntry.removed_on.is_(None) & (
+        RedListEntry.valid_until.is_(None) | (RedListEntry.valid_until >= today))
+
+
+def current_entries(session: Session, today: dt.date, subject_id: int | None = None) -> list[RedListEntry]:
+    query = sa.select(RedListEntry).where(_current(today))
+    if subject_id is not None:
+        query = query.where(RedListEntry.subject_id == subject_id)
+    return list(session.execute(query.order_by(RedListEntry.admitted_on.desc(),
+                                               RedListEntry.id.desc())).scalars())
+
+
+def pending_proposals(session: Session, subject_id: int | None = None) -> list[RedListProposal]:
+    query = sa.select(RedListProposal).where(RedListProposal.state == ProposalState.PROPOSED)
+    if subject_id is not None:
+        query = query.where(RedListProposal.subject_id == subject_id)
+    return list(session.execute(query.order_by(RedListProposal.proposed_on,
+                                               RedListProposal.id)).scalars())
+
+
+def _has_case(session: Session, subject_id: int, states) -> bool:
+    return bool(session.scalar(sa.select(sa.func.count(Case.id)).where(
+        Case.subject_id == subject_id, Case.state.in_(states))))
+
+
+def has_live_finding(session: Session, profile: Profile, subject_id: int, today: dt.date) -> bool:
+    findings = session.execute(
+        sa.select(GradeFinding).where(GradeFinding.subject_id == subject_id)).scalars()
+    return rules.standing(findings, today, profile).grade is not None
+
+
+def obstacles(session: Session, profile: Profile, subject: Subject, unit_type: str,
+              criteria: Iterable[str], today: dt.date,
+              exclude: RedListProposal | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(reasons, missing criteria)`` why ``subject`` cannot be admitted today (empty: it can)."""
+    missing = rules.missing_criteria(profile, unit_type, criteria)
+    pending = [p for p in pending_proposals(session, subject.id) if exclude is None or p.id != exclude.id]
+    reasons = rules.red_list_obstacles(
+        listed=_has_case(session, subject.id, LISTED_CASE_STATES),
+        open_case=_has_case(session, subject.id, OPEN_CASE_STATES),
+        live_finding=has_live_finding(session, profile, subject.id, today),
+        on_red_list=bool(current_entries(session, today, subject.id)),
+        pending=bool(pending), missing=missing)
+    return reasons, missing
+
+
+# --------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------
+
+def _check_offered(profile: Profile) -> None:
+    if not profile.red_list_criteria:
+        raise RedListError("no_red_list")
+
+
+def propose(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
+            unit_type: str, criteria: Iterable[str], basis: str, today: dt.date) -> RedListProposal:
+    """A clerk's proposal: the unit, its type and the criteria it meets, with the evidence."""
+    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    _check_offered(profile)
+    if subject.kind is not SubjectKind.ORGANISATION:
+        raise RedListError("not_a_unit")
+    if unit_type not in rules.UNIT_TYPES:
+        raise RedListError("unit_type")
+    known = {c.code for c in profile.red_list_criteria}
+    met = [c for c in dict.fromkeys(criteria) if c in known]
+    basis = (basis or "").strip()
+    if not basis:
+        raise RedListError("basis_required")
+    reasons, missing = obstacles(session, profile, subject, unit_type, met, today)
+    if reasons:
+        raise RedListError("refused", reasons, missing)
+    proposal = RedListProposal(
+        proposal_no=_number(session, RedListProposal, RedListProposal.proposal_no, profile, "H",
+                            today.year),
+        profile=profile.code, subject=subject, unit_type=unit_type, criteria=met, basis=basis,
+        state=ProposalState.PROPOSED, proposed_on=today, proposed_by_id=user.id if user else None)
+    session.add(proposal)
+    session.flush()
+    audit.record(session, actor, "redlist.propose", "red_list_proposal", proposal.proposal_no,
+                 {"subject": subject.id, "unit_type": unit_type, "criteria": met})
+    return proposal
+
+
+def _decider(user: StaffUser | None, proposal: RedListProposal) -> Actor:
+    from portal.services.cases import PermissionDenied
+
+    actor = _require(user, Role.APPROVER)
+    if user is not None and user.id == proposal.proposed_by_id:
+        raise PermissionDenied("four-eyes rule: the approver must not be the proposer")
+    if proposal.state is not ProposalState.PROPOSED:
+        raise RedListError("decided")
+    return actor
+
+
+def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, profile: Profile,
+          key: str, today: dt.date, note: str = "") -> RedListEntry:
+    """Admit (approver, not the proposer); the obstacles are checked again today."""
+    actor = _decider(user, proposal)
+    _check_offered(profile)
+    subject = proposal.subject
+    reasons, missing = obstacles(session, profile, subject, proposal.unit_type, proposal.criteria,
+                                 today, exclude=proposal)
+    if reasons:
+        raise RedListError("refused", reasons, missing)
+    entry = RedListEntry(
+        public_id=public_id(key, "G", f"{profile.code}:{proposal.proposal_no}"),
+        profile=profile.code, subject_id=subject.id, name=subject.name,
+        code_display=subject.uscc or subject.org_code or subject.reg_no or "",
+        criteria=list(proposal.criteria), admitted_on=today,
+        valid_until=rules.red_list_valid_until(profile, today), updated_at=utcnow())
+    session.add(entry)
+    session.flush()
+    proposal.state, proposal.decided_on = ProposalState.ADMITTED, today
+    proposal.decided_by_id, proposal.decision_note = (user.id if user else None), (note or "").strip()
+    proposal.entry_id = entry.id
+    publication.enqueue(session, TOPIC, "upsert", entry.public_id)
+    publication.bump_version(session)
+    audit.record(session, actor, "redlist.admit", "red_list_proposal", proposal.proposal_no,
+                 {"entry": entry.public_id, "criteria": entry.criteria, "admitted_on": today,
+                  "valid_until": entry.valid_until})
+    session.flush()
+    return entry
+
+
+def refuse(session: Session, user: StaffUser | None, proposal: RedListProposal, reason: str,
+           today: dt.date) -> None:
+    actor = _decider(user, proposal)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RedListError("reason_required")
+    proposal.state, proposal.decided_on = ProposalState.REFUSED, today
+    proposal.decided_by_id, proposal.decision_note = (user.id if user else None), reason
+    audit.record(session, actor, "redlist.refuse", "red_list_proposal", proposal.proposal_no,
+                 {"reason": reason})
+    session.flush()
+
+
+def _take_off(session: Session, actor: Actor, entry: RedListEntry, reason: str, on: dt.date,
+              note: str, user: StaffUser | None) -> None:
+    entry.removed_on, entry.removal_reason, entry.updated_at = on, reason, utcnow()
+    proposal = session.execute(
+        sa.select(RedListProposal).where(RedListProposal.entry_id == entry.id)).scalar_one_or_none()
+    if proposal is not None:
+        proposal.removed_by_id, proposal.removal_note = (user.id if user else None), note
+    publication.enqueue(session, TOPIC, "upsert", entry.public_id)
+    publication.bump_version(session)
+    audit.record(session, actor, "redlist.remove", "red_list_entry", entry.public_id,
+                 {"subject": entry.subject_id, "reason": reason, "removed_on": on, "note": note})
+
+
+def remove(session: Session, user: StaffUser | None, entry: RedListEntry, reason: str,
+           note: str, today: dt.date) -> None:
+    """Staff removal (approver) with one of :data:`STAFF_REASONS` and an internal note."""
+    actor = _require(user, Role.APPROVER)
+    if reason not in STAFF_REASONS:
+        raise RedListError("reason")
+    note = (note or "").strip()
+    if not note:
+        raise RedListError("reason_required")
+    if entry.removed_on is not None:
+        raise RedListError("removed")
+    _take_off(session, actor, entry, reason, today, note, user)
+    session.flush()
+
+
+def remove_for_dishonesty(session: Session, subject_id: int, reason: str, on: dt.date,
+                          ref: str) -> list[RedListEntry]:
+    """Automatic removal (system) of every current entry of the subject; ``ref`` names the cause."""
+    if reason not in AUTOMATIC_REASONS:
+        raise RedListError("reason")
+    entries = current_entries(session, on, subject_id)
+    for entry in entries:
+        _take_off(session, audit.SYSTEM, entry, reason, on, ref, None)
+    session.flush()
+    return entries
+
+
+def on_listing_decision(session: Session, case: Case) -> list[RedListEntry]:
+    """Hook of ``cases.approve_listing``: a listing decision ends any red-list admission."""
+    return remove_for_dishonesty(session, case.subject_id, "listing_decision", case.decided_on,
+                                 case.case_no)
