@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from portal.admin import access, audit_views, auth, calendar_views, cases, queues, sharing, users
+from portal.admin import (access, audit_views, auth, calendar_views, cases, letters, queues,
+                          sharing, users)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
-              sharing.bp):
+              sharing.bp, letters.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

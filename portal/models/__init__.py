@@ -3,6 +3,7 @@ from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import Base
 from portal.models.calendar import CalendarYear, HolidayOverride
 from portal.models.cases import Case, CaseOrigin
+from portal.models.letters import Letter, LetterKind
 from portal.models.grades import FindingSource, FindingStatus, GradeFinding, ProposalState, RedListProposal
 from portal.models.outbox import OutboxEvent
 from portal.models.publication import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
@@ -13,7 +14,8 @@ from portal.models.submissions import Attachment, Submission, SubmissionEvent
 __all__ = [
     "FindingSource", "FindingStatus", "GradeFinding", "ProposalState", "RedListProposal",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
-    "HolidayOverride", "OutboxEvent", "PersonRole", "PublicationState", "PublishedEntry",
+    "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",
+    "PublishedEntry",
     "RedListEntry", "RelatedPerson", "RemovalNotice", "Role", "StaffUser", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent",
 ]
