@@ -68,6 +68,21 @@ def calendar_error(code: str, detail: object = None) -> str:
     return _("The calendar could not be changed.")
 
 
+def removal_error(code: str) -> str:
+    """Why this removal would be wrong (``portal.rules.terms.removal_problem``)."""
+    return {
+        "before_listing": _("A removal cannot lie before the listing decision."),
+        "term_not_over": _("The term has not ended yet: the subject leaves the list on the day "
+                           "after its last day."),
+        "not_rectifiable": _("Early removal after rectification is not possible on this ground."),
+        "repeat_listing": _("Early removal after rectification is only possible for a first "
+                            "listing."),
+        "repair_not_allowed": _("This jurisdiction provides no credit repair."),
+        "repair_not_open": _("Credit repair is not yet possible: the minimum period of this "
+                             "listing has not passed."),
+    }.get(code, _("The step could not be taken."))
+
+
 def step_error(exc: Exception) -> str:
     """A refused step of the listing procedure, in the user's language."""
     if isinstance(exc, PermissionDenied):
@@ -87,4 +102,6 @@ def step_error(exc: Exception) -> str:
             return _("This ground does not apply to this kind of subject.")
         if "only a decided case" in text:
             return _("Only a decided case can be uploaded to the sharing platform.")
+        if "removal not possible" in text:
+            return removal_error(text.rsplit(": ", 1)[-1])
     return _("The step could not be taken.")

@@ -299,6 +299,36 @@ def repair_eligibility(profile: Profile, ground_code: str, listed_on: date, toda
     return Eligibility(True, "ok", opens, closes, source)
 
 
+def removal_problem(profile: Profile, ground_code: str, reason: str, listed_on: date,
+                    term_expires_on: date | None, prior_listings: int,
+                    removed_on: date) -> str | None:
+    """Why a removal for ``reason`` on ``removed_on`` would be wrong, or None (SPEC §4 step 7).
+
+    * ``term_expired``: not before the day the subject leaves the list (Jiamusi art. 10);
+    * ``rectified``: only a first listing on a rectifiable ground (art. 11);
+    * ``credit_repaired``: only where the profile allows repair, and not before the
+      repair window opens (art. 12; the overlay's minimum periods);
+    * an upheld objection or a revoked decision may end any listing at any time.
+    Returns "term_not_over", "not_rectifiable", "repeat_listing", "repair_not_allowed",
+    "repair_not_open" or "before_listing".
+    """
+    if removed_on < listed_on:
+        return "before_listing"
+    if reason == "term_expired":
+        return "term_not_over" if term_expires_on is None or removed_on < term_expires_on else None
+    if reason == "rectified":
+        if not profile.ground(ground_code).rectifiable:
+            return "not_rectifiable"
+        return "repeat_listing" if prior_listings > 0 else None
+    if reason == "credit_repaired":
+        if not profile.repair.allowed:
+            return "repair_not_allowed"
+        opens = repair_eligibility(profile, ground_code, listed_on, removed_on, None,
+                                   prior_listings=prior_listings).opens_on
+        return "repair_not_open" if opens is not None and removed_on < opens else None
+    return None
+
+
 # --------------------------------------------------------------------------
 # Validity of the profile itself, reporting
 # --------------------------------------------------------------------------

@@ -219,6 +219,11 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 reason: RemovalReason, removed_on: dt.date, note: str = "") -> None:
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
     actor = _require(user, Role.APPROVER)
+    if case.decided_on is not None:
+        problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
+                                        case.term_end, case.prior_listings, removed_on)
+        if problem:
+            raise CaseError(f"removal not possible: {problem}")
     case.removed_on, case.removal_reason = removed_on, reason
     was_published = case.state is CaseState.PUBLISHED
     _transition(session, case, CaseState.REMOVED, actor, "case.remove",

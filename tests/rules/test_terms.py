@@ -344,3 +344,25 @@ def test_zhengzhou_quarterly_report_due():
 def test_profile_warning_national_before_order_36(national):
     assert profile_warning(national, D(2026, 3, 31)) == "not_yet_in_force"
     assert profile_warning(national, D(2026, 4, 1)) is None
+
+
+def test_removal_problems_follow_the_reason():
+    from portal.rules.profiles import load_profile
+    from portal.rules.terms import removal_problem
+
+    jiamusi, zhengzhou = load_profile("jiamusi"), load_profile("zhengzhou")
+    listed, ends = D(2026, 3, 16), D(2027, 3, 17)
+    assert removal_problem(jiamusi, "J1", "term_expired", listed, ends, 0, D(2027, 3, 16)) == "term_not_over"
+    assert removal_problem(jiamusi, "J1", "term_expired", listed, ends, 0, ends) is None
+    assert removal_problem(jiamusi, "J1", "rectified", listed, ends, 0, D(2026, 5, 1)) is None
+    assert removal_problem(jiamusi, "J1", "rectified", listed, ends, 1, D(2026, 5, 1)) == "repeat_listing"
+    # J1 is rectifiable: repair opens the day after the 3-month window (2026-06-16)
+    assert removal_problem(jiamusi, "J1", "credit_repaired", listed, ends, 0, D(2026, 6, 16)) == "repair_not_open"
+    assert removal_problem(jiamusi, "J1", "credit_repaired", listed, ends, 0, D(2026, 6, 17)) is None
+    # Zhengzhou serious: not rectifiable; repair after the overlay's 1-year minimum
+    assert removal_problem(zhengzhou, "ZS1", "rectified", listed, ends, 0, D(2026, 5, 1)) == "not_rectifiable"
+    assert removal_problem(zhengzhou, "ZS1", "credit_repaired", listed, None, 0, D(2027, 3, 16)) == "repair_not_open"
+    assert removal_problem(zhengzhou, "ZS1", "credit_repaired", listed, None, 0, D(2027, 3, 17)) is None
+    for reason in ("objection_upheld", "revoked"):
+        assert removal_problem(jiamusi, "J1", reason, listed, ends, 0, listed) is None
+    assert removal_problem(jiamusi, "J1", "revoked", listed, ends, 0, D(2026, 3, 15)) == "before_listing"

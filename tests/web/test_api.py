@@ -138,8 +138,8 @@ def test_removals_list_and_reason_filter(app, session, client):
     a, b = published_case(session, app), published_case(session, app)
     hidden = published_case(session, app, profile_code="zhengzhou", ground="ZP1", kind=SubjectKind.PERSON)
     remove_published(session, a, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
-    remove_published(session, b, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 6, 1))
-    remove_published(session, hidden, RemovalReason.TERM_EXPIRED, dt.date(2026, 7, 1))
+    remove_published(session, b, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 6, 20))  # window open
+    remove_published(session, hidden, RemovalReason.REVOKED, dt.date(2026, 7, 1))
     session.commit()
     with count_queries() as statements:
         body = client.get("/api/v1/removals").get_json()

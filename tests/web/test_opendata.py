@@ -165,7 +165,7 @@ def test_persons_the_profile_does_not_publish_stay_out_of_open_data(app, session
                             kind=SubjectKind.PERSON)
     gone = published_case(session, app, profile_code="zhengzhou", ground="ZP2",
                           kind=SubjectKind.PERSON)
-    remove_published(session, gone, RemovalReason.TERM_EXPIRED, dt.date(2026, 12, 1))
+    remove_published(session, gone, RemovalReason.REVOKED, dt.date(2026, 12, 1))
     session.commit()
     assert session.scalar(sa.select(sa.func.count()).select_from(RemovalNotice)) == 1
     for url in ("/exports/entries.json", "/exports/removals.json"):
