@@ -10,10 +10,11 @@ from flask import Blueprint
 
 from portal.admin import (access, audit_views, auth, calendar_views, cases, letters, queues,
                           sharing, users)
+from portal.admin import imports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
-              sharing.bp, letters.bp):
+              sharing.bp, letters.bp, imports.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

@@ -1,0 +1,163 @@
+"""Reading and writing report files: CSV (UTF-8 with or without BOM, or GB18030) and XLSX.
+
+Reading returns the header and the data rows (each with its line number as
+Excel shows it); the header row may sit below a title row, as in
+Zhengzhou's annex table.  Problems with the file as a whole raise
+:class:`FileProblem` with a machine-readable ``code``.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+
+from portal.services.report_format import ReportFormat, cell_text, match_headers
+
+__all__ = ["FileProblem", "read_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]
+
+HEADER_SEARCH_ROWS = 10     # a title and a few notes may stand above the header row
+MAX_COLUMNS = 60
+XLSX_MAGIC = b"PK\x03\x04"
+#: An XLSX unpacks to about 10–20 times its size; more is a "zip bomb".
+MAX_UNPACKED_RATIO = 100
+
+
+class FileProblem(ValueError):
+    def __init__(self, code: str, **params):
+        self.code, self.params = code, params
+        super().__init__(code)
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (a BOM is dropped), else GB18030 — what Excel in China writes as "CSV"."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileProblem("encoding")
+
+
+def _csv_rows(raw: bytes) -> Iterable[list[object]]:
+    text = _decode(raw)
+    if "\x00" in text:
+        raise FileProblem("not_a_table")
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _xlsx_rows(raw: bytes) -> Iterable[Sequence[object]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > MAX_UNPACKED_RATIO * max(len(raw), 1):
+            raise FileProblem("not_a_table")
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except FileProblem:
+        raise
+    except Exception:   # openpyxl raises many kinds for a damaged or foreign file
+        raise FileProblem("not_a_table") from None
+    sheet = book.worksheets[0]
+    return sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+
+
+def _blank(row: Sequence[object]) -> bool:
+    return all(cell is None or cell_text(cell) == "" for cell in row)
+
+
+def read_rows(fmt: ReportFormat, raw: bytes, filename: str, max_rows: int
+              ) -> tuple[dict[int, str], list[str], list[tuple[int, dict]]]:
+    """``(column index -> key, unknown headers, [(line, {key: raw value})])``."""
+    if not raw:
+        raise FileProblem("empty")
+    is_xlsx = raw.startswith(XLSX_MAGIC)
+    if filename.lower().endswith((".xlsx", ".xlsm")) and not is_xlsx:
+        raise FileProblem("not_a_table")
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):       # the old binary .xls
+        raise FileProblem("xls")
+    rows = iter(_xlsx_rows(raw) if is_xlsx else _csv_rows(raw))
+    mapping: dict[int, str] = {}
+    unknown: list[str] = []
+    line = 0
+    try:
+        for line, row in enumerate(rows, start=1):
+            found, unknown_here, dupes = match_headers(fmt, list(row))
+            if dupes:
+                raise FileProblem("duplicate_header", line=line)
+            if len(found) >= 2:
+                mapping, unknown = found, unknown_here
+                break
+            if line >= HEADER_SEARCH_ROWS:
+                break
+        if not mapping:
+            raise FileProblem("no_header")
+        data: list[tuple[int, dict]] = []
+        for line, row in enumerate(rows, start=line + 1):
+            if _blank(row):
+                continue
+            if len(data) >= max_rows:
+                raise FileProblem("too_many_rows", max=max_rows)
+            data.append((line, {key: row[i] if i < len(row) else None
+                                for i, key in mapping.items()}))
+    except csv.Error:
+        raise FileProblem("not_a_table") from None
+    if not data:
+        raise FileProblem("no_rows")
+    return mapping, unknown, data
+
+
+# --------------------------------------------------------------------------
+# Writing (templates and exports)
+# --------------------------------------------------------------------------
+
+def _csv_value(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """UTF-8 with a BOM, so that Excel opens the Chinese text correctly."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, title: str,
+            notes: Sequence[Sequence[str]] = (), notes_title: str = "") -> bytes:
+    """One sheet with the table (every text cell stored as text: ID numbers keep their digits)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([v if isinstance(v, (int, float, dt.date)) or v is None else _csv_value(v)
+                      for v in row])
+    for index, name in enumerate(header, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = min(max(10, len(str(name)) * 2), 40)
+        for cell in sheet[letter]:
+            if isinstance(cell.value, str) or cell.value is None:
+                cell.number_format = "@"
+    if notes:
+        extra = book.create_sheet(notes_title[:31] or "notes")
+        for note in notes:
+            extra.append(list(note))
+        extra.column_dimensions["A"].width = 30
+        extra.column_dimensions["B"].width = 80
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
