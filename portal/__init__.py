@@ -50,6 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     from portal.api.views import bp as api_bp; from portal.public.opendata import bp as opendata_bp  # noqa: E702
     app.register_blueprint(opendata_bp); app.register_blueprint(api_bp)  # noqa: E702
+    from portal.api.integration import bp as integration_bp
+    app.register_blueprint(integration_bp)
     from portal.submit.views import bp as submit_bp; app.register_blueprint(submit_bp)  # noqa: E702
     from portal.admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702
     web.init_app(app)

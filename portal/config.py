@@ -53,6 +53,7 @@ def from_environment() -> dict:
         "PORTAL_CHECK_RATE_LIMIT": _env("CHECK_RATE_LIMIT", "20 per minute"),
         "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
+        "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),
         "PORTAL_CHANGES_SETTLE_SECONDS": int(_env("CHANGES_SETTLE_SECONDS", "60")),
     }
 

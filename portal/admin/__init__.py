@@ -11,10 +11,12 @@ from flask import Blueprint
 from portal.admin import (access, audit_views, auth, calendar_views, cases, letters, queues,
                           sharing, users)
 from portal.admin import imports
+from portal.admin import integration
+from portal.admin import grades
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
-              sharing.bp, letters.bp, imports.bp):
+              sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

@@ -3,9 +3,10 @@ from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import Base
 from portal.models.calendar import CalendarYear, HolidayOverride
 from portal.models.cases import Case, CaseOrigin
-from portal.models.letters import Letter, LetterKind
 from portal.models.grades import FindingSource, FindingStatus, GradeFinding, ProposalState, RedListProposal
+from portal.models.integration import ApiClient
 from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
+from portal.models.letters import Letter, LetterKind
 from portal.models.outbox import OutboxEvent
 from portal.models.publication import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
 from portal.models.staff import Role, StaffUser
@@ -14,6 +15,7 @@ from portal.models.submissions import Attachment, Submission, SubmissionEvent
 
 __all__ = [
     "FindingSource", "FindingStatus", "GradeFinding", "ProposalState", "RedListProposal",
+    "ApiClient",
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",

@@ -46,6 +46,9 @@ class Case(Base):
     department: Mapped[str] = mapped_column(sa.String(120), default="")
     department_contact: Mapped[str] = mapped_column(sa.String(120), default="")
     access_code_hash: Mapped[str | None] = mapped_column(sa.String(200))  # printed on letters
+    # "<system>:<record id>" of the business-system record an integrated case came from
+    # (idempotency key of POST /api/v1/integration/cases)
+    external_ref: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
 
     opened_on: Mapped[dt.date] = mapped_column(sa.Date)
     pre_notice_served_on: Mapped[dt.date | None] = mapped_column(sa.Date)

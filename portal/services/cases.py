@@ -42,6 +42,7 @@ class CaseInput:
     amount: Decimal | None = None
     department: str = ""
     department_contact: str = ""
+    external_ref: str | None = None    # "<system>:<record id>" of an integrated business record
 
 
 def _transition(session: Session, case: Case, target: CaseState, actor: Actor,
@@ -97,8 +98,10 @@ def next_case_no(session: Session, profile: Profile, year: int) -> str:
 
 
 def open_case(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
-              data: CaseInput, today: dt.date) -> Case:
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+              data: CaseInput, today: dt.date, *, actor: Actor | None = None) -> Case:
+    """立案. ``actor``: a business system (``user`` is then None); its case stays unassigned."""
+    if actor is None or user is not None:
+        actor = _require(user, Role.CLERK, Role.REVIEWER)
     ground = profile.ground(data.ground)
     if subject.kind.value not in ground.subject_kinds:
         raise CaseError(f"ground {ground.code} does not apply to a {subject.kind.value}")
@@ -110,11 +113,13 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
         department_contact=data.department_contact, opened_on=today,
         prior_listings=prior_listings(session, subject, profile),
         prepared_by_id=user.id if user else None, assignee_id=user.id if user else None,
+        external_ref=data.external_ref,
     )
     session.add(case)
     session.flush()
     audit.record(session, actor, "case.open", "case", case.case_no,
-                 {"ground": ground.code, "origin": data.origin.value, "subject": subject.id})
+                 {"ground": ground.code, "origin": data.origin.value, "subject": subject.id,
+                  **({"external_ref": data.external_ref} if data.external_ref else {})})
     return case
 
 

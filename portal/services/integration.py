@@ -1,0 +1,206 @@
+"""The bureau's business systems as API clients (Zhengzhou §三): tokens, scopes, case intake.
+
+* Admins create a client with a set of scopes and receive its bearer token
+  once (:func:`create_client`); only its SHA-256 digest is stored. Revoking
+  (:func:`revoke_client`) is final: a system that needs a new token gets a
+  new client. Both steps are audited.
+* :func:`authenticate` maps a presented token to a usable client.
+* :func:`intake_case` opens a case from a business-system record: the subject
+  is found again by its code or registered, the case starts ``opened`` with
+  origin ``integration``, unassigned (the clerks' queue), and carries the
+  record's external reference, which makes the call idempotent.
+
+Functions flush and never commit; ``now`` / ``today`` are passed in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import ApiClient, Case, CaseOrigin, PersonRole, RelatedPerson, StaffUser, Subject
+from portal.models import SubjectKind
+from portal.rules import identifiers
+from portal.rules.profiles import Profile
+from portal.security import lookup_hash
+from portal.services import audit, cases, subjects
+from portal.services.audit import Actor
+
+#: What a client may do; each integration endpoint requires one scope.
+SCOPES = ("cases:write", "status:read", "changes:read")
+TOKEN_PREFIX = "isk_"           # "integration secret key": recognisable by secret scanners
+PREFIX_LENGTH = 12              # stored and shown: "isk_" + 8 characters of the token
+MAX_TOKEN_LENGTH = 200
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,59}")
+
+
+class IntegrationError(ValueError):
+    """``code`` is machine-readable (the view translates it); ``field`` names the input."""
+
+    def __init__(self, code: str, field_name: str | None = None):
+        self.code, self.field = code, field_name
+        super().__init__(f"{field_name}: {code}" if field_name else code)
+
+
+def api_actor(client: ApiClient) -> Actor:
+    """The audit actor of a business system: ``api:<client name>``."""
+    return Actor(f"api:{client.name}")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)        # 256 random bits
+
+
+# --------------------------------------------------------------------------
+# Clients
+# --------------------------------------------------------------------------
+
+def create_client(session: Session, user: StaffUser, name: str, scopes,
+                  now: dt.datetime) -> tuple[ApiClient, str]:
+    """A new client and its token (returned once, never stored)."""
+    name = (name or "").strip().lower()
+    if not NAME_PATTERN.fullmatch(name):
+        raise IntegrationError("invalid_name", "name")
+    chosen = [s for s in SCOPES if s in set(scopes or ())]
+    if not chosen or len(chosen) != len(set(scopes)):
+        raise IntegrationError("invalid_scopes", "scopes")
+    if session.scalar(sa.select(ApiClient.id).where(ApiClient.name == name)) is not None:
+        raise IntegrationError("name_taken", "name")
+    token = new_token()
+    client = ApiClient(name=name, token_prefix=token[:PREFIX_LENGTH], token_hash=token_digest(token),
+                       scopes=chosen, active=True, created_by_id=user.id, created_at=now)
+    session.add(client)
+    session.flush()
+    audit.record(session, Actor.staff(user), "api_client.create", "api_client", client.name,
+                 {"scopes": chosen, "token_prefix": client.token_prefix})
+    return client, token
+
+
+def revoke_client(session: Session, user: StaffUser, client: ApiClient, now: dt.datetime) -> bool:
+    """Revoke the token at once; False when it was already revoked (nothing recorded)."""
+    if not client.usable:
+        return False
+    client.active, client.revoked_at = False, now
+    session.flush()
+    audit.record(session, Actor.staff(user), "api_client.revoke", "api_client", client.name,
+                 {"token_prefix": client.token_prefix})
+    return True
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """``client`` when the token is usable; else ``reason``: missing | invalid | revoked."""
+
+    client: ApiClient | None
+    reason: str | None = None
+
+
+def authenticate(session: Session, token: str | None) -> Authentication:
+    if not token:
+        return Authentication(None, "missing")
+    if len(token) > MAX_TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+        return Authentication(None, "invalid")
+    digest = token_digest(token)
+    client = session.execute(
+        sa.select(ApiClient).where(ApiClient.token_hash == digest)).scalar_one_or_none()
+    if client is None or not hmac.compare_digest(client.token_hash, digest):
+        return Authentication(None, "invalid")
+    if not client.usable:
+        return Authentication(client, "revoked")
+    return Authentication(client)
+
+
+def record_call(session: Session, client: ApiClient, endpoint: str, status: int,
+                now: dt.datetime, data: dict | None = None) -> None:
+    """One audit event per call of a client (never with a full identifier in ``data``)."""
+    client.last_used_at = now
+    audit.record(session, api_actor(client), "api.call", "api_client", client.name,
+                 {"endpoint": endpoint, "status": status, **(data or {})})
+
+
+# --------------------------------------------------------------------------
+# Case intake
+# --------------------------------------------------------------------------
+
+def find_by_ref(session: Session, external_ref: str) -> Case | None:
+    return session.execute(sa.select(Case).where(Case.external_ref == external_ref)).scalar()
+
+
+def same_subject(key: str, subject: Subject, data: subjects.SubjectInput) -> bool:
+    """Does an existing case's subject carry the identifier of this input?"""
+    if data.kind is not subject.kind:
+        return False
+    if data.kind is SubjectKind.PERSON:
+        return subject.id_hash == lookup_hash(key, data.id_number or "")
+    pairs = ((data.uscc, subject.uscc), (data.org_code, subject.org_code), (data.reg_no, subject.reg_no))
+    given = [(a, b) for a, b in pairs if a]
+    return bool(given) and all(a == b for a, b in given if b)
+
+
+def _register_subject(session: Session, actor: Actor, key: str,
+                      data: subjects.SubjectInput) -> tuple[Subject, bool]:
+    """``subjects.register_subject`` for a non-staff actor; ``data`` is already validated.
+
+    Same rules: an organisation is found again by its USCC (or legacy code), a
+    person by the keyed hash of the ID number; a new record is audited.
+    """
+    uscc, org_code, reg_no, id_number = data.uscc, data.org_code, data.reg_no, data.id_number
+    if uscc and not org_code:
+        org_code = identifiers.org_code_from_uscc(uscc)
+    found = subjects._existing(session, data.kind, key, uscc, org_code, reg_no, id_number)
+    if found is not None:
+        return found, False
+    subject = Subject(kind=data.kind, name=data.name[:200], uscc=uscc, org_code=org_code,
+                      reg_no=reg_no, id_number=id_number,
+                      id_hash=lookup_hash(key, id_number) if id_number else None,
+                      address=(data.address or "").strip()[:300] or None)
+    people = []
+    if data.legal_rep is not None:
+        people.append((PersonRole.LEGAL_REPRESENTATIVE, data.legal_rep))
+    people += [(PersonRole.RESPONSIBLE, person) for person in data.responsible]
+    for role, person in people:
+        subject.people.append(RelatedPerson(
+            role=role, name=person.name[:100], id_number=person.id_number,
+            id_hash=lookup_hash(key, person.id_number) if person.id_number else None))
+    session.add(subject)
+    session.flush()
+    audit.record(session, actor, "subject.create", "subject", subject.id,
+                 {"kind": data.kind.value, "people": len(people)})
+    return subject, True
+
+
+def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
+                subject_data: subjects.SubjectInput, case_data: cases.CaseInput,
+                today: dt.date) -> tuple[Case, bool]:
+    """The case for a business-system record: ``(case, created)``.
+
+    The same external reference returns the case opened for it before, as
+    long as it is about the same subject and ground
+    (``IntegrationError("external_ref_conflict")`` otherwise: a reused
+    reference must not silently swallow a different record).
+    """
+    if not case_data.external_ref:
+        raise IntegrationError("required", "external_ref")
+    existing = find_by_ref(session, case_data.external_ref)
+    if existing is not None:
+        if existing.ground != case_data.ground or not same_subject(key, existing.subject, subject_data):
+            raise IntegrationError("external_ref_conflict", "external_ref")
+        return existing, False
+    actor = api_actor(client)
+    subject, _created = _register_subject(session, actor, key, subject_data)
+    data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION})
+    try:
+        case = cases.open_case(session, None, profile, subject, data, today, actor=actor)
+    except cases.CaseError:
+        raise IntegrationError("ground_not_for_kind", "ground") from None
+    return case, True

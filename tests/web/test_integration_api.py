@@ -1,0 +1,497 @@
+"""The integration API at /api/v1/integration (bearer tokens, scopes) and its admin pages."""
+import datetime as dt
+import json
+import random
+import re
+
+import pytest
+import sqlalchemy as sa
+from openapi_spec_validator import validate
+
+from portal import config, create_app
+from portal.extensions import db
+from portal.models import ApiClient, AuditEvent, Case, CaseOrigin, Role, SubjectKind
+from portal.rules import identifiers
+from portal.rules.workflow import CaseState, RemovalReason
+from portal.security import lookup_hash
+from portal.services import integration
+from tests.factories import (
+    listed_case,
+    make_staff,
+    pre_noticed_case,
+    published_case,
+    red_list_entry,
+    remove_published,
+)
+from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
+
+BASE = "/api/v1/integration"
+KEY = "test-lookup-key"
+
+
+def new_client(session, scopes=integration.SCOPES, name=None):
+    admin = make_staff(session, Role.ADMIN)
+    client, token = integration.create_client(
+        session, admin, name or f"sys-{admin.id}", list(scopes), dt.datetime.now(dt.UTC))
+    session.commit()
+    return client, token
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def error_of(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    return response.get_json()["error"]
+
+
+def audit_text(session) -> str:
+    rows = session.execute(sa.select(AuditEvent.actor_label, AuditEvent.entity_id,
+                                     AuditEvent.data)).all()
+    return json.dumps([list(r) for r in rows], ensure_ascii=False, default=str)
+
+
+RNG = random.Random(4242)
+
+
+def wrong_check(number: str) -> str:
+    return number[:17] + ("0" if number[17] != "0" else "1")
+
+
+def hashed(subject):
+    """Keyed hashes as ``subjects.register_subject`` stores them (the factories leave them out)."""
+    if subject.id_number:
+        subject.id_hash = lookup_hash(KEY, subject.id_number)
+    for person in subject.people:
+        person.id_hash = lookup_hash(KEY, person.id_number) if person.id_number else None
+    return subject
+
+
+def org_body(ref="R-1", ground="J1", **changes):
+    uscc = changes.pop("uscc", None) or identifiers.generate_uscc(RNG)
+    rep_id = identifiers.generate_ric(RNG, birth=dt.date(1970, 5, 6))
+    body = {
+        "external_ref": {"system": "sbjf", "record_id": ref},
+        "subject": {"kind": "organisation", "name": "佳木斯市松江建材有限公司", "uscc": uscc,
+                    "legal_representative": {"name": "赵志刚", "id_number": rep_id}},
+        "ground": ground, "facts": "经稽核，该单位少报缴费基数。", "amount": "23500.50",
+        "document_no": "佳社稽〔2026〕8号", "department": "佳木斯市社会保险事业中心",
+    }
+    body.update(changes)
+    return body
+
+
+# --------------------------------------------------------------------------
+# Tokens and scopes
+# --------------------------------------------------------------------------
+
+def test_missing_wrong_and_revoked_tokens_are_401_and_a_missing_scope_is_403(app, session, client):
+    reader, token = new_client(session, ["status:read"])
+    code = {"code": identifiers.generate_uscc(RNG)}
+    missing = client.post(f"{BASE}/status", json=code)
+    assert error_of(missing, 401)["code"] == "missing_token"
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="integration"'
+    for header in ({"Authorization": "Bearer isk_nottherealtoken"}, {"Authorization": token},
+                   {"Authorization": "Basic " + token}):
+        response = client.post(f"{BASE}/status", json=code, headers=header)
+        assert error_of(response, 401)["code"] in ("invalid_token", "missing_token")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.post(f"{BASE}/status", json=code, headers=auth(token)).status_code == 200
+    refused = client.get(f"{BASE}/changes", headers=auth(token))
+    error = error_of(refused, 403)
+    assert error["code"] == "insufficient_scope" and "changes:read" in error["message"]
+    assert 'error="insufficient_scope", scope="changes:read"' in refused.headers["WWW-Authenticate"]
+    assert error_of(client.post(f"{BASE}/cases", json=org_body(), headers=auth(token)),
+                    403)["code"] == "insufficient_scope"
+
+    integration.revoke_client(session, make_staff(session, Role.ADMIN), reader,
+                              dt.datetime.now(dt.UTC))
+    session.commit()
+    revoked = client.post(f"{BASE}/status", json=code, headers=auth(token))
+    assert error_of(revoked, 401)["code"] == "invalid_token"
+    assert 'error="invalid_token"' in revoked.headers["WWW-Authenticate"]
+
+    rows = session.execute(sa.select(AuditEvent.action, AuditEvent.actor_label, AuditEvent.data)
+                           .where(AuditEvent.action.in_(["api.call", "api.auth_failed"]))
+                           .order_by(AuditEvent.seq)).all()
+    assert [(r.action, r.data.get("reason") or r.data.get("status")) for r in rows] == [
+        ("api.auth_failed", "missing"), ("api.auth_failed", "invalid"),
+        ("api.auth_failed", "missing"), ("api.auth_failed", "missing"),
+        ("api.call", 200), ("api.call", 403), ("api.call", 403), ("api.auth_failed", "revoked")]
+    assert rows[4].actor_label == f"api:{reader.name}"
+    assert token not in audit_text(session)
+
+
+# --------------------------------------------------------------------------
+# POST /cases
+# --------------------------------------------------------------------------
+
+def test_create_a_case_then_the_same_reference_is_idempotent(app, session, client):
+    writer, token = new_client(session, ["cases:write"], name="sbjf-audit")
+    body = org_body("2026-000123")
+    created = client.post(f"{BASE}/cases", json=body, headers=auth(token))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    data = created.get_json()["data"]
+    assert data["state"] == "opened" and data["origin"] == "integration" and data["created"] is True
+    assert data["external_ref"] == {"system": "sbjf", "record_id": "2026-000123"}
+    assert data["subject"] == {"kind": "organisation", "name": "佳木斯市松江建材有限公司",
+                               "code": body["subject"]["uscc"]}
+    case = session.execute(sa.select(Case)).scalar_one()
+    assert case.case_no == data["case_no"] and case.state is CaseState.OPENED
+    assert case.origin is CaseOrigin.INTEGRATION and case.assignee_id is None
+    assert case.prepared_by_id is None and case.external_ref == "sbjf:2026-000123"
+    assert str(case.amount) == "23500.50" and case.document_no == "佳社稽〔2026〕8号"
+    assert case.department_contact == "0454-12333"
+    assert case.subject.legal_representative.id_number == body["subject"]["legal_representative"][
+        "id_number"]
+
+    again = client.post(f"{BASE}/cases", json=body, headers=auth(token))
+    assert again.status_code == 200 and again.get_json()["data"]["case_no"] == case.case_no
+    assert again.get_json()["data"]["created"] is False
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 1
+
+    other_ground = client.post(f"{BASE}/cases", json={**body, "ground": "J2"}, headers=auth(token))
+    assert error_of(other_ground, 409)["code"] == "external_ref_conflict"
+    second = client.post(f"{BASE}/cases", json=org_body("2026-000124",
+                                                        uscc=body["subject"]["uscc"]),
+                         headers=auth(token))
+    assert second.status_code == 201            # same unit, new record: the subject is reused
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 2
+    assert len({c.subject_id for c in session.execute(sa.select(Case)).scalars()}) == 1
+
+    events = session.execute(sa.select(AuditEvent.action, AuditEvent.actor_label, AuditEvent.data)
+                             .order_by(AuditEvent.seq)).all()
+    mine = [(e.action, e.data.get("status")) for e in events if e.actor_label == "api:sbjf-audit"]
+    assert mine == [("subject.create", None), ("case.open", None), ("api.call", 201),
+                    ("api.call", 200), ("api.call", 409), ("case.open", None), ("api.call", 201)]
+    assert body["subject"]["legal_representative"]["id_number"] not in audit_text(session)
+    assert body["subject"]["legal_representative"]["id_number"] not in created.get_data(as_text=True)
+
+
+def test_a_person_case_answers_the_masked_number_only(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    number = identifiers.generate_ric(RNG, birth=dt.date(1961, 2, 3))
+    response = client.post(f"{BASE}/cases", headers=auth(token), json={
+        "external_ref": {"system": "ylbx", "record_id": "P-77"}, "ground": "J2",
+        "subject": {"kind": "person", "name": "孙桂兰", "id_number": number},
+        "facts": "冒领养老金。", "amount": 18000})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["data"]["subject"]["code"] == identifiers.mask_ric(number)
+    assert number not in response.get_data(as_text=True) and number not in audit_text(session)
+
+
+@pytest.mark.parametrize("change, field, code", [
+    (lambda b: b["subject"].update(uscc=wrong_check(b["subject"]["uscc"])), "subject.uscc",
+     "invalid_check_digit"),
+    (lambda b: b.update(ground="J99"), "ground", "unknown_ground"),
+    (lambda b: b.update(amount="-5"), "amount", "invalid_amount"),
+    (lambda b: b.update(amount="1.005"), "amount", "invalid_amount"),
+    (lambda b: b.update(amount=True), "amount", "invalid_amount"),
+    (lambda b: b.update(facts=""), "facts", "required"),
+    (lambda b: b.update(legal_rep="x"), "legal_rep", "unknown_field"),
+    (lambda b: b["subject"].pop("uscc"), "subject.uscc", "required"),
+    (lambda b: b["subject"]["legal_representative"].update(id_number=wrong_check(
+        b["subject"]["legal_representative"]["id_number"])),
+     "subject.legal_representative.id_number", "invalid_check_digit"),
+    (lambda b: b["subject"].update(kind="company"), "subject.kind", "invalid_value"),
+    (lambda b: b.update(external_ref={"system": "sb jf", "record_id": "1"}),
+     "external_ref.system", "invalid_reference"),
+    (lambda b: b.pop("external_ref"), "external_ref", "required"),
+    (lambda b: b["subject"].update(org_code="12345678X"), "subject.org_code", None),
+])
+def test_invalid_fields_are_422_with_the_field_and_a_message(app, session, client, change, field,
+                                                             code):
+    _writer, token = new_client(session, ["cases:write"])
+    body = org_body()
+    change(body)
+    error = error_of(client.post(f"{BASE}/cases?lang=en", json=body, headers=auth(token)), 422)
+    assert error["code"] == "invalid_fields"
+    found = {e["field"]: e for e in error["errors"]}
+    assert field in found, error
+    if code:
+        assert found[field]["code"] == code
+    assert found[field]["message"] and not re.search(r"\d{15}", json.dumps(error))
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+
+
+def test_ground_not_for_the_kind_and_person_fields_are_refused_together(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    body = {"external_ref": {"system": "sbjf", "record_id": "9"}, "ground": "J1",   # J1: units only
+            "subject": {"kind": "person", "name": "李四", "uscc": identifiers.generate_uscc(RNG),
+                        "id_number": identifiers.generate_ric(RNG)},
+            "facts": "x"}
+    error = error_of(client.post(f"{BASE}/cases", json=body, headers=auth(token)), 422)
+    codes = {(e["field"], e["code"]) for e in error["errors"]}
+    assert codes == {("ground", "ground_not_for_kind"), ("subject.uscc", "not_for_kind")}
+    assert all(e["message"] for e in error["errors"])
+    assert error_of(client.post(f"{BASE}/cases", data="not json", headers={
+        **auth(token), "Content-Type": "application/json"}), 400)["code"] == "invalid_json"
+    audited = session.execute(sa.select(AuditEvent.data).where(AuditEvent.action == "api.call")
+                              .order_by(AuditEvent.seq)).scalars().all()
+    assert audited[0]["status"] == 422 and audited[0]["fields"] == ["subject.uscc", "ground"]
+
+
+# --------------------------------------------------------------------------
+# POST /status
+# --------------------------------------------------------------------------
+
+def status_of(client, token, code):
+    response = client.post(f"{BASE}/status", json={"code": code}, headers=auth(token))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    return response
+
+
+def test_status_of_listed_pending_unknown_and_red_listed_units(app, session, client):
+    _reader, token = new_client(session, ["status:read"])
+    listed = published_case(session, app, decided_on=dt.date(2026, 3, 16))
+    pending, _code = pre_noticed_case(session, served_on=dt.date(2026, 9, 28))
+    red = red_list_entry(session, app)
+    session.commit()
+
+    body = status_of(client, token, listed.subject.uscc.lower()).get_json()
+    assert body["warning"] == "block" and body["listed"] is True
+    assert body["query"] == {"kind": "uscc", "code_masked": listed.subject.uscc}
+    [item] = body["listings"]
+    assert item["case_no"] == listed.case_no and item["state"] == "published"
+    assert item["severity"] == "serious" and item["measures"] == ["JM1"]
+    assert item["term_end"] == listed.term_end.isoformat() and item["ground_code"] == listed.ground
+
+    body = status_of(client, token, pending.subject.uscc).get_json()
+    assert body["warning"] == "flag" and body["warning_reasons"] == ["pending_procedure"]
+    assert body["pending"][0]["state"] == "pre_noticed" and body["listings"] == []
+    assert body["pending"][0]["defence_due_on"] == pending.defence_due_on.isoformat()
+
+    body = status_of(client, token, identifiers.generate_uscc(random.Random(99))).get_json()
+    assert body["warning"] == "none" and body["known_subject"] is False
+    assert body["listings"] == body["pending"] == body["red_list"] == []
+
+    body = status_of(client, token, red.code_display).get_json()
+    assert body["warning"] == "none" and [r["public_id"] for r in body["red_list"]] == [red.public_id]
+    # an old organisation code finds the same unit
+    old = status_of(client, token, identifiers.org_code_from_uscc(listed.subject.uscc)).get_json()
+    assert old["query"]["kind"] == "org_code" and old["warning"] == "block"
+
+
+def test_status_of_persons_shows_masked_numbers_only(app, session, client):
+    _reader, token = new_client(session, ["status:read"])
+    person = published_case(session, app, profile_code="zhengzhou", ground="ZP1",
+                            kind=SubjectKind.PERSON)                    # not published publicly
+    org = published_case(session, app)
+    hashed(person.subject), hashed(org.subject)
+    session.commit()
+    full = person.subject.id_number
+    response = status_of(client, token, f"{full[:6]} {full[6:14]} {full[14:]}")
+    body = response.get_json()
+    assert body["warning"] == "block" and body["query"]["code_masked"] == identifiers.mask_ric(full)
+    assert body["listings"][0]["subject"]["code"] == identifiers.mask_ric(full)
+    assert full not in response.get_data(as_text=True) and full[6:14] not in response.get_data(
+        as_text=True)
+    rep = org.subject.legal_representative.id_number
+    linked = status_of(client, token, rep).get_json()
+    assert linked["warning"] == "flag" and linked["warning_reasons"] == [
+        "related_person_of_listed_subject"]
+    assert linked["related_listings"][0]["role"] == "legal_representative"
+    assert linked["related_listings"][0]["subject"]["code"] == org.subject.uscc
+    stored = audit_text(session)
+    assert full not in stored and rep not in stored and identifiers.mask_ric(full) in stored
+    calls = session.execute(sa.select(AuditEvent.data).where(AuditEvent.action == "api.call")
+                            .order_by(AuditEvent.seq)).scalars().all()
+    assert [c["warning"] for c in calls] == ["block", "flag"] and calls[0]["code_hash"]
+
+
+def test_status_after_removal_and_for_bad_codes(app, session, client):
+    _reader, token = new_client(session, ["status:read"])
+    case = published_case(session, app)
+    remove_published(session, case, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
+    annulled = published_case(session, app)
+    remove_published(session, annulled, RemovalReason.REVOKED, dt.date(2026, 5, 21))
+    decided, _code = listed_case(session, app, publish=False, decided_on=dt.date(2026, 9, 1))
+    session.commit()
+    body = status_of(client, token, case.subject.uscc).get_json()
+    if dt.date.today() - dt.date(2026, 5, 20) < dt.timedelta(days=365):
+        assert body["recently_removed"][0]["removal_reason"] == "rectified"
+    assert body["warning"] == "none" and body["listed"] is False
+    assert status_of(client, token, annulled.subject.uscc).get_json()["recently_removed"] == []
+    decided_body = status_of(client, token, decided.subject.uscc).get_json()
+    assert decided_body["warning"] == "block"
+    assert decided_body["listings"][0]["state"] == "decided"
+    assert decided_body["listings"][0]["published_on"] is None
+
+    uscc = identifiers.generate_uscc(RNG)
+    wrong = uscc[:17] + ("0" if uscc[17] != "0" else "1")
+    for payload, code in (({"code": wrong}, "invalid_identifier"), ({}, "invalid_fields"),
+                          ({"code": 5}, "invalid_fields"), ({"number": uscc}, "invalid_fields")):
+        response = client.post(f"{BASE}/status", json=payload, headers=auth(token))
+        error = error_of(response, 422)
+        assert error["code"] == code and wrong not in response.get_data(as_text=True)
+    assert error_of(client.get(f"{BASE}/status?code={uscc}", headers=auth(token)),
+                    405)["code"] == "method_not_allowed"
+
+
+# --------------------------------------------------------------------------
+# GET /changes
+# --------------------------------------------------------------------------
+
+def test_change_feed_pages_with_a_cursor_and_loses_no_event(app, session, client):
+    _reader, token = new_client(session, ["changes:read"])
+    first = published_case(session, app)
+    person = published_case(session, app, kind=SubjectKind.PERSON)
+    session.commit()
+    expected = session.execute(sa.select(AuditEvent.seq).where(
+        AuditEvent.entity_type == "case").order_by(AuditEvent.seq)).scalars().all()
+    assert len(expected) == 12                 # 6 steps per case
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": 5, **({"cursor": cursor} if cursor else {})}
+        body = client.get(f"{BASE}/changes", query_string=query, headers=auth(token)).get_json()
+        seen += body["data"]
+        cursor, pages = body["next_cursor"], pages + 1
+        if not body["has_more"]:
+            break
+    assert pages == 3 and [e["position"] for e in seen] == expected
+    assert [e["event"] for e in seen[:6]] == ["opened", "pre_notice_served", "reviewed",
+                                              "listing_proposed", "listing_decided", "published"]
+    assert [e["state"] for e in seen[:6]] == ["opened", "pre_noticed", "reviewed", "proposed",
+                                              "decided", "published"]
+    assert seen[4]["date"] == "2026-03-16" and seen[4]["term_end"] == first.term_end.isoformat()
+    assert seen[6]["subject"]["code"] == identifiers.mask_ric(person.subject.id_number)
+    assert {e["case_no"] for e in seen} == {first.case_no, person.case_no}
+    assert re.fullmatch(r"i1\.[A-Za-z0-9_-]+", cursor)
+    empty = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
+    assert empty["data"] == [] and empty["next_cursor"] == cursor and empty["has_more"] is False
+
+    # the feed's own audit events (api.call) and staff assignments are not case events
+    remove_published(session, first, RemovalReason.TERM_EXPIRED, first.term_end)
+    session.commit()
+    body = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
+    assert [(e["event"], e["state"], e["removal_reason"]) for e in body["data"]] == [
+        ("removed", "removed", "term_expired")]
+    everything = client.get(f"{BASE}/changes?limit=1000", headers=auth(token)).get_data(
+        as_text=True)
+    assert person.subject.id_number not in everything
+
+
+@pytest.mark.parametrize("query, code, field", [
+    ("cursor=42", "invalid_cursor", "cursor"),
+    ("cursor=c1.MQ", "invalid_cursor", "cursor"),          # a cursor of the public feed
+    ("limit=0", "out_of_range", "limit"),
+    ("limit=x", "out_of_range", "limit"),
+    ("since=i1.MQ", "unknown_parameter", "since"),
+])
+def test_change_feed_bad_parameters(app, session, client, query, code, field):
+    _reader, token = new_client(session, ["changes:read"])
+    error = error_of(client.get(f"{BASE}/changes?{query}", headers=auth(token)), 400)
+    assert (error["code"], error["field"]) == (code, field)
+
+
+# --------------------------------------------------------------------------
+# Rate limit, OpenAPI
+# --------------------------------------------------------------------------
+
+def test_calls_are_limited_per_client(app, database_url, tmp_path):
+    limited = create_app({**config.testing(database_url, tmp_path), "RATELIMIT_ENABLED": True,
+                          "RATELIMIT_STORAGE_URI": "memory://",
+                          "PORTAL_INTEGRATION_RATE_LIMIT": "3/minute"})
+    try:
+        with limited.app_context():
+            if database_url.startswith("sqlite"):
+                db.create_all()
+            first_client, first = new_client(db.session, ["status:read", "changes:read"])
+            _other_client, second = new_client(db.session, ["status:read"])
+        web = limited.test_client()
+        code = {"code": identifiers.generate_uscc(RNG)}
+        answers = [web.post(f"{BASE}/status", json=code, headers=auth(first)) for _ in range(2)]
+        answers.append(web.get(f"{BASE}/changes", headers=auth(first)))     # one budget for all
+        answers.append(web.post(f"{BASE}/status", json=code, headers=auth(first)))
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        error = error_of(answers[-1], 429)
+        assert error["code"] == "rate_limited" and "Retry-After" in answers[-1].headers
+        assert web.post(f"{BASE}/status", json=code, headers=auth(second)).status_code == 200
+    finally:
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_openapi_document_describes_the_integration_routes(app, client):
+    spec = client.get(f"{BASE}/openapi.json").get_json()
+    validate(spec)
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("integration."):
+            routes[rule.rule.removeprefix("/api/v1")] = (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    for path, methods in routes.items():
+        assert {m.lower() for m in methods} == set(spec["paths"][path]), path
+    assert spec["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+    for path in ("/integration/cases", "/integration/status", "/integration/changes"):
+        [operation] = spec["paths"][path].values()
+        [requirement] = operation["security"]
+        assert requirement["bearerToken"][0] in integration.SCOPES
+        assert "401" in operation["responses"] and "403" in operation["responses"]
+    assert "block" in json.dumps(spec["components"]["schemas"]["IntegrationStatus"])
+    public = client.get("/api/v1/openapi.json").get_json()
+    assert set(public["paths"]) <= set(spec["paths"])
+
+
+# --------------------------------------------------------------------------
+# Admin pages
+# --------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_admin_creates_a_client_sees_the_token_once_and_revokes_it(app, session, client):
+    english(client)
+    login(client, staff(session, Role.ADMIN, "admin.zhou"))
+    page = client.get("/admin/integration/")
+    assert page.status_code == 200 and "No API clients yet." in text(page)
+    created = client.post("/admin/integration/", data={"name": "SBJF-Finance",
+                                                       "scopes": ["status:read", "changes:read"]})
+    assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
+    token = re.search(r'class="access-code code api-token">([^<]+)<',
+                      created.get_data(as_text=True)).group(1)
+    assert token.startswith("isk_") and len(token) > 40
+    row = session.execute(sa.select(ApiClient)).scalar_one()
+    assert row.name == "sbjf-finance" and row.scopes == ["status:read", "changes:read"]
+    assert token not in row.token_hash and row.token_prefix == token[:12]
+    listing = client.get("/admin/integration/")
+    assert token not in listing.get_data(as_text=True) and token[:12] in listing.get_data(
+        as_text=True)
+    api = app.test_client()
+    assert api.get(f"{BASE}/changes", headers=auth(token)).status_code == 200
+    duplicate = client.post("/admin/integration/", data={"name": "sbjf-finance",
+                                                         "scopes": ["status:read"]})
+    assert duplicate.status_code == 400 and "exists already" in text(duplicate)
+    nothing = client.post("/admin/integration/", data={"name": "x y", "scopes": []})
+    assert nothing.status_code == 400 and "Choose at least one permission." in text(nothing)
+    unknown = client.post("/admin/integration/", data={"name": "abc", "scopes": ["admin:all"]})
+    assert unknown.status_code == 400
+
+    revoked = client.post(f"/admin/integration/{row.id}/revoke")
+    assert revoked.status_code == 302
+    assert "no longer works" in text(client.get("/admin/integration/"))
+    assert api.get(f"{BASE}/changes", headers=auth(token)).status_code == 401
+    session.expire_all()
+    assert session.get(ApiClient, row.id).revoked_at is not None
+    actions = session.execute(sa.select(AuditEvent.action, AuditEvent.actor_label).where(
+        AuditEvent.entity_type == "api_client").order_by(AuditEvent.seq)).all()
+    assert [tuple(a) for a in actions] == [
+        ("api_client.create", "staff:admin.zhou"), ("api.call", "api:sbjf-finance"),
+        ("api_client.revoke", "staff:admin.zhou"), ("api.auth_failed", "public")]
+    assert token not in audit_text(session)
+
+
+@pytest.mark.usefixtures("fast_passwords")
+@pytest.mark.parametrize("role", [Role.CLERK, Role.APPROVER])
+def test_only_admins_manage_api_clients(app, session, client, role):
+    target, _token = new_client(session, ["status:read"])
+    login(client, staff(session, role))
+    assert client.get("/admin/integration/").status_code == 403
+    assert client.post("/admin/integration/", data={"name": "abc",
+                                                    "scopes": ["status:read"]}).status_code == 403
+    assert client.post(f"/admin/integration/{target.id}/revoke").status_code == 403
+    session.expire_all()
+    assert session.get(ApiClient, target.id).usable
+    assert session.scalar(sa.select(sa.func.count(ApiClient.id))) == 1
