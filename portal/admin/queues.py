@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import labels
-from portal.admin import access, clock, forms, queries
+from portal.admin import access, clock, forms, grade_complaints, queries
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import basis_label
@@ -135,7 +135,7 @@ def _render(submission: Submission, material=None, decide=None, status: int = 20
         material_form=material or forms.MaterialForm(prefix="material", formdata=None),
         decide_form=decide or _decide_form(submission, formdata=False),
         assign_form=_assign_form(submission), handler=handler, local=clock.local,
-        basis_label=basis_label,
+        basis_label=basis_label, grade_panel=grade_complaints.panel(submission) if handler else None,
     ), status
 
 

@@ -1,0 +1,147 @@
+"""The red-list queue (Zhengzhou §一): proposals to decide, the current red list, removals.
+
+Views of the ``admin.grades`` blueprint (registered in :mod:`portal.admin.grades`).
+An approver other than the proposer admits or refuses (four-eyes, checked in
+``portal.services.redlist``); an approver removes a unit with a reason.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.admin import access, clock, queries
+from portal.admin import grade_forms as gf
+from portal.admin.access import CASE_ROLES, role_required
+from portal.admin.messages import step_error
+from portal.extensions import db
+from portal.models import ProposalState, RedListEntry, RedListProposal, Role
+from portal.rules import grades as rules
+from portal.services import cases, redlist
+from portal.web import active_profile
+
+
+def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
+    form.criteria.choices = [
+        (c.code, f"{c.code} {c.text.get(locale)}"
+                 + (f" ({_('agreement medical institutions and pharmacies only')})" if c.subjects else ""))
+        for c in profile.red_list_criteria]
+
+
+def refusal_messages(exc: redlist.RedListError, profile, locale: str) -> list[str]:
+    if exc.code != "refused":
+        return [gf.redlist_error(exc.code)]
+    out = [str(gf.OBSTACLES[r]) for r in exc.reasons if r != "criteria"]
+    if exc.missing:
+        texts = {c.code: c.text.get(locale) for c in profile.red_list_criteria}
+        out.append(_("Not met: %(criteria)s", criteria="; ".join(
+            f"{code} {texts.get(code, '')}" for code in exc.missing)))
+    return out
+
+
+def _remove_form() -> gf.RemoveEntryForm:
+    form = gf.RemoveEntryForm(prefix="remove")
+    form.reason.choices = [(r, gf.REDLIST_REMOVAL_REASONS[r]) for r in redlist.STAFF_REASONS]
+    return form
+
+
+@role_required(*CASE_ROLES)
+def queue():
+    profile, today = active_profile(), clock.today()
+    if not profile.red_list_criteria:
+        return render_template("admin/grades/redlist.html", profile=profile, offered=False)
+    pending = redlist.pending_proposals(db.session)
+    entries = redlist.current_entries(db.session, today)
+    decided = list(db.session.execute(
+        sa.select(RedListProposal).where(RedListProposal.state != ProposalState.PROPOSED)
+        .order_by(RedListProposal.decided_on.desc(), RedListProposal.id.desc()).limit(20)).scalars())
+    removed = list(db.session.execute(
+        sa.select(RedListEntry).where(RedListEntry.removed_on.is_not(None))
+        .order_by(RedListEntry.removed_on.desc(), RedListEntry.id.desc()).limit(20)).scalars())
+    by_entry = {p.entry_id: p for p in db.session.execute(sa.select(RedListProposal).where(
+        RedListProposal.entry_id.in_([e.id for e in entries + removed]))).scalars()}
+    names = queries.staff_names(db.session, [p.proposed_by_id for p in pending + decided]
+                                + [p.decided_by_id for p in decided])
+    locale = str(get_locale())
+    return render_template(
+        "admin/grades/redlist.html", profile=profile, offered=True, pending=pending, entries=entries,
+        decided=decided, removed=removed, by_entry=by_entry, names=names, locale=locale, gf=gf,
+        criteria={c.code: c for c in profile.red_list_criteria},
+        applicable=lambda p: [c.code for c in rules.applicable_criteria(profile, p.unit_type)],
+        can_decide=current_user.role is Role.APPROVER, me=current_user.id,
+        admit_form=gf.AdmitForm(prefix="admit", formdata=None),
+        refuse_form=gf.RefuseForm(prefix="refuse", formdata=None), remove_form=_remove_form(),
+        incentives=profile.red_list_incentives)
+
+
+def _proposal(proposal_id: int) -> RedListProposal:
+    found = db.session.get(RedListProposal, proposal_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _refused(exc: Exception, profile):
+    db.session.rollback()
+    if isinstance(exc, cases.PermissionDenied):
+        if "four-eyes" in str(exc):
+            return access.denied(_("You proposed this unit: a different approver must decide "
+                                   "(four-eyes rule)."))
+        return access.denied(step_error(exc))
+    for message in refusal_messages(exc, profile, str(get_locale())):
+        flash(message, "error")
+    return redirect(url_for(".redlist"))
+
+
+@role_required(Role.APPROVER)
+def admit(proposal_id: int):
+    proposal, profile = _proposal(proposal_id), active_profile()
+    form = gf.AdmitForm(prefix="admit")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        entry = redlist.admit(db.session, current_user._get_current_object(), proposal, profile,
+                              current_app.config["PORTAL_LOOKUP_KEY"], clock.today(), form.note.data)
+    except (cases.PermissionDenied, redlist.RedListError) as exc:
+        return _refused(exc, profile)
+    db.session.commit()
+    flash(_("%(name)s has been admitted to the red list.", name=entry.name), "info")
+    return redirect(url_for(".redlist"))
+
+
+@role_required(Role.APPROVER)
+def refuse(proposal_id: int):
+    proposal, profile = _proposal(proposal_id), active_profile()
+    form = gf.RefuseForm(prefix="refuse")
+    if not form.validate_on_submit():
+        flash(_("State the reason."), "error")
+        return redirect(url_for(".redlist"))
+    try:
+        redlist.refuse(db.session, current_user._get_current_object(), proposal, form.reason.data,
+                       clock.today())
+    except (cases.PermissionDenied, redlist.RedListError) as exc:
+        return _refused(exc, profile)
+    db.session.commit()
+    flash(_("The red-list proposal has been refused."), "info")
+    return redirect(url_for(".redlist"))
+
+
+@role_required(Role.APPROVER)
+def remove(entry_id: int):
+    entry = db.session.get(RedListEntry, entry_id)
+    if entry is None:
+        abort(404)
+    form = _remove_form()
+    if not form.validate_on_submit():
+        flash(_("Choose a reason and write a note."), "error")
+        return redirect(url_for(".redlist"))
+    try:
+        redlist.remove(db.session, current_user._get_current_object(), entry, form.reason.data,
+                       form.note.data, clock.today())
+    except (cases.PermissionDenied, redlist.RedListError) as exc:
+        return _refused(exc, active_profile())
+    db.session.commit()
+    flash(_("%(name)s has been removed from the red list.", name=entry.name), "info")
+    return redirect(url_for(".redlist"))

@@ -1,0 +1,281 @@
+"""Credit grades in the back office (Zhengzhou §三, §四): subjects, findings, their grade.
+
+``/admin/grades``: look up a unit or person; its page shows the grade derived
+from the findings that still count, the history of findings, and the steps:
+record a finding (clerk, reviewer), withdraw or annul one (reviewer,
+approver), open the listing case of a serious finding (clerk, reviewer),
+propose the unit for the red list (clerk, reviewer). The red-list queue
+(:mod:`portal.admin.grade_redlist`) and the complaint outcomes
+(:mod:`portal.admin.grade_complaints`) are views of this blueprint too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.admin import access, clock, grade_complaints, grade_redlist, subject_form
+from portal.admin import grade_forms as gf
+from portal.admin.access import CASE_ROLES, role_required
+from portal.admin.messages import step_error
+from portal.extensions import db
+from portal.models import Case, FindingSource, GradeFinding, Role, Subject, SubjectKind
+from portal.rules import grades as rules
+from portal.rules import identifiers
+from portal.rules.identifiers import mask_ric
+from portal.security import lookup_hash
+from portal.services import cases, grades, redlist, subjects
+from portal.web import active_profile
+
+bp = Blueprint("grades", __name__, url_prefix="/grades")
+RECORDERS = (Role.CLERK, Role.REVIEWER)
+ENDERS = (Role.REVIEWER, Role.APPROVER)
+
+
+def _subject(subject_id: int) -> Subject:
+    found = db.session.get(Subject, subject_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def standings(profile, subject_ids: list[int], today) -> dict[int, rules.Standing]:
+    """The grade of each subject today (one query for all their findings)."""
+    found: dict[int, list] = {i: [] for i in subject_ids}
+    if subject_ids:
+        for f in db.session.execute(sa.select(GradeFinding).where(
+                GradeFinding.subject_id.in_(subject_ids))).scalars():
+            found[f.subject_id].append(f)
+    return {i: rules.standing(fs, today, profile) for i, fs in found.items()}
+
+
+def _search(q: str) -> list[Subject]:
+    q = q.strip()
+    query = sa.select(Subject)
+    normal = identifiers.normalise(q)
+    match = [Subject.uscc == normal, Subject.org_code == normal, Subject.reg_no == normal,
+             Subject.name.like(f"%{q}%")]
+    try:                                   # a resident ID number: found by its keyed hash only
+        identifiers.validate_ric(normal)
+    except identifiers.InvalidIdentifier:
+        pass
+    else:
+        match.append(Subject.id_hash == lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], normal))
+    query = query.where(sa.or_(*match))
+    return list(db.session.execute(query.order_by(Subject.name).limit(50)).scalars())
+
+
+@bp.get("/")
+@role_required(*CASE_ROLES)
+def index():
+    profile, today = active_profile(), clock.today()
+    form = gf.LookupForm(request.args)
+    q = (form.q.data or "").strip() if form.validate() else ""
+    found = _search(q) if q else []
+    recent = list(db.session.execute(
+        sa.select(GradeFinding).order_by(GradeFinding.created_at.desc(), GradeFinding.id.desc())
+        .limit(20)).scalars()) if not q else []
+    return render_template(
+        "admin/grades/index.html", form=form, q=q, found=found, recent=recent, profile=profile,
+        enabled=rules.grading_enabled(profile),
+        grades=standings(profile, [s.id for s in found], today), mask_ric=mask_ric,
+        can_register=current_user.role in RECORDERS, gf=gf)
+
+
+@bp.route("/subjects/new", methods=["GET", "POST"])
+@role_required(*RECORDERS)
+def new_subject():
+    """Register a unit or person that no case has brought in yet."""
+    form = gf.SubjectForm()
+    if form.validate_on_submit():
+        try:
+            subject, created = subjects.register_subject(
+                db.session, current_user._get_current_object(), current_app.config["PORTAL_LOOKUP_KEY"],
+                subject_form.subject_input(form))
+        except subjects.SubjectError as exc:
+            db.session.rollback()
+            subject_form.attach_error(form, exc)
+        else:
+            db.session.commit()
+            if not created:
+                flash(_("A subject with this code was already registered; its stored details "
+                        "were used."), "info")
+            return redirect(url_for(".subject", subject_id=subject.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/grades/subject_new.html", form=form), status
+
+
+def _last_day(until):
+    """Last day on which a finding counts (``until`` is the first day it no longer does)."""
+    return until - dt.timedelta(days=1) if until else None
+
+
+def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: int = 200):
+    profile, today, locale = active_profile(), clock.today(), str(get_locale())
+    findings = grades.findings_of(db.session, subject.id)
+    standing = rules.standing(findings, today, profile)
+    kind = subject.kind.value
+    role = current_user.role
+    if finding_form is None:
+        finding_form = gf.FindingForm(prefix="finding", formdata=None)
+    finding_form.code.choices = gf.code_choices(profile, kind, locale)
+    offers_red_list = bool(profile.red_list_criteria) and subject.kind is SubjectKind.ORGANISATION
+    if proposal_form is None:
+        proposal_form = gf.ProposalForm(prefix="proposal", formdata=None)
+    grade_redlist.criteria_choices(proposal_form, profile, locale)
+    obstacles = ()
+    if offers_red_list:
+        obstacles, _missing = redlist.obstacles(db.session, profile, subject, "employer",
+                                                [c.code for c in profile.red_list_criteria], today)
+    counting = {f.id for f in standing.counting}
+    case_nos = dict(db.session.execute(sa.select(Case.id, Case.case_no).where(Case.id.in_(
+        [f.listing_case_id for f in findings if f.listing_case_id]
+        + [f.case_id for f in findings if f.case_id]))).all())
+    items = {i.code: i for i in rules.catalogue(profile, kind)}
+    return render_template(
+        "admin/grades/subject.html", subject=subject, profile=profile, standing=standing,
+        findings=findings, counting=counting, items=items, case_nos=case_nos, locale=locale,
+        enabled=rules.grading_enabled(profile), today=today, mask_ric=mask_ric,
+        last_day=lambda f: _last_day(rules.counts_until(f.found_on, rules.counts_for(profile, f.grade))),
+        standing_last=_last_day(standing.until),
+        serious_ground=lambda f: rules.serious_ground(profile, f.behaviour_code, kind),
+        can_record=role in RECORDERS, can_end=role in ENDERS, can_open=role in RECORDERS,
+        can_propose=role in RECORDERS and offers_red_list, offers_red_list=offers_red_list,
+        red_entries=redlist.current_entries(db.session, today, subject.id),
+        pending=redlist.pending_proposals(db.session, subject.id), obstacles=obstacles,
+        finding_form=finding_form, proposal_form=proposal_form,
+        end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(), gf=gf,
+    ), status
+
+
+@bp.get("/subjects/<int:subject_id>")
+@role_required(*CASE_ROLES)
+def subject(subject_id: int):
+    return _render(_subject(subject_id))
+
+
+@bp.post("/subjects/<int:subject_id>/findings")
+@role_required(*RECORDERS)
+def record(subject_id: int):
+    found = _subject(subject_id)
+    profile = active_profile()
+    form = gf.FindingForm(prefix="finding")
+    form.code.choices = gf.code_choices(profile, found.kind.value, str(get_locale()))
+    if not form.validate_on_submit():
+        return _render(found, finding_form=form, status=400)
+    try:
+        finding = grades.record_finding(db.session, current_user._get_current_object(), profile, found,
+                                        grades.FindingInput(
+                                            code=form.code.data, found_on=form.found_on.data,
+                                            facts=form.facts.data, source=FindingSource(form.source.data),
+                                            document_no=form.document_no.data), clock.today())
+    except cases.PermissionDenied as exc:
+        db.session.rollback()
+        return access.denied(step_error(exc))
+    except grades.GradeError as exc:
+        db.session.rollback()
+        form.code.errors = [gf.grade_error(exc.code)]
+        return _render(found, finding_form=form, status=400)
+    db.session.commit()
+    flash(_("Finding %(no)s has been recorded.", no=finding.finding_no), "info")
+    if finding.grade == "serious":
+        flash(_("A serious finding leads to the blacklist: open the listing case from the finding."),
+              "info")
+    return redirect(url_for(".subject", subject_id=found.id))
+
+
+def _finding(finding_id: int) -> GradeFinding:
+    found = db.session.get(GradeFinding, finding_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/findings/<int:finding_id>/end")
+@role_required(*ENDERS)
+def end(finding_id: int):
+    finding = _finding(finding_id)
+    form = gf.EndFindingForm(prefix="end")
+    if not form.validate_on_submit():
+        flash(_("State the reason."), "error")
+        return redirect(url_for(".subject", subject_id=finding.subject_id))
+    step = grades.annul_finding if form.action.data == "annul" else grades.withdraw_finding
+    try:
+        step(db.session, current_user._get_current_object(), finding, form.reason.data, clock.today())
+    except cases.PermissionDenied as exc:
+        db.session.rollback()
+        return access.denied(step_error(exc))
+    except grades.GradeError as exc:
+        db.session.rollback()
+        flash(gf.grade_error(exc.code), "error")
+        return redirect(url_for(".subject", subject_id=finding.subject_id))
+    db.session.commit()
+    flash(_("The finding no longer counts towards the grade."), "info")
+    return redirect(url_for(".subject", subject_id=finding.subject_id))
+
+
+@bp.post("/subjects/<int:subject_id>/redlist")
+@role_required(*RECORDERS)
+def propose(subject_id: int):
+    """Propose the unit for the red list with the criteria it meets (an approver decides)."""
+    found = _subject(subject_id)
+    profile = active_profile()
+    form = gf.ProposalForm(prefix="proposal")
+    grade_redlist.criteria_choices(form, profile, str(get_locale()))
+    if not form.validate_on_submit():
+        return _render(found, proposal_form=form, status=400)
+    try:
+        proposal = redlist.propose(db.session, current_user._get_current_object(), profile, found,
+                                   form.unit_type.data, form.criteria.data or [], form.basis.data,
+                                   clock.today())
+    except cases.PermissionDenied as exc:
+        db.session.rollback()
+        return access.denied(step_error(exc))
+    except redlist.RedListError as exc:
+        db.session.rollback()
+        form.criteria.errors = grade_redlist.refusal_messages(exc, profile, str(get_locale()))
+        return _render(found, proposal_form=form, status=400)
+    db.session.commit()
+    flash(_("Red-list proposal %(no)s awaits an approver's decision.", no=proposal.proposal_no), "info")
+    return redirect(url_for(".subject", subject_id=found.id))
+
+
+@bp.post("/findings/<int:finding_id>/case")
+@role_required(*RECORDERS)
+def open_case(finding_id: int):
+    finding = _finding(finding_id)
+    form = gf.EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        case = grades.open_case_from_finding(
+            db.session, current_user._get_current_object(), active_profile(), finding, clock.today(),
+            department_contact=current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""))
+    except cases.PermissionDenied as exc:
+        db.session.rollback()
+        return access.denied(step_error(exc))
+    except (grades.GradeError, cases.CaseError) as exc:
+        db.session.rollback()
+        flash(gf.grade_error(getattr(exc, "code", "")), "error")
+        return redirect(url_for(".subject", subject_id=finding.subject_id))
+    db.session.commit()
+    flash(_("Case %(no)s has been opened.", no=case.case_no), "info")
+    return redirect(url_for("admin.cases.show", case_id=case.id))
+
+
+bp.add_url_rule("/redlist", "redlist", grade_redlist.queue)
+bp.add_url_rule("/redlist/proposals/<int:proposal_id>/admit", "admit", grade_redlist.admit,
+                methods=["POST"])
+bp.add_url_rule("/redlist/proposals/<int:proposal_id>/refuse", "refuse", grade_redlist.refuse,
+                methods=["POST"])
+bp.add_url_rule("/redlist/entries/<int:entry_id>/remove", "remove", grade_redlist.remove,
+                methods=["POST"])
+bp.add_url_rule("/complaints/<int:submission_id>", "complaint", grade_complaints.page)
+bp.add_url_rule("/complaints/<int:submission_id>/finding", "complaint_finding",
+                grade_complaints.record, methods=["POST"])
+bp.add_url_rule("/complaints/<int:submission_id>/false", "false_complaint",
+                grade_complaints.false, methods=["POST"])

@@ -1,0 +1,221 @@
+"""Back-office pages for credit grades and the red list (Zhengzhou), zh and en, with role refusals."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from portal.admin import clock
+from portal.models import (
+    GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role, Subject,
+    SubjectKind,
+)
+from tests.factories import make_subject
+from tests.grades_support import COMPLAINANT_ID, EMPLOYER_CRITERIA, TODAY, complaint, finding, proposal
+from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+@pytest.fixture
+def zz(app, monkeypatch):
+    app.config["PORTAL_PROFILE"] = "zhengzhou"
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
+    return app
+
+
+@pytest.fixture
+def people(session, zz):
+    return {r: staff(session, r, f"{r.value}.g") for r in Role}
+
+
+def test_anonymous_is_sent_to_the_login(client, zz):
+    for path in ("/admin/grades/", "/admin/grades/redlist", "/admin/grades/subjects/1",
+                 "/admin/grades/complaints/1"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    assert client.post("/admin/grades/subjects/1/findings").status_code in (302, 400)
+
+
+def test_admin_may_not_open_the_grade_pages(session, client, people):
+    login(client, people[Role.ADMIN])
+    english(client)
+    for path in ("/admin/grades/", "/admin/grades/redlist"):
+        response = client.get(path)
+        assert response.status_code == 403 and "may not open this page" in text(response)
+
+
+def test_subject_page_shows_the_grade_and_history_in_both_languages(session, client, people):
+    unit = make_subject(session, name="郑州测试医院")
+    finding(session, unit, "ZH5", user=people[Role.CLERK])
+    session.commit()
+    login(client, people[Role.CLERK])
+    zh = text(client.get(f"/admin/grades/subjects/{unit.id}"))
+    assert "郑州测试医院" in zh and "ZH5" in zh and "挂床住院" in zh
+    assert "较重" in zh                                      # the grade label in Chinese
+    english(client)
+    response = client.get(f"/admin/grades/subjects/{unit.id}")
+    en = text(response)
+    assert response.status_code == 200
+    assert "Current grade" in en and "Serious (grade 2)" in en and "counts today" in en
+    assert "no score is computed" in en                          # score table left to the bureau
+    assert "a finding counts for 1 year from the day it was made" in en
+    found = client.get(f"/admin/grades/?q={unit.uscc}")
+    assert "郑州测试医院" in text(found)
+
+
+def test_recording_and_withdrawing_a_finding(session, client, people):
+    unit = make_subject(session)
+    session.commit()
+    login(client, people[Role.CLERK])
+    english(client)
+    response = client.post(f"/admin/grades/subjects/{unit.id}/findings", data={
+        "finding-code": "ZS2", "finding-found_on": TODAY.isoformat(), "finding-source": "inspection",
+        "finding-document_no": "郑社保稽〔2026〕3号", "finding-facts": "欠费3年以上，金额60万元。"})
+    assert response.status_code == 302
+    f = session.execute(sa.select(GradeFinding)).scalar_one()
+    assert f.grade == "serious" and f.document_no == "郑社保稽〔2026〕3号"
+    page = text(client.get(f"/admin/grades/subjects/{unit.id}"))
+    assert "Open the listing case" in page
+    # a clerk may not withdraw; a reviewer may
+    assert client.post(f"/admin/grades/findings/{f.id}/end",
+                       data={"end-action": "withdraw", "end-reason": "x"}).status_code == 403
+    opened = client.post(f"/admin/grades/findings/{f.id}/case")
+    assert opened.status_code == 302 and "/admin/cases/" in opened.headers["Location"]
+    client.post("/admin/logout")
+    login(client, people[Role.REVIEWER])
+    assert client.post(f"/admin/grades/findings/{f.id}/end",
+                       data={"end-action": "annul", "end-reason": "复议撤销"}).status_code == 302
+    session.expire_all()
+    assert session.get(GradeFinding, f.id).status.value == "annulled"
+
+
+def test_a_bad_finding_is_refused_with_a_message(session, client, people):
+    unit = make_subject(session)
+    session.commit()
+    login(client, people[Role.CLERK])
+    english(client)
+    response = client.post(f"/admin/grades/subjects/{unit.id}/findings", data={
+        "finding-code": "ZG1", "finding-found_on": (TODAY + dt.timedelta(days=3)).isoformat(),
+        "finding-source": "inspection", "finding-facts": "x"})
+    assert response.status_code == 400 and "cannot lie in the future" in text(response)
+    assert client.post(f"/admin/grades/subjects/{unit.id}/findings", data={
+        "finding-code": "ZG1", "finding-found_on": TODAY.isoformat(), "finding-source": "inspection",
+        "finding-facts": "x"}).status_code == 302
+    client.post("/admin/logout")
+    login(client, people[Role.APPROVER])
+    assert client.post(f"/admin/grades/subjects/{unit.id}/findings", data={
+        "finding-code": "ZG1", "finding-found_on": TODAY.isoformat(), "finding-source": "inspection",
+        "finding-facts": "x"}).status_code == 403
+
+
+def test_red_list_proposal_and_four_eyes_admission(session, client, people):
+    unit = make_subject(session, name="郑州守信机械有限公司")
+    session.commit()
+    login(client, people[Role.CLERK])
+    english(client)
+    data = {"proposal-unit_type": "employer", "proposal-criteria": list(EMPLOYER_CRITERIA[:2]),
+            "proposal-basis": "年度稽核无违规"}
+    refused = client.post(f"/admin/grades/subjects/{unit.id}/redlist", data=data)
+    assert refused.status_code == 400 and "Not met: R3" in text(refused)
+    data["proposal-criteria"] = list(EMPLOYER_CRITERIA)
+    assert client.post(f"/admin/grades/subjects/{unit.id}/redlist", data=data).status_code == 302
+    p = session.execute(sa.select(RedListProposal)).scalar_one()
+    queue = text(client.get("/admin/grades/redlist"))
+    assert "郑州守信机械有限公司" in queue and "An approver decides." in queue
+    assert client.post(f"/admin/grades/redlist/proposals/{p.id}/admit").status_code == 403
+    client.post("/admin/logout")
+    login(client, people[Role.APPROVER])
+    assert client.post(f"/admin/grades/redlist/proposals/{p.id}/admit",
+                       data={"admit-note": "同意"}).status_code == 302
+    session.expire_all()
+    entry = session.execute(sa.select(RedListEntry)).scalar_one()
+    assert session.get(RedListProposal, p.id).state is ProposalState.ADMITTED
+    assert session.execute(sa.select(OutboxEvent.topic)).scalars().all() == ["redlist"]
+    public = client.get("/redlist")
+    assert "郑州守信机械有限公司" in text(public)
+    # removal with a reason; the public page follows
+    assert client.post(f"/admin/grades/redlist/entries/{entry.id}/remove", data={
+        "remove-reason": "criteria_no_longer_met", "remove-note": "裁员率超标"}).status_code == 302
+    assert "郑州守信机械有限公司" not in text(client.get("/redlist"))
+    zh = client.get("/admin/grades/redlist")
+    assert zh.status_code == 200
+
+
+def test_the_proposer_cannot_admit_even_as_an_approver(session, client, people):
+    approver = people[Role.APPROVER]
+    p = proposal(session)
+    p.proposed_by_id = approver.id
+    session.commit()
+    login(client, approver)
+    english(client)
+    page = text(client.get("/admin/grades/redlist"))
+    assert "four-eyes rule" in page
+    response = client.post(f"/admin/grades/redlist/proposals/{p.id}/admit", data={})
+    assert response.status_code == 403 and "four-eyes" in text(response)
+
+
+def test_profiles_without_a_red_list_say_so(session, client, app, monkeypatch):
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
+    clerk = staff(session, Role.CLERK)
+    login(client, clerk)
+    english(client)
+    page = text(client.get("/admin/grades/redlist"))
+    assert "defines no red-list criteria, so it offers no red list" in page
+    assert "has no catalogue of graded behaviours" in text(client.get("/admin/grades/"))
+
+
+def test_complaint_page_verified_complaint_raises_the_grade(session, client, people):
+    unit = make_subject(session, name="郑州某医院")
+    sub = complaint(session, granted=True, name="钱举报")
+    session.commit()
+    login(client, people[Role.CLERK])
+    english(client)
+    filing = text(client.get(f"/admin/submissions/{sub.id}"))
+    assert "Record the behaviour found" in filing
+    named = client.post(f"/admin/grades/complaints/{sub.id}/finding", data={
+        "unit-code_of_unit": unit.uscc, "unit-code": "ZH5", "unit-found_on": TODAY.isoformat(),
+        "unit-facts": "钱举报称该院挂床住院，经核实属实。"})
+    assert named.status_code == 400 and "must not name or identify the complainant" in text(named)
+    ok = client.post(f"/admin/grades/complaints/{sub.id}/finding", data={
+        "unit-code_of_unit": unit.uscc, "unit-code": "ZH5", "unit-found_on": TODAY.isoformat(),
+        "unit-facts": "经核实该院存在挂床住院。"})
+    assert ok.status_code == 302
+    page = text(client.get(f"/admin/grades/subjects/{unit.id}"))
+    assert "Serious (grade 2)" in page and "Verified complaint" in page and "钱举报" not in page
+
+
+def test_complaint_page_false_complaint_lists_the_complainant(session, client, people):
+    sub = complaint(session, granted=False, name="孙虚假")
+    anonymous = complaint(session, granted=False, anonymous=True)
+    session.commit()
+    login(client, people[Role.CLERK])
+    english(client)
+    assert "nobody can be put on the personal blacklist" in text(
+        client.get(f"/admin/submissions/{anonymous.id}"))
+    assert client.post(f"/admin/grades/complaints/{anonymous.id}/false", data={
+        "false-id_number": COMPLAINANT_ID, "false-found_on": TODAY.isoformat(),
+        "false-facts": "捏造"}).status_code == 400
+    bad = client.post(f"/admin/grades/complaints/{sub.id}/false", data={
+        "false-id_number": "110101199003071230", "false-found_on": TODAY.isoformat(),
+        "false-facts": "捏造"})
+    assert bad.status_code == 400
+    assert client.post(f"/admin/grades/complaints/{sub.id}/false", data={
+        "false-id_number": COMPLAINANT_ID, "false-found_on": TODAY.isoformat(),
+        "false-facts": "经核实举报事项系捏造。"}).status_code == 302
+    person = session.execute(sa.select(Subject).where(Subject.kind == SubjectKind.PERSON)).scalar_one()
+    assert person.name == "孙虚假"
+    zh = client.get(f"/admin/grades/subjects/{person.id}")
+    html = zh.get_data(as_text=True)
+    assert COMPLAINANT_ID not in html                       # only the masked number is shown
+    assert "ZP5" in html
+
+
+def test_register_subject_page(session, client, people):
+    login(client, people[Role.CLERK])
+    assert client.get("/admin/grades/subjects/new").status_code == 200
+    response = client.post("/admin/grades/subjects/new", data={"kind": "person", "name": "周某",
+                                                               "id_number": COMPLAINANT_ID})
+    assert response.status_code == 302
+    client.post("/admin/logout")
+    login(client, people[Role.APPROVER])
+    assert client.get("/admin/grades/subjects/new").status_code == 403
