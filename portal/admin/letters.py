@@ -20,8 +20,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import HiddenField, SelectField
-from wtforms.validators import Length, Optional
+from wtforms import HiddenField, StringField
+from wtforms.validators import AnyOf, Length, Optional
 
 from portal.admin import access, clock, letter_pdf
 from portal.admin.access import CASE_ROLES, role_required
@@ -49,8 +49,8 @@ LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
 
 class LetterForm(FlaskForm):
     code = HiddenField(validators=[Optional(), Length(max=20)])
-    format = SelectField(choices=(("html", "HTML"), ("pdf", "PDF")), default="html")
-    lang = SelectField(_l("Language of the letter"), choices=LANGUAGES, default="zh_CN")
+    format = StringField(default="html", validators=[AnyOf(("html", "pdf"))])
+    lang = StringField(default="zh_CN", validators=[AnyOf([value for value, _name in LANGUAGES])])
 
 
 class ReissueForm(FlaskForm):

@@ -138,14 +138,23 @@ def current_letter(session: Session, case: Case, kind: LetterKind) -> Letter | N
     return session.execute(query.order_by(Letter.id.desc()).limit(1)).scalar_one_or_none()
 
 
+def letter_date(case: Case, kind: LetterKind, today: dt.date) -> dt.date:
+    """A letter is dated with the act it notifies (service, decision, removal); the
+    certificate, issued on application, with the day it is issued."""
+    act = {K.PRE_NOTICE: case.pre_notice_served_on, K.LISTING_DECISION: case.decided_on,
+           K.REMOVAL_DECISION: case.removed_on}.get(kind)
+    return act or today
+
+
 def issue(session: Session, user: StaffUser, case: Case, profile: Profile, kind: LetterKind,
-          issued_on: dt.date) -> Letter:
+          today: dt.date) -> Letter:
     """The register row of this letter: the existing one, or a new number (audited)."""
     actor = _actor(user)
     require_available(case, profile, kind)
     letter = current_letter(session, case, kind)
     if letter is not None:
         return letter
+    issued_on = letter_date(case, kind, today)
     fingerprint = code_fingerprint(case) if kind in CODE_LETTERS and code_letter(case) is kind else None
     seq, number = next_letter_no(session, profile, kind, issued_on.year)
     letter = Letter(case_id=case.id, kind=kind, profile=profile.code, year=issued_on.year, seq=seq,
