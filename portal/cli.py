@@ -13,12 +13,14 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal.extensions import db
+from portal.import_cli import import_report
 
 log = logging.getLogger("portal.worker")
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group):
+    for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group,
+                    import_report):
         app.cli.add_command(command)
 
 

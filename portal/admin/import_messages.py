@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal import labels
 from portal.admin.messages import identifier_error
@@ -44,8 +45,10 @@ def import_problem(code: str, params: dict) -> str:
                               "file cannot open cases twice.", batch=params.get("batch"),
                               date=params.get("date")),
         "unknown_ground": _("The profile has no ground %(ground)s.", ground=params.get("ground")),
-        "has_errors": _("Nothing was imported: %(rows)s rows have problems. Correct the file and "
-                        "upload it again.", rows=params.get("rows")),
+        "has_errors": ngettext("Nothing was imported: %(num)d row has problems. Correct the file "
+                               "and upload it again.", "Nothing was imported: %(num)d rows have "
+                               "problems. Correct the file and upload it again.",
+                               int(params.get("rows") or 0)),
         "discarded": _("This upload was discarded."),
         "not_staged": _("This upload can no longer be changed."),
         "not_found": _("There is no such upload."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -181,10 +182,12 @@ def commit(batch_id: int):
     if result.already:
         flash(_("This upload had already been imported; nothing was changed."), "info")
     elif result.conflicts:
-        flash(_("Nothing was imported: %(rows)s rows conflict with cases opened since the "
-                "preview.", rows=result.conflicts), "error")
+        flash(ngettext("Nothing was imported: %(num)d row conflicts with a case opened since the "
+                       "preview.", "Nothing was imported: %(num)d rows conflict with cases opened "
+                       "since the preview.", result.conflicts), "error")
     else:
-        flash(_("%(n)s cases have been opened from the report.", n=len(result.cases)), "info")
+        flash(ngettext("%(num)d case has been opened from the report.",
+                       "%(num)d cases have been opened from the report.", len(result.cases)), "info")
     return redirect(url_for(".preview", batch_id=batch_id))
 
 

@@ -268,3 +268,28 @@ def test_report_due_dates_from_the_profile(session):
     assert report_export.parse_period("2026-Q1", chizhou) is None
     assert report_export.due_dates(load_profile("jiamusi"), report_export.ReportPeriod(2026, 3, "monthly"),
                                    calendar) is None
+
+
+def test_command_line_import_with_dry_run(app, session, tmp_path):
+    app.config["PORTAL_PROFILE"] = "shanghai"
+    clerk = make_staff(session, Role.CLERK)
+    session.commit()
+    n = ids(17)
+    path = tmp_path / "2026-03.csv"
+    path.write_bytes(csv_bytes(SHANGHAI_HEADER, shanghai_rows(n)))
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["import-report", str(path), "--user", clerk.username, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "2 rows, 0 with problems" in dry.output and "dry run" in dry.output
+    session.expire_all()
+    assert (_count(session, Case), _count(session, ImportBatch)) == (0, 0)
+    bad = tmp_path / "bad.csv"
+    rows = shanghai_rows(n)
+    rows[1][4] = bad_check(n["ric"][1])
+    bad.write_bytes(csv_bytes(SHANGHAI_HEADER, rows))
+    refused = runner.invoke(args=["import-report", str(bad), "--profile", "shanghai", "--user", clerk.username])
+    assert refused.exit_code == 1 and "line 3:" in refused.output and n["ric"][1][:14] not in refused.output
+    done = runner.invoke(args=["import-report", str(path), "--profile", "shanghai", "--user", clerk.username])
+    assert done.exit_code == 0 and "2 cases opened" in done.output, done.output
+    session.expire_all()
+    assert _count(session, Case) == 2
