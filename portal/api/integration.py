@@ -197,6 +197,8 @@ def _json(payload, status: int = 200):
 
 
 def _body() -> dict:
+    if (request.content_length or 0) > inputs.MAX_BODY:      # refused before it is read
+        raise ApiError(413, "body_too_large", _l("The request body is too large."))
     return inputs.parse_body(request.get_data(cache=False))
 
 

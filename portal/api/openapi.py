@@ -168,7 +168,9 @@ def document(base_url: str) -> dict:
                 "are always masked; a full number can only be matched exactly (/check). "
                 "Errors are JSON: {\"error\": {\"code\", \"message\", \"field\"}}. Messages "
                 "are in Chinese unless lang=en. Bulk downloads: /exports/entries.csv|xlsx|json "
-                "and /exports/removals.csv|xlsx|json; Atom feed: /feeds/changes.atom."),
+                "and /exports/removals.csv|xlsx|json; Atom feed: /feeds/changes.atom. "
+                "The bureau's own systems (with an API client token): "
+                "/api/v1/integration/openapi.json."),
         },
         "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
         "paths": {

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from portal.models import ApiClient, Case, CaseOrigin, PersonRole, RelatedPerson, StaffUser, Subject
 from portal.models import SubjectKind
 from portal.rules import identifiers
-from portal.rules.profiles import Profile
+from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
 from portal.services import audit, cases, subjects
 from portal.services.audit import Actor
@@ -196,11 +196,13 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         if existing.ground != case_data.ground or not same_subject(key, existing.subject, subject_data):
             raise IntegrationError("external_ref_conflict", "external_ref")
         return existing, False
+    try:
+        ground = profile.ground(case_data.ground)
+    except UnknownGround:
+        raise IntegrationError("unknown_ground", "ground") from None
+    if subject_data.kind.value not in ground.subject_kinds:     # checked before any write
+        raise IntegrationError("ground_not_for_kind", "ground")
     actor = api_actor(client)
     subject, _created = _register_subject(session, actor, key, subject_data)
     data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION})
-    try:
-        case = cases.open_case(session, None, profile, subject, data, today, actor=actor)
-    except cases.CaseError:
-        raise IntegrationError("ground_not_for_kind", "ground") from None
-    return case, True
+    return cases.open_case(session, None, profile, subject, data, today, actor=actor), True
