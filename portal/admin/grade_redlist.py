@@ -24,10 +24,12 @@ from portal.web import active_profile
 
 
 def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
-    form.criteria.choices = [
-        (c.code, f"{c.code} {c.text.get(locale)}"
-                 + (f" ({_('agreement medical institutions and pharmacies only')})" if c.subjects else ""))
-        for c in profile.red_list_criteria]
+    def applies(c) -> str:
+        units = "、".join(str(gf.UNIT_TYPES.get(s, s)) for s in sorted(c.subjects))
+        return " (" + _("only for: %(units)s", units=units) + ")" if c.subjects else ""
+
+    form.criteria.choices = [(c.code, f"{c.code} {c.text.get(locale)}{applies(c)}")
+                             for c in profile.red_list_criteria]
 
 
 def refusal_messages(exc: redlist.RedListError, profile, locale: str) -> list[str]:

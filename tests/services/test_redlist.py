@@ -161,3 +161,17 @@ def test_change_feed_shows_the_red_list_entry(app, session):
     assert [(i["type"], i["public_id"], i["deleted"]) for i in page.items] == [
         ("redlist", entry.public_id, False)]
     assert page.items[0]["data"]["criteria"] == list(EMPLOYER_CRITERIA)
+
+
+def test_the_indexer_drains_red_list_rows_without_indexing_them(app, session):
+    from portal.search import get_index
+    from portal.services import indexer
+
+    entry = admitted(session)
+    session.commit()
+    index = get_index(app)
+    assert indexer.sync(session, index) == 1
+    session.commit()
+    assert session.scalar(sa.select(sa.func.count(OutboxEvent.id)).where(
+        OutboxEvent.processed_at.is_(None))) == 0
+    assert entry.public_id not in set(index.ids())       # the red list is not searchable
