@@ -45,15 +45,13 @@ def import_report(file: Path, profile_code: str | None, username: str, ground: s
         raise click.ClickException(f"no active staff user {username!r}")
     fmt = report_format(profile)
     locale = str(get_locale() or "zh_CN")
-    config = current_app.config
-    max_mb = config.get("PORTAL_IMPORT_MAX_MB") or imports.DEFAULT_MAX_BYTES / 1024 / 1024
-    max_bytes = int(float(max_mb) * 1024 * 1024)
+    max_bytes, max_rows = imports.limits(current_app.config)
     raw = file.read_bytes()
-    key = config["PORTAL_LOOKUP_KEY"]
+    key = current_app.config["PORTAL_LOOKUP_KEY"]
     try:
         batch = imports.stage(db.session, user, profile, filename=file.name, raw=raw,
                               default_ground=ground, key=key, today=today(), max_bytes=max_bytes,
-                              max_rows=int(config.get("PORTAL_IMPORT_MAX_ROWS") or imports.DEFAULT_MAX_ROWS))
+                              max_rows=max_rows)
     except imports.FileProblem as exc:
         db.session.rollback()
         raise click.ClickException(file_problem(exc.code, exc.params, fmt, locale)) from None

@@ -91,3 +91,12 @@ def row_error(code: str, params: dict, fmt: ReportFormat, locale: str) -> str:
                        case_no=params.get("case_no")),
     }
     return messages.get(code, _("This row cannot be imported."))
+
+
+def row_warning(code: str, params: dict) -> str:
+    if code == "existing_subject":
+        if params.get("name"):
+            return _("The subject is already on record as “%(name)s”: that record is used.",
+                     name=params["name"])
+        return _("The subject is already on record: that record is used.")
+    return ""

@@ -13,13 +13,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import sqlalchemy as sa
 
 from portal.admin import clock
 from portal.admin.access import role_required
 from portal.admin.import_forms import BatchForm, ExportForm, UploadForm
-from portal.admin.import_messages import file_problem, import_problem, row_error
+from portal.admin.import_messages import file_problem, import_problem, row_error, row_warning
 from portal.extensions import db
 from portal.models import ImportBatch, ImportStatus, Role
 from portal.rules.identifiers import mask_identifier
@@ -40,15 +41,12 @@ def _locale() -> str:
 
 
 def _limits() -> tuple[int, int]:
-    config = current_app.config
-    max_mb = config.get("PORTAL_IMPORT_MAX_MB") or imports.DEFAULT_MAX_BYTES / 1024 / 1024
-    return int(float(max_mb) * 1024 * 1024), int(config.get("PORTAL_IMPORT_MAX_ROWS")
-                                                  or imports.DEFAULT_MAX_ROWS)
+    return imports.limits(current_app.config)
 
 
-def _upload_form(formdata=None) -> UploadForm:
+def _upload_form(from_request: bool = True) -> UploadForm:
     profile = active_profile()
-    form = UploadForm(formdata=formdata) if formdata is not None else UploadForm()
+    form = UploadForm() if from_request else UploadForm(formdata=None)
     locale = _locale()
     form.ground.choices = [("", _("— the file has a ground code column —"))] + [
         (g.code, f"{g.code} · {g.text.get(locale)[:40]}") for g in profile.grounds]
@@ -63,8 +61,8 @@ def _render_index(form: UploadForm | None = None, problem: str | None = None, st
         .order_by(ImportBatch.id.desc()).limit(20)).scalars().all()
     max_bytes, max_rows = _limits()
     return render_template(
-        "admin/imports/index.html", profile=profile, fmt=fmt, form=form or _upload_form(None),
-        batches=batches, problem=problem, max_mb=round(max_bytes / 1024 / 1024, 1),
+        "admin/imports/index.html", profile=profile, fmt=fmt, form=form or _upload_form(False),
+        batches=batches, problem=problem, max_mb=imports.megabytes(max_bytes),
         max_rows=max_rows, can_upload=current_user.role in OPENERS,
     ), status
 
@@ -72,7 +70,7 @@ def _render_index(form: UploadForm | None = None, problem: str | None = None, st
 @bp.get("/")
 @role_required(*VIEWERS)
 def index():
-    return _render_index(_upload_form(formdata=None))
+    return _render_index(_upload_form(False))
 
 
 def _download(data: bytes, name: str, file_format: str) -> Response:
@@ -101,14 +99,20 @@ def template(file_format: str):
 @bp.post("/")
 @role_required(*OPENERS)
 def upload():
-    form = _upload_form()
     profile = active_profile()
+    max_bytes, max_rows = _limits()
+    fmt = report_format(profile)
+    # Refuse an oversized body before it is parsed (the form fields are small).
+    request.max_content_length = max_bytes + 64 * 1024
+    try:
+        form = _upload_form()
+    except RequestEntityTooLarge:
+        return _render_index(_upload_form(False), file_problem(
+            "too_large", {"max_mb": imports.megabytes(max_bytes)}, fmt, _locale()), 413)
     if not form.validate_on_submit():
         return _render_index(form, status=400)
-    max_bytes, max_rows = _limits()
     storage = form.file.data
     raw = storage.stream.read(max_bytes + 1)
-    fmt = report_format(profile)
     try:
         batch = imports.stage(
             db.session, current_user, profile, filename=storage.filename or "", raw=raw,
@@ -147,6 +151,7 @@ def _display_rows(batch: ImportBatch, fmt) -> list[dict]:
             "document_no": v.get("document_no", ""), "amount": v.get("amount") or "",
             "case_no": row.get("case_no"),
             "errors": [row_error(code_, params, fmt, locale) for code_, params in row["errors"]],
+            "warnings": [row_warning(code_, params) for code_, params in row.get("warnings", ())],
         })
     return shown
 

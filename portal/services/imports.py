@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -44,7 +45,7 @@ from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
 from portal.services.report_rows import RowResult, validate_rows
 
-__all__ = ["ImportProblem", "FileProblem", "stage", "commit", "discard", "CommitResult",
+__all__ = ["ImportProblem", "FileProblem", "stage", "commit", "discard", "CommitResult", "limits", "megabytes",
            "DEFAULT_MAX_BYTES", "DEFAULT_MAX_ROWS", "CLOSED_STATES", "OPENING_ROLES"]
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -69,6 +70,23 @@ class CommitResult:
     cases: tuple[Case, ...]
     already: bool = False       # the batch had been committed before: nothing done
     conflicts: int = 0          # rows that became bad since the preview: nothing done
+
+
+def megabytes(size: int) -> str:
+    """5242880 → "5", 10485 → "0.01" (for messages)."""
+    return f"{round(size / 1024 / 1024, 2):g}"
+
+
+def limits(config) -> tuple[int, int]:
+    """``(max bytes, max rows)`` of one upload: ``PORTAL_IMPORT_MAX_MB`` and
+    ``PORTAL_IMPORT_MAX_ROWS`` from the app config, else the environment, else 5 MB / 2000."""
+    def setting(name: str):
+        return config.get(name) or os.environ.get(name)
+
+    max_mb = setting("PORTAL_IMPORT_MAX_MB")
+    max_rows = setting("PORTAL_IMPORT_MAX_ROWS")
+    return (int(float(max_mb) * 1024 * 1024) if max_mb else DEFAULT_MAX_BYTES,
+            int(max_rows) if max_rows else DEFAULT_MAX_ROWS)
 
 
 def _actor(user: StaffUser) -> Actor:
@@ -106,17 +124,29 @@ def _open_case(session: Session, profile: Profile, values: dict, key: str) -> st
         .order_by(Case.id).limit(1))
 
 
-def _check_database(session: Session, profile: Profile, results: list[RowResult], key: str) -> None:
+def _check_database(session: Session, profile: Profile, results: list[RowResult], key: str,
+                    ) -> dict[int, list]:
+    """Add the open-case errors; return per line the warnings (an existing record is reused)."""
+    warnings: dict[int, list] = {}
     for result in results:
-        if result.ok and result.identity() is not None:
-            found = _open_case(session, profile, result.values, key)
-            if found:
-                result.errors.append(("open_case", {"case_no": found}))
+        if not result.ok or result.identity() is None:
+            continue
+        found = _open_case(session, profile, result.values, key)
+        if found:
+            result.errors.append(("open_case", {"case_no": found}))
+            continue
+        existing = session.execute(sa.select(Subject.name).where(
+            _subject_filter(result.values, key)).order_by(Subject.id).limit(1)).scalar()
+        if existing is not None:
+            warnings[result.line] = [["existing_subject", {
+                "name": existing if existing != result.values.get("name") else ""}]]
+    return warnings
 
 
-def _row_json(result: RowResult) -> dict:
+def _row_json(result: RowResult, warnings: dict[int, list] | None = None) -> dict:
     return {"line": result.line, "values": result.values,
-            "errors": [[code, params] for code, params in result.errors]}
+            "errors": [[code, params] for code, params in result.errors],
+            "warnings": (warnings or {}).get(result.line, [])}
 
 
 def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str, raw: bytes,
@@ -125,7 +155,7 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
     """Validate an uploaded report and keep it for the preview. Raises FileProblem / ImportProblem."""
     actor = _actor(user)
     if len(raw) > max_bytes:
-        raise FileProblem("too_large", max_mb=round(max_bytes / 1024 / 1024, 1))
+        raise FileProblem("too_large", max_mb=megabytes(max_bytes))
     if default_ground and default_ground not in {g.code for g in profile.grounds}:
         raise ImportProblem("unknown_ground", ground=default_ground[:20])
     sha256 = hashlib.sha256(raw).hexdigest()
@@ -139,11 +169,11 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
     if missing:
         raise FileProblem("missing_columns", columns=missing)
     results = validate_rows(fmt, profile, data, default_ground, today)
-    _check_database(session, profile, results, key)
+    warnings = _check_database(session, profile, results, key)
     batch = ImportBatch(
         profile=profile.code, kind=fmt.frequency, filename=(filename or "upload")[-200:],
         sha256=sha256, uploaded_by_id=user.id, status=ImportStatus.STAGED,
-        default_ground=default_ground or None, rows=[_row_json(r) for r in results],
+        default_ground=default_ground or None, rows=[_row_json(r, warnings) for r in results],
         unknown_headers=unknown[:20], row_count=len(results),
         error_count=sum(1 for r in results if not r.ok))
     session.add(batch)
@@ -211,10 +241,10 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
         raise ImportProblem("has_errors", rows=batch.error_count)
     fmt = report_format(profile)
     results = [RowResult(r["line"], r["values"], []) for r in batch.rows]
-    _check_database(session, profile, results, key)
+    warnings = _check_database(session, profile, results, key)
     conflicts = sum(1 for r in results if not r.ok)
     if conflicts:        # something changed since the preview: show it, write nothing else
-        batch.rows = [_row_json(r) for r in results]
+        batch.rows = [_row_json(r, warnings) for r in results]
         batch.error_count = conflicts
         session.flush()
         return CommitResult(batch, (), conflicts=conflicts)
@@ -233,7 +263,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
         session.add(CaseReportData(case_id=case.id, batch_id=batch.id, values={
             k: v[k] for k in REPORT_KEYS if v.get(k) not in (None, "", {})}))
         opened.append(case)
-        rows.append({**_row_json(result), "case_no": case.case_no})
+        rows.append({**_row_json(result, warnings), "case_no": case.case_no})
     batch.rows = rows
     batch.status, batch.commit_key = ImportStatus.COMMITTED, batch.sha256
     batch.committed_by_id, batch.committed_at = user.id, dt.datetime.now(dt.timezone.utc)

@@ -118,19 +118,16 @@ def _money(value) -> str:
     return f"{value:,.2f}元" if value is not None else ""
 
 
-def _value(key: str, label_zh: str, n: int, case: Case, profile: Profile, extra: dict) -> object:
+def _case_values(n: int, case: Case, profile: Profile, extra: dict) -> dict[str, object]:
+    """Every report meaning of one case; imported cases add what the case has no column for."""
     subject = case.subject
     rep = next((p for p in subject.people if p.role is PersonRole.LEGAL_REPRESENTATIVE), None)
     try:
         ground_text = profile.ground(case.ground).text.zh
     except KeyError:
         ground_text = case.ground
-    if key.startswith("extra_"):
-        return extra.get("extras", {}).get(label_zh, "")
     months = extra.get("months")
-    other = "；".join(x for x in (f"案件编号：{case.case_no}", f"列入期限至：{case.term_end}"
-                                   if case.term_end else "", extra.get("other", "")) if x)
-    return {
+    values: dict[str, object] = {
         "seq": n,
         "cause": f"{ground_text}（{case.ground}）",
         "date": case.decided_on.isoformat() if case.decided_on else "",
@@ -148,9 +145,12 @@ def _value(key: str, label_zh: str, n: int, case: Case, profile: Profile, extra:
         "violations": extra.get("violations") or case.facts,
         "collection": extra.get("collection", ""),
         "remarks": "；".join(x for x in (extra.get("remarks", ""), f"案件编号：{case.case_no}") if x),
-        "other": other,
+        "other": "；".join(x for x in (f"案件编号：{case.case_no}",
+                                      f"列入期限至：{case.term_end}" if case.term_end else "",
+                                      extra.get("other", "")) if x),
         "amount": str(case.amount) if case.amount is not None else "",
-    }.get(key, "")
+    }
+    return values
 
 
 def report_table(session: Session, profile: Profile, period: ReportPeriod,
@@ -162,8 +162,12 @@ def report_table(session: Session, profile: Profile, period: ReportPeriod,
                                   .where(CaseReportData.case_id.in_([c.id for c in found]))).all()) \
         if found else {}
     columns = fmt.report_columns
-    rows = [[_value(col.key, col.label.zh, n, case, profile, extras.get(case.id) or {})
-             for col in columns] for n, case in enumerate(found, start=1)]
+    rows = []
+    for n, case in enumerate(found, start=1):
+        extra = extras.get(case.id) or {}
+        values = _case_values(n, case, profile, extra)
+        rows.append([extra.get("extras", {}).get(col.label.zh, "") if col.key.startswith("extra_")
+                     else values.get(col.key, "") for col in columns])
     return [col.label.zh for col in columns], rows
 
 

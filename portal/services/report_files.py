@@ -20,8 +20,10 @@ __all__ = ["FileProblem", "read_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS"
 HEADER_SEARCH_ROWS = 10     # a title and a few notes may stand above the header row
 MAX_COLUMNS = 60
 XLSX_MAGIC = b"PK\x03\x04"
-#: An XLSX unpacks to about 10–20 times its size; more is a "zip bomb".
-MAX_UNPACKED_RATIO = 100
+#: A report of a few thousand rows unpacks to a few MB; far more is a "zip bomb".
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+#: Formatted but empty rows at the end of a sheet are skipped, up to this many in a row.
+MAX_BLANK_RUN = 1000
 
 
 class FileProblem(ValueError):
@@ -31,7 +33,13 @@ class FileProblem(ValueError):
 
 
 def _decode(raw: bytes) -> str:
-    """UTF-8 (a BOM is dropped), else GB18030 — what Excel in China writes as "CSV"."""
+    """UTF-8 (a BOM is dropped), else GB18030 — what Excel in China writes as "CSV" —
+    or UTF-16 with its BOM (Excel's "Unicode text", tab-separated)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileProblem("encoding") from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -55,15 +63,19 @@ def _xlsx_rows(raw: bytes) -> Iterable[Sequence[object]]:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > MAX_UNPACKED_RATIO * max(len(raw), 1):
+        if unpacked > MAX_UNPACKED_BYTES:
             raise FileProblem("not_a_table")
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except FileProblem:
         raise
     except Exception:   # openpyxl raises many kinds for a damaged or foreign file
         raise FileProblem("not_a_table") from None
-    sheet = book.worksheets[0]
-    return sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    try:
+        yield from book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    except Exception:
+        raise FileProblem("not_a_table") from None
+    finally:
+        book.close()
 
 
 def _blank(row: Sequence[object]) -> bool:
@@ -97,15 +109,24 @@ def read_rows(fmt: ReportFormat, raw: bytes, filename: str, max_rows: int
         if not mapping:
             raise FileProblem("no_header")
         data: list[tuple[int, dict]] = []
+        blank_run = 0
         for line, row in enumerate(rows, start=line + 1):
             if _blank(row):
+                blank_run += 1
+                if blank_run > MAX_BLANK_RUN:
+                    break
                 continue
+            blank_run = 0
             if len(data) >= max_rows:
                 raise FileProblem("too_many_rows", max=max_rows)
             data.append((line, {key: row[i] if i < len(row) else None
                                 for i, key in mapping.items()}))
     except csv.Error:
         raise FileProblem("not_a_table") from None
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     if not data:
         raise FileProblem("no_rows")
     return mapping, unknown, data
@@ -149,6 +170,7 @@ def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, title: s
     for index, name in enumerate(header, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = min(max(10, len(str(name)) * 2), 40)
+        sheet.column_dimensions[letter].number_format = "@"     # what staff type stays text
         for cell in sheet[letter]:
             if isinstance(cell.value, str) or cell.value is None:
                 cell.number_format = "@"

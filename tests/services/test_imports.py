@@ -293,3 +293,34 @@ def test_command_line_import_with_dry_run(app, session, tmp_path):
     assert done.exit_code == 0 and "2 cases opened" in done.output, done.output
     session.expire_all()
     assert _count(session, Case) == 2
+
+
+def test_an_existing_subject_is_reused_and_a_dropped_case_does_not_block(session):
+    clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
+    n = ids(19)
+    profile = load_profile("shanghai")
+    subject = make_subject(session, name="上海测试机械有限公司（旧名）")
+    subject.uscc, subject.org_code = n["uscc"][0], n["uscc"][0][8:17]
+    old = cases.open_case(session, clerk, profile, subject, cases.CaseInput("S8", "经查"), TODAY)
+    cases.drop_case(session, reviewer, old, "证据不足")
+    batch = _stage(session, clerk, "shanghai", csv_bytes(SHANGHAI_HEADER, shanghai_rows(n)))
+    assert batch.error_count == 0
+    assert batch.rows[0]["warnings"] == [["existing_subject", {"name": "上海测试机械有限公司（旧名）"}]]
+    before = _count(session, Subject)
+    result = _commit(session, clerk, batch, "shanghai")
+    assert result.cases[0].subject_id == subject.id and _count(session, Subject) == before + 1
+
+
+def test_english_headers_utf16_text_and_number_cells(session):
+    clerk = make_staff(session, Role.CLERK)
+    fmt = report_format(load_profile("shanghai"))
+    english = [c.label.en.upper() for c in fmt.columns]           # case and order do not matter
+    n = ids(23)
+    rows = shanghai_rows(n)
+    raw = csv_bytes(english[::-1], [r[::-1] for r in rows])
+    text = raw.decode("utf-8-sig").replace(",", "\t")
+    batch = _stage(session, clerk, "shanghai", b"\xff\xfe" + text.encode("utf-16-le"), "r.txt")
+    assert batch.error_count == 0, batch.rows
+    rows[1][4] = int(n["ric"][1][:15] + "000")                   # Excel turned the ID into a number
+    xlsx_batch = _stage(session, clerk, "shanghai", xlsx_bytes(SHANGHAI_HEADER, rows), "r.xlsx")
+    assert xlsx_batch.rows[1]["errors"] == [["number_cell", {"column": "code"}]]

@@ -178,3 +178,25 @@ def zhengzhou_profile():
     from portal.rules.profiles import load_profile
 
     return load_profile("zhengzhou")
+
+
+def test_size_and_row_limits_come_from_the_config(shanghai, session, client):
+    english(client)
+    login(client, staff(session, Role.CLERK))
+    shanghai.config.update(PORTAL_IMPORT_MAX_MB=0.01, PORTAL_IMPORT_MAX_ROWS=1)
+    big = _upload(client, b"x" * 200_000, "big.csv")
+    assert big.status_code == 413 and "The file is larger than 0.0 MB" not in text(big)
+    assert "The file is larger than" in text(big)
+    rows = _upload(client, csv_bytes(SHANGHAI_HEADER, shanghai_rows(ids())), "two.csv")
+    assert rows.status_code == 400 and "The file has more than 1 rows" in text(rows)
+    assert "At most 0.01 MB and 1 rows" in text(client.get("/admin/imports/"))
+    assert _count(session, ImportBatch) == 0
+
+
+def test_commit_needs_the_csrf_token(shanghai, session, client):
+    login(client, staff(session, Role.CLERK))
+    assert _upload(client, csv_bytes(SHANGHAI_HEADER, shanghai_rows(ids(31))), "r.csv").status_code == 302
+    batch = session.execute(sa.select(ImportBatch)).scalar_one()
+    shanghai.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/admin/imports/{batch.id}/commit").status_code == 400
+    assert _count(session, Case) == 0
