@@ -135,6 +135,7 @@ class FindingForm(FlaskForm):
     source = SelectField(_l("Source"), validators=[_required()],
                          choices=[("inspection", FINDING_SOURCES["inspection"]),
                                   ("case", FINDING_SOURCES["case"])])
+    case_no = StringField(_l("Case number (when found in a listing case)"), validators=[Length(max=40)])
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
     facts = TextAreaField(_l("Facts found"), validators=[_required(), Length(max=5000)])
 

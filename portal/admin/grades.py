@@ -167,18 +167,23 @@ def record(subject_id: int):
     form.code.choices = gf.code_choices(profile, found.kind.value, str(get_locale()))
     if not form.validate_on_submit():
         return _render(found, finding_form=form, status=400)
+    source = FindingSource(form.source.data)
+    case = None
+    if source is FindingSource.CASE:
+        case = db.session.execute(sa.select(Case).where(
+            Case.case_no == (form.case_no.data or "").strip().upper())).scalar_one_or_none()
     try:
         finding = grades.record_finding(db.session, current_user._get_current_object(), profile, found,
                                         grades.FindingInput(
                                             code=form.code.data, found_on=form.found_on.data,
-                                            facts=form.facts.data, source=FindingSource(form.source.data),
+                                            facts=form.facts.data, source=source, case=case,
                                             document_no=form.document_no.data), clock.today())
     except cases.PermissionDenied as exc:
         db.session.rollback()
         return access.denied(step_error(exc))
     except grades.GradeError as exc:
         db.session.rollback()
-        form.code.errors = [gf.grade_error(exc.code)]
+        (form.case_no if exc.code == "case_required" else form.code).errors = [gf.grade_error(exc.code)]
         return _render(found, finding_form=form, status=400)
     db.session.commit()
     flash(_("Finding %(no)s has been recorded.", no=finding.finding_no), "info")

@@ -219,3 +219,26 @@ def test_register_subject_page(session, client, people):
     client.post("/admin/logout")
     login(client, people[Role.APPROVER])
     assert client.get("/admin/grades/subjects/new").status_code == 403
+
+
+def test_a_finding_from_a_listing_case_names_the_case(session, client, people):
+    from portal.services import cases
+    from tests.grades_support import ZZ
+
+    unit, other = make_subject(session), make_subject(session)
+    case = cases.open_case(session, people[Role.CLERK], ZZ, unit,
+                           cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+    foreign = cases.open_case(session, people[Role.CLERK], ZZ, other,
+                              cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+    session.commit()
+    login(client, people[Role.CLERK])
+    english(client)
+    data = {"finding-code": "ZH1", "finding-found_on": TODAY.isoformat(), "finding-source": "case",
+            "finding-facts": "案件中查明。", "finding-case_no": foreign.case_no}
+    refused = client.post(f"/admin/grades/subjects/{unit.id}/findings", data=data)
+    assert refused.status_code == 400 and "Name the listing case about this subject." in text(refused)
+    data["finding-case_no"] = case.case_no.lower()
+    assert client.post(f"/admin/grades/subjects/{unit.id}/findings", data=data).status_code == 302
+    f = session.execute(sa.select(GradeFinding)).scalar_one()
+    assert f.case_id == case.id and f.source.value == "case"
+    assert case.case_no in text(client.get(f"/admin/grades/subjects/{unit.id}"))
