@@ -6,7 +6,8 @@ One function per state change, each audited; they flush, the caller commits.
   of the profile's catalogue; a serious finding removes the unit from the red
   list in the same transaction.
 * :func:`record_complaint_finding` — the behaviour found when a complaint about
-  a unit was verified (granted): the finding links the complaint.
+  a unit was verified (granted): the finding links the complaint. Whoever may
+  decide complaints (clerk, reviewer, approver) records it.
 * :func:`record_false_complaint` — a complaint found false puts a named
   complainant on the personal blacklist (the profile's false-complaint ground).
 * :func:`withdraw_finding` / :func:`annul_finding` — the finding stops counting.
@@ -37,6 +38,9 @@ from portal.services import audit, cases, redlist, subjects
 from portal.services.cases import PermissionDenied  # noqa: F401  (re-exported for callers)
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
+#: Whoever decides a complaint (any case role) records what it revealed.
+COMPLAINT_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
+COMPLAINT_SOURCES = (FindingSource.COMPLAINT, FindingSource.FALSE_COMPLAINT)
 WITHDRAW_ROLES = (Role.REVIEWER, Role.APPROVER)
 ORIGIN_OF = {FindingSource.INSPECTION: CaseOrigin.INSPECTION, FindingSource.CASE: CaseOrigin.INSPECTION,
              FindingSource.COMPLAINT: CaseOrigin.REPORT, FindingSource.FALSE_COMPLAINT: CaseOrigin.REPORT}
@@ -122,7 +126,7 @@ def _check_source(profile: Profile, subject: Subject, data: FindingInput) -> Non
 
 def record_finding(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
                    data: FindingInput, today: dt.date) -> GradeFinding:
-    actor = cases._require(user, *RECORD_ROLES)
+    actor = cases._require(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
     if not rules.grading_enabled(profile):
         raise GradeError("no_grading")
     item = rules.catalogue_item(profile, subject.kind.value, data.code)
@@ -176,7 +180,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
     for it); the person is registered like any subject (validated, keyed hash).
     Raises ``subjects.SubjectError`` for an invalid ID number.
     """
-    cases._require(user, *RECORD_ROLES)
+    cases._require(user, *COMPLAINT_ROLES)
     if submission.kind is not SubmissionKind.COMPLAINT:
         raise GradeError("complaint_required")
     if submission.anonymous or not (submission.filer_name or "").strip():

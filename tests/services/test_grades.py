@@ -153,3 +153,15 @@ def test_a_serious_finding_removes_the_unit_from_the_red_list(app, session):
     assert event.actor_label == "system" and event.data["note"] == f.finding_no
     assert session.scalar(sa.select(sa.func.count(RedListEntry.id)).where(
         RedListEntry.removed_on.is_(None))) == 0
+
+
+def test_whoever_decides_complaints_records_their_outcome_but_admins_do_not(app, session):
+    unit = make_subject(session)
+    sub = complaint(session, granted=True)
+    approver = make_staff(session, Role.APPROVER)
+    assert grades.record_complaint_finding(session, approver, ZZ, sub, unit, "ZH7", "经核实。",
+                                           TODAY, TODAY).grade == "heavy"
+    false = complaint(session, granted=False)
+    with pytest.raises(cases.PermissionDenied):
+        grades.record_false_complaint(session, make_staff(session, Role.ADMIN), ZZ, KEY, false,
+                                      COMPLAINANT_ID, "f", TODAY, TODAY)
