@@ -35,7 +35,6 @@ from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import audit, cases, redlist, subjects
-from portal.services.cases import PermissionDenied  # noqa: F401  (re-exported for callers)
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.

@@ -1,7 +1,7 @@
 """Write the public projection and the outbox, in the caller's transaction.
 
-This module is the only writer of ``published_entries``, ``removal_notices``
-and ``publication_state``; it masks on the way in so that nothing downstream
+This module is the only writer of ``published_entries``, ``removal_notices``,
+``red_list_entries`` and ``publication_state``; it masks on the way in so that nothing downstream
 (pages, exports, feeds, API, index) can leak a full ID number.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    Case, OutboxEvent, PublicationState, PublishedEntry, RemovalNotice, SubjectKind,
+    Case, OutboxEvent, PublicationState, PublishedEntry, RedListEntry, RemovalNotice, SubjectKind,
 )
 from portal.models.base import utcnow
 from portal.rules import terms
@@ -171,3 +171,27 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     bump_version(session)
     session.flush()
     return notice
+
+
+def publish_red_list_entry(session: Session, key: str, profile: Profile, subject, seed: str,
+                           criteria: list[str], admitted_on: dt.date,
+                           valid_until: dt.date | None) -> RedListEntry:
+    """A unit admitted to the 守信红名单 (its code is a USCC: units only); ``seed`` makes the id."""
+    entry = RedListEntry(
+        public_id=public_id(key, "G", f"{profile.code}:{seed}"), profile=profile.code,
+        subject_id=subject.id, name=subject.name,
+        code_display=subject.uscc or subject.org_code or subject.reg_no or "",
+        criteria=list(criteria), admitted_on=admitted_on, valid_until=valid_until, updated_at=utcnow())
+    session.add(entry)
+    enqueue(session, "redlist", "upsert", entry.public_id)
+    bump_version(session)
+    session.flush()
+    return entry
+
+
+def remove_red_list_entry(session: Session, entry: RedListEntry, reason: str, removed_on: dt.date) -> None:
+    """Take a unit off the red list (the public row keeps the date and the reason code)."""
+    entry.removed_on, entry.removal_reason, entry.updated_at = removed_on, reason, utcnow()
+    enqueue(session, "redlist", "upsert", entry.public_id)
+    bump_version(session)
+    session.flush()

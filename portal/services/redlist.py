@@ -8,9 +8,9 @@ criterion is met (``portal.rules.grades``). A listing decision or a serious
 finding removes the unit from the red list at once, in the same transaction
 (:func:`on_listing_decision`, :func:`remove_for_dishonesty`).
 
-The public ``red_list_entries`` row is written only here, with an outbox row
-(topic ``redlist``) and a publication-version bump, so /redlist, the API and
-the change feed follow. Functions flush; the caller commits.
+The public ``red_list_entries`` row is written by ``portal.services.publication``
+(with an outbox row, topic ``redlist``, and a publication-version bump), so
+/redlist, the API and the change feed follow. Functions flush; the caller commits.
 """
 from __future__ import annotations
 
@@ -24,15 +24,12 @@ from portal.models import (
     Case, GradeFinding, ProposalState, RedListEntry, RedListProposal, Role, StaffUser, Subject,
     SubjectKind,
 )
-from portal.models.base import utcnow
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
-from portal.security import public_id
 from portal.services import audit, publication
 from portal.services.audit import Actor
 
-TOPIC = "redlist"
 #: Removal reasons (codes, published in the API; the staff note stays internal).
 AUTOMATIC_REASONS = ("listing_decision", "serious_finding")
 STAFF_REASONS = ("criteria_no_longer_met", "dishonest_conduct", "unit_request", "admitted_in_error")
@@ -176,19 +173,12 @@ def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, p
                                  today, exclude=proposal)
     if reasons:
         raise RedListError("refused", reasons, missing)
-    entry = RedListEntry(
-        public_id=public_id(key, "G", f"{profile.code}:{proposal.proposal_no}"),
-        profile=profile.code, subject_id=subject.id, name=subject.name,
-        code_display=subject.uscc or subject.org_code or subject.reg_no or "",
-        criteria=list(proposal.criteria), admitted_on=today,
-        valid_until=rules.red_list_valid_until(profile, today), updated_at=utcnow())
-    session.add(entry)
-    session.flush()
+    entry = publication.publish_red_list_entry(
+        session, key, profile, subject, proposal.proposal_no, proposal.criteria, today,
+        rules.red_list_valid_until(profile, today))
     proposal.state, proposal.decided_on = ProposalState.ADMITTED, today
     proposal.decided_by_id, proposal.decision_note = (user.id if user else None), (note or "").strip()
     proposal.entry_id = entry.id
-    publication.enqueue(session, TOPIC, "upsert", entry.public_id)
-    publication.bump_version(session)
     audit.record(session, actor, "redlist.admit", "red_list_proposal", proposal.proposal_no,
                  {"entry": entry.public_id, "criteria": entry.criteria, "admitted_on": today,
                   "valid_until": entry.valid_until})
@@ -211,13 +201,11 @@ def refuse(session: Session, user: StaffUser | None, proposal: RedListProposal, 
 
 def _take_off(session: Session, actor: Actor, entry: RedListEntry, reason: str, on: dt.date,
               note: str, user: StaffUser | None) -> None:
-    entry.removed_on, entry.removal_reason, entry.updated_at = on, reason, utcnow()
+    publication.remove_red_list_entry(session, entry, reason, on)
     proposal = session.execute(
         sa.select(RedListProposal).where(RedListProposal.entry_id == entry.id)).scalar_one_or_none()
     if proposal is not None:
         proposal.removed_by_id, proposal.removal_note = (user.id if user else None), note
-    publication.enqueue(session, TOPIC, "upsert", entry.public_id)
-    publication.bump_version(session)
     audit.record(session, actor, "redlist.remove", "red_list_entry", entry.public_id,
                  {"subject": entry.subject_id, "reason": reason, "removed_on": on, "note": note})
 
