@@ -16,7 +16,7 @@ def column_name(fmt: ReportFormat, key: str, locale: str) -> str:
 
 def file_problem(code: str, params: dict, fmt: ReportFormat, locale: str) -> str:
     if code == "missing_columns":
-        names = _("、").join(column_name(fmt, k, locale) for k in params.get("columns", ()))
+        names = _(", ").join(column_name(fmt, k, locale) for k in params.get("columns", ()))
         if "ground" in params.get("columns", ()):
             return _("These columns are missing: %(names)s. (Without a ground code column, choose "
                      "the ground for the whole file on the form.)", names=names)
@@ -70,6 +70,8 @@ def row_error(code: str, params: dict, fmt: ReportFormat, locale: str) -> str:
         "too_long": _("%(column)s: at most %(max)s characters.", column=column, max=params.get("max")),
         "number_cell": _("%(column)s: the number was stored as a number in Excel and has lost "
                          "digits. Format the column as text and enter it again.", column=column),
+        "code_mismatch": _("%(column)s: does not match the unified social credit code of the same "
+                           "row (its characters 9–17 are the organisation code).", column=column),
         "code_length": _("%(column)s: a unified social credit code or an ID number has 18 "
                          "characters, an organisation code 9.", column=column),
         "date": _("%(column)s: not a date. Write for example 2026-03-05, 2026/3/5 or "

@@ -94,7 +94,7 @@ def _combined_code(value: str, v: dict, errors: list, today: dt.date) -> None:
     number = identifiers.normalise(value)
     kind = identifiers.detect(number)
     if kind == "ric":
-        v["kind"], v["id_number"] = "person", identifiers.validate_ric(number, today=today)
+        v["kind"], v["id_number"] = "person", _identifier(number, "ric", "code", errors, today)
         return
     if kind is not None:
         v["kind"] = "organisation"
@@ -108,6 +108,10 @@ def _combined_code(value: str, v: dict, errors: list, today: dt.date) -> None:
         _identifier(number, "reg_no", "code", errors, today)
     else:
         errors.append(("code_length", {"column": "code"}))
+
+
+def _empty(raw: dict, key: str) -> bool:
+    return _cell_text(raw.get(key)) == ""
 
 
 def _text(raw: dict, key: str, errors: list, limit: int | None = None) -> str:
@@ -127,35 +131,38 @@ def _subject(fmt: ReportFormat, raw: dict, v: dict, errors: list, today: dt.date
         code = _code_text(raw.get("code"), "code", errors)
         if code:
             _combined_code(code, v, errors, today)
-        elif not any(c == "number_cell" for c, _ in errors):
+        elif _empty(raw, "code"):
             errors.append(("required", {"column": "code"}))
     else:
         v["kind"] = "organisation"
-        given = False
         for key in ("uscc", "org_code", "reg_no"):
             if not fmt.has(key):
                 continue
             value = _code_text(raw.get(key), key, errors)
             if not value:
                 continue
-            given = True
             number = identifiers.normalise(value)
             kind = "uscc" if key == "org_code" and len(number) == 18 else key  # a USCC in 组织机构代码
             checked = _identifier(number, kind, key, errors, today)
-            if checked:
+            if checked and v.get(kind) not in (None, checked):
+                errors.append(("code_mismatch", {"column": key}))
+            elif checked:
                 v[kind] = checked
-        if not given and not any(c == "number_cell" for c, _ in errors):
+        if all(_empty(raw, k) for k in ("uscc", "org_code", "reg_no")):
             errors.append(("required", {"column": "org_code" if fmt.has("org_code") else "uscc"}))
-    if v.get("uscc") and not v.get("org_code"):
+    if v.get("uscc") and v.get("org_code") and v["org_code"] != v["uscc"][8:17]:
+        errors.append(("code_mismatch", {"column": "org_code"}))
+    elif v.get("uscc"):
         v["org_code"] = v["uscc"][8:17]
     if v.get("kind") == "organisation":
         v["rep_name"] = _text(raw, "rep_name", errors)
         rep_id = _code_text(raw.get("rep_id"), "rep_id", errors)
-        if fmt.has("rep_name") and not v["rep_name"]:
+        # Required for every unit (the listing decision names them: Jiamusi art. 7).
+        if not v["rep_name"]:
             errors.append(("required_unit", {"column": "rep_name"}))
         if rep_id:
             v["rep_id"] = _identifier(rep_id, "ric", "rep_id", errors, today)
-        elif fmt.has("rep_id") and not any(c == "number_cell" for c, _ in errors):
+        elif _empty(raw, "rep_id"):
             errors.append(("required_unit", {"column": "rep_id"}))
 
 

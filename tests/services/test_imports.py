@@ -324,3 +324,15 @@ def test_english_headers_utf16_text_and_number_cells(session):
     rows[1][4] = int(n["ric"][1][:15] + "000")                   # Excel turned the ID into a number
     xlsx_batch = _stage(session, clerk, "shanghai", xlsx_bytes(SHANGHAI_HEADER, rows), "r.xlsx")
     assert xlsx_batch.rows[1]["errors"] == [["number_cell", {"column": "code"}]]
+
+
+def test_zhengzhou_codes_must_agree_and_units_need_their_representative(session):
+    clerk = make_staff(session, Role.CLERK)
+    n = ids(29)
+    rows = zhengzhou_rows(n)
+    rows[0][2] = n["uscc"][2]                       # USCC in 组织机构代码 …
+    header = [*ZHENGZHOU_HEADER, "统一社会信用代码"]
+    rows = [[*rows[0], n["uscc"][3]], [*rows[1][:4], "", "", *rows[1][6:], ""]]   # … and another USCC
+    batch = _stage(session, clerk, "zhengzhou", csv_bytes(header, rows), ground="ZS2")
+    assert [[e[0] for e in r["errors"]] for r in batch.rows] == [
+        ["code_mismatch"], ["required_unit", "required_unit"]]
