@@ -45,10 +45,11 @@ def organisation(session, seed: int | None = None):
 class Procedure:
     """One case of ``profile_code`` walked through the services, keeping each code as issued."""
 
-    def __init__(self, session, app, profile_code: str = "jiamusi", subject=None):
+    def __init__(self, session, app, profile_code: str = "jiamusi", subject=None,
+                 ground: str | None = None):
         self.session, self.app = session, app
         self.profile = load_profile(profile_code)
-        self.ground = pick_ground(self.profile)
+        self.ground = self.profile.ground(ground) if ground else pick_ground(self.profile)
         self.calendar = load_calendar(session)
         self.clerk = make_staff(session, Role.CLERK)
         self.reviewer = make_staff(session, Role.REVIEWER)
@@ -81,7 +82,8 @@ class Procedure:
                                         calendar=self.calendar).opens_on
 
     def remove(self, reason: RemovalReason = RemovalReason.CREDIT_REPAIRED) -> dt.date:
-        on = self.repair_opens() if reason is RemovalReason.CREDIT_REPAIRED else self.case.term_end
+        on = {RemovalReason.CREDIT_REPAIRED: self.repair_opens(),
+              RemovalReason.TERM_EXPIRED: self.case.term_end}.get(reason, self.case.decided_on)
         cases.remove_case(self.session, self.approver, self.case, self.profile,
                           self.app.config["PORTAL_LOOKUP_KEY"], reason, on)
         return on

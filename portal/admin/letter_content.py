@@ -68,10 +68,13 @@ def _common(session: Session, case: Case, profile: Profile, letter: Letter, loca
         "letter": letter, "locale": locale, "code": code, "people": _people(subject),
         "authority": profile.authority.get(locale), "document": profile.document.get(locale),
         "department": _department(case, profile, locale),
-        "contact": case.department_contact or current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""),
+        "contact": (case.department_contact
+                    or current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")),
         "portal_url": _portal(url_for("submit.index")),
         "party_login_url": _portal(url_for("submit.party_login")),
         "identifier_hint": "id_number" if subject.id_number and not subject.uscc else "uscc",
+        # between sentences of one paragraph: Chinese sets none, English one space
+        "sp": " " if locale.lower().startswith("en") else "",
     }
 
 

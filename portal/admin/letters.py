@@ -72,12 +72,13 @@ def _kind(value: str) -> LetterKind:
 
 
 def _title(kind: LetterKind) -> str:
-    return {
-        K.PRE_NOTICE: _("Prior Notice of Inclusion in the Social Insurance Serious Dishonesty List"),
-        K.LISTING_DECISION: _("Decision on Inclusion in the Social Insurance Serious Dishonesty List"),
-        K.REMOVAL_DECISION: _("Decision on Removal from the Social Insurance Serious Dishonesty List"),
-        K.REPAIR_CERTIFICATE: _("Credit Repair Certificate"),
-    }[kind]
+    if kind is K.PRE_NOTICE:
+        return _("Prior Notice of Inclusion in the Social Insurance Serious Dishonesty List")
+    if kind is K.LISTING_DECISION:
+        return _("Decision on Inclusion in the Social Insurance Serious Dishonesty List")
+    if kind is K.REMOVAL_DECISION:
+        return _("Decision on Removal from the Social Insurance Serious Dishonesty List")
+    return _("Credit Repair Certificate")
 
 
 def _render_letter(case: Case, kind: LetterKind, letter, lang: str, code: str | None,
@@ -108,8 +109,8 @@ def render(case_id: int, kind: str):
                      {"kind": letter_kind.value})
         db.session.commit()
         flash(_("This access code is not the current code of this letter: the letter was not "
-                "printed. Print a copy without the code, or issue the letter again with a new code."),
-              "error")
+                "printed. Print a copy without the code, or issue the letter again with a new "
+                "code."), "error")
         return redirect(url_for("admin.cases.show", case_id=case.id), 303)
     profile = load_profile(case.profile)
     try:
@@ -198,7 +199,8 @@ def case_letters(case: Case) -> dict:
         "can_reissue": current is kind and role in letters.REISSUE_ROLES.get(kind, ()),
     } for kind in letters.available_kinds(case, profile)]
     return {
-        "letters": [{"row": r, "label": str(KIND_LABELS[r.kind]), "by": names.get(r.issued_by_id, "—"),
+        "letters": [{"row": r, "label": str(KIND_LABELS[r.kind]),
+                     "by": names.get(r.issued_by_id, "—"),
                      "superseded": letters.is_superseded(r, case)} for r in rows],
         "offers": offers,
     }

@@ -41,7 +41,8 @@ CODE_LETTERS = (K.PRE_NOTICE, K.LISTING_DECISION)
 #: Who may print or issue letters (the admin sees no party data).
 LETTER_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
 #: Who may re-issue the code of each letter: those who serve that letter.
-REISSUE_ROLES = {K.PRE_NOTICE: (Role.CLERK, Role.REVIEWER), K.LISTING_DECISION: (Role.CLERK, Role.APPROVER)}
+REISSUE_ROLES = {K.PRE_NOTICE: (Role.CLERK, Role.REVIEWER),
+                 K.LISTING_DECISION: (Role.CLERK, Role.APPROVER)}
 #: Short kind tags in letter numbers (ASCII: the number also names the PDF file).
 KIND_TAGS = {K.PRE_NOTICE: "GZ", K.LISTING_DECISION: "LR", K.REMOVAL_DECISION: "YC",
              K.REPAIR_CERTIFICATE: "XF"}
@@ -120,7 +121,8 @@ def reissue_code(session: Session, user: StaffUser, case: Case, kind: LetterKind
     return code
 
 
-def next_letter_no(session: Session, profile: Profile, kind: LetterKind, year: int) -> tuple[int, str]:
+def next_letter_no(session: Session, profile: Profile, kind: LetterKind,
+                   year: int) -> tuple[int, str]:
     """The next number of the sequence of ``profile``, ``year`` and ``kind``: JIA-LR-2026-00001."""
     last = session.scalar(sa.select(sa.func.max(Letter.seq)).where(
         Letter.profile == profile.code, Letter.year == year, Letter.kind == kind))
@@ -155,7 +157,8 @@ def issue(session: Session, user: StaffUser, case: Case, profile: Profile, kind:
     if letter is not None:
         return letter
     issued_on = letter_date(case, kind, today)
-    fingerprint = code_fingerprint(case) if kind in CODE_LETTERS and code_letter(case) is kind else None
+    carries_code = kind in CODE_LETTERS and code_letter(case) is kind
+    fingerprint = code_fingerprint(case) if carries_code else None
     seq, number = next_letter_no(session, profile, kind, issued_on.year)
     letter = Letter(case_id=case.id, kind=kind, profile=profile.code, year=issued_on.year, seq=seq,
                     letter_no=number, issued_on=issued_on, issued_by_id=user.id,

@@ -1,4 +1,4 @@
-"""The letter service: which letters a case allows, the codes they carry, the register, the audit."""
+"""The letter service: which letters a case allows, their codes, the register, the audit."""
 import datetime as dt
 
 import pytest
@@ -72,7 +72,7 @@ def test_reissue_rehashes_audits_and_invalidates_the_old_code(app, session):
         AuditEvent.action == "case.reissue_code")).scalar_one()
     assert event.actor_label == f"staff:{proc.clerk.username}"
     assert event.data["previous"] == before[:16] and new not in str(event.data)
-    with pytest.raises(CaseError):                    # the pre-notice's code is current, not the decision's
+    with pytest.raises(CaseError):        # the pre-notice's code is current, not the decision's
         letters.reissue_code(session, proc.clerk, case, K.LISTING_DECISION)
     with pytest.raises(PermissionDenied):
         letters.reissue_code(session, make_staff(session, Role.ADMIN), case, K.PRE_NOTICE)

@@ -6,11 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from portal.admin import clock
-from portal.models import AuditEvent, Letter, Role
+from portal.models import AuditEvent, Letter, Role, SubjectKind
 from portal.rules import terms
 from portal.rules.profiles import available_profiles
 from portal.rules.workflow import RemovalReason
 from portal.services import cases, letters
+from tests.factories import make_subject
 from tests.letters_support import (
     DECIDED,
     Procedure,
@@ -138,7 +139,8 @@ def test_every_letter_of_every_profile_has_its_required_elements(app, session, c
         certificate = post_letter(client, case, "repair_certificate", lang=lang)
         if profile.repair.certificate:
             assert certificate.status_code == 200
-            assert {"repair_facts", "repair_conditions", "removed_on", "basis"} <= parts(certificate)
+            assert {"repair_facts", "repair_conditions", "removed_on", "basis"} <= \
+                parts(certificate)
             cert_text = page_text(certificate)
             assert day(removed_on, lang) in cert_text and proc.subject.name in cert_text
             assert profile.document.get(lang) in cert_text
@@ -150,7 +152,8 @@ def test_every_letter_of_every_profile_has_its_required_elements(app, session, c
     assert kinds == expected + (["repair_certificate"] if profile.repair.certificate else [])
     renders = _events(session, "letter.render")
     assert len(renders) == 6 + (2 if profile.repair.certificate else 0)
-    assert all(e.data["full_ids"] for e in renders if e.data["kind"] in ("pre_notice", "listing_decision"))
+    assert all(e.data["full_ids"] for e in renders
+               if e.data["kind"] in ("pre_notice", "listing_decision"))
     for event in _events(session, "letter.render") + _events(session, "letter.issue"):
         assert proc.subject.legal_representative.id_number not in str(event.data)
         assert proc.decision_code not in str(event.data)
@@ -222,13 +225,15 @@ def test_reissue_gives_a_new_code_and_the_old_one_stops_working(app, session, cl
     session.expire_all()
     uscc = proc.subject.uscc
     assert party_access.find_case_for_party(session, proc.case.case_no, old, uscc) is None
-    assert party_access.find_case_for_party(session, proc.case.case_no, new, uscc).id == proc.case.id
+    found = party_access.find_case_for_party(session, proc.case.case_no, new, uscc)
+    assert found.id == proc.case.id
     assert post_letter(client, proc.case, "listing_decision", code=old).status_code == 303
     again = post_letter(client, proc.case, "listing_decision", code=new)
     assert again.status_code == 200 and new in page_text(again)
     rows = session.execute(sa.select(Letter).order_by(Letter.id)).scalars().all()
     assert [r.letter_no for r in rows] == ["JIA-LR-2026-00001", "JIA-LR-2026-00002"]
-    assert letters.is_superseded(rows[0], proc.case) and not letters.is_superseded(rows[1], proc.case)
+    assert letters.is_superseded(rows[0], proc.case)
+    assert not letters.is_superseded(rows[1], proc.case)
     event = _events(session, "case.reissue_code")[0]
     assert event.data["letter"] == "listing_decision" and new not in str(event.data)
     case_page = client.get(f"/admin/cases/{proc.case.id}").get_data(as_text=True)
@@ -263,7 +268,8 @@ def test_only_case_roles_print_letters(app, session, client, role):
         assert reissue.status_code == 302
     else:
         assert response.status_code == 403 and reissue.status_code == 403
-        assert 'id="letters"' not in client.get(f"/admin/cases/{proc.case.id}").get_data(as_text=True)
+        page = client.get(f"/admin/cases/{proc.case.id}").get_data(as_text=True)
+        assert 'id="letters"' not in page
     assert not _events(session, "letter.render") and not _events(session, "case.reissue_code")
 
 
@@ -272,8 +278,9 @@ def test_a_reviewer_may_not_reissue_the_decision_code(app, session, client):
     proc.decide()
     session.commit()
     login(client, staff(session, Role.REVIEWER))
-    assert client.post(f"/admin/cases/{proc.case.id}/letters/listing_decision/reissue").status_code == 403
-    assert client.post(f"/admin/cases/{proc.case.id}/letters/pre_notice/reissue").status_code == 303
+    url = f"/admin/cases/{proc.case.id}/letters"
+    assert client.post(f"{url}/listing_decision/reissue").status_code == 403
+    assert client.post(f"{url}/pre_notice/reissue").status_code == 303
 
 
 def test_the_pdf_is_an_attachment_with_the_party_name(app, session, client):
@@ -312,3 +319,44 @@ def test_without_weasyprint_the_html_letter_still_prints(app, session, client, m
     assert _events(session, "letter.render")[0].data["format"] == "html"
     page = client.get(f"/admin/cases/{proc.case.id}").get_data(as_text=True)
     assert "WeasyPrint is not installed" in page and 'value="pdf"' not in page
+
+
+def test_a_person_gets_the_full_id_number_in_the_letter_only(app, session, client):
+    person = make_subject(session, SubjectKind.PERSON, name="李秀英")
+    proc = Procedure(session, app, subject=person, ground="J4")
+    code = proc.decide()
+    session.commit()
+    login(client, staff(session, Role.CLERK))
+    response = post_letter(client, proc.case, "listing_decision", code=code, lang="en")
+    assert response.status_code == 200 and "id_number" in parts(response)
+    text = page_text(response)
+    assert person.id_number in text and "resident ID number" in text
+    event = _events(session, "letter.render")[0]
+    assert event.data["full_ids"] is True and person.id_number not in str(event.data)
+    assert person.id_number not in client.get(f"/admin/cases/{proc.case.id}").get_data(as_text=True)
+
+
+def test_a_repeat_listing_gets_no_rectification_and_says_why(app, session, client):
+    earlier = Procedure(session, app)
+    earlier.decide()
+    proc = Procedure(session, app, subject=earlier.subject)
+    code = proc.decide()
+    session.commit()
+    assert proc.case.prior_listings == 1
+    login(client, staff(session, Role.CLERK))
+    text = page_text(post_letter(client, proc.case, "listing_decision", code=code, lang="en"))
+    assert "this is a repeat listing" in text
+    assert "the term for a repeat listing applies" in text
+    assert proc.profile.repeat.term.label().en in text
+
+
+def test_a_removal_before_publication_publishes_no_notice(app, session, client):
+    proc = Procedure(session, app)
+    proc.decide(publish=False)
+    proc.remove(RemovalReason.REVOKED)
+    session.commit()
+    login(client, staff(session, Role.CLERK))
+    response = post_letter(client, proc.case, "removal_decision", lang="en")
+    assert 'data-reason="revoked"' in response.get_data(as_text=True)
+    text = page_text(response)
+    assert "no removal notice is published" in text and "revoked" in text
