@@ -143,8 +143,8 @@ def same_subject(key: str, subject: Subject, data: subjects.SubjectInput) -> boo
     if data.kind is SubjectKind.PERSON:
         return subject.id_hash == lookup_hash(key, data.id_number or "")
     pairs = ((data.uscc, subject.uscc), (data.org_code, subject.org_code), (data.reg_no, subject.reg_no))
-    given = [(a, b) for a, b in pairs if a]
-    return bool(given) and all(a == b for a, b in given if b)
+    compared = [a == b for a, b in pairs if a and b]      # codes both records carry
+    return bool(compared) and all(compared)
 
 
 def _register_subject(session: Session, actor: Actor, key: str,

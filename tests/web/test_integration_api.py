@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from portal import config, create_app
+from portal.api import integration_reads as reads
 from portal.extensions import db
 from portal.models import ApiClient, AuditEvent, Case, CaseOrigin, Role, SubjectKind
 from portal.rules import identifiers
@@ -495,3 +496,52 @@ def test_only_admins_manage_api_clients(app, session, client, role):
     session.expire_all()
     assert session.get(ApiClient, target.id).usable
     assert session.scalar(sa.select(sa.func.count(ApiClient.id))) == 1
+
+
+def test_change_feed_skips_no_event_of_a_transaction_committing_late(app, session, client,
+                                                                      backend):
+    """Two writers: the first holds the audit chain until it commits, so the second cannot take
+    a later position first, and a reader in between never moves its cursor past either."""
+    if backend != "postgresql":
+        pytest.skip("needs concurrent writers (SQLite serialises the whole database)")
+    import threading
+
+    from portal.services import audit
+
+    _reader, token = new_client(session, ["changes:read"])
+    case = published_case(session, app)
+    session.commit()
+    start = client.get(f"{BASE}/changes?limit=1000", headers=auth(token)).get_json()
+    cursor = start["next_cursor"]
+
+    engine = db.engine
+    slow = sa.orm.Session(engine)
+    audit.record(slow, audit.SYSTEM, "case.share", "case", case.case_no, {"shared_on": "2026-03-20"})
+    slow.flush()                                   # holds the chain's head row, not committed
+    fast_done = threading.Event()
+
+    def fast_writer():
+        with sa.orm.Session(engine) as fast:
+            audit.record(fast, audit.SYSTEM, "case.share", "case", case.case_no,
+                         {"shared_on": "2026-03-21"})
+            fast.commit()
+        fast_done.set()
+
+    thread = threading.Thread(target=fast_writer)
+    thread.start()
+    try:
+        assert not fast_done.wait(0.5)             # waits for the first writer
+        # A reader in between (the feed's query itself; an HTTP call would also wait, because
+        # the call is audited like every other) sees neither event and keeps its position.
+        with sa.orm.Session(engine) as reader:
+            middle = reads.feed(reader, reads.decode_cursor(cursor), 1000)
+        assert middle.items == [] and reads.encode_cursor(middle.position) == cursor
+    finally:
+        slow.commit()
+        slow.close()
+        thread.join(10)
+    assert fast_done.is_set()
+    body = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
+    assert [e["date"] for e in body["data"]] == ["2026-03-20", "2026-03-21"]
+    assert [e["event"] for e in body["data"]] == ["shared", "shared"]
+    assert audit.verify(session) == []
