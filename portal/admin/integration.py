@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.admin import clock
@@ -26,12 +26,18 @@ SCOPE_LABELS = {
 }
 
 
+def _at_least_one(form, field) -> None:
+    # Not DataRequired: it would mark every checkbox "required" in the HTML.
+    if not field.data:
+        raise StopValidation(_l("Choose at least one permission."))
+
+
 class ClientForm(FlaskForm):
     name = StringField(_l("Name of the system"), validators=[
         DataRequired(message=_l("This field is required.")), Length(max=60)])
     scopes = SelectMultipleField(
         _l("Permissions"), choices=[(s, SCOPE_LABELS[s]) for s in service.SCOPES],
-        validators=[DataRequired(message=_l("Choose at least one permission."))],
+        validators=[_at_least_one],
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
 
 

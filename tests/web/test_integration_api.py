@@ -545,3 +545,32 @@ def test_change_feed_skips_no_event_of_a_transaction_committing_late(app, sessio
     assert [e["date"] for e in body["data"]] == ["2026-03-20", "2026-03-21"]
     assert [e["event"] for e in body["data"]] == ["shared", "shared"]
     assert audit.verify(session) == []
+
+
+def test_an_internal_error_is_a_json_500_and_still_audited(app, session, client, monkeypatch):
+    _reader, token = new_client(session, ["status:read"])
+
+    def broken(*args):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("portal.api.integration.reads.status", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.post(f"{BASE}/status", json={"code": identifiers.generate_uscc(RNG)},
+                           headers=auth(token))
+    error = error_of(response, 500)
+    assert error["code"] == "internal_error" and "database" not in error["message"]
+    call = session.execute(sa.select(AuditEvent.data).where(AuditEvent.action == "api.call")
+                           ).scalar_one()
+    assert call == {"endpoint": "status", "status": 500, "error": "internal_error"}
+
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_an_integrated_case_waits_unassigned_in_the_clerks_queue(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    api = app.test_client()
+    number = api.post(f"{BASE}/cases", json=org_body("Q-1"), headers=auth(token)).get_json()[
+        "data"]["case_no"]
+    login(client, staff(session, Role.CLERK))
+    unassigned = client.get("/admin/queue/cases?assignee=none")
+    assert unassigned.status_code == 200 and number in unassigned.get_data(as_text=True)
+    assert number not in client.get("/admin/queue/cases?assignee=me").get_data(as_text=True)
