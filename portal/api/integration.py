@@ -1,4 +1,6 @@
-"""The integration API at ``/api/v1/integration`` for the bureau's own systems (blueprint ``integration``).
+"""The integration API at ``/api/v1/integration`` for the bureau's own systems.
+
+Blueprint ``integration``.
 
 Business, finance, audit and internal-control systems (Zhengzhou §三) open
 cases from their records, ask for the warning (预警) on a subject, and follow
@@ -149,7 +151,9 @@ def endpoint(scope: str, name: str):
 
 def _fields_of(problem: ApiError) -> dict:
     fields = [e["field"] for e in problem.extra.get("errors", [])]
-    return {"fields": fields[:20]} if fields else ({"field": problem.field} if problem.field else {})
+    if fields:
+        return {"fields": fields[:20]}
+    return {"field": problem.field} if problem.field else {}
 
 
 def _after_failure(client: ApiClient, name: str, status: int, data: dict) -> None:

@@ -49,8 +49,9 @@ MESSAGES = {
                             "(up to 40); the record id printable characters without spaces "
                             "(up to 79)."),
 }
-_REASONS = {"length": "invalid_length", "format": "invalid_format", "checksum": "invalid_check_digit",
-            "birth_date": "invalid_birth_date", "region": "invalid_region"}
+_REASONS = {"length": "invalid_length", "format": "invalid_format",
+            "checksum": "invalid_check_digit", "birth_date": "invalid_birth_date",
+            "region": "invalid_region"}
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
 
 
 def invalid(problems: list[tuple[str, str]]) -> ApiError:
-    errors = [{"field": path, "code": code, "message": MESSAGES.get(code, MESSAGES["invalid_value"])}
-              for path, code in problems]
+    errors = [{"field": path, "code": code,
+               "message": MESSAGES.get(code, MESSAGES["invalid_value"])} for path, code in problems]
     return ApiError(422, "invalid_fields", _l("Some fields are missing or invalid: see errors."),
                     errors[0]["field"], errors=errors)

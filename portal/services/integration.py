@@ -77,8 +77,9 @@ def create_client(session: Session, user: StaffUser, name: str, scopes,
     if session.scalar(sa.select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise IntegrationError("name_taken", "name")
     token = new_token()
-    client = ApiClient(name=name, token_prefix=token[:PREFIX_LENGTH], token_hash=token_digest(token),
-                       scopes=chosen, active=True, created_by_id=user.id, created_at=now)
+    client = ApiClient(name=name, token_prefix=token[:PREFIX_LENGTH],
+                       token_hash=token_digest(token), scopes=chosen, active=True,
+                       created_by_id=user.id, created_at=now)
     session.add(client)
     session.flush()
     audit.record(session, Actor.staff(user), "api_client.create", "api_client", client.name,
@@ -142,7 +143,8 @@ def same_subject(key: str, subject: Subject, data: subjects.SubjectInput) -> boo
         return False
     if data.kind is SubjectKind.PERSON:
         return subject.id_hash == lookup_hash(key, data.id_number or "")
-    pairs = ((data.uscc, subject.uscc), (data.org_code, subject.org_code), (data.reg_no, subject.reg_no))
+    pairs = ((data.uscc, subject.uscc), (data.org_code, subject.org_code),
+             (data.reg_no, subject.reg_no))
     compared = [a == b for a, b in pairs if a and b]      # codes both records carry
     return bool(compared) and all(compared)
 
@@ -193,7 +195,8 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         raise IntegrationError("required", "external_ref")
     existing = find_by_ref(session, case_data.external_ref)
     if existing is not None:
-        if existing.ground != case_data.ground or not same_subject(key, existing.subject, subject_data):
+        if (existing.ground != case_data.ground
+                or not same_subject(key, existing.subject, subject_data)):
             raise IntegrationError("external_ref_conflict", "external_ref")
         return existing, False
     try:

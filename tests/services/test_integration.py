@@ -160,7 +160,8 @@ def test_every_call_is_recorded_with_the_client_as_actor(app, session):
     integration.record_call(session, client, "status", 200, NOW, {"warning": "none"})
     session.commit()
     assert client.last_used_at is not None
-    event = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "api.call")).scalar_one()
+    event = session.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "api.call")).scalar_one()
     assert event.actor_label == "api:neikong" and event.actor_id is None
     assert event.data == {"endpoint": "status", "status": 200, "warning": "none"}
     assert session.get(ApiClient, client.id).usable

@@ -1,4 +1,4 @@
-"""The integration API at /api/v1/integration (bearer tokens, scopes) and its admin pages."""
+"""The integration API at /api/v1/integration: bearer tokens and scopes, cases, status, limits."""
 import datetime as dt
 import json
 import random
@@ -9,79 +9,24 @@ import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from portal import config, create_app
-from portal.api import integration_reads as reads
 from portal.extensions import db
-from portal.models import ApiClient, AuditEvent, Case, CaseOrigin, Role, SubjectKind
+from portal.models import AuditEvent, Case, CaseOrigin, Role, SubjectKind
 from portal.rules import identifiers
 from portal.rules.workflow import CaseState, RemovalReason
-from portal.security import lookup_hash
 from portal.services import integration
-from tests.factories import (
-    listed_case,
-    make_staff,
-    pre_noticed_case,
-    published_case,
-    red_list_entry,
-    remove_published,
+from tests.factories import listed_case, make_staff, pre_noticed_case, published_case, red_list_entry
+from tests.factories import remove_published
+from tests.web.integration_support import (
+    BASE,
+    RNG,
+    audit_text,
+    auth,
+    error_of,
+    hashed,
+    new_client,
+    org_body,
+    wrong_check,
 )
-from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
-
-BASE = "/api/v1/integration"
-KEY = "test-lookup-key"
-
-
-def new_client(session, scopes=integration.SCOPES, name=None):
-    admin = make_staff(session, Role.ADMIN)
-    client, token = integration.create_client(
-        session, admin, name or f"sys-{admin.id}", list(scopes), dt.datetime.now(dt.UTC))
-    session.commit()
-    return client, token
-
-
-def auth(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-def error_of(response, status):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
-    return response.get_json()["error"]
-
-
-def audit_text(session) -> str:
-    rows = session.execute(sa.select(AuditEvent.actor_label, AuditEvent.entity_id,
-                                     AuditEvent.data)).all()
-    return json.dumps([list(r) for r in rows], ensure_ascii=False, default=str)
-
-
-RNG = random.Random(4242)
-
-
-def wrong_check(number: str) -> str:
-    return number[:17] + ("0" if number[17] != "0" else "1")
-
-
-def hashed(subject):
-    """Keyed hashes as ``subjects.register_subject`` stores them (the factories leave them out)."""
-    if subject.id_number:
-        subject.id_hash = lookup_hash(KEY, subject.id_number)
-    for person in subject.people:
-        person.id_hash = lookup_hash(KEY, person.id_number) if person.id_number else None
-    return subject
-
-
-def org_body(ref="R-1", ground="J1", **changes):
-    uscc = changes.pop("uscc", None) or identifiers.generate_uscc(RNG)
-    rep_id = identifiers.generate_ric(RNG, birth=dt.date(1970, 5, 6))
-    body = {
-        "external_ref": {"system": "sbjf", "record_id": ref},
-        "subject": {"kind": "organisation", "name": "佳木斯市松江建材有限公司", "uscc": uscc,
-                    "legal_representative": {"name": "赵志刚", "id_number": rep_id}},
-        "ground": ground, "facts": "经稽核，该单位少报缴费基数。", "amount": "23500.50",
-        "document_no": "佳社稽〔2026〕8号", "department": "佳木斯市社会保险事业中心",
-    }
-    body.update(changes)
-    return body
 
 
 # --------------------------------------------------------------------------
@@ -168,7 +113,8 @@ def test_create_a_case_then_the_same_reference_is_idempotent(app, session, clien
     assert mine == [("subject.create", None), ("case.open", None), ("api.call", 201),
                     ("api.call", 200), ("api.call", 409), ("case.open", None), ("api.call", 201)]
     assert body["subject"]["legal_representative"]["id_number"] not in audit_text(session)
-    assert body["subject"]["legal_representative"]["id_number"] not in created.get_data(as_text=True)
+    rep_id = body["subject"]["legal_representative"]["id_number"]
+    assert rep_id not in created.get_data(as_text=True)
 
 
 def test_a_person_case_answers_the_masked_number_only(app, session, client):
@@ -270,7 +216,8 @@ def test_status_of_listed_pending_unknown_and_red_listed_units(app, session, cli
     assert body["listings"] == body["pending"] == body["red_list"] == []
 
     body = status_of(client, token, red.code_display).get_json()
-    assert body["warning"] == "none" and [r["public_id"] for r in body["red_list"]] == [red.public_id]
+    assert body["warning"] == "none"
+    assert [r["public_id"] for r in body["red_list"]] == [red.public_id]
     # an old organisation code finds the same unit
     old = status_of(client, token, identifiers.org_code_from_uscc(listed.subject.uscc)).get_json()
     assert old["query"]["kind"] == "org_code" and old["warning"] == "block"
@@ -333,63 +280,6 @@ def test_status_after_removal_and_for_bad_codes(app, session, client):
 
 
 # --------------------------------------------------------------------------
-# GET /changes
-# --------------------------------------------------------------------------
-
-def test_change_feed_pages_with_a_cursor_and_loses_no_event(app, session, client):
-    _reader, token = new_client(session, ["changes:read"])
-    first = published_case(session, app)
-    person = published_case(session, app, kind=SubjectKind.PERSON)
-    session.commit()
-    expected = session.execute(sa.select(AuditEvent.seq).where(
-        AuditEvent.entity_type == "case").order_by(AuditEvent.seq)).scalars().all()
-    assert len(expected) == 12                 # 6 steps per case
-
-    seen, cursor, pages = [], None, 0
-    while True:
-        query = {"limit": 5, **({"cursor": cursor} if cursor else {})}
-        body = client.get(f"{BASE}/changes", query_string=query, headers=auth(token)).get_json()
-        seen += body["data"]
-        cursor, pages = body["next_cursor"], pages + 1
-        if not body["has_more"]:
-            break
-    assert pages == 3 and [e["position"] for e in seen] == expected
-    assert [e["event"] for e in seen[:6]] == ["opened", "pre_notice_served", "reviewed",
-                                              "listing_proposed", "listing_decided", "published"]
-    assert [e["state"] for e in seen[:6]] == ["opened", "pre_noticed", "reviewed", "proposed",
-                                              "decided", "published"]
-    assert seen[4]["date"] == "2026-03-16" and seen[4]["term_end"] == first.term_end.isoformat()
-    assert seen[6]["subject"]["code"] == identifiers.mask_ric(person.subject.id_number)
-    assert {e["case_no"] for e in seen} == {first.case_no, person.case_no}
-    assert re.fullmatch(r"i1\.[A-Za-z0-9_-]+", cursor)
-    empty = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
-    assert empty["data"] == [] and empty["next_cursor"] == cursor and empty["has_more"] is False
-
-    # the feed's own audit events (api.call) and staff assignments are not case events
-    remove_published(session, first, RemovalReason.TERM_EXPIRED, first.term_end)
-    session.commit()
-    body = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
-    assert [(e["event"], e["state"], e["removal_reason"]) for e in body["data"]] == [
-        ("removed", "removed", "term_expired")]
-    everything = client.get(f"{BASE}/changes?limit=1000", headers=auth(token)).get_data(
-        as_text=True)
-    assert person.subject.id_number not in everything
-
-
-@pytest.mark.parametrize("query, code, field", [
-    ("cursor=42", "invalid_cursor", "cursor"),
-    ("cursor=c1.MQ", "invalid_cursor", "cursor"),          # a cursor of the public feed
-    ("limit=0", "out_of_range", "limit"),
-    ("limit=x", "out_of_range", "limit"),
-    ("since=i1.MQ", "unknown_parameter", "since"),
-])
-def test_change_feed_bad_parameters(app, session, client, query, code, field):
-    _reader, token = new_client(session, ["changes:read"])
-    error = error_of(client.get(f"{BASE}/changes?{query}", headers=auth(token)), 400)
-    assert (error["code"], error["field"]) == (code, field)
-
-
-# --------------------------------------------------------------------------
 # Rate limit, OpenAPI
 # --------------------------------------------------------------------------
 
@@ -424,7 +314,8 @@ def test_openapi_document_describes_the_integration_routes(app, client):
     routes = {}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("integration."):
-            routes[rule.rule.removeprefix("/api/v1")] = (rule.methods or set()) - {"HEAD", "OPTIONS"}
+            methods = (rule.methods or set()) - {"HEAD", "OPTIONS"}
+            routes[rule.rule.removeprefix("/api/v1")] = methods
     for path, methods in routes.items():
         assert {m.lower() for m in methods} == set(spec["paths"][path]), path
     assert spec["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
@@ -436,115 +327,6 @@ def test_openapi_document_describes_the_integration_routes(app, client):
     assert "block" in json.dumps(spec["components"]["schemas"]["IntegrationStatus"])
     public = client.get("/api/v1/openapi.json").get_json()
     assert set(public["paths"]) <= set(spec["paths"])
-
-
-# --------------------------------------------------------------------------
-# Admin pages
-# --------------------------------------------------------------------------
-
-@pytest.mark.usefixtures("fast_passwords")
-def test_admin_creates_a_client_sees_the_token_once_and_revokes_it(app, session, client):
-    english(client)
-    login(client, staff(session, Role.ADMIN, "admin.zhou"))
-    page = client.get("/admin/integration/")
-    assert page.status_code == 200 and "No API clients yet." in text(page)
-    created = client.post("/admin/integration/", data={"name": "SBJF-Finance",
-                                                       "scopes": ["status:read", "changes:read"]})
-    assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
-    token = re.search(r'class="access-code code api-token">([^<]+)<',
-                      created.get_data(as_text=True)).group(1)
-    assert token.startswith("isk_") and len(token) > 40
-    row = session.execute(sa.select(ApiClient)).scalar_one()
-    assert row.name == "sbjf-finance" and row.scopes == ["status:read", "changes:read"]
-    assert token not in row.token_hash and row.token_prefix == token[:12]
-    listing = client.get("/admin/integration/")
-    assert token not in listing.get_data(as_text=True) and token[:12] in listing.get_data(
-        as_text=True)
-    api = app.test_client()
-    assert api.get(f"{BASE}/changes", headers=auth(token)).status_code == 200
-    duplicate = client.post("/admin/integration/", data={"name": "sbjf-finance",
-                                                         "scopes": ["status:read"]})
-    assert duplicate.status_code == 400 and "exists already" in text(duplicate)
-    nothing = client.post("/admin/integration/", data={"name": "x y", "scopes": []})
-    assert nothing.status_code == 400 and "Choose at least one permission." in text(nothing)
-    unknown = client.post("/admin/integration/", data={"name": "abc", "scopes": ["admin:all"]})
-    assert unknown.status_code == 400
-
-    revoked = client.post(f"/admin/integration/{row.id}/revoke")
-    assert revoked.status_code == 302
-    assert "no longer works" in text(client.get("/admin/integration/"))
-    assert api.get(f"{BASE}/changes", headers=auth(token)).status_code == 401
-    session.expire_all()
-    assert session.get(ApiClient, row.id).revoked_at is not None
-    actions = session.execute(sa.select(AuditEvent.action, AuditEvent.actor_label).where(
-        AuditEvent.entity_type == "api_client").order_by(AuditEvent.seq)).all()
-    assert [tuple(a) for a in actions] == [
-        ("api_client.create", "staff:admin.zhou"), ("api.call", "api:sbjf-finance"),
-        ("api_client.revoke", "staff:admin.zhou"), ("api.auth_failed", "public")]
-    assert token not in audit_text(session)
-
-
-@pytest.mark.usefixtures("fast_passwords")
-@pytest.mark.parametrize("role", [Role.CLERK, Role.APPROVER])
-def test_only_admins_manage_api_clients(app, session, client, role):
-    target, _token = new_client(session, ["status:read"])
-    login(client, staff(session, role))
-    assert client.get("/admin/integration/").status_code == 403
-    assert client.post("/admin/integration/", data={"name": "abc",
-                                                    "scopes": ["status:read"]}).status_code == 403
-    assert client.post(f"/admin/integration/{target.id}/revoke").status_code == 403
-    session.expire_all()
-    assert session.get(ApiClient, target.id).usable
-    assert session.scalar(sa.select(sa.func.count(ApiClient.id))) == 1
-
-
-def test_change_feed_skips_no_event_of_a_transaction_committing_late(app, session, client,
-                                                                      backend):
-    """Two writers: the first holds the audit chain until it commits, so the second cannot take
-    a later position first, and a reader in between never moves its cursor past either."""
-    if backend != "postgresql":
-        pytest.skip("needs concurrent writers (SQLite serialises the whole database)")
-    import threading
-
-    from portal.services import audit
-
-    _reader, token = new_client(session, ["changes:read"])
-    case = published_case(session, app)
-    session.commit()
-    start = client.get(f"{BASE}/changes?limit=1000", headers=auth(token)).get_json()
-    cursor = start["next_cursor"]
-
-    engine = db.engine
-    slow = sa.orm.Session(engine)
-    audit.record(slow, audit.SYSTEM, "case.share", "case", case.case_no, {"shared_on": "2026-03-20"})
-    slow.flush()                                   # holds the chain's head row, not committed
-    fast_done = threading.Event()
-
-    def fast_writer():
-        with sa.orm.Session(engine) as fast:
-            audit.record(fast, audit.SYSTEM, "case.share", "case", case.case_no,
-                         {"shared_on": "2026-03-21"})
-            fast.commit()
-        fast_done.set()
-
-    thread = threading.Thread(target=fast_writer)
-    thread.start()
-    try:
-        assert not fast_done.wait(0.5)             # waits for the first writer
-        # A reader in between (the feed's query itself; an HTTP call would also wait, because
-        # the call is audited like every other) sees neither event and keeps its position.
-        with sa.orm.Session(engine) as reader:
-            middle = reads.feed(reader, reads.decode_cursor(cursor), 1000)
-        assert middle.items == [] and reads.encode_cursor(middle.position) == cursor
-    finally:
-        slow.commit()
-        slow.close()
-        thread.join(10)
-    assert fast_done.is_set()
-    body = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
-    assert [e["date"] for e in body["data"]] == ["2026-03-20", "2026-03-21"]
-    assert [e["event"] for e in body["data"]] == ["shared", "shared"]
-    assert audit.verify(session) == []
 
 
 def test_an_internal_error_is_a_json_500_and_still_audited(app, session, client, monkeypatch):
@@ -562,15 +344,3 @@ def test_an_internal_error_is_a_json_500_and_still_audited(app, session, client,
     call = session.execute(sa.select(AuditEvent.data).where(AuditEvent.action == "api.call")
                            ).scalar_one()
     assert call == {"endpoint": "status", "status": 500, "error": "internal_error"}
-
-
-@pytest.mark.usefixtures("fast_passwords")
-def test_an_integrated_case_waits_unassigned_in_the_clerks_queue(app, session, client):
-    _writer, token = new_client(session, ["cases:write"])
-    api = app.test_client()
-    number = api.post(f"{BASE}/cases", json=org_body("Q-1"), headers=auth(token)).get_json()[
-        "data"]["case_no"]
-    login(client, staff(session, Role.CLERK))
-    unassigned = client.get("/admin/queue/cases?assignee=none")
-    assert unassigned.status_code == 200 and number in unassigned.get_data(as_text=True)
-    assert number not in client.get("/admin/queue/cases?assignee=me").get_data(as_text=True)
