@@ -14,8 +14,14 @@ from portal.models import AuditEvent, Case, CaseOrigin, Role, SubjectKind
 from portal.rules import identifiers
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.services import integration
-from tests.factories import listed_case, make_staff, pre_noticed_case, published_case, red_list_entry
-from tests.factories import remove_published
+from tests.factories import (
+    listed_case,
+    make_staff,
+    pre_noticed_case,
+    published_case,
+    red_list_entry,
+    remove_published,
+)
 from tests.web.integration_support import (
     BASE,
     RNG,
