@@ -203,7 +203,8 @@ def _json(payload, status: int = 200):
 def _body() -> dict:
     if (request.content_length or 0) > inputs.MAX_BODY:      # refused before it is read
         raise ApiError(413, "body_too_large", _l("The request body is too large."))
-    return inputs.parse_body(request.get_data(cache=False))
+    # At most one byte more than allowed is read, also from a body without Content-Length.
+    return inputs.parse_body(request.stream.read(inputs.MAX_BODY + 1))
 
 
 # --------------------------------------------------------------------------

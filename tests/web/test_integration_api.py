@@ -350,3 +350,11 @@ def test_an_internal_error_is_a_json_500_and_still_audited(app, session, client,
     call = session.execute(sa.select(AuditEvent.data).where(AuditEvent.action == "api.call")
                            ).scalar_one()
     assert call == {"endpoint": "status", "status": 500, "error": "internal_error"}
+
+
+def test_a_body_larger_than_64_kib_is_refused(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    big = org_body(facts="事" * 30000)                  # 90 000 bytes of UTF-8
+    response = client.post(f"{BASE}/cases", json=big, headers=auth(token))
+    assert error_of(response, 413)["code"] == "body_too_large"
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
