@@ -236,6 +236,10 @@ def integration_document(base_url: str) -> dict:
     components = doc["components"]
     components["schemas"].update(_schemas())
     error = components["schemas"]["Error"]["properties"]["error"]["properties"]
+    error["code"] = {**error["code"], "description": error["code"]["description"] + (
+        " Integration: missing_token, invalid_token, insufficient_scope, invalid_json, "
+        "body_too_large, invalid_fields (see errors), invalid_identifier, "
+        "external_ref_conflict.")}
     error["errors"] = {"type": "array", "description": "422: every invalid field.",
                        "items": _object({"field": TEXT, "code": TEXT, "message": TEXT})}
     components["securitySchemes"] = {"bearerToken": {
