@@ -81,8 +81,8 @@ def published_case(session, app, *, profile_code: str = "jiamusi", ground: str |
 def red_list_entry(session, app, *, name: str | None = None, criteria: tuple[str, ...] = ("R1", "R4"),
                    admitted_on: dt.date = dt.date(2026, 1, 5), valid_until: dt.date | None = None,
                    removed_on: dt.date | None = None, profile_code: str | None = None):
-    """A 守信红名单 unit. There is no red-list service yet: the row is written as
-    ``portal.demo.seed.seed_red_list`` does, and the publication version is bumped."""
+    """A 守信红名单 unit written straight into the projection (any dates, for the public
+    pages); the back office admits units through ``portal.services.redlist``."""
     from portal.models import RedListEntry
     from portal.security import public_id
     from portal.services import publication

@@ -29,7 +29,7 @@ def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
         return " (" + _("only for: %(units)s", units=units) + ")" if c.subjects else ""
 
     form.criteria.choices = [(c.code, f"{c.code} {c.text.get(locale)}{applies(c)}")
-                             for c in profile.red_list_criteria]
+                             for c in rules.red_list_criteria(profile)]
 
 
 def refusal_messages(exc: redlist.RedListError, profile, locale: str) -> list[str]:
@@ -37,7 +37,7 @@ def refusal_messages(exc: redlist.RedListError, profile, locale: str) -> list[st
         return [gf.redlist_error(exc.code)]
     out = [str(gf.OBSTACLES[r]) for r in exc.reasons if r != "criteria"]
     if exc.missing:
-        texts = {c.code: c.text.get(locale) for c in profile.red_list_criteria}
+        texts = {c.code: c.text.get(locale) for c in rules.red_list_criteria(profile)}
         out.append(_("Not met: %(criteria)s", criteria="; ".join(
             f"{code} {texts.get(code, '')}" for code in exc.missing)))
     return out
@@ -52,7 +52,7 @@ def _remove_form() -> gf.RemoveEntryForm:
 @role_required(*CASE_ROLES)
 def queue():
     profile, today = active_profile(), clock.today()
-    if not profile.red_list_criteria:
+    if not rules.red_list_criteria(profile):
         return render_template("admin/grades/redlist.html", profile=profile, offered=False)
     pending = redlist.pending_proposals(db.session)
     entries = redlist.current_entries(db.session, today)
@@ -70,12 +70,12 @@ def queue():
     return render_template(
         "admin/grades/redlist.html", profile=profile, offered=True, pending=pending, entries=entries,
         decided=decided, removed=removed, by_entry=by_entry, names=names, locale=locale, gf=gf,
-        criteria={c.code: c for c in profile.red_list_criteria},
+        criteria={c.code: c for c in rules.red_list_criteria(profile)},
         applicable=lambda p: [c.code for c in rules.applicable_criteria(profile, p.unit_type)],
         can_decide=current_user.role is Role.APPROVER, me=current_user.id,
         admit_form=gf.AdmitForm(prefix="admit", formdata=None),
         refuse_form=gf.RefuseForm(prefix="refuse", formdata=None), remove_form=_remove_form(),
-        incentives=profile.red_list_incentives)
+        incentives=rules.red_list_rules(profile)[1], source=rules.red_list_rules(profile)[2])
 
 
 def _proposal(proposal_id: int) -> RedListProposal:

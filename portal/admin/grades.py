@@ -123,14 +123,14 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
     if finding_form is None:
         finding_form = gf.FindingForm(prefix="finding", formdata=None)
     finding_form.code.choices = gf.code_choices(profile, kind, locale)
-    offers_red_list = bool(profile.red_list_criteria) and subject.kind is SubjectKind.ORGANISATION
+    offers_red_list = bool(rules.red_list_criteria(profile)) and subject.kind is SubjectKind.ORGANISATION
     if proposal_form is None:
         proposal_form = gf.ProposalForm(prefix="proposal", formdata=None)
     grade_redlist.criteria_choices(proposal_form, profile, locale)
     obstacles = ()
     if offers_red_list:
         obstacles, _missing = redlist.obstacles(db.session, profile, subject, "employer",
-                                                [c.code for c in profile.red_list_criteria], today)
+                                                [c.code for c in rules.red_list_criteria(profile)], today)
     counting = {f.id for f in standing.counting}
     case_nos = dict(db.session.execute(sa.select(Case.id, Case.case_no).where(Case.id.in_(
         [f.listing_case_id for f in findings if f.listing_case_id]

@@ -41,6 +41,7 @@ from portal.models import (
     StaffUser,
     Submission,
 )
+from portal.rules import grades as grade_rules
 from portal.rules.profiles import Profile, load_profile
 from portal.rules.workflow import (
     OPEN_SUBMISSION_STATES,
@@ -48,7 +49,7 @@ from portal.rules.workflow import (
     RemovalReason,
     SubmissionKind,
 )
-from portal.services import audit, publication
+from portal.services import redlist
 from portal.services.calendar import load_calendar
 from portal.services.cases import expire_terms
 
@@ -143,54 +144,29 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
 
 def red_list_criteria(profile: Profile):
     """The profile's red-list criteria, or Zhengzhou's (§一: the only seed that defines one)."""
-    return profile.red_list_criteria or load_profile("zhengzhou").red_list_criteria
+    return grade_rules.red_list_criteria(profile)
 
 
 def seed_red_list(session: Session, profile: Profile, factory: SubjectFactory, rng: random.Random,
                   key: str, staff: Staff, today: dt.date, count: int) -> int:
-    """守信红名单 units. There is no red-list service yet: rows, audit and outbox are written here.
+    """守信红名单 units, proposed by the clerk and admitted by the approver through the service.
 
-    A unit meets every criterion that applies to it (Zhengzhou §一 "须具备以下条件");
-    the medical-institution criterion applies only to hospitals and pharmacies, the
-    "advanced unit of the year" award is held by some.
+    A unit meets every criterion that applies to it (Zhengzhou §一 "须具备以下条件"); the
+    medical-institution criterion applies only to hospitals and pharmacies.
     """
-    criteria = red_list_criteria(profile)
-    if not criteria:
+    if not red_list_criteria(profile):
         return 0
-    actor = audit.Actor.staff(staff.approver)
     for i in range(count):
-        flavour = "institution" if i % 4 == 0 else "company"
-        subject = factory.organisation(rng, flavour)
-        met = []
-        for criterion in criteria:
-            text = criterion.text.zh
-            if ("医疗" in text or "药店" in text) and flavour != "institution":
-                continue
-            if "先进" in text and rng.random() < 0.5:
-                continue
-            met.append(criterion.code)
+        unit_type = "medical_institution" if i % 4 == 0 else "employer"
+        subject = factory.organisation(rng, "institution" if i % 4 == 0 else "company")
+        session.flush()  # the subject's id
+        met = [c.code for c in grade_rules.applicable_criteria(profile, unit_type)]
         admitted = today - dt.timedelta(days=rng.randint(7, 330))
-        try:
-            valid_until = admitted.replace(year=admitted.year + 1)
-        except ValueError:  # 29 February
-            valid_until = admitted.replace(year=admitted.year + 1, day=28)
-        pid = security.public_id(key, "G", f"{profile.code}:{subject.uscc}")
-        session.add(_red_entry(session, subject, pid, profile, met, admitted, valid_until))
-        audit.record(session, actor, "redlist.admit", "redlist", pid,
-                     {"subject": subject.uscc, "criteria": met, "admitted_on": admitted,
-                      "valid_until": valid_until})
-        publication.enqueue(session, "redlist", "upsert", pid)
-        publication.bump_version(session)
+        proposal = redlist.propose(session, staff.clerk, profile, subject, unit_type, met,
+                                   "年度社会保险缴费、稽核和投诉记录核查", admitted - dt.timedelta(days=5))
+        redlist.admit(session, staff.approver, proposal, profile, key, admitted)
     session.flush()
     return count
-
-
-def _red_entry(session: Session, subject, pid: str, profile: Profile, met: list[str],
-               admitted: dt.date, valid_until: dt.date) -> RedListEntry:
-    session.flush()  # the subject's id
-    return RedListEntry(public_id=pid, profile=profile.code, subject_id=subject.id,
-                        name=subject.name, code_display=subject.uscc, criteria=met,
-                        admitted_on=admitted, valid_until=valid_until)
 
 
 # -------------------------------------------------------------------- report

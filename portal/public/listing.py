@@ -16,12 +16,12 @@ from portal.extensions import db
 from portal.public import queries
 from portal.public.caching import aggregates, conditional
 from portal.public.paging import PER_PAGE, Page, page_number
-from portal.rules.profiles import SEVERITIES, load_profile
+from portal.rules.grades import red_list_rules
+from portal.rules.profiles import SEVERITIES
 from portal.web import active_profile, ground_label
 
 #: The profile whose red-list rules apply when the active one has none (Zhengzhou §一 is the
 #: only seed that defines a red list).
-RED_LIST_FALLBACK = "zhengzhou"
 _MAX_FILTER_LENGTH = 200
 
 
@@ -149,11 +149,6 @@ def removals():
 
 # ---------------------------------------------------------------- /redlist
 
-def red_list_rules(profile):
-    """(criteria, incentives, profile they come from): the active profile's, or the fallback's."""
-    criteria_from = profile if profile.red_list_criteria else load_profile(RED_LIST_FALLBACK)
-    incentives_from = profile if profile.red_list_incentives else load_profile(RED_LIST_FALLBACK)
-    return criteria_from.red_list_criteria, incentives_from.red_list_incentives, criteria_from
 
 
 def redlist():

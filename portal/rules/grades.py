@@ -146,8 +146,28 @@ def leads_to_blacklist(profile: Profile, grade: str) -> bool:
 # Red list
 # --------------------------------------------------------------------------
 
+#: Only Zhengzhou's seed (004 §一) defines a red list; a city whose own rules give no
+#: criteria or incentives runs its red list on Zhengzhou's, and says so where it is shown.
+RED_LIST_FALLBACK = "zhengzhou"
+
+
+def red_list_rules(profile: Profile) -> tuple[tuple[Criterion, ...], tuple[Text, ...], Profile]:
+    """(criteria, incentives, the profile the criteria come from) of ``profile``'s red list."""
+    from portal.rules.profiles import load_profile
+
+    fallback = None if profile.red_list_criteria and profile.red_list_incentives \
+        else load_profile(RED_LIST_FALLBACK)
+    criteria_from = profile if profile.red_list_criteria else fallback
+    incentives = profile.red_list_incentives or fallback.red_list_incentives
+    return criteria_from.red_list_criteria, incentives, criteria_from
+
+
+def red_list_criteria(profile: Profile) -> tuple[Criterion, ...]:
+    return red_list_rules(profile)[0]
+
+
 def applicable_criteria(profile: Profile, unit_type: str) -> tuple[Criterion, ...]:
-    return tuple(c for c in profile.red_list_criteria if c.applies_to(unit_type))
+    return tuple(c for c in red_list_criteria(profile) if c.applies_to(unit_type))
 
 
 def missing_criteria(profile: Profile, unit_type: str, met: Iterable[str]) -> tuple[str, ...]:

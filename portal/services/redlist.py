@@ -119,7 +119,7 @@ def obstacles(session: Session, profile: Profile, subject: Subject, unit_type: s
 # --------------------------------------------------------------------------
 
 def _check_offered(profile: Profile) -> None:
-    if not profile.red_list_criteria:
+    if not rules.red_list_criteria(profile):
         raise RedListError("no_red_list")
 
 
@@ -132,7 +132,7 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
         raise RedListError("not_a_unit")
     if unit_type not in rules.UNIT_TYPES:
         raise RedListError("unit_type")
-    known = {c.code for c in profile.red_list_criteria}
+    known = {c.code for c in rules.red_list_criteria(profile)}
     met = [c for c in dict.fromkeys(criteria) if c in known]
     basis = (basis or "").strip()
     if not basis:

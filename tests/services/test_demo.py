@@ -270,13 +270,16 @@ def test_red_list_units_with_audit_and_outbox(city):
     codes = {c.code for c in load_profile("zhengzhou").red_list_criteria}
     for unit in units:
         assert unit.public_id.startswith("G") and set(unit.criteria) <= codes and unit.criteria
-        assert unit.valid_until.year == unit.admitted_on.year + 1
+        assert unit.valid_until is None      # the rules give the red list no validity period
         identifiers.validate_uscc(unit.code_display)
     outbox = set(session.execute(sa.select(OutboxEvent.public_id).where(OutboxEvent.topic == "redlist")).scalars())
     assert outbox == {u.public_id for u in units}
-    audited = set(session.execute(sa.select(AuditEvent.entity_id).where(
-        AuditEvent.action == "redlist.admit")).scalars())
-    assert audited == {u.public_id for u in units}
+    admitted = session.execute(sa.select(AuditEvent.data).where(
+        AuditEvent.action == "redlist.admit")).scalars().all()
+    assert {d["entry"] for d in admitted} == {u.public_id for u in units}
+    proposed = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "redlist.propose"))
+    assert proposed == len(units)
 
 
 def test_one_staff_user_per_role(city):

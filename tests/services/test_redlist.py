@@ -108,10 +108,17 @@ def test_obstacles_are_checked_again_at_admission(app, session):
     assert exc.value.reasons == ("live_finding",)
 
 
-def test_only_profiles_with_criteria_offer_the_red_list(app, session):
-    with pytest.raises(redlist.RedListError, match="no_red_list"):
-        redlist.propose(session, make_staff(session, Role.CLERK), load_profile("jiamusi"),
+def test_a_city_without_criteria_of_its_own_uses_zhengzhous(app, session):
+    """As the public /redlist page: Jiamusi's seed defines no red list, Zhengzhou's criteria apply."""
+    jiamusi = load_profile("jiamusi")
+    assert not jiamusi.red_list_criteria
+    with pytest.raises(redlist.RedListError, match="criteria"):
+        redlist.propose(session, make_staff(session, Role.CLERK), jiamusi,
                         make_subject(session), "employer", [], "x", TODAY)
+    codes = [c.code for c in load_profile("zhengzhou").red_list_criteria if not c.subjects]
+    proposal = redlist.propose(session, make_staff(session, Role.CLERK), jiamusi,
+                               make_subject(session), "employer", codes, "年度核查材料", TODAY)
+    assert proposal.profile == "jiamusi" and proposal.criteria == codes
 
 
 def test_staff_removal_with_a_reason(app, session):

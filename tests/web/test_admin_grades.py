@@ -154,13 +154,14 @@ def test_the_proposer_cannot_admit_even_as_an_approver(session, client, people):
     assert response.status_code == 403 and "four-eyes" in text(response)
 
 
-def test_profiles_without_a_red_list_say_so(session, client, app, monkeypatch):
+def test_a_city_without_red_list_criteria_says_whose_apply(session, client, app, monkeypatch):
     monkeypatch.setattr(clock, "today", lambda: TODAY)
     clerk = staff(session, Role.CLERK)
     login(client, clerk)
     english(client)
     page = text(client.get("/admin/grades/redlist"))
-    assert "defines no red-list criteria, so it offers no red list" in page
+    assert "define no red-list criteria of their own; the criteria of" in page
+    assert "Zhengzhou" in page
     assert "has no catalogue of graded behaviours" in text(client.get("/admin/grades/"))
 
 
