@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import ApiClient, Case, CaseOrigin, PersonRole, RelatedPerson, StaffUser, Subject
+from portal.models import ApiClient, Case, CaseOrigin, StaffUser, Subject
 from portal.models import SubjectKind
-from portal.rules import identifiers
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
 from portal.services import audit, cases, subjects
@@ -149,38 +148,6 @@ def same_subject(key: str, subject: Subject, data: subjects.SubjectInput) -> boo
     return bool(compared) and all(compared)
 
 
-def _register_subject(session: Session, actor: Actor, key: str,
-                      data: subjects.SubjectInput) -> tuple[Subject, bool]:
-    """``subjects.register_subject`` for a non-staff actor; ``data`` is already validated.
-
-    Same rules: an organisation is found again by its USCC (or legacy code), a
-    person by the keyed hash of the ID number; a new record is audited.
-    """
-    uscc, org_code, reg_no, id_number = data.uscc, data.org_code, data.reg_no, data.id_number
-    if uscc and not org_code:
-        org_code = identifiers.org_code_from_uscc(uscc)
-    found = subjects._existing(session, data.kind, key, uscc, org_code, reg_no, id_number)
-    if found is not None:
-        return found, False
-    subject = Subject(kind=data.kind, name=data.name[:200], uscc=uscc, org_code=org_code,
-                      reg_no=reg_no, id_number=id_number,
-                      id_hash=lookup_hash(key, id_number) if id_number else None,
-                      address=(data.address or "").strip()[:300] or None)
-    people = []
-    if data.legal_rep is not None:
-        people.append((PersonRole.LEGAL_REPRESENTATIVE, data.legal_rep))
-    people += [(PersonRole.RESPONSIBLE, person) for person in data.responsible]
-    for role, person in people:
-        subject.people.append(RelatedPerson(
-            role=role, name=person.name[:100], id_number=person.id_number,
-            id_hash=lookup_hash(key, person.id_number) if person.id_number else None))
-    session.add(subject)
-    session.flush()
-    audit.record(session, actor, "subject.create", "subject", subject.id,
-                 {"kind": data.kind.value, "people": len(people)})
-    return subject, True
-
-
 def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
                 subject_data: subjects.SubjectInput, case_data: cases.CaseInput,
                 today: dt.date) -> tuple[Case, bool]:
@@ -206,6 +173,6 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
     if subject_data.kind.value not in ground.subject_kinds:     # checked before any write
         raise IntegrationError("ground_not_for_kind", "ground")
     actor = api_actor(client)
-    subject, _created = _register_subject(session, actor, key, subject_data)
+    subject, _created = subjects.register_subject(session, actor, key, subject_data)
     data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION})
     return cases.open_case(session, None, profile, subject, data, today, actor=actor), True

@@ -66,9 +66,11 @@ def _existing(session: Session, kind: SubjectKind, key: str, uscc, org_code, reg
     return session.execute(sa.select(Subject).where(Subject.kind == kind, where).limit(1)).scalar()
 
 
-def register_subject(session: Session, user: StaffUser, key: str,
+def register_subject(session: Session, user: StaffUser | Actor, key: str,
                      data: SubjectInput) -> tuple[Subject, bool]:
     """The subject for a new case: an existing record with the same code, or a new one.
+
+    ``user``: the member of staff, or the :class:`Actor` of a business system (the API).
 
     Returns ``(subject, created)``.  Raises :class:`SubjectError` for a missing
     or invalid identifier (never echoing the number).
@@ -120,6 +122,7 @@ def register_subject(session: Session, user: StaffUser, key: str,
             id_hash=lookup_hash(key, number) if number else None))
     session.add(subject)
     session.flush()
-    audit.record(session, Actor.staff(user), "subject.create", "subject", subject.id,
+    actor = user if isinstance(user, Actor) else Actor.staff(user)
+    audit.record(session, actor, "subject.create", "subject", subject.id,
                  {"kind": data.kind.value, "people": len(people)})
     return subject, True

@@ -10,7 +10,7 @@ from portal.rules import identifiers
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
-from portal.services import audit, cases, integration
+from portal.services import audit, cases, integration, subjects
 from portal.services.subjects import PersonInput, SubjectInput
 from tests.factories import make_staff
 
@@ -142,7 +142,7 @@ def test_intake_of_a_person_and_a_ground_for_units_only(app, session):
 
 def test_open_case_without_an_actor_is_unchanged_for_staff(app, session):
     clerk = make_staff(session, Role.CLERK)
-    subject = integration._register_subject(session, audit.SYSTEM, KEY, org_input())[0]
+    subject = subjects.register_subject(session, audit.SYSTEM, KEY, org_input())[0]
     case = cases.open_case(session, clerk, load_profile("jiamusi"), subject,
                            cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 11, 2))
     assert case.assignee_id == clerk.id and case.external_ref is None
