@@ -21,7 +21,7 @@ from tests.letters_support import (
     parts,
     post_letter,
 )
-from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
+from tests.web.admin_support import english, fast_passwords, login, staff  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 LANGS = ("zh_CN", "en")
@@ -311,6 +311,7 @@ def test_without_weasyprint_the_html_letter_still_prints(app, session, client, m
     proc = Procedure(session, app)
     session.commit()
     login(client, staff(session, Role.CLERK))
+    english(client)   # the notice follows the language of the back office
     response = post_letter(client, proc.case, "pre_notice", code=proc.pre_notice_code, fmt="pdf",
                            lang="en")
     assert response.status_code == 200 and response.mimetype == "text/html"

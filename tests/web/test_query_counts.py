@@ -22,7 +22,10 @@ def portal_data(app, session):
     person = published_case(session, app, kind=SubjectKind.PERSON, ground="J3",
                             decided_on=today - dt.timedelta(days=70))
     approver = make_staff(session, Role.APPROVER)
-    for case, reason in ((listed[0], RemovalReason.RECTIFIED), (listed[1], RemovalReason.CREDIT_REPAIRED)):
+    # credit repair opens after the 3-month rectification window (Jiamusi art. 12)
+    repaired = published_case(session, app, decided_on=today - dt.timedelta(days=200),
+                              subject=make_subject(session, name="佳木斯市计数修复有限公司"))
+    for case, reason in ((listed[0], RemovalReason.RECTIFIED), (repaired, RemovalReason.CREDIT_REPAIRED)):
         cases.remove_case(session, approver, case, load_profile("jiamusi"), app.config["PORTAL_LOOKUP_KEY"],
                           reason, today - dt.timedelta(days=3))
     red_list_entry(session, app, admitted_on=today - dt.timedelta(days=10))
