@@ -120,9 +120,11 @@ def _schemas() -> dict:
                         "term running): refuse or restrict the business (限制业务经办或待遇支付). "
                         "flag: not listed, but a listing procedure is running or the person is "
                         "the legal representative / a responsible person of a listed "
-                        "organisation: handle with care and follow up. none: neither."},
+                        "organisation, or it has a credit grade from a finding that still counts "
+                        "(Zhengzhou §四): handle with care and follow up. none: none of these."},
             "warning_reasons": {"type": "array", "items": {"type": "string", "enum": [
-                "listed", "pending_procedure", "related_person_of_listed_subject"]}},
+                "listed", "pending_procedure", "related_person_of_listed_subject",
+                "credit_grade"]}},
             "listed": {"type": "boolean"},
             "known_subject": {"type": "boolean", "description": "The bureau has a record of "
                               "this subject (any case)."},
@@ -146,6 +148,13 @@ def _schemas() -> dict:
                                  "items": _object({**case_base, "role": {"type": "string", "enum": [
                                      "legal_representative", "responsible"]},
                                      "term_end": DATE_OR_NULL})},
+            "credit_grade": {"oneOf": [{"type": "null"}, _object({
+                "grade": {"type": "string", "enum": list(SEVERITIES)},
+                "profile": TEXT, "until": DATE_OR_NULL,
+                "behaviours": {"type": "array", "items": TEXT, "description": "Catalogue codes "
+                               "of the findings that count today."}})],
+                "description": "The worst grade among the subject's findings that count today "
+                "(一般 / 较重 / 严重); null: no finding counts."},
             "red_list": {"type": "array", "items": _object({
                 "public_id": TEXT, "name": TEXT, "code": TEXT,
                 "criteria": {"type": "array", "items": TEXT}, "admitted_on": DATE,

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.api.serializers import iso
-from portal.models import AuditEvent, Case, RedListEntry, RelatedPerson, Subject, SubjectKind
-from portal.rules import identifiers
+from portal.models import (
+    AuditEvent, Case, GradeFinding, RedListEntry, RelatedPerson, Subject, SubjectKind,
+)
+from portal.rules import grades, identifiers
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
@@ -119,6 +121,7 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
             removed.append({**base, "removed_on": iso(case.removed_on),
                             "removal_reason": case.removal_reason.value,
                             "term_end": iso(case.term_end)})
+    grade = _credit_grade(session, own, today)
     reasons = []
     if listings:
         reasons.append("listed")
@@ -126,6 +129,8 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
         reasons.append("pending_procedure")
     if linked:
         reasons.append("related_person_of_listed_subject")
+    if grade is not None:
+        reasons.append("credit_grade")
     warning = "block" if listings else "flag" if reasons else "none"
     return {
         "query": {"kind": kind, "code_masked": identifiers.mask_identifier(number)},
@@ -137,11 +142,32 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
         "pending": pending,
         "recently_removed": removed,
         "related_listings": linked,
+        "credit_grade": grade,
         "red_list": [{"public_id": r.public_id, "name": r.name, "code": r.code_display,
                       "criteria": list(r.criteria or []), "admitted_on": iso(r.admitted_on),
                       "valid_until": iso(r.valid_until)} for r in red],
         "checked_on": iso(today),
     }
+
+
+def _credit_grade(session: Session, own: set[int], today: dt.date) -> dict | None:
+    """The worst grade (Zhengzhou §四) among the subject's findings that count today, or None."""
+    if not own:
+        return None
+    findings = list(session.execute(
+        sa.select(GradeFinding).where(GradeFinding.subject_id.in_(own))).scalars())
+    best = None
+    for code in sorted({f.profile for f in findings}):
+        found = grades.standing([f for f in findings if f.profile == code], today,
+                                load_profile(code))
+        if found.grade is not None and (best is None or grades.rank(found.grade)
+                                        > grades.rank(best[0].grade)):
+            best = (found, code)
+    if best is None:
+        return None
+    found, code = best
+    return {"grade": found.grade, "profile": code, "until": iso(found.until),
+            "behaviours": sorted({f.behaviour_code for f in found.counting})}
 
 
 # --------------------------------------------------------------------------

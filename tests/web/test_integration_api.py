@@ -358,3 +358,24 @@ def test_a_body_larger_than_64_kib_is_refused(app, session, client):
     response = client.post(f"{BASE}/cases", json=big, headers=auth(token))
     assert error_of(response, 413)["code"] == "body_too_large"
     assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+
+
+def test_status_carries_the_credit_grade_of_a_finding_that_counts(app, session, client):
+    from portal.rules.profiles import load_profile
+    from portal.services import grades
+    from tests.factories import make_staff, make_subject
+
+    _reader, token = new_client(session, ["status:read"])
+    unit = make_subject(session, name="郑州市某某建筑有限公司")
+    found_on = dt.date.today() - dt.timedelta(days=30)   # a general finding counts 1 year
+    grades.record_finding(session, make_staff(session, Role.CLERK), load_profile("zhengzhou"),
+                          unit, grades.FindingInput(code="ZG2", found_on=found_on,
+                                                    facts="拖欠社会保险费8个月。"), found_on)
+    session.commit()
+    body = status_of(client, token, unit.uscc).get_json()
+    assert body["warning"] == "flag" and body["warning_reasons"] == ["credit_grade"]
+    assert body["credit_grade"]["grade"] == "general"
+    assert body["credit_grade"]["behaviours"] == ["ZG2"] and body["credit_grade"]["profile"] == "zhengzhou"
+    assert body["listed"] is False
+    other = status_of(client, token, identifiers.generate_uscc(random.Random(5))).get_json()
+    assert other["credit_grade"] is None
