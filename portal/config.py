@@ -55,6 +55,9 @@ def from_environment() -> dict:
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
         "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),
         "PORTAL_CHANGES_SETTLE_SECONDS": int(_env("CHANGES_SETTLE_SECONDS", "60")),
+        # Report imports (monthly / quarterly dishonesty reports): size and rows of one file.
+        "PORTAL_IMPORT_MAX_MB": float(_env("IMPORT_MAX_MB", "5")),
+        "PORTAL_IMPORT_MAX_ROWS": int(_env("IMPORT_MAX_ROWS", "2000")),
     }
 
 

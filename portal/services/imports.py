@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,12 +78,9 @@ def megabytes(size: int) -> str:
 
 def limits(config) -> tuple[int, int]:
     """``(max bytes, max rows)`` of one upload: ``PORTAL_IMPORT_MAX_MB`` and
-    ``PORTAL_IMPORT_MAX_ROWS`` from the app config, else the environment, else 5 MB / 2000."""
-    def setting(name: str):
-        return config.get(name) or os.environ.get(name)
-
-    max_mb = setting("PORTAL_IMPORT_MAX_MB")
-    max_rows = setting("PORTAL_IMPORT_MAX_ROWS")
+    ``PORTAL_IMPORT_MAX_ROWS`` of the app config (``portal.config``), else 5 MB / 2000."""
+    max_mb = config.get("PORTAL_IMPORT_MAX_MB")
+    max_rows = config.get("PORTAL_IMPORT_MAX_ROWS")
     return (int(float(max_mb) * 1024 * 1024) if max_mb else DEFAULT_MAX_BYTES,
             int(max_rows) if max_rows else DEFAULT_MAX_ROWS)
 
