@@ -49,7 +49,7 @@ from portal.rules.workflow import (
     RemovalReason,
     SubmissionKind,
 )
-from portal.services import redlist
+from portal.services import redlist, sharing
 from portal.services.calendar import load_calendar
 from portal.services.cases import expire_terms
 
@@ -130,6 +130,7 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     for item in plan:
         history.play(item)
     expire_terms(session, load_profile, key, today)
+    report_removals(session, proc, staff, calendar, today)
     listed = [item.case for item in plan if item.case.state is CaseState.PUBLISHED]
     history.rejected_filings(listed, PER_KIND)
     confirmed = history.decided_complaints(PER_KIND)
@@ -138,6 +139,24 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
     session.flush()
     return city_report(session, profile, logins)
+
+
+# ------------------------------------------------------------------ sharing platform
+
+#: Removals of the last days are still to be reported to the sharing platform.
+RECENT_REMOVAL_DAYS = 10
+
+
+def report_removals(session: Session, proc: Procedure, staff: Staff, calendar, today: dt.date) -> int:
+    """The bureau reported each older removal to the platform two working days after it."""
+    done = 0
+    for item in sharing.pending(session, sharing.REMOVALS, calendar):
+        case = item.case
+        if case.removed_on is None or (today - case.removed_on).days <= RECENT_REMOVAL_DAYS:
+            continue
+        on = min(proc.add_wd(case.removed_on, 2), today)
+        done += sharing.mark_uploaded(session, staff.clerk, sharing.REMOVALS, [case], on)
+    return done
 
 
 # ------------------------------------------------------------------ red list

@@ -434,3 +434,19 @@ def _valid_ric(value: str) -> bool:
     except identifiers.InvalidIdentifier:
         return False
     return True
+
+
+def test_older_removals_were_reported_to_the_sharing_platform(city):
+    from portal.demo.seed import RECENT_REMOVAL_DAYS
+    from portal.services import sharing
+    from portal.services.calendar import load_calendar
+
+    session, _report = city
+    removed = session.execute(sa.select(Case).where(Case.state == CaseState.REMOVED,
+                                                    Case.shared_on.is_not(None))).scalars().all()
+    assert removed and any(c.removal_shared_on for c in removed)
+    for case in removed:
+        if case.removal_shared_on is not None:
+            assert case.removal_shared_on >= case.removed_on
+    for item in sharing.pending(session, sharing.REMOVALS, load_calendar(session)):
+        assert (DEMO_TODAY - item.case.removed_on).days <= RECENT_REMOVAL_DAYS
