@@ -276,6 +276,48 @@ def mask_identifier(value: str) -> str:
 
 
 # --------------------------------------------------------------------------
+# ID numbers inside free text (facts, reasons, remarks)
+# --------------------------------------------------------------------------
+
+_RIC_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
+
+
+def _plausible_ric(number: str) -> bool:
+    """A region digit, a real birth date: a resident ID, even if its check digit is mistyped."""
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return _EARLIEST_BIRTH <= born <= date.today()
+
+
+def find_ric_numbers(text: str | None) -> list[str]:
+    """The resident ID numbers written in ``text`` (full-width digits too), as written.
+
+    A number counts when it has the shape of an 18-character ID with a real birth
+    date: a mistyped check digit must not let a person's number through either.
+    """
+    if not text:
+        return []
+    half = text.translate(_FULL_TO_HALF)
+    return [text[m.start():m.end()] for m in _RIC_IN_TEXT.finditer(half)
+            if _plausible_ric(m.group())]
+
+
+def mask_ric_numbers(text: str | None) -> str:
+    """``text`` with every resident ID number in it masked (1101**********002X)."""
+    if not text:
+        return text or ""
+    half = text.translate(_FULL_TO_HALF)
+    out, last = [], 0
+    for m in _RIC_IN_TEXT.finditer(half):
+        if _plausible_ric(m.group()):
+            out += [text[last:m.start()], mask_ric(m.group())]
+            last = m.end()
+    return "".join(out) + text[last:]
+
+
+# --------------------------------------------------------------------------
 # Generators for demo data and tests
 # --------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.rules import terms
-from portal.rules.identifiers import mask_identifier, mask_ric
+from portal.rules.identifiers import mask_identifier, mask_ric, mask_ric_numbers
 from portal.rules.profiles import Profile
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash, public_id
@@ -79,8 +79,9 @@ def entry_values(case: Case, profile: Profile, key: str) -> dict:
         "ground_text": ground.text.zh,
         "ground_text_en": ground.text.en,
         "severity": ground.severity,
-        "facts": case.facts,
-        "reasons": case.reasons,
+        # Free text is written by staff and by business systems: an ID number in it is masked.
+        "facts": mask_ric_numbers(case.facts),
+        "reasons": mask_ric_numbers(case.reasons),
         "legal_basis": ground.legal_basis.zh,
         "document_no": case.document_no,
         "department": case.department,

@@ -320,3 +320,24 @@ def test_mask_uscc():
 )
 def test_mask_name(name, masked):
     assert mask_name(name) == masked
+
+
+def test_id_numbers_are_found_and_masked_inside_free_text():
+    import random
+    from datetime import date
+
+    from portal.rules.identifiers import find_ric_numbers, generate_ric, mask_ric_numbers
+
+    rid = generate_ric(random.Random(3), birth=date(1980, 2, 29))
+    wrong_check = rid[:17] + ("0" if rid[17] != "0" else "1")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in rid)
+    text = f"法定代表人身份证号{rid}，另一人{wrong_check}；全角{full_width}。"
+    assert find_ric_numbers(text) == [rid, wrong_check, full_width]
+    masked = mask_ric_numbers(text)
+    assert rid not in masked and wrong_check not in masked and full_width not in masked
+    assert masked.count(rid[:4] + "*" * 10) == 3 and masked.startswith("法定代表人身份证号")
+    # amounts, codes and numbers without a real birth date stay as they are
+    for plain in ("欠费金额123456789012.50元", "统一社会信用代码91230800MA1B2C3D4E",
+                  "账号 622202123456789012345", "编号110101199913450011"):
+        assert find_ric_numbers(plain) == [] and mask_ric_numbers(plain) == plain
+    assert find_ric_numbers(None) == [] and mask_ric_numbers(None) == ""

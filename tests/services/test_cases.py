@@ -203,3 +203,15 @@ def test_a_listing_decided_after_opening_counts_at_the_decision(app, session):
     cases.approve_listing(session, approver, pending, profile, calendar, dt.date(2026, 3, 3))
     assert pending.prior_listings == 1
     assert pending.term_end == dt.date(2029, 3, 4)               # repeat listing → 3 years
+
+
+def test_an_id_number_in_the_facts_is_masked_on_publication(app, session):
+    import random
+
+    from portal.rules.identifiers import generate_ric
+
+    rid = generate_ric(random.Random(11), birth=dt.date(1969, 4, 2))
+    case = published_case(session, app, facts=f"经查，该单位法定代表人（身份证号{rid}）拒不改正。")
+    entry = session.execute(sa.select(PublishedEntry)).scalar_one()
+    assert rid in case.facts and rid not in entry.facts
+    assert f"身份证号{rid[:4]}**********{rid[-4:]}）" in entry.facts
