@@ -38,7 +38,6 @@ REDLIST_REMOVAL_REASONS = {
     "unit_request": _l("At the unit's request"),
     "admitted_in_error": _l("Admitted in error"),
     "listing_decision": _l("Listing decision (automatic)"),
-    "serious_finding": _l("Serious finding (automatic)"),
 }
 OBSTACLES = {
     "listed": _l("The unit is on the dishonesty list."),

@@ -56,6 +56,8 @@ def queue():
         return render_template("admin/grades/redlist.html", profile=profile, offered=False)
     pending = redlist.pending_proposals(db.session)
     entries = redlist.current_entries(db.session, today)
+    flagged = {e.id for e in redlist.to_review(db.session, profile, today)}
+    entries.sort(key=lambda e: e.id not in flagged)   # those to review first
     decided = list(db.session.execute(
         sa.select(RedListProposal).where(RedListProposal.state != ProposalState.PROPOSED)
         .order_by(RedListProposal.decided_on.desc(), RedListProposal.id.desc()).limit(20)).scalars())
@@ -69,7 +71,8 @@ def queue():
     locale = str(get_locale())
     return render_template(
         "admin/grades/redlist.html", profile=profile, offered=True, pending=pending, entries=entries,
-        decided=decided, removed=removed, by_entry=by_entry, names=names, locale=locale, gf=gf,
+        decided=decided, removed=removed, flagged=flagged,
+        by_entry=by_entry, names=names, locale=locale, gf=gf,
         criteria={c.code: c for c in rules.red_list_criteria(profile)},
         applicable=lambda p: [c.code for c in rules.applicable_criteria(profile, p.unit_type)],
         can_decide=current_user.role is Role.APPROVER, me=current_user.id,

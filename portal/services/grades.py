@@ -34,7 +34,7 @@ from portal.models import (
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
-from portal.services import audit, cases, redlist, subjects
+from portal.services import audit, cases, subjects
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.
@@ -154,8 +154,8 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
         "subject": subject.id, "behaviour": item.code, "grade": item.grade, "source": data.source.value,
         "found_on": data.found_on, "document_no": finding.document_no,
         "submission": data.submission.receipt_no if data.submission else None})
-    if item.grade == "serious":
-        redlist.remove_for_dishonesty(session, subject.id, "serious_finding", today, finding.finding_no)
+    # A red-list unit with a finding that counts is put before an approver (redlist.to_review):
+    # one clerk's finding does not take a unit off the public red list.
     return finding
 
 

@@ -31,7 +31,7 @@ from portal.services import audit, publication
 from portal.services.audit import Actor
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
-AUTOMATIC_REASONS = ("listing_decision", "serious_finding")
+AUTOMATIC_REASONS = ("listing_decision",)
 STAFF_REASONS = ("criteria_no_longer_met", "dishonest_conduct", "unit_request", "admitted_in_error")
 C = CaseState
 LISTED_CASE_STATES = (C.DECIDED, C.PUBLISHED)
@@ -235,6 +235,13 @@ def remove_for_dishonesty(session: Session, subject_id: int, reason: str, on: dt
         _take_off(session, audit.SYSTEM, entry, reason, on, ref, None)
     session.flush()
     return entries
+
+
+def to_review(session: Session, profile: Profile, today: dt.date) -> list[RedListEntry]:
+    """Red-list units with a finding that counts today: an approver decides on their removal
+    (the four-eyes rule of admission holds for a removal on a finding, too)."""
+    return [e for e in current_entries(session, today)
+            if has_live_finding(session, profile, e.subject_id, today)]
 
 
 def on_listing_decision(session: Session, case: Case) -> list[RedListEntry]:

@@ -5,11 +5,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    AuditEvent, CaseOrigin, FindingSource, FindingStatus, GradeFinding, RedListEntry, Role,
+    AuditEvent, CaseOrigin, FindingSource, FindingStatus, GradeFinding, Role,
     Subject, SubjectKind,
 )
 from portal.rules.workflow import CaseState
-from portal.services import audit, cases, grades, subjects
+from portal.services import audit, cases, grades, redlist, subjects
 from tests.factories import make_staff, make_subject
 from tests.grades_support import COMPLAINANT_ID, KEY, TODAY, ZZ, admitted, complaint, finding
 
@@ -144,15 +144,22 @@ def test_serious_finding_opens_a_listing_case_on_the_matching_ground(app, sessio
         grades.open_case_from_finding(session, clerk, ZZ, heavy, TODAY)
 
 
-def test_a_serious_finding_removes_the_unit_from_the_red_list(app, session):
+def test_a_finding_puts_a_red_list_unit_before_an_approver(app, session):
+    """One clerk's finding does not take a unit off the public red list: an approver decides."""
     entry = admitted(session)
-    f = finding(session, session.get(Subject, entry.subject_id), "ZS4")
+    unit = session.get(Subject, entry.subject_id)
+    assert redlist.to_review(session, ZZ, TODAY) == []
+    f = finding(session, unit, "ZS4")
     session.commit()
-    assert entry.removed_on == TODAY and entry.removal_reason == "serious_finding"
-    event = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "redlist.remove")).scalar_one()
-    assert event.actor_label == "system" and event.data["note"] == f.finding_no
-    assert session.scalar(sa.select(sa.func.count(RedListEntry.id)).where(
-        RedListEntry.removed_on.is_(None))) == 0
+    assert entry.removed_on is None
+    assert redlist.to_review(session, ZZ, TODAY) == [entry]
+    with pytest.raises(cases.PermissionDenied):
+        redlist.remove(session, make_staff(session, Role.CLERK), entry, "dishonest_conduct",
+                       f.finding_no, TODAY)
+    redlist.remove(session, make_staff(session, Role.APPROVER), entry, "dishonest_conduct",
+                   f"认定 {f.finding_no}", TODAY)
+    assert entry.removed_on == TODAY and entry.removal_reason == "dishonest_conduct"
+    assert redlist.to_review(session, ZZ, TODAY) == []
 
 
 def test_whoever_decides_complaints_records_their_outcome_but_admins_do_not(app, session):
