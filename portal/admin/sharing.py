@@ -21,14 +21,14 @@ from portal.admin import clock, queries
 from portal.admin.access import role_required
 from portal.admin.forms import _day
 from portal.extensions import db
-from portal.models import Role
 from portal.public.opendata_formats import neutralise
-from portal.services import sharing
+from portal.rules.workflow import InvalidTransition
+from portal.services import cases, sharing
 from portal.services.calendar import load_calendar
 from portal.web import active_profile
 
 bp = Blueprint("sharing", __name__, url_prefix="/sharing")
-ROLES = (Role.CLERK, Role.APPROVER)
+ROLES = sharing.ROLES
 
 
 class ExportForm(FlaskForm):
@@ -144,6 +144,10 @@ def mark():
     except sharing.SharingError:
         db.session.rollback()
         flash(_("The upload cannot lie before the decision or removal it reports."), "error")
+        return redirect(url_for(".index"))
+    except (cases.CaseError, InvalidTransition):
+        db.session.rollback()   # the case changed since the page was shown
+        flash(_("Choose one or more records that are still to be uploaded."), "error")
         return redirect(url_for(".index"))
     db.session.commit()
     flash(_("%(num)s records are recorded as uploaded.", num=count), "info")

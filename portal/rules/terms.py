@@ -301,7 +301,7 @@ def repair_eligibility(profile: Profile, ground_code: str, listed_on: date, toda
 
 def removal_problem(profile: Profile, ground_code: str, reason: str, listed_on: date,
                     term_expires_on: date | None, prior_listings: int,
-                    removed_on: date) -> str | None:
+                    removed_on: date, calendar: "WorkCalendar | None" = None) -> str | None:
     """Why a removal for ``reason`` on ``removed_on`` would be wrong, or None (SPEC §4 step 7).
 
     * ``term_expired``: not before the day the subject leaves the list (Jiamusi art. 10);
@@ -324,7 +324,7 @@ def removal_problem(profile: Profile, ground_code: str, reason: str, listed_on: 
         if not profile.repair.allowed:
             return "repair_not_allowed"
         opens = repair_eligibility(profile, ground_code, listed_on, removed_on, None,
-                                   prior_listings=prior_listings).opens_on
+                                   prior_listings=prior_listings, calendar=calendar).opens_on
         return "repair_not_open" if opens is not None and removed_on < opens else None
     return None
 

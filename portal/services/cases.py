@@ -22,6 +22,7 @@ from portal.rules.workflow import CaseState, RemovalReason, check_case
 from portal.security import hash_code, new_code
 from portal.services import audit, publication, redlist
 from portal.services.audit import Actor
+from portal.services.calendar import load_calendar
 
 
 class PermissionDenied(Exception):
@@ -226,7 +227,8 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
     actor = _require(user, Role.APPROVER)
     if case.decided_on is not None:
         problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
-                                        case.term_end, case.prior_listings, removed_on)
+                                        case.term_end, case.prior_listings, removed_on,
+                                        load_calendar(session))
         if problem:
             raise CaseError(f"removal not possible: {problem}")
     case.removed_on, case.removal_reason = removed_on, reason

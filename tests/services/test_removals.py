@@ -76,3 +76,21 @@ def test_the_expiry_job_removes_on_the_day_the_term_ends(app, session):
     assert cases.expire_terms(session, load_profile, key, case.term_end) == [case.case_no]
     assert case.removed_on == case.term_end and case.removal_reason is R.TERM_EXPIRED
     assert cases.expire_terms(session, load_profile, key, case.term_end) == []
+
+
+def test_the_repair_window_follows_the_working_calendar(app, session):
+    """Jiamusi J1 listed 2026-03-06: the 3-month rectification window ends on Saturday
+    2026-06-06 and moves to Monday 06-08, so repair opens on 06-09 (as the letter says)."""
+    from portal.services.calendar import load_calendar
+
+    profile = load_profile("jiamusi")
+    listed = dt.date(2026, 3, 6)
+    opens = terms.repair_eligibility(profile, "J1", listed, listed, None,
+                                     calendar=load_calendar(session)).opens_on
+    assert opens == dt.date(2026, 6, 9)
+    case = published_case(session, app, decided_on=listed, ground="J1")
+    key = app.config["PORTAL_LOOKUP_KEY"]
+    with pytest.raises(cases.CaseError, match="repair_not_open"):
+        remove_published(session, case, R.CREDIT_REPAIRED, dt.date(2026, 6, 8), key)
+    remove_published(session, case, R.CREDIT_REPAIRED, opens, key)
+    assert case.state is CaseState.REMOVED
