@@ -20,8 +20,6 @@ from portal.rules.grades import red_list_rules
 from portal.rules.profiles import SEVERITIES
 from portal.web import active_profile, ground_label
 
-#: The profile whose red-list rules apply when the active one has none (Zhengzhou §一 is the
-#: only seed that defines a red list).
 _MAX_FILTER_LENGTH = 200
 
 
@@ -148,7 +146,6 @@ def removals():
 
 
 # ---------------------------------------------------------------- /redlist
-
 
 
 def redlist():
