@@ -6,6 +6,7 @@ from flask_babel import ngettext
 
 from portal import labels
 from portal.admin.messages import identifier_error
+from portal.services.report_files import HEADER_SEARCH_ROWS
 from portal.services.report_format import ReportFormat
 
 
@@ -32,7 +33,8 @@ def file_problem(code: str, params: dict, fmt: ReportFormat, locale: str) -> str
         "not_a_table": _("The file cannot be read as a CSV or XLSX table."),
         "xls": _("Old Excel files (.xls) cannot be read. Save the file as XLSX or CSV."),
         "no_header": _("No header row with the column names of the template was found in the "
-                       "first 10 rows. Use the blank template."),
+                       "first %(rows)s rows. Use the blank template.",
+                       rows=params.get("rows") or HEADER_SEARCH_ROWS),
         "duplicate_header": _("Line %(line)s: a column appears twice in the header.",
                               line=params.get("line")),
         "no_rows": _("The file has a header row but no data rows."),
@@ -89,6 +91,8 @@ def row_error(code: str, params: dict, fmt: ReportFormat, locale: str) -> str:
                          ground=params.get("ground"),
                          kind=labels.label(labels.SUBJECT_KINDS, params.get("kind", ""))),
         "duplicate": _("The same subject and ground as line %(line)s.", line=params.get("line")),
+        "ric_in_text": _("%(column)s: a resident ID number must not appear in free text: it would "
+                         "be published.", column=column),
         "open_case": _("This subject already has an open case on this ground: %(case_no)s.",
                        case_no=params.get("case_no")),
     }

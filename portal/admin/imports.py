@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 import sqlalchemy as sa
 
-from portal.admin import clock
+from portal.admin import access, clock
 from portal.admin.access import role_required
 from portal.admin.import_forms import BatchForm, ExportForm, UploadForm
 from portal.admin.import_messages import file_problem, import_problem, row_error, row_warning
@@ -42,6 +42,38 @@ def _locale() -> str:
 
 def _limits() -> tuple[int, int]:
     return imports.limits(current_app.config)
+
+
+def _body_limit() -> int:
+    """The largest upload request: the file plus the small form fields."""
+    return _limits()[0] + 64 * 1024
+
+
+@bp.url_value_preprocessor
+def limit_body_size(endpoint, values):
+    # Refuse an oversized upload before it is parsed. A URL value preprocessor runs before
+    # every before_request hook, CSRF's included, which is the first to read the form.
+    if endpoint == "admin.imports.upload":
+        request.max_content_length = _body_limit()
+
+
+def _too_large_page():
+    max_bytes, _rows = _limits()
+    return _render_index(_upload_form(False), file_problem(
+        "too_large", {"max_mb": imports.megabytes(max_bytes)}, report_format(active_profile()),
+        _locale()), 413)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    # Raised while the CSRF check reads the body, before the back office's session check and
+    # the view's role check: run them here, and show the upload page only to those who upload.
+    refused = access.enforce_session()
+    if refused is not None:
+        return refused
+    if not current_user.is_authenticated or current_user.role not in OPENERS:
+        return error
+    return _too_large_page()
 
 
 def _upload_form(from_request: bool = True) -> UploadForm:
@@ -102,13 +134,10 @@ def upload():
     profile = active_profile()
     max_bytes, max_rows = _limits()
     fmt = report_format(profile)
-    # Refuse an oversized body before it is parsed (the form fields are small).
-    request.max_content_length = max_bytes + 64 * 1024
-    try:
+    try:        # the body limit is set by limit_body_size (the form may be read here first)
         form = _upload_form()
     except RequestEntityTooLarge:
-        return _render_index(_upload_form(False), file_problem(
-            "too_large", {"max_mb": imports.megabytes(max_bytes)}, fmt, _locale()), 413)
+        return _too_large_page()
     if not form.validate_on_submit():
         return _render_index(form, status=400)
     storage = form.file.data

@@ -11,8 +11,9 @@
   cases once: a second batch of it is refused, a committed batch is not
   committed again (idempotent).
 
-Services flush; the caller commits.  The rows hold full ID numbers: they are
-never logged or put into an audit event.
+Services flush; the caller commits.  The rows of a staged batch hold full ID
+numbers: they are never logged or put into an audit event, and commit reduces
+each row to what the preview of a committed batch shows (no identifiers).
 """
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ OPENING_ROLES = (Role.CLERK, Role.REVIEWER)     # who opens cases (services.case
 #: Values kept for the export that have no column on the case (never an ID number).
 REPORT_KEYS = ("date", "other", "insured", "months", "collection", "remarks", "violations",
                "cause", "extras")
+#: What a committed batch keeps of a row's values for its preview: no identifier, no
+#: representative, no free text (the case has them; the batch would keep them forever).
+COMMITTED_KEYS = ("name", "kind", "ground", "date", "document_no", "amount")
 
 
 class ImportProblem(ValueError):
@@ -143,6 +147,14 @@ def _row_json(result: RowResult, warnings: dict[int, list] | None = None) -> dic
     return {"line": result.line, "values": result.values,
             "errors": [[code, params] for code, params in result.errors],
             "warnings": (warnings or {}).get(result.line, [])}
+
+
+def _committed_row(result: RowResult, warnings: dict[int, list], case_no: str) -> dict:
+    """A committed row: line, subject name, case number and warnings; no ID numbers."""
+    v = result.values
+    return {"line": result.line, "case_no": case_no, "errors": [],
+            "values": {k: v[k] for k in COMMITTED_KEYS if v.get(k) not in (None, "")},
+            "warnings": warnings.get(result.line, [])}
 
 
 def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str, raw: bytes,
@@ -259,7 +271,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
         session.add(CaseReportData(case_id=case.id, batch_id=batch.id, values={
             k: v[k] for k in REPORT_KEYS if v.get(k) not in (None, "", {})}))
         opened.append(case)
-        rows.append({**_row_json(result, warnings), "case_no": case.case_no})
+        rows.append(_committed_row(result, warnings, case.case_no))
     batch.rows = rows
     batch.status, batch.commit_key = ImportStatus.COMMITTED, batch.sha256
     batch.committed_by_id, batch.committed_at = user.id, dt.datetime.now(dt.timezone.utc)

@@ -1,7 +1,8 @@
 """The periodic dishonesty report for the supervising authority (SPEC §4 step 8): export.
 
 The cases *decided* in the period (a month for a monthly profile, a quarter
-for Zhengzhou), still decided, published or since removed, in the columns of
+for Zhengzhou), still decided, published or since removed (not a listing annulled by an
+upheld objection or a revoked decision: it was wrong), in the columns of
 the profile's report (``report_format``), as CSV (with a BOM for Excel) or
 XLSX.  The report carries full ID numbers, so it is staff-only (clerk,
 reviewer, approver) and every export appends a ``report.export`` audit event.
@@ -109,7 +110,10 @@ def due_dates(profile: Profile, period: ReportPeriod,
 def decided_cases(session: Session, profile: Profile, period: ReportPeriod) -> list[Case]:
     return list(session.execute(
         sa.select(Case).where(Case.profile == profile.code, Case.state.in_(REPORTED_STATES),
-                              Case.decided_on >= period.start, Case.decided_on <= period.end)
+                              Case.decided_on >= period.start, Case.decided_on <= period.end,
+                              # an upheld objection or a revoked decision: the listing was wrong
+                              sa.or_(Case.removal_reason.is_(None),
+                                     Case.removal_reason.not_in(cases.ANNULLING_REASONS)))
         .options(selectinload(Case.subject).selectinload(Subject.people))
         .order_by(Case.decided_on, Case.id)).scalars())
 

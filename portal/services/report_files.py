@@ -13,6 +13,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Sequence
 
+from portal.public.opendata_formats import neutralise
 from portal.services.report_format import ReportFormat, cell_text, match_headers
 
 __all__ = ["FileProblem", "read_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]
@@ -107,7 +108,7 @@ def read_rows(fmt: ReportFormat, raw: bytes, filename: str, max_rows: int
             if line >= HEADER_SEARCH_ROWS:
                 break
         if not mapping:
-            raise FileProblem("no_header")
+            raise FileProblem("no_header", rows=HEADER_SEARCH_ROWS)
         data: list[tuple[int, dict]] = []
         blank_run = 0
         for line, row in enumerate(rows, start=line + 1):
@@ -137,9 +138,9 @@ def read_rows(fmt: ReportFormat, raw: bytes, filename: str, max_rows: int
 # --------------------------------------------------------------------------
 
 def _csv_value(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # A cell starting with = + - @ (or a tab or carriage return before one) would run as a
+    # formula in Excel (CSV injection): the open data's rule.
+    return neutralise("" if value is None else str(value))
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

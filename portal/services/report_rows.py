@@ -166,6 +166,19 @@ def _subject(fmt: ReportFormat, raw: dict, v: dict, errors: list, today: dt.date
             errors.append(("required_unit", {"column": "rep_id"}))
 
 
+#: Cells whose text goes into the facts of the case, which are published with the listing.
+FREE_TEXT_KEYS = ("cause", "violations", "collection", "remarks", "other")
+
+
+def _no_id_numbers(fmt: ReportFormat, v: dict, errors: list) -> None:
+    """A resident ID number in free text would be published verbatim: refuse the row."""
+    cells = [(key, v.get(key)) for key in FREE_TEXT_KEYS]
+    cells += [(c.key, v["extras"].get(c.label.zh)) for c in fmt.columns if c.key.startswith("extra_")]
+    for key, text in cells:
+        if text and identifiers.find_ric_numbers(text):
+            errors.append(("ric_in_text", {"column": key}))
+
+
 def _details(fmt: ReportFormat, raw: dict, v: dict, errors: list, today: dt.date) -> None:
     for key in ("cause", "violations"):
         if fmt.has(key):
@@ -194,6 +207,7 @@ def _details(fmt: ReportFormat, raw: dict, v: dict, errors: list, today: dt.date
             v[key] = _text(raw, key, errors)
     extras = {c.label.zh: _text(raw, c.key, errors) for c in fmt.columns if c.key.startswith("extra_")}
     v["extras"] = {k: t for k, t in extras.items() if t}
+    _no_id_numbers(fmt, v, errors)
     if fmt.has("insured") and raw.get("insured") not in (None, ""):
         try:
             insured = int(Decimal(_cell_text(raw["insured"]).replace(",", "").rstrip("人")))

@@ -2,6 +2,7 @@
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 
 import pytest
@@ -20,10 +21,10 @@ from portal.models import (
     SubjectKind,
 )
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import CaseState, RemovalReason
 from portal.services import cases, imports, report_export
 from portal.services.calendar import load_calendar
-from portal.services.report_files import FileProblem
+from portal.services.report_files import HEADER_SEARCH_ROWS, FileProblem, to_csv, to_xlsx
 from portal.services.report_format import parse_amount, parse_arrears, parse_date, report_format
 from tests.factories import listed_case, make_staff, make_subject
 from tests.report_support import (
@@ -234,9 +235,8 @@ def test_export_has_exactly_the_cases_decided_in_the_period(app, session):
                              decided_on=dt.date(2026, 1, 20), publish=False)
     listed_case(session, app, profile_code="zhengzhou", ground="ZS2", decided_on=dt.date(2026, 4, 2))
     listed_case(session, app, profile_code="zhengzhou", ground="ZS2", decided_on=dt.date(2025, 12, 31))
-    cases.remove_case(session, make_staff(session, Role.APPROVER), removed, load_profile("zhengzhou"),
-                      KEY, __import__("portal.rules.workflow", fromlist=["x"]).RemovalReason.REVOKED,
-                      dt.date(2026, 2, 1))
+    removed.state, removed.removal_reason = CaseState.REMOVED, RemovalReason.TERM_EXPIRED
+    removed.removed_on = dt.date(2026, 2, 1)
     make_subject(session)
     profile = load_profile("zhengzhou")
     period = report_export.parse_period("2026-Q1", profile)
@@ -336,3 +336,75 @@ def test_zhengzhou_codes_must_agree_and_units_need_their_representative(session)
     batch = _stage(session, clerk, "zhengzhou", csv_bytes(header, rows), ground="ZS2")
     assert [[e[0] for e in r["errors"]] for r in batch.rows] == [
         ["code_mismatch"], ["required_unit", "required_unit"]]
+
+
+def test_a_committed_batch_keeps_no_id_numbers(session):
+    clerk = make_staff(session, Role.CLERK)
+    n = ids(37)
+    batch = _stage(session, clerk, "shanghai", csv_bytes(SHANGHAI_HEADER, shanghai_rows(n)))
+    assert n["ric"][0] in json.dumps(batch.rows, ensure_ascii=False)     # staged: the full values
+    result = _commit(session, clerk, batch, "shanghai")
+    session.commit()
+    session.expire_all()
+    stored = session.get(ImportBatch, batch.id).rows
+    dumped = json.dumps(stored, ensure_ascii=False)
+    for number in (n["ric"][0], n["ric"][1]):
+        assert number not in dumped and number[:14] not in dumped
+    assert "张伟" not in dumped                                          # nor the representative
+    assert [(r["line"], r["values"]["name"], r["case_no"]) for r in stored] == [
+        (2, "上海测试机械有限公司", result.cases[0].case_no), (3, "李秀英", result.cases[1].case_no)]
+    assert all("id_number" not in r["values"] and "rep_id" not in r["values"] for r in stored)
+
+
+def test_free_text_with_a_resident_id_number_is_refused(session):
+    clerk = make_staff(session, Role.CLERK)
+    n = ids(41)
+    rows = shanghai_rows(n)
+    rows[0][7] = f"联系人张伟，身份证号{n['ric'][2]}"                        # 其他需要报送的信息内容
+    batch = _stage(session, clerk, "shanghai", csv_bytes(SHANGHAI_HEADER, rows))
+    assert batch.rows[0]["errors"] == [["ric_in_text", {"column": "other"}]]
+    assert batch.rows[1]["errors"] == [] and batch.error_count == 1
+    zz = zhengzhou_rows(ids(43))
+    zz[0][10] = "法定代表人" + ids(43)["ric"][0].replace("1", "１")        # full-width digits, 备注
+    zz[1][8] = "违法人员" + ids(43)["ric"][1]                               # 违法情况
+    batch = _stage(session, clerk, "zhengzhou", csv_bytes(ZHENGZHOU_HEADER, zz), ground="ZS2")
+    assert [r["errors"] for r in batch.rows] == [[["ric_in_text", {"column": "remarks"}]],
+                                                 [["ric_in_text", {"column": "violations"}]]]
+    with pytest.raises(imports.ImportProblem):
+        _commit(session, clerk, batch, "zhengzhou")
+    assert _count(session, Case) == 0
+
+
+def test_export_leaves_out_annulled_listings(app, session):
+    profile = load_profile("zhengzhou")
+    approver = make_staff(session, Role.APPROVER)
+    kept, _ = listed_case(session, app, profile_code="zhengzhou", ground="ZS2", decided_on=dt.date(2026, 2, 3))
+    expired, _ = listed_case(session, app, profile_code="zhengzhou", ground="ZS2",
+                             decided_on=dt.date(2026, 1, 12), publish=False)
+    expired.state, expired.removal_reason = CaseState.REMOVED, RemovalReason.TERM_EXPIRED
+    expired.removed_on = dt.date(2026, 3, 1)                 # a listing that was right: reported
+    for reason in cases.ANNULLING_REASONS:
+        annulled, _ = listed_case(session, app, profile_code="zhengzhou", ground="ZS3",
+                                  decided_on=dt.date(2026, 2, 10))
+        cases.remove_case(session, approver, annulled, profile, KEY, reason, dt.date(2026, 3, 2))
+    session.flush()
+    period = report_export.parse_period("2026-Q1", profile)
+    assert report_export.decided_cases(session, profile, period) == [expired, kept]
+    data, count = report_export.export(session, approver, profile, period, "csv")
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert count == 2 and [row[1] for row in table[1:]] == [expired.subject.name, kept.subject.name]
+
+
+def test_csv_and_xlsx_cells_cannot_start_a_formula():
+    cells = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1", "ok"]
+    table = list(csv.reader(io.StringIO(to_csv(["a"] * len(cells), [cells]).decode("utf-8-sig"))))
+    assert table[1] == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\t=1+1", "'\r=1+1", "ok"]
+    book = load_workbook(io.BytesIO(to_xlsx(["a"] * len(cells), [cells], title="t")))
+    assert all(c.value.startswith("'") for c in list(book.active.rows)[1][:6])
+
+
+def test_the_header_search_depth_is_reported(session):
+    clerk = make_staff(session, Role.CLERK)
+    with pytest.raises(FileProblem) as problem:
+        _stage(session, clerk, "shanghai", b"a,b\n1,2\n")
+    assert problem.value.params == {"rows": HEADER_SEARCH_ROWS}

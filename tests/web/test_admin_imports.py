@@ -2,13 +2,17 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from portal import config, create_app
 from portal.admin import clock
+from portal.extensions import db
 from portal.models import AuditEvent, Case, CaseOrigin, ImportBatch, ImportStatus, Role, Subject
+from portal.services import report_files
 from tests.factories import listed_case
 from tests.report_support import (
     SHANGHAI_HEADER,
@@ -200,3 +204,66 @@ def test_commit_needs_the_csrf_token(shanghai, session, client):
     shanghai.config["WTF_CSRF_ENABLED"] = True
     assert client.post(f"/admin/imports/{batch.id}/commit").status_code == 400
     assert _count(session, Case) == 0
+
+
+def _csrf(response) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                     response.get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def csrf_app(app, database_url, tmp_path, monkeypatch):
+    """Another app on the same database with CSRF protection on, as in production."""
+    other = create_app(config.testing(database_url, tmp_path) | {"WTF_CSRF_ENABLED": True})
+    other.config["PORTAL_PROFILE"] = "shanghai"
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 4, 2))
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+def test_the_size_limit_applies_before_the_csrf_check_reads_the_body(csrf_app, session):
+    clerk = staff(session, Role.CLERK)
+    client = csrf_app.test_client()
+    english(client)
+    signed_in = client.post("/admin/login", data={"username": clerk.username, "password": "x",
+                                                  "csrf_token": _csrf(client.get("/admin/login"))})
+    assert signed_in.status_code == 302
+    csrf_app.config.update(PORTAL_IMPORT_MAX_MB=0.01)
+    token = _csrf(client.get("/admin/imports/"))
+    big = client.post("/admin/imports/", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(b"x" * 200_000), "big.csv"), "ground": "", "csrf_token": token})
+    assert big.status_code == 413 and "The file is larger than 0.01 MB" in text(big)
+    assert client.post("/admin/imports/", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(b"x" * 200_000), "big.csv")}).status_code == 413      # no token either
+    small = client.post("/admin/imports/", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(csv_bytes(SHANGHAI_HEADER, shanghai_rows(ids(47)))), "r.csv"),
+        "ground": "", "csrf_token": token})
+    assert small.status_code == 302                                            # within the limit
+    anonymous = csrf_app.test_client()
+    refused = anonymous.post("/admin/imports/", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(b"x" * 200_000), "big.csv")})
+    assert refused.status_code == 413 and "The file is larger" not in text(refused)
+
+
+def test_an_id_number_in_free_text_is_explained(shanghai, session, client):
+    english(client)
+    login(client, staff(session, Role.CLERK))
+    n = ids(53)
+    rows = shanghai_rows(n)
+    rows[1][7] = "身份证号" + n["ric"][3]
+    response = _upload(client, csv_bytes(SHANGHAI_HEADER, rows), "r.csv")
+    page = text(client.get(response.headers["Location"]))
+    assert ("Other information to be reported: a resident ID number must not appear in free text: "
+            "it would be published.") in page
+    assert "1 row has problems" in page and n["ric"][3] not in page
+
+
+def test_the_missing_header_message_names_the_rows_searched(shanghai, session, client, monkeypatch):
+    english(client)
+    login(client, staff(session, Role.CLERK))
+    monkeypatch.setattr(report_files, "HEADER_SEARCH_ROWS", 3)
+    raw = csv_bytes(["报送表"], [["说明"], ["说明"], ["说明"]]) + csv_bytes(SHANGHAI_HEADER, shanghai_rows(ids()),
+                                                                           encoding="utf-8")
+    response = _upload(client, raw, "r.csv")
+    assert response.status_code == 400 and "was found in the first 3 rows" in text(response)
