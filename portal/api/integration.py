@@ -212,7 +212,7 @@ def _body() -> dict:
 # --------------------------------------------------------------------------
 
 def _case_resource(case, created: bool) -> dict:
-    system, _, record_id = (case.external_ref or ":").partition(":")
+    system, record_id = service.public_ref(case.external_ref) or ("", "")
     return {"case_no": case.case_no, "state": case.state.value, "origin": case.origin.value,
             "created": created, "ground_code": case.ground, "severity": case.severity,
             "opened_on": case.opened_on.isoformat(),
@@ -298,7 +298,7 @@ def changes(client: ApiClient):
         raise ApiError(400, "out_of_range", _l("%(name)s must be between %(min)s and %(max)s.",
                                                name="limit", min=1, max=1000), "limit",
                        minimum=1, maximum=1000)
-    page = reads.feed(db.session, after, int(raw_limit))
+    page = reads.feed(db.session, after, int(raw_limit), client.id)
     body = {"data": page.items, "next_cursor": reads.encode_cursor(page.position),
             "has_more": page.has_more}
     return _json(body), {"after": after, "position": page.position, "items": len(page.items)}

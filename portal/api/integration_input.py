@@ -24,8 +24,13 @@ from portal.services.subjects import PersonInput, SubjectInput
 
 MAX_BODY = 64 * 1024
 MAX_AMOUNT = Decimal("999999999999.99")      # Numeric(14, 2)
-SYSTEM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
-RECORD_PATTERN = re.compile(r"[\x21-\x7e]{1,79}")   # printable ASCII, no spaces
+# Stored as "<client id>:<system>:<record id>" in cases.external_ref, String(120): 30 + 79 + 2
+# separators leave 9 digits for the client's id.
+MAX_SYSTEM, MAX_RECORD = 30, 79
+SYSTEM_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_SYSTEM - 1}}}")
+RECORD_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{MAX_RECORD}}}")   # printable ASCII, no spaces
+# An ID number inside a reference: letters around it are no boundary here (P110105…).
+_REF_ID_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 MESSAGES = {
     "required": _l("This field is required."),
@@ -46,8 +51,9 @@ MESSAGES = {
     "ground_not_for_kind": _l("This ground does not apply to this kind of subject."),
     "invalid_amount": _l("The amount must be a number of yuan from 0 with at most two decimals."),
     "invalid_reference": _l("The system may contain letters, digits, dot, dash and underscore "
-                            "(up to 40); the record id printable characters without spaces "
+                            "(up to 30); the record id printable characters without spaces "
                             "(up to 79)."),
+    "contains_id_number": _l("This field must not contain a resident ID number."),
 }
 _REASONS = {"length": "invalid_length", "format": "invalid_format",
             "checksum": "invalid_check_digit", "birth_date": "invalid_birth_date",
@@ -56,7 +62,7 @@ _REASONS = {"length": "invalid_length", "format": "invalid_format",
 
 @dataclass(frozen=True)
 class CaseRequest:
-    external_ref: str          # "<system>:<record id>"
+    external_ref: str          # "<system>:<record id>" (stored scoped to the client)
     system: str
     record_id: str
     subject: SubjectInput
@@ -209,6 +215,11 @@ def _amount(check: _Checker, value) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+def _reference_has_id_number(value: str) -> bool:
+    return any(identifiers.find_ric_numbers(m.group())
+               for m in _REF_ID_CANDIDATE.finditer(value))
+
+
 def case_request(body: dict, profile: Profile) -> CaseRequest:
     """The validated request, or an ``ApiError(422, "invalid_fields")`` listing every problem."""
     check = _Checker()
@@ -218,12 +229,16 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
     system = record_id = None
     ref = check.obj(body.get("external_ref"), "external_ref", ("system", "record_id"))
     if ref is not None:
-        system = check.text(ref, "system", "external_ref.system", 40, required=True)
-        record_id = check.text(ref, "record_id", "external_ref.record_id", 79, required=True)
-        if system and not SYSTEM_PATTERN.fullmatch(system):
-            check.fail("external_ref.system", "invalid_reference")
-        if record_id and not RECORD_PATTERN.fullmatch(record_id):
-            check.fail("external_ref.record_id", "invalid_reference")
+        system = check.text(ref, "system", "external_ref.system", 64, required=True)
+        record_id = check.text(ref, "record_id", "external_ref.record_id", MAX_RECORD,
+                               required=True)
+        # A reference is kept in the case, the audit log and the change feed: never an ID.
+        for name, value, pattern in (("system", system, SYSTEM_PATTERN),
+                                     ("record_id", record_id, RECORD_PATTERN)):
+            if value and _reference_has_id_number(value):
+                check.fail(f"external_ref.{name}", "contains_id_number")
+            elif value and not pattern.fullmatch(value):
+                check.fail(f"external_ref.{name}", "invalid_reference")
     subject = _subject(check, body.get("subject"))
     ground = check.text(body, "ground", "ground", 20, required=True)
     if ground is not None:
@@ -234,6 +249,10 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
             check.fail("ground", "ground_not_for_kind")
     facts = check.text(body, "facts", "facts", 10000, required=True)
     reasons = check.text(body, "reasons", "reasons", 10000)
+    # Facts and reasons are published as written once the case is: no resident ID numbers.
+    for name, value in (("facts", facts), ("reasons", reasons)):
+        if identifiers.find_ric_numbers(value):
+            check.fail(name, "contains_id_number")
     amount = _amount(check, body.get("amount"))
     document_no = check.text(body, "document_no", "document_no", 60)
     department = check.text(body, "department", "department", 120)

@@ -20,7 +20,7 @@ ERRORS = {
     "400": "Malformed body or parameter (`error.field` names it).",
     "401": "No token, or an unknown or revoked one (`WWW-Authenticate: Bearer …`).",
     "403": "The client lacks the scope of this endpoint (`error=\"insufficient_scope\"`).",
-    "409": "The external reference was used before for another subject or ground.",
+    "409": "This client used the external reference before for another subject or ground.",
     "413": "The body is larger than 64 KiB.",
     "422": "Fields are missing or invalid: `error.errors` lists each with its path, code and "
            "message.",
@@ -67,10 +67,14 @@ def _schemas() -> dict:
         "IntegrationSubject": subject,
         "IntegrationCaseRequest": _object({
             "external_ref": _object({
-                "system": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
-                           "description": "The calling business system (e.g. sbjf)."},
+                "system": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$",
+                           "description": "The calling business system (e.g. sbjf). Must not "
+                           "contain a resident ID number."},
                 "record_id": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,79}$",
-                              "description": "The record's id in that system."}}),
+                              "description": "The record's id in that system. Must not contain "
+                              "a resident ID number (refused: `contains_id_number`)."}}) | {
+                "description": "The record's reference, scoped to the calling API client: "
+                "another client's identical reference is another record."},
             "subject": _object({
                 "kind": {"type": "string", "enum": list(SUBJECT_KINDS)},
                 "name": {"type": "string", "maxLength": 200},
@@ -89,8 +93,11 @@ def _schemas() -> dict:
             }, ["kind", "name"]),
             "ground": {"type": "string", "description": "Ground code of the portal's profile; it "
                        "must apply to the subject's kind."},
-            "facts": {"type": "string", "maxLength": 10000},
-            "reasons": {"type": "string", "maxLength": 10000},
+            "facts": {"type": "string", "maxLength": 10000, "description": "Published as "
+                      "written once the case is published: must not contain a resident ID "
+                      "number (refused: `contains_id_number`)."},
+            "reasons": {"type": "string", "maxLength": 10000, "description": "As facts: no "
+                        "resident ID number."},
             "amount": {"type": ["string", "number"], "description": "Yuan, 0 or more, at most two "
                        "decimals (a string keeps them exact)."},
             "document_no": {"type": "string", "maxLength": 60},
@@ -173,7 +180,8 @@ def _schemas() -> dict:
             "recorded_at": {"type": "string", "format": "date-time"},
             "ground_code": TEXT, "severity": {"type": "string", "enum": list(SEVERITIES)},
             "origin": {"type": "string", "enum": [o.value for o in CaseOrigin]},
-            "external_ref": TEXT_OR_NULL,
+            "external_ref": {**TEXT_OR_NULL, "description": "`<system>:<record_id>` of a case "
+                             "the calling client opened; null for every other case."},
             "subject": _ref("IntegrationSubject"),
             "term_end": DATE_OR_NULL, "removal_reason": TEXT_OR_NULL,
         }, ["position", "case_no", "event", "state", "date", "recorded_at", "ground_code",
@@ -189,9 +197,12 @@ def _paths() -> dict:
         "/integration/cases": _operation(
             "post", "cases:write", "Open a case from a business-system record",
             "The case starts `opened` with origin `integration`, unassigned, in the clerks' "
-            "queue. Idempotent on `external_ref`: the same reference answers 200 with the case "
-            "opened for it before (201 for a new case); the same reference with another subject "
-            "or ground is a 409. Identifiers are checked with their check characters; the ground "
+            "queue. Idempotent on `external_ref`, which belongs to the calling client: the "
+            "same reference of the same client answers 200 with the case opened for it before "
+            "(201 for a new case); the same reference with another subject or ground is a 409. "
+            "Another client's identical reference is another record: it never finds, nor "
+            "blocks, this client's case. References, facts and reasons must not contain a "
+            "resident ID number (422 `contains_id_number`). Identifiers are checked with their check characters; the ground "
             "must belong to the portal's profile and apply to the subject's kind. Answers show "
             "masked ID numbers only.",
             _responses(_ref("IntegrationCase"), ("400", "401", "403", "409", "413", "422", "429",

@@ -24,6 +24,7 @@ from portal.rules import grades, identifiers
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
+from portal.services import integration
 from portal.services.cases import ANNULLING_REASONS
 
 C = CaseState
@@ -225,8 +226,20 @@ def _local_day(at: dt.datetime) -> dt.date:
     return at.astimezone(BUREAU_TZ).date()
 
 
-def feed(session: Session, after: int, limit: int) -> FeedPage:
+def _own_ref(stored: str | None, client_id: int | None) -> str | None:
+    """``"<system>:<record id>"`` of a case the client itself opened; None for any other."""
+    if client_id is None or integration.ref_owner(stored) != client_id:
+        return None
+    system, record_id = integration.public_ref(stored)
+    return f"{system}:{record_id}"
+
+
+def feed(session: Session, after: int, limit: int, client_id: int | None = None) -> FeedPage:
     """Case events after audit position ``after``, oldest first (one query).
+
+    ``external_ref`` is shown to the client that opened the case only
+    (``client_id``): references are the client's own (another client may use
+    the same one for its own record).
 
     Positions are the audit chain's ``seq``: ``portal.services.audit.record``
     locks the chain's head row until its transaction ends, so positions are
@@ -254,7 +267,7 @@ def feed(session: Session, after: int, limit: int) -> FeedPage:
         item = {"position": row.seq, "case_no": row.Case.case_no, "event": event, "state": state,
                 "date": str(day)[:10], "recorded_at": iso(row.at),
                 "ground_code": row.Case.ground, "severity": row.Case.severity,
-                "origin": row.Case.origin.value, "external_ref": row.Case.external_ref,
+                "origin": row.Case.origin.value, "external_ref": _own_ref(row.Case.external_ref, client_id),
                 "subject": _subject(row.Subject)}
         if row.action == "case.decide":
             item["term_end"] = iso(row.Case.term_end) if data.get("term_end") is None else str(

@@ -8,7 +8,9 @@
 * :func:`intake_case` opens a case from a business-system record: the subject
   is found again by its code or registered, the case starts ``opened`` with
   origin ``integration``, unassigned (the clerks' queue), and carries the
-  record's external reference, which makes the call idempotent.
+  record's external reference, which makes the call idempotent. References
+  are scoped to the client (stored as ``<client id>:<system>:<record id>``):
+  a client never finds, nor blocks, another client's case by its reference.
 
 Functions flush and never commit; ``now`` / ``today`` are passed in.
 """
@@ -132,8 +134,36 @@ def record_call(session: Session, client: ApiClient, endpoint: str, status: int,
 # Case intake
 # --------------------------------------------------------------------------
 
-def find_by_ref(session: Session, external_ref: str) -> Case | None:
-    return session.execute(sa.select(Case).where(Case.external_ref == external_ref)).scalar()
+#: ``cases.external_ref`` is String(120): "<client id>:<system>:<record id>" must fit.
+MAX_STORED_REF = 120
+_STORED_REF = re.compile(r"([0-9]{1,18}):([^:]+):(.+)", re.DOTALL)
+
+
+def scoped_ref(client: ApiClient, external_ref: str) -> str:
+    """The stored form of a client's ``"<system>:<record id>"``: prefixed with the client's id.
+
+    References belong to the client that sent them: another client's identical
+    reference is another record (and never finds, nor blocks, this one's case).
+    """
+    return f"{client.id}:{external_ref}"
+
+
+def ref_owner(stored: str | None) -> int | None:
+    """The id of the client a stored reference belongs to (None: no reference)."""
+    match = _STORED_REF.fullmatch(stored or "")
+    return int(match.group(1)) if match else None
+
+
+def public_ref(stored: str | None) -> tuple[str, str] | None:
+    """``(system, record id)`` as the client sent them, without the client's id."""
+    match = _STORED_REF.fullmatch(stored or "")
+    return (match.group(2), match.group(3)) if match else None
+
+
+def find_by_ref(session: Session, client: ApiClient, external_ref: str) -> Case | None:
+    """The case ``client`` opened for its ``"<system>:<record id>"`` (never another's)."""
+    return session.execute(sa.select(Case).where(
+        Case.external_ref == scoped_ref(client, external_ref))).scalar()
 
 
 def same_subject(key: str, subject: Subject, data: subjects.SubjectInput) -> bool:
@@ -153,14 +183,19 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
                 today: dt.date) -> tuple[Case, bool]:
     """The case for a business-system record: ``(case, created)``.
 
-    The same external reference returns the case opened for it before, as
+    ``case_data.external_ref`` is the client's ``"<system>:<record id>"``; it is
+    stored scoped to the client (:func:`scoped_ref`). The same external
+    reference of the same client returns the case opened for it before, as
     long as it is about the same subject and ground
     (``IntegrationError("external_ref_conflict")`` otherwise: a reused
     reference must not silently swallow a different record).
     """
     if not case_data.external_ref:
         raise IntegrationError("required", "external_ref")
-    existing = find_by_ref(session, case_data.external_ref)
+    stored_ref = scoped_ref(client, case_data.external_ref)
+    if len(stored_ref) > MAX_STORED_REF:
+        raise IntegrationError("too_long", "external_ref")
+    existing = find_by_ref(session, client, case_data.external_ref)
     if existing is not None:
         if (existing.ground != case_data.ground
                 or not same_subject(key, existing.subject, subject_data)):
@@ -174,5 +209,6 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         raise IntegrationError("ground_not_for_kind", "ground")
     actor = api_actor(client)
     subject, _created = subjects.register_subject(session, actor, key, subject_data)
-    data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION})
+    data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION,
+                              "external_ref": stored_ref})
     return cases.open_case(session, None, profile, subject, data, today, actor=actor), True

@@ -90,7 +90,7 @@ def test_intake_opens_an_unassigned_integration_case_as_the_client(app, session)
     session.commit()
     assert created and case.state is CaseState.OPENED and case.origin is CaseOrigin.INTEGRATION
     assert case.assignee_id is None and case.prepared_by_id is None
-    assert case.external_ref == "sbjf:1" and case.opened_on == dt.date(2026, 11, 2)
+    assert case.external_ref == f"{client.id}:sbjf:1" and case.opened_on == dt.date(2026, 11, 2)
     subject = case.subject
     assert subject.org_code == identifiers.org_code_from_uscc(data.uscc)
     assert [p.role.value for p in subject.people] == ["legal_representative", "responsible"]
@@ -99,7 +99,7 @@ def test_intake_opens_an_unassigned_integration_case_as_the_client(app, session)
                              .order_by(AuditEvent.seq)).all()
     assert [(e.action, e.actor_label) for e in events[1:]] == [
         ("subject.create", "api:sbjf"), ("case.open", "api:sbjf")]
-    assert events[2].data["external_ref"] == "sbjf:1" and events[2].data["origin"] == "integration"
+    assert events[2].data["external_ref"] == f"{client.id}:sbjf:1" and events[2].data["origin"] == "integration"
     assert audit.verify(session) == []
 
     again, created = integration.intake_case(session, client, profile, KEY, data, case_input(),
@@ -116,6 +116,36 @@ def test_intake_opens_an_unassigned_integration_case_as_the_client(app, session)
                                               case_input("sbjf:2"), dt.date(2026, 11, 3))
     assert created and second.subject_id == case.subject_id
     assert session.scalar(sa.select(sa.func.count(Subject.id))) == 1
+
+
+def test_references_are_found_for_their_own_client_only(app, session):
+    admin = make_staff(session, Role.ADMIN)
+    first, _token = integration.create_client(session, admin, "sbjf", ["cases:write"], NOW)
+    second, _token = integration.create_client(session, admin, "sbjf-copy", ["cases:write"], NOW)
+    profile = load_profile("jiamusi")
+    data = org_input()
+    mine, created = integration.intake_case(session, first, profile, KEY, data, case_input(),
+                                            dt.date(2026, 11, 2))
+    assert created and integration.find_by_ref(session, first, "sbjf:1") is mine
+    assert integration.find_by_ref(session, second, "sbjf:1") is None
+    theirs, created = integration.intake_case(session, second, profile, KEY, org_input(),
+                                              case_input(), dt.date(2026, 11, 2))
+    assert created and theirs is not mine
+    assert integration.find_by_ref(session, second, "sbjf:1") is theirs
+    assert integration.public_ref(mine.external_ref) == ("sbjf", "1")
+    assert integration.ref_owner(theirs.external_ref) == second.id
+    assert integration.public_ref(None) is None and integration.ref_owner("sbjf:1") is None
+    session.commit()
+
+
+def test_a_reference_too_long_for_the_column_is_refused(app, session):
+    admin = make_staff(session, Role.ADMIN)
+    client, _token = integration.create_client(session, admin, "sbjf", ["cases:write"], NOW)
+    with pytest.raises(integration.IntegrationError) as problem:
+        integration.intake_case(session, client, load_profile("jiamusi"), KEY, org_input(),
+                                case_input("s:" + "r" * 117), dt.date(2026, 11, 2))
+    assert (problem.value.code, problem.value.field) == ("too_long", "external_ref")
+    assert session.scalar(sa.select(sa.func.count(Subject.id))) == 0
 
 
 def test_intake_of_a_person_and_a_ground_for_units_only(app, session):

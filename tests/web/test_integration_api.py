@@ -93,7 +93,7 @@ def test_create_a_case_then_the_same_reference_is_idempotent(app, session, clien
     case = session.execute(sa.select(Case)).scalar_one()
     assert case.case_no == data["case_no"] and case.state is CaseState.OPENED
     assert case.origin is CaseOrigin.INTEGRATION and case.assignee_id is None
-    assert case.prepared_by_id is None and case.external_ref == "sbjf:2026-000123"
+    assert case.prepared_by_id is None and case.external_ref == f"{writer.id}:sbjf:2026-000123"
     assert str(case.amount) == "23500.50" and case.document_no == "佳社稽〔2026〕8号"
     assert case.department_contact == "0454-12333"
     assert case.subject.legal_representative.id_number == body["subject"]["legal_representative"][
@@ -123,6 +123,60 @@ def test_create_a_case_then_the_same_reference_is_idempotent(app, session, clien
     assert rep_id not in created.get_data(as_text=True)
 
 
+def test_references_belong_to_the_calling_client(app, session, client):
+    """Another client's reference finds nothing of it: no case number, no 409, no squatting."""
+    first, first_token = new_client(session, ["cases:write"], name="sbjf-a")
+    second, second_token = new_client(session, ["cases:write"], name="sbjf-b")
+    body = org_body("R-7")
+    mine = client.post(f"{BASE}/cases", json=body, headers=auth(first_token))
+    assert mine.status_code == 201, mine.get_data(as_text=True)
+    mine = mine.get_json()["data"]
+
+    # the very same body from another client: its own case, not the first client's
+    other = client.post(f"{BASE}/cases", json=body, headers=auth(second_token))
+    assert other.status_code == 201, other.get_data(as_text=True)
+    other = other.get_json()["data"]
+    assert other["case_no"] != mine["case_no"] and other["created"] is True
+    assert other["external_ref"] == {"system": "sbjf", "record_id": "R-7"}
+    # the reference with another unit conflicts with the client's own case only
+    conflict = client.post(f"{BASE}/cases", json=org_body("R-7"), headers=auth(second_token))
+    assert error_of(conflict, 409)["code"] == "external_ref_conflict"
+    assert mine["case_no"] not in conflict.get_data(as_text=True)
+
+    # a reference taken first by another client is still free for its owner
+    squat = org_body("R-8")
+    assert client.post(f"{BASE}/cases", json=squat, headers=auth(second_token)).status_code == 201
+    own = client.post(f"{BASE}/cases", json=org_body("R-8"), headers=auth(first_token))
+    assert own.status_code == 201, own.get_data(as_text=True)
+
+    again = client.post(f"{BASE}/cases", json=body, headers=auth(first_token))
+    assert again.status_code == 200 and again.get_json()["data"]["case_no"] == mine["case_no"]
+    stored = dict(session.execute(sa.select(Case.case_no, Case.external_ref)).all())
+    assert stored[mine["case_no"]] == f"{first.id}:sbjf:R-7"
+    assert stored[other["case_no"]] == f"{second.id}:sbjf:R-7"
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 4
+
+
+def test_the_longest_reference_fits_the_column(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    longest = {"system": "s" * 30, "record_id": "r" * 79}
+    response = client.post(f"{BASE}/cases", json=org_body(external_ref=longest),
+                           headers=auth(token))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["data"]["external_ref"] == longest
+    too_long = client.post(f"{BASE}/cases", json=org_body(external_ref={
+        "system": "s" * 31, "record_id": "1"}), headers=auth(token))
+    assert [(e["field"], e["code"]) for e in error_of(too_long, 422)["errors"]] == [
+        ("external_ref.system", "invalid_reference")]
+
+
+def test_a_number_that_only_looks_like_an_id_is_a_valid_record_id(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    for record_id in ("000000000000000000", "2026-123456789012345678", "991399999999999999"):
+        response = client.post(f"{BASE}/cases", json=org_body(record_id), headers=auth(token))
+        assert response.status_code == 201, (record_id, response.get_data(as_text=True))
+
+
 def test_a_person_case_answers_the_masked_number_only(app, session, client):
     _writer, token = new_client(session, ["cases:write"])
     number = identifiers.generate_ric(RNG, birth=dt.date(1961, 2, 3))
@@ -133,6 +187,10 @@ def test_a_person_case_answers_the_masked_number_only(app, session, client):
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["data"]["subject"]["code"] == identifiers.mask_ric(number)
     assert number not in response.get_data(as_text=True) and number not in audit_text(session)
+
+
+PERSON_ID = identifiers.generate_ric(random.Random(9), birth=dt.date(1984, 7, 9))
+FULL_WIDTH_ID = PERSON_ID.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
 
 
 @pytest.mark.parametrize("change, field, code", [
@@ -153,6 +211,18 @@ def test_a_person_case_answers_the_masked_number_only(app, session, client):
      "external_ref.system", "invalid_reference"),
     (lambda b: b.pop("external_ref"), "external_ref", "required"),
     (lambda b: b["subject"].update(org_code="12345678X"), "subject.org_code", None),
+    (lambda b: b["external_ref"].update(record_id=PERSON_ID), "external_ref.record_id",
+     "contains_id_number"),
+    (lambda b: b["external_ref"].update(record_id=f"ZJ-{PERSON_ID}-01"),
+     "external_ref.record_id", "contains_id_number"),
+    (lambda b: b["external_ref"].update(record_id=f"P{PERSON_ID}"), "external_ref.record_id",
+     "contains_id_number"),
+    (lambda b: b["external_ref"].update(system=f"s{PERSON_ID}"), "external_ref.system",
+     "contains_id_number"),
+    (lambda b: b.update(facts=f"经查，参保人（身份证号{PERSON_ID}）冒领待遇。"), "facts",
+     "contains_id_number"),
+    (lambda b: b.update(reasons=f"身份证号 {FULL_WIDTH_ID} 的人员。"), "reasons",
+     "contains_id_number"),
 ])
 def test_invalid_fields_are_422_with_the_field_and_a_message(app, session, client, change, field,
                                                              code):
@@ -331,6 +401,12 @@ def test_openapi_document_describes_the_integration_routes(app, client):
         assert requirement["bearerToken"][0] in integration.SCOPES
         assert "401" in operation["responses"] and "403" in operation["responses"]
     assert "block" in json.dumps(spec["components"]["schemas"]["IntegrationStatus"])
+    request = spec["components"]["schemas"]["IntegrationCaseRequest"]["properties"]
+    assert request["external_ref"]["properties"]["system"]["pattern"].endswith("{0,29}$")
+    assert "scoped to the calling API client" in request["external_ref"]["description"]
+    assert "contains_id_number" in request["facts"]["description"]
+    assert "belongs to the calling client" in spec["paths"]["/integration/cases"]["post"][
+        "description"]
     public = client.get("/api/v1/openapi.json").get_json()
     assert set(public["paths"]) <= set(spec["paths"])
 

@@ -12,7 +12,7 @@ from portal.rules import identifiers
 from portal.rules.workflow import RemovalReason
 from portal.services import audit
 from tests.factories import published_case, remove_published
-from tests.web.integration_support import BASE, auth, error_of, new_client
+from tests.web.integration_support import BASE, auth, error_of, new_client, org_body
 
 
 def test_change_feed_pages_with_a_cursor_and_loses_no_event(app, session, client):
@@ -112,3 +112,24 @@ def test_change_feed_skips_no_event_of_a_transaction_committing_late(app, sessio
     assert [e["date"] for e in body["data"]] == ["2026-03-20", "2026-03-21"]
     assert [e["event"] for e in body["data"]] == ["shared", "shared"]
     assert audit.verify(session) == []
+
+
+def test_the_feed_shows_a_reference_to_its_own_client_only(app, session, client):
+    first, first_token = new_client(session, name="sbjf-a")
+    _second, second_token = new_client(session, name="sbjf-b")
+    for token in (first_token, second_token):          # the same reference, two clients
+        created = client.post(f"{BASE}/cases", json=org_body("R-1"), headers=auth(token))
+        assert created.status_code == 201, created.get_data(as_text=True)
+    published_case(session, app)                       # no reference at all
+    session.commit()
+
+    def refs(token):
+        body = client.get(f"{BASE}/changes?limit=1000", headers=auth(token)).get_json()
+        return [e["external_ref"] for e in body["data"] if e["event"] == "opened"]
+
+    assert refs(first_token) == ["sbjf:R-1", None, None]
+    assert refs(second_token) == [None, "sbjf:R-1", None]
+    _reader, reader_token = new_client(session, ["changes:read"], name="neikong")
+    assert refs(reader_token) == [None, None, None]
+    assert f"{first.id}:sbjf" not in client.get(f"{BASE}/changes?limit=1000",
+                                            headers=auth(first_token)).get_data(as_text=True)
