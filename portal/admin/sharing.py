@@ -7,8 +7,6 @@ record the date the platform accepted them.
 """
 from __future__ import annotations
 
-import csv
-import io
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,9 +19,8 @@ from portal.admin import clock, queries
 from portal.admin.access import role_required
 from portal.admin.forms import _day
 from portal.extensions import db
-from portal.public.opendata_formats import neutralise
 from portal.rules.workflow import InvalidTransition
-from portal.services import cases, sharing
+from portal.services import cases, report_files, sharing
 from portal.services.calendar import load_calendar
 from portal.web import active_profile
 
@@ -88,43 +85,16 @@ def export():
     headings = [en if english else zh for _key, zh, en in sharing.COLUMNS]
     keys = [key for key, _zh, _en in sharing.COLUMNS]
     name = f"sharing-{kind}-{clock.today():%Y%m%d}.{form.fmt.data}"
+    table = [[row[k] for k in keys] for row in rows]
     if form.fmt.data == "csv":
-        body, mimetype = _csv(headings, keys, rows), "text/csv; charset=utf-8"
+        body, mimetype = report_files.to_csv(headings, table), "text/csv; charset=utf-8"
     else:
-        body = _xlsx(headings, keys, rows, _("Listings") if kind == sharing.LISTINGS
-                     else _("Removals"))
+        body = report_files.to_xlsx(headings, table, title=_("Listings")
+                                    if kind == sharing.LISTINGS else _("Removals"))
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-def _csv(headings: list[str], keys: list[str], rows: list[dict]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headings)
-    for row in rows:
-        writer.writerow([_text(row[k]) for k in keys])
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")  # BOM: Excel reads UTF-8
-
-
-def _xlsx(headings: list[str], keys: list[str], rows: list[dict], title: str) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.append(headings)
-    for row in rows:
-        sheet.append([neutralise(row[k]) if isinstance(row[k], str) else row[k] for k in keys])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    return neutralise(value.isoformat() if hasattr(value, "isoformat") else str(value))
 
 
 @bp.post("/mark")
