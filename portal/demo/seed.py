@@ -34,6 +34,7 @@ from portal.demo.subjects import SubjectFactory
 from portal.models import (
     AuditEvent,
     Case,
+    GradeFinding,
     PublishedEntry,
     RedListEntry,
     RemovalNotice,
@@ -49,7 +50,7 @@ from portal.rules.workflow import (
     RemovalReason,
     SubmissionKind,
 )
-from portal.services import redlist, sharing
+from portal.services import grades, redlist, sharing
 from portal.services.calendar import load_calendar
 from portal.services.cases import expire_terms
 
@@ -137,6 +138,7 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     history.pending_filings(listed, PER_KIND)
     history.queues([g for g in profile.grounds if g.public], PER_QUEUE, confirmed)
     seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
+    seed_findings(session, profile, factory, rng, staff, today, GRADED_UNITS)
     session.flush()
     return city_report(session, profile, logins)
 
@@ -157,6 +159,35 @@ def report_removals(session: Session, proc: Procedure, staff: Staff, calendar, t
         on = min(proc.add_wd(case.removed_on, 2), today)
         done += sharing.mark_uploaded(session, staff.clerk, sharing.REMOVALS, [case], on)
     return done
+
+
+# ------------------------------------------------------------------ credit grades
+
+#: Units with findings of general and heavy conduct (Zhengzhou §四): graded, not listed.
+GRADED_UNITS = 12
+_FACTS = {"general": "经稽核，该单位存在所列失信行为，已责令限期改正。",
+          "heavy": "经专项检查，该单位存在所列失信行为，情节较重。"}
+
+
+def seed_findings(session: Session, profile: Profile, factory: SubjectFactory,
+                  rng: random.Random, staff: Staff, today: dt.date, count: int) -> int:
+    """Findings recorded by the clerk, where the profile grades conduct (Zhengzhou)."""
+    if not grade_rules.grading_enabled(profile):
+        return 0
+    items = [i for i in grade_rules.catalogue(profile, "organisation")
+             if i.grade in _FACTS]
+    for n in range(count):
+        flavour = "institution" if n % 3 == 0 else "company"
+        fitting = [i for i in items
+                   if (i.subject == "medical_institution") == (flavour == "institution")]
+        item = rng.choice(fitting or items)
+        subject = factory.organisation(rng, flavour)
+        session.flush()
+        found_on = today - dt.timedelta(days=rng.randint(10, 300))
+        grades.record_finding(session, staff.clerk, profile, subject, grades.FindingInput(
+            code=item.code, found_on=found_on, facts=_FACTS[item.grade],
+            document_no=f"{profile.name.zh[:1]}社保稽〔{found_on.year}〕{n + 1}号"), found_on)
+    return count
 
 
 # ------------------------------------------------------------------ red list
@@ -216,6 +247,7 @@ def city_report(session: Session, profile: Profile, logins: list[str]) -> dict:
         "submissions": {k.value: kinds.get(k.value, 0) for k in SubmissionKind},
         "submissions_open": count(Submission, Submission.state.in_(OPEN_SUBMISSION_STATES)),
         "red_list": count(RedListEntry),
+        "graded_units": count(GradeFinding),
         "staff": count(StaffUser),
         "audit_events": count(AuditEvent),
         "_logins": logins,

@@ -375,6 +375,8 @@ def test_every_profile_seeds_a_city(profile, tmp_path):
             assert report["removals"][reason.value] >= expected, reason
         assert all(report["cases"][s.value] >= 1 for s in CaseState)
         assert report["red_list"] > 0 and report["staff"] == 4
+        # graded conduct where the profile grades it (Zhengzhou), and nowhere else
+        assert (report["graded_units"] > 0) == (rules.grading is not None and bool(rules.behaviours))
         assert audit.verify(session) == []
         db.session.remove()
 
