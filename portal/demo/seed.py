@@ -149,7 +149,8 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
 RECENT_REMOVAL_DAYS = 10
 
 
-def report_removals(session: Session, proc: Procedure, staff: Staff, calendar, today: dt.date) -> int:
+def report_removals(session: Session, proc: Procedure, staff: Staff, calendar,
+                    today: dt.date) -> int:
     """The bureau reported each older removal to the platform two working days after it."""
     done = 0
     for item in sharing.pending(session, sharing.REMOVALS, calendar):
@@ -213,7 +214,8 @@ def seed_red_list(session: Session, profile: Profile, factory: SubjectFactory, r
         met = [c.code for c in grade_rules.applicable_criteria(profile, unit_type)]
         admitted = today - dt.timedelta(days=rng.randint(7, 330))
         proposal = redlist.propose(session, staff.clerk, profile, subject, unit_type, met,
-                                   "年度社会保险缴费、稽核和投诉记录核查", admitted - dt.timedelta(days=5))
+                                   "年度社会保险缴费、稽核和投诉记录核查",
+                                   admitted - dt.timedelta(days=5))
         redlist.admit(session, staff.approver, proposal, profile, key, admitted)
     session.flush()
     return count
