@@ -12,14 +12,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    Case, OutboxEvent, PublicationState, PublishedEntry, RedListEntry, RemovalNotice, SubjectKind,
+    Case,
+    OutboxEvent,
+    PublicationState,
+    PublishedEntry,
+    RedListEntry,
+    RemovalNotice,
+    SubjectKind,
 )
 from portal.models.base import utcnow
 from portal.rules import terms
+from portal.rules.calendar import WorkCalendar
 from portal.rules.identifiers import mask_identifier, mask_ric, mask_ric_numbers
 from portal.rules.profiles import Profile
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash, public_id
+from portal.services.calendar import load_calendar
 
 
 def bump_version(session: Session) -> int:
@@ -56,16 +64,21 @@ def is_visible(profile: Profile, ground_code: str, subject_kind: SubjectKind) ->
     return ground.public and (subject_kind is not SubjectKind.PERSON or profile.publish_individuals)
 
 
-def entry_values(case: Case, profile: Profile, key: str) -> dict:
-    """The publishable, masked fields of a listed case (SPEC §4 step 4)."""
+def entry_values(case: Case, profile: Profile, key: str,
+                 calendar: WorkCalendar | None = None) -> dict:
+    """The publishable, masked fields of a listed case (SPEC §4 step 4).
+
+    ``calendar``: the bureau's working days, so that a window ending on a rest day shows the
+    day the portal really accepts (as the filing forms and the letters count it)."""
     subject = case.subject
     ground = profile.ground(case.ground)
     rep = subject.legal_representative
     person = subject.kind is SubjectKind.PERSON
     rect = terms.rectification_eligibility(profile, case.ground, case.decided_on,
-                                           case.prior_listings, case.decided_on)
+                                           case.prior_listings, case.decided_on, calendar)
     repair = terms.repair_eligibility(profile, case.ground, case.decided_on, case.decided_on,
-                                      case.term_end, prior_listings=case.prior_listings)
+                                      case.term_end, prior_listings=case.prior_listings,
+                                      calendar=calendar)
     return {
         "profile": profile.code,
         "subject_kind": subject.kind.value,
@@ -100,7 +113,7 @@ def entry_values(case: Case, profile: Profile, key: str) -> dict:
 def publish_entry(session: Session, case: Case, profile: Profile, key: str,
                   published_on: dt.date) -> PublishedEntry:
     """Create or refresh the public entry of a listed case."""
-    values = entry_values(case, profile, key)
+    values = entry_values(case, profile, key, load_calendar(session))
     entry = session.execute(
         sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
     ).scalar_one_or_none()

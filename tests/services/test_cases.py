@@ -215,3 +215,12 @@ def test_an_id_number_in_the_facts_is_masked_on_publication(app, session):
     entry = session.execute(sa.select(PublishedEntry)).scalar_one()
     assert rid in case.facts and rid not in entry.facts
     assert f"身份证号{rid[:4]}**********{rid[-4:]}）" in entry.facts
+
+
+def test_the_entry_shows_the_windows_as_the_working_calendar_counts_them(app, session):
+    """Listed 2026-03-06 (J1): the 3-month rectification window ends on Saturday 06-06 and
+    moves to Monday 06-08; repair opens the day after (as the filing form and letter say)."""
+    published_case(session, app, decided_on=dt.date(2026, 3, 6), ground="J1")
+    entry = session.execute(sa.select(PublishedEntry)).scalar_one()
+    assert entry.rectification_closes_on == dt.date(2026, 6, 8)
+    assert entry.repair_opens_on == dt.date(2026, 6, 9)
