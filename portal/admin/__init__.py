@@ -30,6 +30,19 @@ def no_store(response):
     return response
 
 
+@bp.context_processor
+def profile_validity():
+    """Warn on every back-office page when the rules of the active profile are not in force
+    today (Shanghai's measures were valid 2018-08-01 to 2023-07-31): decisions need a basis."""
+    from portal.admin import clock
+    from portal.rules import terms
+    from portal.web import active_profile
+
+    profile = active_profile()
+    return {"profile_validity": terms.profile_warning(profile, clock.today()),
+            "validity_profile": profile}
+
+
 @bp.record_once
 def _configure(state) -> None:
     from portal.extensions import login_manager

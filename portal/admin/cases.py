@@ -13,6 +13,7 @@ from portal.admin.messages import step_error
 from portal.admin.timeline import case_timeline
 from portal.extensions import db
 from portal.models import Case, PersonRole, RelatedPerson, Role, StaffUser
+from portal.rules import terms
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import InvalidTransition, RemovalReason
@@ -77,6 +78,8 @@ def _render(case: Case, *, revealed: dict | None = None, step_forms: dict | None
         revealed=revealed or {}, mask_ric=mask_ric, can_reveal=current_user.role in CASE_ROLES,
         local=clock.local,
         assign_form=_assign_form(case.assignee_id), locale=locale, today=today,
+        decided_validity=terms.profile_warning(profile, case.decided_on) if case.decided_on
+        else None,
     ), status
 
 

@@ -239,3 +239,23 @@ def test_step_dates_follow_the_procedure(app, session, client, monkeypatch):
     assert future.status_code == 400 and "The date cannot lie in the future." in text(future)
     assert _case(session).state is CaseState.OPENED
     assert _step(client, case, "pre_notice", served_on="2026-09-28").status_code == 200
+
+
+def test_a_profile_out_of_force_is_flagged_in_the_back_office(app, session, client, monkeypatch):
+    from flask import g
+
+    from tests.factories import published_case
+
+    monkeypatch.setitem(app.config, "PORTAL_PROFILE", "shanghai")
+    g.pop("profile", None)
+    _today(monkeypatch, dt.date(2026, 11, 2))
+    case = published_case(session, app, profile_code="shanghai", decided_on=dt.date(2026, 3, 16))
+    session.commit()
+    login(client, staff(session, Role.CLERK))
+    english(client)
+    page = text(client.get(f"/admin/cases/{case.id}"))
+    assert "were valid until Jul 31, 2023 and are not in force today" in page
+    assert "decided while the rules of" in page
+    monkeypatch.setitem(app.config, "PORTAL_PROFILE", "jiamusi")
+    g.pop("profile", None)   # the tests share one app context: forget the request's profile
+    assert "not in force today" not in text(client.get("/admin/queue/cases"))
