@@ -12,11 +12,15 @@ from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import case_timeline
 from portal.extensions import db
-from portal.models import Case, PersonRole, RelatedPerson, Role, StaffUser
+from portal.models import (
+    Case, CaseOrigin, PersonRole, RelatedPerson, Role, StaffUser, Submission,
+)
 from portal.rules import terms
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import InvalidTransition, RemovalReason
+from portal.rules.workflow import (
+    InvalidTransition, RemovalReason, SubmissionKind, SubmissionState,
+)
 from portal.services import assignments, audit, cases, subjects
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
@@ -83,13 +87,33 @@ def _render(case: Case, *, revealed: dict | None = None, step_forms: dict | None
     ), status
 
 
+#: A complaint can open a case while it is being examined or once it is upheld.
+COMPLAINT_OPENS_CASE = (SubmissionState.UNDER_REVIEW, SubmissionState.GRANTED)
+
+
+def _source_complaint() -> Submission | None:
+    """``?complaint=<id>``: the complaint this case is opened from (SPEC §4 step 1, §6)."""
+    raw = request.args.get("complaint", "")
+    if not raw:
+        return None
+    found = db.session.get(Submission, int(raw)) if raw.isdigit() else None
+    if (found is None or found.kind is not SubmissionKind.COMPLAINT
+            or found.state not in COMPLAINT_OPENS_CASE):
+        abort(404)
+    return found
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.CLERK, Role.REVIEWER)
 def new():
     """Open a case: the subject (validated identifiers) and the ground, facts and origin."""
     profile = active_profile()
+    complaint = _source_complaint()
     form = forms.CaseForm()
     form.ground.choices = subject_form.ground_choices(profile, str(get_locale()))
+    if not form.is_submitted() and complaint is not None:
+        # The reported party only: the complainant's identity never enters a case.
+        form.origin.data, form.name.data = CaseOrigin.REPORT.value, complaint.reported_name or ""
     if not form.is_submitted():
         form.department.data = profile.authority.zh
         form.department_contact.data = current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")
@@ -112,6 +136,9 @@ def new():
             db.session.rollback()
             return access.denied(step_error(exc))
         else:
+            if complaint is not None:
+                audit.record(db.session, Actor.staff(current_user), "complaint.case", "submission",
+                             complaint.receipt_no, {"case": case.case_no})
             db.session.commit()
             flash(_("Case %(no)s has been opened.", no=case.case_no), "info")
             if not created:
@@ -119,7 +146,8 @@ def new():
                         "were used."), "info")
             return redirect(url_for(".show", case_id=case.id))
     status = 400 if form.is_submitted() else 200
-    return render_template("admin/case_new.html", form=form, profile=profile), status
+    return render_template("admin/case_new.html", form=form, profile=profile,
+                           complaint=complaint), status
 
 
 @bp.get("/<int:case_id>")

@@ -259,3 +259,30 @@ def test_a_profile_out_of_force_is_flagged_in_the_back_office(app, session, clie
     monkeypatch.setitem(app.config, "PORTAL_PROFILE", "jiamusi")
     g.pop("profile", None)   # the tests share one app context: forget the request's profile
     assert "not in force today" not in text(client.get("/admin/queue/cases"))
+
+
+def test_a_case_opened_from_a_complaint_names_only_the_reported_party(app, session, client):
+    from tests.grades_support import complaint
+
+    upheld = complaint(session, granted=True, name="钱举报", reported="佳木斯市松江建筑工程有限公司")
+    rejected = complaint(session, granted=False, name="孙举报")
+    session.commit()
+    clerk = staff(session, Role.CLERK, "zhou.min")
+    login(client, clerk)
+    english(client)
+    page = text(client.get(f"/admin/submissions/{upheld.id}"))
+    assert "Open a listing case from this complaint" in page
+    form = client.get(f"/admin/cases/new?complaint={upheld.id}").get_data(as_text=True)
+    assert 'value="佳木斯市松江建筑工程有限公司"' in form and "钱举报" not in form
+    assert client.get(f"/admin/cases/new?complaint={rejected.id}").status_code == 404
+    response = client.post(f"/admin/cases/new?complaint={upheld.id}", data={
+        "kind": "organisation", "name": "佳木斯市松江建筑工程有限公司", "uscc": USCC,
+        "legal_rep_name": "王建国", "legal_rep_id": REP_ID, "ground": "J1",
+        "origin": "report", "facts": "经核查举报属实，该单位未办理社会保险登记。"})
+    assert response.status_code == 302
+    case = _case(session)
+    assert case.origin.value == "report"
+    link = session.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "complaint.case")).scalar_one()
+    assert link.entity_id == upheld.receipt_no and link.data == {"case": case.case_no}
+    assert "钱举报" not in case.facts + case.reasons
