@@ -4,7 +4,8 @@
   blueprint refuses (403) any admin view that carries no mark at all, so a
   forgotten decorator fails closed.
 * :func:`enforce_session` logs a staff member out after 30 idle minutes and
-  when the account was deactivated.
+  when the account was deactivated, and keeps a user whose password is a
+  temporary one (set by an admin) on the password page until it is changed.
 * :data:`CASE_STEPS` mirrors the role checks of ``portal.services.cases`` for
   the buttons of the case page, with the reason a step is not offered.
 """
@@ -44,6 +45,9 @@ SINCE_KEY = "staff_since"
 #: Roles that handle cases and submissions (the admin manages accounts and the calendar).
 CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
 ALL_ROLES = tuple(Role)
+#: What opens while the password is a temporary one: the page that changes it and the exit
+#: (static files are served outside the back-office blueprint and never reach the check).
+PASSWORD_CHANGE_OPEN = frozenset({"admin.auth.password", "admin.auth.logout", "static"})
 
 
 def denied(reason: str | None = None):
@@ -123,6 +127,11 @@ def enforce_session():
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("admin.auth.login", next=target))
     session[SEEN_KEY] = now
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_OPEN:
+        flash(_("Your password was set by an administrator and is temporary. "
+                "Please choose a new password before you continue."), "info")
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("admin.auth.password", next=safe_next(target) if target else None))
     return None
 
 

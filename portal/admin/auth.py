@@ -154,6 +154,8 @@ def logout():
 @access.role_required()
 def password():
     form = PasswordForm()
+    target = request.args.get("next")
+    forced = current_user.must_change_password
     if form.validate_on_submit():
         try:
             staff_service.change_password(db.session, current_user, form.current.data,
@@ -161,10 +163,10 @@ def password():
         except staff_service.StaffError as exc:
             db.session.commit()          # a wrong current password is audited
             flash(staff_error(exc.code), "error")
-            return render_template("admin/password.html", form=form,
+            return render_template("admin/password.html", form=form, forced=forced,
                                    min_length=staff_service.MIN_PASSWORD_LENGTH), 400
         db.session.commit()
         flash(_("Your password has been changed."), "info")
-        return redirect(url_for("admin.queues.cases"))
-    return render_template("admin/password.html", form=form,
+        return redirect(access.safe_next(target) if target else url_for("admin.queues.cases"))
+    return render_template("admin/password.html", form=form, forced=forced,
                            min_length=staff_service.MIN_PASSWORD_LENGTH)

@@ -30,6 +30,12 @@ class StaffUser(Base):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The TOTP time step (``unix time // 30``) of the last accepted code: a code of this step
+    #: or an earlier one is refused, so an observed code cannot be replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: Set when an admin creates the account or resets its password (a temporary password
+    #: was shown to the admin); the user must choose a new one before any other page opens.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)

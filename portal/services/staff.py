@@ -7,6 +7,13 @@ the first login, the enrolment of a new authenticator (:func:`enrol_second_facto
 passwords or wrong codes — lock the account for 15 minutes.  Every login,
 failed login, lockout, logout and account change is an audit event.
 
+A TOTP code is accepted once: the time step of the last accepted code is
+stored (``StaffUser.totp_last_step``) and a code of that step or an earlier
+one is refused as a replay (a failed attempt like a wrong code).  A password
+set by an admin (new account, reset) is temporary: ``must_change_password``
+stays set until the user chooses their own (:func:`change_password`); the back
+office opens no other page meanwhile (``portal.admin.access``).
+
 Functions flush and never commit; ``now`` is always passed in (UTC-aware).
 """
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 import pyotp
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.models import Role, StaffUser
 from portal.security import hash_password, password_needs_rehash, verify_password
@@ -29,6 +37,8 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"
+#: Steps of clock drift accepted either way (one step is 30 s).
+TOTP_WINDOW = 1
 # Verifying a hash for unknown user names too keeps the answer time the same.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
@@ -80,12 +90,15 @@ def find_user(session: Session, username: str) -> StaffUser | None:
     ).scalar_one_or_none()
 
 
-def _fail(session: Session, user: StaffUser, now: dt.datetime, step: str) -> LoginResult:
+def _fail(session: Session, user: StaffUser, now: dt.datetime, step: str,
+          reason: str | None = None) -> LoginResult:
     """Count a failed attempt; the fifth in a row locks the account."""
     user.failed_logins = (user.failed_logins or 0) + 1
     # The attempt is not (yet) the account holder's act: the actor is anonymous.
-    audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username,
-                 {"step": step, "attempt": user.failed_logins})
+    data = {"step": step, "attempt": user.failed_logins}
+    if reason:
+        data["reason"] = reason
+    audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username, data)
     if user.failed_logins >= MAX_FAILED_LOGINS:
         user.locked_until = now + LOCKOUT
         user.failed_logins = 0
@@ -120,23 +133,70 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
     return LoginResult("ok", user)
 
 
-def _totp_ok(secret: str, code: str, now: dt.datetime) -> bool:
+def totp_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    """The time step whose code ``code`` is, within ``TOTP_WINDOW`` steps of ``now``; else None.
+
+    The same check as ``pyotp.TOTP.verify(code, now, valid_window=TOTP_WINDOW)``, which
+    does not say which step matched.
+    """
     code = "".join(ch for ch in (code or "") if ch.isdigit())
     if len(code) != 6:
-        return False
-    # One step of clock drift either way (30 s).
-    return pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    found = None
+    for offset in range(-TOTP_WINDOW, TOTP_WINDOW + 1):
+        # Compare every candidate (constant time, no early exit).
+        if pyotp.utils.strings_equal(code, totp.generate_otp(current + offset)):
+            found = current + offset
+    return found
+
+
+def _claim_step(session: Session, user: StaffUser, step: int) -> bool:
+    """Store ``step`` as the last accepted one unless it is not newer: False means a replay.
+
+    One conditional UPDATE, so two requests racing with the same code cannot both win.
+    """
+    session.flush()
+    table = StaffUser.__table__
+    claimed = session.execute(
+        sa.update(table)
+        .where(table.c.id == user.id,
+               sa.or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step))
+        .values(totp_last_step=step)
+    ).rowcount == 1
+    if claimed:
+        set_committed_value(user, "totp_last_step", step)
+    else:
+        session.refresh(user, ["totp_last_step"])
+    return claimed
+
+
+def _check_code(session: Session, user: StaffUser, secret: str, code: str, now: dt.datetime,
+                step_name: str) -> LoginResult | None:
+    """None when ``code`` is right and was not used before (its step is then stored).
+
+    Otherwise the failed attempt: a wrong code, or a replay of an accepted one.
+    """
+    step = totp_step(secret, code, now)
+    if step is None:
+        return _fail(session, user, now, step_name)
+    last = user.totp_last_step
+    if (last is not None and step <= last) or not _claim_step(session, user, step):
+        return _fail(session, user, now, step_name, reason="replay")
+    return None
 
 
 def verify_second_factor(session: Session, user: StaffUser, code: str,
                          now: dt.datetime) -> LoginResult:
-    """Second step for an enrolled user: the current TOTP code."""
+    """Second step for an enrolled user: the current TOTP code, accepted only once."""
     if not user.active or not user.totp_secret:
         return LoginResult("invalid")
     if is_locked(user, now):
         return LoginResult("locked", user, _aware(user.locked_until))
-    if not _totp_ok(user.totp_secret, code, now):
-        return _fail(session, user, now, "totp")
+    failed = _check_code(session, user, user.totp_secret, code, now, "totp")
+    if failed is not None:
+        return failed
     complete_login(session, user, second_factor=True)
     return LoginResult("ok", user)
 
@@ -157,8 +217,10 @@ def enrol_second_factor(session: Session, user: StaffUser, secret: str, code: st
         return LoginResult("invalid")
     if is_locked(user, now):
         return LoginResult("locked", user, _aware(user.locked_until))
-    if not _totp_ok(secret, code, now):
-        return _fail(session, user, now, "enrolment")
+    # The enrolment code counts as used: it cannot sign in a second time.
+    failed = _check_code(session, user, secret, code, now, "enrolment")
+    if failed is not None:
+        return failed
     user.totp_secret = secret
     audit.record(session, Actor.staff(user), "staff.totp_enrolled", "staff", user.username)
     complete_login(session, user, second_factor=True)
@@ -168,8 +230,10 @@ def enrol_second_factor(session: Session, user: StaffUser, secret: str, code: st
 def complete_login(session: Session, user: StaffUser, second_factor: bool) -> None:
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(session, Actor.staff(user), "staff.login", "staff", user.username,
-                 {"second_factor": second_factor})
+    data = {"second_factor": second_factor}
+    if user.must_change_password:
+        data["must_change_password"] = True
+    audit.record(session, Actor.staff(user), "staff.login", "staff", user.username, data)
     session.flush()
 
 
@@ -203,7 +267,13 @@ def change_password(session: Session, user: StaffUser, current: str, new: str) -
         raise StaffError("password_unchanged")
     check_password_policy(user.username, new)
     user.password_hash = hash_password(new)
-    audit.record(session, Actor.staff(user), "staff.password_changed", "staff", user.username)
+    data = None
+    if user.must_change_password:
+        # The temporary password an admin handed over is replaced: the other pages open again.
+        user.must_change_password = False
+        data = {"temporary_replaced": True}
+    audit.record(session, Actor.staff(user), "staff.password_changed", "staff", user.username,
+                 data)
     session.flush()
 
 
@@ -228,7 +298,10 @@ USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 def create_user(session: Session, admin: StaffUser, username: str, display_name: str,
                 role: Role) -> tuple[StaffUser, str]:
-    """A new account with a temporary password (returned once, shown to the admin)."""
+    """A new account with a temporary password (returned once, shown to the admin).
+
+    The user must replace the password at the first sign-in (``must_change_password``).
+    """
     actor = _admin(admin)
     username = (username or "").strip().lower()
     if not (2 <= len(username) <= 60) or not set(username) <= USERNAME_CHARS:
@@ -237,10 +310,12 @@ def create_user(session: Session, admin: StaffUser, username: str, display_name:
         raise StaffError("username_taken")
     password = temporary_password()
     user = StaffUser(username=username, display_name=display_name.strip()[:100] or username,
-                     role=role, password_hash=hash_password(password), active=True)
+                     role=role, password_hash=hash_password(password), active=True,
+                     must_change_password=True)
     session.add(user)
     session.flush()
-    audit.record(session, actor, "staff.create", "staff", username, {"role": role.value})
+    audit.record(session, actor, "staff.create", "staff", username,
+                 {"role": role.value, "must_change_password": True})
     return user, password
 
 
@@ -269,12 +344,17 @@ def change_role(session: Session, admin: StaffUser, user: StaffUser, role: Role)
 
 
 def reset_password(session: Session, admin: StaffUser, user: StaffUser) -> str:
-    """A new temporary password (returned once); also lifts a lockout."""
+    """A new temporary password (returned once); also lifts a lockout.
+
+    The user must replace it at the next sign-in (``must_change_password``).
+    """
     actor = _admin(admin)
     password = temporary_password()
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
-    audit.record(session, actor, "staff.reset_password", "staff", user.username)
+    audit.record(session, actor, "staff.reset_password", "staff", user.username,
+                 {"must_change_password": True})
     session.flush()
     return password
 
@@ -283,6 +363,8 @@ def reset_second_factor(session: Session, admin: StaffUser, user: StaffUser) -> 
     """Forget the authenticator: the user enrols a new one at the next login."""
     actor = _admin(admin)
     user.totp_secret = None
+    # The last accepted step belongs to the old secret; the enrolment code is stored anew.
+    user.totp_last_step = None
     user.failed_logins, user.locked_until = 0, None
     audit.record(session, actor, "staff.reset_totp", "staff", user.username)
     session.flush()

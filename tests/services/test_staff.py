@@ -144,3 +144,101 @@ def test_logout_is_audited_with_its_reason(app, session):
     assert (event.action, event.actor_id, event.data) == ("staff.logout", user.id,
                                                           {"reason": "idle_timeout"})
     assert session.get(StaffUser, user.id).username == event.entity_id
+
+
+def _failures(session):
+    rows = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "staff.login_failed")
+                           .order_by(AuditEvent.seq)).scalars().all()
+    return [r.data for r in rows]
+
+
+def test_a_totp_code_is_accepted_only_once(app, session):
+    user = make_staff(session, Role.APPROVER)
+    user.totp_secret = pyotp.random_base32()
+    totp = pyotp.TOTP(user.totp_secret)
+    code = totp.at(NOW)
+    assert staff.verify_second_factor(session, user, code, NOW).ok
+    assert user.totp_last_step == totp.timecode(NOW)
+    # the same code, still inside the 90 s window pyotp would accept, is a replay
+    later = NOW + dt.timedelta(seconds=20)
+    assert staff.verify_second_factor(session, user, code, later).status == "invalid"
+    # so is the code of the step before, seen on the screen a moment earlier
+    earlier = totp.at(NOW - dt.timedelta(seconds=30))
+    assert staff.verify_second_factor(session, user, earlier, later).status == "invalid"
+    assert user.failed_logins == 2 and user.totp_last_step == totp.timecode(NOW)
+    assert _failures(session) == [{"step": "totp", "attempt": 1, "reason": "replay"},
+                                  {"step": "totp", "attempt": 2, "reason": "replay"}]
+    # the next code is fresh
+    nxt = NOW + dt.timedelta(seconds=30)
+    assert staff.verify_second_factor(session, user, totp.at(nxt), nxt).ok
+    assert user.totp_last_step == totp.timecode(NOW) + 1 and user.failed_logins == 0
+    assert audit.verify(session) == []
+
+
+def test_replayed_codes_count_towards_the_lockout(app, session):
+    user = make_staff(session, Role.REVIEWER)
+    user.totp_secret = pyotp.random_base32()
+    code = pyotp.TOTP(user.totp_secret).at(NOW)
+    assert staff.verify_second_factor(session, user, code, NOW).ok
+    results = [staff.verify_second_factor(session, user, code, NOW).status for _ in range(5)]
+    assert results == ["invalid"] * 4 + ["locked"]
+    assert _actions(session).count("staff.lockout") == 1
+
+
+def test_a_code_used_elsewhere_meanwhile_is_refused(app, session):
+    """Two sign-ins racing with one code: the stored step is checked in the UPDATE itself."""
+    user = make_staff(session, Role.APPROVER)
+    user.totp_secret = pyotp.random_base32()
+    session.commit()
+    totp = pyotp.TOTP(user.totp_secret)
+    assert user.totp_last_step is None                   # what this request has loaded
+    table = StaffUser.__table__                          # the other request wins, unseen by the ORM
+    session.execute(sa.update(table).where(table.c.id == user.id)
+                    .values(totp_last_step=totp.timecode(NOW)))
+    result = staff.verify_second_factor(session, user, totp.at(NOW), NOW)
+    assert result.status == "invalid"
+    assert user.totp_last_step == totp.timecode(NOW)
+    assert _failures(session) == [{"step": "totp", "attempt": 1, "reason": "replay"}]
+
+
+def test_the_enrolment_code_cannot_sign_in_a_second_time(app, session):
+    admin = make_staff(session, Role.ADMIN)
+    user = make_staff(session, Role.APPROVER)
+    secret = staff.new_totp_secret()
+    code = pyotp.TOTP(secret).at(NOW)
+    assert staff.enrol_second_factor(session, user, secret, code, NOW).ok
+    assert user.totp_last_step == pyotp.TOTP(secret).timecode(NOW)
+    assert staff.verify_second_factor(session, user, code, NOW).status == "invalid"
+    assert _failures(session) == [{"step": "totp", "attempt": 1, "reason": "replay"}]
+    # a new authenticator starts afresh, but its codes are also good only once
+    staff.reset_second_factor(session, admin, user)
+    assert user.totp_last_step is None
+    other = staff.new_totp_secret()
+    code = pyotp.TOTP(other).at(NOW)
+    assert staff.enrol_second_factor(session, user, other, code, NOW).ok
+    user.totp_secret = None                                # enrolling again with the same code
+    assert staff.enrol_second_factor(session, user, other, code, NOW).status == "invalid"
+    assert _failures(session)[-1] == {"step": "enrolment", "attempt": 1, "reason": "replay"}
+
+
+def test_passwords_set_by_an_admin_must_be_changed(app, session):
+    admin = make_staff(session, Role.ADMIN)
+    assert admin.must_change_password is False
+    user, password = staff.create_user(session, admin, "chen.jing", "陈静", Role.CLERK)
+    assert user.must_change_password is True
+    assert staff.authenticate(session, "chen.jing", password, NOW).ok
+    staff.change_password(session, user, password, "冬天的松花江很冷 2026")
+    assert user.must_change_password is False
+    staff.reset_password(session, admin, user)
+    assert user.must_change_password is True
+    staff.unlock(session, admin, user)                     # other account changes keep it
+    assert user.must_change_password is True
+    events = session.execute(sa.select(AuditEvent).where(AuditEvent.entity_id == "chen.jing")
+                             .order_by(AuditEvent.seq)).scalars().all()
+    assert [(e.action, e.data) for e in events] == [
+        ("staff.create", {"role": "clerk", "must_change_password": True}),
+        ("staff.login", {"second_factor": False, "must_change_password": True}),
+        ("staff.password_changed", {"temporary_replaced": True}),
+        ("staff.reset_password", {"must_change_password": True}),
+        ("staff.unlock", {}),
+    ]

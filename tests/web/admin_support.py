@@ -5,9 +5,12 @@ import re
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portal import security
+from portal.admin import clock
+from portal.extensions import db
 from portal.models import Role, StaffUser
 from tests.factories import make_staff
 
@@ -40,12 +43,26 @@ def staff(session, role: Role, username: str | None = None) -> StaffUser:
     return found
 
 
+def forget_last_code(user: StaffUser) -> None:
+    """Forget the last accepted TOTP step, as if the previous sign-in was more than 30 s ago."""
+    db.session.execute(sa.update(StaffUser).where(StaffUser.id == user.id)
+                       .values(totp_last_step=None))
+    db.session.commit()
+
+
 def login(client, user: StaffUser, password: str = PASSWORD):
-    """Sign in through the login pages (password, then the current TOTP code when needed)."""
+    """Sign in through the login pages (password, then the current TOTP code when needed).
+
+    A code is accepted only once; tests sign the same user in several times within one
+    30-second step, so the helper forgets the step of the previous sign-in first (the
+    replay protection itself is tested in test_admin_auth and test_staff).
+    """
     response = client.post("/admin/login", data={"username": user.username, "password": password})
     if response.headers.get("Location", "").endswith("/admin/login/code"):
+        secret = user.totp_secret
+        forget_last_code(user)
         response = client.post("/admin/login/code",
-                               data={"code": pyotp.TOTP(user.totp_secret).now()})
+                               data={"code": pyotp.TOTP(secret).at(clock.now())})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert not response.headers["Location"].startswith("/admin/login"), response.headers["Location"]
     return response

@@ -10,7 +10,7 @@ from portal import config as portal_config
 from portal import create_app
 from portal.admin import clock
 from portal.models import AuditEvent, Role
-from tests.web.admin_support import fast_passwords, login, staff, text  # noqa: F401
+from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
@@ -63,6 +63,31 @@ def test_approver_needs_the_current_totp_code(app, session, client):
     assert _actions(session, "zhang.wei") == ["staff.login_failed", "staff.login"]
     login_event = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "staff.login")).scalar_one()
     assert login_event.data == {"second_factor": True} and login_event.actor_id == approver.id
+
+
+def test_an_observed_code_cannot_be_replayed(app, session, client):
+    approver = staff(session, Role.APPROVER, "zhang.wei")
+    totp = pyotp.TOTP(approver.totp_secret)
+    code = totp.at(clock.now())
+    client.post("/admin/login", data={"username": "zhang.wei", "password": "x"})
+    assert client.post("/admin/login/code", data={"code": code}).status_code == 302
+    client.post("/admin/logout")
+    # someone who saw the code (and knows the password) tries it within its 30-90 s
+    elsewhere = app.test_client()
+    english(elsewhere)
+    elsewhere.post("/admin/login", data={"username": "zhang.wei", "password": "x"})
+    replay = elsewhere.post("/admin/login/code", data={"code": code})
+    assert replay.status_code == 401 and "has expired" in text(replay)
+    assert elsewhere.get("/admin/queue/cases").status_code == 302          # not signed in
+    failed = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "staff.login_failed")
+                             ).scalar_one()
+    assert failed.data == {"step": "totp", "attempt": 1, "reason": "replay"}
+    assert failed.actor_label == "public"
+    # the account holder's next code works
+    fresh = totp.at(clock.now() + dt.timedelta(seconds=30))
+    assert elsewhere.post("/admin/login/code", data={"code": fresh}).status_code == 302
+    assert _actions(session, "zhang.wei") == ["staff.login", "staff.logout", "staff.login_failed",
+                                              "staff.login"]
 
 
 def test_the_code_step_expires_without_the_password_step(session, client):
