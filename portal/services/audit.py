@@ -48,6 +48,14 @@ def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+def serialise(session: Session) -> None:
+    """Lock the chain's head now, as :func:`record` will: a transaction that numbers a
+    document or case waits here for another one doing the same, so two never take the same
+    number; and every writer takes the head before the publication version (one lock order).
+    """
+    session.execute(sa.select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+
+
 def record(session: Session, actor: Actor, action: str, entity_type: str,
            entity_id: object, data: dict | None = None) -> AuditEvent:
     """Append one event. The head row is locked so concurrent appenders serialise."""

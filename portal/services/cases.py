@@ -20,7 +20,7 @@ from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason, check_case
 from portal.security import hash_code, new_code
-from portal.services import audit, publication, redlist
+from portal.services import audit, numbering, publication, redlist
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
 
@@ -90,12 +90,7 @@ def prior_listings(session: Session, subject: Subject, profile: Profile,
 
 
 def next_case_no(session: Session, profile: Profile, year: int) -> str:
-    prefix = f"{profile.code.upper()[:3]}-{year}-"
-    last = session.scalar(
-        sa.select(sa.func.max(Case.case_no)).where(Case.case_no.like(prefix + "%"))
-    )
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:06d}"
+    return numbering.next_number(session, Case.case_no, f"{profile.code.upper()[:3]}-{year}-")
 
 
 def open_case(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,

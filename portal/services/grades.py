@@ -34,7 +34,7 @@ from portal.models import (
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
-from portal.services import audit, cases, subjects
+from portal.services import audit, cases, numbering, subjects
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.
@@ -85,10 +85,8 @@ def standing_of(session: Session, profile: Profile, subject: Subject, today: dt.
 
 
 def _next_no(session: Session, profile: Profile, year: int) -> str:
-    prefix = f"{profile.code.upper()[:3]}-F{year}-"
-    last = session.scalar(sa.select(sa.func.max(GradeFinding.finding_no))
-                          .where(GradeFinding.finding_no.like(prefix + "%")))
-    return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:06d}"
+    return numbering.next_number(session, GradeFinding.finding_no,
+                                 f"{profile.code.upper()[:3]}-F{year}-")
 
 
 # --------------------------------------------------------------------------

@@ -124,6 +124,7 @@ def reissue_code(session: Session, user: StaffUser, case: Case, kind: LetterKind
 def next_letter_no(session: Session, profile: Profile, kind: LetterKind,
                    year: int) -> tuple[int, str]:
     """The next number of the sequence of ``profile``, ``year`` and ``kind``: JIA-LR-2026-00001."""
+    audit.serialise(session)   # concurrent issues number one after the other
     last = session.scalar(sa.select(sa.func.max(Letter.seq)).where(
         Letter.profile == profile.code, Letter.year == year, Letter.kind == kind))
     seq = (last or 0) + 1

@@ -27,11 +27,13 @@ from portal.rules.identifiers import mask_identifier, mask_ric, mask_ric_numbers
 from portal.rules.profiles import Profile
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash, public_id
+from portal.services import audit
 from portal.services.calendar import load_calendar
 
 
 def bump_version(session: Session) -> int:
     """Advance the publication version (ETag / Last-Modified of public pages)."""
+    audit.serialise(session)   # the lock order of every writer: audit head, then this row
     state = session.get(PublicationState, 1, with_for_update=True)
     if state is None:
         state = PublicationState(id=1, version=0)

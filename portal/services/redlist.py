@@ -27,7 +27,7 @@ from portal.models import (
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
-from portal.services import audit, publication
+from portal.services import audit, numbering, publication
 from portal.services.audit import Actor
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
@@ -58,9 +58,7 @@ def _require(user: StaffUser | None, *roles: Role) -> Actor:
 
 
 def _number(session: Session, model, column, profile: Profile, letter: str, year: int) -> str:
-    prefix = f"{profile.code.upper()[:3]}-{letter}{year}-"
-    last = session.scalar(sa.select(sa.func.max(column)).where(column.like(prefix + "%")))
-    return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:06d}"
+    return numbering.next_number(session, column, f"{profile.code.upper()[:3]}-{letter}{year}-")
 
 
 # --------------------------------------------------------------------------

@@ -224,3 +224,48 @@ def test_the_entry_shows_the_windows_as_the_working_calendar_counts_them(app, se
     entry = session.execute(sa.select(PublishedEntry)).scalar_one()
     assert entry.rectification_closes_on == dt.date(2026, 6, 8)
     assert entry.repair_opens_on == dt.date(2026, 6, 9)
+
+
+def test_two_clerks_opening_cases_at_once_get_different_numbers(app, session, backend):
+    """The case number is taken under the audit head's lock: the second waits for the first."""
+    import threading
+
+    from portal.models import StaffUser, Subject
+
+    if backend != "postgresql":
+        pytest.skip("needs concurrent writers (SQLite serialises the whole database)")
+    profile = load_profile("jiamusi")
+    clerk_id = make_staff(session, Role.CLERK).id
+    subject_ids = [make_subject(session).id, make_subject(session).id]
+    audit.record(session, audit.SYSTEM, "calendar.import", "calendar", "2026")  # the chain exists
+    session.commit()
+    engine = session.get_bind()
+    first = sa.orm.Session(engine)
+    one = cases.open_case(first, first.get(StaffUser, clerk_id), profile,
+                          first.get(Subject, subject_ids[0]),
+                          cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 11, 2))
+    numbers, done, errors = [one.case_no], threading.Event(), []
+
+    def second():
+        try:
+            with sa.orm.Session(engine) as other:
+                case = cases.open_case(other, other.get(StaffUser, clerk_id), profile,
+                                       other.get(Subject, subject_ids[1]),
+                                       cases.CaseInput(ground="J1", facts="f"),
+                                       dt.date(2026, 11, 2))
+                numbers.append(case.case_no)
+                other.commit()
+        except Exception as exc:   # reported below
+            errors.append(exc)
+        done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        assert not done.wait(0.5)          # waits for the first transaction
+    finally:
+        first.commit()
+        first.close()
+        thread.join(10)
+    assert errors == [] and done.is_set()
+    assert numbers == ["JIA-2026-000001", "JIA-2026-000002"]
