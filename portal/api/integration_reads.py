@@ -123,15 +123,9 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
                             "removal_reason": case.removal_reason.value,
                             "term_end": iso(case.term_end)})
     grade = _credit_grade(session, own, today)
-    reasons = []
-    if listings:
-        reasons.append("listed")
-    if pending:
-        reasons.append("pending_procedure")
-    if linked:
-        reasons.append("related_person_of_listed_subject")
-    if grade is not None:
-        reasons.append("credit_grade")
+    reasons = [code for code, hit in (
+        ("listed", listings), ("pending_procedure", pending),
+        ("related_person_of_listed_subject", linked), ("credit_grade", grade is not None)) if hit]
     warning = "block" if listings else "flag" if reasons else "none"
     return {
         "query": {"kind": kind, "code_masked": identifiers.mask_identifier(number)},

@@ -180,20 +180,9 @@ def red_list_obstacles(*, listed: bool, open_case: bool, live_finding: bool,
                        on_red_list: bool = False, pending: bool = False,
                        missing: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Why a unit cannot be admitted now, as machine-readable codes (empty: it can)."""
-    reasons = []
-    if listed:
-        reasons.append("listed")
-    if open_case:
-        reasons.append("open_case")
-    if live_finding:
-        reasons.append("live_finding")
-    if on_red_list:
-        reasons.append("on_red_list")
-    if pending:
-        reasons.append("pending")
-    if missing:
-        reasons.append("criteria")
-    return tuple(reasons)
+    found = (("listed", listed), ("open_case", open_case), ("live_finding", live_finding),
+             ("on_red_list", on_red_list), ("pending", pending), ("criteria", bool(missing)))
+    return tuple(code for code, hit in found if hit)
 
 
 def red_list_valid_until(profile: Profile, admitted_on: date) -> date | None:

@@ -217,13 +217,14 @@ def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on:
 
 
 def remove_case(session: Session, user: StaffUser | None, case: Case, profile: Profile, key: str,
-                reason: RemovalReason, removed_on: dt.date, note: str = "") -> None:
+                reason: RemovalReason, removed_on: dt.date, note: str = "",
+                calendar: WorkCalendar | None = None) -> None:
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
     actor = _require(user, Role.APPROVER)
     if case.decided_on is not None:
         problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
                                         case.term_end, case.prior_listings, removed_on,
-                                        load_calendar(session))
+                                        calendar or load_calendar(session))
         if problem:
             raise CaseError(f"removal not possible: {problem}")
     case.removed_on, case.removal_reason = removed_on, reason
@@ -240,7 +241,8 @@ def expire_terms(session: Session, profile_for, key: str, today: dt.date) -> lis
         sa.select(Case).where(Case.state == CaseState.PUBLISHED, Case.term_end <= today)
         .order_by(Case.term_end, Case.id).with_for_update(skip_locked=True)
     ).scalars().all()
+    calendar = load_calendar(session) if due else None   # once for the whole run
     for case in due:
         remove_case(session, None, case, profile_for(case.profile), key,
-                    RemovalReason.TERM_EXPIRED, case.term_end)
+                    RemovalReason.TERM_EXPIRED, case.term_end, calendar=calendar)
     return [case.case_no for case in due]
