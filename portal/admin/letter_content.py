@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, Case, Letter, LetterKind, RemovalNotice, Subject
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
-from portal.rules.profiles import Measure, Profile
+from portal.rules.profiles import Profile
 
 K = LetterKind
 #: The body template of each letter (under templates/documents/).
@@ -31,11 +31,6 @@ class PartyPerson:
     role: str          # "legal_representative" | "responsible"
     name: str
     id_number: str | None
-
-
-def measures_for(profile: Profile, severity: str) -> list[Measure]:
-    """The profile's measures that apply to a listing of this severity (empty set: all)."""
-    return [m for m in profile.measures if not m.severities or severity in m.severities]
 
 
 def shows_full_ids(kind: LetterKind, subject: Subject) -> bool:
@@ -82,7 +77,7 @@ def _pre_notice(case: Case, profile: Profile, calendar: WorkCalendar) -> dict:
     served = case.pre_notice_served_on
     return {
         "term": terms.listing_term(profile, case.ground, served, case.prior_listings),
-        "measures": measures_for(profile, case.severity),
+        "measures": profile.measures_for(case.severity),
         "defence_window": profile.deadline("defence_window").label(),
         "defence_due_on": case.defence_due_on,
         "defence_url": _portal(url_for("submit.defence")),
@@ -109,7 +104,7 @@ def _listing(session: Session, case: Case, profile: Profile, calendar: WorkCalen
         "term_start": case.term_start or decided,
         "term_last_day": (case.term_end - dt.timedelta(days=1)) if case.term_end else term.last_day,
         "term_end": case.term_end or term.expires_on,
-        "measures": measures_for(profile, case.severity),
+        "measures": profile.measures_for(case.severity),
         "reconsideration": profile.deadline("reconsideration").label(),
         "litigation": profile.deadline("litigation").label(),
         "rectification": rect,

@@ -53,8 +53,7 @@ def _ground(case: Case) -> tuple[str, list[str]]:
         text = profile.ground(case.ground).text.zh
     except (KeyError, ValueError):
         return case.ground, []
-    measures = [m.code for m in profile.measures
-                if not m.severities or case.severity in m.severities]
+    measures = [m.code for m in profile.measures_for(case.severity)]
     return text, measures
 
 

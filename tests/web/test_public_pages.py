@@ -358,3 +358,22 @@ def test_conditional_get(three, app, session, client, url):
     session.commit()
     changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+
+
+def test_the_entry_lists_only_the_measures_of_its_severity(app, session, client, monkeypatch):
+    from flask import g
+
+    monkeypatch.setitem(app.config, "PORTAL_PROFILE", "shanghai")
+    g.pop("profile", None)
+    general = published_case(session, app, profile_code="shanghai", ground="S1")
+    serious = published_case(session, app, profile_code="shanghai", ground="S7")
+    session.commit()
+    joint = "跨部门联合惩戒措施"          # SM6 applies to serious dishonesty only (002 art. 8 ¶2)
+
+    def page(case):
+        pid = session.execute(sa.select(PublishedEntry.public_id)
+                              .where(PublishedEntry.case_id == case.id)).scalar_one()
+        return client.get(f"/entries/{pid}").get_data(as_text=True)
+
+    assert joint not in page(general)
+    assert joint in page(serious)

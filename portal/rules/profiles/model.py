@@ -247,6 +247,11 @@ class Profile:
     def behaviours_of(self, grade: str) -> tuple[Behaviour, ...]:
         return tuple(b for b in self.behaviours if b.grade == grade)
 
+    def measures_for(self, severity: str) -> tuple[Measure, ...]:
+        """The measures that apply to a listing of ``severity`` (a measure without
+        severities applies to every listing)."""
+        return tuple(m for m in self.measures if not m.severities or severity in m.severities)
+
 
 # --------------------------------------------------------------------------
 # Parsing with strict validation
