@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal.admin import clock
 from portal.api.serializers import iso
 from portal.models import (
     AuditEvent, Case, GradeFinding, RedListEntry, RelatedPerson, Subject, SubjectKind,
@@ -32,7 +33,6 @@ LISTED_STATES = (C.DECIDED, C.PUBLISHED)
 PENDING_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
 #: Removals reported as "recently removed" (annulled listings were wrong: never reported).
 RECENT_REMOVALS = dt.timedelta(days=365)
-BUREAU_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def subject_code(subject: Subject) -> str:
@@ -215,8 +215,7 @@ class FeedPage:
 
 
 def _local_day(at: dt.datetime) -> dt.date:
-    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-    return at.astimezone(BUREAU_TZ).date()
+    return clock.local(at).date()
 
 
 def _own_ref(stored: str | None, client_id: int | None) -> str | None:
