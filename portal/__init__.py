@@ -26,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings.BASE)
     app.config.update(config if config is not None else settings.from_environment())
+    # One time zone: dates formatted by Babel use the bureau's zone of portal.clock.
+    app.config.setdefault("PORTAL_TIMEZONE", "Asia/Shanghai")
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["PORTAL_TIMEZONE"]
     if app.config.get("PORTAL_PROXY_HOPS"):
         # Behind a reverse proxy: trust its X-Forwarded-* (client address for rate limits, scheme).
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -38,6 +38,8 @@ def from_environment() -> dict:
         # requires `flask --app wsgi index rebuild` and a projection refresh.
         "PORTAL_LOOKUP_KEY": _env("LOOKUP_KEY") or _persistent_secret("lookup_key"),
         "PORTAL_PROFILE": _env("PROFILE", "jiamusi"),
+        # The bureau's time zone: its calendar day is "today" everywhere (portal.clock).
+        "PORTAL_TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         "PORTAL_REDIS_URL": _env("REDIS_URL"),
         "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
@@ -64,7 +66,6 @@ def from_environment() -> dict:
 BASE = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "zh_CN",
-    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "LANGUAGES": ("zh_CN", "en"),
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -81,6 +82,7 @@ def testing(database_url: str, tmp: Path) -> dict:
         "SECRET_KEY": "test-secret",
         "PORTAL_LOOKUP_KEY": "test-lookup-key",
         "PORTAL_PROFILE": "jiamusi",
+        "PORTAL_TIMEZONE": "Asia/Shanghai",
         "PORTAL_REDIS_URL": None,
         "PORTAL_UPLOAD_DIR": str(tmp / "uploads"),
         "PORTAL_INDEX_DIR": str(tmp / "index"),
