@@ -21,7 +21,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from portal import create_app
+from portal import clock, create_app
 from portal.extensions import db
 from portal.models import Role, StaffUser, Subject, SubjectKind
 from portal.rules import identifiers
@@ -46,7 +46,7 @@ def publish_one(app, rng: random.Random) -> str:
     db.session.add(subject)
     clerk, reviewer, approver = _staff(Role.CLERK), _staff(Role.REVIEWER), _staff(Role.APPROVER)
     calendar = load_calendar(db.session)
-    today = dt.date.today()
+    today = clock.today()
     ground = next(g.code for g in profile.grounds if g.public and "organisation" in g.subject_kinds)
     case = cases.open_case(db.session, clerk, profile, subject,
                            cases.CaseInput(ground=ground, facts="测速用案件。"), today - dt.timedelta(days=40))

@@ -51,7 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)
-    from portal.api.views import bp as api_bp; from portal.public.opendata import bp as opendata_bp  # noqa: E702
+    from portal.api.views import bp as api_bp  # noqa: E702
+    from portal.public.opendata import bp as opendata_bp
     app.register_blueprint(opendata_bp); app.register_blueprint(api_bp)  # noqa: E702
     from portal.api.integration import bp as integration_bp
     app.register_blueprint(integration_bp)

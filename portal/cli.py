@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from portal import clock
 from portal.extensions import db
 from portal.import_cli import import_report
 
@@ -88,7 +89,7 @@ def demo_logins() -> None:
 @with_appcontext
 def expire(today) -> None:
     """Remove every entry whose term has ended (idempotent)."""
-    removed = _expire((today.date() if today else dt.date.today()))
+    removed = _expire((today.date() if today else clock.today()))
     click.echo(f"removed {len(removed)} expired entries")
 
 
@@ -108,11 +109,10 @@ def _expire(today: dt.date) -> list[str]:
 @with_appcontext
 def worker(interval: float, once: bool) -> None:
     """The background worker: outbox → search index, and expiry of terms."""
-    from search_index import IndexLockedError
-
     from portal.search import get_index
     from portal.services import indexer
     from portal.services.uploads import sweep_orphans
+    from search_index import IndexLockedError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     index = get_index()
@@ -125,7 +125,7 @@ def worker(interval: float, once: bool) -> None:
     signal.signal(signal.SIGINT, _stop)
     last_expiry: dt.date | None = None
     while not stop["now"]:
-        today = dt.date.today()
+        today = clock.today()
         if last_expiry != today:
             removed = _expire(today)
             if removed:

@@ -31,7 +31,7 @@ def import_report(file: Path, profile_code: str | None, username: str, ground: s
     from flask_babel import get_locale
 
     from portal.admin.import_messages import file_problem, import_problem, row_error
-    from portal.admin.clock import today
+    from portal.clock import today
     from portal.extensions import db
     from portal.models import StaffUser
     from portal.rules.profiles import load_profile

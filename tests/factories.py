@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import random
 from itertools import count
 
 import sqlalchemy as sa
 
+from portal import clock
 from portal.models import PersonRole, RelatedPerson, Role, StaffUser, Subject, SubjectKind
 from portal.rules import identifiers
 from portal.rules.profiles import load_profile
@@ -190,3 +190,14 @@ def remove_published(session, case, reason, on, key: str = "test-lookup-key") ->
     """Remove a published case through the service, signed by a fresh approver."""
     approver = make_staff(session, Role.APPROVER)
     cases.remove_case(session, approver, case, load_profile(case.profile), key, reason, on)
+
+
+def bureau_day(traveller, day: dt.date) -> None:
+    """Move the frozen clock (time-machine's ``time_machine`` fixture) to ``day`` at the bureau.
+
+    10:00 Beijing time, ticking: "today" is ``day`` for the bureau while the
+    server's own UTC date is the same day (a test of the small hours sets the
+    instant itself).
+    """
+    instant = dt.datetime.combine(day, dt.time(10), clock.zone()).astimezone(dt.UTC)
+    traveller.move_to(instant, tick=True)     # UTC: the server's own zone is left alone

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from portal.admin import (access, audit_views, auth, calendar_views, cases, letters, queues,
-                          sharing, users)
-from portal.admin import imports
-from portal.admin import integration
-from portal.admin import grades
+from portal.admin import (
+    access,
+    audit_views,
+    auth,
+    calendar_views,
+    cases,
+    grades,
+    imports,
+    integration,
+    letters,
+    queues,
+    sharing,
+    users,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
@@ -34,7 +43,7 @@ def no_store(response):
 def profile_validity():
     """Warn on every back-office page when the rules of the active profile are not in force
     today (Shanghai's measures were valid 2018-08-01 to 2023-07-31): decisions need a basis."""
-    from portal.admin import clock
+    from portal import clock
     from portal.rules import terms
     from portal.web import active_profile
 

@@ -28,8 +28,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from portal import labels
-from portal.admin import clock
+from portal import clock, labels
 from portal.extensions import db
 from portal.models import Case, Role, StaffUser
 from portal.rules.workflow import CaseState

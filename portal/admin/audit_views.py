@@ -6,7 +6,8 @@ import datetime as dt
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from portal.admin import clock, forms, queries
+from portal import clock
+from portal.admin import forms, queries
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import Role
@@ -17,8 +18,8 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 def _utc_midnight(day: dt.date) -> dt.datetime:
-    """The start of ``day`` in Beijing time, as UTC."""
-    return dt.datetime.combine(day, dt.time(), clock.BUREAU_TZ).astimezone(dt.UTC)
+    """The start of the bureau's ``day``, as UTC."""
+    return clock.day_start(day)
 
 
 @bp.get("/")

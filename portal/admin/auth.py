@@ -14,7 +14,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
-from portal.admin import access, clock
+from portal import clock
+from portal.admin import access
 from portal.admin.forms import CodeForm, LoginForm, PasswordForm
 from portal.admin.messages import staff_error
 from portal.extensions import db, limiter

@@ -7,7 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.admin import clock, forms
+from portal import clock
+from portal.admin import forms
 from portal.admin.access import role_required
 from portal.admin.messages import calendar_error
 from portal.extensions import db

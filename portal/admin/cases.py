@@ -6,20 +6,29 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import labels
-from portal.admin import access, clock, forms, queries, subject_form
+from portal import clock, labels
+from portal.admin import access, forms, queries, subject_form
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import case_timeline
 from portal.extensions import db
 from portal.models import (
-    Case, CaseOrigin, PersonRole, RelatedPerson, Role, StaffUser, Submission,
+    Case,
+    CaseOrigin,
+    PersonRole,
+    RelatedPerson,
+    Role,
+    StaffUser,
+    Submission,
 )
 from portal.rules import terms
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import (
-    InvalidTransition, RemovalReason, SubmissionKind, SubmissionState,
+    InvalidTransition,
+    RemovalReason,
+    SubmissionKind,
+    SubmissionState,
 )
 from portal.services import assignments, audit, cases, subjects
 from portal.services.audit import Actor

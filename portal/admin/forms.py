@@ -15,8 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from portal import labels
-from portal.admin import clock
+from portal import clock, labels
 from portal.models import CaseOrigin
 
 REQUIRED = _l("This field is required.")

@@ -18,7 +18,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.admin import access, clock, grade_complaints, grade_redlist, subject_form
+from portal import clock
+from portal.admin import access, grade_complaints, grade_redlist, subject_form
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error

@@ -7,17 +7,26 @@ the export is staff-only and audited (``report.export``).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-import sqlalchemy as sa
-
-from portal.admin import access, clock
+from portal import clock
+from portal.admin import access
 from portal.admin.access import role_required
 from portal.admin.import_forms import BatchForm, ExportForm, UploadForm
 from portal.admin.import_messages import file_problem, import_problem, row_error, row_warning

@@ -11,7 +11,7 @@ from wtforms import SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.admin import clock
+from portal import clock
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import ApiClient, Role, StaffUser

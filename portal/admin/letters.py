@@ -23,7 +23,8 @@ from markupsafe import Markup
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
-from portal.admin import access, clock, letter_pdf
+from portal import clock
+from portal.admin import access, letter_pdf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.letter_content import TEMPLATES, letter_context, shows_full_ids
 from portal.admin.messages import step_error

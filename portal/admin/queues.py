@@ -6,8 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import labels
-from portal.admin import access, clock, forms, grade_complaints, queries
+from portal import clock, labels
+from portal.admin import access, forms, grade_complaints, queries
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import basis_label

@@ -7,7 +7,6 @@ record the date the platform accepted them.
 """
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +14,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 
-from portal.admin import clock, queries
+from portal import clock
+from portal.admin import queries
 from portal.admin.access import role_required
 from portal.admin.forms import _day
 from portal.extensions import db

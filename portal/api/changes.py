@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal import labels
+from portal import clock, labels
 from portal.api import serializers
 from portal.models import OutboxEvent, PublishedEntry, RedListEntry, RemovalNotice
 from portal.public.queries import notice_is_public
@@ -56,7 +56,7 @@ def read(session: Session, after: int, limit: int, settle: dt.timedelta) -> Chan
     has_more = len(rows) > limit
     rows = rows[:limit]
 
-    young = dt.datetime.now(dt.UTC) - settle
+    young = clock.now() - settle
     accepted, previous = [], after
     for row in rows:
         gap = previous and row.id != previous + 1

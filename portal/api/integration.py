@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import IntegrityError
 
-from portal.admin import clock
+from portal import clock
 from portal.api import errors
 from portal.api import integration_input as inputs
 from portal.api import integration_reads as reads

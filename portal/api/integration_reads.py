@@ -16,10 +16,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.admin import clock
+from portal import clock
 from portal.api.serializers import iso
 from portal.models import (
-    AuditEvent, Case, GradeFinding, RedListEntry, RelatedPerson, Subject, SubjectKind,
+    AuditEvent,
+    Case,
+    GradeFinding,
+    RedListEntry,
+    RelatedPerson,
+    Subject,
+    SubjectKind,
 )
 from portal.rules import grades, identifiers
 from portal.rules.profiles import load_profile

@@ -23,6 +23,7 @@ from itertools import accumulate
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.demo import facts as factgen
 from portal.demo.city import PERSON_SHARE, ground_weights, repair_wait, term_days
 from portal.demo.names import NamePools
@@ -40,7 +41,6 @@ from portal.models import (
     Subject,
     SubjectKind,
 )
-from portal.models.base import utcnow
 from portal.rules import identifiers, terms
 from portal.rules.profiles import Ground, Profile, load_profile
 from portal.rules.workflow import CaseState, RemovalReason
@@ -319,7 +319,7 @@ class Bulk:
 
     def one(self, ids: dict[str, int], rows: dict[str, list], reason: RemovalReason | None,
             stats: dict) -> None:
-        rng, profile, now = self.rng, self.profile, utcnow()
+        rng, profile, now = self.rng, self.profile, clock.now()
         if reason is RemovalReason.RECTIFIED:
             ground = rng.choice(self.rectifiable)
         elif reason is RemovalReason.CREDIT_REPAIRED:

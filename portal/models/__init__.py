@@ -3,9 +3,15 @@ from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import Base
 from portal.models.calendar import CalendarYear, HolidayOverride
 from portal.models.cases import Case, CaseOrigin
-from portal.models.grades import FindingSource, FindingStatus, GradeFinding, ProposalState, RedListProposal
-from portal.models.integration import ApiClient
+from portal.models.grades import (
+    FindingSource,
+    FindingStatus,
+    GradeFinding,
+    ProposalState,
+    RedListProposal,
+)
 from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
+from portal.models.integration import ApiClient
 from portal.models.letters import Letter, LetterKind
 from portal.models.outbox import OutboxEvent
 from portal.models.publication import PublicationState, PublishedEntry, RedListEntry, RemovalNotice

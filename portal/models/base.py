@@ -1,7 +1,6 @@
 """Declarative base with constraint naming (stable Alembic diffs) and shared column types."""
 from __future__ import annotations
 
-import datetime as dt
 import enum
 
 import sqlalchemy as sa
@@ -18,10 +17,6 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:

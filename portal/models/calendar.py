@@ -6,7 +6,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, Timestamp, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp
 
 
 class HolidayOverride(Base):
@@ -15,7 +16,7 @@ class HolidayOverride(Base):
     day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
     is_workday: Mapped[bool]
     note: Mapped[str] = mapped_column(sa.String(100), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
 
 class CalendarYear(Base):
@@ -25,4 +26,4 @@ class CalendarYear(Base):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
-    confirmed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    confirmed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)

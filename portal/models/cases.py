@@ -8,7 +8,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 from portal.models.subjects import Subject
 from portal.rules.workflow import CaseState, RemovalReason
 
@@ -70,7 +71,7 @@ class Case(Base):
     prepared_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now, onupdate=clock.now)
 
     subject: Mapped[Subject] = relationship()

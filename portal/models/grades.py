@@ -18,7 +18,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 from portal.models.subjects import Subject
 
 
@@ -57,7 +58,7 @@ class GradeFinding(Base):
     status_reason: Mapped[str | None] = mapped_column(sa.Text)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     status_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     subject: Mapped[Subject] = relationship()
 
@@ -89,6 +90,6 @@ class RedListProposal(Base):
     entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("red_list_entries.id"), unique=True)
     removed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     removal_note: Mapped[str | None] = mapped_column(sa.Text)   # internal; the public row has a code
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     subject: Mapped[Subject] = relationship()

@@ -14,7 +14,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 from portal.models.staff import StaffUser
 
 
@@ -43,7 +44,7 @@ class ImportBatch(Base):
     row_count: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)       # rows with at least one problem
     case_count: Mapped[int] = mapped_column(default=0)        # cases opened by the commit
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
     committed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
     uploaded_by: Mapped[StaffUser] = relationship(foreign_keys=[uploaded_by_id])

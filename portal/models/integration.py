@@ -12,7 +12,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, Timestamp, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp
 
 
 class ApiClient(Base):
@@ -25,7 +26,7 @@ class ApiClient(Base):
     scopes: Mapped[list] = mapped_column(sa.JSON, default=list)          # e.g. ["status:read"]
     active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 

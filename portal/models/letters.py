@@ -15,7 +15,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 from portal.models.cases import Case
 
 
@@ -45,6 +46,6 @@ class Letter(Base):
     # sha256 of the access-code hash the letter was issued with (None: the letter carries no code)
     code_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     sha256: Mapped[str | None] = mapped_column(sa.String(64))           # of the first rendering
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     case: Mapped[Case] = relationship()

@@ -6,7 +6,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, Timestamp, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp
 
 
 class OutboxEvent(Base):
@@ -17,5 +18,5 @@ class OutboxEvent(Base):
     topic: Mapped[str] = mapped_column(sa.String(20))      # "entry" | "removal" | "redlist"
     action: Mapped[str] = mapped_column(sa.String(10))     # "upsert" | "delete"
     public_id: Mapped[str] = mapped_column(sa.String(20))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
     processed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)

@@ -10,7 +10,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, Timestamp, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp
 
 
 class PublishedEntry(Base):
@@ -62,7 +63,7 @@ class PublishedEntry(Base):
     removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     removal_reason: Mapped[str | None] = mapped_column(sa.String(30))
     version: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
 
 class RemovalNotice(Base):
@@ -90,7 +91,7 @@ class RemovalNotice(Base):
     # Same rule as the entry: False for persons a profile does not publish (exact look-up only)
     visible: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     version: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
 
 class RedListEntry(Base):
@@ -109,7 +110,7 @@ class RedListEntry(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(sa.Date)
     removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     removal_reason: Mapped[str | None] = mapped_column(sa.String(200))
-    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
 
 class PublicationState(Base):
@@ -119,4 +120,4 @@ class PublicationState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
-    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)

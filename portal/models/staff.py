@@ -7,7 +7,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 
 
 class Role(str, enum.Enum):
@@ -39,7 +40,7 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     # Flask-Login protocol
     @property

@@ -11,7 +11,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 
 
 class SubjectKind(str, enum.Enum):
@@ -36,7 +37,7 @@ class Subject(Base):
     id_number: Mapped[str | None] = mapped_column(sa.String(18))             # persons: 居民身份证号码
     id_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # keyed hash of id_number
     address: Mapped[str | None] = mapped_column(sa.String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     people: Mapped[list[RelatedPerson]] = relationship(
         back_populates="subject", cascade="all, delete-orphan", order_by="RelatedPerson.id"

@@ -6,7 +6,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamp, enum_column, utcnow
+from portal import clock
+from portal.models.base import Base, Timestamp, enum_column
 from portal.rules.workflow import SubmissionKind, SubmissionState
 
 
@@ -42,7 +43,7 @@ class Submission(Base):
     decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     decision_reasons: Mapped[str | None] = mapped_column(sa.Text)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     events: Mapped[list[SubmissionEvent]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionEvent.id"
@@ -61,7 +62,7 @@ class SubmissionEvent(Base):
     submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     state: Mapped[SubmissionState] = mapped_column(enum_column(SubmissionState))
     note: Mapped[str] = mapped_column(sa.Text, default="")   # shown to the submitter
-    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     submission: Mapped[Submission] = relationship(back_populates="events")
 
@@ -78,6 +79,6 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(sa.String(80))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")

@@ -11,15 +11,13 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, session
 from werkzeug.http import is_resource_modified
 
+from portal import clock
 from portal.extensions import db
 from portal.public import queries
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -57,7 +55,7 @@ def conditional(render: Callable[[], object], day: dt.date | None = None):
     etag = f"pub-{version}-{session.get('lang', 'zh_CN')}" + (f"-{day.isoformat()}" if day else "")
     changed_at = _as_utc(changed_at)
     if day is not None:
-        midnight = _as_utc(dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ))
+        midnight = _as_utc(clock.day_start(day))
         changed_at = max(changed_at, midnight) if changed_at else midnight
     if not is_resource_modified(request.environ, etag=etag, last_modified=changed_at):
         response = current_app.response_class(status=304)

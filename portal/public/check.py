@@ -7,7 +7,7 @@ shows masked identifiers only.  Rate-limited per client address.
 """
 from __future__ import annotations
 
-import datetime as dt
+import functools
 
 from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import gettext as _
@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import StringField
 
+from portal import clock
 from portal.extensions import db, limiter
 from portal.public import queries
 from portal.rules import identifiers
@@ -45,14 +46,6 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(CSRFError, _csrf_failed)
 
 
-def _plausible_birth_date(number: str) -> bool:
-    try:
-        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return False
-    return dt.date(1900, 1, 1) <= born <= dt.date.today()
-
-
 def parse_code(raw: str) -> tuple[str, str]:
     """("uscc" | "ric", normalised code), or CheckError with a translated message."""
     number = identifiers.normalise(raw or "")
@@ -62,7 +55,8 @@ def parse_code(raw: str) -> tuple[str, str]:
         raise CheckError(_("A unified social credit code and a resident ID number both have "
                            "18 characters; you entered %(n)s.", n=len(number)))
     reasons = {}
-    for kind, validate in (("ric", identifiers.validate_ric), ("uscc", identifiers.validate_uscc)):
+    ric_today = functools.partial(identifiers.validate_ric, today=clock.today())
+    for kind, validate in (("ric", ric_today), ("uscc", identifiers.validate_uscc)):
         try:
             return kind, validate(number)
         except InvalidIdentifier as exc:
@@ -70,7 +64,7 @@ def parse_code(raw: str) -> tuple[str, str]:
     # Neither: explain the failure of the kind the number most resembles.
     ric, uscc = reasons["ric"], reasons["uscc"]
     if ric in ("birth_date", "region") or (
-            ric == "checksum" and (uscc != "checksum" or _plausible_birth_date(number))):
+            ric == "checksum" and (uscc != "checksum" or identifiers.plausible_birth_date(number))):
         kind = "ric"
     elif uscc == "checksum":
         kind = "uscc"
@@ -111,7 +105,7 @@ def check():
             removed = queries.check_removals(db.session, code_hash)
             masked = identifiers.mask_ric(number) if kind == "ric" else number
             result = {
-                "kind": kind, "masked": masked, "today": dt.date.today(),
+                "kind": kind, "masked": masked, "today": clock.today(),
                 "listed": listed, "removed": removed,
                 "public_notices": {n.public_id: queries.notice_is_public(n) for n in removed},
             }

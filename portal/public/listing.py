@@ -5,13 +5,11 @@ options, counts and the total) and one indexed page query on the projection.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal import labels
+from portal import clock, labels
 from portal.extensions import db
 from portal.public import queries
 from portal.public.caching import aggregates, conditional
@@ -150,7 +148,7 @@ def removals():
 
 def redlist():
     profile = active_profile()
-    today = dt.date.today()
+    today = clock.today()
     number = page_number(request.args.get("page"))
 
     def render():

@@ -15,8 +15,6 @@ session language because the language-less URL does).
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint,
     Response,
@@ -28,11 +26,12 @@ from flask import (
 )
 from flask_babel import force_locale
 
+from portal import clock
 from portal.api.errors import requested_language
 from portal.extensions import db
 from portal.public import opendata_feeds as feeds
 from portal.public import opendata_formats as formats
-from portal.public.caching import LOCAL_TZ, conditional, publication_token
+from portal.public.caching import conditional, publication_token
 
 bp = Blueprint("opendata", __name__)
 
@@ -45,7 +44,7 @@ ROBOTS_DISALLOW = ("/admin", "/submit", "/track", "/check", "/search", "/lang/",
 def export(dataset: str, fmt: str):
     chosen = formats.DATASETS[dataset]
     language = requested_language()
-    today = dt.datetime.now(LOCAL_TZ).date()
+    today = clock.today()
 
     def render():
         with force_locale(language):

@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 from werkzeug.wsgi import FileWrapper
 
-from portal import labels
+from portal import clock, labels
 from portal.api import serializers
 from portal.models import PublishedEntry, RemovalNotice
 from portal.public.queries import LISTED, notice_public
@@ -188,7 +188,7 @@ def json_body(session: Session, dataset: Dataset, language: str, version: int):
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     head = {
         "dataset": dataset.name,
-        "generated_at": serializers.iso(dt.datetime.now(dt.UTC)),
+        "generated_at": serializers.iso(clock.now()),
         "publication_version": version,
         "profile": current_app.config["PORTAL_PROFILE"],
     }

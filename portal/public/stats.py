@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal import labels
+from portal import clock, labels
 from portal.extensions import db
 from portal.public import aggregates as agg
 from portal.public import charts
@@ -57,7 +57,7 @@ def _number(value: float | None) -> str:
 
 def stats():
     profile = active_profile()
-    today = dt.date.today()
+    today = clock.today()
 
     def render():
         figures = cache.get(("stats", profile.code, today), lambda: compute(profile, today))

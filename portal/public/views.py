@@ -6,8 +6,6 @@ blueprint below, at definition time.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -21,6 +19,7 @@ from flask import (
     url_for,
 )
 
+from portal import clock
 from portal.extensions import db
 from portal.public import check, listing, queries, stats
 from portal.public.caching import conditional as _conditional
@@ -45,7 +44,7 @@ def entry(public_id: str):
         abort(404)
     removal = queries.removal_for_entry(db.session, public_id) if found.status == "removed" else None
     profile = active_profile()
-    today = dt.date.today()
+    today = clock.today()
     return _conditional(lambda: render_template(
         "public/entry.html", entry=found, removal=removal, profile=profile, today=today,
         rectification_open=bool(found.rectification_closes_on and today <= found.rectification_closes_on),

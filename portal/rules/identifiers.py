@@ -145,7 +145,11 @@ def _known_region(code: str) -> bool:
 
 
 def validate_ric(value: str, *, today: date | None = None) -> str:
-    """Validate an 18-character resident ID number (check digit, birth date, region)."""
+    """Validate an 18-character resident ID number (check digit, birth date, region).
+
+    ``today``: the bureau's day; a birth date after it is refused.  Without it
+    only the date itself (a real day, not before 1900) is checked.
+    """
     number = _prepare(value, "ric", 18)
     if not (number[:17].isdigit() and number[:17].isascii()) or number[17] not in "0123456789X":
         raise InvalidIdentifier("ric", "format")
@@ -155,7 +159,7 @@ def validate_ric(value: str, *, today: date | None = None) -> str:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidIdentifier("ric", "birth_date") from None
-    if not _EARLIEST_BIRTH <= birth <= (today or date.today()):
+    if birth < _EARLIEST_BIRTH or (today is not None and birth > today):
         raise InvalidIdentifier("ric", "birth_date")
     if not _known_region(number[:6]):
         raise InvalidIdentifier("ric", "region")
@@ -283,12 +287,21 @@ _RIC_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])
 
 
 def _plausible_ric(number: str) -> bool:
-    """A region digit, a real birth date: a resident ID, even if its check digit is mistyped."""
+    """A real birth date from 1900 on: a resident ID, even if its check digit is mistyped.
+
+    No upper bound: the detector errs on the side of masking (and stays a pure
+    function of the text).
+    """
+    return plausible_birth_date(number)
+
+
+def plausible_birth_date(number: str) -> bool:
+    """Digits 7–14 of an 18-character number form a real date from 1900 on."""
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    return _EARLIEST_BIRTH <= born <= date.today()
+    return born >= _EARLIEST_BIRTH
 
 
 def find_ric_numbers(text: str | None) -> list[str]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import AuditEvent, AuditHead, StaffUser
-from portal.models.base import utcnow
 
 GENESIS = "0" * 64
 
@@ -66,7 +66,7 @@ def record(session: Session, actor: Actor, action: str, entity_type: str,
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
     clean = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
-    at = utcnow()
+    at = clock.now()
     seq = head.seq + 1
     digest = _digest(head.hash, seq, at, actor.label, action, entity_type, str(entity_id), clean)
     event = AuditEvent(

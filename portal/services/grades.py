@@ -28,8 +28,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    Case, CaseOrigin, FindingSource, FindingStatus, GradeFinding, Role, StaffUser, Subject,
-    SubjectKind, Submission,
+    Case,
+    CaseOrigin,
+    FindingSource,
+    FindingStatus,
+    GradeFinding,
+    Role,
+    StaffUser,
+    Subject,
+    SubjectKind,
+    Submission,
 )
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile

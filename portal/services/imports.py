@@ -25,6 +25,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import (
     Case,
     CaseOrigin,
@@ -274,7 +275,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
         rows.append(_committed_row(result, warnings, case.case_no))
     batch.rows = rows
     batch.status, batch.commit_key = ImportStatus.COMMITTED, batch.sha256
-    batch.committed_by_id, batch.committed_at = user.id, dt.datetime.now(dt.timezone.utc)
+    batch.committed_by_id, batch.committed_at = user.id, clock.now()
     batch.case_count = len(opened)
     session.flush()
     audit.record(session, actor, "import.commit", "import_batch", batch.id, {

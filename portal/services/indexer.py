@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import OutboxEvent, PublishedEntry, RemovalNotice
-from portal.models.base import utcnow
 
 
 def entry_document(entry: PublishedEntry) -> dict:
@@ -85,7 +85,7 @@ def sync(session: Session, index, batch: int = 500) -> int:
         index.upsert(upserts)
     if deletes:
         index.delete(deletes)
-    now = utcnow()
+    now = clock.now()
     for event in events:
         event.processed_at = now
     session.flush()
@@ -113,12 +113,12 @@ def all_documents(session: Session, chunk: int = 5000):
 
 def rebuild(session: Session, index) -> int:
     """Regenerate the index from the projection; pending outbox rows are then moot."""
-    started = utcnow()
+    started = clock.now()
     count = index.rebuild(all_documents(session))
     session.execute(
         sa.update(OutboxEvent).where(OutboxEvent.processed_at.is_(None),
                                      OutboxEvent.created_at <= started)
-        .values(processed_at=utcnow())
+        .values(processed_at=clock.now())
     )
     session.flush()
     return count

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import ApiClient, Case, CaseOrigin, StaffUser, Subject
-from portal.models import SubjectKind
+from portal.models import ApiClient, Case, CaseOrigin, StaffUser, Subject, SubjectKind
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
 from portal.services import audit, cases, subjects

@@ -11,6 +11,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import (
     Case,
     OutboxEvent,
@@ -20,7 +21,6 @@ from portal.models import (
     RemovalNotice,
     SubjectKind,
 )
-from portal.models.base import utcnow
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.identifiers import mask_identifier, mask_ric, mask_ric_numbers
@@ -39,7 +39,7 @@ def bump_version(session: Session) -> int:
         state = PublicationState(id=1, version=0)
         session.add(state)
     state.version += 1
-    state.changed_at = utcnow()
+    state.changed_at = clock.now()
     return state.version
 
 
@@ -127,7 +127,7 @@ def publish_entry(session: Session, case: Case, profile: Profile, key: str,
         for name, value in values.items():
             setattr(entry, name, value)
     entry.version = (entry.version or 0) + 1
-    entry.updated_at = utcnow()
+    entry.updated_at = clock.now()
     enqueue(session, "entry", "upsert", entry.public_id)
     bump_version(session)
     session.flush()
@@ -143,7 +143,7 @@ def set_objection_marker(session: Session, case: Case, pending: bool) -> None:
         return
     entry.under_objection = pending
     entry.version += 1
-    entry.updated_at = utcnow()
+    entry.updated_at = clock.now()
     enqueue(session, "entry", "upsert", entry.public_id)
     bump_version(session)
     session.flush()
@@ -178,7 +178,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
             entry.status, entry.removed_on, entry.removal_reason = "removed", case.removed_on, reason.value
             entry.under_objection = False
             entry.version += 1
-            entry.updated_at = utcnow()
+            entry.updated_at = clock.now()
             enqueue(session, "entry", "upsert", entry.public_id)
         else:
             enqueue(session, "entry", "delete", entry.public_id)
@@ -197,7 +197,7 @@ def publish_red_list_entry(session: Session, key: str, profile: Profile, subject
         public_id=public_id(key, "G", f"{profile.code}:{seed}"), profile=profile.code,
         subject_id=subject.id, name=subject.name,
         code_display=subject.uscc or subject.org_code or subject.reg_no or "",
-        criteria=list(criteria), admitted_on=admitted_on, valid_until=valid_until, updated_at=utcnow())
+        criteria=list(criteria), admitted_on=admitted_on, valid_until=valid_until, updated_at=clock.now())
     session.add(entry)
     enqueue(session, "redlist", "upsert", entry.public_id)
     bump_version(session)
@@ -207,7 +207,7 @@ def publish_red_list_entry(session: Session, key: str, profile: Profile, subject
 
 def remove_red_list_entry(session: Session, entry: RedListEntry, reason: str, removed_on: dt.date) -> None:
     """Take a unit off the red list (the public row keeps the date and the reason code)."""
-    entry.removed_on, entry.removal_reason, entry.updated_at = removed_on, reason, utcnow()
+    entry.removed_on, entry.removal_reason, entry.updated_at = removed_on, reason, clock.now()
     enqueue(session, "redlist", "upsert", entry.public_id)
     bump_version(session)
     session.flush()

@@ -21,7 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    Case, GradeFinding, ProposalState, RedListEntry, RedListProposal, Role, StaffUser, Subject,
+    Case,
+    GradeFinding,
+    ProposalState,
+    RedListEntry,
+    RedListProposal,
+    Role,
+    StaffUser,
+    Subject,
     SubjectKind,
 )
 from portal.rules import grades as rules

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import Case, StaffUser, Submission, SubmissionEvent
 from portal.rules import terms
 from portal.rules.calendar import Deadline, WorkCalendar
@@ -170,7 +171,7 @@ def transition(session: Session, actor: Actor, submission: Submission, target: S
     before = submission.state
     submission.state = target
     if target in (SubmissionState.GRANTED, SubmissionState.REJECTED):
-        submission.decided_on = today or dt.date.today()
+        submission.decided_on = today or clock.today()
         submission.decision_reasons = note
     submission.events.append(SubmissionEvent(state=target, note=note))
     audit.record(session, actor, f"submission.{target.value}", "submission", submission.receipt_no,

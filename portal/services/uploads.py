@@ -26,7 +26,6 @@ import datetime as dt
 import hashlib
 import os
 import secrets
-import time
 import unicodedata
 import zipfile
 from collections.abc import Iterable
@@ -38,6 +37,7 @@ import filetype
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import Attachment, Submission
 
 #: content type -> canonical extension
@@ -188,7 +188,7 @@ def sweep_orphans(session: Session, upload_dir: Path, older_than: dt.timedelta =
     upload_dir = Path(upload_dir)
     if not upload_dir.is_dir():
         return []
-    cutoff = (now if now is not None else time.time()) - older_than.total_seconds()
+    cutoff = (now if now is not None else clock.timestamp()) - older_than.total_seconds()
     candidates = {p.name: p for p in upload_dir.iterdir() if p.is_file() and p.stat().st_mtime < cutoff}
     if not candidates:
         return []

@@ -7,10 +7,9 @@ just filed here).
 """
 from __future__ import annotations
 
-import time
-
 from flask import session
 
+from portal import clock
 from portal.models import Case, Submission
 from portal.services.party_access import access_fingerprint
 
@@ -21,7 +20,7 @@ _PARTY, _TRACK, _TOKENS = "submit_party", "submit_track", "submit_tokens"
 
 
 def remember_party(case: Case) -> None:
-    session[_PARTY] = {"case": case.id, "fp": access_fingerprint(case), "until": int(time.time()) + TTL_SECONDS}
+    session[_PARTY] = {"case": case.id, "fp": access_fingerprint(case), "until": int(clock.timestamp()) + TTL_SECONDS}
 
 
 def forget_party() -> None:
@@ -31,20 +30,20 @@ def forget_party() -> None:
 def party_case(db_session) -> Case | None:
     """The case this browser signed in for, while the sign-in is fresh."""
     data = session.get(_PARTY)
-    if not isinstance(data, dict) or data.get("until", 0) < time.time():
+    if not isinstance(data, dict) or data.get("until", 0) < clock.timestamp():
         session.pop(_PARTY, None)
         return None
     case = db_session.get(Case, data.get("case"))
     if case is None or access_fingerprint(case) != data.get("fp"):
         session.pop(_PARTY, None)
         return None
-    data["until"] = int(time.time()) + TTL_SECONDS
+    data["until"] = int(clock.timestamp()) + TTL_SECONDS
     session[_PARTY] = data
     return case
 
 
 def remember_track(submission: Submission) -> None:
-    now = int(time.time())
+    now = int(clock.timestamp())
     tracked = {k: v for k, v in (session.get(_TRACK) or {}).items() if v >= now}
     tracked[str(submission.id)] = now + TTL_SECONDS
     if len(tracked) > MAX_TRACKED:
@@ -55,9 +54,9 @@ def remember_track(submission: Submission) -> None:
 def may_track(submission: Submission) -> bool:
     tracked = session.get(_TRACK) or {}
     until = tracked.get(str(submission.id), 0)
-    if until < time.time():
+    if until < clock.timestamp():
         return False
-    tracked[str(submission.id)] = int(time.time()) + TTL_SECONDS
+    tracked[str(submission.id)] = int(clock.timestamp()) + TTL_SECONDS
     session[_TRACK] = tracked
     return True
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from portal import clock
 from portal.models import Case, SubjectKind
 from portal.rules.profiles import Profile
 
@@ -64,6 +65,6 @@ def commitment(profile: Profile, case: Case, locale: str) -> Commitment:
 
 def confirmation(text: Commitment, locale: str, now: dt.datetime | None = None) -> dict:
     """What is stored when the party confirms online."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     return {"mode": "online", "confirmed_at": now.isoformat(timespec="seconds"),
             "version": VERSION, "locale": locale, "text": text.as_text()}

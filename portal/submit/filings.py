@@ -14,12 +14,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from portal import clock
 from portal.extensions import db
 from portal.rules.workflow import SubmissionKind
 from portal.services import filing_windows, submissions, uploads
 from portal.services.calendar import load_calendar
 from portal.services.submissions import Filing, FilingRefused
-from portal.submit import access, clock, files
+from portal.submit import access, files
 from portal.submit.commitment import commitment, confirmation
 from portal.submit.forms import (
     ComplaintForm,
@@ -185,7 +186,7 @@ def repair():
         details = {"locale": _locale(), "obligations_fulfilled": True}
         if paper:
             details["commitment"] = {"mode": "paper", "attachment": staged[-1].stored_name,
-                                     "uploaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+                                     "uploaded_at": clock.now().isoformat(timespec="seconds")}
         elif required:
             if not form.commitment_confirm.data:
                 raise Problem(_("Tick the box to make the credit commitment, or upload it signed."))

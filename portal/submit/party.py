@@ -6,12 +6,13 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal import clock
 from portal.extensions import db
 from portal.models import Submission
 from portal.rules.workflow import SubmissionKind
 from portal.services import filing_windows, party_access
 from portal.services.calendar import load_calendar
-from portal.submit import access, clock
+from portal.submit import access
 from portal.submit.commitment import commitment
 from portal.submit.forms import PartyLoginForm
 from portal.web import active_profile

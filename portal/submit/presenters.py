@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal import clock
 from portal.models import Submission
 from portal.rules.calendar import WorkCalendar
 from portal.rules.workflow import OPEN_SUBMISSION_STATES, SubmissionState
-from portal.submit.clock import BUREAU_TZ
 
 _PART = re.compile(r"(state-council|bureau|provisional):(\d{4})")
 S = SubmissionState
@@ -63,9 +63,7 @@ def due_info(submission: Submission, calendar: WorkCalendar, today: dt.date) -> 
 
 def local_day(at: dt.datetime) -> dt.date:
     """A stored UTC timestamp (naive on SQLite) as the bureau's calendar day."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(BUREAU_TZ).date()
+    return clock.local_day(at)
 
 
 @dataclass(frozen=True)

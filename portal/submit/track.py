@@ -5,12 +5,13 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from portal import clock
 from portal.extensions import db
 from portal.models import Attachment, Submission
 from portal.rules.workflow import SubmissionState
 from portal.services import party_access, submissions, uploads
 from portal.services.calendar import load_calendar
-from portal.submit import access, clock, files
+from portal.submit import access, files
 from portal.submit.forms import ReplyForm, TrackLoginForm
 from portal.submit.presenters import due_info, history, material_requests
 from portal.web import active_profile

@@ -1,7 +1,6 @@
 """The public site and an anonymous filing in a real browser."""
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from portal.models import SubjectKind, Submission

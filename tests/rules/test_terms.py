@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from portal.rules import terms
 from portal.rules.calendar import Deadline, WorkCalendar
 from portal.rules.profiles import Period, load_profile
-from portal.rules import terms
 from portal.rules.terms import (
     add_period,
     deadline,

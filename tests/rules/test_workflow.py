@@ -2,8 +2,13 @@
 import pytest
 
 from portal.rules.workflow import (
-    CASE_TRANSITIONS, SUBMISSION_TRANSITIONS, CaseState, InvalidTransition, SubmissionState,
-    check_case, check_submission,
+    CASE_TRANSITIONS,
+    SUBMISSION_TRANSITIONS,
+    CaseState,
+    InvalidTransition,
+    SubmissionState,
+    check_case,
+    check_submission,
 )
 
 

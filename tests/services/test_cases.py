@@ -5,7 +5,14 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    AuditEvent, Case, OutboxEvent, PublicationState, PublishedEntry, RemovalNotice, Role, SubjectKind,
+    AuditEvent,
+    Case,
+    OutboxEvent,
+    PublicationState,
+    PublishedEntry,
+    RemovalNotice,
+    Role,
+    SubjectKind,
 )
 from portal.rules.profiles import available_profiles, load_profile
 from portal.rules.workflow import CaseState, InvalidTransition, RemovalReason

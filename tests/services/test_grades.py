@@ -5,8 +5,14 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    AuditEvent, CaseOrigin, FindingSource, FindingStatus, GradeFinding, Role,
-    Subject, SubjectKind,
+    AuditEvent,
+    CaseOrigin,
+    FindingSource,
+    FindingStatus,
+    GradeFinding,
+    Role,
+    Subject,
+    SubjectKind,
 )
 from portal.rules.workflow import CaseState
 from portal.services import audit, cases, grades, redlist, subjects

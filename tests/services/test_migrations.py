@@ -7,8 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from portal import create_app
-from portal import config
+from portal import config, create_app
 from portal.extensions import db
 from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
 

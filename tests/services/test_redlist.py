@@ -5,7 +5,13 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    AuditEvent, OutboxEvent, ProposalState, PublicationState, RedListEntry, Role, Subject,
+    AuditEvent,
+    OutboxEvent,
+    ProposalState,
+    PublicationState,
+    RedListEntry,
+    Role,
+    Subject,
     SubjectKind,
 )
 from portal.public import queries
@@ -14,7 +20,13 @@ from portal.services import audit, cases, redlist
 from portal.services.calendar import load_calendar
 from tests.factories import make_staff, make_subject
 from tests.grades_support import (
-    EMPLOYER_CRITERIA, KEY, TODAY, ZZ, admitted, finding, proposal,
+    EMPLOYER_CRITERIA,
+    KEY,
+    TODAY,
+    ZZ,
+    admitted,
+    finding,
+    proposal,
 )
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from portal import clock
 from portal.models import Attachment
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import SubmissionKind
@@ -153,7 +154,7 @@ def test_sweep_removes_only_old_files_without_rows(app, session, upload_dir):
     orphan = uploads.stage(upload_dir, io.BytesIO(EVIDENCE["png"]), "crash.png", MB)   # crash before commit
     partial = upload_dir / ("0" * 32 + ".part")
     partial.write_bytes(b"%PDF half")
-    old = time.time() - 7200
+    old = clock.timestamp() - 7200
     for path in (kept[0].path, orphan.path, partial):
         os.utime(path, (old, old))
     fresh = uploads.stage(upload_dir, io.BytesIO(EVIDENCE["jpeg"]), "now.jpg", MB)   # maybe mid-request

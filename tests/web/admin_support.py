@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from portal import security
-from portal.admin import clock
+from portal import clock, security
 from portal.extensions import db
 from portal.models import Role, StaffUser
 from tests.factories import make_staff

@@ -5,6 +5,7 @@ import random
 
 import sqlalchemy as sa
 
+from portal import clock
 from portal.models import AuditEvent, Role
 from portal.rules import identifiers
 from portal.security import lookup_hash
@@ -19,7 +20,7 @@ RNG = random.Random(4242)
 def new_client(session, scopes=integration.SCOPES, name=None):
     admin = make_staff(session, Role.ADMIN)
     client, token = integration.create_client(
-        session, admin, name or f"sys-{admin.id}", list(scopes), dt.datetime.now(dt.UTC))
+        session, admin, name or f"sys-{admin.id}", list(scopes), clock.now())
     session.commit()
     return client, token
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.admin import clock
+from portal import clock
 from portal.models import AuditEvent, Role
 from portal.services import audit
 from portal.services.audit import Actor

@@ -6,9 +6,8 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from portal import clock, create_app
 from portal import config as portal_config
-from portal import create_app
-from portal.admin import clock
 from portal.models import AuditEvent, Role
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
@@ -117,7 +116,7 @@ def test_first_sign_in_of_an_admin_enrols_an_authenticator(app, session, client)
     assert _actions(session, "admin.zhou") == ["staff.totp_enrolled", "staff.login"]
 
 
-def test_five_failures_lock_the_account(app, session, client, monkeypatch):
+def test_five_failures_lock_the_account(app, session, client, time_machine):
     clerk = staff(session, Role.CLERK, "li.na")
     for _ in range(5):
         response = client.post("/admin/login", data={"username": "li.na", "password": "wrong"})
@@ -130,19 +129,19 @@ def test_five_failures_lock_the_account(app, session, client, monkeypatch):
     actions = _actions(session, "li.na")
     assert actions.count("staff.login_failed") == 6 and actions.count("staff.lockout") == 1
     later = clock.now() + dt.timedelta(minutes=16)
-    monkeypatch.setattr(clock, "now", lambda: later)
+    time_machine.move_to(later, tick=False)
     assert client.post("/admin/login", data={"username": "li.na", "password": "x"}).status_code == 302
 
 
-def test_idle_sessions_end_after_thirty_minutes(app, session, client, monkeypatch):
+def test_idle_sessions_end_after_thirty_minutes(app, session, client, time_machine):
     clerk = staff(session, Role.CLERK, "wang.fang")
     login(client, clerk)
     start = clock.now()
-    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=29))
+    time_machine.move_to(start + dt.timedelta(minutes=29), tick=False)
     assert client.get("/admin/queue/cases").status_code == 200        # activity slides the window
-    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=58))
+    time_machine.move_to(start + dt.timedelta(minutes=58), tick=False)
     assert client.get("/admin/queue/cases").status_code == 200
-    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=89))
+    time_machine.move_to(start + dt.timedelta(minutes=89), tick=False)
     response = client.get("/admin/queue/cases")
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/login?next=/admin/queue/cases"
@@ -153,13 +152,13 @@ def test_idle_sessions_end_after_thirty_minutes(app, session, client, monkeypatc
     assert app.config["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(hours=12)
 
 
-def test_sessions_end_after_twelve_hours_however_active(session, client, monkeypatch):
+def test_sessions_end_after_twelve_hours_however_active(session, client, time_machine):
     login(client, staff(session, Role.CLERK))
     start = clock.now()
     for minutes in range(25, 12 * 60, 25):
-        monkeypatch.setattr(clock, "now", lambda m=minutes: start + dt.timedelta(minutes=m))
+        time_machine.move_to(start + dt.timedelta(minutes=minutes), tick=False)
         assert client.get("/admin/queue/cases").status_code == 200
-    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(hours=12, minutes=1))
+    time_machine.move_to(start + dt.timedelta(hours=12, minutes=1), tick=False)
     assert client.get("/admin/queue/cases").headers["Location"] == "/admin/login"
     logout = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "staff.logout")).scalar_one()
     assert logout.data == {"reason": "session_limit"}

@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.admin import clock
+from portal import clock
 from portal.models import (
     AuditEvent,
     Case,
@@ -23,7 +23,7 @@ from portal.security import verify_code
 from portal.services import cases
 from portal.services import staff as staff_service
 from portal.services.calendar import load_calendar
-from tests.factories import make_subject
+from tests.factories import bureau_day, make_subject
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -32,8 +32,11 @@ USCC = identifiers.generate_uscc(RNG)
 REP_ID = identifiers.generate_ric(RNG, birth=dt.date(1971, 5, 4))
 
 
-def _today(monkeypatch, day: dt.date) -> None:
-    monkeypatch.setattr(clock, "today", lambda: day)
+def _today(time_machine, day: dt.date, *signed_in) -> None:
+    """Move to ``day``; the staff of ``signed_in`` ((client, user) pairs) sign in again that day."""
+    bureau_day(time_machine, day)
+    for browser, user in signed_in:
+        login(browser, user)
 
 
 def _case(session) -> Case:
@@ -56,14 +59,15 @@ def _open(client, **overrides):
     return client.post("/admin/cases/new", data=data)
 
 
-def test_the_whole_procedure_through_the_back_office(app, session, client, monkeypatch):
+def test_the_whole_procedure_through_the_back_office(app, session, client, time_machine):
     clerk = staff(session, Role.CLERK, "wang.fang")
     reviewer = staff(session, Role.REVIEWER, "li.na")
     approver = staff(session, Role.APPROVER, "zhang.wei")
     as_reviewer, as_approver = app.test_client(), app.test_client()
+    _today(time_machine, dt.date(2026, 9, 25))
     login(client, clerk), login(as_reviewer, reviewer), login(as_approver, approver)
+    staff_browsers = ((client, clerk), (as_reviewer, reviewer), (as_approver, approver))
 
-    _today(monkeypatch, dt.date(2026, 9, 25))
     opened = _open(client)
     assert opened.status_code == 302
     case = _case(session)
@@ -71,7 +75,7 @@ def test_the_whole_procedure_through_the_back_office(app, session, client, monke
     assert (case.state, case.opened_on, case.prepared_by_id) == (CaseState.OPENED, dt.date(2026, 9, 25), clerk.id)
     assert case.subject.uscc == USCC and case.subject.legal_representative.id_number == REP_ID
 
-    _today(monkeypatch, dt.date(2026, 9, 28))
+    _today(time_machine, dt.date(2026, 9, 28), *staff_browsers)
     served = _step(client, case, "pre_notice", served_on="2026-09-28")
     assert served.status_code == 200 and served.headers["Cache-Control"] == "no-store"
     code = re.search(r'class="access-code code">([2-9A-Z-]+)<', served.get_data(as_text=True)).group(1)
@@ -81,10 +85,10 @@ def test_the_whole_procedure_through_the_back_office(app, session, client, monke
     assert code not in client.get(f"/admin/cases/{case.id}").get_data(as_text=True)   # shown once
 
     # the review waits for the defence window
-    _today(monkeypatch, dt.date(2026, 10, 10))
+    _today(time_machine, dt.date(2026, 10, 10), *staff_browsers)
     early = _step(as_reviewer, case, "review", note="")
     assert early.status_code == 302 and _case(session).state is CaseState.PRE_NOTICED
-    _today(monkeypatch, dt.date(2026, 10, 12))
+    _today(time_machine, dt.date(2026, 10, 12), *staff_browsers)
     assert _step(as_reviewer, case, "review", note="期限内未提出陈述申辩。").status_code == 302
     assert _step(client, case, "propose").status_code == 302
     decided = _step(as_approver, case, "approve", decided_on="2026-10-12")
@@ -93,13 +97,13 @@ def test_the_whole_procedure_through_the_back_office(app, session, client, monke
     assert (case.state, case.approved_by_id) == (CaseState.DECIDED, approver.id)
     assert case.publish_due_on == dt.date(2026, 10, 21) == case.share_due_on
 
-    _today(monkeypatch, dt.date(2026, 10, 14))
+    _today(time_machine, dt.date(2026, 10, 14), *staff_browsers)
     assert _step(client, case, "publish", published_on="2026-10-14").status_code == 302
     assert _step(client, case, "share", shared_on="2026-10-14").status_code == 302
     entry = session.execute(sa.select(PublishedEntry)).scalar_one()
     assert entry.status == "listed" and entry.legal_rep_id_masked == identifiers.mask_ric(REP_ID)
 
-    _today(monkeypatch, dt.date(2027, 1, 11))
+    _today(time_machine, dt.date(2027, 1, 11), *staff_browsers)
     removed = _step(as_approver, case, "remove", reason="rectified", removed_on="2027-01-11",
                     note="已整改")
     assert removed.status_code == 302
@@ -224,14 +228,14 @@ def test_a_second_case_reuses_the_registered_subject(app, session, client):
     assert "already registered" in text(client.get(second.headers["Location"]))
 
 
-def test_step_dates_follow_the_procedure(app, session, client, monkeypatch):
+def test_step_dates_follow_the_procedure(app, session, client, time_machine):
     clerk = staff(session, Role.CLERK)
     case = cases.open_case(session, clerk, load_profile("jiamusi"), make_subject(session),
                            cases.CaseInput(ground="J1", facts="f"), dt.date(2026, 9, 25))
     session.commit()
-    english(client)
+    _today(time_machine, dt.date(2026, 9, 28))
     login(client, clerk)
-    _today(monkeypatch, dt.date(2026, 9, 28))
+    english(client)
     slip = _step(client, case, "pre_notice", served_on="2025-09-28")      # a year too early
     assert slip.status_code == 400
     assert "The date cannot lie before 2026-09-25" in text(slip)
@@ -241,14 +245,14 @@ def test_step_dates_follow_the_procedure(app, session, client, monkeypatch):
     assert _step(client, case, "pre_notice", served_on="2026-09-28").status_code == 200
 
 
-def test_a_profile_out_of_force_is_flagged_in_the_back_office(app, session, client, monkeypatch):
+def test_a_profile_out_of_force_is_flagged_in_the_back_office(app, session, client, monkeypatch, time_machine):
     from flask import g
 
     from tests.factories import published_case
 
     monkeypatch.setitem(app.config, "PORTAL_PROFILE", "shanghai")
     g.pop("profile", None)
-    _today(monkeypatch, dt.date(2026, 11, 2))
+    _today(time_machine, dt.date(2026, 11, 2))
     case = published_case(session, app, profile_code="shanghai", decided_on=dt.date(2026, 3, 16))
     session.commit()
     login(client, staff(session, Role.CLERK))

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portal.admin import clock
+from portal import clock
 from portal.admin.access import CASE_STEPS
 from portal.models import AuditEvent, Case, Role
 from portal.rules.profiles import load_profile
@@ -12,7 +12,7 @@ from portal.rules.workflow import CaseState
 from portal.services import cases
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-from tests.factories import make_staff, make_subject
+from tests.factories import bureau_day, make_staff, make_subject
 from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -59,8 +59,8 @@ def test_every_step_has_a_state_to_be_tried_in():
 
 
 @pytest.mark.parametrize(("step", "role"), FORBIDDEN, ids=[f"{s}-{r.value}" for s, r in FORBIDDEN])
-def test_a_forbidden_step_is_refused(app, session, client, monkeypatch, step, role):
-    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 11, 2))
+def test_a_forbidden_step_is_refused(app, session, client, time_machine, step, role):
+    bureau_day(time_machine, dt.date(2026, 11, 2))
     case = _case_in(session, app, STATE_FOR[step])
     events = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     login(client, staff(session, role))
@@ -78,8 +78,8 @@ def test_a_forbidden_step_is_refused(app, session, client, monkeypatch, step, ro
     assert not [a for a in actions if a.startswith("case.")], actions
 
 
-def test_the_preparer_cannot_approve_even_as_approver(app, session, client, monkeypatch):
-    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 11, 2))
+def test_the_preparer_cannot_approve_even_as_approver(app, session, client, time_machine):
+    bureau_day(time_machine, dt.date(2026, 11, 2))
     case = _case_in(session, app, C.REVIEWED)
     # The preparer is whoever proposed: a reviewer who proposed and was later made an
     # approver still may not sign that decision.

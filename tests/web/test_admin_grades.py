@@ -4,22 +4,35 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portal.admin import clock
+from portal import clock
 from portal.models import (
-    GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role, Subject,
+    GradeFinding,
+    OutboxEvent,
+    ProposalState,
+    RedListEntry,
+    RedListProposal,
+    Role,
+    Subject,
     SubjectKind,
 )
-from tests.factories import make_subject
-from tests.grades_support import COMPLAINANT_ID, EMPLOYER_CRITERIA, TODAY, complaint, finding, proposal
+from tests.factories import bureau_day, make_subject
+from tests.grades_support import (
+    COMPLAINANT_ID,
+    EMPLOYER_CRITERIA,
+    TODAY,
+    complaint,
+    finding,
+    proposal,
+)
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture
-def zz(app, monkeypatch):
+def zz(app, time_machine):
     app.config["PORTAL_PROFILE"] = "zhengzhou"
-    monkeypatch.setattr(clock, "today", lambda: TODAY)
+    bureau_day(time_machine, TODAY)
     return app
 
 
@@ -154,8 +167,8 @@ def test_the_proposer_cannot_admit_even_as_an_approver(session, client, people):
     assert response.status_code == 403 and "four-eyes" in text(response)
 
 
-def test_a_city_without_red_list_criteria_says_whose_apply(session, client, app, monkeypatch):
-    monkeypatch.setattr(clock, "today", lambda: TODAY)
+def test_a_city_without_red_list_criteria_says_whose_apply(session, client, app, time_machine):
+    bureau_day(time_machine, TODAY)
     clerk = staff(session, Role.CLERK)
     login(client, clerk)
     english(client)

@@ -8,12 +8,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from portal import config, create_app
-from portal.admin import clock
+from portal import clock, config, create_app
 from portal.extensions import db
 from portal.models import AuditEvent, Case, CaseOrigin, ImportBatch, ImportStatus, Role, Subject
 from portal.services import report_files
-from tests.factories import listed_case
+from tests.factories import bureau_day, listed_case
 from tests.report_support import (
     SHANGHAI_HEADER,
     ZHENGZHOU_HEADER,
@@ -30,16 +29,16 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture
-def shanghai(app, monkeypatch):
+def shanghai(app, time_machine):
     app.config["PORTAL_PROFILE"] = "shanghai"
-    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 4, 2))
+    bureau_day(time_machine, dt.date(2026, 4, 2))
     return app
 
 
 @pytest.fixture
-def zhengzhou(app, monkeypatch):
+def zhengzhou(app, time_machine):
     app.config["PORTAL_PROFILE"] = "zhengzhou"
-    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 4, 2))
+    bureau_day(time_machine, dt.date(2026, 4, 2))
     return app
 
 
@@ -212,11 +211,11 @@ def _csrf(response) -> str:
 
 
 @pytest.fixture
-def csrf_app(app, database_url, tmp_path, monkeypatch):
+def csrf_app(app, database_url, tmp_path, time_machine):
     """Another app on the same database with CSRF protection on, as in production."""
     other = create_app(config.testing(database_url, tmp_path) | {"WTF_CSRF_ENABLED": True})
     other.config["PORTAL_PROFILE"] = "shanghai"
-    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 4, 2))
+    bureau_day(time_machine, dt.date(2026, 4, 2))
     yield other
     with other.app_context():
         db.engine.dispose()

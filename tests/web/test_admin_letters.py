@@ -5,13 +5,13 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.admin import clock
+from portal import clock
 from portal.models import AuditEvent, Letter, Role, SubjectKind
 from portal.rules import terms
 from portal.rules.profiles import available_profiles
 from portal.rules.workflow import RemovalReason
 from portal.services import cases, letters
-from tests.factories import make_subject
+from tests.factories import bureau_day, make_subject
 from tests.letters_support import (
     DECIDED,
     Procedure,
@@ -36,8 +36,8 @@ PRE_NOTICE_PARTS = {"party", "uscc", "legal_representative", "responsible", "fac
 REMOVAL_PARTS = {"party", "reason", "removed_on", "measures_end", "notice", "department"}
 
 
-def _today(monkeypatch, value: dt.date) -> None:
-    monkeypatch.setattr(clock, "today", lambda: value)
+def _today(time_machine, value: dt.date) -> None:
+    bureau_day(time_machine, value)
 
 
 def _events(session, action: str) -> list[AuditEvent]:
@@ -71,13 +71,13 @@ def _check_measures(response, text, proc, lang) -> None:
 
 
 @pytest.mark.parametrize("profile_code", available_profiles())
-def test_every_letter_of_every_profile_has_its_required_elements(app, session, client, monkeypatch,
-                                                                 profile_code):
+def test_every_letter_of_every_profile_has_its_required_elements(app, session, client, time_machine, profile_code):
     proc = Procedure(session, app, profile_code)
     profile, case = proc.profile, proc.case
     session.commit()
-    _today(monkeypatch, DECIDED)
-    login(client, staff(session, Role.CLERK))
+    _today(time_machine, DECIDED)
+    clerk = staff(session, Role.CLERK)
+    login(client, clerk)
 
     # 事先告知书, with the access code handed back from the code page
     for lang in LANGS:
@@ -126,7 +126,8 @@ def test_every_letter_of_every_profile_has_its_required_elements(app, session, c
     # 移出决定书 and, where the profile issues one, the 信用修复证明
     removed_on = proc.remove(RemovalReason.CREDIT_REPAIRED)
     session.commit()
-    _today(monkeypatch, removed_on)
+    _today(time_machine, removed_on)
+    login(client, clerk)                     # another day: the clerk signs in again
     for lang in LANGS:
         response = post_letter(client, case, "removal_decision", lang=lang)
         assert response.status_code == 200
@@ -159,15 +160,14 @@ def test_every_letter_of_every_profile_has_its_required_elements(app, session, c
         assert proc.decision_code not in str(event.data)
 
 
-def test_the_code_page_posts_the_code_back_and_the_letter_carries_it(app, session, client,
-                                                                     monkeypatch):
+def test_the_code_page_posts_the_code_back_and_the_letter_carries_it(app, session, client, time_machine):
     proc = Procedure(session, app)
     case = proc.case
     cases.complete_review(session, proc.reviewer, case, DECIDED)
     cases.propose_listing(session, proc.clerk, case)
     session.commit()
     approver = staff(session, Role.APPROVER)
-    _today(monkeypatch, DECIDED)
+    _today(time_machine, DECIDED)
     login(client, approver)
     page = client.post(f"/admin/cases/{case.id}/step/approve",
                        data={"approve-decided_on": DECIDED.isoformat()})

@@ -5,13 +5,14 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.admin import clock, queries
+from portal import clock
+from portal.admin import queries
 from portal.models import AuditEvent, Case, PublishedEntry, Role, SubjectKind, Submission
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import cases, submissions
 from portal.services.calendar import load_calendar
-from tests.factories import make_subject
+from tests.factories import bureau_day, make_subject
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -20,8 +21,8 @@ TODAY = dt.date(2026, 10, 12)          # a Monday, after National Day
 
 
 @pytest.fixture
-def today(monkeypatch):
-    monkeypatch.setattr(clock, "today", lambda: TODAY)
+def today(time_machine):
+    bureau_day(time_machine, TODAY)
     return TODAY
 
 

@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from portal.admin import clock
+from portal import clock
 from portal.models import AuditEvent, Case, Role
 from portal.rules.workflow import RemovalReason
 from portal.services import sharing
 from portal.services.calendar import load_calendar
-from tests.factories import listed_case, remove_published
+from tests.factories import bureau_day, listed_case, remove_published
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -20,9 +20,9 @@ DECIDED = dt.date(2026, 9, 28)   # sharing due 7 working days later, over Nation
 
 
 @pytest.fixture
-def today(monkeypatch):
+def today(time_machine):
     day = dt.date(2026, 10, 9)
-    monkeypatch.setattr(clock, "today", lambda: day)
+    bureau_day(time_machine, day)
     return day
 
 
@@ -143,8 +143,8 @@ def test_anonymous_is_sent_to_sign_in(client):
 
 
 def test_the_service_refuses_other_roles(app, session, today):
-    from tests.factories import make_staff
     from portal.services import cases
+    from tests.factories import make_staff
 
     case, _code = listed_case(session, app=app, decided_on=DECIDED)
     with pytest.raises(cases.PermissionDenied):

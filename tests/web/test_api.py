@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from openapi_spec_validator import validate
 
-from portal import config, create_app
+from portal import clock, config, create_app
 from portal.extensions import db
 from portal.models import OutboxEvent, PublishedEntry, SubjectKind
 from portal.rules import identifiers
@@ -295,7 +295,7 @@ def test_change_feed_waits_for_a_young_gap(app, session, client):
     assert held["data"] == [] and held["next_cursor"] == body["next_cursor"]
     # once the row after the gap is old, the gap is a rolled-back id and is skipped
     session.execute(sa.update(OutboxEvent).where(OutboxEvent.id == last + 2).values(
-        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+        created_at=clock.now() - dt.timedelta(minutes=5)))
     session.commit()
     moved = client.get(f"/api/v1/changes?since={body['next_cursor']}").get_json()
     assert [c["public_id"] for c in moved["data"]] == [pid] and moved["data"][0]["data"]["name"] == case.subject.name

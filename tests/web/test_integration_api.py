@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from openapi_spec_validator import validate
 
-from portal import config, create_app
+from portal import clock, config, create_app
 from portal.extensions import db
 from portal.models import AuditEvent, Case, CaseOrigin, Role, SubjectKind
 from portal.rules import identifiers
@@ -34,7 +34,6 @@ from tests.web.integration_support import (
     wrong_check,
 )
 
-
 # --------------------------------------------------------------------------
 # Tokens and scopes
 # --------------------------------------------------------------------------
@@ -59,7 +58,7 @@ def test_missing_wrong_and_revoked_tokens_are_401_and_a_missing_scope_is_403(app
                     403)["code"] == "insufficient_scope"
 
     integration.revoke_client(session, make_staff(session, Role.ADMIN), reader,
-                              dt.datetime.now(dt.UTC))
+                              clock.now())
     session.commit()
     revoked = client.post(f"{BASE}/status", json=code, headers=auth(token))
     assert error_of(revoked, 401)["code"] == "invalid_token"
@@ -335,7 +334,7 @@ def test_status_after_removal_and_for_bad_codes(app, session, client):
     decided, _code = listed_case(session, app, publish=False, decided_on=dt.date(2026, 9, 1))
     session.commit()
     body = status_of(client, token, case.subject.uscc).get_json()
-    if dt.date.today() - dt.date(2026, 5, 20) < dt.timedelta(days=365):
+    if clock.today() - dt.date(2026, 5, 20) < dt.timedelta(days=365):
         assert body["recently_removed"][0]["removal_reason"] == "rectified"
     assert body["warning"] == "none" and body["listed"] is False
     assert status_of(client, token, annulled.subject.uscc).get_json()["recently_removed"] == []
@@ -443,7 +442,7 @@ def test_status_carries_the_credit_grade_of_a_finding_that_counts(app, session, 
 
     _reader, token = new_client(session, ["status:read"])
     unit = make_subject(session, name="郑州市某某建筑有限公司")
-    found_on = dt.date.today() - dt.timedelta(days=30)   # a general finding counts 1 year
+    found_on = clock.today() - dt.timedelta(days=30)   # a general finding counts 1 year
     grades.record_finding(session, make_staff(session, Role.CLERK), load_profile("zhengzhou"),
                           unit, grades.FindingInput(code="ZG2", found_on=found_on,
                                                     facts="拖欠社会保险费8个月。"), found_on)

@@ -5,6 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from portal import clock
 from portal.models import PublishedEntry, Role, SubjectKind
 from portal.public import aggregates, charts
 from portal.rules import identifiers
@@ -14,7 +15,7 @@ from portal.rules.workflow import RemovalReason
 from portal.services import cases, publication
 from tests.factories import make_staff, make_subject, published_case, red_list_entry
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 ROW_LINK = re.compile(r'<td data-label="[^"]*"><a href="/entries/(E\w+)">([^<]+)</a>')
 ROW_TEXT = re.compile(r'<tr>\s*<td data-label="[^"]*">(?:<a href="[^"]*">)?([^<]+)')
 

@@ -3,13 +3,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from portal.models import PublishedEntry, SubjectKind
+from portal.models import PublishedEntry, Role, SubjectKind
 from portal.rules.identifiers import mask_ric
-from portal.rules.workflow import RemovalReason
 from portal.rules.profiles import load_profile
+from portal.rules.workflow import RemovalReason
 from portal.services import cases
 from tests.factories import make_staff, published_case
-from portal.models import Role
 
 
 def test_home_shows_counts_and_latest(app, session, client):

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from portal import clock
 from portal.extensions import db
 from portal.models import PublishedEntry, Role, SubjectKind
 from portal.public.caching import aggregates
@@ -15,7 +16,7 @@ from tests.factories import count_queries, make_staff, make_subject, published_c
 
 @pytest.fixture
 def portal_data(app, session):
-    today = dt.date.today()
+    today = clock.today()
     listed = [published_case(session, app, decided_on=today - dt.timedelta(days=40 + i),
                              subject=make_subject(session, name=f"佳木斯市计数{i:02d}有限公司"))
               for i in range(23)]

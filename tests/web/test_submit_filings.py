@@ -13,7 +13,7 @@ from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, SubmissionKind
 from portal.services import submissions
 from portal.services.calendar import load_calendar
-from tests.factories import EVIDENCE, listed_case, make_staff, ofd_bytes, pre_noticed_case
+from tests.factories import EVIDENCE, bureau_day, listed_case, make_staff, ofd_bytes, pre_noticed_case
 
 D = dt.date
 FILER = {"filer_name": "王建国", "filer_contact": "0454-8888888", "filer_email": ""}
@@ -21,8 +21,8 @@ FILER = {"filer_name": "王建国", "filer_contact": "0454-8888888", "filer_emai
 
 # ------------------------------------------------------------------ helpers (used by the other submit tests)
 
-def set_today(monkeypatch, day: dt.date) -> None:
-    monkeypatch.setattr("portal.submit.clock.today", lambda: day)
+def set_today(time_machine, day: dt.date) -> None:
+    bureau_day(time_machine, day)
 
 
 def login(client, case, code, identifier=None):
@@ -60,10 +60,10 @@ def only_submission(session) -> Submission:
 
 # ------------------------------------------------------------------ defence
 
-def test_defence_end_to_end_on_the_last_day(app, session, client, monkeypatch):
+def test_defence_end_to_end_on_the_last_day(app, session, client, time_machine):
     case, code = pre_noticed_case(session, served_on=D(2026, 9, 28))
     session.commit()
-    set_today(monkeypatch, D(2026, 10, 10))
+    set_today(time_machine, D(2026, 10, 10))
     assert login(client, case, code).headers["Location"] == "/submit/case"
     page = client.get("/submit/defence").get_data(as_text=True)
     assert "2026年10月10日" in page                          # the last day, from the profile's window
@@ -82,10 +82,10 @@ def test_defence_end_to_end_on_the_last_day(app, session, client, monkeypatch):
     assert [a.original_name for a in sub.attachments] == ["补办登记回执.pdf"]
 
 
-def test_defence_first_day_out_is_explained_and_refused(app, session, client, monkeypatch):
+def test_defence_first_day_out_is_explained_and_refused(app, session, client, time_machine):
     case, code = pre_noticed_case(session, served_on=D(2026, 9, 28))
     session.commit()
-    set_today(monkeypatch, D(2026, 10, 11))
+    set_today(time_machine, D(2026, 10, 11))
     login(client, case, code)
     english(client)
     page = client.get("/submit/defence")
@@ -98,10 +98,10 @@ def test_defence_first_day_out_is_explained_and_refused(app, session, client, mo
     assert list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*")) == []
 
 
-def test_double_submission_files_once_and_hides_the_code(app, session, client, monkeypatch):
+def test_double_submission_files_once_and_hides_the_code(app, session, client, time_machine):
     case, code = pre_noticed_case(session, served_on=D(2026, 9, 28))
     session.commit()
-    set_today(monkeypatch, D(2026, 9, 30))
+    set_today(time_machine, D(2026, 9, 30))
     login(client, case, code)
     english(client)
     data = {"token": token(client, "/submit/defence"), "body": "申辩理由", **FILER}
@@ -118,10 +118,10 @@ def test_double_submission_files_once_and_hides_the_code(app, session, client, m
 
 # ------------------------------------------------------------------ objection
 
-def test_objection_end_to_end_and_its_public_marker(app, session, client, monkeypatch):
+def test_objection_end_to_end_and_its_public_marker(app, session, client, time_machine):
     case, code = listed_case(session, app)
     session.commit()
-    set_today(monkeypatch, D(2026, 6, 1))
+    set_today(time_machine, D(2026, 6, 1))
     login(client, case, code)
     reply = post(client, "/submit/objection", {"token": token(client, "/submit/objection"), "category": "identity",
                                                "body": "被列入单位与本单位同名，统一社会信用代码不同。", **FILER},
@@ -143,10 +143,10 @@ def test_objection_end_to_end_and_its_public_marker(app, session, client, monkey
     assert session.execute(sa.select(RemovalNotice.reason)).scalar_one() == "objection_upheld"
 
 
-def test_bad_input_keeps_what_was_typed_and_saves_nothing(app, session, client, monkeypatch):
+def test_bad_input_keeps_what_was_typed_and_saves_nothing(app, session, client, time_machine):
     case, code = listed_case(session, app)
     session.commit()
-    set_today(monkeypatch, D(2026, 6, 1))
+    set_today(time_machine, D(2026, 6, 1))
     login(client, case, code)
     english(client)
     reply = post(client, "/submit/objection", {"token": token(client, "/submit/objection"), "body": "",
@@ -166,11 +166,11 @@ def test_bad_input_keeps_what_was_typed_and_saves_nothing(app, session, client, 
 
 # ------------------------------------------------------------------ rectification
 
-def test_rectification_last_day_in_and_first_day_out(app, session, client, monkeypatch):
+def test_rectification_last_day_in_and_first_day_out(app, session, client, time_machine):
     case, code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J1")
     session.commit()
+    set_today(time_machine, D(2026, 6, 15))
     login(client, case, code)
-    set_today(monkeypatch, D(2026, 6, 15))
     assert "2026年6月15日" in client.get("/submit/rectification").get_data(as_text=True)
     data = {"token": token(client, "/submit/rectification"), "rectified_on": "2026-06-10",
             "body": "已补办社会保险登记并缴清欠费。", **FILER}
@@ -182,19 +182,19 @@ def test_rectification_last_day_in_and_first_day_out(app, session, client, monke
     assert sub.details["rectified_on"] == "2026-06-10" and sub.due_on == D(2026, 7, 28)
     other, other_code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J1")
     session.commit()
+    set_today(time_machine, D(2026, 6, 16))
     login(client, other, other_code)
-    set_today(monkeypatch, D(2026, 6, 16))
     english(client)
     page = client.get("/submit/rectification").get_data(as_text=True)
     assert "The rectification period ended on Jun 15, 2026." in page
     assert "credit repair" in page
 
 
-def test_rectification_not_offered_for_a_non_rectifiable_ground(app, session, client, monkeypatch):
+def test_rectification_not_offered_for_a_non_rectifiable_ground(app, session, client, time_machine):
     case, code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J2")
     session.commit()
+    set_today(time_machine, D(2026, 4, 1))
     login(client, case, code)
-    set_today(monkeypatch, D(2026, 4, 1))
     english(client)
     page = client.get("/submit/rectification").get_data(as_text=True)
     assert "does not allow early removal by rectification" in page and 'name="body"' not in page
@@ -204,14 +204,16 @@ def test_rectification_not_offered_for_a_non_rectifiable_ground(app, session, cl
 
 # ------------------------------------------------------------------ credit repair
 
-def test_repair_with_online_commitment(app, session, client, monkeypatch):
+def test_repair_with_online_commitment(app, session, client, time_machine):
     case, code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J1")
     session.commit()
+    set_today(time_machine, D(2026, 6, 15))
     login(client, case, code)
     english(client)
-    set_today(monkeypatch, D(2026, 6, 15))
     assert "Credit repair can be applied for from Jun 16, 2026." in client.get("/submit/repair").get_data(as_text=True)
-    set_today(monkeypatch, D(2026, 6, 16))
+    set_today(time_machine, D(2026, 6, 16))      # the next day: the party signs in again
+    login(client, case, code)
+    english(client)
     page = client.get("/submit/repair").get_data(as_text=True)
     assert case.case_no in page and "Credit commitment" in page and case.subject.uscc in page
     data = {"token": token(client, "/submit/repair"), "body": "已缴清全部欠费。", "commitment_mode": "online", **FILER}
@@ -227,11 +229,11 @@ def test_repair_with_online_commitment(app, session, client, monkeypatch):
     assert case.case_no in printable and "data-print" in printable
 
 
-def test_repair_with_a_signed_paper_commitment(app, session, client, monkeypatch):
+def test_repair_with_a_signed_paper_commitment(app, session, client, time_machine):
     case, code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J2")   # open at once
     session.commit()
+    set_today(time_machine, D(2026, 4, 1))
     login(client, case, code)
-    set_today(monkeypatch, D(2026, 4, 1))
     data = {"token": token(client, "/submit/repair"), "body": "已退回全部违规所得。", "commitment_mode": "paper", **FILER}
     without = post(client, "/submit/repair", data, [("退款凭证.pdf", EVIDENCE["pdf"])])
     assert without.status_code == 422
@@ -247,8 +249,8 @@ def test_repair_with_a_signed_paper_commitment(app, session, client, monkeypatch
 
 # ------------------------------------------------------------------ complaint
 
-def test_anonymous_complaint_keeps_no_identity(app, session, client, monkeypatch):
-    set_today(monkeypatch, D(2026, 5, 6))
+def test_anonymous_complaint_keeps_no_identity(app, session, client, time_machine):
+    set_today(time_machine, D(2026, 5, 6))
     reply = post(client, "/submit/complaint", {
         "token": token(client, "/submit/complaint"), "anonymous": "y", "reported_name": "某某劳务派遣公司",
         "category": "fraud", "body": "该公司虚构劳动关系为他人补缴社保。", "filer_name": "举报人甲",
@@ -259,11 +261,10 @@ def test_anonymous_complaint_keeps_no_identity(app, session, client, monkeypatch
     assert sub.case_id is None and sub.due_on == D(2026, 5, 26)
 
 
-def test_named_complaint_needs_name_and_phone_and_is_never_shown_to_the_reported_party(
-        app, session, client, monkeypatch):
+def test_named_complaint_needs_name_and_phone_and_is_never_shown_to_the_reported_party(app, session, client, time_machine):
     case, code = listed_case(session, app)
     session.commit()
-    set_today(monkeypatch, D(2026, 5, 6))
+    set_today(time_machine, D(2026, 5, 6))
     english(client)
     data = {"token": token(client, "/submit/complaint"), "reported_name": case.subject.name,
             "category": "unregistered", "body": "该单位未给职工参保。"}
@@ -309,8 +310,8 @@ COMPLAINT = {"reported_name": "某医药连锁药店", "category": "service_inst
     ([("big.pdf", EVIDENCE["pdf"] + b"0" * (2 * 1024 * 1024))], "The file big.pdf is larger than 2 MB."),
     ([(f"{i}.pdf", EVIDENCE["pdf"]) for i in range(6)], "You can attach at most 5 files to one form."),
 ])
-def test_refused_uploads_keep_the_form_and_save_nothing(app, session, client, monkeypatch, files, message):
-    set_today(monkeypatch, D(2026, 5, 6))
+def test_refused_uploads_keep_the_form_and_save_nothing(app, session, client, time_machine, files, message):
+    set_today(time_machine, D(2026, 5, 6))
     english(client)
     reply = post(client, "/submit/complaint", {"token": token(client, "/submit/complaint"), **COMPLAINT}, files)
     assert reply.status_code == 422
@@ -320,8 +321,8 @@ def test_refused_uploads_keep_the_form_and_save_nothing(app, session, client, mo
     assert list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*")) == []
 
 
-def test_accepted_uploads_are_typed_by_content(app, session, client, monkeypatch):
-    set_today(monkeypatch, D(2026, 5, 6))
+def test_accepted_uploads_are_typed_by_content(app, session, client, time_machine):
+    set_today(time_machine, D(2026, 5, 6))
     files = [("现场照片.pdf", EVIDENCE["png"]), ("电子发票.ofd", ofd_bytes()), ("收据.jpg", EVIDENCE["jpeg"])]
     assert post(client, "/submit/complaint", {"token": token(client, "/submit/complaint"), **COMPLAINT},
                 files).status_code == 200
@@ -333,9 +334,9 @@ def test_accepted_uploads_are_typed_by_content(app, session, client, monkeypatch
     assert stored == sorted(a.stored_name for a in rows.values())
 
 
-def test_a_body_larger_than_all_files_together_is_refused_before_parsing(app, session, client, monkeypatch):
+def test_a_body_larger_than_all_files_together_is_refused_before_parsing(app, session, client, time_machine):
     app.config.update(PORTAL_MAX_UPLOAD_MB=1, PORTAL_MAX_FILES=1)     # request limit: (1 + 1) × 1 MB + 1 MB
-    set_today(monkeypatch, D(2026, 5, 6))
+    set_today(time_machine, D(2026, 5, 6))
     english(client)
     reply = post(client, "/submit/complaint", {"token": "t" * 32, **COMPLAINT},
                  [("huge.pdf", EVIDENCE["pdf"] + b"0" * (3 * 1024 * 1024 + 10))])
@@ -343,8 +344,8 @@ def test_a_body_larger_than_all_files_together_is_refused_before_parsing(app, se
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
 
 
-def test_a_retry_lets_only_the_browser_that_got_the_form_follow_the_filing(app, session, client, monkeypatch):
-    set_today(monkeypatch, D(2026, 5, 6))
+def test_a_retry_lets_only_the_browser_that_got_the_form_follow_the_filing(app, session, client, time_machine):
+    set_today(time_machine, D(2026, 5, 6))
     form_token = token(client, "/submit/complaint")
     post(client, "/submit/complaint", {"token": form_token, **COMPLAINT})
     receipt_no = only_submission(session).receipt_no
@@ -364,11 +365,11 @@ def test_a_retry_lets_only_the_browser_that_got_the_form_follow_the_filing(app, 
     ("", "Enter the date the problem was put right."),
     ("2026-06-02", "The date the problem was put right cannot be in the future."),
 ])
-def test_rectification_date_is_checked(app, session, client, monkeypatch, typed, message):
+def test_rectification_date_is_checked(app, session, client, time_machine, typed, message):
     case, code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J1")
     session.commit()
+    set_today(time_machine, D(2026, 6, 1))
     login(client, case, code)
-    set_today(monkeypatch, D(2026, 6, 1))
     english(client)
     reply = post(client, "/submit/rectification", {"token": token(client, "/submit/rectification"),
                                                    "rectified_on": typed, "body": "已整改。", **FILER},
@@ -379,8 +380,8 @@ def test_rectification_date_is_checked(app, session, client, monkeypatch, typed,
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
 
 
-def test_a_token_of_another_form_never_shows_that_filing(app, session, client, monkeypatch):
-    set_today(monkeypatch, D(2026, 6, 1))
+def test_a_token_of_another_form_never_shows_that_filing(app, session, client, time_machine):
+    set_today(time_machine, D(2026, 6, 1))
     form_token = token(client, "/submit/complaint")
     post(client, "/submit/complaint", {"token": form_token, **COMPLAINT})
     complaint_no = only_submission(session).receipt_no

@@ -16,10 +16,10 @@ from tests.web.test_submit_filings import FILER, english, login, post, set_today
 D = dt.date
 
 
-def test_sign_in_accepts_normalised_input_and_opens_the_case_page(app, session, client, monkeypatch):
+def test_sign_in_accepts_normalised_input_and_opens_the_case_page(app, session, client, time_machine):
     case, code = pre_noticed_case(session, served_on=D(2026, 9, 28))
     session.commit()
-    set_today(monkeypatch, D(2026, 9, 29))
+    set_today(time_machine, D(2026, 9, 29))
     reply = client.post("/submit/party", data={
         "case_no": " " + case.case_no.lower() + " ", "access_code": code.lower().replace("-", " "),
         "identifier": case.subject.uscc.lower()[:9] + " " + case.subject.uscc.lower()[9:]})
@@ -59,11 +59,11 @@ def test_every_wrong_element_gets_the_same_answer(app, session, client):
     assert client.get("/submit/case").status_code == 302      # still signed out
 
 
-def test_party_a_cannot_see_or_file_on_party_b(app, session, client, monkeypatch):
+def test_party_a_cannot_see_or_file_on_party_b(app, session, client, time_machine):
     a, a_code = listed_case(session, app)
     b, b_code = listed_case(session, app)
     session.commit()
-    set_today(monkeypatch, D(2026, 6, 1))
+    set_today(time_machine, D(2026, 6, 1))
     login(client, a, a_code)
     page = client.get("/submit/case").get_data(as_text=True)
     assert a.case_no in page and b.case_no not in page and b.subject.name not in page
@@ -132,10 +132,10 @@ def csrf_app(app, database_url, tmp_path):
         db.engine.dispose()
 
 
-def test_forms_need_their_csrf_token(app, session, csrf_app, monkeypatch):
+def test_forms_need_their_csrf_token(app, session, csrf_app, time_machine):
     case, code = pre_noticed_case(session, served_on=D(2026, 9, 28))
     session.commit()
-    set_today(monkeypatch, D(2026, 9, 29))
+    set_today(time_machine, D(2026, 9, 29))
     client = csrf_app.test_client()
     data = {"case_no": case.case_no, "access_code": code, "identifier": case.subject.uscc}
     refused = client.post("/submit/party", data=data)

@@ -28,10 +28,10 @@ JUNE_1 = D(2026, 6, 1)
 LICENCE = (("营业执照（副本）.png", EVIDENCE["png"]),)
 
 
-def _objection(app, session, client, monkeypatch, on=JUNE_1, files=LICENCE, email=""):
+def _objection(app, session, client, time_machine, on=JUNE_1, files=LICENCE, email=""):
     case, code = listed_case(session, app)
     session.commit()
-    set_today(monkeypatch, on)
+    set_today(time_machine, on)
     login(client, case, code)
     reply = post(client, "/submit/objection", {"token": token(client, "/submit/objection"), "category": "facts",
                                                "body": "金额有误。", **FILER, "filer_email": email}, files)
@@ -39,8 +39,8 @@ def _objection(app, session, client, monkeypatch, on=JUNE_1, files=LICENCE, emai
     return case, only_submission(session), query_code(reply.get_data(as_text=True))
 
 
-def test_track_with_receipt_and_code_shows_status_and_due_date(app, session, client, monkeypatch):
-    _case, sub, code = _objection(app, session, client, monkeypatch)
+def test_track_with_receipt_and_code_shows_status_and_due_date(app, session, client, time_machine):
+    _case, sub, code = _objection(app, session, client, time_machine)
     other = app.test_client()
     english(other)
     reply = other.post("/track", data={"receipt_no": sub.receipt_no.lower(), "query_code": code.lower()})
@@ -53,8 +53,8 @@ def test_track_with_receipt_and_code_shows_status_and_due_date(app, session, cli
     assert other.get(f"/track/{sub.receipt_no}").headers["Cache-Control"] == "private, no-store"
 
 
-def test_a_wrong_code_looks_exactly_like_an_unknown_receipt(app, session, client, monkeypatch):
-    _case, sub, _code = _objection(app, session, client, monkeypatch)
+def test_a_wrong_code_looks_exactly_like_an_unknown_receipt(app, session, client, time_machine):
+    _case, sub, _code = _objection(app, session, client, time_machine)
     stranger = app.test_client()
     wrong = stranger.post("/track", data={"receipt_no": sub.receipt_no, "query_code": "2345-6789-AB"})
     unknown = stranger.post("/track", data={"receipt_no": "O20260601-000000", "query_code": "2345-6789-AB"})
@@ -65,8 +65,8 @@ def test_a_wrong_code_looks_exactly_like_an_unknown_receipt(app, session, client
     assert stranger.get(f"/track/{sub.receipt_no}").status_code == 302
 
 
-def test_one_filer_cannot_read_or_download_another_filing(app, session, client, monkeypatch):
-    _case, sub_a, _code_a = _objection(app, session, client, monkeypatch)
+def test_one_filer_cannot_read_or_download_another_filing(app, session, client, time_machine):
+    _case, sub_a, _code_a = _objection(app, session, client, time_machine)
     b_browser = app.test_client()
     case_b, b_code = listed_case(session, app)
     session.commit()
@@ -84,8 +84,8 @@ def test_one_filer_cannot_read_or_download_another_filing(app, session, client, 
     assert b_browser.get(f"/track/{sub_b.receipt_no}/files/{b_file.id}").status_code == 200
 
 
-def test_download_round_trips_the_chinese_name_and_the_bytes(app, session, client, monkeypatch):
-    _case, sub, _code = _objection(app, session, client, monkeypatch,
+def test_download_round_trips_the_chinese_name_and_the_bytes(app, session, client, time_machine):
+    _case, sub, _code = _objection(app, session, client, time_machine,
                                    files=(("营业执照（副本）.png", EVIDENCE["png"]), ("照片.pdf", EVIDENCE["png"])))
     first, renamed = sub.attachments
     reply = client.get(f"/track/{sub.receipt_no}/files/{first.id}")
@@ -100,15 +100,16 @@ def test_download_round_trips_the_chinese_name_and_the_bytes(app, session, clien
     assert reply.headers["Cache-Control"] == "private, no-store"
 
 
-def test_material_request_reply_with_files_resumes_the_clock(app, session, client, monkeypatch):
-    _case, sub, _code = _objection(app, session, client, monkeypatch, on=D(2026, 6, 1))
+def test_material_request_reply_with_files_resumes_the_clock(app, session, client, time_machine):
+    _case, sub, query = _objection(app, session, client, time_machine, on=D(2026, 6, 1))
     profile, calendar = load_profile("jiamusi"), load_calendar(session)
     clerk = make_staff(session, Role.CLERK)
     submissions.accept_for_review(session, clerk, sub, profile, calendar, D(2026, 6, 2))
     submissions.request_material(session, clerk, sub, "请提交2025年度缴费明细。", D(2026, 6, 3), profile, calendar)
     session.commit()
+    set_today(time_machine, D(2026, 6, 5))      # days later the filer signs in to /track again
+    client.post("/track", data={"receipt_no": sub.receipt_no, "query_code": query})
     english(client)
-    set_today(monkeypatch, D(2026, 6, 5))
     page = client.get(f"/track/{sub.receipt_no}").get_data(as_text=True)
     assert "请提交2025年度缴费明细。" in page and "Please reply by Jun 17, 2026." in page
     assert "The clock is paused since Jun 3, 2026" in page
@@ -131,8 +132,8 @@ def test_material_request_reply_with_files_resumes_the_clock(app, session, clien
     assert len(session.get(Submission, sub.id).attachments) == 2
 
 
-def test_decision_and_reasons_are_shown(app, session, client, monkeypatch):
-    _case, sub, _code = _objection(app, session, client, monkeypatch)
+def test_decision_and_reasons_are_shown(app, session, client, time_machine):
+    _case, sub, _code = _objection(app, session, client, time_machine)
     profile, calendar = load_profile("jiamusi"), load_calendar(session)
     clerk = make_staff(session, Role.CLERK)
     submissions.accept_for_review(session, clerk, sub, profile, calendar, D(2026, 6, 2))
@@ -146,11 +147,11 @@ def test_decision_and_reasons_are_shown(app, session, client, monkeypatch):
     assert "Working days left" not in page
 
 
-def test_a_2027_due_date_is_flagged_provisional(app, session, client, monkeypatch):
+def test_a_2027_due_date_is_flagged_provisional(app, session, client, time_machine):
     case, code = listed_case(session, app, decided_on=D(2026, 10, 9), ground="J1")
     session.commit()
+    set_today(time_machine, D(2026, 12, 1))
     login(client, case, code)
-    set_today(monkeypatch, D(2026, 12, 1))
     english(client)
     reply = post(client, "/submit/rectification", {"token": token(client, "/submit/rectification"),
                                                    "rectified_on": "2026-11-30", "body": "已缴清。", **FILER},
@@ -163,8 +164,8 @@ def test_a_2027_due_date_is_flagged_provisional(app, session, client, monkeypatc
     assert "badge provisional" in page and "Jan 13, 2027" in page
 
 
-def test_receipt_mail_through_the_web_flow(app, session, client, monkeypatch, smtp_server):  # noqa: F811
-    _case, sub, code = _objection(app, session, client, monkeypatch, email="hr@example.cn")
+def test_receipt_mail_through_the_web_flow(app, session, client, time_machine, smtp_server):  # noqa: F811
+    _case, sub, code = _objection(app, session, client, time_machine, email="hr@example.cn")
     [(to, receipt_mail)] = smtp_server.wait(1)
     assert to == ["hr@example.cn"] and sub.receipt_no in receipt_mail["Subject"]
     text = receipt_mail.get_body(preferencelist=("plain",)).get_content()

@@ -36,7 +36,12 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
   ``forward_recipient`` – second reporting step (Chizhou county office
   forwards within 3 days; Zhengzhou legal office → city bureau by the 30th).
 """
-from portal.rules.profiles.loader import PROFILE_DIR, available_profiles, load_profile, parse_profile
+from portal.rules.profiles.loader import (
+    PROFILE_DIR,
+    available_profiles,
+    load_profile,
+    parse_profile,
+)
 from portal.rules.profiles.model import *  # noqa: F401,F403
 from portal.rules.profiles.model import __all__ as _model_all
 

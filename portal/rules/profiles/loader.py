@@ -9,9 +9,11 @@ from types import MappingProxyType
 
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
+    DEADLINE_KEYS,
+    SEVERITIES,
+    SUBJECT_KINDS,
     Behaviour,
     Criterion,
-    DEADLINE_KEYS,
     GradingRule,
     Ground,
     Measure,
@@ -21,8 +23,6 @@ from portal.rules.profiles.model import (
     RepairRule,
     RepeatRule,
     ReportRule,
-    SEVERITIES,
-    SUBJECT_KINDS,
     UnknownProfile,
 )
 from portal.rules.profiles.tables import Table as _Table
