@@ -215,6 +215,11 @@ def file(session: Session, profile: Profile, calendar: WorkCalendar, filing: Fil
         if not window.allowed:
             raise FilingRefused(window)
     receipt = receive(session, profile, calendar, filing, received_on)
+    if not receipt.created:
+        # The first filing with this token was committed after the check above: this is
+        # its retry.  Nothing of the retry (files, case step, mail) touches the first filing;
+        # the caller discards the retry's staged files.
+        return receipt
     submission = receipt.submission
     if filing.kind is K.DEFENCE and filing.case.state is CaseState.PRE_NOTICED:
         cases.record_defence(session, audit.PARTY, filing.case, received_on)
