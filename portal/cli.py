@@ -108,47 +108,19 @@ def _expire(today: dt.date) -> list[str]:
 @click.option("--once", is_flag=True, help="Drain once and exit.")
 @with_appcontext
 def worker(interval: float, once: bool) -> None:
-    """The background worker: outbox → search index, and expiry of terms."""
+    """The background worker: outbox → search index, expiry of terms, upload sweeps."""
     from portal.search import get_index
-    from portal.services import indexer
-    from portal.services.uploads import sweep_orphans
-    from search_index import IndexLockedError
+    from portal.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
-    index = get_index()
-    stop = {"now": False}
+    loop = Worker(get_index(), interval=interval)
 
     def _stop(*_):
-        stop["now"] = True
+        loop.stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    last_expiry: dt.date | None = None
-    while not stop["now"]:
-        today = clock.today()
-        if last_expiry != today:
-            removed = _expire(today)
-            if removed:
-                log.info("expired %d entries", len(removed))
-            swept = sweep_orphans(db.session, current_app.config["PORTAL_UPLOAD_DIR"])
-            if swept:
-                log.info("removed %d orphaned upload files", len(swept))
-            last_expiry = today
-        try:
-            done = indexer.sync(db.session, index)
-            db.session.commit()
-        except IndexLockedError:
-            # A rebuild holds Whoosh's single write lock; its result includes these rows.
-            db.session.rollback()
-            log.info("index locked by a rebuild; retrying")
-            done = 0
-        if done:
-            log.info("indexed %d outbox rows", done)
-        if once:
-            break
-        if not done:
-            time.sleep(interval)
-    db.session.remove()
+    loop.run(once=once)
 
 
 @click.group("index")

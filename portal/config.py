@@ -43,6 +43,9 @@ def from_environment() -> dict:
         "PORTAL_REDIS_URL": _env("REDIS_URL"),
         "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
+        # Written by the worker every round; /healthz reports its age.
+        "PORTAL_HEARTBEAT_FILE": _env("HEARTBEAT_FILE", str(INSTANCE / "worker-heartbeat.json")),
+        "PORTAL_HEARTBEAT_MAX_AGE": int(_env("HEARTBEAT_MAX_AGE", "120")),
         "PORTAL_MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "10")),
         "PORTAL_MAX_FILES": int(_env("MAX_FILES", "10")),
         "PORTAL_SMTP_HOST": _env("SMTP_HOST"),
@@ -86,6 +89,8 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_REDIS_URL": None,
         "PORTAL_UPLOAD_DIR": str(tmp / "uploads"),
         "PORTAL_INDEX_DIR": str(tmp / "index"),
+        "PORTAL_HEARTBEAT_FILE": str(tmp / "worker-heartbeat.json"),
+        "PORTAL_HEARTBEAT_MAX_AGE": 120,
         "PORTAL_MAX_UPLOAD_MB": 2,
         "PORTAL_MAX_FILES": 5,
         "PORTAL_SMTP_HOST": None,

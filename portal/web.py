@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, g, render_template
+import sqlalchemy as sa
+from flask import Flask, current_app, g, render_template
 from flask_babel import format_date, get_locale, refresh
 
 from portal import labels
+from portal.extensions import db
 from portal.rules.profiles import load_profile
 
 
@@ -74,8 +76,28 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 410, 429, 500):
         app.register_error_handler(code, _error_page)
+    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
 
 
 def _error_page(error):
     code = getattr(error, "code", 500) or 500
     return render_template("error.html", code=code), code
+
+
+def _database_unavailable(error):
+    """The database went away (restart, network): a friendly 503; the pool reconnects by itself."""
+    current_app.logger.error("database unavailable: %s", type(error).__name__)
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass
+    db.session.remove()
+    try:
+        body = render_template("error.html", code=503)
+    except Exception:                         # noqa: BLE001 - the page must not need the database
+        body = "Service temporarily unavailable / 服务暂时不可用，请稍后再试。"
+    response = current_app.make_response((body, 503))
+    response.headers["Retry-After"] = "30"
+    response.headers["Cache-Control"] = "no-store"
+    return response

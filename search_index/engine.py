@@ -170,6 +170,11 @@ class SearchIndex(WriterMixin):
         """After our own write: refresh on the next read (read-your-writes)."""
         self._next_check = 0.0
 
+    def exists(self) -> bool:
+        """The index has a live generation on disk (it was built and not deleted since)."""
+        gen = self._store.current_name()
+        return gen is not None and self._store.gen_dir(gen).is_dir()
+
     def doc_count(self) -> int:
         with self._reader_lock():
             s = self._get_searcher()

@@ -65,8 +65,14 @@ def search():
     if "year" in filters and not filters["year"].isdigit():
         filters.pop("year")
     results, rows = None, {}
+    index = get_index()
+    if q and not index.exists():
+        # The index is being rebuilt (the worker does it from the projection): say so
+        # rather than answer "nothing found".
+        return render_template("public/search.html", q=q, results=None, rows=rows, filters=filters,
+                               profile=active_profile(), per_page=PER_PAGE, unavailable=True), 503
     if q:
-        results = get_index().search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE)
+        results = index.search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE)
         rows = queries.entries_by_public_ids(db.session, [hit.id for hit in results.hits])
     return render_template("public/search.html", q=q, results=results, rows=rows,
                            filters=filters, profile=active_profile(), per_page=PER_PAGE)
@@ -86,11 +92,9 @@ def set_language(code: str):
 
 @bp.get("/healthz")
 def healthz():
-    checks = {}
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except sa.exc.SQLAlchemyError:
-        checks["database"] = "error"
-    status = 200 if all(v == "ok" for v in checks.values()) else 503
-    return jsonify(status="ok" if status == 200 else "error", checks=checks), status
+    from portal import health
+
+    body, status = health.report()
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status

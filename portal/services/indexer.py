@@ -135,6 +135,14 @@ class Comparison:
         return not (self.missing or self.extra or self.stale)
 
 
+def expected_count(session: Session) -> int:
+    """How many documents the index should hold: the indexed entries and visible removal notices."""
+    entries = session.scalar(sa.select(sa.func.count(PublishedEntry.id)).where(INDEXED_ENTRIES)) or 0
+    notices = session.scalar(sa.select(sa.func.count(RemovalNotice.id))
+                             .where(RemovalNotice.visible.is_(True))) or 0
+    return entries + notices
+
+
 def check(session: Session, index) -> Comparison:
     expected: dict[str, str] = {}
     for public_id, version in session.execute(

@@ -111,10 +111,17 @@ def test_conditional_requests_get_304_until_something_is_published(app, session,
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
-def test_healthz(client):
+def test_healthz(app, client):
+    from portal.search import get_index
+    from portal.worker import Worker
+
+    Worker(get_index(app)).round()
     page = client.get("/healthz")
     assert page.status_code == 200
-    assert page.get_json() == {"status": "ok", "checks": {"database": "ok"}}
+    body = page.get_json()
+    assert body["status"] == "ok"
+    assert {k: v["status"] for k, v in body["checks"].items()} == {
+        "database": "ok", "index": "ok", "worker": "ok"}
 
 
 def test_security_headers(client):

@@ -1,0 +1,166 @@
+"""Graceful failure: the worker outlives database and index faults, a lost index is rebuilt
+from the projection, /healthz tells the truth, and pages say 503 while the database is away."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.search import get_index
+from portal.services import indexer
+from portal.worker import Worker, read_heartbeat
+from tests.factories import published_case
+
+
+def _city(session, app, n: int = 3) -> None:
+    for i in range(n):
+        published_case(session, app, decided_on=dt.date(2026, 3, 16) + dt.timedelta(days=i))
+    session.commit()
+
+
+def _worker(app) -> Worker:
+    return Worker(get_index(app), interval=0)
+
+
+def _operational_error():
+    return sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+
+# ------------------------------------------------------------------ the worker
+
+def test_the_worker_survives_a_database_outage_and_backs_off(app, session, monkeypatch):
+    _city(session, app, 1)
+    worker = _worker(app)
+    calls = {"n": 0}
+    real_sync = indexer.sync
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:                           # the database is away for two rounds
+            raise _operational_error()
+        return real_sync(*args, **kwargs)
+
+    monkeypatch.setattr(indexer, "sync", flaky)
+    pauses = []
+    assert worker.round() == -1 and worker.failures >= 1
+    beat = read_heartbeat(Path(app.config["PORTAL_HEARTBEAT_FILE"]))
+    assert beat["status"] == "retrying" and "database unavailable" in beat["error"]
+    pauses.append(worker.pause(-1))
+    assert worker.round() == -1
+    pauses.append(worker.pause(-1))
+    assert pauses[1] > pauses[0] and max(pauses) <= 30          # backs off, bounded
+    assert worker.round() >= 0 and worker.failures == 0          # the database is back
+    assert read_heartbeat(Path(app.config["PORTAL_HEARTBEAT_FILE"]))["status"] == "ok"
+    assert get_index(app).doc_count() == indexer.expected_count(session)
+
+
+def test_a_bug_in_one_job_does_not_stop_the_others(app, session, monkeypatch):
+    _city(session, app, 2)
+    worker = _worker(app)
+    monkeypatch.setattr(Worker, "expire", lambda self: 1 / 0)
+    worker.jobs[0].run = worker.expire
+    assert worker.round() == -1                                   # reported ...
+    assert get_index(app).doc_count() == indexer.expected_count(session) == 2   # ... and indexed
+
+
+@pytest.mark.postgres
+def test_a_killed_database_connection_is_replaced(app, session, backend):
+    if backend != "postgresql":
+        pytest.skip("kills a PostgreSQL backend")
+    _city(session, app, 1)
+    worker = _worker(app)
+    assert worker.round() >= 0
+    with db.engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.commit()
+    session.remove()
+    for _ in range(3):                       # at most a failed round, then it is back
+        if worker.round() >= 0:
+            break
+    assert worker.failures == 0
+
+
+# ------------------------------------------------------------------ the index
+
+def test_a_deleted_index_is_rebuilt_from_the_projection_not_restarted_empty(app, session):
+    _city(session, app, 3)
+    index = get_index(app)
+    indexer.rebuild(session, index)
+    session.commit()
+    assert index.doc_count() == 3
+    shutil.rmtree(app.config["PORTAL_INDEX_DIR"])
+    published_case(session, app, decided_on=dt.date(2026, 5, 4))       # one more outbox row
+    session.commit()
+    worker = _worker(app)
+    worker.sync()
+    assert index.exists() and index.doc_count() == indexer.expected_count(session) == 4
+    assert indexer.check(session, index).ok
+
+
+def test_an_emptied_index_is_noticed_by_the_periodic_check(app, session):
+    _city(session, app, 2)
+    index = get_index(app)
+    indexer.rebuild(session, index)
+    session.commit()
+    index.rebuild([])                                   # emptied behind the portal's back
+    assert index.doc_count() == 0
+    assert _worker(app).heal_index() is True
+    assert index.doc_count() == 2
+
+
+def test_search_says_it_is_unavailable_instead_of_finding_nothing(app, session, client):
+    _city(session, app, 1)
+    response = client.get("/search?q=公司")
+    assert response.status_code == 503
+    assert "正在重建" in response.get_data(as_text=True) or "being rebuilt" in response.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ /healthz
+
+def test_healthz_reports_database_index_and_worker(app, session, client):
+    _city(session, app, 2)
+    down = client.get("/healthz")
+    body = down.get_json()
+    assert down.status_code == 503 and down.headers["Cache-Control"] == "no-store"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["index"]["detail"] == "index missing"
+    assert body["checks"]["worker"]["detail"] == "no heartbeat"
+    _worker(app).round()                               # heals the index, writes a heartbeat
+    up = client.get("/healthz")
+    assert up.status_code == 200, up.get_json()
+    checks = up.get_json()["checks"]
+    assert checks["index"]["documents"] == checks["index"]["expected"] == 2
+    assert checks["worker"]["status"] == "ok"
+
+
+def test_healthz_says_503_when_the_worker_stopped_beating(app, session, client):
+    _worker(app).round()
+    path = Path(app.config["PORTAL_HEARTBEAT_FILE"])
+    beat = json.loads(path.read_text())
+    old = dt.datetime.fromisoformat(beat["at"]) - dt.timedelta(minutes=10)
+    path.write_text(json.dumps({**beat, "at": old.isoformat()}))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["worker"]["detail"] == "heartbeat too old"
+
+
+# ------------------------------------------------------------------ pages while the database is away
+
+def test_pages_answer_a_friendly_503_while_the_database_is_away(app, session, client, monkeypatch):
+    from portal.public import caching
+
+    def away(*args, **kwargs):
+        raise _operational_error()
+
+    monkeypatch.setattr(caching, "publication_token", away)     # the first query of every page
+    response = client.get("/entries")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "请稍后再试" in response.get_data(as_text=True) or "try again" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert client.get("/entries").status_code == 200          # and it recovers by itself
