@@ -15,13 +15,14 @@ from flask.cli import with_appcontext
 from portal import clock
 from portal.extensions import db
 from portal.import_cli import import_report
+from portal.uploads_cli import uploads_group
 
 log = logging.getLogger("portal.worker")
 
 
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group,
-                    import_report):
+                    import_report, uploads_group):
         app.cli.add_command(command)
 
 
