@@ -23,11 +23,15 @@ def _database() -> dict:
 
 
 def _index() -> dict:
+    from portal.public.caching import aggregates
     from portal.search import get_index
+    from portal.services.indexer import expected_count
     from portal.worker import index_state
 
     try:
-        state = index_state(db.session, get_index())
+        # the projection's count changes only with the publication version: counted once per version
+        expected = aggregates.get(("index-expected",), lambda: expected_count(db.session))
+        state = index_state(db.session, get_index(), expected)
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
         return {"status": "unknown", "detail": "database unavailable"}

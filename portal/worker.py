@@ -87,7 +87,8 @@ class IndexState:
         return not self.exists or self.documents + self.pending < self.expected
 
 
-def index_state(session, index) -> IndexState:
+def index_state(session, index, expected: int | None = None) -> IndexState:
+    """``expected``: the projection's document count, when the caller has it cached."""
     from portal.models import OutboxEvent
     from portal.services.indexer import expected_count
 
@@ -95,7 +96,8 @@ def index_state(session, index) -> IndexState:
                              .where(OutboxEvent.processed_at.is_(None))) or 0
     exists = index.exists()
     return IndexState(exists=exists, documents=index.doc_count() if exists else 0,
-                      expected=expected_count(session), pending=pending)
+                      expected=expected_count(session) if expected is None else expected,
+                      pending=pending)
 
 
 # --------------------------------------------------------------------------
