@@ -99,7 +99,7 @@ def _repair(case: Case, profile: Profile, calendar: WorkCalendar, today: dt.date
         return Window(K.CREDIT_REPAIR, False, "case_closed")
     if case.state not in _LISTED or case.decided_on is None:
         return Window(K.CREDIT_REPAIR, False, "not_listed")
-    elig = terms.repair_eligibility(profile, case.ground, case.decided_on, today, case.term_end,
+    elig = terms.repair_eligibility(profile, case.ground, case.decided_on, today, case.leaves_list_on,
                                     prior_listings=case.prior_listings, calendar=calendar)
     return _from_eligibility(K.CREDIT_REPAIR, elig)
 
