@@ -1,4 +1,4 @@
-"""Flask commands: init-db, seed-demo, index, worker, expire, audit."""
+"""Flask commands: init-db, seed-demo, index, worker, expire, audit, verify."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +14,14 @@ from flask.cli import with_appcontext
 
 from portal.extensions import db
 from portal.import_cli import import_report
+from portal.verify_cli import verify_group
 
 log = logging.getLogger("portal.worker")
 
 
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group,
-                    import_report):
+                    import_report, verify_group):
         app.cli.add_command(command)
 
 

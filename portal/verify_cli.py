@@ -1,0 +1,44 @@
+"""``flask --app wsgi verify publication``: is every published date what the law says today?
+
+Recomputes every published date (the term's last day, the day the subject leaves
+the list, rectification closes, repair opens, removal at the end of the term, the
+publication and sharing dues) from the rules and the current holiday calendar
+(``portal.services.published_dates``) and compares it with what is published.
+Prints each difference and exits 1 if there is any; otherwise prints a summary.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+
+#: Differences printed in full; the count covers all of them.
+SHOWN = 200
+
+
+@click.group("verify")
+def verify_group() -> None:
+    """Checks of the published data against the rules."""
+
+
+@verify_group.command("publication")
+@with_appcontext
+def verify_publication() -> None:
+    from portal.rules.profiles import load_profile
+    from portal.services.calendar import load_calendar
+    from portal.services.published_dates import differences
+
+    found, entries = differences(db.session, load_calendar(db.session), load_profile)
+    db.session.rollback()
+    if found:
+        for difference in found[:SHOWN]:
+            click.echo(difference.line())
+        if len(found) > SHOWN:
+            click.echo(f"… and {len(found) - SHOWN} more")
+        click.echo(f"publication DIFFERS from the rules: {len(found)} date(s) in {entries} entries")
+        sys.exit(1)
+    click.echo(f"publication consistent: {entries} entries, every date as the rules and the "
+               f"current calendar compute it")
