@@ -10,9 +10,8 @@ Revises: a9131e0e2dce
 Create Date: 2026-12-05 20:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4e1d2a7b9f3'

@@ -6,7 +6,6 @@ windows and repair conditions all come from the profile through
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa

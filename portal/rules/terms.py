@@ -341,7 +341,7 @@ class EntryDates:
 
 
 def entry_dates(profile: Profile, ground_code: str, decided_on: date, prior_listings: int,
-                calendar: "WorkCalendar | None") -> EntryDates:
+                calendar: WorkCalendar | None) -> EntryDates:
     """The published dates of a listing on ``ground_code`` decided on ``decided_on``."""
     term = listing_term(profile, ground_code, decided_on, prior_listings)
     provisional: set[str] = set()

@@ -93,7 +93,7 @@ ProfileFor = Callable[[str], Profile]
 
 
 def _recompute_after(session: Session, actor: audit.Actor, year: int,
-                     profiles: tuple[ProfileFor, Profile] | None) -> list["Change"]:
+                     profiles: tuple[ProfileFor, Profile] | None) -> list[Change]:
     """A day of a provisional year changed: recompute what depended on it (same transaction)."""
     if profiles is None:
         return []
@@ -102,7 +102,7 @@ def _recompute_after(session: Session, actor: audit.Actor, year: int,
 
 
 def set_day(session: Session, admin: StaffUser, row: DayRow,
-            profiles: tuple[ProfileFor, Profile] | None = None) -> list["Change"]:
+            profiles: tuple[ProfileFor, Profile] | None = None) -> list[Change]:
     """Enter one day; with ``profiles`` (``profile_for``, default profile) every stored and
     published date that depended on it is recomputed (:func:`recompute`)."""
     actor = _admin(admin)
@@ -120,7 +120,7 @@ def set_day(session: Session, admin: StaffUser, row: DayRow,
 
 
 def delete_day(session: Session, admin: StaffUser, day: dt.date,
-               profiles: tuple[ProfileFor, Profile] | None = None) -> list["Change"]:
+               profiles: tuple[ProfileFor, Profile] | None = None) -> list[Change]:
     actor = _admin(admin)
     _check_editable(session, day.year)
     existing = session.get(HolidayOverride, day)

@@ -88,7 +88,7 @@ def test_confirming_a_year_moves_the_published_windows_everywhere(app, session, 
 
 
 def test_entering_one_day_off_moves_the_published_window_at_once(app, session):
-    case, _code = listed_case(session, app, decided_on=DECIDED, ground="J1")
+    listed_case(session, app, decided_on=DECIDED, ground="J1")
     admin = make_staff(session, Role.ADMIN)
     changes = holidays.set_day(session, admin, holidays.DayRow(dt.date(2027, 2, 9), False, "春节"),
                                (load_profile, load_profile("jiamusi")))
