@@ -56,8 +56,11 @@ def expected_entry_values(case: Case, profile: Profile, calendar: WorkCalendar) 
     return publication.published_dates(dates)
 
 
-def _entry_rows(session: Session, where=None) -> Iterator[tuple[PublishedEntry, Case]]:
-    """(entry, case) pairs in id order, in chunks (the projection may hold a million rows)."""
+def _entry_rows(session: Session, where=None, *, release: bool = False
+                ) -> Iterator[tuple[PublishedEntry, Case]]:
+    """(entry, case) pairs in id order, in chunks (the projection may hold a million rows).
+
+    ``release``: read-only callers let go of each chunk once read (bounded memory)."""
     last = 0
     while True:
         stmt = (sa.select(PublishedEntry, Case).join(Case, Case.id == PublishedEntry.case_id)
@@ -65,10 +68,14 @@ def _entry_rows(session: Session, where=None) -> Iterator[tuple[PublishedEntry, 
         if where is not None:
             stmt = stmt.where(where)
         rows = session.execute(stmt).all()
-        yield from rows
-        if len(rows) < _CHUNK:
+        if not rows:
             return
         last = rows[-1][0].id
+        yield from rows
+        if release:
+            session.expunge_all()
+        if len(rows) < _CHUNK:
+            return
 
 
 def _normal(field: str, value):
@@ -123,7 +130,7 @@ def differences(session: Session, calendar: WorkCalendar,
     """
     found: list[Difference] = []
     count = 0
-    for entry, case in _entry_rows(session):
+    for entry, case in _entry_rows(session, release=True):
         count += 1
         profile = profile_for(case.profile)
         fresh = expected_entry_values(case, profile, calendar)
