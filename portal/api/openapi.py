@@ -13,7 +13,7 @@ DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
 TEXT_OR_NULL = {"type": ["string", "null"]}
 URL_OR_NULL = {"type": ["string", "null"], "format": "uri"}
 _LAST_DAY = ("The last day of the term: the subject is still on the list on this day (the "
-             "corresponding day N years after the decision, Civil Code arts. 201–202).")
+             "same day of the month N years after the decision).")
 _LEAVES = "The day the subject leaves the list when the term ends: the day after term_last_day."
 #: The two dates of a term, named the same way in every API body (replacing ``term_end``).
 TERM = {"term_last_day": {**DATE, "description": _LAST_DAY},
