@@ -122,8 +122,9 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
             summary = _("%(kind)s %(code)s was put on the list by %(department)s on %(date)s. "
                         "Ground: %(ground)s", kind=kind, code=row.code, department=row.department,
                         date=_date(row.listed_on), ground=ground)
-            summary += " " + _("Listed until %(last)s (inclusive); leaves the list on %(leaves)s",
-                               last=_date(row.term_last_day), leaves=_date(row.leaves_list_on))
+            summary = _("%(first)s. %(second)s.", first=summary, second=_(
+                "Listed until %(last)s (inclusive); leaves the list on %(leaves)s",
+                last=_date(row.term_last_day), leaves=_date(row.leaves_list_on)))
             link = urls.entry(row.public_id)
         else:
             _sub(entry, "id", _tag(host, f"removal:{row.public_id}"))
