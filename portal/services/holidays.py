@@ -7,7 +7,11 @@ rows) and confirms it (a :class:`CalendarYear` row), every stored deadline
 that was computed over a provisional year is recomputed from its original
 start date with the new calendar; each changed record gets an audit event
 with its old and new dates, and the list of changes is returned for the
-admin to see.  Functions flush and never commit.
+admin to see.  An entered day applies at once (overrides win over every
+source), so entering, deleting or importing days recomputes too when the
+caller passes ``profiles``.  The published dates of public entries follow in
+the same transaction (``published_dates.refresh``: projection, outbox,
+publication version, audit).  Functions flush and never commit.
 """
 from __future__ import annotations
 
