@@ -5,6 +5,8 @@ the list, rectification closes, repair opens, removal at the end of the term, th
 publication and sharing dues) from the rules and the current holiday calendar
 (``portal.services.published_dates``) and compares it with what is published.
 Prints each difference and exits 1 if there is any; otherwise prints a summary.
+``--fix`` first rewrites the projection's dates that differ (as a calendar change
+does: new entry version, outbox event, audit event by "system"), then checks again.
 """
 from __future__ import annotations
 
@@ -25,13 +27,22 @@ def verify_group() -> None:
 
 
 @verify_group.command("publication")
+@click.option("--fix", is_flag=True, help="Rewrite published entry dates that differ, then check.")
 @with_appcontext
-def verify_publication() -> None:
+def verify_publication(fix: bool) -> None:
     from portal.rules.profiles import load_profile
+    from portal.services import audit
     from portal.services.calendar import load_calendar
-    from portal.services.published_dates import differences
+    from portal.services.published_dates import differences, refresh
 
-    found, entries = differences(db.session, load_calendar(db.session), load_profile)
+    calendar = load_calendar(db.session)
+    if fix:
+        changes = refresh(db.session, audit.SYSTEM, calendar, load_profile)
+        db.session.commit()
+        for _entry, case, field, old, new, _provisional in changes[:SHOWN]:
+            click.echo(f"fixed case {case.case_no}: {field} {old} -> {new}")
+        click.echo(f"fixed {len(changes)} published date(s)")
+    found, entries = differences(db.session, calendar, load_profile)
     db.session.rollback()
     if found:
         for difference in found[:SHOWN]:

@@ -20,8 +20,8 @@ from tests.factories import make_staff
 from tests.services.test_demo import seeded
 
 
-def _verify(app):
-    return app.test_cli_runner().invoke(args=["verify", "publication"])
+def _verify(app, *options):
+    return app.test_cli_runner().invoke(args=["verify", "publication", *options])
 
 
 def _confirm_2027_with_spring_festival_off(session, profile_code: str) -> list:
@@ -56,10 +56,12 @@ def test_verify_passes_on_the_demo_fails_on_tampering_and_passes_after_a_confirm
     assert f"entry {other_pid}: term_last_day" in result.output
     assert "2 date(s)" in result.output
 
+    fixed = _verify(app, "--fix")                      # rewritten as a calendar change would
+    assert fixed.exit_code == 0, fixed.output
+    assert "fixed 2 published date(s)" in fixed.output and "publication consistent" in fixed.output
     with app.app_context():
-        db.session.get(PublishedEntry, entry_id).rectification_closes_on = right
-        db.session.get(PublishedEntry, other_id).term_last_day = other_last
-        db.session.commit()
+        assert db.session.get(PublishedEntry, entry_id).rectification_closes_on == right
+        assert db.session.get(PublishedEntry, other_id).term_last_day == other_last
         changes = _confirm_2027_with_spring_festival_off(db.session, "jiamusi")
         db.session.commit()
         moved = [c for c in changes if c.entity_type == "entry"]
