@@ -40,8 +40,9 @@ def _confirm_2027(session):
     return holidays.confirm_year(session, admin, 2027, load_profile, load_profile("jiamusi"))
 
 
-def _surfaces(client, entry, case, code) -> dict:
+def _surfaces(client, entry, case, code, party) -> dict:
     return {
+        "party": page_text(party.get("/submit/case")),
         "page": page_text(client.get(f"/entries/{entry.public_id}")),
         "api": client.get(f"/api/v1/entries/{entry.public_id}").get_json()["data"],
         "letter": page_text(post_letter(client, case, "listing_decision", code=code)),
@@ -55,11 +56,15 @@ def test_confirming_a_year_moves_the_published_windows_everywhere(app, session, 
         session.commit()
         entry = session.execute(sa.select(PublishedEntry)).scalar_one()
         login(client, staff(session, Role.CLERK))
-        before = _surfaces(client, entry, case, code)
+        party = app.test_client()
+        party.post("/submit/party", data={"case_no": case.case_no, "access_code": code,
+                                          "identifier": case.subject.uscc})
+        before = _surfaces(client, entry, case, code, party)
         assert before["api"]["rectification_closes_on"] == "2027-02-09"
         assert before["api"]["dates_provisional"] == ["rectification_closes_on", "repair_opens_on"]
         assert "2027年2月9日" in before["page"] and NOTE in before["page"]
         assert "2027年2月9日" in before["letter"] and NOTE in before["letter"]
+        assert "截止日期：2027年2月9日。 暂定" in before["party"]
         version = session.get(PublicationState, 1).version
         outbox = session.scalar(sa.select(sa.func.count(OutboxEvent.id)))
 
@@ -68,11 +73,12 @@ def test_confirming_a_year_moves_the_published_windows_everywhere(app, session, 
         assert {(c.entity_type, c.field, c.old, c.new) for c in changes} >= {
             ("entry", "rectification_closes_on", dt.date(2027, 2, 9), dt.date(2027, 2, 12)),
             ("entry", "repair_opens_on", dt.date(2027, 2, 10), dt.date(2027, 2, 13))}
-        after = _surfaces(client, entry, case, code)
+        after = _surfaces(client, entry, case, code, party)
 
     assert after["api"]["rectification_closes_on"] == "2027-02-12"
     assert after["api"]["repair_opens_on"] == "2027-02-13"
     assert after["api"]["dates_provisional"] == []
+    assert "2027年2月12日" in after["party"] and "暂定" not in after["party"]
     for name in ("page", "letter"):
         assert "2027年2月12日" in after[name] and "2027年2月13日" in after[name], name
         assert "2027年2月9日" not in after[name] and NOTE not in after[name], name
