@@ -1,4 +1,4 @@
-"""Flask commands: init-db, seed-demo, index, worker, expire, audit."""
+"""Flask commands: init-db, seed-demo, index, worker, expire, audit, verify."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,13 +16,14 @@ from portal import clock
 from portal.extensions import db
 from portal.import_cli import import_report
 from portal.uploads_cli import uploads_group
+from portal.verify_cli import verify_group
 
 log = logging.getLogger("portal.worker")
 
 
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group,
-                    import_report, uploads_group):
+                    import_report, uploads_group, verify_group):
         app.cli.add_command(command)
 
 

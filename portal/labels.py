@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+# The two dates of a term, in the same words on every surface (pages, exports, feeds, letters):
+# the last day on the list, and the day the subject leaves it (the next day).
+TERM_LAST_DAY = _l("Listed until (inclusive)")
+LEAVES_LIST_ON = _l("Leaves the list on")
+
 SUBJECT_KINDS = {
     "organisation": _l("Organisation"),
     "person": _l("Individual"),

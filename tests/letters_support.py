@@ -78,12 +78,12 @@ class Procedure:
     def repair_opens(self) -> dt.date:
         case = self.case
         return terms.repair_eligibility(self.profile, case.ground, case.decided_on, case.decided_on,
-                                        case.term_end, prior_listings=case.prior_listings,
+                                        case.leaves_list_on, prior_listings=case.prior_listings,
                                         calendar=self.calendar).opens_on
 
     def remove(self, reason: RemovalReason = RemovalReason.CREDIT_REPAIRED) -> dt.date:
         on = {RemovalReason.CREDIT_REPAIRED: self.repair_opens(),
-              RemovalReason.TERM_EXPIRED: self.case.term_end}.get(reason, self.case.decided_on)
+              RemovalReason.TERM_EXPIRED: self.case.leaves_list_on}.get(reason, self.case.decided_on)
         cases.remove_case(self.session, self.approver, self.case, self.profile,
                           self.app.config["PORTAL_LOOKUP_KEY"], reason, on)
         return on

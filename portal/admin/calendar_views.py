@@ -60,14 +60,18 @@ def set_day():
     if not form.validate_on_submit():
         return _render(year, day_form=form, status=400)
     try:
-        holidays.set_day(db.session, current_user, holidays.DayRow(
-            form.day.data, form.is_workday.data == "1", (form.note.data or "").strip()))
+        moved = holidays.set_day(db.session, current_user, holidays.DayRow(
+            form.day.data, form.is_workday.data == "1", (form.note.data or "").strip()),
+            (load_profile, active_profile()))
     except holidays.CalendarError as exc:
         db.session.rollback()
         flash(calendar_error(exc.code, exc.detail), "error")
         return _back(form.day.data.year)
     db.session.commit()
     flash(_("%(day)s has been saved.", day=form.day.data.isoformat()), "info")
+    if moved:
+        flash(_("%(n)s stored or published dates moved with this day; each change is in the "
+                "audit log.", n=len(moved)), "info")
     return _back(form.day.data.year)
 
 
@@ -76,7 +80,7 @@ def set_day():
 def delete_day(day: str):
     try:
         parsed = dt.date.fromisoformat(day)
-        holidays.delete_day(db.session, current_user, parsed)
+        holidays.delete_day(db.session, current_user, parsed, (load_profile, active_profile()))
     except ValueError as exc:
         db.session.rollback()
         flash(calendar_error(getattr(exc, "code", ""), getattr(exc, "detail", None)), "error")
@@ -105,7 +109,8 @@ def import_csv():
             text = raw.decode("gb18030", errors="replace")
     try:
         rows = holidays.parse_csv(text)
-        count = holidays.import_year(db.session, current_user, year, rows)
+        count = holidays.import_year(db.session, current_user, year, rows,
+                                     (load_profile, active_profile()))
     except holidays.CalendarError as exc:
         db.session.rollback()
         flash(calendar_error(exc.code, exc.detail), "error")

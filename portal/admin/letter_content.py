@@ -6,7 +6,6 @@ windows and repair conditions all come from the profile through
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -93,17 +92,19 @@ def _defence_filed(session: Session, case: Case) -> bool:
 
 def _listing(session: Session, case: Case, profile: Profile, calendar: WorkCalendar) -> dict:
     decided = case.decided_on
-    term = terms.listing_term(profile, case.ground, decided, case.prior_listings)
+    # The same dates as the public entry (one function), with today's calendar.
+    dates = terms.entry_dates(profile, case.ground, decided, case.prior_listings, calendar)
     rect = terms.rectification_eligibility(profile, case.ground, decided, case.prior_listings,
                                            decided, calendar)
-    repair = terms.repair_eligibility(profile, case.ground, decided, decided, case.term_end,
+    repair = terms.repair_eligibility(profile, case.ground, decided, decided, dates.leaves_list_on,
                                       prior_listings=case.prior_listings, calendar=calendar)
     return {
-        "term": term,
+        "term": dates.term,
+        "dates": dates,
         "defence_filed": _defence_filed(session, case),
-        "term_start": case.term_start or decided,
-        "term_last_day": (case.term_end - dt.timedelta(days=1)) if case.term_end else term.last_day,
-        "term_end": case.term_end or term.expires_on,
+        "term_start": dates.term_start,
+        "term_last_day": dates.term_last_day,
+        "leaves_list_on": dates.leaves_list_on,
         "measures": profile.measures_for(case.severity),
         "reconsideration": profile.deadline("reconsideration").label(),
         "litigation": profile.deadline("litigation").label(),
@@ -136,7 +137,8 @@ def _removal(session: Session, case: Case, profile: Profile, locale: str) -> dic
         "decision_letter": decision,
         "stops_publication": profile.repair.stops_publication,
         "certificate": profile.repair.certificate,
-        "term_last_day": (case.term_end - dt.timedelta(days=1)) if case.term_end else None,
+        "term_last_day": case.term_last_day,
+        "leaves_list_on": case.leaves_list_on,
     }
 
 

@@ -29,7 +29,8 @@ class Step:
     basis: str | None = None           # which calendar counted the working days
     stale: bool = False                # the stored due date differs from today's calendar
     met: bool | None = None            # done on or before its deadline
-    until: dt.date | None = None       # end of a range (term)
+    last_day: dt.date | None = None    # last day of a range (the term's last day on the list)
+    until: dt.date | None = None       # the day after the range (the subject leaves the list)
 
 
 def basis_label(basis: str | None) -> str:
@@ -87,10 +88,11 @@ def case_timeline(case: Case, profile: Profile, calendar: WorkCalendar, today: d
         _("Upload to the credit sharing platform"), case, profile, calendar, today, locale,
         "sharing", case.decided_on, case.share_due_on, case.shared_on,
         running=case.state in (C.DECIDED, C.PUBLISHED) and case.shared_on is None))
-    if case.decided_on and case.term_end:
+    if case.decided_on and case.leaves_list_on:
         term = terms.listing_term(profile, case.ground, case.decided_on, case.prior_listings)
         steps.append(Step(_("Listing term"), case.term_start, period=term.period.label().get(locale),
-                          source=term.source, until=case.term_end))
+                          source=term.source, last_day=case.term_last_day,
+                          until=case.leaves_list_on))
     if case.removed_on:
         steps.append(Step(_("Removed from the list"), case.removed_on))
     return steps

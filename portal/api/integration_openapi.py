@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import copy
 
-from portal.api.openapi import DATE, DATE_OR_NULL, TEXT_OR_NULL, _object, _ref, document
+from portal.api.openapi import (
+    DATE,
+    DATE_OR_NULL,
+    TERM,
+    TERM_OR_NULL,
+    TEXT_OR_NULL,
+    _object,
+    _ref,
+    document,
+)
 from portal.models import CaseOrigin
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import CaseState, RemovalReason
@@ -137,8 +146,9 @@ def _schemas() -> dict:
                               "this subject (any case)."},
             "listings": {"type": "array", "items": _object({
                 **case_base, "decided_on": DATE, "published_on": DATE_OR_NULL,
-                "term_start": DATE, "term_end": {**DATE, "description": "The day the subject "
-                                                 "leaves the list."},
+                "term_start": {**DATE, "description": "Date of the listing decision: the "
+                               "term runs from the day after it."},
+                **TERM,
                 "measures": {"type": "array", "items": TEXT, "description": "Codes of the "
                              "profile's measures that apply (see the entry page)."}})},
             "pending": {"type": "array", "items": _object({
@@ -147,14 +157,14 @@ def _schemas() -> dict:
             "recently_removed": {"type": "array", "description": "Removed in the last 365 days; "
                                  "annulled listings (objection upheld, decision revoked) are not "
                                  "reported.", "items": _object({
-                                     **case_base, "removed_on": DATE, "term_end": DATE_OR_NULL,
+                                     **case_base, "removed_on": DATE, **TERM_OR_NULL,
                                      "removal_reason": {"type": "string", "enum": [
                                          r.value for r in RemovalReason]}})},
             "related_listings": {"type": "array", "description": "ID numbers only: listed "
                                  "organisations this person represents or is responsible for.",
                                  "items": _object({**case_base, "role": {"type": "string", "enum": [
                                      "legal_representative", "responsible"]},
-                                     "term_end": DATE_OR_NULL})},
+                                     **TERM_OR_NULL})},
             "credit_grade": {"oneOf": [{"type": "null"}, _object({
                 "grade": {"type": "string", "enum": list(SEVERITIES)},
                 "profile": TEXT, "until": DATE_OR_NULL,
@@ -183,7 +193,7 @@ def _schemas() -> dict:
             "external_ref": {**TEXT_OR_NULL, "description": "`<system>:<record_id>` of a case "
                              "the calling client opened; null for every other case."},
             "subject": _ref("IntegrationSubject"),
-            "term_end": DATE_OR_NULL, "removal_reason": TEXT_OR_NULL,
+            **TERM_OR_NULL, "removal_reason": TEXT_OR_NULL,
         }, ["position", "case_no", "event", "state", "date", "recorded_at", "ground_code",
             "severity", "origin", "external_ref", "subject"]),
         "IntegrationChangePage": _object({

@@ -41,6 +41,22 @@ PENDING_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOS
 RECENT_REMOVALS = dt.timedelta(days=365)
 
 
+
+def _term(case: Case) -> dict:
+    """The term's last day (still listed) and the day the subject leaves the list."""
+    return {"term_last_day": iso(case.term_last_day), "leaves_list_on": iso(case.leaves_list_on)}
+
+
+def _decided_term(case: Case, data: dict) -> dict:
+    """The term as decided (from the audit event; events before 2026-12 recorded ``term_end``,
+    the day the subject leaves the list)."""
+    leaves = data.get("leaves_list_on") or data.get("term_end")
+    if leaves is None:
+        return _term(case)
+    leaves_on = dt.date.fromisoformat(str(leaves)[:10])
+    return {"term_last_day": iso(leaves_on - dt.timedelta(days=1)), "leaves_list_on": iso(leaves_on)}
+
+
 def subject_code(subject: Subject) -> str:
     """The code a business system may see: an organisation's, or a person's ID masked."""
     if subject.kind is SubjectKind.PERSON:
@@ -106,16 +122,15 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
         text, measures = _ground(case)
         base = {"case_no": case.case_no, "state": case.state.value, "ground_code": case.ground,
                 "ground_text": text, "severity": case.severity, "subject": _subject(case.subject)}
-        listed = case.state in LISTED_STATES and (case.term_end is None or case.term_end > today)
+        listed = case.state in LISTED_STATES and (case.leaves_list_on is None or case.leaves_list_on > today)
         if case.subject_id not in own:
             if listed:
-                linked.append({**base, "role": related[case.subject_id],
-                               "term_end": iso(case.term_end)})
+                linked.append({**base, "role": related[case.subject_id], **_term(case)})
             continue
         if listed:
             listings.append({**base, "decided_on": iso(case.decided_on),
                              "published_on": iso(case.published_on),
-                             "term_start": iso(case.term_start), "term_end": iso(case.term_end),
+                             "term_start": iso(case.term_start), **_term(case),
                              "measures": measures})
         elif case.state in PENDING_STATES:
             pending.append({**base, "opened_on": iso(case.opened_on),
@@ -125,8 +140,7 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
               and case.removal_reason not in ANNULLING_REASONS
               and case.removed_on > today - RECENT_REMOVALS):
             removed.append({**base, "removed_on": iso(case.removed_on),
-                            "removal_reason": case.removal_reason.value,
-                            "term_end": iso(case.term_end)})
+                            "removal_reason": case.removal_reason.value, **_term(case)})
     grade = _credit_grade(session, own, today)
     reasons = [code for code, hit in (
         ("listed", listings), ("pending_procedure", pending),
@@ -268,8 +282,7 @@ def feed(session: Session, after: int, limit: int, client_id: int | None = None)
                 "origin": row.Case.origin.value, "external_ref": _own_ref(row.Case.external_ref, client_id),
                 "subject": _subject(row.Subject)}
         if row.action == "case.decide":
-            item["term_end"] = iso(row.Case.term_end) if data.get("term_end") is None else str(
-                data["term_end"])[:10]
+            item.update(_decided_term(row.Case, data))
         if row.action == "case.remove":
             item["removal_reason"] = data.get("reason")
         items.append(item)

@@ -12,6 +12,20 @@ DATE = {"type": "string", "format": "date"}
 DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
 TEXT_OR_NULL = {"type": ["string", "null"]}
 URL_OR_NULL = {"type": ["string", "null"], "format": "uri"}
+_LAST_DAY = ("The last day of the term: the subject is still on the list on this day (the "
+             "same day of the month N years after the decision).")
+_LEAVES = "The day the subject leaves the list when the term ends: the day after term_last_day."
+#: The two dates of a term, named the same way in every API body (replacing ``term_end``).
+TERM = {"term_last_day": {**DATE, "description": _LAST_DAY},
+        "leaves_list_on": {**DATE, "description": _LEAVES}}
+TERM_OR_NULL = {"term_last_day": {**DATE_OR_NULL, "description": _LAST_DAY},
+                "leaves_list_on": {**DATE_OR_NULL, "description": _LEAVES}}
+PROVISIONAL_DATES = {
+    "type": "array", "items": {"type": "string", "enum": [
+        "rectification_closes_on", "repair_opens_on"]},
+    "description": "The dates of this entry that rest on a provisional holiday calendar (a "
+    "year whose State Council schedule is not yet published): they may move when it is.",
+}
 REF = "#/components/schemas/"
 ERRORS = {
     "400": "A parameter is missing, unknown or invalid (`error.field` names it).",
@@ -74,9 +88,9 @@ def _schemas() -> dict:
         "url": {**URL_OR_NULL, "description": "Public entry page; null when the entry is "
                 "disclosed only by exact look-up."},
         "severity": {"type": "string", "enum": list(SEVERITIES)},
-        "term_start": DATE,
-        "term_end": {**DATE, "description": "The day the entry leaves the list when the term "
-                     "ends (the day after the last listed day)."},
+        "term_start": {**DATE, "description": "Date of the listing decision: the term runs from "
+                       "the day after it."},
+        **TERM,
         "under_objection": {"type": "boolean"},
         "status": {"type": "string", "enum": ["listed", "removed"]},
         "extra_codes": {"type": "array", "items": {"type": "string"}},
@@ -86,7 +100,12 @@ def _schemas() -> dict:
         "legal_basis": {"type": "string"}, "document_no": TEXT_OR_NULL,
         "department_contact": {"type": "string"}, "listing_year": {"type": "integer"},
         "published_on": DATE, "repeat_listing": {"type": "boolean"},
-        "rectification_closes_on": DATE_OR_NULL, "repair_opens_on": DATE_OR_NULL,
+        "rectification_closes_on": {**DATE_OR_NULL, "description": "Last day to file "
+                                    "rectification evidence; null where rectification does not "
+                                    "apply."},
+        "repair_opens_on": {**DATE_OR_NULL, "description": "First day a credit repair may be "
+                            "applied for; null where the rules allow none."},
+        "dates_provisional": PROVISIONAL_DATES,
         "removed_on": DATE_OR_NULL, "removal_reason": TEXT_OR_NULL,
         "removal_reason_text": TEXT_OR_NULL, "removal_reason_text_en": TEXT_OR_NULL,
         "version": {"type": "integer"},

@@ -85,7 +85,8 @@ def entry_summary(row, urls: Urls) -> dict:
         "severity": row.severity,
         "listed_on": iso(row.listed_on),
         "term_start": iso(row.term_start),
-        "term_end": iso(row.term_end),
+        "term_last_day": iso(row.term_last_day),
+        "leaves_list_on": iso(row.leaves_list_on),
         "department": row.department,
         "under_objection": bool(row.under_objection),
     }
@@ -114,6 +115,7 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
         "repeat_listing": bool(entry.repeat_listing),
         "rectification_closes_on": iso(entry.rectification_closes_on),
         "repair_opens_on": iso(entry.repair_opens_on),
+        "dates_provisional": list(entry.dates_provisional or []),
         "removed_on": iso(entry.removed_on),
         "removal_reason": entry.removal_reason,
         "removal_reason_text": reasons["zh_CN"].get(entry.removal_reason) if entry.removal_reason else None,

@@ -123,11 +123,9 @@ class Bulk:
         return terms.listing_term(self.profile, ground, decided, 0)
 
     def _windows(self, ground: str, decided: dt.date, term_end: dt.date):
-        """(rectification_closes_on, repair_opens_on) as ``publication.entry_values`` computes them."""
-        rect = terms.rectification_eligibility(self.profile, ground, decided, 0, decided)
-        repair = terms.repair_eligibility(self.profile, ground, decided, decided, term_end)
-        return (rect.closes_on if rect.allowed else None,
-                repair.opens_on if self.profile.repair.allowed else None)
+        """(rectification_closes_on, repair_opens_on, provisional names) as publication computes them."""
+        dates = terms.entry_dates(self.profile, ground, decided, 0, self.cal)
+        return dates.rectification_closes_on, dates.repair_opens_on, sorted(dates.provisional)
 
     # ---------------------------------------------------------------- codes
 
@@ -201,7 +199,7 @@ class Bulk:
             published = min(self.add_wd(decided, rng.choice((1, 1, 2, 2, 3, 4, 5))), publish_due.due)
             shared = max(published, min(self.add_wd(published, rng.choice((0, 0, 1, 2))), share_due.due))
             term = self.term(ground.code, decided)
-            rect_closes, repair_opens = self.windows(ground.code, decided, term.expires_on)
+            rect_closes, repair_opens, provisional = self.windows(ground.code, decided, term.expires_on)
             removed = None
             if reason is not None:
                 removed = self.removal_date(reason, ground, decided, published, term.expires_on,
@@ -212,7 +210,7 @@ class Bulk:
                     "defence_due": self.deadline("defence_window", served).due,
                     "publish_due": publish_due, "share_due": share_due, "published": published,
                     "shared": shared, "term": term, "rect_closes": rect_closes,
-                    "repair_opens": repair_opens, "removed": removed}
+                    "repair_opens": repair_opens, "provisional": provisional, "removed": removed}
         return None
 
     # ------------------------------------------------------------------ run
@@ -393,7 +391,7 @@ class Bulk:
             "defence_due_on": d["defence_due"], "decided_on": decided,
             "publish_due_on": d["publish_due"].due, "published_on": published,
             "share_due_on": d["share_due"].due, "shared_on": d["shared"], "term_start": term.start,
-            "term_end": term.expires_on, "removed_on": removed_on,
+            "leaves_list_on": term.expires_on, "removed_on": removed_on,
             "removal_reason": reason, "deadlines_provisional": d["publish_due"].provisional,
             "prepared_by_id": self.clerk_id, "approved_by_id": self.approver_id,
             "assignee_id": self.clerk_id, "created_at": now, "updated_at": now,
@@ -414,8 +412,10 @@ class Bulk:
                 "legal_basis": ground.legal_basis.zh, "document_no": document_no,
                 "department": self.department, "department_contact": self.contact,
                 "listed_on": decided, "listing_year": decided.year, "published_on": published,
-                "term_start": term.start, "term_end": term.expires_on, "repeat_listing": False,
+                "term_start": term.start, "term_last_day": term.last_day,
+                "leaves_list_on": term.expires_on, "repeat_listing": False,
                 "rectification_closes_on": rect_closes, "repair_opens_on": repair_opens,
+                "dates_provisional": d["provisional"],
                 "under_objection": False, "visible": visible,
                 "status": "removed" if reason else "listed", "removed_on": removed_on,
                 "removal_reason": reason.value if reason else None,

@@ -131,12 +131,12 @@ class CityHistory:
         item.case = case = self.proc.run(subject, data, item.decided, defence_by=defence)
         finish = getattr(self, f"_finish_{item.fate}", None)
         if finish is not None and not finish(case):
-            item.fate = "listed" if case.term_end > self.today else "term_expired"
+            item.fate = "listed" if case.leaves_list_on > self.today else "term_expired"
         return case
 
     def _latest_removal(self, case: Case) -> dt.date:
         """Last day an early removal can happen: before the term ends and before demo-today."""
-        return min(case.term_end, self.today) - ONE_DAY
+        return min(case.leaves_list_on, self.today) - ONE_DAY
 
     def _granted_removal(self, case: Case, sub, reason: RemovalReason, granted: dt.date) -> bool:
         latest = self._latest_removal(case)
@@ -165,7 +165,7 @@ class CityHistory:
 
     def _finish_credit_repaired(self, case: Case) -> bool:
         elig = terms.repair_eligibility(self.profile, case.ground, case.decided_on, case.published_on,
-                                        case.term_end, prior_listings=case.prior_listings,
+                                        case.leaves_list_on, prior_listings=case.prior_listings,
                                         calendar=self.cal)
         if elig.opens_on is None:
             return False
@@ -221,7 +221,7 @@ class CityHistory:
             if done["credit_repair"] >= count:
                 break
             elig = terms.repair_eligibility(self.profile, case.ground, case.decided_on, self.today,
-                                            case.term_end, prior_listings=case.prior_listings,
+                                            case.leaves_list_on, prior_listings=case.prior_listings,
                                             calendar=self.cal)
             if elig.opens_on is None or elig.opens_on > self.today - dt.timedelta(days=100):
                 continue
@@ -270,7 +270,7 @@ class CityHistory:
             if done["credit_repair"] >= per_kind:
                 break
             elig = terms.repair_eligibility(self.profile, case.ground, case.decided_on, self.today,
-                                            case.term_end, prior_listings=case.prior_listings,
+                                            case.leaves_list_on, prior_listings=case.prior_listings,
                                             calendar=self.cal)
             if not elig.allowed or case.id in self.touched:
                 continue

@@ -26,7 +26,7 @@ class CaseOrigin(str, enum.Enum):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        sa.Index("ix_cases_state_term_end", "state", "term_end"),
+        sa.Index("ix_cases_state_leaves_list_on", "state", "leaves_list_on"),
         sa.Index("ix_cases_subject_state", "subject_id", "state"),
     )
 
@@ -62,7 +62,9 @@ class Case(Base):
     # The removal reported to the sharing platform (it must stop sharing the record, Order 36).
     removal_shared_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     term_start: Mapped[dt.date | None] = mapped_column(sa.Date)
-    term_end: Mapped[dt.date | None] = mapped_column(sa.Date)   # the day the subject leaves the list
+    # The day the subject leaves the list when the term ends: the day after the term's last day
+    # (``terms.Term.expires_on``).  Until 2026-12 this column was called ``term_end``.
+    leaves_list_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     removal_reason: Mapped[RemovalReason | None] = mapped_column(enum_column(RemovalReason))
     # Deadlines computed over a provisional calendar year are flagged for recomputation.
@@ -75,3 +77,8 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now, onupdate=clock.now)
 
     subject: Mapped[Subject] = relationship()
+
+    @property
+    def term_last_day(self) -> dt.date | None:
+        """The last day of the term: the subject is still listed on it (``terms.Term.last_day``)."""
+        return self.leaves_list_on - dt.timedelta(days=1) if self.leaves_list_on else None

@@ -51,11 +51,16 @@ class PublishedEntry(Base):
     listed_on: Mapped[dt.date] = mapped_column(sa.Date)          # date of the listing decision
     listing_year: Mapped[int] = mapped_column()
     published_on: Mapped[dt.date] = mapped_column(sa.Date)
+    # The term runs from the decision day (``term_start``) to ``term_last_day`` inclusive; the
+    # subject leaves the list on ``leaves_list_on``, the next day (``terms.entry_dates``).
     term_start: Mapped[dt.date] = mapped_column(sa.Date)
-    term_end: Mapped[dt.date] = mapped_column(sa.Date)
+    term_last_day: Mapped[dt.date] = mapped_column(sa.Date)
+    leaves_list_on: Mapped[dt.date] = mapped_column(sa.Date)
     repeat_listing: Mapped[bool] = mapped_column(default=False)
     rectification_closes_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     repair_opens_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # Names of the dates above that rest on a provisional calendar year (they may still move).
+    dates_provisional: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     under_objection: Mapped[bool] = mapped_column(default=False)
     # False for natural persons where the profile forbids publishing them (exact look-up only)
     visible: Mapped[bool] = mapped_column(default=True)
@@ -92,6 +97,13 @@ class RemovalNotice(Base):
     visible: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
+
+    @property
+    def term_last_day(self) -> dt.date | None:
+        """For a removal at the end of the term: the term's last day (the day before removal)."""
+        if self.reason != "term_expired" or self.removed_on is None:
+            return None
+        return self.removed_on - dt.timedelta(days=1)
 
 
 class RedListEntry(Base):

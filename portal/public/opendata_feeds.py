@@ -40,24 +40,27 @@ TAG_DATE = "2026"
 
 def latest_changes(session: Session, limit: int = FEED_SIZE) -> list:
     """The newest additions (publication date) and removals (removal date): one UNION query."""
-    def columns(model, kind: str, day, reason, entry_public_id):
+    def columns(model, kind: str, day, reason, entry_public_id, last_day, leaves_on):
         return (sa.literal_column(f"'{kind}'").label("kind"), model.public_id.label("public_id"),
                 model.profile.label("profile"), model.name.label("name"),
                 model.subject_kind.label("subject_kind"), model.code_display.label("code"),
                 model.ground_code.label("ground_code"), model.ground_text.label("ground_text"),
                 model.department.label("department"), model.listed_on.label("listed_on"),
                 day.label("day"), model.updated_at.label("stamp"), reason.label("reason"),
-                entry_public_id.label("entry_public_id"))
+                entry_public_id.label("entry_public_id"), last_day.label("term_last_day"),
+                leaves_on.label("leaves_list_on"))
 
     additions = (
         sa.select(*columns(PublishedEntry, "addition", PublishedEntry.published_on,
-                           sa.cast(sa.null(), sa.String(30)), PublishedEntry.public_id))
+                           sa.cast(sa.null(), sa.String(30)), PublishedEntry.public_id,
+                           PublishedEntry.term_last_day, PublishedEntry.leaves_list_on))
         .where(LISTED).order_by(PublishedEntry.published_on.desc(), PublishedEntry.id.desc())
         .limit(limit).subquery()
     )
     removals = (
         sa.select(*columns(RemovalNotice, "removal", RemovalNotice.removed_on,
-                           RemovalNotice.reason, RemovalNotice.entry_public_id))
+                           RemovalNotice.reason, RemovalNotice.entry_public_id,
+                           sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Date)))
         .where(notice_public()).order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
         .limit(limit).subquery()
     )
@@ -119,6 +122,9 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
             summary = _("%(kind)s %(code)s was put on the list by %(department)s on %(date)s. "
                         "Ground: %(ground)s", kind=kind, code=row.code, department=row.department,
                         date=_date(row.listed_on), ground=ground)
+            summary = _("%(first)s. %(second)s.", first=summary, second=_(
+                "Listed until %(last)s (inclusive); leaves the list on %(leaves)s",
+                last=_date(row.term_last_day), leaves=_date(row.leaves_list_on)))
             link = urls.entry(row.public_id)
         else:
             _sub(entry, "id", _tag(host, f"removal:{row.public_id}"))

@@ -45,7 +45,8 @@ MIMETYPES = {
 
 _ENTRY_FIELDS = (
     "id", "public_id", "name", "subject_kind", "code_display", "ground_code", "ground_text",
-    "ground_text_en", "severity", "listed_on", "term_start", "term_end", "department",
+    "ground_text_en", "severity", "listed_on", "term_start", "term_last_day", "leaves_list_on",
+    "department",
     "under_objection",
 )
 _REMOVAL_FIELDS = (
@@ -66,7 +67,8 @@ ENTRY_COLUMNS = _COMMON_HEAD + [
     ("severity", _l("Severity")),
     ("listed_on", _l("Date of the listing decision")),
     ("term_start", _l("Term start")),
-    ("term_end", _l("Removal date at the end of the term")),
+    ("term_last_day", labels.TERM_LAST_DAY),
+    ("leaves_list_on", labels.LEAVES_LIST_ON),
     ("department", _l("Deciding department")),
     ("under_objection", _l("Under objection")),
     ("url", _l("Entry page")),
@@ -79,7 +81,7 @@ REMOVAL_COLUMNS = _COMMON_HEAD + [
     ("department", _l("Deciding department")),
     ("entry_url", _l("Entry page")),
 ]
-_DATE_FIELDS = {"listed_on", "term_start", "term_end", "removed_on"}
+_DATE_FIELDS = {"listed_on", "term_start", "term_last_day", "leaves_list_on", "removed_on"}
 _WIDTHS = {"public_id": 14, "name": 36, "code": 22, "ground_text": 48, "department": 28,
            "url": 40, "entry_url": 40, "reason_text": 24}
 

@@ -42,6 +42,7 @@ __all__ = [
     "defence_due", "publication_due", "sharing_due", "objection_decision_due",
     "objection_marker_due", "rectification_check_due", "repair_check_due",
     "complaint_decision_due", "supplement_due", "profile_warning", "ReportDue", "report_due",
+    "EntryDates", "entry_dates",
 ]
 
 _ONE_DAY = timedelta(days=1)
@@ -297,6 +298,71 @@ def repair_eligibility(profile: Profile, ground_code: str, listed_on: date, toda
     if today < opens:
         return Eligibility(False, "window_not_open", opens, closes, source)
     return Eligibility(True, "ok", opens, closes, source)
+
+
+# --------------------------------------------------------------------------
+# The dates an entry publishes
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EntryDates:
+    """Every date a listing publishes, computed in one place.
+
+    Publication, the recomputation after a calendar change and
+    ``verify publication`` all call :func:`entry_dates`; what the public reads
+    (entry page, list, /check, exports, API, feed) and what the letters print
+    are these values.
+
+    ``term_start``: the decision day (the term runs from the day after);
+    ``term_last_day``: the last day on the list (the corresponding day N
+    years later, 《民法典》 arts. 201–202); ``leaves_list_on``: the day the
+    subject leaves the list automatically (the day after);
+    ``rectification_closes_on`` / ``repair_opens_on``: the last day of the
+    rectification window and the first day a credit repair may be applied
+    for, ``None`` where they do not apply; ``provisional``: the names of the
+    dates that rest on a provisional calendar year (they may move when the
+    State Council publishes that year's schedule).
+    """
+
+    term_start: date
+    term_last_day: date
+    leaves_list_on: date
+    rectification_closes_on: date | None
+    repair_opens_on: date | None
+    provisional: frozenset[str]
+    term: Term
+
+    #: The published date fields, in the order the surfaces show them.
+    FIELDS = ("term_start", "term_last_day", "leaves_list_on",
+              "rectification_closes_on", "repair_opens_on")
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+def entry_dates(profile: Profile, ground_code: str, decided_on: date, prior_listings: int,
+                calendar: WorkCalendar | None) -> EntryDates:
+    """The published dates of a listing on ``ground_code`` decided on ``decided_on``."""
+    term = listing_term(profile, ground_code, decided_on, prior_listings)
+    provisional: set[str] = set()
+    rect = rectification_eligibility(profile, ground_code, decided_on, prior_listings,
+                                     decided_on, calendar)
+    rect_closes = rect.closes_on if rect.allowed else None
+    if rect_closes is not None and calendar is not None:
+        window = _period_deadline(decided_on, profile.deadline("rectification_window"), calendar)
+        if window.provisional:
+            provisional.add("rectification_closes_on")
+    repair_opens = None
+    if profile.repair.allowed:
+        repair_opens = repair_eligibility(profile, ground_code, decided_on, decided_on,
+                                          term.expires_on, prior_listings=prior_listings,
+                                          calendar=calendar).opens_on
+        if ("rectification_closes_on" in provisional and repair_opens is not None
+                and repair_opens == rect_closes + _ONE_DAY):
+            provisional.add("repair_opens_on")
+    return EntryDates(term_start=term.start, term_last_day=term.last_day,
+                      leaves_list_on=term.expires_on, rectification_closes_on=rect_closes,
+                      repair_opens_on=repair_opens, provisional=frozenset(provisional), term=term)
 
 
 def removal_problem(profile: Profile, ground_code: str, reason: str, listed_on: date,

@@ -171,14 +171,15 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     term = terms.listing_term(profile, case.ground, decided_on, case.prior_listings)
     pub = terms.deadline(profile, "publication", decided_on, calendar)
     share = terms.deadline(profile, "sharing", decided_on, calendar)
-    case.decided_on, case.term_start, case.term_end = decided_on, term.start, term.expires_on
+    case.decided_on, case.term_start, case.leaves_list_on = decided_on, term.start, term.expires_on
     case.publish_due_on, case.share_due_on = pub.due, share.due
     case.deadlines_provisional = pub.provisional or share.provisional
     case.approved_by_id = user.id if user else None
     code = new_code()
     case.access_code_hash = hash_code(code)
     _transition(session, case, CaseState.DECIDED, actor, "case.decide", {
-        "decided_on": decided_on, "term_end": term.expires_on, "term_source": term.source,
+        "decided_on": decided_on, "term_last_day": term.last_day,
+        "leaves_list_on": term.expires_on, "term_source": term.source,
         "publish_due_on": pub.due, "share_due_on": share.due, "basis": pub.basis,
     })
     redlist.on_listing_decision(session, case)  # a listing decision ends any red-list admission
@@ -223,7 +224,7 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
     actor = _require(user, Role.APPROVER)
     if case.decided_on is not None:
         problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
-                                        case.term_end, case.prior_listings, removed_on,
+                                        case.leaves_list_on, case.prior_listings, removed_on,
                                         calendar or load_calendar(session))
         if problem:
             raise CaseError(f"removal not possible: {problem}")
@@ -238,11 +239,11 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
 def expire_terms(session: Session, profile_for, key: str, today: dt.date) -> list[str]:
     """Remove every published case whose term has ended (Jiamusi art. 10). Idempotent."""
     due = session.execute(
-        sa.select(Case).where(Case.state == CaseState.PUBLISHED, Case.term_end <= today)
-        .order_by(Case.term_end, Case.id).with_for_update(skip_locked=True)
+        sa.select(Case).where(Case.state == CaseState.PUBLISHED, Case.leaves_list_on <= today)
+        .order_by(Case.leaves_list_on, Case.id).with_for_update(skip_locked=True)
     ).scalars().all()
     calendar = load_calendar(session) if due else None   # once for the whole run
     for case in due:
         remove_case(session, None, case, profile_for(case.profile), key,
-                    RemovalReason.TERM_EXPIRED, case.term_end, calendar=calendar)
+                    RemovalReason.TERM_EXPIRED, case.leaves_list_on, calendar=calendar)
     return [case.case_no for case in due]

@@ -80,8 +80,15 @@ def _objection(case: Case) -> Window:
     return Window(K.OBJECTION, False, "not_listed")
 
 
-def _from_eligibility(kind: SubmissionKind, elig: terms.Eligibility) -> Window:
-    return Window(kind, elig.allowed, elig.reason, elig.opens_on, elig.closes_on)
+def _from_eligibility(kind: SubmissionKind, elig: terms.Eligibility,
+                      provisional: bool = False) -> Window:
+    return Window(kind, elig.allowed, elig.reason, elig.opens_on, elig.closes_on, provisional)
+
+
+def _provisional(case: Case, profile: Profile, calendar: WorkCalendar, name: str) -> bool:
+    """Does the published date ``name`` of the case rest on a provisional calendar year?"""
+    return name in terms.entry_dates(profile, case.ground, case.decided_on, case.prior_listings,
+                                     calendar).provisional
 
 
 def _rectification(case: Case, profile: Profile, calendar: WorkCalendar, today: dt.date) -> Window:
@@ -91,7 +98,8 @@ def _rectification(case: Case, profile: Profile, calendar: WorkCalendar, today: 
         return Window(K.RECTIFICATION, False, "not_listed")
     elig = terms.rectification_eligibility(profile, case.ground, case.decided_on,
                                            case.prior_listings, today, calendar)
-    return _from_eligibility(K.RECTIFICATION, elig)
+    return _from_eligibility(K.RECTIFICATION, elig, _provisional(
+        case, profile, calendar, "rectification_closes_on"))
 
 
 def _repair(case: Case, profile: Profile, calendar: WorkCalendar, today: dt.date) -> Window:
@@ -99,9 +107,10 @@ def _repair(case: Case, profile: Profile, calendar: WorkCalendar, today: dt.date
         return Window(K.CREDIT_REPAIR, False, "case_closed")
     if case.state not in _LISTED or case.decided_on is None:
         return Window(K.CREDIT_REPAIR, False, "not_listed")
-    elig = terms.repair_eligibility(profile, case.ground, case.decided_on, today, case.term_end,
+    elig = terms.repair_eligibility(profile, case.ground, case.decided_on, today, case.leaves_list_on,
                                     prior_listings=case.prior_listings, calendar=calendar)
-    return _from_eligibility(K.CREDIT_REPAIR, elig)
+    return _from_eligibility(K.CREDIT_REPAIR, elig, _provisional(
+        case, profile, calendar, "repair_opens_on"))
 
 
 def open_filing(session: Session, case: Case, kind: SubmissionKind) -> Submission | None:

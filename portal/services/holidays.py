@@ -7,7 +7,11 @@ rows) and confirms it (a :class:`CalendarYear` row), every stored deadline
 that was computed over a provisional year is recomputed from its original
 start date with the new calendar; each changed record gets an audit event
 with its old and new dates, and the list of changes is returned for the
-admin to see.  Functions flush and never commit.
+admin to see.  An entered day applies at once (overrides win over every
+source), so entering, deleting or importing days recomputes too when the
+caller passes ``profiles``.  The published dates of public entries follow in
+the same transaction (``published_dates.refresh``: projection, outbox,
+publication version, audit).  Functions flush and never commit.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from portal.rules import terms
 from portal.rules.calendar import SOURCE_PROVISIONAL, WorkCalendar, statutory_holidays
 from portal.rules.profiles import Profile
 from portal.rules.workflow import OPEN_SUBMISSION_STATES, SubmissionKind
-from portal.services import audit
+from portal.services import audit, published_dates
 from portal.services.calendar import load_calendar
 from portal.services.staff import _admin
 
@@ -58,8 +62,8 @@ class DayRow:
 class Change:
     """One recomputed deadline."""
 
-    entity_type: str          # "case" | "submission"
-    entity_id: int
+    entity_type: str          # "case" | "submission" | "entry" (the case's public entry)
+    entity_id: int            # case or submission id
     label: str                # case number or receipt number
     field: str
     old: dt.date | None
@@ -89,7 +93,22 @@ def year_overrides(session: Session, year: int) -> list[HolidayOverride]:
     ).scalars().all()
 
 
-def set_day(session: Session, admin: StaffUser, row: DayRow) -> None:
+ProfileFor = Callable[[str], Profile]
+
+
+def _recompute_after(session: Session, actor: audit.Actor, year: int,
+                     profiles: tuple[ProfileFor, Profile] | None) -> list[Change]:
+    """A day of a provisional year changed: recompute what depended on it (same transaction)."""
+    if profiles is None:
+        return []
+    session.flush()
+    return recompute(session, actor, load_calendar(session), *profiles, since=dt.date(year, 1, 1))
+
+
+def set_day(session: Session, admin: StaffUser, row: DayRow,
+            profiles: tuple[ProfileFor, Profile] | None = None) -> list[Change]:
+    """Enter one day; with ``profiles`` (``profile_for``, default profile) every stored and
+    published date that depended on it is recomputed (:func:`recompute`)."""
     actor = _admin(admin)
     _check_editable(session, row.day.year)
     existing = session.get(HolidayOverride, row.day)
@@ -101,18 +120,21 @@ def set_day(session: Session, admin: StaffUser, row: DayRow) -> None:
     audit.record(session, actor, "calendar.set_day", "calendar", row.day.isoformat(),
                  {"is_workday": row.is_workday, "before": before, "note": row.note[:100]})
     session.flush()
+    return _recompute_after(session, actor, row.day.year, profiles)
 
 
-def delete_day(session: Session, admin: StaffUser, day: dt.date) -> None:
+def delete_day(session: Session, admin: StaffUser, day: dt.date,
+               profiles: tuple[ProfileFor, Profile] | None = None) -> list[Change]:
     actor = _admin(admin)
     _check_editable(session, day.year)
     existing = session.get(HolidayOverride, day)
     if existing is None:
-        return
+        return []
     session.delete(existing)
     audit.record(session, actor, "calendar.delete_day", "calendar", day.isoformat(),
                  {"was_workday": existing.is_workday})
     session.flush()
+    return _recompute_after(session, actor, day.year, profiles)
 
 
 def parse_csv(text: str) -> list[DayRow]:
@@ -143,7 +165,8 @@ def parse_csv(text: str) -> list[DayRow]:
     return rows
 
 
-def import_year(session: Session, admin: StaffUser, year: int, rows: list[DayRow]) -> int:
+def import_year(session: Session, admin: StaffUser, year: int, rows: list[DayRow],
+                profiles: tuple[ProfileFor, Profile] | None = None) -> int:
     """Replace the overrides of ``year`` with ``rows`` (all must lie in that year)."""
     actor = _admin(admin)
     _check_editable(session, year)
@@ -160,6 +183,7 @@ def import_year(session: Session, admin: StaffUser, year: int, rows: list[DayRow
         "workdays": sum(r.is_workday for r in rows),
     })
     session.flush()
+    _recompute_after(session, actor, year, profiles)
     return len(rows)
 
 
@@ -209,7 +233,7 @@ def confirm_year(session: Session, admin: StaffUser, year: int,
         "days_off": sum(not o.is_workday for o in year_overrides(session, year)),
         "workdays": sum(o.is_workday for o in year_overrides(session, year)),
     })
-    return recompute(session, actor, new, profile_for, default_profile)
+    return recompute(session, actor, new, profile_for, default_profile, since=dt.date(year, 1, 1))
 
 
 def _case_changes(case: Case, profile: Profile, calendar: WorkCalendar) -> tuple[dict, bool]:
@@ -245,8 +269,15 @@ def _submission_due(submission: Submission, profile: Profile, case: Case | None,
 
 
 def recompute(session: Session, actor: audit.Actor, new: WorkCalendar,
-              profile_for: Callable[[str], Profile], default_profile: Profile) -> list[Change]:
-    """Recompute every provisional deadline with ``new``; audit and return what changed."""
+              profile_for: Callable[[str], Profile], default_profile: Profile,
+              since: dt.date | None = None) -> list[Change]:
+    """Recompute every provisional deadline with ``new``; audit and return what changed.
+
+    Case deadlines and the due dates of open filings that were computed over a provisional
+    year, and the published dates of public entries (rectification closes, repair opens,
+    the term; from ``since`` on when given): the projection, the outbox and the publication
+    version change in the same transaction (:func:`published_dates.refresh`).
+    """
     changes: list[Change] = []
     provisional_cases = session.execute(
         sa.select(Case).where(Case.deadlines_provisional.is_(True)).order_by(Case.id)
@@ -287,4 +318,8 @@ def recompute(session: Session, actor: audit.Actor, new: WorkCalendar,
         sub.due_on, sub.due_provisional = due, provisional
         sub.due_basis = (basis or "")[:80] or sub.due_basis
     session.flush()
+
+    for _entry, case, field, before, after, provisional in published_dates.refresh(
+            session, actor, new, profile_for, since):
+        changes.append(Change("entry", case.id, case.case_no, field, before, after, provisional))
     return changes

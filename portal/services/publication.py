@@ -66,6 +66,11 @@ def is_visible(profile: Profile, ground_code: str, subject_kind: SubjectKind) ->
     return ground.public and (subject_kind is not SubjectKind.PERSON or profile.publish_individuals)
 
 
+def published_dates(dates: terms.EntryDates) -> dict:
+    """The projection's date columns from :func:`portal.rules.terms.entry_dates`."""
+    return {**dates.as_dict(), "dates_provisional": sorted(dates.provisional)}
+
+
 def entry_values(case: Case, profile: Profile, key: str,
                  calendar: WorkCalendar | None = None) -> dict:
     """The publishable, masked fields of a listed case (SPEC §4 step 4).
@@ -76,11 +81,7 @@ def entry_values(case: Case, profile: Profile, key: str,
     ground = profile.ground(case.ground)
     rep = subject.legal_representative
     person = subject.kind is SubjectKind.PERSON
-    rect = terms.rectification_eligibility(profile, case.ground, case.decided_on,
-                                           case.prior_listings, case.decided_on, calendar)
-    repair = terms.repair_eligibility(profile, case.ground, case.decided_on, case.decided_on,
-                                      case.term_end, prior_listings=case.prior_listings,
-                                      calendar=calendar)
+    dates = terms.entry_dates(profile, case.ground, case.decided_on, case.prior_listings, calendar)
     return {
         "profile": profile.code,
         "subject_kind": subject.kind.value,
@@ -103,11 +104,8 @@ def entry_values(case: Case, profile: Profile, key: str,
         "department_contact": case.department_contact,
         "listed_on": case.decided_on,
         "listing_year": case.decided_on.year,
-        "term_start": case.term_start,
-        "term_end": case.term_end,
+        **published_dates(dates),
         "repeat_listing": case.prior_listings > 0,
-        "rectification_closes_on": rect.closes_on if rect.allowed else None,
-        "repair_opens_on": repair.opens_on if profile.repair.allowed else None,
         "visible": is_visible(profile, case.ground, subject.kind),
     }
 

@@ -150,7 +150,8 @@ def _case_values(n: int, case: Case, profile: Profile, extra: dict) -> dict[str,
         "collection": extra.get("collection", ""),
         "remarks": "；".join(x for x in (extra.get("remarks", ""), f"案件编号：{case.case_no}") if x),
         "other": "；".join(x for x in (f"案件编号：{case.case_no}",
-                                      f"列入期限至：{case.term_end}" if case.term_end else "",
+                                      (f"列入期限至{case.term_last_day}（含当日），"
+                                       f"{case.leaves_list_on}起移出名单") if case.leaves_list_on else "",
                                       extra.get("other", "")) if x),
         "amount": str(case.amount) if case.amount is not None else "",
     }

@@ -49,7 +49,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("department", "认定部门", "Deciding department"),
     ("decided_on", "决定日期", "Decided on"),
     ("term_start", "公示起始日期", "Term starts"),
-    ("term_end", "移出日期(期满)", "Leaves the list on (term end)"),
+    ("term_last_day", "列入期限至（含当日）", "Listed until (inclusive)"),
+    ("leaves_list_on", "移出名单日期（期满次日）", "Leaves the list on"),
     ("removed_on", "实际移出日期", "Removed on"),
     ("removal_reason", "移出原因", "Reason for removal"),
 )
@@ -151,7 +152,8 @@ def row(case: Case, kind: str, english: bool = False) -> dict:
         "department": case.department,
         "decided_on": case.decided_on,
         "term_start": case.term_start,
-        "term_end": case.term_end,
+        "term_last_day": case.term_last_day,
+        "leaves_list_on": case.leaves_list_on,
         "removed_on": case.removed_on if kind == REMOVALS else None,
         "removal_reason": _pair(_REASON, case.removal_reason.value, english)
         if kind == REMOVALS and case.removal_reason else "",

@@ -366,3 +366,41 @@ def test_removal_problems_follow_the_reason():
     for reason in ("objection_upheld", "revoked"):
         assert removal_problem(jiamusi, "J1", reason, listed, ends, 0, listed) is None
     assert removal_problem(jiamusi, "J1", "revoked", listed, ends, 0, D(2026, 3, 15)) == "before_listing"
+
+
+# ---------------------------------------------------------------- the dates an entry publishes
+
+def _confirmed_2027_with_spring_festival_off() -> WorkCalendar:
+    """2027 as an admin confirms it: 9–11 February off besides the statutory days."""
+    off = {d: False for d in (D(2027, 2, 5), D(2027, 2, 8), D(2027, 2, 9), D(2027, 2, 10),
+                              D(2027, 2, 11))}
+    return WorkCalendar(overrides=off, confirmed_years=[2027])
+
+
+def test_entry_dates_state_the_last_day_and_the_day_the_subject_leaves(jiamusi, cal):
+    dates = terms.entry_dates(jiamusi, "J1", D(2026, 12, 6), 0, cal)
+    assert dates.term_start == D(2026, 12, 6)
+    assert dates.term_last_day == D(2027, 12, 6)          # the corresponding day one year later
+    assert dates.leaves_list_on == D(2027, 12, 7)         # the subject leaves the next day
+    assert dates.term == listing_term(jiamusi, "J1", D(2026, 12, 6))
+
+
+def test_entry_dates_flag_and_then_settle_a_provisional_window(jiamusi, cal):
+    decided = D(2026, 11, 9)
+    provisional = terms.entry_dates(jiamusi, "J1", decided, 0, cal)
+    # 3 months → 2027-02-09, a working day in the provisional 2027
+    assert provisional.rectification_closes_on == D(2027, 2, 9)
+    assert provisional.repair_opens_on == D(2027, 2, 10)
+    assert provisional.provisional == {"rectification_closes_on", "repair_opens_on"}
+    confirmed = terms.entry_dates(jiamusi, "J1", decided, 0, _confirmed_2027_with_spring_festival_off())
+    assert confirmed.rectification_closes_on == D(2027, 2, 12)   # art. 203: next working day
+    assert confirmed.repair_opens_on == D(2027, 2, 13)
+    assert confirmed.provisional == frozenset()
+    assert confirmed.term_last_day == provisional.term_last_day == D(2027, 11, 9)
+
+
+def test_entry_dates_leave_out_windows_that_do_not_apply(jiamusi, cal):
+    repeat = terms.entry_dates(jiamusi, "J1", D(2026, 3, 15), 1, cal)
+    assert repeat.rectification_closes_on is None and repeat.leaves_list_on == D(2029, 3, 16)
+    assert repeat.repair_opens_on == D(2026, 3, 15) and repeat.provisional == frozenset()
+    assert terms.entry_dates(jiamusi, "J2", D(2026, 3, 15), 0, cal).rectification_closes_on is None

@@ -30,9 +30,10 @@ def test_the_whole_procedure_for_every_profile(app, session, code):
     assert case.publish_due_on == dt.date(2026, 10, 13)        # 7 wd over National Day
     term = profile.ground(case.ground).term
     assert term.unit == "years"
-    assert case.term_end == dt.date(2026 + term.amount, 9, 29)   # the day after the last day
+    assert case.leaves_list_on == dt.date(2026 + term.amount, 9, 29)   # the day after the last day
     entry = session.execute(sa.select(PublishedEntry)).scalar_one()
-    assert entry.public_id.startswith("E") and entry.term_end == case.term_end
+    assert entry.public_id.startswith("E") and entry.leaves_list_on == case.leaves_list_on
+    assert entry.term_last_day == case.term_last_day == dt.date(2026 + term.amount, 9, 28)
     actions = session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
     assert actions == ["case.open", "case.pre_notice", "case.review", "case.propose",
                        "case.decide", "case.publish"]
@@ -125,10 +126,10 @@ def test_a_ground_that_does_not_fit_the_subject_is_refused(app, session):
 def test_repeat_listing_gets_the_longer_term(app, session):
     subject = make_subject(session)
     first = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2024, 3, 1))
-    assert first.term_end == dt.date(2025, 3, 2)
+    assert first.leaves_list_on == dt.date(2025, 3, 2)
     second = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2026, 3, 2))
     assert second.prior_listings == 1
-    assert second.term_end == dt.date(2029, 3, 3)                # any repeat → 3 years (art. 10)
+    assert second.leaves_list_on == dt.date(2029, 3, 3)                # any repeat → 3 years (art. 10)
     entry = session.execute(sa.select(PublishedEntry).where(PublishedEntry.case_id == second.id)).scalar_one()
     assert entry.repeat_listing and entry.rectification_closes_on is None   # art. 11: first listing only
 
@@ -192,7 +193,7 @@ def test_an_annulled_listing_is_not_a_prior_listing(app, session, reason):
                       "k", reason, dt.date(2024, 4, 1))
     second = published_case(session, app, ground="J1", subject=subject, decided_on=dt.date(2026, 3, 2))
     assert second.prior_listings == 0
-    assert second.term_end == dt.date(2027, 3, 3)                # 1 year, not the repeat 3 years
+    assert second.leaves_list_on == dt.date(2027, 3, 3)                # 1 year, not the repeat 3 years
 
 
 def test_a_listing_decided_after_opening_counts_at_the_decision(app, session):
@@ -209,7 +210,7 @@ def test_a_listing_decided_after_opening_counts_at_the_decision(app, session):
     cases.propose_listing(session, clerk, pending)
     cases.approve_listing(session, approver, pending, profile, calendar, dt.date(2026, 3, 3))
     assert pending.prior_listings == 1
-    assert pending.term_end == dt.date(2029, 3, 4)               # repeat listing → 3 years
+    assert pending.leaves_list_on == dt.date(2029, 3, 4)               # repeat listing → 3 years
 
 
 def test_an_id_number_in_the_facts_is_masked_on_publication(app, session):

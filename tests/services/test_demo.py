@@ -142,7 +142,7 @@ def test_repeat_listings_get_the_repeat_term(city):
     for entry in repeats:
         term = terms.listing_term(profile, entry.ground_code, entry.listed_on, prior_listings=1)
         assert term.repeat or profile.ground(entry.ground_code).term.amount == 3
-        assert entry.term_end == term.expires_on == entry.listed_on.replace(
+        assert entry.leaves_list_on == term.expires_on == entry.listed_on.replace(
             year=entry.listed_on.year + 3) + dt.timedelta(days=1)
         earlier = session.scalar(sa.select(sa.func.count()).select_from(PublishedEntry).where(
             PublishedEntry.code_hash == entry.code_hash, PublishedEntry.listed_on < entry.listed_on))
@@ -155,11 +155,11 @@ def test_dates_follow_the_procedure(city):
         assert case.opened_on < case.pre_notice_served_on < case.defence_due_on < case.decided_on
         assert case.decided_on < case.published_on <= case.publish_due_on
         assert case.published_on <= case.shared_on <= case.share_due_on
-        assert case.term_start == case.decided_on < case.term_end
+        assert case.term_start == case.decided_on < case.leaves_list_on
         if case.state is CaseState.PUBLISHED:
-            assert case.term_end > DEMO_TODAY >= case.published_on
+            assert case.leaves_list_on > DEMO_TODAY >= case.published_on
         else:
-            assert case.published_on < case.removed_on <= min(case.term_end, DEMO_TODAY)
+            assert case.published_on < case.removed_on <= min(case.leaves_list_on, DEMO_TODAY)
     assert session.scalar(sa.select(sa.func.min(Case.decided_on))) >= DEMO_TODAY - dt.timedelta(days=4 * 365)
 
 
@@ -186,7 +186,7 @@ def test_removals_are_consistent_with_their_entries(city):
         else:
             assert entry.status == "removed" and entry.public_id == notice.entry_public_id
         if notice.reason == RemovalReason.TERM_EXPIRED.value:
-            assert notice.removed_on == case.term_end
+            assert notice.removed_on == case.leaves_list_on
         if notice.reason == RemovalReason.RECTIFIED.value:
             assert case.prior_listings == 0 and load_profile("jiamusi").ground(case.ground).rectifiable
 
@@ -401,16 +401,16 @@ def test_bulk_seed_writes_consistent_masked_entries(tmp_path):
         assert len(rows) == report["entries"]
         for entry, case, subject in rows:
             term = terms.listing_term(profile, case.ground, case.decided_on)
-            assert case.term_end == entry.term_end == term.expires_on
+            assert case.leaves_list_on == entry.leaves_list_on == term.expires_on
             assert case.opened_on < case.pre_notice_served_on < case.decided_on == entry.listed_on
             assert case.decided_on < case.published_on == entry.published_on <= case.publish_due_on
             assert case.published_on <= case.shared_on <= case.share_due_on
             assert entry.public_id.startswith("E")
             if entry.status == "listed":
-                assert case.state is CaseState.PUBLISHED and case.term_end > DEMO_TODAY
+                assert case.state is CaseState.PUBLISHED and case.leaves_list_on > DEMO_TODAY
             else:
                 assert case.state is CaseState.REMOVED
-                assert case.published_on < case.removed_on <= min(case.term_end, DEMO_TODAY)
+                assert case.published_on < case.removed_on <= min(case.leaves_list_on, DEMO_TODAY)
             if subject.kind.value == "person":
                 assert entry.code_display == identifiers.mask_ric(subject.id_number)
                 assert subject.id_number not in entry.code_display

@@ -18,7 +18,7 @@ R = RemovalReason
 def _first_day(profile, case, reason: RemovalReason) -> dt.date | None:
     """The first day a removal for ``reason`` is right (None: never for this listing)."""
     if reason is R.TERM_EXPIRED:
-        return case.term_end
+        return case.leaves_list_on
     if reason is R.RECTIFIED:
         return DECIDED if profile.ground(case.ground).rectifiable else None
     if reason is R.CREDIT_REPAIRED:
@@ -38,7 +38,7 @@ def test_each_removal_reason_for_every_profile(app, session, code, reason):
     first = _first_day(profile, case, reason)
     if first is None:
         with pytest.raises(cases.CaseError):
-            remove_published(session, case, reason, case.term_end - dt.timedelta(days=1), key)
+            remove_published(session, case, reason, case.leaves_list_on - dt.timedelta(days=1), key)
         assert case.state is CaseState.PUBLISHED
         return
     if first > DECIDED:   # the day before is refused, the first day is accepted
@@ -72,10 +72,10 @@ def test_a_repeat_listing_cannot_be_removed_for_rectification(app, session):
 def test_the_expiry_job_removes_on_the_day_the_term_ends(app, session):
     case = published_case(session, app, decided_on=DECIDED)
     key = app.config["PORTAL_LOOKUP_KEY"]
-    assert cases.expire_terms(session, load_profile, key, case.term_end - dt.timedelta(days=1)) == []
-    assert cases.expire_terms(session, load_profile, key, case.term_end) == [case.case_no]
-    assert case.removed_on == case.term_end and case.removal_reason is R.TERM_EXPIRED
-    assert cases.expire_terms(session, load_profile, key, case.term_end) == []
+    assert cases.expire_terms(session, load_profile, key, case.leaves_list_on - dt.timedelta(days=1)) == []
+    assert cases.expire_terms(session, load_profile, key, case.leaves_list_on) == [case.case_no]
+    assert case.removed_on == case.leaves_list_on and case.removal_reason is R.TERM_EXPIRED
+    assert cases.expire_terms(session, load_profile, key, case.leaves_list_on) == []
 
 
 def test_the_repair_window_follows_the_working_calendar(app, session):

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 LANGS = ("zh_CN", "en")
 LISTING_PARTS = {
     "party", "uscc", "legal_representative", "responsible", "facts", "reasons", "basis", "term",
-    "term_end", "measures", "department", "contact", "remedies", "reconsideration", "litigation",
+    "leaves_list_on", "measures", "department", "contact", "remedies", "reconsideration", "litigation",
     "objection", "rectification", "repair", "repair_notice", "repair_conditions", "repair_opens",
     "repair_commitment", "repair_free", "access", "letter_no", "issued_on",
 }
@@ -105,8 +105,8 @@ def test_every_letter_of_every_profile_has_its_required_elements(app, session, c
         _check_common(text, proc, lang)
         _check_measures(response, text, proc, lang)
         assert proc.decision_code in text
-        for value in (day(case.decided_on, lang), day(case.term_end - dt.timedelta(days=1), lang),
-                      day(case.term_end, lang),
+        for value in (day(case.decided_on, lang), day(case.leaves_list_on - dt.timedelta(days=1), lang),
+                      day(case.leaves_list_on, lang),
                       profile.deadline("reconsideration").label().get(lang),
                       profile.deadline("litigation").label().get(lang),
                       profile.deadline("repair_check").label().get(lang)):

@@ -105,7 +105,8 @@ def test_one_entry(app, session, client):
     assert data["public_id"] == pid and data["name"] == case.subject.name
     assert data["url"] == f"http://localhost/entries/{pid}"
     assert data["facts"] == case.facts and data["document_no"] == case.document_no
-    assert data["term_end"] == case.term_end.isoformat() and data["removed_on"] is None
+    assert data["term_last_day"] == case.term_last_day.isoformat() and "term_end" not in data
+    assert data["leaves_list_on"] == case.leaves_list_on.isoformat() and data["removed_on"] is None
     remove_published(session, case, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
     session.commit()
     data = client.get(f"/api/v1/entries/{pid}").get_json()["data"]

@@ -279,7 +279,8 @@ def test_status_of_listed_pending_unknown_and_red_listed_units(app, session, cli
     [item] = body["listings"]
     assert item["case_no"] == listed.case_no and item["state"] == "published"
     assert item["severity"] == "serious" and item["measures"] == ["JM1"]
-    assert item["term_end"] == listed.term_end.isoformat() and item["ground_code"] == listed.ground
+    assert item["leaves_list_on"] == listed.leaves_list_on.isoformat() and item["ground_code"] == listed.ground
+    assert item["term_last_day"] == listed.term_last_day.isoformat() and "term_end" not in item
 
     body = status_of(client, token, pending.subject.uscc).get_json()
     assert body["warning"] == "flag" and body["warning_reasons"] == ["pending_procedure"]

@@ -37,7 +37,8 @@ def test_change_feed_pages_with_a_cursor_and_loses_no_event(app, session, client
                                               "listing_proposed", "listing_decided", "published"]
     assert [e["state"] for e in seen[:6]] == ["opened", "pre_noticed", "reviewed", "proposed",
                                               "decided", "published"]
-    assert seen[4]["date"] == "2026-03-16" and seen[4]["term_end"] == first.term_end.isoformat()
+    assert seen[4]["date"] == "2026-03-16" and seen[4]["leaves_list_on"] == first.leaves_list_on.isoformat()
+    assert seen[4]["term_last_day"] == first.term_last_day.isoformat()
     assert seen[6]["subject"]["code"] == identifiers.mask_ric(person.subject.id_number)
     assert {e["case_no"] for e in seen} == {first.case_no, person.case_no}
     assert re.fullmatch(r"i1\.[A-Za-z0-9_-]+", cursor)
@@ -45,7 +46,7 @@ def test_change_feed_pages_with_a_cursor_and_loses_no_event(app, session, client
     assert empty["data"] == [] and empty["next_cursor"] == cursor and empty["has_more"] is False
 
     # the feed's own audit events (api.call) and staff assignments are not case events
-    remove_published(session, first, RemovalReason.TERM_EXPIRED, first.term_end)
+    remove_published(session, first, RemovalReason.TERM_EXPIRED, first.leaves_list_on)
     session.commit()
     body = client.get(f"{BASE}/changes?cursor={cursor}", headers=auth(token)).get_json()
     assert [(e["event"], e["state"], e["removal_reason"]) for e in body["data"]] == [

@@ -50,13 +50,15 @@ def test_entries_csv_has_bom_chinese_headers_and_the_listed_rows(app, session, c
                         response.headers["Content-Disposition"])
     rows = _csv(response)
     header = rows[0]
-    assert len(header) == 13 and "列入事由" in header and "作出决定的部门" in header
+    assert len(header) == 14 and "列入事由" in header and "作出决定的部门" in header
     body = {row[1]: row for row in rows[1:]}
     assert set(body) == {org.subject.name, person.subject.name}        # removed ones are not listed
     org_row = body[org.subject.name]
     assert org_row[3] == org.subject.uscc and org_row[6] == "严重" and org_row[2] == "法人和其他组织"
-    assert org_row[7] == "2026-03-16" and org_row[9] == org.term_end.isoformat()
-    assert org_row[12] == f"http://localhost/entries/{org_row[0]}"
+    assert org_row[7] == "2026-03-16" and org_row[9] == org.term_last_day.isoformat()
+    assert org_row[10] == org.leaves_list_on.isoformat() and header[9:11] == [
+        "列入期限至（含当日）", "移出名单日期（期满次日）"]
+    assert org_row[13] == f"http://localhost/entries/{org_row[0]}"
     person_row = body[person.subject.name]
     assert person_row[2] == "个人" and person_row[3] == mask_ric(person.subject.id_number)
 
@@ -66,10 +68,11 @@ def test_csv_in_english_on_request(app, session, client):
     rows = _csv(client.get("/exports/entries.csv?lang=en"))
     assert rows[0] == ["Public ID", "Party name", "Subject kind", "Code (identity card numbers masked)",
                        "Ground code", "Ground", "Severity", "Date of the listing decision",
-                       "Term start", "Removal date at the end of the term", "Deciding department",
+                       "Term start", "Listed until (inclusive)", "Leaves the list on",
+                       "Deciding department",
                        "Under objection", "Entry page"]
     row = next(r for r in rows if r[1] == org.subject.name)
-    assert row[2] == "Organisation" and row[6] == "Severe" and row[11] == "No"
+    assert row[2] == "Organisation" and row[6] == "Severe" and row[12] == "No"
     assert row[5] == load_profile("jiamusi").ground(org.ground).text.en
     client.get("/lang/en")                                # the session language also switches it
     assert _csv(client.get("/exports/entries.csv"))[0][0] == "Public ID"
@@ -103,7 +106,9 @@ def test_json_export_is_a_streamed_document_with_machine_fields(app, session, cl
     assert data["publication_version"] == session.execute(sa.text(
         "SELECT version FROM publication_state")).scalar_one()
     item = next(d for d in data["data"] if d["name"] == org.subject.name)
-    assert item["listed_on"] == "2026-03-16" and item["term_end"] == org.term_end.isoformat()
+    assert item["listed_on"] == "2026-03-16" and "term_end" not in item
+    assert item["term_last_day"] == org.term_last_day.isoformat()
+    assert item["leaves_list_on"] == org.leaves_list_on.isoformat()
     assert item["subject_kind"] == "organisation" and item["severity"] == "serious"
     assert item["under_objection"] is False and item["code"] == org.subject.uscc
     assert set(item) >= {"public_id", "url", "ground_code", "ground_text", "ground_text_en", "department"}

@@ -55,7 +55,7 @@ def test_check_an_organisation_by_its_code(org_and_person, client):
     html = page.get_data(as_text=True)
     assert "已列入" in html and B_NAME in html and b.subject.uscc in html
     assert f'href="/entries/{_entry_id(b)}"' in html
-    assert f"{b.term_end.year}年{b.term_end.month}月{b.term_end.day}日" in html
+    assert f"{b.leaves_list_on.year}年{b.leaves_list_on.month}月{b.leaves_list_on.day}日" in html
     assert b.subject.legal_representative.id_number not in html
 
 
@@ -80,7 +80,7 @@ def test_check_an_unpublished_person_by_full_id_number(app, session, client):
     assert identifiers.mask_ric(full) in html
     assert full not in html and full[6:14] not in html               # nor its birth date
     assert f"/entries/{entry.public_id}" not in html
-    assert f"{case.term_end.year}年{case.term_end.month}月{case.term_end.day}日" in html
+    assert f"{case.leaves_list_on.year}年{case.leaves_list_on.month}月{case.leaves_list_on.day}日" in html
 
 
 def test_a_wrong_check_digit_is_explained_and_the_input_kept(client):

@@ -61,7 +61,7 @@ def test_entries_lists_the_current_entries_newest_first(three, client):
     html = page.get_data(as_text=True)
     assert names(html) == [C_NAME, B_NAME, A_NAME]
     assert "2026年5月6日" in html and "2025年3月10日" in html          # listing dates
-    assert f"{a.term_end.year}年{a.term_end.month}月{a.term_end.day}日" in html  # term end
+    assert f"{a.leaves_list_on.year}年{a.leaves_list_on.month}月{a.leaves_list_on.day}日" in html  # term end
     assert identifiers.mask_ric(c.subject.id_number) in html and c.subject.id_number not in html
     assert b.subject.uscc in html                                         # organisations' codes are public
     assert "Total: 3" in english(client).get("/entries").get_data(as_text=True)

@@ -35,7 +35,7 @@ def test_entry_page_renders_the_decision_from_the_projection(app, session, clien
     assert "2025年拒不办理社会保险登记" in html
     assert ground.text.zh in html
     assert "2026年3月16日" in html                          # decision date, Chinese format
-    assert case.term_end.strftime("%Y年").lstrip("0") in html
+    assert case.leaves_list_on.strftime("%Y年").lstrip("0") in html
     rep = case.subject.legal_representative
     assert rep.id_number not in html and mask_ric(rep.id_number) in html
     assert "行政复议" in html and "如何移出名单" in html
