@@ -112,6 +112,7 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
         "listing_year": entry.listing_year,
         "published_on": iso(entry.published_on),
         "repeat_listing": bool(entry.repeat_listing),
+        "corrected_on": iso(entry.corrected_on),
         "rectification_closes_on": iso(entry.rectification_closes_on),
         "repair_opens_on": iso(entry.repair_opens_on),
         "removed_on": iso(entry.removed_on),

@@ -63,6 +63,7 @@ class Case(Base):
     term_start: Mapped[dt.date | None] = mapped_column(sa.Date)
     term_end: Mapped[dt.date | None] = mapped_column(sa.Date)   # the day the subject leaves the list
     removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    corrected_on: Mapped[dt.date | None] = mapped_column(sa.Date)   # facts corrected (objection upheld)
     removal_reason: Mapped[RemovalReason | None] = mapped_column(enum_column(RemovalReason))
     # Deadlines computed over a provisional calendar year are flagged for recomputation.
     deadlines_provisional: Mapped[bool] = mapped_column(default=False)

@@ -42,7 +42,10 @@ def home():
 def entry(public_id: str):
     found = queries.entry_by_public_id(db.session, public_id)
     if found is None:
-        abort(404)
+        gone = queries.withdrawal(db.session, "entry", public_id[:20])
+        if gone is None:
+            abort(404)
+        return render_template("public/withdrawn.html", withdrawal=gone), 410
     removal = queries.removal_for_entry(db.session, public_id) if found.status == "removed" else None
     profile = active_profile()
     today = dt.date.today()

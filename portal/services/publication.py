@@ -15,6 +15,7 @@ from portal.models import (
     Case,
     OutboxEvent,
     PublicationState,
+    PublicationWithdrawal,
     PublishedEntry,
     RedListEntry,
     RemovalNotice,
@@ -106,6 +107,7 @@ def entry_values(case: Case, profile: Profile, key: str,
         "term_start": case.term_start,
         "term_end": case.term_end,
         "repeat_listing": case.prior_listings > 0,
+        "corrected_on": case.corrected_on,
         "rectification_closes_on": rect.closes_on if rect.allowed else None,
         "repair_opens_on": repair.opens_on if profile.repair.allowed else None,
         "visible": is_visible(profile, case.ground, subject.kind),
@@ -149,11 +151,60 @@ def set_objection_marker(session: Session, case: Case, pending: bool) -> None:
     session.flush()
 
 
+#: Removals after which the entry itself is no longer published: a credit repair ends its
+#: publication (Order 36); an upheld objection that defeats the listing and a revoked decision
+#: (Shanghai art. 9, Jiamusi art. 15) mean it should never have been published.
+WITHDRAWING_REASONS = frozenset({RemovalReason.CREDIT_REPAIRED, RemovalReason.OBJECTION_UPHELD,
+                                 RemovalReason.REVOKED})
+
+
+def _tombstone(session: Session, topic: str, pid: str, profile: str, reason: str,
+               on: dt.date, visible: bool) -> None:
+    """Queue the deletion; keep a tombstone only of a record the public could see (a hidden
+    record's id and its reason stay unknown)."""
+    enqueue(session, topic, "delete", pid)
+    if not visible:
+        return
+    exists = session.execute(
+        sa.select(PublicationWithdrawal.id).where(PublicationWithdrawal.topic == topic,
+                                                  PublicationWithdrawal.public_id == pid)
+    ).scalar_one_or_none()
+    if exists is None:
+        session.add(PublicationWithdrawal(topic=topic, public_id=pid, profile=profile,
+                                          withdrawn_on=on, reason=reason, withdrawn_at=utcnow()))
+
+
+def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.date) -> None:
+    """Stop publishing an entry: the row goes, a tombstone stays for the feeds and the API."""
+    _tombstone(session, "entry", entry.public_id, entry.profile, reason, on, bool(entry.visible))
+    notices = session.execute(
+        sa.select(RemovalNotice).where(RemovalNotice.entry_public_id == entry.public_id)
+    ).scalars().all()
+    for notice in notices:          # a notice no longer links to a withdrawn entry
+        notice.entry_public_id = None
+        notice.version += 1
+        notice.updated_at = utcnow()
+        enqueue(session, "removal", "upsert", notice.public_id)
+    session.delete(entry)
+    bump_version(session)
+    session.flush()
+
+
+def withdraw_notice(session: Session, notice: RemovalNotice, reason: str, on: dt.date) -> None:
+    """Stop publishing a removal notice (its publication period is over)."""
+    _tombstone(session, "removal", notice.public_id, notice.profile, reason, on,
+               bool(notice.visible))
+    session.delete(notice)
+    bump_version(session)
+    session.flush()
+
+
 def publish_removal(session: Session, case: Case, profile: Profile, key: str) -> RemovalNotice:
     """Publish the removal notice (Jiamusi art. 14) and take the entry off the current list.
 
-    After a credit repair the entry itself stops being published (Order 36):
-    its projection row is deleted and the notice no longer links to it.
+    After a credit repair, an upheld objection that defeated the listing, or a revoked
+    decision the entry itself stops being published (:data:`WITHDRAWING_REASONS`): its
+    projection row is deleted, a tombstone records why, and the notice does not link to it.
     """
     entry = session.execute(
         sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
@@ -161,7 +212,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     reason = case.removal_reason
     ground = profile.ground(case.ground)
     subject = case.subject
-    keep_entry = reason is not RemovalReason.CREDIT_REPAIRED and entry is not None
+    keep_entry = reason not in WITHDRAWING_REASONS and entry is not None
     notice = RemovalNotice(
         public_id=removal_public_id(key, case), case_id=case.id, profile=profile.code,
         subject_kind=subject.kind.value, name=subject.name, code_display=_display_code(subject),
@@ -181,8 +232,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
             entry.updated_at = utcnow()
             enqueue(session, "entry", "upsert", entry.public_id)
         else:
-            enqueue(session, "entry", "delete", entry.public_id)
-            session.delete(entry)
+            withdraw_entry(session, entry, reason.value, case.removed_on)
     enqueue(session, "removal", "upsert", notice.public_id)
     bump_version(session)
     session.flush()
