@@ -17,6 +17,8 @@ ERRORS = {
     "400": "A parameter is missing, unknown or invalid (`error.field` names it).",
     "404": "Nothing at this address, or no public entry with this id.",
     "405": "Only GET (and HEAD) are answered.",
+    "410": "The entry is no longer published (withdrawn): `error.withdrawn_on` and `error.reason` "
+           "(credit_repaired, objection_upheld, revoked, period_ended) say when and why.",
     "429": "Too many requests from this address; retry after the `Retry-After` seconds.",
     "500": "Internal error.",
 }
@@ -86,6 +88,8 @@ def _schemas() -> dict:
         "legal_basis": {"type": "string"}, "document_no": TEXT_OR_NULL,
         "department_contact": {"type": "string"}, "listing_year": {"type": "integer"},
         "published_on": DATE, "repeat_listing": {"type": "boolean"},
+        "corrected_on": {**DATE_OR_NULL, "description": "the day an upheld objection corrected "
+                         "the facts or reasons shown (the contested text is not published)"},
         "rectification_closes_on": DATE_OR_NULL, "repair_opens_on": DATE_OR_NULL,
         "removed_on": DATE_OR_NULL, "removal_reason": TEXT_OR_NULL,
         "removal_reason_text": TEXT_OR_NULL, "removal_reason_text_en": TEXT_OR_NULL,
@@ -145,6 +149,10 @@ def _schemas() -> dict:
             "public_id": {"type": "string"},
             "changed_at": {"type": "string", "format": "date-time"},
             "deleted": {"type": "boolean", "description": "true: no longer public; drop it."},
+            "withdrawn_on": {**DATE, "description": "with deleted: the day the record was "
+                             "withdrawn from publication (when it had been public)"},
+            "reason": {"type": "string", "description": "with deleted: why it was withdrawn",
+                       "enum": ["credit_repaired", "objection_upheld", "revoked", "period_ended"]},
             "data": {"oneOf": [_ref("Entry"), _ref("Removal"), _ref("RedListEntry")]},
         }, ["type", "public_id", "changed_at", "deleted"]),
         "ChangePage": _object({
@@ -187,7 +195,7 @@ def document(base_url: str) -> dict:
             "/entries/{public_id}": _get(
                 "One entry", "A public entry, listed or removed (then with its removal).",
                 [{"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                _object({"data": _ref("Entry")}), ("400", "404", "405", "500")),
+                _object({"data": _ref("Entry")}), ("400", "404", "405", "410", "500")),
             "/removals": _get(
                 "Removals", "Published removal notices, newest removal first.",
                 [_query("reason", "Removal reason.",

@@ -239,6 +239,49 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     return notice
 
 
+def end_expired_publication(session: Session, profile_for, today: dt.date) -> list[str]:
+    """Withdraw the removal notices, and the entries kept with them, whose publication period
+    (profile ``[publication] removal_notice_period``) ended before ``today``. Idempotent.
+
+    ``profile_for``: profile code -> Profile. Returns the public ids withdrawn."""
+    withdrawn: list[str] = []
+    for model in (RemovalNotice, PublishedEntry):
+        codes = session.execute(sa.select(model.profile).distinct()).scalars().all()
+        for code in codes:
+            period = profile_for(code).removal_notice_period
+            if period is None:
+                continue
+            # rows removed within the shortest possible length of the period cannot be due;
+            # withdrawn rows are gone, so each run reads only the few rows near the boundary
+            shortest = {"days": 1, "months": 28, "years": 365}[period.unit] * period.amount
+            where = [model.profile == code, model.removed_on.is_not(None),
+                     model.removed_on < today - dt.timedelta(days=shortest)]
+            if model is PublishedEntry:
+                where.append(PublishedEntry.status == "removed")
+            rows = session.execute(sa.select(model).where(*where).order_by(model.id)).scalars().all()
+            withdrawn += _end_rows(session, profile_for(code), rows, today)
+    return withdrawn
+
+
+def _end_rows(session: Session, profile: Profile, rows: list, today: dt.date) -> list[str]:
+    done = []
+    for row in rows:
+        last_day = terms.removal_publication_last_day(profile, row.removed_on)
+        if last_day is None or today <= last_day:
+            continue
+        if isinstance(row, RemovalNotice):
+            withdraw_notice(session, row, "period_ended", today)
+            topic = "removal"
+        else:
+            withdraw_entry(session, row, "period_ended", today)
+            topic = "entry"
+        audit.record(session, audit.SYSTEM, "publication.withdraw", topic, row.public_id,
+                     {"reason": "period_ended", "removed_on": row.removed_on,
+                      "last_day": last_day, "withdrawn_on": today})
+        done.append(row.public_id)
+    return done
+
+
 def publish_red_list_entry(session: Session, key: str, profile: Profile, subject, seed: str,
                            criteria: list[str], admitted_on: dt.date,
                            valid_until: dt.date | None) -> RedListEntry:
