@@ -16,6 +16,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 
 from portal import labels
+from portal.public.decided_under import decided_under
 from portal.rules.profiles import load_profile
 
 LANGUAGES = ("zh_CN", "en")
@@ -121,6 +122,7 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
         "removal_reason_text_en": reasons["en"].get(entry.removal_reason) if entry.removal_reason else None,
         "version": entry.version,
         "updated_at": iso(entry.updated_at),
+        "decided_under": decided_under(entry.profile, entry.listed_on),
     })
     return data
 

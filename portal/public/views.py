@@ -24,6 +24,7 @@ from flask import (
 from portal.extensions import db
 from portal.public import check, listing, queries, stats
 from portal.public.caching import conditional as _conditional
+from portal.public.decided_under import decided_under
 from portal.web import active_profile
 
 bp = Blueprint("public", __name__)
@@ -51,6 +52,7 @@ def entry(public_id: str):
     today = dt.date.today()
     return _conditional(lambda: render_template(
         "public/entry.html", entry=found, removal=removal, profile=profile, today=today,
+        rules=decided_under(found.profile, found.listed_on),
         rectification_open=bool(found.rectification_closes_on and today <= found.rectification_closes_on),
     ))
 
