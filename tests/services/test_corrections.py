@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from portal.models import AuditEvent, OutboxEvent, PublicationWithdrawal, PublishedEntry, RemovalNotice, Role
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, RemovalReason, SubmissionKind, SubmissionState
+from portal.search import get_index
 from portal.services import indexer, submissions
 from portal.services.calendar import load_calendar
 from portal.services.submissions import Filing, ObjectionOutcome, SubmissionError
@@ -21,6 +22,7 @@ CORRECTED = "经复查，该单位拖欠社会保险费人民币伍万元（原�
 
 def _objection(session, app):
     case = published_case(session, app, facts=CONTESTED, decided_on=D(2026, 3, 16))
+    _indexed_with_contested_text(app, session)
     profile, calendar = load_profile("jiamusi"), load_calendar(session)
     filing = Filing(kind=SubmissionKind.OBJECTION, body="认定金额有误", case=case, filer_name="王建国",
                     filer_contact="0454-8888888", category="facts")
@@ -35,7 +37,22 @@ def _decide(session, sub, approver, outcome):
                        load_calendar(session), KEY, D(2026, 6, 4), outcome=outcome)
 
 
+def _indexed_with_contested_text(app, session) -> None:
+    """The search index holds the published facts (so the checks below can fail)."""
+    session.commit()
+    indexer.sync(session, get_index(app))
+    session.commit()
+    page = app.test_client().get("/search?q=叁拾万元").get_data(as_text=True)
+    assert 'class="meta snippet"' in page and "拖欠社会保险费" in page
+
+
 def _public_surfaces(client, entry_id: str) -> dict[str, str]:
+    from flask import current_app
+
+    from portal.extensions import db
+
+    indexer.sync(db.session, get_index(current_app))
+    db.session.commit()
     return {
         "page": client.get(f"/entries/{entry_id}").get_data(as_text=True),
         "api": client.get(f"/api/v1/entries/{entry_id}").get_data(as_text=True),
@@ -73,6 +90,7 @@ def test_an_upheld_objection_publishes_the_corrected_facts(app, session, client)
     surfaces = _public_surfaces(client, entry_id)
     for name, body in surfaces.items():
         assert CONTESTED not in body, name
+    assert 'class="meta snippet"' not in surfaces["search"]      # the old facts are not found
     assert CORRECTED in surfaces["page"] and CORRECTED in surfaces["api"]
     assert "信息已更正" not in surfaces["page"] or "2026年6月4日" in surfaces["page"]
 
@@ -114,6 +132,7 @@ def test_granting_an_objection_needs_its_outcome(app, session):
 
 def test_a_revoked_decision_withdraws_the_entry_and_says_so(app, session, client):
     case = published_case(session, app, facts=CONTESTED)
+    _indexed_with_contested_text(app, session)
     entry_id = _entry(session, case).public_id
     remove_published(session, case, RemovalReason.REVOKED, D(2026, 7, 1))
     session.commit()
