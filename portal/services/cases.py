@@ -182,6 +182,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
         "publish_due_on": pub.due, "share_due_on": share.due, "basis": pub.basis,
     })
     redlist.on_listing_decision(session, case)  # a listing decision ends any red-list admission
+    publication.bump_version(session)   # /stats counts the decisions awaiting publication
     return code
 
 
@@ -233,6 +234,8 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 {"reason": reason.value, "removed_on": removed_on, "note": note})
     if was_published:
         publication.publish_removal(session, case, profile, key)
+    else:
+        publication.bump_version(session)   # /stats: no longer a decision awaiting publication
 
 
 def correct_facts(session: Session, user: StaffUser | None, case: Case, profile: Profile,

@@ -153,3 +153,14 @@ def test_every_figure_on_stats_is_recomputed_from_the_raw_data(history, session,
                      + r'</td><td class="num">' + re.escape(_number(expected["median"][1])) + "</td>", html)
     assert re.search(r'<th scope="row">90th percentile</th><td class="num">' + str(expected["p90"][0])
                      + r'</td><td class="num">' + str(expected["p90"][1]) + "</td>", html)
+
+
+def test_a_new_decision_shows_on_stats_at_once(history, app, session, client):
+    with time_machine.travel(NOW, tick=False):
+        before = client.get("/stats")
+        listed_case(session, app, ground="J1", decided_on=dt.date(2026, 11, 13), publish=False)
+        session.commit()
+        after = client.get("/stats", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert "2 further decisions are not yet due" in after.get_data(as_text=True) or \
+        "另有2项决定尚未到公示期限" in after.get_data(as_text=True)
