@@ -7,6 +7,7 @@ in the API body, in both languages.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ def _day(value: dt.date, language: str) -> str:
     return format_date(value, "long")
 
 
-def _statement(profile, decided_on: dt.date | None, language: str) -> str:
+def _statement(profile, warning: str | None, language: str) -> str:
     document = profile.document.get(language)
     start, end = profile.valid_from, profile.valid_until
     if start and end:
@@ -37,12 +38,22 @@ def _statement(profile, decided_on: dt.date | None, language: str) -> str:
                  end=_day(end, language))
     else:
         text = _("Decided under %(document)s.", document=document)
-    warning = terms.profile_warning(profile, decided_on) if decided_on else None
     if warning == "expired":
         text += " " + _("The decision was taken after these rules had expired.")
     elif warning == "not_yet_in_force":
         text += " " + _("The decision was taken before these rules came into force.")
     return text
+
+
+@lru_cache(maxsize=64)
+def _statements(profile_code: str, warning: str | None) -> dict[str, str]:
+    """Both languages' statements (one per profile and warning: the API lists many entries)."""
+    profile = load_profile(profile_code)
+    out = {}
+    for language in LANGUAGES:
+        with force_locale(language):
+            out[language] = _statement(profile, warning, language)
+    return out
 
 
 def decided_under(profile_code: str, decided_on: dt.date | None) -> dict | None:
@@ -51,10 +62,8 @@ def decided_under(profile_code: str, decided_on: dt.date | None) -> dict | None:
         profile = load_profile(profile_code)
     except (UnknownProfile, ValueError):
         return None
-    statements = {}
-    for language in LANGUAGES:
-        with force_locale(language):
-            statements[language] = _statement(profile, decided_on, language)
+    warning = terms.profile_warning(profile, decided_on) if decided_on else None
+    statements = _statements(profile_code, warning)
     return {
         "document": profile.document.zh,
         "document_en": profile.document.en,
