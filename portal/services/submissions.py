@@ -109,17 +109,12 @@ class Filing:
 
 @dataclass(frozen=True)
 class ObjectionOutcome:
-    """What an upheld objection changes (Shanghai art. 9): either the listing itself fell
-    (the entry is withdrawn and a removal notice says why), or it stands with the corrected
-    facts and/or reasons that the deciding staff member states (published in place of the
-    contested text)."""
+    """An upheld objection (Shanghai art. 9): the listing fell (the entry is withdrawn), or it
+    stands with the corrected facts and/or reasons, published in place of the contested text."""
 
     listing_fell: bool = False
     facts: str = ""
     reasons: str = ""
-
-    def is_complete(self) -> bool:
-        return self.listing_fell or bool(self.facts.strip() or self.reasons.strip())
 
 
 @dataclass(frozen=True)
@@ -365,9 +360,7 @@ def _grant(session: Session, user: StaffUser | None, submission: Submission, cas
         return
     if case.state not in _LISTED_STATES:
         raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
-    if submission.kind is K.OBJECTION and not outcome.listing_fell:
-        if case.state is not CaseState.PUBLISHED:
-            raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
+    if submission.kind is K.OBJECTION and not outcome.listing_fell:    # corrected, still listed
         cases.correct_facts(session, user, case, profile, key, outcome.facts, outcome.reasons,
                             today, submission.receipt_no)
         if not _other_objection_under_review(session, submission):
@@ -388,16 +381,14 @@ def _other_objection_under_review(session: Session, submission: Submission) -> b
 def decide(session: Session, who, submission: Submission, granted: bool, reasons: str,
            profile: Profile, calendar: WorkCalendar, key: str, today: dt.date,
            outcome: ObjectionOutcome | None = None) -> None:
-    """Grant or reject with reasons the submitter sees; granted filings change the case.
-
-    Granting an objection needs its ``outcome``: the corrected facts/reasons, or that the
-    listing itself fell."""
+    """Grant or reject with reasons the submitter sees; granted filings change the case (an
+    objection by its ``outcome``: corrected facts/reasons, or the listing fell)."""
     reasons = (reasons or "").strip()
     if not reasons:
         raise SubmissionError("reasons_required", "a decision states its reasons")
-    if granted and submission.kind is K.OBJECTION and (outcome is None or not outcome.is_complete()):
-        raise SubmissionError("outcome_required",
-                              "an upheld objection states the corrected facts or that the listing fell")
+    if granted and submission.kind is K.OBJECTION and not (outcome and (
+            outcome.listing_fell or outcome.facts.strip() or outcome.reasons.strip())):
+        raise SubmissionError("outcome_required", "state the corrected facts or that the listing fell")
     user, actor = _who(session, who)
     transition(session, actor, submission, S.GRANTED if granted else S.REJECTED, reasons, today)
     submission.paused_since = None
