@@ -95,6 +95,12 @@ def _schemas() -> dict:
         "removal_reason_text": TEXT_OR_NULL, "removal_reason_text_en": TEXT_OR_NULL,
         "version": {"type": "integer"},
         "updated_at": {"type": "string", "format": "date-time"},
+        "decided_under": {"oneOf": [{"type": "null"}, _object({
+            "document": {"type": "string"}, "document_en": {"type": "string"},
+            "valid_from": DATE_OR_NULL, "valid_until": DATE_OR_NULL,
+            "in_force_on_decision": {"type": "boolean"},
+            "statement": {"type": "string"}, "statement_en": {"type": "string"},
+        })], "description": "the rules the decision was taken under and their validity"},
     }
     removal = {
         **common,
