@@ -90,9 +90,12 @@ def demo_logins() -> None:
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @with_appcontext
 def expire(today) -> None:
-    """Remove every entry whose term has ended (idempotent)."""
+    """Remove every entry whose term has ended, then stop publishing the removal notices and
+    removed entries whose publication period has ended (idempotent)."""
     removed = _expire((today.date() if today else clock.today()))
     click.echo(f"removed {len(removed)} expired entries")
+    ended = _end_publication(today.date() if today else clock.today())
+    click.echo(f"withdrew {len(ended)} removal notices and removed entries after their publication period")
 
 
 def _expire(today: dt.date) -> list[str]:
@@ -102,6 +105,17 @@ def _expire(today: dt.date) -> list[str]:
     removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], today)
     db.session.commit()
     return removed
+
+
+def _end_publication(today: dt.date) -> list[str]:
+    """Order 36: removal notices and removed entries stop being published after the period
+    of the profile (``[publication] removal_notice_period``); the feeds then emit deletions."""
+    from portal.rules.profiles import load_profile
+    from portal.services.publication import end_expired_publication
+
+    ended = end_expired_publication(db.session, load_profile, today)
+    db.session.commit()
+    return ended
 
 
 @click.command("worker")

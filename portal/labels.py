@@ -27,8 +27,16 @@ REMOVAL_REASONS = {
     "term_expired": _l("Term expired"),
     "rectified": _l("Rectified in time"),
     "credit_repaired": _l("Credit repaired"),
-    "objection_upheld": _l("Objection upheld, information corrected"),
-    "revoked": _l("Decision revoked by reconsideration or court"),
+    "objection_upheld": _l("Objection upheld: the listing was withdrawn"),
+    "revoked": _l("Listing decision revoked by reconsideration or court"),
+}
+
+#: Why a public record is no longer published (tombstones in the API, exports and feeds).
+WITHDRAWAL_REASONS = {
+    "credit_repaired": _l("Credit repaired: no longer published"),
+    "objection_upheld": _l("Objection upheld: the listing was withdrawn"),
+    "revoked": _l("Listing decision revoked by reconsideration or court"),
+    "period_ended": _l("Publication period ended"),
 }
 
 CASE_STATES = {

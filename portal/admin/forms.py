@@ -155,6 +155,15 @@ class DecideForm(FlaskForm):
                          choices=[("granted", _l("Granted")), ("rejected", _l("Rejected"))])
     reasons = TextAreaField(_l("Reasons (the party sees them)"),
                             validators=[_required(), Length(max=5000)])
+    # An upheld objection (Shanghai art. 9): what is published from now on
+    objection_outcome = RadioField(
+        _l("If the objection is upheld"), validate_choice=False, default="",
+        choices=[("corrected", _l("The listing stands with corrected facts or reasons")),
+                 ("fell", _l("The listing itself fell: withdraw the entry"))])
+    corrected_facts = TextAreaField(_l("Corrected facts (published in place of the contested text)"),
+                                    validators=[Length(max=5000)])
+    corrected_reasons = TextAreaField(_l("Corrected reasons (leave empty to keep them)"),
+                                      validators=[Length(max=5000)])
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from portal.admin.timeline import basis_label
 from portal.extensions import db
 from portal.models import Attachment, Case, StaffUser, Submission
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import InvalidTransition, SubmissionState
+from portal.rules.workflow import InvalidTransition, SubmissionKind, SubmissionState
 from portal.services import assignments, audit, cases, submissions
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
@@ -153,6 +153,8 @@ def _refused(submission: Submission, exc: Exception):
         message = {
             "note_required": _("Say what material is needed."),
             "reasons_required": _("A decision states its reasons."),
+            "outcome_required": _("An upheld objection states the corrected facts or reasons, "
+                                  "or that the listing itself fell."),
             "case_state": _("The case is not in a state in which this decision can take effect."),
             "case_required": _("This filing is not linked to a case."),
         }.get(exc.code, _("The step could not be taken."))
@@ -206,11 +208,16 @@ def decide(submission_id: int):
     if not form.validate_on_submit():
         return _render(sub, decide=form, status=400)
     _case, profile = _profile_for(sub)
+    outcome = None
+    if sub.kind is SubmissionKind.OBJECTION and form.objection_outcome.data in ("corrected", "fell"):
+        outcome = submissions.ObjectionOutcome(
+            listing_fell=form.objection_outcome.data == "fell",
+            facts=form.corrected_facts.data or "", reasons=form.corrected_reasons.data or "")
     try:
         submissions.decide(db.session, current_user._get_current_object(), sub,
                            form.outcome.data == "granted", form.reasons.data, profile,
                            load_calendar(db.session), current_app.config["PORTAL_LOOKUP_KEY"],
-                           clock.today())
+                           clock.today(), outcome=outcome)
     except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
             submissions.SubmissionError) as exc:
         return _refused(sub, exc)

@@ -3,7 +3,9 @@
 Each outbox row says "this public record changed". The feed returns, for
 the rows after the caller's cursor, the *current* public representation of
 each record, or ``"deleted": true`` when it is no longer public: an entry
-unpublished after a credit repair (its projection row is gone), an entry
+withdrawn from publication (credit repair, an upheld objection that defeated
+the listing, a revoked decision, the end of its publication period; the item
+then carries ``withdrawn_on`` and ``reason`` from its tombstone), an entry
 that is not visible, a removal notice about a person the profile does not
 publish. A record that changed several times within one page appears once,
 at its last position. One query: the outbox outer-joined to the projection.
@@ -23,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from portal import clock, labels
 from portal.api import serializers
-from portal.models import OutboxEvent, PublishedEntry, RedListEntry, RemovalNotice
+from portal.models import (OutboxEvent, PublicationWithdrawal, PublishedEntry, RedListEntry,
+                           RemovalNotice)
 from portal.public.queries import notice_is_public
 
 
@@ -41,7 +44,8 @@ def _aware(value: dt.datetime) -> dt.datetime:
 def read(session: Session, after: int, limit: int, settle: dt.timedelta) -> ChangePage:
     rows = session.execute(
         sa.select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.public_id,
-                  OutboxEvent.created_at, PublishedEntry, RemovalNotice, RedListEntry)
+                  OutboxEvent.created_at, PublishedEntry, RemovalNotice, RedListEntry,
+                  PublicationWithdrawal.withdrawn_on, PublicationWithdrawal.reason)
         .select_from(OutboxEvent)
         .outerjoin(PublishedEntry, (OutboxEvent.topic == "entry")
                    & (PublishedEntry.public_id == OutboxEvent.public_id))
@@ -49,6 +53,8 @@ def read(session: Session, after: int, limit: int, settle: dt.timedelta) -> Chan
                    & (RemovalNotice.public_id == OutboxEvent.public_id))
         .outerjoin(RedListEntry, (OutboxEvent.topic == "redlist")
                    & (RedListEntry.public_id == OutboxEvent.public_id))
+        .outerjoin(PublicationWithdrawal, (PublicationWithdrawal.topic == OutboxEvent.topic)
+                   & (PublicationWithdrawal.public_id == OutboxEvent.public_id))
         .where(OutboxEvent.id > after)
         .order_by(OutboxEvent.id)
         .limit(limit + 1)
@@ -92,4 +98,6 @@ def _item(row, urls: serializers.Urls, reasons: dict) -> dict:
         data = serializers.redlist_resource(row.RedListEntry)
     if data is not None:
         item.update(deleted=False, data=data)
+    elif row.withdrawn_on is not None:     # withdrawn from publication: say when and why
+        item.update(withdrawn_on=serializers.iso(row.withdrawn_on), reason=row.reason)
     return item

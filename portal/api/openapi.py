@@ -31,6 +31,8 @@ ERRORS = {
     "400": "A parameter is missing, unknown or invalid (`error.field` names it).",
     "404": "Nothing at this address, or no public entry with this id.",
     "405": "Only GET (and HEAD) are answered.",
+    "410": "The entry is no longer published (withdrawn): `error.withdrawn_on` and `error.reason` "
+           "(credit_repaired, objection_upheld, revoked, period_ended) say when and why.",
     "429": "Too many requests from this address; retry after the `Retry-After` seconds.",
     "500": "Internal error.",
 }
@@ -106,10 +108,18 @@ def _schemas() -> dict:
         "repair_opens_on": {**DATE_OR_NULL, "description": "First day a credit repair may be "
                             "applied for; null where the rules allow none."},
         "dates_provisional": PROVISIONAL_DATES,
+        "corrected_on": {**DATE_OR_NULL, "description": "the day an upheld objection corrected "
+                         "the facts or reasons shown (the contested text is not published)"},
         "removed_on": DATE_OR_NULL, "removal_reason": TEXT_OR_NULL,
         "removal_reason_text": TEXT_OR_NULL, "removal_reason_text_en": TEXT_OR_NULL,
         "version": {"type": "integer"},
         "updated_at": {"type": "string", "format": "date-time"},
+        "decided_under": {"oneOf": [{"type": "null"}, _object({
+            "document": {"type": "string"}, "document_en": {"type": "string"},
+            "valid_from": DATE_OR_NULL, "valid_until": DATE_OR_NULL,
+            "in_force_on_decision": {"type": "boolean"},
+            "statement": {"type": "string"}, "statement_en": {"type": "string"},
+        })], "description": "the rules the decision was taken under and their validity"},
     }
     removal = {
         **common,
@@ -164,6 +174,10 @@ def _schemas() -> dict:
             "public_id": {"type": "string"},
             "changed_at": {"type": "string", "format": "date-time"},
             "deleted": {"type": "boolean", "description": "true: no longer public; drop it."},
+            "withdrawn_on": {**DATE, "description": "with deleted: the day the record was "
+                             "withdrawn from publication (when it had been public)"},
+            "reason": {"type": "string", "description": "with deleted: why it was withdrawn",
+                       "enum": ["credit_repaired", "objection_upheld", "revoked", "period_ended"]},
             "data": {"oneOf": [_ref("Entry"), _ref("Removal"), _ref("RedListEntry")]},
         }, ["type", "public_id", "changed_at", "deleted"]),
         "ChangePage": _object({
@@ -206,7 +220,7 @@ def document(base_url: str) -> dict:
             "/entries/{public_id}": _get(
                 "One entry", "A public entry, listed or removed (then with its removal).",
                 [{"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                _object({"data": _ref("Entry")}), ("400", "404", "405", "500")),
+                _object({"data": _ref("Entry")}), ("400", "404", "405", "410", "500")),
             "/removals": _get(
                 "Removals", "Published removal notices, newest removal first.",
                 [_query("reason", "Removal reason.",

@@ -16,6 +16,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 
 from portal import labels
+from portal.public.decided_under import decided_under
 from portal.rules.profiles import load_profile
 
 LANGUAGES = ("zh_CN", "en")
@@ -113,6 +114,7 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
         "listing_year": entry.listing_year,
         "published_on": iso(entry.published_on),
         "repeat_listing": bool(entry.repeat_listing),
+        "corrected_on": iso(entry.corrected_on),
         "rectification_closes_on": iso(entry.rectification_closes_on),
         "repair_opens_on": iso(entry.repair_opens_on),
         "dates_provisional": list(entry.dates_provisional or []),
@@ -122,6 +124,7 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
         "removal_reason_text_en": reasons["en"].get(entry.removal_reason) if entry.removal_reason else None,
         "version": entry.version,
         "updated_at": iso(entry.updated_at),
+        "decided_under": decided_under(entry.profile, entry.listed_on),
     })
     return data
 

@@ -104,6 +104,10 @@ def entry(public_id: str):
     Params()
     found = queries.entry_by_public_id(db.session, public_id[:20])
     if found is None:
+        gone = queries.withdrawal(db.session, "entry", public_id[:20])
+        if gone is not None:
+            raise ApiError(410, "withdrawn", _l("This entry is no longer published."), "public_id",
+                           withdrawn_on=gone.withdrawn_on.isoformat(), reason=gone.reason)
         raise ApiError(404, "not_found", _l("No entry is published under this id."), "public_id")
     return _json({"data": serializers.entry_resource(found, serializers.Urls())})
 

@@ -47,6 +47,7 @@ from portal.rules.workflow import CaseState, RemovalReason
 from portal.security import lookup_hash, public_id
 from portal.services import audit, publication
 from portal.services.calendar import load_calendar
+from portal.services.publication import WITHDRAWING_REASONS
 
 BATCH = 20_000
 ONE_DAY = dt.timedelta(days=1)
@@ -400,7 +401,7 @@ class Bulk:
         # ---- the public projection
         entry_pid = public_id(self.key, "E", case_no)
         visible = ground.public and (not person or profile.publish_individuals)
-        if reason is not RemovalReason.CREDIT_REPAIRED:
+        if reason not in WITHDRAWING_REASONS:   # these entries are no longer published
             rows["published_entries"].append({
                 "id": ids["published_entries"], "public_id": entry_pid, "case_id": case_id,
                 "profile": profile.code, "subject_kind": "person" if person else "organisation",
@@ -435,7 +436,7 @@ class Bulk:
                 "code_display": code_display, "code_hash": code_hash, "ground_code": ground.code,
                 "ground_text": ground.text.zh, "listed_on": decided, "removed_on": removed_on,
                 "reason": reason.value, "department": self.department,
-                "entry_public_id": None if reason is RemovalReason.CREDIT_REPAIRED else entry_pid,
+                "entry_public_id": None if reason in WITHDRAWING_REASONS else entry_pid,
                 "visible": visible, "version": 1, "updated_at": now,
             })
             ids["removal_notices"] += 1

@@ -35,6 +35,7 @@ from portal.models import (
     AuditEvent,
     Case,
     GradeFinding,
+    PublicationWithdrawal,
     PublishedEntry,
     RedListEntry,
     RemovalNotice,
@@ -50,7 +51,7 @@ from portal.rules.workflow import (
     RemovalReason,
     SubmissionKind,
 )
-from portal.services import grades, redlist, sharing
+from portal.services import grades, publication, redlist, sharing
 from portal.services.calendar import load_calendar
 from portal.services.cases import expire_terms
 
@@ -131,6 +132,8 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     for item in plan:
         history.play(item)
     expire_terms(session, load_profile, key, today)
+    # removal notices past the profile's period are no longer published, as the worker does
+    publication.end_expired_publication(session, load_profile, today)
     report_removals(session, proc, staff, calendar, today)
     listed = [item.case for item in plan if item.case.state is CaseState.PUBLISHED]
     history.rejected_filings(listed, PER_KIND)
@@ -231,7 +234,8 @@ def _counts(session: Session, column, *where) -> dict:
 def city_report(session: Session, profile: Profile, logins: list[str]) -> dict:
     count = lambda model, *where: session.scalar(
         sa.select(sa.func.count()).select_from(model).where(*where))
-    removals = _counts(session, RemovalNotice.reason)
+    # every removal of the city's history, published or (after its period) withdrawn
+    removals = _counts(session, Case.removal_reason, Case.state == CaseState.REMOVED)
     cases = _counts(session, Case.state)
     kinds = _counts(session, Submission.kind)
     return {
@@ -244,6 +248,7 @@ def city_report(session: Session, profile: Profile, logins: list[str]) -> dict:
         "repeat_listings": count(PublishedEntry, PublishedEntry.repeat_listing.is_(True)),
         "under_objection": count(PublishedEntry, PublishedEntry.under_objection.is_(True)),
         "removal_notices": count(RemovalNotice),
+        "withdrawn": count(PublicationWithdrawal),
         "removals": {r.value: removals.get(r.value, 0) for r in RemovalReason},
         "cases": {s.value: cases.get(s.value, 0) for s in CaseState},
         "submissions": {k.value: kinds.get(k.value, 0) for k in SubmissionKind},

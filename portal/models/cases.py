@@ -66,6 +66,7 @@ class Case(Base):
     # (``terms.Term.expires_on``).  Until 2026-12 this column was called ``term_end``.
     leaves_list_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     removed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    corrected_on: Mapped[dt.date | None] = mapped_column(sa.Date)   # facts corrected (objection upheld)
     removal_reason: Mapped[RemovalReason | None] = mapped_column(enum_column(RemovalReason))
     # Deadlines computed over a provisional calendar year are flagged for recomputation.
     deadlines_provisional: Mapped[bool] = mapped_column(default=False)

@@ -62,6 +62,8 @@ class PublishedEntry(Base):
     # Names of the dates above that rest on a provisional calendar year (they may still move).
     dates_provisional: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     under_objection: Mapped[bool] = mapped_column(default=False)
+    # The day an upheld objection corrected the facts or reasons (the entry shows the corrected text)
+    corrected_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     # False for natural persons where the profile forbids publishing them (exact look-up only)
     visible: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(sa.String(10), default="listed", index=True)  # listed | removed
@@ -104,6 +106,27 @@ class RemovalNotice(Base):
         if self.reason != "term_expired" or self.removed_on is None:
             return None
         return self.removed_on - dt.timedelta(days=1)
+
+
+class PublicationWithdrawal(Base):
+    """A tombstone: a public record withdrawn from publication (Order 36), so that the API,
+    the exports and the feeds can say it is gone instead of letting it vanish.
+
+    ``reason``: ``credit_repaired``, ``objection_upheld``, ``revoked`` (the entry), or
+    ``period_ended`` (an entry or notice after the profile's publication period).
+    """
+
+    __tablename__ = "publication_withdrawals"
+    __table_args__ = (sa.UniqueConstraint("topic", "public_id"),
+                      sa.Index("ix_publication_withdrawals_withdrawn", "withdrawn_on", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(sa.String(10))          # entry | removal
+    public_id: Mapped[str] = mapped_column(sa.String(20))
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    withdrawn_on: Mapped[dt.date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(30))
+    withdrawn_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class RedListEntry(Base):

@@ -18,9 +18,6 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from portal.models import PublishedEntry, RemovalNotice
 from portal.public.queries import LISTED, notice_public
-from portal.rules import terms
-from portal.rules.calendar import WorkCalendar
-from portal.rules.profiles import Profile
 
 
 class year_month(FunctionElement):
@@ -141,40 +138,21 @@ def percentile(histogram: Iterable[tuple[int, int]], p: float) -> int | None:
 
 @dataclass(frozen=True)
 class ProcessingTime:
+    """Days from the listing decision to publication of the decisions published since the
+    start of the window (histograms from :mod:`portal.services.timeliness`)."""
+
     count: int
     median_days: float | None
     p90_days: int | None
     median_working_days: float | None
     p90_working_days: int | None
-    on_time: int
-
-    @property
-    def on_time_share(self) -> float | None:
-        return self.on_time / self.count if self.count else None
 
 
-def processing_time(pairs: list[tuple[dt.date, dt.date, int]], profile: Profile,
-                    calendar: WorkCalendar) -> ProcessingTime:
-    """Days from the listing decision to publication, and the share published in time.
-
-    "In time" is the profile's publication deadline counted from the decision
-    with the bureau's calendar (the same rule that set each case's due date).
-    """
-    days: dict[int, int] = {}
-    working: dict[int, int] = {}
-    on_time = count = 0
-    due_dates: dict[dt.date, dt.date] = {}
-    for listed, published, n in pairs:
-        count += n
-        days[(published - listed).days] = days.get((published - listed).days, 0) + n
-        wd = calendar.working_days_between(listed, published)
-        working[wd] = working.get(wd, 0) + n
-        if listed not in due_dates:
-            due_dates[listed] = terms.deadline(profile, "publication", listed, calendar).due
-        if published <= due_dates[listed]:
-            on_time += n
+def processing_time(delays: Iterable[tuple[int, int]],
+                    working_delays: Iterable[tuple[int, int]]) -> ProcessingTime:
+    delays, working_delays = list(delays), list(working_delays)
     return ProcessingTime(
-        count=count, median_days=median(days.items()), p90_days=percentile(days.items(), 90),
-        median_working_days=median(working.items()), p90_working_days=percentile(working.items(), 90),
-        on_time=on_time,
+        count=sum(n for _v, n in delays), median_days=median(delays),
+        p90_days=percentile(delays, 90), median_working_days=median(working_delays),
+        p90_working_days=percentile(working_delays, 90),
     )

@@ -40,7 +40,7 @@ bp = Blueprint("opendata", __name__)
 ROBOTS_DISALLOW = ("/admin", "/submit", "/track", "/check", "/search", "/lang/", "/exports/", "/api/")
 
 
-@bp.get("/exports/<any(entries, removals):dataset>.<any(csv, xlsx, json):fmt>")
+@bp.get("/exports/<any(entries, removals, withdrawals):dataset>.<any(csv, xlsx, json):fmt>")
 def export(dataset: str, fmt: str):
     chosen = formats.DATASETS[dataset]
     language = requested_language()
@@ -72,10 +72,11 @@ def changes_feed():
 
     def render():
         rows = feeds.latest_changes(db.session)
+        withdrawals = feeds.latest_withdrawals(db.session)
         self_url = current_app.config["PORTAL_BASE_URL"].rstrip("/") + url_for(
             "opendata.changes_feed", lang=request.args.get("lang") and language)
         with force_locale(language):
-            body = feeds.atom_feed(rows, publication_token()[1], language, self_url)
+            body = feeds.atom_feed(rows, publication_token()[1], language, self_url, withdrawals)
         return Response(body, content_type="application/atom+xml; charset=utf-8")
 
     return conditional(render)

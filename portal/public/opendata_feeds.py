@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from portal import labels
 from portal.api import serializers
-from portal.models import PublishedEntry, RemovalNotice
+from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
 from portal.public.queries import LISTED, notice_public
 
 ATOM = "http://www.w3.org/2005/Atom"
+#: RFC 6721: an entry that left the feed's source is announced by a tombstone
+TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FEED_SIZE = 50
 #: The sitemap protocol allows 50,000 URLs per file; beyond that, a sitemap index.
@@ -70,6 +72,15 @@ def latest_changes(session: Session, limit: int = FEED_SIZE) -> list:
     ).all()
 
 
+def latest_withdrawals(session: Session, limit: int = FEED_SIZE) -> list[PublicationWithdrawal]:
+    """The newest withdrawals from publication (tombstones of entries and removal notices)."""
+    return session.execute(
+        sa.select(PublicationWithdrawal)
+        .order_by(PublicationWithdrawal.withdrawn_at.desc(), PublicationWithdrawal.id.desc())
+        .limit(limit)
+    ).scalars().all()
+
+
 def _date(value: dt.date) -> str:
     if str(get_locale()).startswith("zh"):
         return f"{value.year}年{value.month}月{value.day}日"
@@ -87,8 +98,10 @@ def _sub(parent, name: str, text: str | None = None, **attrs) -> ET.Element:
     return element
 
 
-def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_url: str) -> bytes:
-    """Atom 1.0 (RFC 4287) document of ``rows`` from :func:`latest_changes`."""
+def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_url: str,
+              withdrawals: list = ()) -> bytes:
+    """Atom 1.0 (RFC 4287) document of ``rows`` from :func:`latest_changes`, with an RFC 6721
+    tombstone (``at:deleted-entry``) for each record in ``withdrawals`` (no longer published)."""
     from portal.web import active_profile
 
     urls = serializers.Urls()
@@ -99,7 +112,8 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
     english = language == "en"
     removals_page = _page_url(urls, "/removals")
 
-    feed = ET.Element("feed", {"xmlns": ATOM, XML_LANG: "en" if english else "zh-CN"})
+    feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:at": TOMBSTONES,
+                               XML_LANG: "en" if english else "zh-CN"})
     _sub(feed, "id", _tag(host, "changes"))
     _sub(feed, "title", _("Social Insurance Serious Dishonesty List: additions and removals"))
     _sub(feed, "subtitle", profile.authority.get(language))
@@ -137,6 +151,13 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
         _sub(entry, "link", rel="alternate", type="text/html", href=link)
         _sub(entry, "category", term=row.kind)
         _sub(entry, "summary", summary, type="text")
+    withdrawn = {k: str(v) for k, v in labels.WITHDRAWAL_REASONS.items()}
+    for gone in withdrawals:
+        tomb = _sub(feed, "at:deleted-entry", ref=_tag(host, f"{gone.topic}:{gone.public_id}"),
+                    when=serializers.iso(gone.withdrawn_at))
+        _sub(tomb, "at:comment", _("No longer published since %(date)s. Reason: %(reason)s",
+                                   date=_date(gone.withdrawn_on),
+                                   reason=withdrawn.get(gone.reason, gone.reason)))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

@@ -31,7 +31,7 @@ from werkzeug.wsgi import FileWrapper
 
 from portal import clock, labels
 from portal.api import serializers
-from portal.models import PublishedEntry, RemovalNotice
+from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
 from portal.public.queries import LISTED, notice_public
 
 CHUNK = 2000
@@ -81,7 +81,16 @@ REMOVAL_COLUMNS = _COMMON_HEAD + [
     ("department", _l("Deciding department")),
     ("entry_url", _l("Entry page")),
 ]
-_DATE_FIELDS = {"listed_on", "term_start", "term_last_day", "leaves_list_on", "removed_on"}
+#: Records no longer published (Order 36): the deletions a copy of the list must apply.
+_WITHDRAWAL_FIELDS = ("id", "topic", "public_id", "withdrawn_on", "reason")
+WITHDRAWAL_COLUMNS = [
+    ("public_id", _l("Public ID")),
+    ("type", _l("Kind of record")),
+    ("withdrawn_on", _l("No longer published since")),
+    ("reason", _l("Reason code")),
+    ("reason_text", _l("Reason")),
+]
+_DATE_FIELDS = {"listed_on", "term_start", "term_last_day", "leaves_list_on", "removed_on", "withdrawn_on"}
 _WIDTHS = {"public_id": 14, "name": 36, "code": 22, "ground_text": 48, "department": 28,
            "url": 40, "entry_url": 40, "reason_text": 24}
 
@@ -101,6 +110,8 @@ DATASETS = {
                        _ENTRY_FIELDS, lambda: LISTED),
     "removals": Dataset("removals", _l("Removals"), REMOVAL_COLUMNS, RemovalNotice,
                         _REMOVAL_FIELDS, notice_public),
+    "withdrawals": Dataset("withdrawals", _l("No longer published"), WITHDRAWAL_COLUMNS,
+                           PublicationWithdrawal, _WITHDRAWAL_FIELDS, sa.true),
 }
 
 
@@ -126,7 +137,8 @@ class Rows:
         self.dataset = dataset
         self.language = language
         self.urls = serializers.Urls()
-        self.reasons = serializers.translated(labels.REMOVAL_REASONS)
+        self.reasons = serializers.translated(
+            labels.WITHDRAWAL_REASONS if dataset.name == "withdrawals" else labels.REMOVAL_REASONS)
         kinds = serializers.translated(labels.SUBJECT_KINDS)[language]
         severities = serializers.translated(labels.SEVERITIES)[language]
         with force_locale(language):
@@ -145,6 +157,11 @@ class Rows:
     def record(self, row) -> dict:
         if self.dataset.name == "entries":
             return serializers.entry_summary(row, self.urls)
+        if self.dataset.name == "withdrawals":
+            return {"public_id": row.public_id, "type": row.topic,
+                    "withdrawn_on": serializers.iso(row.withdrawn_on), "reason": row.reason,
+                    "reason_text": self.reasons["zh_CN"].get(row.reason, row.reason),
+                    "reason_text_en": self.reasons["en"].get(row.reason, row.reason)}
         return serializers.removal_summary(row, self.urls, self.reasons)
 
     def cells(self, record: dict) -> list:

@@ -6,7 +6,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
+from portal.models import (PublicationState, PublicationWithdrawal, PublishedEntry, RedListEntry,
+                           RemovalNotice)
 
 LISTED = (PublishedEntry.status == "listed") & PublishedEntry.visible.is_(True)
 
@@ -34,6 +35,14 @@ def entry_by_public_id(session: Session, public_id: str) -> PublishedEntry | Non
     return session.execute(
         sa.select(PublishedEntry).where(PublishedEntry.public_id == public_id,
                                         PublishedEntry.visible.is_(True))
+    ).scalar_one_or_none()
+
+
+def withdrawal(session: Session, topic: str, public_id: str) -> PublicationWithdrawal | None:
+    """The tombstone of a public record that is no longer published (topic: entry | removal)."""
+    return session.execute(
+        sa.select(PublicationWithdrawal).where(PublicationWithdrawal.topic == topic,
+                                               PublicationWithdrawal.public_id == public_id)
     ).scalar_one_or_none()
 
 

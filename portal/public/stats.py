@@ -14,6 +14,7 @@ from portal.public import aggregates as agg
 from portal.public import charts
 from portal.public.caching import aggregates as cache
 from portal.public.caching import conditional
+from portal.services import timeliness
 from portal.services.calendar import load_calendar
 from portal.web import active_profile, ground_label
 
@@ -33,19 +34,24 @@ class Figures:
     flows: dict[str, dict[str, int]]
     reasons: dict[str, int]
     processing: agg.ProcessingTime
+    timeliness: timeliness.Timeliness
 
 
 def compute(profile, today: dt.date) -> Figures:
     session = db.session
     since = agg.month_start(today, MONTHS - 1)
     pairs = agg.publication_pairs(session, since)
+    # Timeliness counts the decisions still unpublished past their due date as late: the
+    # projection alone knows only the published ones (counts only leave the aggregate).
+    timely = timeliness.publication_timeliness(session, profile, since, today,
+                                               load_calendar(session))
     return Figures(
         by_ground=agg.listed_by_ground(session),
         months=agg.months(today, MONTHS),
         flows=agg.monthly_flows(session, since, pairs),
         reasons=agg.removal_reasons(session),
-        processing=agg.processing_time(pairs, profile, load_calendar(session)) if pairs
-        else agg.ProcessingTime(0, None, None, None, None, 0),
+        processing=agg.processing_time(timely.delays, timely.working_delays),
+        timeliness=timely,
     )
 
 
@@ -97,7 +103,9 @@ def stats():
             months=months, first=first, last=last, reasons=reasons, removed_total=removed_total,
             ground_chart=ground_chart, flow_chart=flow_chart, reason_chart=reason_chart,
             processing=processing, deadline=deadline.label().get(locale),
-            share=(f"{processing.on_time_share * 100:.1f}%" if processing.count else "–"),
+            timely=figures.timeliness,
+            share=(f"{figures.timeliness.on_time_share * 100:.1f}%" if figures.timeliness.due
+                   else "–"),
             number=_number, window=MONTHS,
         )
 

@@ -23,6 +23,7 @@ from portal import clock
 from portal.extensions import db
 from portal.public import check, listing, queries, stats
 from portal.public.caching import conditional as _conditional
+from portal.public.decided_under import decided_under
 from portal.web import active_profile
 
 bp = Blueprint("public", __name__)
@@ -41,12 +42,16 @@ def home():
 def entry(public_id: str):
     found = queries.entry_by_public_id(db.session, public_id)
     if found is None:
-        abort(404)
+        gone = queries.withdrawal(db.session, "entry", public_id[:20])
+        if gone is None:
+            abort(404)
+        return render_template("public/withdrawn.html", withdrawal=gone), 410
     removal = queries.removal_for_entry(db.session, public_id) if found.status == "removed" else None
     profile = active_profile()
     today = clock.today()
     return _conditional(lambda: render_template(
         "public/entry.html", entry=found, removal=removal, profile=profile, today=today,
+        rules=decided_under(found.profile, found.listed_on),
         rectification_open=bool(found.rectification_closes_on and today <= found.rectification_closes_on),
     ))
 

@@ -458,3 +458,10 @@ def report_due(profile: Profile, year: int, number: int,
     elif rule.forward_day_of_month is not None:
         forward = fixed(rule.forward_day_of_month)
     return ReportDue(start, end, due, forward, rule.source)
+
+
+def removal_publication_last_day(profile: Profile, removed_on: date) -> date | None:
+    """The last day a removal notice (and an entry kept with it) is published, from the
+    profile's ``[publication] removal_notice_period``; None: no period set."""
+    period = profile.removal_notice_period
+    return add_period(removed_on, period) if period is not None else None

@@ -183,6 +183,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
         "publish_due_on": pub.due, "share_due_on": share.due, "basis": pub.basis,
     })
     redlist.on_listing_decision(session, case)  # a listing decision ends any red-list admission
+    publication.bump_version(session)   # /stats counts the decisions awaiting publication
     return code
 
 
@@ -234,6 +235,34 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 {"reason": reason.value, "removed_on": removed_on, "note": note})
     if was_published:
         publication.publish_removal(session, case, profile, key)
+    else:
+        publication.bump_version(session)   # /stats: no longer a decision awaiting publication
+
+
+def correct_facts(session: Session, user: StaffUser | None, case: Case, profile: Profile,
+                  key: str, facts: str, reasons: str | None, corrected_on: dt.date,
+                  receipt_no: str) -> None:
+    """An upheld objection that corrects the facts (or reasons) of a listing that stands
+    (Shanghai art. 9): the case and its public entry carry the corrected text from now on,
+    the search index follows through the outbox, and the audit keeps both versions."""
+    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    if case.state is not CaseState.PUBLISHED:
+        raise CaseError("only a published listing can be corrected")
+    facts = (facts or "").strip()
+    reasons = (reasons or "").strip()
+    if not facts and not reasons:
+        raise CaseError("a correction states the corrected facts or reasons")
+    before = {"facts": case.facts, "reasons": case.reasons}
+    if facts:
+        case.facts = facts
+    if reasons:
+        case.reasons = reasons
+    case.corrected_on = corrected_on
+    audit.record(session, actor, "case.correct", "case", case.case_no, {
+        "submission": receipt_no, "corrected_on": corrected_on,
+        "before": before, "after": {"facts": case.facts, "reasons": case.reasons},
+    })
+    publication.publish_entry(session, case, profile, key, case.published_on or corrected_on)
 
 
 def expire_terms(session: Session, profile_for, key: str, today: dt.date) -> list[str]:

@@ -16,6 +16,7 @@ from portal.models import (
     Case,
     OutboxEvent,
     PublicationState,
+    PublicationWithdrawal,
     PublishedEntry,
     RedListEntry,
     RemovalNotice,
@@ -106,6 +107,7 @@ def entry_values(case: Case, profile: Profile, key: str,
         "listing_year": case.decided_on.year,
         **published_dates(dates),
         "repeat_listing": case.prior_listings > 0,
+        "corrected_on": case.corrected_on,
         "visible": is_visible(profile, case.ground, subject.kind),
     }
 
@@ -147,11 +149,60 @@ def set_objection_marker(session: Session, case: Case, pending: bool) -> None:
     session.flush()
 
 
+#: Removals after which the entry itself is no longer published: a credit repair ends its
+#: publication (Order 36); an upheld objection that defeats the listing and a revoked decision
+#: (Shanghai art. 9, Jiamusi art. 15) mean it should never have been published.
+WITHDRAWING_REASONS = frozenset({RemovalReason.CREDIT_REPAIRED, RemovalReason.OBJECTION_UPHELD,
+                                 RemovalReason.REVOKED})
+
+
+def _tombstone(session: Session, topic: str, pid: str, profile: str, reason: str,
+               on: dt.date, visible: bool) -> None:
+    """Queue the deletion; keep a tombstone only of a record the public could see (a hidden
+    record's id and its reason stay unknown)."""
+    enqueue(session, topic, "delete", pid)
+    if not visible:
+        return
+    exists = session.execute(
+        sa.select(PublicationWithdrawal.id).where(PublicationWithdrawal.topic == topic,
+                                                  PublicationWithdrawal.public_id == pid)
+    ).scalar_one_or_none()
+    if exists is None:
+        session.add(PublicationWithdrawal(topic=topic, public_id=pid, profile=profile,
+                                          withdrawn_on=on, reason=reason, withdrawn_at=utcnow()))
+
+
+def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.date) -> None:
+    """Stop publishing an entry: the row goes, a tombstone stays for the feeds and the API."""
+    _tombstone(session, "entry", entry.public_id, entry.profile, reason, on, bool(entry.visible))
+    notices = session.execute(
+        sa.select(RemovalNotice).where(RemovalNotice.entry_public_id == entry.public_id)
+    ).scalars().all()
+    for notice in notices:          # a notice no longer links to a withdrawn entry
+        notice.entry_public_id = None
+        notice.version += 1
+        notice.updated_at = utcnow()
+        enqueue(session, "removal", "upsert", notice.public_id)
+    session.delete(entry)
+    bump_version(session)
+    session.flush()
+
+
+def withdraw_notice(session: Session, notice: RemovalNotice, reason: str, on: dt.date) -> None:
+    """Stop publishing a removal notice (its publication period is over)."""
+    _tombstone(session, "removal", notice.public_id, notice.profile, reason, on,
+               bool(notice.visible))
+    session.delete(notice)
+    bump_version(session)
+    session.flush()
+
+
 def publish_removal(session: Session, case: Case, profile: Profile, key: str) -> RemovalNotice:
     """Publish the removal notice (Jiamusi art. 14) and take the entry off the current list.
 
-    After a credit repair the entry itself stops being published (Order 36):
-    its projection row is deleted and the notice no longer links to it.
+    After a credit repair, an upheld objection that defeated the listing, or a revoked
+    decision the entry itself stops being published (:data:`WITHDRAWING_REASONS`): its
+    projection row is deleted, a tombstone records why, and the notice does not link to it.
     """
     entry = session.execute(
         sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
@@ -159,7 +210,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     reason = case.removal_reason
     ground = profile.ground(case.ground)
     subject = case.subject
-    keep_entry = reason is not RemovalReason.CREDIT_REPAIRED and entry is not None
+    keep_entry = reason not in WITHDRAWING_REASONS and entry is not None
     notice = RemovalNotice(
         public_id=removal_public_id(key, case), case_id=case.id, profile=profile.code,
         subject_kind=subject.kind.value, name=subject.name, code_display=_display_code(subject),
@@ -179,12 +230,54 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
             entry.updated_at = clock.now()
             enqueue(session, "entry", "upsert", entry.public_id)
         else:
-            enqueue(session, "entry", "delete", entry.public_id)
-            session.delete(entry)
+            withdraw_entry(session, entry, reason.value, case.removed_on)
     enqueue(session, "removal", "upsert", notice.public_id)
     bump_version(session)
     session.flush()
     return notice
+
+
+def end_expired_publication(session: Session, profile_for, today: dt.date) -> list[str]:
+    """Withdraw the removal notices, and the entries kept with them, whose publication period
+    (profile ``[publication] removal_notice_period``) ended before ``today``. Idempotent.
+
+    ``profile_for``: profile code -> Profile. Returns the public ids withdrawn."""
+    withdrawn: list[str] = []
+    for model in (RemovalNotice, PublishedEntry):
+        codes = session.execute(sa.select(model.profile).distinct()).scalars().all()
+        for code in codes:
+            period = profile_for(code).removal_notice_period
+            if period is None:
+                continue
+            # rows removed within the shortest possible length of the period cannot be due;
+            # withdrawn rows are gone, so each run reads only the few rows near the boundary
+            shortest = {"days": 1, "months": 28, "years": 365}[period.unit] * period.amount
+            where = [model.profile == code, model.removed_on.is_not(None),
+                     model.removed_on < today - dt.timedelta(days=shortest)]
+            if model is PublishedEntry:
+                where.append(PublishedEntry.status == "removed")
+            rows = session.execute(sa.select(model).where(*where).order_by(model.id)).scalars().all()
+            withdrawn += _end_rows(session, profile_for(code), rows, today)
+    return withdrawn
+
+
+def _end_rows(session: Session, profile: Profile, rows: list, today: dt.date) -> list[str]:
+    done = []
+    for row in rows:
+        last_day = terms.removal_publication_last_day(profile, row.removed_on)
+        if last_day is None or today <= last_day:
+            continue
+        if isinstance(row, RemovalNotice):
+            withdraw_notice(session, row, "period_ended", today)
+            topic = "removal"
+        else:
+            withdraw_entry(session, row, "period_ended", today)
+            topic = "entry"
+        audit.record(session, audit.SYSTEM, "publication.withdraw", topic, row.public_id,
+                     {"reason": "period_ended", "removed_on": row.removed_on,
+                      "last_day": last_day, "withdrawn_on": today})
+        done.append(row.public_id)
+    return done
 
 
 def publish_red_list_entry(session: Session, key: str, profile: Profile, subject, seed: str,

@@ -29,8 +29,9 @@ Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
         # staff, after checking the caller's identity: a new query code (the old one stops working)
     decide(session, who, submission, granted, reasons, profile, calendar, key, today)
         # GRANTED / REJECTED with reasons the submitter sees; effects if granted, through
-        # portal.services.cases: defence → drop_case (reviewer/approver); objection →
-        # remove_case(OBJECTION_UPHELD); rectification → remove_case(RECTIFIED);
+        # portal.services.cases: defence → drop_case (reviewer/approver); objection (with an
+        # ObjectionOutcome) → correct_facts, or remove_case(OBJECTION_UPHELD) when the listing
+        # fell; rectification → remove_case(RECTIFIED);
         # credit_repair → remove_case(CREDIT_REPAIRED) (approver); complaint → none.
         # A rejected objection clears the marker unless another objection is under review.
 
@@ -105,6 +106,16 @@ class Filing:
     category: str | None = None
     details: dict = field(default_factory=dict)
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectionOutcome:
+    """An upheld objection (Shanghai art. 9): the listing fell (the entry is withdrawn), or it
+    stands with the corrected facts and/or reasons, published in place of the contested text."""
+
+    listing_fell: bool = False
+    facts: str = ""
+    reasons: str = ""
 
 
 @dataclass(frozen=True)
@@ -341,7 +352,8 @@ _LISTED_STATES = (CaseState.DECIDED, CaseState.PUBLISHED)
 
 
 def _grant(session: Session, user: StaffUser | None, submission: Submission, case: Case | None,
-           profile: Profile, key: str, today: dt.date) -> None:
+           profile: Profile, key: str, today: dt.date,
+           outcome: ObjectionOutcome | None = None) -> None:
     if submission.kind is K.COMPLAINT:
         return
     if case is None:
@@ -354,6 +366,12 @@ def _grant(session: Session, user: StaffUser | None, submission: Submission, cas
         return
     if case.state not in _LISTED_STATES:
         raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
+    if submission.kind is K.OBJECTION and not outcome.listing_fell:    # corrected, still listed
+        cases.correct_facts(session, user, case, profile, key, outcome.facts, outcome.reasons,
+                            today, submission.receipt_no)
+        if not _other_objection_under_review(session, submission):
+            publication.set_objection_marker(session, case, False)
+        return
     cases.remove_case(session, user, case, profile, key, REMOVAL_FOR[submission.kind], today, note)
 
 
@@ -367,17 +385,22 @@ def _other_objection_under_review(session: Session, submission: Submission) -> b
 
 
 def decide(session: Session, who, submission: Submission, granted: bool, reasons: str,
-           profile: Profile, calendar: WorkCalendar, key: str, today: dt.date) -> None:
-    """Grant or reject with reasons the submitter sees; granted filings change the case."""
+           profile: Profile, calendar: WorkCalendar, key: str, today: dt.date,
+           outcome: ObjectionOutcome | None = None) -> None:
+    """Grant or reject with reasons the submitter sees; granted filings change the case (an
+    objection by its ``outcome``: corrected facts/reasons, or the listing fell)."""
     reasons = (reasons or "").strip()
     if not reasons:
         raise SubmissionError("reasons_required", "a decision states its reasons")
+    if granted and submission.kind is K.OBJECTION and not (outcome and (
+            outcome.listing_fell or outcome.facts.strip() or outcome.reasons.strip())):
+        raise SubmissionError("outcome_required", "state the corrected facts or that the listing fell")
     user, actor = _who(session, who)
     transition(session, actor, submission, S.GRANTED if granted else S.REJECTED, reasons, today)
     submission.paused_since = None
     case = _case_of(session, submission)
     if granted:
-        _grant(session, user, submission, case, profile, key, today)
+        _grant(session, user, submission, case, profile, key, today, outcome)
     elif (submission.kind is K.OBJECTION and case is not None
           and not _other_objection_under_review(session, submission)):
         publication.set_objection_marker(session, case, False)

@@ -139,7 +139,8 @@ def test_publication_writes_outbox_and_bumps_the_version(app, session):
     session.commit()
     rows = session.execute(sa.select(OutboxEvent.topic, OutboxEvent.action)).all()
     assert rows == [("entry", "upsert")]
-    assert session.get(PublicationState, 1).version == 1
+    # the decision (a decision awaiting publication counts on /stats), then the publication
+    assert session.get(PublicationState, 1).version == 2
 
 
 def test_expiry_is_idempotent(app, session):

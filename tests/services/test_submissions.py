@@ -179,8 +179,9 @@ def _decide(session, sub, granted, user, on):
     calendar = load_calendar(session)
     if sub.state is S.RECEIVED:
         submissions.accept_for_review(session, user, sub, profile, calendar, on)
+    outcome = submissions.ObjectionOutcome(listing_fell=True) if sub.kind is K.OBJECTION else None
     submissions.decide(session, user, sub, granted, "经核查，理由成立。" if granted else "经核查，理由不成立。",
-                       profile, calendar, KEY, on)
+                       profile, calendar, KEY, on, outcome=outcome)
 
 
 def test_granted_objection_publishes_a_removal_and_clears_the_marker(app, session):
@@ -193,8 +194,7 @@ def test_granted_objection_publishes_a_removal_and_clears_the_marker(app, sessio
     assert case.state is CaseState.REMOVED and case.removal_reason.value == "objection_upheld"
     notice = session.execute(sa.select(RemovalNotice)).scalar_one()
     assert (notice.reason, notice.removed_on) == ("objection_upheld", D(2026, 6, 4))
-    entry = _entry(session, case)
-    assert entry.status == "removed" and entry.under_objection is False
+    assert _entry(session, case) is None          # the listing fell: the entry is withdrawn
 
 
 def test_rejected_objection_clears_the_marker_and_a_new_one_sets_it_again(app, session):
@@ -278,7 +278,8 @@ def test_roles_and_reasons_are_enforced(app, session):
     with pytest.raises(SubmissionError):
         submissions.decide(session, clerk, sub, True, "   ", profile, calendar, KEY, D(2026, 6, 3))
     with pytest.raises(cases.PermissionDenied):              # removal needs an approver
-        submissions.decide(session, clerk, sub, True, "成立", profile, calendar, KEY, D(2026, 6, 3))
+        submissions.decide(session, clerk, sub, True, "成立", profile, calendar, KEY, D(2026, 6, 3),
+                           outcome=submissions.ObjectionOutcome(listing_fell=True))
     session.rollback()
     with pytest.raises(cases.PermissionDenied):              # a party is not staff
         submissions.accept_for_review(session, audit.PARTY, sub, profile, calendar, D(2026, 6, 2))

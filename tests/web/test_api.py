@@ -125,9 +125,13 @@ def test_unknown_hidden_and_repaired_entries_are_404_json(app, session, client):
         PublishedEntry.case_id == repaired.id)).scalar_one()
     remove_published(session, repaired, RemovalReason.CREDIT_REPAIRED, dt.date(2026, 9, 1))
     session.commit()
-    for pid in ("E0000000000", hidden_id, repaired_id, "x" * 300):
+    for pid in ("E0000000000", hidden_id, "x" * 300):
         error = error_of(client.get(f"/api/v1/entries/{pid}"), 404)
         assert error["code"] == "not_found"
+    # a withdrawn entry is gone, not unknown: 410 with the day and the reason of its withdrawal
+    error = error_of(client.get(f"/api/v1/entries/{repaired_id}"), 410)
+    assert (error["code"], error["withdrawn_on"], error["reason"]) == (
+        "withdrawn", "2026-09-01", "credit_repaired")
     assert client.get("/api/v1/entries").get_json()["meta"]["total"] == 0
 
 
@@ -261,7 +265,8 @@ def test_change_feed_cursor_semantics(app, session, client):
     changes = client.get(f"/api/v1/changes?since={cursor}").get_json()["data"]
     assert [(c["type"], c["deleted"]) for c in changes] == [("entry", True), ("removal", False)]
     assert changes[0] == {"type": "entry", "public_id": first_id, "deleted": True,
-                          "changed_at": changes[0]["changed_at"]}
+                          "changed_at": changes[0]["changed_at"], "withdrawn_on": "2026-09-01",
+                          "reason": "credit_repaired"}
     assert changes[1]["data"]["reason"] == "credit_repaired" and changes[1]["data"]["entry_public_id"] is None
     full = second.subject.id_number
     everything = client.get("/api/v1/changes?limit=1000").get_data(as_text=True)

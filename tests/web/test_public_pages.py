@@ -254,12 +254,13 @@ def test_stats_counts_flows_reasons_and_processing_time(app, session, client):
     assert len(rows) == 24 and TODAY.strftime("%Y-%m") in rows
     assert rows[month][0] == 4                                     # four decisions that month
     assert sum(r for _a, r in rows.values()) == 1 and rows[removal_month][1] == 1
-    assert re.search(r'<th scope="row">Decision revoked by reconsideration or court</th>'
+    assert re.search(r'<th scope="row">Listing decision revoked by reconsideration or court</th>'
                      r'<td class="num">1</td>', html)
     # processing time: delays 1, 2, 40 and 2 (the revoked one) calendar days
     assert re.search(r'<th scope="row">Median</th><td class="num">2</td>', html)
     assert re.search(r'<th scope="row">90th percentile</th><td class="num">40</td>', html)
-    assert "75.0%" in html and "(3 of 4 entries)" in html and "7 working days" in html
+    assert "75.0%" in html and "(4 published decisions)" in html and "7 working days" in html
+    assert "3 on time, 1 published late, 0 not published by their due date" in html
     calendar = WorkCalendar()
     wd = sorted(calendar.working_days_between(decided, decided + dt.timedelta(days=d)) for d in (1, 2, 2, 40))
     assert re.search(r'<th scope="row">Median</th><td class="num">2</td><td class="num">'

@@ -78,7 +78,8 @@ def test_credit_repair_unpublishes_the_entry(app, session, client):
     cases.remove_case(session, approver, case, load_profile("jiamusi"), app.config["PORTAL_LOOKUP_KEY"],
                       RemovalReason.CREDIT_REPAIRED, dt.date(2026, 9, 1))
     session.commit()
-    assert client.get(f"/entries/{entry_id}").status_code == 404
+    gone = client.get(f"/entries/{entry_id}")      # gone, and says why (Order 36)
+    assert gone.status_code == 410 and "信用已修复，终止公示" in gone.get_data(as_text=True)
     assert "信用修复" in client.get("/").get_data(as_text=True)
 
 

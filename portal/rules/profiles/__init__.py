@@ -25,6 +25,9 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
   listing it opens when the rectification window has closed.
 * ``RepairRule.stops_publication`` – Order 36: after repair the entry itself
   is no longer published (not merely moved to the removals list).
+* ``Profile.removal_notice_period`` – ``[publication] removal_notice_period``: how long
+  a removal notice (and an entry kept with it) stays published after the removal;
+  then it stops being published (Order 36) and the feeds emit a deletion.
 * ``RepairRule.free`` – repair costs nothing.
 * ``RepairRule.certificate`` – a written repair certificate is issued
   (Shanghai art. 10).

@@ -170,6 +170,17 @@ def _report(t: _Table) -> ReportRule:
     return r
 
 
+def _removal_notice_period(t: _Table | None) -> Period | None:
+    """``[publication] removal_notice_period``: how long removal notices stay published."""
+    if t is None:
+        return None
+    period = t.period("removal_notice_period")
+    if period.unit == "working_days" or period.amount <= 0:
+        raise t.error("removal_notice_period", "a positive number of days, months or years")
+    t.close()
+    return period
+
+
 def _score_grades(t: _Table) -> tuple[tuple[int, str], ...]:
     out = []
     for i, row in enumerate(t.tables("score_grades")):
@@ -225,6 +236,7 @@ def parse_profile(path: str | Path) -> Profile:
 
     report_t = root.table("report", required=False)
     grading_t = root.table("grading", required=False)
+    publication_t = root.table("publication", required=False)
     profile = Profile(
         code=code,
         name=root.text("name"),
@@ -254,6 +266,7 @@ def parse_profile(path: str | Path) -> Profile:
         interpretations=root.texts("interpretations"),
         scope=root.text("scope", required=False),
         grading=_grading(grading_t) if grading_t is not None else None,
+        removal_notice_period=_removal_notice_period(publication_t),
     )
     root.close()
     _check_consistency(root, profile)

@@ -221,6 +221,9 @@ class Profile:
     interpretations: tuple[Text, ...] = ()
     scope: Text | None = None
     grading: GradingRule | None = None
+    # How long a removal notice (and an entry kept after its removal) stays published,
+    # counted from the removal day; None: until withdrawn by staff
+    removal_notice_period: Period | None = None
 
     def __hash__(self) -> int:
         return hash((self.code, self.seed, self.valid_from, self.valid_until))
