@@ -147,12 +147,18 @@ class Worker:
     def expire(self) -> None:
         from portal.rules.profiles import load_profile
         from portal.services.cases import expire_terms
+        from portal.services.publication import end_expired_publication
 
-        removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"],
-                               clock.today())
+        today = clock.today()
+        removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], today)
         db.session.commit()
         if removed:
             log.info("expired %d entries", len(removed))
+        # Order 36: removal notices and removed entries stop being published after their period
+        ended = end_expired_publication(db.session, load_profile, today)
+        db.session.commit()
+        if ended:
+            log.info("withdrew %d publications after their period", len(ended))
 
     def sweep(self) -> None:
         from portal.services.uploads import sweep_orphans

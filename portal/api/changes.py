@@ -25,8 +25,13 @@ from sqlalchemy.orm import Session
 
 from portal import clock, labels
 from portal.api import serializers
-from portal.models import (OutboxEvent, PublicationWithdrawal, PublishedEntry, RedListEntry,
-                           RemovalNotice)
+from portal.models import (
+    OutboxEvent,
+    PublicationWithdrawal,
+    PublishedEntry,
+    RedListEntry,
+    RemovalNotice,
+)
 from portal.public.queries import notice_is_public
 
 

@@ -14,8 +14,13 @@ from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
 from portal.models.integration import ApiClient
 from portal.models.letters import Letter, LetterKind
 from portal.models.outbox import OutboxEvent
-from portal.models.publication import (PublicationState, PublicationWithdrawal, PublishedEntry,
-                                       RedListEntry, RemovalNotice)
+from portal.models.publication import (
+    PublicationState,
+    PublicationWithdrawal,
+    PublishedEntry,
+    RedListEntry,
+    RemovalNotice,
+)
 from portal.models.staff import Role, StaffUser
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent

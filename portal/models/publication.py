@@ -126,7 +126,7 @@ class PublicationWithdrawal(Base):
     profile: Mapped[str] = mapped_column(sa.String(20))
     withdrawn_on: Mapped[dt.date] = mapped_column(sa.Date)
     reason: Mapped[str] = mapped_column(sa.String(30))
-    withdrawn_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    withdrawn_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
 
 class RedListEntry(Base):

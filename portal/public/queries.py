@@ -6,8 +6,13 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import (PublicationState, PublicationWithdrawal, PublishedEntry, RedListEntry,
-                           RemovalNotice)
+from portal.models import (
+    PublicationState,
+    PublicationWithdrawal,
+    PublishedEntry,
+    RedListEntry,
+    RemovalNotice,
+)
 
 LISTED = (PublishedEntry.status == "listed") & PublishedEntry.visible.is_(True)
 

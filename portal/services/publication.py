@@ -169,7 +169,7 @@ def _tombstone(session: Session, topic: str, pid: str, profile: str, reason: str
     ).scalar_one_or_none()
     if exists is None:
         session.add(PublicationWithdrawal(topic=topic, public_id=pid, profile=profile,
-                                          withdrawn_on=on, reason=reason, withdrawn_at=utcnow()))
+                                          withdrawn_on=on, reason=reason, withdrawn_at=clock.now()))
 
 
 def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.date) -> None:
@@ -181,7 +181,7 @@ def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.
     for notice in notices:          # a notice no longer links to a withdrawn entry
         notice.entry_public_id = None
         notice.version += 1
-        notice.updated_at = utcnow()
+        notice.updated_at = clock.now()
         enqueue(session, "removal", "upsert", notice.public_id)
     session.delete(entry)
     bump_version(session)

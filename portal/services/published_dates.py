@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import Case, PublishedEntry, RemovalNotice
-from portal.models.base import utcnow
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
@@ -107,7 +107,7 @@ def refresh(session: Session, actor: audit.Actor, calendar: WorkCalendar,
             setattr(entry, field, new)
         case.leaves_list_on = entry.leaves_list_on
         entry.version += 1
-        entry.updated_at = utcnow()
+        entry.updated_at = clock.now()
         publication.enqueue(session, "entry", "upsert", entry.public_id)
         audit.record(session, actor, "calendar.recompute", "entry", entry.public_id,
                      {"case_no": case.case_no, **{f: [o, n] for f, (o, n) in moved.items()}})

@@ -5,7 +5,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portal.models import AuditEvent, OutboxEvent, PublicationWithdrawal, PublishedEntry, RemovalNotice, Role
+from portal.models import (
+    AuditEvent,
+    OutboxEvent,
+    PublicationWithdrawal,
+    PublishedEntry,
+    RemovalNotice,
+    Role,
+)
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, RemovalReason, SubmissionKind, SubmissionState
 from portal.search import get_index

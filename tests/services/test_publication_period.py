@@ -6,7 +6,13 @@ import xml.etree.ElementTree as ET
 import pytest
 import sqlalchemy as sa
 
-from portal.models import AuditEvent, OutboxEvent, PublicationWithdrawal, PublishedEntry, RemovalNotice
+from portal.models import (
+    AuditEvent,
+    OutboxEvent,
+    PublicationWithdrawal,
+    PublishedEntry,
+    RemovalNotice,
+)
 from portal.rules import terms
 from portal.rules.profiles import SOURCE_PATTERN, available_profiles, load_profile
 from portal.rules.workflow import RemovalReason

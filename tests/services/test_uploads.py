@@ -3,7 +3,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import time
 
 import pytest
 import sqlalchemy as sa

@@ -6,7 +6,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal import clock
 from portal.models import (
     AuditEvent,
     Case,

@@ -4,7 +4,6 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portal import clock
 from portal.admin.access import CASE_STEPS
 from portal.models import AuditEvent, Case, Role
 from portal.rules.profiles import load_profile

@@ -4,7 +4,6 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portal import clock
 from portal.models import (
     GradeFinding,
     OutboxEvent,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from portal import clock, config, create_app
+from portal import config, create_app
 from portal.extensions import db
 from portal.models import AuditEvent, Case, CaseOrigin, ImportBatch, ImportStatus, Role, Subject
 from portal.services import report_files

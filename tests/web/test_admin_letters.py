@@ -5,7 +5,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal import clock
 from portal.models import AuditEvent, Letter, Role, SubjectKind
 from portal.rules import terms
 from portal.rules.profiles import available_profiles

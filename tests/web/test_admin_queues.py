@@ -5,7 +5,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal import clock
 from portal.admin import queries
 from portal.models import AuditEvent, Case, PublishedEntry, Role, SubjectKind, Submission
 from portal.rules.profiles import load_profile

@@ -7,7 +7,6 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from portal import clock
 from portal.models import AuditEvent, Case, Role
 from portal.rules.workflow import RemovalReason
 from portal.services import sharing

@@ -13,7 +13,14 @@ from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, SubmissionKind
 from portal.services import submissions
 from portal.services.calendar import load_calendar
-from tests.factories import EVIDENCE, bureau_day, listed_case, make_staff, ofd_bytes, pre_noticed_case
+from tests.factories import (
+    EVIDENCE,
+    bureau_day,
+    listed_case,
+    make_staff,
+    ofd_bytes,
+    pre_noticed_case,
+)
 
 D = dt.date
 FILER = {"filer_name": "王建国", "filer_contact": "0454-8888888", "filer_email": ""}
