@@ -8,6 +8,7 @@ from flask_babel import format_date, get_locale, refresh
 
 from portal import labels
 from portal.rules.profiles import load_profile
+from portal.rules.profiles.citations import cite
 
 
 def active_profile():
@@ -29,6 +30,14 @@ def ground_label(code: str, locale: str) -> str:
     return text if len(text) <= 28 else text[:27] + "…"
 
 
+def citation(source: str | None) -> str:
+    """A profile ``source`` as staff read it: document and articles in the interface language,
+    never the seed number, the specification or the shorthand (see ``citations.cite``)."""
+    if not source:
+        return ""
+    return cite(active_profile(), source).get(get_locale())
+
+
 def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
     if value is None:
         return ""
@@ -46,6 +55,7 @@ def init_app(app: Flask) -> None:
         return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
 
     app.jinja_env.filters["date"] = _fmt_date
+    app.jinja_env.filters["citation"] = citation
     app.jinja_env.globals.update(labels=labels, active_profile=active_profile,
                                   ground_label=ground_label)
 

@@ -161,7 +161,8 @@ def test_letters_and_back_office_pages_carry_no_internal_note(city):
         login(admin, approver)
         for lang in LANGS:
             admin.get(f"/lang/{lang}")
-            for url in (f"/admin/cases/{case.id}", *ADMIN_RULE_PAGES):
+            for url in (f"/admin/cases/{case.id}", f"/admin/grades/subjects/{proc.subject.id}",
+                        *ADMIN_RULE_PAGES):
                 response = admin.get(url)
                 if url.startswith("/admin/cases/") or response.status_code == 200:
                     assert response.status_code == 200, url
