@@ -76,12 +76,12 @@ def _article(m: re.Match) -> Text:
 
 def _section(m: re.Match) -> Text:
     part, sub, sub_to, point, subpoint, para, last = m.groups()
-    zh, en = f"第{part}部分", f"Part {roman(cn_value(part))}"
+    zh, en = part, f"Part {roman(cn_value(part))}"          # as the documents cite themselves: 二（二）4（1）
     if sub:
         zh += f"（{sub}）" + (f"至（{sub_to}）" if sub_to else "")
         en += f"({cn_value(sub)})" + (f"–({cn_value(sub_to)})" if sub_to else "")
     if point:
-        zh, en = zh + f"第{point}项", en + f" item {point}"
+        zh, en = zh + point, en + f" item {point}"
     if subpoint:
         zh, en = zh + f"（{subpoint}）", en + f"({subpoint})"
     if para:
