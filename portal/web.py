@@ -30,6 +30,18 @@ def ground_label(code: str, locale: str) -> str:
     return text if len(text) <= 28 else text[:27] + "…"
 
 
+def legal_basis_text(entry, locale) -> str:
+    """An entry's legal basis in the reader's language: the projection keeps the Chinese as
+    decided; the English is the profile's translation of that same text (else the Chinese)."""
+    if not str(locale).startswith("en"):
+        return entry.legal_basis
+    try:
+        basis = load_profile(entry.profile).ground(entry.ground_code).legal_basis
+    except (KeyError, ValueError):
+        return entry.legal_basis
+    return basis.en if basis.zh == entry.legal_basis else entry.legal_basis
+
+
 def citation(source: str | None) -> str:
     """A profile ``source`` as staff read it: document and articles in the interface language,
     never the seed number, the specification or the shorthand (see ``citations.cite``)."""
@@ -57,7 +69,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _fmt_date
     app.jinja_env.filters["citation"] = citation
     app.jinja_env.globals.update(labels=labels, active_profile=active_profile,
-                                  ground_label=ground_label)
+                                  ground_label=ground_label, legal_basis_text=legal_basis_text)
 
     @app.context_processor
     def inject():

@@ -16,6 +16,7 @@ what is shown.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from urllib.parse import urlsplit
 
@@ -29,7 +30,7 @@ from portal.demo.seed import DEMO_TODAY, seed_city
 from portal.extensions import db
 from portal.models import PublishedEntry, Role
 from portal.public_text import internal_markers
-from portal.rules.profiles import available_profiles
+from portal.rules.profiles import available_profiles, load_profile
 from portal.rules.workflow import RemovalReason
 from portal.search import get_index
 from portal.services import indexer
@@ -121,6 +122,11 @@ def test_public_pages_exports_feeds_and_api_carry_no_internal_note(city):
             missing = [u for u in start if u not in bodies]
             assert not missing, (lang, missing, {u: statuses.get(u) for u in missing})
             crawled[lang] = len(bodies)
+            for url in sample:   # the legal basis reads in the page's language
+                ground = db.session.execute(sa.select(PublishedEntry.ground_code).where(
+                    PublishedEntry.public_id == url.rsplit("/", 1)[1])).scalar_one()
+                basis = load_profile(city.config["PORTAL_PROFILE"]).ground(ground).legal_basis
+                assert html.escape(basis.get(lang), quote=False) in bodies[url], (lang, url)
             found += [(lang, *f) for f in _findings(bodies)]
     assert min(crawled.values()) > 40, crawled
     assert not found, _report(found)
