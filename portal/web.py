@@ -10,6 +10,7 @@ from flask_babel import format_date, get_locale, refresh
 from portal import labels
 from portal.extensions import db
 from portal.rules.profiles import load_profile
+from portal.rules.profiles.citations import cite
 
 
 def active_profile():
@@ -31,6 +32,26 @@ def ground_label(code: str, locale: str) -> str:
     return text if len(text) <= 28 else text[:27] + "…"
 
 
+def legal_basis_text(entry, locale) -> str:
+    """An entry's legal basis in the reader's language: the projection keeps the Chinese as
+    decided; the English is the profile's translation of that same text (else the Chinese)."""
+    if not str(locale).startswith("en"):
+        return entry.legal_basis
+    try:
+        basis = load_profile(entry.profile).ground(entry.ground_code).legal_basis
+    except (KeyError, ValueError):
+        return entry.legal_basis
+    return basis.en if basis.zh == entry.legal_basis else entry.legal_basis
+
+
+def citation(source: str | None) -> str:
+    """A profile ``source`` as staff read it: document and articles in the interface language,
+    never the seed number, the specification or the shorthand (see ``citations.cite``)."""
+    if not source:
+        return ""
+    return cite(active_profile(), source).get(get_locale())
+
+
 def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
     if value is None:
         return ""
@@ -48,8 +69,9 @@ def init_app(app: Flask) -> None:
         return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
 
     app.jinja_env.filters["date"] = _fmt_date
+    app.jinja_env.filters["citation"] = citation
     app.jinja_env.globals.update(labels=labels, active_profile=active_profile,
-                                  ground_label=ground_label)
+                                  ground_label=ground_label, legal_basis_text=legal_basis_text)
 
     @app.context_processor
     def inject():

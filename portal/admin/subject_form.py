@@ -7,6 +7,7 @@ from portal.admin.forms import CaseForm
 from portal.admin.messages import identifier_error
 from portal.models import CaseOrigin, SubjectKind
 from portal.rules.profiles import Profile
+from portal.rules.profiles.citations import article_label
 from portal.services.cases import CaseInput
 from portal.services.subjects import PersonInput, SubjectError, SubjectInput
 
@@ -25,7 +26,7 @@ def ground_choices(profile: Profile, locale: str) -> list[tuple[str, str]]:
         text = ground.text.get(locale)
         short = text if len(text) <= 60 else text[:59] + "…"
         applies = ", ".join(kinds[k] for k in sorted(ground.subject_kinds) if k in kinds)
-        choices.append((ground.code, f"{ground.article} {short} ({applies})"))
+        choices.append((ground.code, f"{article_label(ground.article).get(locale)} {short} ({applies})"))
     return choices
 
 

@@ -1,4 +1,4 @@
-"""Every date of a case's procedure with its deadline and the rule that set it (SPEC §4, §5)."""
+"""Every date of a case's procedure with its deadline and the rule that set it (cited in words)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,6 +16,7 @@ from portal.rules.calendar import (
     WorkCalendar,
 )
 from portal.rules.profiles import Profile
+from portal.rules.profiles.citations import cite
 from portal.rules.workflow import CaseState
 
 
@@ -25,7 +26,7 @@ class Step:
     on: dt.date | None                 # the day it happened
     due: Due | None = None             # its deadline, if the law sets one
     period: str | None = None          # "7 working days"
-    source: str | None = None          # legal source of the period
+    source: str | None = None          # the rule that sets the period, cited in words
     basis: str | None = None           # which calendar counted the working days
     stale: bool = False                # the stored due date differs from today's calendar
     met: bool | None = None            # done on or before its deadline
@@ -62,11 +63,13 @@ def _deadline_step(label: str, case: Case, profile: Profile, calendar: WorkCalen
                    stored: dt.date | None, done: dt.date | None, running: bool) -> Step:
     period = profile.deadline(name)
     if start is None or stored is None:
-        return Step(label, done, period=period.label().get(locale), source=period.source)
+        return Step(label, done, period=period.label().get(locale),
+                    source=cite(profile, period.source).get(locale))
     fresh = terms.deadline(profile, name, start, calendar)
     due = due_of(stored, name, today, calendar, provisional=fresh.provisional) if running else \
         Due(stored, name, provisional=fresh.provisional)
-    return Step(label, done, due, period.label().get(locale), period.source, basis_label(fresh.basis),
+    return Step(label, done, due, period.label().get(locale), cite(profile, period.source).get(locale),
+                basis_label(fresh.basis),
                 stale=fresh.due != stored, met=None if done is None else done <= stored)
 
 
@@ -91,7 +94,7 @@ def case_timeline(case: Case, profile: Profile, calendar: WorkCalendar, today: d
     if case.decided_on and case.leaves_list_on:
         term = terms.listing_term(profile, case.ground, case.decided_on, case.prior_listings)
         steps.append(Step(_("Listing term"), case.term_start, period=term.period.label().get(locale),
-                          source=term.source, last_day=case.term_last_day,
+                          source=cite(profile, term.source).get(locale), last_day=case.term_last_day,
                           until=case.leaves_list_on))
     if case.removed_on:
         steps.append(Step(_("Removed from the list"), case.removed_on))

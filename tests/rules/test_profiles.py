@@ -287,7 +287,9 @@ def test_fuzhou_kinds_and_18_measures():
     assert p.measures[2].legal_basis == p.measures[3].legal_basis  # one table row for measures 3 and 4
     assert "国发〔2014〕21号" in p.measures[4].legal_basis.zh
     for m in p.measures[5:]:
-        assert "1704号" in m.legal_basis.zh and "未载明" in m.legal_basis.zh
+        # the Memorandum is the public basis; that the table gives none of its own is a staff note
+        assert "1704号" in m.legal_basis.zh and "未载明" not in m.legal_basis.zh
+        assert "no specific basis" in m.source
     assert p.measures[16].implementing_units.zh == "市委网信办"
     assert "延长公示期限" in p.measures[1].text.zh
     assert p.repeat.term == Period(3, "years", p.repeat.term.source)
@@ -463,3 +465,38 @@ def test_grading_validation(tmp_path, zhengzhou_text):
     missing = re.sub(r"\nheavy = \{[^\n]*\n", "\n", zhengzhou_text)
     with pytest.raises(ProfileError, match=r"no period for grade 'heavy'"):
         parse_profile(_write(tmp_path, missing))
+
+
+def test_an_internal_note_in_public_wording_is_refused(tmp_path, jiamusi_text):
+    """Measures and bases are read by the public and the parties: staff notes go in ``source``."""
+    basis = "（发改财金〔2018〕1704号）"
+    assert basis in jiamusi_text
+    noted = jiamusi_text.replace(basis, "（发改财金〔2018〕1704号，文号见003）", 1)
+    with pytest.raises(ProfileError, match=r"measures\[0\]\.legal_basis\.zh: number reference note"):
+        parse_profile(_write(tmp_path, noted))
+    english = jiamusi_text.replace("Jiamusi Interim Measures, Article 5 item (1)",
+                                   "Jiamusi Interim Measures, art. 5 item (1)", 1)
+    with pytest.raises(ProfileError, match=r"grounds\[0\]\.legal_basis\.en: article shorthand"):
+        parse_profile(_write(tmp_path, english))
+    doubled = jiamusi_text.replace('zh = "《佳木斯市社会保险领域严重失信人名单管理暂行办法》"',
+                                   'zh = "《《佳木斯市社会保险领域严重失信人名单管理暂行办法》》"', 1)
+    with pytest.raises(ProfileError, match=r"document\.zh: doubled title marks"):
+        parse_profile(_write(tmp_path, doubled))
+
+
+@pytest.mark.parametrize("code", available_profiles())
+def test_every_source_reads_as_a_citation_without_internal_marks(code):
+    from portal.public_text import internal_markers
+    from portal.rules.profiles.citations import cite
+
+    profile = load_profile(code)
+    sources = [g.source for g in profile.grounds] + [g.term.source for g in profile.grounds]
+    sources += [p.source for p in profile.deadlines.values()] + [m.source for m in profile.measures]
+    sources += [profile.repair.source, profile.repeat.source, *profile.sources.values()]
+    for source in sources:
+        text = cite(profile, source)
+        assert text.zh and text.en
+        assert not internal_markers(text.zh) and not internal_markers(text.en), (source, text)
+    assert cite(load_profile("jiamusi"), "000 art. 10 ¶2").zh == \
+        "《佳木斯市社会保险领域严重失信人名单管理暂行办法》第十条第二款"
+    assert cite(profile, "SPEC §4.2 (000 art. 7; default 5 working days)").zh.startswith("本局设定")

@@ -8,7 +8,11 @@ string naming where it comes from: a seed file and article (``"000 art. 10"``,
 (``"law: ..."``), the SPEC default (``"SPEC §4.2 ..."``) or a bureau setting
 (``"bureau setting ..."``).  Loading fails with :class:`ProfileError` naming
 the file and key on anything malformed: unknown keys, bad units, missing
-sources, missing deadlines.
+sources, missing deadlines, or an internal note (seed or SPEC reference,
+"§", "¶", "art." shorthand …, see :mod:`portal.public_text`) in a field the
+public or the parties read (``loader.public_texts``).  ``source`` is for
+staff only; pages show it through :func:`citations.cite` as a citation in
+words.
 
 Fields beyond the agreed API (documented here, all optional in the TOML):
 

@@ -26,6 +26,7 @@ from portal.rules.profiles.model import (
     UnknownProfile,
 )
 from portal.rules.profiles.tables import Table as _Table
+from portal.public_text import internal_markers
 
 
 def _period(t: _Table) -> Period:
@@ -291,8 +292,42 @@ def _check_consistency(root: _Table, p: Profile) -> None:
     if p.repeat.term is not None and p.repeat.term.unit == "working_days":
         raise root.error("repeat.term.unit", "a listing term is days, months or years")
     _check_grading(root, p)
+    _check_public_text(root, p)
     if "supplement_pauses_clock" not in p.sources:
         raise root.error("sources.supplement_pauses_clock", "missing required key")
+
+
+def public_texts(p: Profile):
+    """(key, Text) of every field that pages, exports, the API or the letters show."""
+    yield from (("name", p.name), ("authority", p.authority), ("document", p.document))
+    if p.scope is not None:
+        yield "scope", p.scope
+    for i, g in enumerate(p.grounds):
+        yield from ((f"grounds[{i}].text", g.text), (f"grounds[{i}].legal_basis", g.legal_basis))
+    for i, m in enumerate(p.measures):
+        for name in ("text", "implementing_units", "legal_basis"):
+            yield f"measures[{i}].{name}", getattr(m, name)
+    for name in ("channels", "removal_channels", "sharing_platforms", "red_list_incentives"):
+        yield from ((f"{name}[{i}]", t) for i, t in enumerate(getattr(p, name)))
+    yield from ((f"repair.conditions[{i}]", t) for i, t in enumerate(p.repair.conditions))
+    yield from ((f"red_list_criteria[{i}].text", c.text) for i, c in enumerate(p.red_list_criteria))
+    yield from ((f"behaviours[{i}].text", b.text) for i, b in enumerate(p.behaviours))
+    if p.report is not None:
+        yield from ((f"report.fields[{i}]", t) for i, t in enumerate(p.report.fields))
+        for name in ("recipient", "forward_recipient"):
+            if getattr(p.report, name) is not None:
+                yield f"report.{name}", getattr(p.report, name)
+
+
+def _check_public_text(root: _Table, p: Profile) -> None:
+    """Public wording carries no internal note: those belong in ``source`` (see portal.public_text)."""
+    for key, text in public_texts(p):
+        for lang in ("zh", "en"):
+            found = internal_markers(getattr(text, lang))
+            if found:
+                label, context = found[0]
+                raise root.error(f"{key}.{lang}", f"{label} in public text ({context!r}); "
+                                                  "internal notes belong in 'source'")
 
 
 def _check_grading(root: _Table, p: Profile) -> None:
