@@ -77,7 +77,7 @@ def _pre_notice(case: Case, profile: Profile, calendar: WorkCalendar) -> dict:
     served = case.pre_notice_served_on
     return {
         "term": terms.listing_term(profile, case.ground, served, case.prior_listings),
-        "measures": profile.measures_for(case.severity),
+        "measures": profile.measures_for(case.severity, case.subject.kind.value),
         "defence_window": profile.deadline("defence_window").label(),
         "defence_due_on": case.defence_due_on,
         "defence_url": _portal(url_for("submit.defence")),
@@ -104,7 +104,7 @@ def _listing(session: Session, case: Case, profile: Profile, calendar: WorkCalen
         "term_start": case.term_start or decided,
         "term_last_day": (case.term_end - dt.timedelta(days=1)) if case.term_end else term.last_day,
         "term_end": case.term_end or term.expires_on,
-        "measures": profile.measures_for(case.severity),
+        "measures": profile.measures_for(case.severity, case.subject.kind.value),
         "reconsideration": profile.deadline("reconsideration").label(),
         "litigation": profile.deadline("litigation").label(),
         "rectification": rect,

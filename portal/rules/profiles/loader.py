@@ -76,7 +76,10 @@ def _measure(t: _Table) -> Measure:
         legal_basis=t.text("legal_basis"),
         source=t.source(),
         severities=t.choices("severities", SEVERITIES, required=False),
+        subject_kinds=t.choices("subject_kinds", SUBJECT_KINDS),
     )
+    if not m.subject_kinds:
+        raise t.error("subject_kinds", "at least one subject kind")
     t.close()
     return m
 

@@ -14,6 +14,7 @@ Unit = Literal["working_days", "days", "months", "years"]
 
 SEVERITIES: tuple[str, ...] = ("light", "general", "heavy", "serious")
 SUBJECT_KINDS: tuple[str, ...] = ("organisation", "person")
+SUBJECT_KINDS_ALL: frozenset[str] = frozenset(SUBJECT_KINDS)
 BEHAVIOUR_SUBJECTS: tuple[str, ...] = ("employer", "medical_institution", "person")
 UNITS: tuple[str, ...] = ("working_days", "days", "months", "years")
 DEADLINE_KEYS: tuple[str, ...] = (
@@ -113,6 +114,10 @@ class Measure:
     legal_basis: Text
     source: str
     severities: frozenset[str] = frozenset()  # empty = applies to every severity
+    subject_kinds: frozenset[str] = SUBJECT_KINDS_ALL  # the listed subjects it applies to
+
+    def applies_to(self, severity: str, subject_kind: str) -> bool:
+        return (not self.severities or severity in self.severities) and subject_kind in self.subject_kinds
 
 
 @dataclass(frozen=True)
@@ -247,10 +252,11 @@ class Profile:
     def behaviours_of(self, grade: str) -> tuple[Behaviour, ...]:
         return tuple(b for b in self.behaviours if b.grade == grade)
 
-    def measures_for(self, severity: str) -> tuple[Measure, ...]:
-        """The measures that apply to a listing of ``severity`` (a measure without
-        severities applies to every listing)."""
-        return tuple(m for m in self.measures if not m.severities or severity in m.severities)
+    def measures_for(self, severity: str, subject_kind: str) -> tuple[Measure, ...]:
+        """The measures that apply to a listing of ``severity`` of an ``organisation`` or a
+        ``person`` (a measure without severities applies to every severity; each measure
+        names the kinds of subject it applies to, e.g. Fuzhou's enterprise-only measures)."""
+        return tuple(m for m in self.measures if m.applies_to(severity, subject_kind))
 
 
 # --------------------------------------------------------------------------
