@@ -47,6 +47,18 @@ def make_subject(session, kind: SubjectKind = SubjectKind.ORGANISATION, name: st
     return subject
 
 
+def enough(profile, ground: str) -> dict:
+    """Figures that satisfy ``ground``'s threshold (``CaseInput`` keywords; empty: none needed)."""
+    threshold = profile.ground(ground).threshold
+    if threshold is None:
+        return {}
+    out = {}
+    for limit in threshold.limits:
+        value = limit.value if limit.inclusive else limit.value + 1
+        out[limit.figure] = value if limit.figure == "amount" else int(value)
+    return out
+
+
 def published_case(session, app, *, profile_code: str = "jiamusi", ground: str | None = None,
                    decided_on: dt.date = dt.date(2026, 3, 16), subject: Subject | None = None,
                    kind: SubjectKind = SubjectKind.ORGANISATION, facts: str = "经查，该单位拒不改正。",
@@ -67,7 +79,7 @@ def published_case(session, app, *, profile_code: str = "jiamusi", ground: str |
     opened = decided_on - dt.timedelta(days=30)
     case = cases.open_case(session, clerk, profile, subject,
                            cases.CaseInput(ground=ground, facts=facts, document_no="佳人社失决〔2026〕1号",
-                                           department=department),
+                                           department=department, **enough(profile, ground)),
                            opened)
     cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
     cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
@@ -108,7 +120,8 @@ def pre_noticed_case(session, *, served_on: dt.date = dt.date(2026, 9, 28), grou
     clerk = make_staff(session, Role.CLERK)
     subject = subject or make_subject(session, kind)
     case = cases.open_case(session, clerk, profile, subject,
-                           cases.CaseInput(ground=ground, facts="经查，该单位未依法办理社会保险登记。"),
+                           cases.CaseInput(ground=ground, facts="经查，该单位未依法办理社会保险登记。",
+                                           **enough(profile, ground)),
                            served_on - dt.timedelta(days=7))
     code = cases.serve_pre_notice(session, clerk, case, profile, load_calendar(session), served_on)
     return case, code
@@ -135,7 +148,8 @@ def listed_case(session, app, *, decided_on: dt.date = dt.date(2026, 3, 15), gro
     calendar = load_calendar(session)
     opened = decided_on - dt.timedelta(days=30)
     case = cases.open_case(session, clerk, profile, subject,
-                           cases.CaseInput(ground=ground, facts="经查，该单位拒不改正。"), opened)
+                           cases.CaseInput(ground=ground, facts="经查，该单位拒不改正。",
+                                           **enough(profile, ground)), opened)
     cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
     cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
     cases.propose_listing(session, clerk, case)

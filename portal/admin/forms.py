@@ -5,8 +5,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -91,6 +93,11 @@ class CaseForm(FlaskForm):
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
     amount = DecimalField(_l("Amount involved (yuan)"), places=2,
                           validators=[Optional(), NumberRange(min=0, max=999999999999)])
+    months = IntegerField(_l("Months (of arrears, of benefits drawn …)"),
+                          validators=[Optional(), NumberRange(min=0, max=1200)])
+    person_times = IntegerField(_l("Person-times"), validators=[Optional(), NumberRange(min=0, max=10**7)])
+    alternative_met = BooleanField(_l("Below the figures, but the alternative the ground names is "
+                                      "established (e.g. not returned despite an order)"))
     department = StringField(_l("Deciding department"), validators=[Length(max=120)])
     department_contact = StringField(_l("Contact"), validators=[Length(max=120)])
 

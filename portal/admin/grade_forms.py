@@ -150,6 +150,15 @@ class EmptyForm(FlaskForm):
     pass
 
 
+class FindingCaseForm(FlaskForm):
+    """Open the listing case of a serious finding, with the figures its ground's threshold needs."""
+
+    amount = CaseForm.amount
+    months = CaseForm.months
+    person_times = CaseForm.person_times
+    alternative_met = CaseForm.alternative_met
+
+
 class _Checkboxes(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()

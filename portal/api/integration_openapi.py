@@ -100,6 +100,15 @@ def _schemas() -> dict:
                         "resident ID number."},
             "amount": {"type": ["string", "number"], "description": "Yuan, 0 or more, at most two "
                        "decimals (a string keeps them exact)."},
+            "months": {"type": "integer", "minimum": 0, "maximum": 1200, "description": "Months "
+                       "(of arrears, of benefits drawn …) where the ground's threshold counts them."},
+            "person_times": {"type": "integer", "minimum": 0, "description": "Person-times (人次) "
+                             "where the ground's threshold counts them."},
+            "alternative_met": {"type": "boolean", "description": "The figures are below the "
+                                "ground's threshold but the alternative it names is established "
+                                "(e.g. not returned despite an order). A case whose figures do not "
+                                "reach its ground's threshold is refused with `below_threshold` "
+                                "and a message citing the threshold."},
             "document_no": {"type": "string", "maxLength": 60},
             "department": {"type": "string", "maxLength": 120, "description": "Default: the "
                            "profile's authority."},

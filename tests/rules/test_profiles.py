@@ -408,8 +408,8 @@ def test_missing_deadline_names_the_key(tmp_path, jiamusi_text):
 
 
 def test_unknown_key_rejected(tmp_path, jiamusi_text):
-    text = jiamusi_text.replace('code = "J3"\n', 'code = "J3"\nthreshold = 10000\n')
-    with pytest.raises(ProfileError, match=r"grounds\[2\]\.threshold: unknown key"):
+    text = jiamusi_text.replace('code = "J3"\n', 'code = "J3"\nlimit = 10000\n')
+    with pytest.raises(ProfileError, match=r"grounds\[2\]\.limit: unknown key"):
         parse_profile(_write(tmp_path, text))
 
 

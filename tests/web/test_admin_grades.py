@@ -6,10 +6,10 @@ import sqlalchemy as sa
 
 from portal.admin import clock
 from portal.models import (
-    GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role, Subject,
+    Case, GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role, Subject,
     SubjectKind,
 )
-from tests.factories import make_subject
+from tests.factories import enough, make_subject
 from tests.grades_support import COMPLAINANT_ID, EMPLOYER_CRITERIA, TODAY, complaint, finding, proposal
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
@@ -79,8 +79,16 @@ def test_recording_and_withdrawing_a_finding(session, client, people):
     # a clerk may not withdraw; a reviewer may
     assert client.post(f"/admin/grades/findings/{f.id}/end",
                        data={"end-action": "withdraw", "end-reason": "x"}).status_code == 403
-    opened = client.post(f"/admin/grades/findings/{f.id}/case")
+    short = client.post(f"/admin/grades/findings/{f.id}/case",
+                        data={f"case{f.id}-months": "40", f"case{f.id}-amount": "60000"})
+    assert short.status_code == 302 and "/admin/cases/" not in short.headers["Location"]
+    assert ("Part 4 (3) item 2 requires an amount of ¥500,000 or more and 36 months or more; in "
+            "this case the amount is ¥60,000, the period is 40 months.") in text(
+        client.get(short.headers["Location"]))
+    opened = client.post(f"/admin/grades/findings/{f.id}/case",
+                         data={f"case{f.id}-months": "40", f"case{f.id}-amount": "600000"})
     assert opened.status_code == 302 and "/admin/cases/" in opened.headers["Location"]
+    assert session.execute(sa.select(Case.months)).scalar_one() == 40
     client.post("/admin/logout")
     login(client, people[Role.REVIEWER])
     assert client.post(f"/admin/grades/findings/{f.id}/end",
@@ -228,9 +236,9 @@ def test_a_finding_from_a_listing_case_names_the_case(session, client, people):
 
     unit, other = make_subject(session), make_subject(session)
     case = cases.open_case(session, people[Role.CLERK], ZZ, unit,
-                           cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+                           cases.CaseInput(ground="ZS2", facts="f", **enough(ZZ, "ZS2")), TODAY)
     foreign = cases.open_case(session, people[Role.CLERK], ZZ, other,
-                              cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+                              cases.CaseInput(ground="ZS2", facts="f", **enough(ZZ, "ZS2")), TODAY)
     session.commit()
     login(client, people[Role.CLERK])
     english(client)

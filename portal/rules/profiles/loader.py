@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,9 @@ from portal.rules.profiles.model import (
     Behaviour,
     Criterion,
     DEADLINE_KEYS,
+    FIGURES,
+    Limit,
+    Threshold,
     GradingRule,
     Ground,
     Measure,
@@ -47,6 +51,33 @@ def _unique(t: _Table, k: str, codes: list[str]) -> None:
         seen.add(c)
 
 
+def _threshold(t: _Table | None) -> Threshold | None:
+    """``[grounds.threshold]``: ``<figure>_over`` (超过) / ``<figure>_at_least`` (以上) limits,
+    how they combine, the clause cited to the party, an optional alternative, the source."""
+    if t is None:
+        return None
+    limits = []
+    for figure in FIGURES:
+        for suffix, inclusive in (("_over", False), ("_at_least", True)):
+            value = t.raw(figure + suffix, required=False)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise t.error(figure + suffix, "expected a positive number")
+            if figure != "amount" and not isinstance(value, int):
+                raise t.error(figure + suffix, "expected a whole number")
+            limits.append(Limit(figure, Decimal(str(value)), inclusive))
+    if not limits:
+        raise t.error("amount_over", "a threshold names at least one limit")
+    if len({lim.figure for lim in limits}) != len(limits):
+        raise t.error("amount_over", "one limit per figure")
+    th = Threshold(limits=tuple(limits), combine=t.choice("combine", ("any", "all")),
+                   clause=t.text("clause"), source=t.source(),
+                   alternative=t.text("alternative", required=False))
+    t.close()
+    return th
+
+
 def _ground(t: _Table) -> Ground:
     g = Ground(
         code=_code(t),
@@ -59,6 +90,7 @@ def _ground(t: _Table) -> Ground:
         subject_kinds=t.choices("subject_kinds", SUBJECT_KINDS),
         public=t.bool("public"),
         source=t.source(),
+        threshold=_threshold(t.table("threshold", required=False)),
     )
     if not g.subject_kinds:
         raise t.error("subject_kinds", "at least one subject kind")

@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ SUBJECT_KINDS: tuple[str, ...] = ("organisation", "person")
 SUBJECT_KINDS_ALL: frozenset[str] = frozenset(SUBJECT_KINDS)
 BEHAVIOUR_SUBJECTS: tuple[str, ...] = ("employer", "medical_institution", "person")
 UNITS: tuple[str, ...] = ("working_days", "days", "months", "years")
+#: The figures of a case a ground's threshold may name: yuan, months, person-times (人次).
+FIGURES: tuple[str, ...] = ("amount", "months", "person_times")
 DEADLINE_KEYS: tuple[str, ...] = (
     "defence_window",        # 陈述申辩期限 (party)
     "publication",           # 公示 on the portal after the decision (bureau)
@@ -93,6 +96,32 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """One figure a case must reach: ``more than`` (超过) or, ``inclusive``, ``at least`` (以上)."""
+
+    figure: str          # one of FIGURES
+    value: Decimal
+    inclusive: bool
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The figures a ground requires (Jiamusi art. 5: "超过20人次或从中牟利超过2万元").
+
+    ``combine``: ``any`` (one limit reached is enough) or ``all``; ``clause``: the
+    provision as the public and the parties read it ("第五条第（三）项"); ``alternative``:
+    a circumstance that satisfies the ground although no limit is reached (art. 5(三):
+    "虽未达到1万元但经责令退回仍拒不退回").
+    """
+
+    limits: tuple[Limit, ...]
+    combine: Literal["any", "all"]
+    clause: Text
+    source: str
+    alternative: Text | None = None
+
+
+@dataclass(frozen=True)
 class Ground:
     code: str
     article: str
@@ -104,6 +133,7 @@ class Ground:
     subject_kinds: frozenset[str]
     public: bool
     source: str
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True)
@@ -263,4 +293,4 @@ class Profile:
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
