@@ -30,12 +30,12 @@ def make_staff(session, role: Role, username: str | None = None) -> StaffUser:
 
 
 def make_subject(session, kind: SubjectKind = SubjectKind.ORGANISATION, name: str | None = None,
-                 rng: random.Random | None = None) -> Subject:
+                 rng: random.Random | None = None, unit_kind: str | None = None) -> Subject:
     rng = rng or random.Random(next(_seq))
     if kind is SubjectKind.ORGANISATION:
         uscc = identifiers.generate_uscc(rng)
         subject = Subject(kind=kind, name=name or f"佳木斯市测试{next(_seq)}建筑工程有限公司", uscc=uscc,
-                          org_code=identifiers.org_code_from_uscc(uscc))
+                          org_code=identifiers.org_code_from_uscc(uscc), unit_kind=unit_kind)
         rid = identifiers.generate_ric(rng, birth=dt.date(1975, 3, 9))
         subject.people.append(RelatedPerson(role=PersonRole.LEGAL_REPRESENTATIVE, name="王建国",
                                             id_number=rid))

@@ -85,6 +85,9 @@ class CaseForm(FlaskForm):
                            validators=[Length(max=40)])
     id_number = StringField(_l("Resident ID number"), validators=[Length(max=40)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
+    unit_kind = SelectField(_l("Kind of unit"), default="",
+                            choices=[("", _l("Not stated (an ordinary employer)")),
+                                     *labels.UNIT_KINDS.items()])
     ground = SelectField(_l("Ground"), validators=[_required()], choices=[])
     origin = SelectField(_l("Origin of the case"), default=CaseOrigin.INSPECTION.value,
                          choices=list(labels.CASE_ORIGINS.items()))

@@ -53,6 +53,7 @@ def grade_error(code: str) -> str:
     return {
         "no_grading": _("This profile has no catalogue of graded behaviours."),
         "unknown_behaviour": _("This behaviour does not apply to this subject."),
+        "unit_kind": _("This behaviour does not apply to this kind of unit."),
         "future": _("The date cannot lie in the future."),
         "facts_required": _("Describe the facts found."),
         "complaint_not_verified": _("Only a complaint that was verified (granted) can raise the "
@@ -72,6 +73,20 @@ def grade_error(code: str) -> str:
         "complaint_required": _("Name the complaint."),
         "complaint_source": _("A complaint is recorded from the complaint's page."),
     }.get(code, _("The step could not be taken."))
+
+
+def unit_mismatch(profile, subject, code: str) -> str | None:
+    """Why behaviour ``code`` cannot be found against ``subject`` (None: it can) — the same
+    rule (``rules.fits``) that ``services.grades.record_finding`` enforces."""
+    item = rules.catalogue_item(profile, subject.kind.value, code)
+    if item is None or rules.fits(item, subject.kind.value, subject.unit_kind):
+        return None
+    applies = _(", ").join(labels.label(labels.UNIT_KINDS, u) for u in labels.UNIT_KINDS
+                          if u in item.units)
+    return _("%(code)s applies only to: %(units)s. This unit is recorded as: %(kind)s. If that is "
+             "wrong, correct the kind of unit first.", code=item.code, units=applies,
+             kind=labels.label(labels.UNIT_KINDS, rules.unit_kind_of(subject.kind.value,
+                                                                     subject.unit_kind)))
 
 
 def redlist_error(code: str) -> str:
@@ -126,6 +141,7 @@ class SubjectForm(FlaskForm):
     resp2_id = CaseForm.resp2_id
     id_number = CaseForm.id_number
     address = CaseForm.address
+    unit_kind = CaseForm.unit_kind
 
 
 class FindingForm(FlaskForm):

@@ -169,6 +169,10 @@ def record(subject_id: int):
     form.code.choices = gf.code_choices(profile, found.kind.value, str(get_locale()))
     if not form.validate_on_submit():
         return _render(found, finding_form=form, status=400)
+    mismatch = gf.unit_mismatch(profile, found, form.code.data)
+    if mismatch:
+        form.code.errors = [mismatch]
+        return _render(found, finding_form=form, status=400)
     source = FindingSource(form.source.data)
     case = None
     if source is FindingSource.CASE:

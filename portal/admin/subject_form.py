@@ -36,6 +36,7 @@ def subject_input(form: CaseForm) -> SubjectInput:
     return SubjectInput(
         kind=kind, name=form.name.data or "", uscc=form.uscc.data, org_code=form.org_code.data,
         reg_no=form.reg_no.data, id_number=form.id_number.data, address=form.address.data,
+        unit_kind=form.unit_kind.data or None,
         legal_rep=PersonInput(form.legal_rep_name.data or "", form.legal_rep_id.data),
         responsible=(PersonInput(form.resp1_name.data or "", form.resp1_id.data),
                      PersonInput(form.resp2_name.data or "", form.resp2_id.data)),

@@ -20,7 +20,7 @@ from portal.api.errors import ApiError
 from portal.models import SubjectKind
 from portal import threshold_messages
 from portal.rules import identifiers, thresholds
-from portal.rules.profiles import Profile
+from portal.rules.profiles import UNIT_KINDS, Profile
 from portal.services.cases import CaseInput
 from portal.services.subjects import PersonInput, SubjectInput
 
@@ -157,9 +157,10 @@ class _Checker:
         return PersonInput(name or "", number) if name else None
 
 
-SUBJECT_FIELDS = ("kind", "name", "uscc", "org_code", "reg_no", "id_number", "address",
+SUBJECT_FIELDS = ("kind", "name", "uscc", "org_code", "reg_no", "id_number", "address", "unit_kind",
                   "legal_representative", "responsible_persons")
-ORGANISATION_ONLY = ("uscc", "org_code", "reg_no", "legal_representative", "responsible_persons")
+ORGANISATION_ONLY = ("uscc", "org_code", "reg_no", "unit_kind", "legal_representative",
+                     "responsible_persons")
 TOP_FIELDS = ("external_ref", "subject", "ground", "facts", "reasons", "amount", "months",
               "person_times", "alternative_met", "document_no", "department", "department_contact")
 
@@ -206,7 +207,12 @@ def _subject(check: _Checker, value) -> SubjectInput | None:
             person = check.person(other, f"subject.responsible_persons.{i}", False)
             if person is not None:
                 responsible.append(person)
+    unit_kind = body.get("unit_kind")
+    if unit_kind is not None and unit_kind not in UNIT_KINDS:
+        check.fail("subject.unit_kind", "invalid_value")
+        unit_kind = None
     return SubjectInput(kind=kind, name=name or "", uscc=uscc, org_code=org_code, reg_no=reg_no,
+                        unit_kind=unit_kind,
                         address=address, legal_rep=rep, responsible=tuple(responsible))
 
 

@@ -11,7 +11,7 @@ import copy
 
 from portal.api.openapi import DATE, DATE_OR_NULL, TEXT_OR_NULL, _object, _ref, document
 from portal.models import CaseOrigin
-from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
+from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS, UNIT_KINDS
 from portal.rules.workflow import CaseState, RemovalReason
 
 STATES = [s.value for s in CaseState]
@@ -87,6 +87,11 @@ def _schemas() -> dict:
                            "(15 digits, ISO 7064 MOD 11,10)."},
                 "id_number": {"type": "string", "description": "Persons only: resident ID number."},
                 "address": {"type": "string", "maxLength": 300},
+                "unit_kind": {"type": "string", "enum": list(UNIT_KINDS), "description":
+                              "Organisations: the kind of unit (employer, agreement medical "
+                              "institution, agreement retail pharmacy); behaviours of the "
+                              "catalogue are found only against the kinds they apply to. Recorded "
+                              "when first stated for a registered unit."},
                 "legal_representative": {**person_in, "description": "Organisations: required, "
                                          "with name and ID number."},
                 "responsible_persons": {"type": "array", "maxItems": 20, "items": person_in},

@@ -130,6 +130,8 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
     item = rules.catalogue_item(profile, subject.kind.value, data.code)
     if item is None:
         raise GradeError("unknown_behaviour")
+    if not rules.fits(item, subject.kind.value, subject.unit_kind):
+        raise GradeError("unit_kind")
     if data.found_on > today:
         raise GradeError("future")
     facts = (data.facts or "").strip()

@@ -305,3 +305,18 @@ def test_a_case_below_its_grounds_threshold_is_refused_citing_it(app, session, c
     assert [(c.ground, c.person_times, c.alternative_met) for c in
             session.execute(sa.select(Case).order_by(Case.id)).scalars()] == [
         ("J3", None, True), ("J2", 21, False)]
+
+
+def test_the_case_form_records_the_kind_of_unit_once(app, session, client):
+    login(client, staff(session, Role.CLERK))
+    assert _open(client).status_code == 302
+    assert session.execute(sa.select(Subject.unit_kind)).scalar_one() is None     # not stated
+    assert _open(client, unit_kind="pharmacy").status_code == 302
+    session.expire_all()
+    assert session.execute(sa.select(Subject.unit_kind)).scalar_one() == "pharmacy"
+    assert _open(client, unit_kind="medical_institution").status_code == 302      # stays as recorded
+    session.expire_all()
+    assert session.execute(sa.select(Subject.unit_kind)).scalar_one() == "pharmacy"
+    assert _open(client, unit_kind="hospital").status_code == 400
+    actions = session.execute(sa.select(AuditEvent.action)).scalars().all()
+    assert actions.count("subject.unit_kind") == 1

@@ -479,3 +479,22 @@ def test_a_case_below_its_grounds_threshold_is_refused_citing_it(app, session, c
     accepted = client.post(f"{BASE}/cases", json={**body, "alternative_met": True}, headers=auth(token))
     assert accepted.status_code == 201, accepted.get_data(as_text=True)
     assert session.execute(sa.select(Case.alternative_met)).scalar_one() is True
+
+
+def test_the_kind_of_unit_is_recorded_from_the_api(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    body = org_body("R-UK")
+    body["subject"]["unit_kind"] = "hospital"
+    assert error_of(client.post(f"{BASE}/cases", json=body, headers=auth(token)), 422)["errors"][0][
+        "field"] == "subject.unit_kind"
+    body["subject"]["unit_kind"] = "medical_institution"
+    assert client.post(f"{BASE}/cases", json=body, headers=auth(token)).status_code == 201
+    assert session.execute(sa.select(Case)).scalar_one().subject.unit_kind == "medical_institution"
+    number = identifiers.generate_ric(RNG, birth=dt.date(1961, 2, 3))
+    person = client.post(f"{BASE}/cases", headers=auth(token), json={
+        "external_ref": {"system": "ylbx", "record_id": "P-UK"}, "ground": "J5",
+        "subject": {"kind": "person", "name": "孙桂兰", "id_number": number, "unit_kind": "pharmacy"},
+        "facts": "泄露个人权益记录。"})
+    assert error_of(person, 422)["errors"][0] == {
+        "field": "subject.unit_kind", "code": "not_for_kind",
+        "message": "该字段不适用于此类主体。"}

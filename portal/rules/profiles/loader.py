@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
+    BEHAVIOUR_UNITS,
     Behaviour,
     Criterion,
     DEADLINE_KEYS,
@@ -151,9 +152,13 @@ def _behaviour(t: _Table) -> Behaviour:
         code=_code(t),
         grade=t.choice("grade", SEVERITIES),
         text=t.text("text"),
-        subject=t.choice("subject", BEHAVIOUR_SUBJECTS),
+        units=t.choices("units", BEHAVIOUR_UNITS),
         source=t.source(),
     )
+    if not b.units:
+        raise t.error("units", "at least one kind of unit")
+    if "person" in b.units and len(b.units) > 1:
+        raise t.error("units", "a behaviour is either a person's or a unit's")
     t.close()
     return b
 

@@ -17,6 +17,10 @@ SEVERITIES: tuple[str, ...] = ("light", "general", "heavy", "serious")
 SUBJECT_KINDS: tuple[str, ...] = ("organisation", "person")
 SUBJECT_KINDS_ALL: frozenset[str] = frozenset(SUBJECT_KINDS)
 BEHAVIOUR_SUBJECTS: tuple[str, ...] = ("employer", "medical_institution", "person")
+#: Kinds of unit an organisation is (Zhengzhou §一(五), §二: 协议管理医疗机构、协议管理零售药店).
+UNIT_KINDS: tuple[str, ...] = ("employer", "medical_institution", "pharmacy")
+#: What a catalogue behaviour may apply to: the kinds of unit, or a person.
+BEHAVIOUR_UNITS: tuple[str, ...] = (*UNIT_KINDS, "person")
 UNITS: tuple[str, ...] = ("working_days", "days", "months", "years")
 #: The figures of a case a ground's threshold may name: yuan, months, person-times (人次).
 FIGURES: tuple[str, ...] = ("amount", "months", "person_times")
@@ -166,8 +170,16 @@ class Behaviour:
     code: str
     grade: Severity
     text: Text
-    subject: str  # "employer" | "medical_institution" | "person"
+    units: frozenset[str]  # the kinds of unit (or "person") it may be found against
     source: str
+
+    @property
+    def subject(self) -> str:
+        """The catalogue part it belongs to: ``person``, ``employer`` (any unit) or
+        ``medical_institution`` (medical institutions and pharmacies only)."""
+        if "person" in self.units:
+            return "person"
+        return "employer" if "employer" in self.units else "medical_institution"
 
 
 @dataclass(frozen=True)
@@ -293,4 +305,4 @@ class Profile:
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
