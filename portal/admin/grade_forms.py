@@ -166,6 +166,11 @@ class EmptyForm(FlaskForm):
     pass
 
 
+class UnitKindForm(FlaskForm):
+    unit_kind = SelectField(_l("Kind of unit"), validators=[_required()],
+                            choices=list(labels.UNIT_KINDS.items()))
+
+
 class FindingCaseForm(FlaskForm):
     """Open the listing case of a serious finding, with the figures its ground's threshold needs."""
 

@@ -151,6 +151,8 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
         finding_form=finding_form, proposal_form=proposal_form,
         end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(),
         case_form_for=lambda f: gf.FindingCaseForm(prefix=f"case{f.id}", formdata=None), gf=gf,
+        unit_kind_form=gf.UnitKindForm(prefix="unit_kind", formdata=None,
+                                       unit_kind=rules.unit_kind_of(kind, subject.unit_kind)),
     ), status
 
 
@@ -196,6 +198,21 @@ def record(subject_id: int):
     if finding.grade == "serious":
         flash(_("A serious finding leads to the blacklist: open the listing case from the finding."),
               "info")
+    return redirect(url_for(".subject", subject_id=found.id))
+
+
+@bp.post("/subjects/<int:subject_id>/unit-kind")
+@role_required(*RECORDERS)
+def unit_kind(subject_id: int):
+    """State or correct the kind of unit the catalogue's behaviours are checked against."""
+    found = _subject(subject_id)
+    form = gf.UnitKindForm(prefix="unit_kind")
+    if not form.validate_on_submit() or found.kind is not SubjectKind.ORGANISATION:
+        abort(400)
+    if subjects.set_unit_kind(db.session, current_user._get_current_object(), found,
+                              form.unit_kind.data):
+        db.session.commit()
+        flash(_("The kind of unit has been recorded."), "info")
     return redirect(url_for(".subject", subject_id=found.id))
 
 

@@ -138,3 +138,20 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
                  {"kind": data.kind.value, "people": len(people),
                   **({"unit_kind": unit_kind} if unit_kind else {})})
     return subject, True
+
+
+def set_unit_kind(session: Session, user: StaffUser, subject: Subject, unit_kind: str) -> bool:
+    """State or correct an organisation's kind of unit (audited); ``False`` if unchanged.
+
+    Findings already recorded stay as they are; new findings follow the new kind."""
+    if subject.kind is not SubjectKind.ORGANISATION:
+        raise SubjectError("unit_kind", "not_for_kind")
+    if unit_kind not in UNIT_KINDS:
+        raise SubjectError("unit_kind", "invalid")
+    if subject.unit_kind == unit_kind:
+        return False
+    before, subject.unit_kind = subject.unit_kind, unit_kind
+    audit.record(session, Actor.staff(user), "subject.unit_kind", "subject", subject.id,
+                 {"from": before, "to": unit_kind})
+    session.flush()
+    return True

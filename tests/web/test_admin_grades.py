@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from portal.admin import clock
 from portal.models import (
-    Case, GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role, Subject,
-    SubjectKind,
+    AuditEvent, Case, GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role,
+    Subject, SubjectKind,
 )
 from portal.rules import identifiers
 from tests.factories import enough, make_subject
@@ -277,3 +277,10 @@ def test_a_medical_behaviour_against_a_travel_agency_is_refused_on_the_form(sess
     assert ("ZS9 applies only to: Agreement medical institution. This unit is recorded as: Employer "
             "(any other unit).") in text(refused)
     assert session.scalar(sa.select(sa.func.count(GradeFinding.id))) == 0
+    # a wrongly recorded kind is corrected on the subject's page (audited); then the finding fits
+    assert client.post(f"/admin/grades/subjects/{agency.id}/unit-kind",
+                       data={"unit_kind-unit_kind": "medical_institution"}).status_code == 302
+    assert client.post(f"/admin/grades/subjects/{agency.id}/findings", data=data).status_code == 302
+    session.expire_all()
+    assert session.get(Subject, agency.id).unit_kind == "medical_institution"
+    assert "subject.unit_kind" in session.execute(sa.select(AuditEvent.action)).scalars().all()
