@@ -136,7 +136,10 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     session.flush()
     audit.record(session, actor, "case.open", "case", case.case_no,
                  {"ground": ground.code, "origin": data.origin.value, "subject": subject.id,
-                  **({"external_ref": data.external_ref} if data.external_ref else {})})
+                  **({"external_ref": data.external_ref} if data.external_ref else {}),
+                  **{k: v for k, v in (("amount", data.amount), ("months", data.months),
+                                       ("person_times", data.person_times)) if v is not None},
+                  **({"alternative_met": True} if data.alternative_met else {})})
     return case
 
 
