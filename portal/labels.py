@@ -16,6 +16,13 @@ SUBJECT_KINDS = {
     "person": _l("Individual"),
 }
 
+#: The kind of an organisation for the behaviour catalogue (Zhengzhou §四).
+UNIT_KINDS = {
+    "employer": _l("Employer (any other unit)"),
+    "medical_institution": _l("Agreement medical institution"),
+    "pharmacy": _l("Agreement retail pharmacy"),
+}
+
 SEVERITIES = {
     "light": _l("Minor"),
     "general": _l("General"),

@@ -30,12 +30,12 @@ def make_staff(session, role: Role, username: str | None = None) -> StaffUser:
 
 
 def make_subject(session, kind: SubjectKind = SubjectKind.ORGANISATION, name: str | None = None,
-                 rng: random.Random | None = None) -> Subject:
+                 rng: random.Random | None = None, unit_kind: str | None = None) -> Subject:
     rng = rng or random.Random(next(_seq))
     if kind is SubjectKind.ORGANISATION:
         uscc = identifiers.generate_uscc(rng)
         subject = Subject(kind=kind, name=name or f"佳木斯市测试{next(_seq)}建筑工程有限公司", uscc=uscc,
-                          org_code=identifiers.org_code_from_uscc(uscc))
+                          org_code=identifiers.org_code_from_uscc(uscc), unit_kind=unit_kind)
         rid = identifiers.generate_ric(rng, birth=dt.date(1975, 3, 9))
         subject.people.append(RelatedPerson(role=PersonRole.LEGAL_REPRESENTATIVE, name="王建国",
                                             id_number=rid))
@@ -45,6 +45,18 @@ def make_subject(session, kind: SubjectKind = SubjectKind.ORGANISATION, name: st
     session.add(subject)
     session.flush()
     return subject
+
+
+def enough(profile, ground: str) -> dict:
+    """Figures that satisfy ``ground``'s threshold (``CaseInput`` keywords; empty: none needed)."""
+    threshold = profile.ground(ground).threshold
+    if threshold is None:
+        return {}
+    out = {}
+    for limit in threshold.limits:
+        value = limit.value if limit.inclusive else limit.value + 1
+        out[limit.figure] = value if limit.figure == "amount" else int(value)
+    return out
 
 
 def published_case(session, app, *, profile_code: str = "jiamusi", ground: str | None = None,
@@ -67,7 +79,7 @@ def published_case(session, app, *, profile_code: str = "jiamusi", ground: str |
     opened = decided_on - dt.timedelta(days=30)
     case = cases.open_case(session, clerk, profile, subject,
                            cases.CaseInput(ground=ground, facts=facts, document_no="佳人社失决〔2026〕1号",
-                                           department=department),
+                                           department=department, **enough(profile, ground)),
                            opened)
     cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
     cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
@@ -108,7 +120,8 @@ def pre_noticed_case(session, *, served_on: dt.date = dt.date(2026, 9, 28), grou
     clerk = make_staff(session, Role.CLERK)
     subject = subject or make_subject(session, kind)
     case = cases.open_case(session, clerk, profile, subject,
-                           cases.CaseInput(ground=ground, facts="经查，该单位未依法办理社会保险登记。"),
+                           cases.CaseInput(ground=ground, facts="经查，该单位未依法办理社会保险登记。",
+                                           **enough(profile, ground)),
                            served_on - dt.timedelta(days=7))
     code = cases.serve_pre_notice(session, clerk, case, profile, load_calendar(session), served_on)
     return case, code
@@ -135,7 +148,8 @@ def listed_case(session, app, *, decided_on: dt.date = dt.date(2026, 3, 15), gro
     calendar = load_calendar(session)
     opened = decided_on - dt.timedelta(days=30)
     case = cases.open_case(session, clerk, profile, subject,
-                           cases.CaseInput(ground=ground, facts="经查，该单位拒不改正。"), opened)
+                           cases.CaseInput(ground=ground, facts="经查，该单位拒不改正。",
+                                           **enough(profile, ground)), opened)
     cases.serve_pre_notice(session, clerk, case, profile, calendar, opened)
     cases.complete_review(session, reviewer, case, decided_on - dt.timedelta(days=1))
     cases.propose_listing(session, clerk, case)

@@ -126,7 +126,7 @@ def new():
     if not form.is_submitted():
         form.department.data = profile.authority.zh
         form.department_contact.data = current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not subject_form.below_threshold(form, profile):
         key = current_app.config["PORTAL_LOOKUP_KEY"]
         try:
             subject, created = subjects.register_subject(
@@ -138,6 +138,9 @@ def new():
         except subjects.SubjectError as exc:
             db.session.rollback()
             subject_form.attach_error(form, exc)
+        except cases.BelowThreshold as exc:
+            db.session.rollback()
+            subject_form.attach_threshold(form, exc.shortfall)
         except cases.CaseError:
             db.session.rollback()
             form.ground.errors = [_("This ground does not apply to this kind of subject.")]

@@ -5,8 +5,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -82,6 +84,9 @@ class CaseForm(FlaskForm):
                            validators=[Length(max=40)])
     id_number = StringField(_l("Resident ID number"), validators=[Length(max=40)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
+    unit_kind = SelectField(_l("Kind of unit"), default="",
+                            choices=[("", _l("Not stated (an ordinary employer)")),
+                                     *labels.UNIT_KINDS.items()])
     ground = SelectField(_l("Ground"), validators=[_required()], choices=[])
     origin = SelectField(_l("Origin of the case"), default=CaseOrigin.INSPECTION.value,
                          choices=list(labels.CASE_ORIGINS.items()))
@@ -90,6 +95,11 @@ class CaseForm(FlaskForm):
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
     amount = DecimalField(_l("Amount involved (yuan)"), places=2,
                           validators=[Optional(), NumberRange(min=0, max=999999999999)])
+    months = IntegerField(_l("Months (of arrears, of benefits drawn …)"),
+                          validators=[Optional(), NumberRange(min=0, max=1200)])
+    person_times = IntegerField(_l("Person-times"), validators=[Optional(), NumberRange(min=0, max=10**7)])
+    alternative_met = BooleanField(_l("Below the figures, but the alternative the ground names is "
+                                      "established (e.g. not returned despite an order)"))
     department = StringField(_l("Deciding department"), validators=[Length(max=120)])
     department_contact = StringField(_l("Contact"), validators=[Length(max=120)])
 

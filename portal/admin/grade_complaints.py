@@ -99,6 +99,10 @@ def record(submission_id: int):
     if unit is None:
         form.code_of_unit.errors = [_("No unit with this code is registered: register it first.")]
         return _render(sub, finding_form=form, status=400)
+    mismatch = gf.unit_mismatch(profile, unit, form.code.data)
+    if mismatch:
+        form.code.errors = [mismatch]
+        return _render(sub, finding_form=form, status=400)
     try:
         finding = grades.record_complaint_finding(
             db.session, current_user._get_current_object(), profile, sub, unit, form.code.data,

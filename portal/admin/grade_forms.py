@@ -60,6 +60,7 @@ def grade_error(code: str) -> str:
     return {
         "no_grading": _("This profile has no catalogue of graded behaviours."),
         "unknown_behaviour": _("This behaviour does not apply to this subject."),
+        "unit_kind": _("This behaviour does not apply to this kind of unit."),
         "future": _("The date cannot lie in the future."),
         "facts_required": _("Describe the facts found."),
         "complaint_not_verified": _("Only a complaint that was verified (granted) can raise the "
@@ -79,6 +80,20 @@ def grade_error(code: str) -> str:
         "complaint_required": _("Name the complaint."),
         "complaint_source": _("A complaint is recorded from the complaint's page."),
     }.get(code, _("The step could not be taken."))
+
+
+def unit_mismatch(profile, subject, code: str) -> str | None:
+    """Why behaviour ``code`` cannot be found against ``subject`` (None: it can) — the same
+    rule (``rules.fits``) that ``services.grades.record_finding`` enforces."""
+    item = rules.catalogue_item(profile, subject.kind.value, code)
+    if item is None or rules.fits(item, subject.kind.value, subject.unit_kind):
+        return None
+    applies = _(", ").join(labels.label(labels.UNIT_KINDS, u) for u in labels.UNIT_KINDS
+                          if u in item.units)
+    return _("%(code)s applies only to: %(units)s. This unit is recorded as: %(kind)s. If that is "
+             "wrong, correct the kind of unit first.", code=item.code, units=applies,
+             kind=labels.label(labels.UNIT_KINDS, rules.unit_kind_of(subject.kind.value,
+                                                                     subject.unit_kind)))
 
 
 def redlist_error(code: str) -> str:
@@ -133,6 +148,7 @@ class SubjectForm(FlaskForm):
     resp2_id = CaseForm.resp2_id
     id_number = CaseForm.id_number
     address = CaseForm.address
+    unit_kind = CaseForm.unit_kind
 
 
 class FindingForm(FlaskForm):
@@ -155,6 +171,20 @@ class EndFindingForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class UnitKindForm(FlaskForm):
+    unit_kind = SelectField(_l("Kind of unit"), validators=[_required()],
+                            choices=list(labels.UNIT_KINDS.items()))
+
+
+class FindingCaseForm(FlaskForm):
+    """Open the listing case of a serious finding, with the figures its ground's threshold needs."""
+
+    amount = CaseForm.amount
+    months = CaseForm.months
+    person_times = CaseForm.person_times
+    alternative_met = CaseForm.alternative_met
 
 
 class _Checkboxes(SelectMultipleField):

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import clock
+from portal import clock, threshold_messages
 from portal.admin import access, grade_complaints, grade_redlist, subject_form
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
@@ -26,7 +26,7 @@ from portal.admin.messages import step_error
 from portal.extensions import db
 from portal.models import Case, FindingSource, GradeFinding, Role, Subject, SubjectKind
 from portal.rules import grades as rules
-from portal.rules import identifiers
+from portal.rules import identifiers, thresholds
 from portal.rules.identifiers import mask_ric
 from portal.security import lookup_hash
 from portal.services import cases, grades, redlist, subjects
@@ -149,7 +149,10 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
         red_entries=redlist.current_entries(db.session, today, subject.id),
         pending=redlist.pending_proposals(db.session, subject.id), obstacles=obstacles,
         finding_form=finding_form, proposal_form=proposal_form,
-        end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(), gf=gf,
+        end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(),
+        case_form_for=lambda f: gf.FindingCaseForm(prefix=f"case{f.id}", formdata=None), gf=gf,
+        unit_kind_form=gf.UnitKindForm(prefix="unit_kind", formdata=None,
+                                       unit_kind=rules.unit_kind_of(kind, subject.unit_kind)),
     ), status
 
 
@@ -167,6 +170,10 @@ def record(subject_id: int):
     form = gf.FindingForm(prefix="finding")
     form.code.choices = gf.code_choices(profile, found.kind.value, str(get_locale()))
     if not form.validate_on_submit():
+        return _render(found, finding_form=form, status=400)
+    mismatch = gf.unit_mismatch(profile, found, form.code.data)
+    if mismatch:
+        form.code.errors = [mismatch]
         return _render(found, finding_form=form, status=400)
     source = FindingSource(form.source.data)
     case = None
@@ -191,6 +198,21 @@ def record(subject_id: int):
     if finding.grade == "serious":
         flash(_("A serious finding leads to the blacklist: open the listing case from the finding."),
               "info")
+    return redirect(url_for(".subject", subject_id=found.id))
+
+
+@bp.post("/subjects/<int:subject_id>/unit-kind")
+@role_required(*RECORDERS)
+def unit_kind(subject_id: int):
+    """State or correct the kind of unit the catalogue's behaviours are checked against."""
+    found = _subject(subject_id)
+    form = gf.UnitKindForm(prefix="unit_kind")
+    if not form.validate_on_submit() or found.kind is not SubjectKind.ORGANISATION:
+        abort(400)
+    if subjects.set_unit_kind(db.session, current_user._get_current_object(), found,
+                              form.unit_kind.data):
+        db.session.commit()
+        flash(_("The kind of unit has been recorded."), "info")
     return redirect(url_for(".subject", subject_id=found.id))
 
 
@@ -254,16 +276,25 @@ def propose(subject_id: int):
 @role_required(*RECORDERS)
 def open_case(finding_id: int):
     finding = _finding(finding_id)
-    form = gf.EmptyForm()
+    form = gf.FindingCaseForm(prefix=f"case{finding_id}")
     if not form.validate_on_submit():
-        abort(400)
+        flash(_("The figures are not valid numbers."), "error")
+        return redirect(url_for(".subject", subject_id=finding.subject_id))
+    figures = thresholds.Figures(amount=form.amount.data, months=form.months.data,
+                                 person_times=form.person_times.data,
+                                 alternative_met=bool(form.alternative_met.data))
     try:
         case = grades.open_case_from_finding(
             db.session, current_user._get_current_object(), active_profile(), finding, clock.today(),
-            department_contact=current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""))
+            department_contact=current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""),
+            figures=figures)
     except cases.PermissionDenied as exc:
         db.session.rollback()
         return access.denied(step_error(exc))
+    except cases.BelowThreshold as exc:
+        db.session.rollback()
+        flash(threshold_messages.refusal(exc.shortfall), "error")
+        return redirect(url_for(".subject", subject_id=finding.subject_id))
     except (grades.GradeError, cases.CaseError) as exc:
         db.session.rollback()
         flash(gf.grade_error(getattr(exc, "code", "")), "error")

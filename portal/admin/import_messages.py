@@ -1,11 +1,15 @@
 """Translated messages for the report import: file problems, refusals, row problems."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from portal import labels
+from portal import labels, threshold_messages
 from portal.admin.messages import identifier_error
+from portal.rules import thresholds
+from portal.rules.profiles import load_profile
 from portal.services.report_files import HEADER_SEARCH_ROWS
 from portal.services.report_format import ReportFormat
 
@@ -61,8 +65,21 @@ def import_problem(code: str, params: dict) -> str:
     }.get(code, _("The import was refused."))
 
 
+def _threshold_message(params: dict) -> str:
+    """The ground's threshold and the row's figures, worded as on the case form."""
+    ground = load_profile(params["profile"]).ground(params["ground"])
+    figures = thresholds.Figures(
+        amount=Decimal(params["amount"]) if params.get("amount") else None,
+        months=params.get("months"))
+    short = thresholds.shortfall(ground, figures)
+    return threshold_messages.refusal(short) if short else _("The figures do not reach the ground's "
+                                                             "threshold.")
+
+
 def row_error(code: str, params: dict, fmt: ReportFormat, locale: str) -> str:
     column = column_name(fmt, params.get("column", ""), locale)
+    if code == "threshold":
+        return _threshold_message(params)
     if code == "identifier":
         return _("%(column)s: %(problem)s", column=column,
                  problem=identifier_error(params.get("kind", ""), params.get("reason", "")))

@@ -76,7 +76,7 @@ def _pre_notice(case: Case, profile: Profile, calendar: WorkCalendar) -> dict:
     served = case.pre_notice_served_on
     return {
         "term": terms.listing_term(profile, case.ground, served, case.prior_listings),
-        "measures": profile.measures_for(case.severity),
+        "measures": profile.measures_for(case.severity, case.subject.kind.value),
         "defence_window": profile.deadline("defence_window").label(),
         "defence_due_on": case.defence_due_on,
         "defence_url": _portal(url_for("submit.defence")),
@@ -105,7 +105,7 @@ def _listing(session: Session, case: Case, profile: Profile, calendar: WorkCalen
         "term_start": dates.term_start,
         "term_last_day": dates.term_last_day,
         "leaves_list_on": dates.leaves_list_on,
-        "measures": profile.measures_for(case.severity),
+        "measures": profile.measures_for(case.severity, case.subject.kind.value),
         "reconsideration": profile.deadline("reconsideration").label(),
         "litigation": profile.deadline("litigation").label(),
         "rectification": rect,

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from portal import threshold_messages
 from portal.admin.forms import CaseForm
 from portal.admin.messages import identifier_error
+from portal.rules import thresholds
 from portal.models import CaseOrigin, SubjectKind
-from portal.rules.profiles import Profile
+from portal.rules.profiles import Profile, UnknownGround
 from portal.rules.profiles.citations import article_label
 from portal.services.cases import CaseInput
 from portal.services.subjects import PersonInput, SubjectError, SubjectInput
@@ -35,6 +37,7 @@ def subject_input(form: CaseForm) -> SubjectInput:
     return SubjectInput(
         kind=kind, name=form.name.data or "", uscc=form.uscc.data, org_code=form.org_code.data,
         reg_no=form.reg_no.data, id_number=form.id_number.data, address=form.address.data,
+        unit_kind=form.unit_kind.data or None,
         legal_rep=PersonInput(form.legal_rep_name.data or "", form.legal_rep_id.data),
         responsible=(PersonInput(form.resp1_name.data or "", form.resp1_id.data),
                      PersonInput(form.resp2_name.data or "", form.resp2_id.data)),
@@ -46,6 +49,8 @@ def case_input(form: CaseForm, default_contact: str) -> CaseInput:
         ground=form.ground.data, facts=form.facts.data.strip(),
         reasons=(form.reasons.data or "").strip(), origin=CaseOrigin(form.origin.data),
         document_no=(form.document_no.data or "").strip() or None, amount=form.amount.data,
+        months=form.months.data, person_times=form.person_times.data,
+        alternative_met=bool(form.alternative_met.data),
         department=(form.department.data or "").strip(),
         department_contact=(form.department_contact.data or "").strip() or default_contact,
     )
@@ -56,3 +61,23 @@ def attach_error(form: CaseForm, exc: SubjectError) -> None:
     name = SERVICE_FIELD.get(exc.field, exc.field)
     field = getattr(form, name, None) or form.name
     field.errors = list(field.errors or []) + [identifier_error(FIELD_KIND.get(name, ""), exc.code)]
+
+
+def below_threshold(form: CaseForm, profile: Profile) -> bool:
+    """Ask the ground's threshold (``rules.thresholds``, the check ``open_case`` enforces) and put
+    the refusal, citing the threshold and the case's figures, on the figure it concerns."""
+    try:
+        ground = profile.ground(form.ground.data)
+    except UnknownGround:
+        return False
+    short = thresholds.shortfall(ground, case_input(form, "").figures)
+    if short is None:
+        return False
+    attach_threshold(form, short)
+    return True
+
+
+def attach_threshold(form: CaseForm, short: thresholds.Shortfall) -> None:
+    figure = (short.missing or [lim.figure for lim in short.threshold.limits])[0]
+    field = getattr(form, figure)
+    field.errors = list(field.errors or []) + [threshold_messages.refusal(short)]

@@ -13,12 +13,14 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal.api.errors import ApiError
 from portal.models import SubjectKind
-from portal.rules import identifiers
-from portal.rules.profiles import Profile
+from portal import threshold_messages
+from portal.rules import identifiers, thresholds
+from portal.rules.profiles import UNIT_KINDS, Profile
 from portal.services.cases import CaseInput
 from portal.services.subjects import PersonInput, SubjectInput
 
@@ -54,6 +56,8 @@ MESSAGES = {
                             "(up to 30); the record id printable characters without spaces "
                             "(up to 79)."),
     "contains_id_number": _l("This field must not contain a resident ID number."),
+    "invalid_count": _l("This field must be a whole number from 0."),
+    "below_threshold": _l("The case's figures do not reach the threshold of its ground."),
 }
 _REASONS = {"length": "invalid_length", "format": "invalid_format",
             "checksum": "invalid_check_digit", "birth_date": "invalid_birth_date",
@@ -89,10 +93,19 @@ def parse_body(raw: bytes) -> dict:
 
 class _Checker:
     def __init__(self) -> None:
-        self.errors: list[tuple[str, str]] = []
+        self.errors: list[tuple] = []
 
-    def fail(self, path: str, code: str) -> None:
-        self.errors.append((path, code))
+    def fail(self, path: str, code: str, message: str | None = None) -> None:
+        self.errors.append((path, code) if message is None else (path, code, message))
+
+    def count(self, body: dict, name: str, maximum: int) -> int | None:
+        value = body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+            self.fail(name, "invalid_count")
+            return None
+        return value
 
     def obj(self, value, path: str, allowed: tuple[str, ...], required: bool = True) -> dict | None:
         if value is None:
@@ -144,11 +157,12 @@ class _Checker:
         return PersonInput(name or "", number) if name else None
 
 
-SUBJECT_FIELDS = ("kind", "name", "uscc", "org_code", "reg_no", "id_number", "address",
+SUBJECT_FIELDS = ("kind", "name", "uscc", "org_code", "reg_no", "id_number", "address", "unit_kind",
                   "legal_representative", "responsible_persons")
-ORGANISATION_ONLY = ("uscc", "org_code", "reg_no", "legal_representative", "responsible_persons")
-TOP_FIELDS = ("external_ref", "subject", "ground", "facts", "reasons", "amount", "document_no",
-              "department", "department_contact")
+ORGANISATION_ONLY = ("uscc", "org_code", "reg_no", "unit_kind", "legal_representative",
+                     "responsible_persons")
+TOP_FIELDS = ("external_ref", "subject", "ground", "facts", "reasons", "amount", "months",
+              "person_times", "alternative_met", "document_no", "department", "department_contact")
 
 
 def _subject(check: _Checker, value) -> SubjectInput | None:
@@ -193,7 +207,12 @@ def _subject(check: _Checker, value) -> SubjectInput | None:
             person = check.person(other, f"subject.responsible_persons.{i}", False)
             if person is not None:
                 responsible.append(person)
+    unit_kind = body.get("unit_kind")
+    if unit_kind is not None and unit_kind not in UNIT_KINDS:
+        check.fail("subject.unit_kind", "invalid_value")
+        unit_kind = None
     return SubjectInput(kind=kind, name=name or "", uscc=uscc, org_code=org_code, reg_no=reg_no,
+                        unit_kind=unit_kind,
                         address=address, legal_rep=rep, responsible=tuple(responsible))
 
 
@@ -254,6 +273,16 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
         if identifiers.find_ric_numbers(value):
             check.fail(name, "contains_id_number")
     amount = _amount(check, body.get("amount"))
+    figures = thresholds.Figures(amount=amount, months=check.count(body, "months", 1200),
+                                 person_times=check.count(body, "person_times", 10**7),
+                                 alternative_met=body.get("alternative_met") is True)
+    if body.get("alternative_met") not in (None, True, False):
+        check.fail("alternative_met", "invalid_type")
+    if ground is not None and ground in {g.code for g in profile.grounds} and not check.errors:
+        short = thresholds.shortfall(profile.ground(ground), figures)
+        if short is not None:       # the rule the case form asks and open_case enforces
+            check.fail((short.missing or [lim.figure for lim in short.threshold.limits])[0],
+                       "below_threshold", LazyString(threshold_messages.refusal, short))
     document_no = check.text(body, "document_no", "document_no", 60)
     department = check.text(body, "department", "department", 120)
     contact = check.text(body, "department_contact", "department_contact", 120)
@@ -262,11 +291,15 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
     external_ref = f"{system}:{record_id}"
     return CaseRequest(external_ref, system, record_id, subject, CaseInput(
         ground=ground, facts=facts, reasons=reasons or "", document_no=document_no, amount=amount,
+        months=figures.months, person_times=figures.person_times,
+        alternative_met=figures.alternative_met,
         department=department or "", department_contact=contact or "", external_ref=external_ref))
 
 
-def invalid(problems: list[tuple[str, str]]) -> ApiError:
-    errors = [{"field": path, "code": code,
-               "message": MESSAGES.get(code, MESSAGES["invalid_value"])} for path, code in problems]
+def invalid(problems: list[tuple]) -> ApiError:
+    """``problems``: ``(path, code)`` or ``(path, code, message)`` (a message of its own)."""
+    errors = [{"field": p[0], "code": p[1],
+               "message": p[2] if len(p) > 2 else MESSAGES.get(p[1], MESSAGES["invalid_value"])}
+              for p in problems]
     return ApiError(422, "invalid_fields", _l("Some fields are missing or invalid: see errors."),
                     errors[0]["field"], errors=errors)

@@ -20,7 +20,7 @@ from portal.api.openapi import (
     document,
 )
 from portal.models import CaseOrigin
-from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
+from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS, UNIT_KINDS
 from portal.rules.workflow import CaseState, RemovalReason
 
 STATES = [s.value for s in CaseState]
@@ -96,6 +96,11 @@ def _schemas() -> dict:
                            "(15 digits, ISO 7064 MOD 11,10)."},
                 "id_number": {"type": "string", "description": "Persons only: resident ID number."},
                 "address": {"type": "string", "maxLength": 300},
+                "unit_kind": {"type": "string", "enum": list(UNIT_KINDS), "description":
+                              "Organisations: the kind of unit (employer, agreement medical "
+                              "institution, agreement retail pharmacy); behaviours of the "
+                              "catalogue are found only against the kinds they apply to. Recorded "
+                              "when first stated for a registered unit."},
                 "legal_representative": {**person_in, "description": "Organisations: required, "
                                          "with name and ID number."},
                 "responsible_persons": {"type": "array", "maxItems": 20, "items": person_in},
@@ -109,6 +114,15 @@ def _schemas() -> dict:
                         "resident ID number."},
             "amount": {"type": ["string", "number"], "description": "Yuan, 0 or more, at most two "
                        "decimals (a string keeps them exact)."},
+            "months": {"type": "integer", "minimum": 0, "maximum": 1200, "description": "Months "
+                       "(of arrears, of benefits drawn …) where the ground's threshold counts them."},
+            "person_times": {"type": "integer", "minimum": 0, "description": "Person-times (人次) "
+                             "where the ground's threshold counts them."},
+            "alternative_met": {"type": "boolean", "description": "The figures are below the "
+                                "ground's threshold but the alternative it names is established "
+                                "(e.g. not returned despite an order). A case whose figures do not "
+                                "reach its ground's threshold is refused with `below_threshold` "
+                                "and a message citing the threshold."},
             "document_no": {"type": "string", "maxLength": 60},
             "department": {"type": "string", "maxLength": 120, "description": "Default: the "
                            "profile's authority."},

@@ -75,7 +75,7 @@ def _ground(case: Case) -> tuple[str, list[str]]:
         text = profile.ground(case.ground).text.zh
     except (KeyError, ValueError):
         return case.ground, []
-    measures = [m.code for m in profile.measures_for(case.severity)]
+    measures = [m.code for m in profile.measures_for(case.severity, case.subject.kind.value)]
     return text, measures
 
 

@@ -387,6 +387,7 @@ class Bulk:
             "state": CaseState.REMOVED if reason else CaseState.PUBLISHED,
             "origin": CaseOrigin.IMPORT, "prior_listings": 0, "facts": composed.facts,
             "reasons": composed.reasons, "document_no": document_no, "amount": composed.amount,
+            "months": composed.months, "person_times": composed.person_times, "alternative_met": False,
             "department": self.department, "department_contact": self.contact,
             "access_code_hash": None, "opened_on": d["opened"], "pre_notice_served_on": d["served"],
             "defence_due_on": d["defence_due"], "decided_on": decided,

@@ -109,6 +109,8 @@ class Facts:
     facts: str
     reasons: str
     amount: Decimal | None
+    months: int | None = None          # figures a ground's threshold may name
+    person_times: int | None = None
 
 
 def compose(rng: random.Random, ground, kind: str, subject_name: str, is_person: bool,
@@ -119,6 +121,7 @@ def compose(rng: random.Random, ground, kind: str, subject_name: str, is_person:
     since = _month(decided_on, rng.randint(8, 30))
     ordered = _month(decided_on, rng.randint(2, 6))
     amount: Decimal | None = None
+    figures: dict = {}
     if kind == "registration":
         staff = rng.randint(6, 180)
         facts = (f"{who}自{since}起招用职工{staff}人，未依法办理社会保险登记；经责令限期改正并于"
@@ -127,12 +130,14 @@ def compose(rng: random.Random, ground, kind: str, subject_name: str, is_person:
         months = (t.years_min * 12 + rng.randint(1, 14)) if t.years_min else (
             (t.months + rng.randint(1, 12)) if t.months else rng.randint(4, 30))
         amount = _amount(rng, t.amount, 30_000, 900_000)
+        figures = {"months": months}
         staff = rng.randint(8, 400)
         facts = (f"{who}参保职工{staff}人，自{_month(decided_on, months)}起累计欠缴社会保险费{months}个月，"
                  f"金额{_yuan(amount)}；经{ordered}书面催缴并责令限期缴纳，逾期仍未缴纳或补足。")
     elif kind == "irregular":
         times = (t.times + rng.randint(1, 40)) if t.times else rng.randint(21, 80)
         amount = _amount(rng, t.amount, 20_000, 150_000)
+        figures = {"person_times": times}
         facts = (f"{who}于{since}至{ordered}期间，伪造{rng.choice(FORGED)}等证明材料，为{times}名不符合条件的"
                  f"人员违规办理参保、补缴等社会保险业务共计{times}人次，从中牟利{_yuan(amount)}。")
     elif kind == "fictitious":
@@ -154,6 +159,7 @@ def compose(rng: random.Random, ground, kind: str, subject_name: str, is_person:
         amount = monthly * months
         if t.amount is not None and amount <= t.amount:
             amount = t.amount + monthly
+        figures = {"months": months}
         holder = person_name_for(rng)
         relation = "本人" if is_person and rng.random() < 0.3 else (
             f"待遇领取人{holder}" + ("死亡" if rng.random() < 0.7 else "服刑") + "后，" + who)
@@ -205,4 +211,4 @@ def compose(rng: random.Random, ground, kind: str, subject_name: str, is_person:
     reasons = (f"上述行为符合“{ground.text.zh}”的情形，事实清楚、证据确凿；{subject_name}在规定期限内"
                f"未提出陈述申辩或申辩理由不成立。依据{ground.legal_basis.zh}，决定将其列入社会保险领域"
                "严重失信人名单。")
-    return Facts(facts, reasons, amount)
+    return Facts(facts, reasons, amount, **figures)

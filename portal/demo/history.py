@@ -95,6 +95,7 @@ class CityHistory:
         return CaseInput(
             ground=ground.code, facts=composed.facts, reasons=composed.reasons,
             origin=case_origin(kind, self.rng), amount=composed.amount,
+            months=composed.months, person_times=composed.person_times,
             document_no=self.document_no(decided.year) if with_document else None,
             department=self.profile.authority.zh, department_contact=self.contact,
         )

@@ -186,6 +186,8 @@ def seed_findings(session: Session, profile: Profile, factory: SubjectFactory,
                    if (i.subject == "medical_institution") == (flavour == "institution")]
         item = rng.choice(fitting or items)
         subject = factory.organisation(rng, flavour)
+        if flavour == "institution":
+            subject.unit_kind = "medical_institution"
         session.flush()
         found_on = today - dt.timedelta(days=rng.randint(10, 300))
         grades.record_finding(session, staff.clerk, profile, subject, grades.FindingInput(

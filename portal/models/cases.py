@@ -44,6 +44,10 @@ class Case(Base):
     reasons: Mapped[str] = mapped_column(sa.Text, default="")
     document_no: Mapped[str | None] = mapped_column(sa.String(60))      # 文书编号
     amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    # further figures a ground's threshold may name (portal.rules.thresholds)
+    months: Mapped[int | None] = mapped_column()                         # 月数 (e.g. arrears)
+    person_times: Mapped[int | None] = mapped_column()                   # 人次
+    alternative_met: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # 经责令退回…
     department: Mapped[str] = mapped_column(sa.String(120), default="")
     department_contact: Mapped[str] = mapped_column(sa.String(120), default="")
     access_code_hash: Mapped[str | None] = mapped_column(sa.String(200))  # printed on letters

@@ -37,6 +37,9 @@ class Subject(Base):
     id_number: Mapped[str | None] = mapped_column(sa.String(18))             # persons: 居民身份证号码
     id_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # keyed hash of id_number
     address: Mapped[str | None] = mapped_column(sa.String(300))
+    # organisations: the kind of unit behaviours are found against (Zhengzhou §四):
+    # employer | medical_institution | pharmacy (None: not stated, an ordinary employer)
+    unit_kind: Mapped[str | None] = mapped_column(sa.String(30))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     people: Mapped[list[RelatedPerson]] = relationship(

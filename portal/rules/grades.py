@@ -47,8 +47,9 @@ class CatalogueItem:
     code: str
     grade: str
     text: Text
-    subject: str           # employer | medical_institution | person
+    subject: str           # employer | medical_institution | person (the catalogue part)
     source: str
+    units: frozenset = frozenset({"person"})   # kinds of unit (or "person") it applies to
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,34 @@ def catalogue(profile: Profile, subject_kind: str) -> tuple[CatalogueItem, ...]:
     personal blacklist, Zhengzhou §二 ¶2), graded by their severity.
     """
     if subject_kind == "person":
-        items = [CatalogueItem(b.code, b.grade, b.text, b.subject, b.source)
+        items = [CatalogueItem(b.code, b.grade, b.text, b.subject, b.source, b.units)
                  for b in profile.behaviours if b.subject == "person"]
         known = {i.code for i in items}
         items += [CatalogueItem(g.code, g.severity, g.text, "person", g.source)
                   for g in profile.grounds if "person" in g.subject_kinds and g.code not in known]
         return tuple(items)
-    return tuple(CatalogueItem(b.code, b.grade, b.text, b.subject, b.source)
+    return tuple(CatalogueItem(b.code, b.grade, b.text, b.subject, b.source, b.units)
                  for b in profile.behaviours if b.subject != "person")
 
 
 def catalogue_item(profile: Profile, subject_kind: str, code: str) -> CatalogueItem | None:
     return next((i for i in catalogue(profile, subject_kind) if i.code == code), None)
+
+
+#: A unit whose kind was never recorded is an ordinary employer (用人单位).
+DEFAULT_UNIT_KIND = "employer"
+
+
+def unit_kind_of(subject_kind: str, unit_kind: str | None) -> str:
+    """What a subject is for the catalogue: ``person``, or its kind of unit."""
+    return "person" if subject_kind == "person" else (unit_kind or DEFAULT_UNIT_KIND)
+
+
+def fits(item: CatalogueItem, subject_kind: str, unit_kind: str | None) -> bool:
+    """Whether ``item`` may be found against this subject (Zhengzhou §四: medical-only
+    behaviours such as ZS9 only against agreement medical institutions). The finding form
+    asks it; ``services.grades.record_finding`` enforces it."""
+    return unit_kind_of(subject_kind, unit_kind) in item.units
 
 
 def counts_for(profile: Profile, grade: str) -> Period | None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import Case, CaseOrigin, Role, StaffUser, Subject
-from portal.rules import terms
+from portal.rules import terms, thresholds
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason, check_case
@@ -33,6 +33,14 @@ class CaseError(ValueError):
     """The step is not possible with these data (wrong ground, missing date…)."""
 
 
+class BelowThreshold(CaseError):
+    """The case's figures do not reach its ground's threshold (``shortfall`` says how)."""
+
+    def __init__(self, shortfall: thresholds.Shortfall):
+        self.shortfall = shortfall
+        super().__init__(f"ground {shortfall.ground}: figures below the threshold")
+
+
 @dataclass(frozen=True)
 class CaseInput:
     ground: str
@@ -44,6 +52,15 @@ class CaseInput:
     department: str = ""
     department_contact: str = ""
     external_ref: str | None = None    # "<system>:<record id>" of an integrated business record
+    months: int | None = None          # figures a ground's threshold may name
+    person_times: int | None = None
+    alternative_met: bool = False
+
+    @property
+    def figures(self) -> thresholds.Figures:
+        return thresholds.Figures(amount=self.amount, months=self.months,
+                                  person_times=self.person_times,
+                                  alternative_met=self.alternative_met)
 
 
 def _transition(session: Session, case: Case, target: CaseState, actor: Actor,
@@ -101,10 +118,14 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     ground = profile.ground(data.ground)
     if subject.kind.value not in ground.subject_kinds:
         raise CaseError(f"ground {ground.code} does not apply to a {subject.kind.value}")
+    short = thresholds.shortfall(ground, data.figures)
+    if short is not None:
+        raise BelowThreshold(short)
     case = Case(
         case_no=next_case_no(session, profile, today.year), profile=profile.code, subject=subject,
         ground=ground.code, severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
         facts=data.facts, reasons=data.reasons, document_no=data.document_no, amount=data.amount,
+        months=data.months, person_times=data.person_times, alternative_met=data.alternative_met,
         department=data.department or profile.authority.zh,
         department_contact=data.department_contact, opened_on=today,
         prior_listings=prior_listings(session, subject, profile),
@@ -115,7 +136,10 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     session.flush()
     audit.record(session, actor, "case.open", "case", case.case_no,
                  {"ground": ground.code, "origin": data.origin.value, "subject": subject.id,
-                  **({"external_ref": data.external_ref} if data.external_ref else {})})
+                  **({"external_ref": data.external_ref} if data.external_ref else {}),
+                  **{k: v for k, v in (("amount", data.amount), ("months", data.months),
+                                       ("person_times", data.person_times)) if v is not None},
+                  **({"alternative_met": True} if data.alternative_met else {})})
     return case
 
 

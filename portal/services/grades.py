@@ -40,6 +40,7 @@ from portal.models import (
     Submission,
 )
 from portal.rules import grades as rules
+from portal.rules import thresholds
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import audit, cases, numbering, subjects
@@ -137,6 +138,8 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
     item = rules.catalogue_item(profile, subject.kind.value, data.code)
     if item is None:
         raise GradeError("unknown_behaviour")
+    if not rules.fits(item, subject.kind.value, subject.unit_kind):
+        raise GradeError("unit_kind")
     if data.found_on > today:
         raise GradeError("future")
     facts = (data.facts or "").strip()
@@ -230,8 +233,13 @@ def annul_finding(session: Session, user: StaffUser | None, finding: GradeFindin
 
 def open_case_from_finding(session: Session, user: StaffUser | None, profile: Profile,
                            finding: GradeFinding, today: dt.date, department: str = "",
-                           department_contact: str = "") -> Case:
-    """Open the listing case of a serious finding, on the ground with the behaviour's code."""
+                           department_contact: str = "",
+                           figures: thresholds.Figures | None = None) -> Case:
+    """Open the listing case of a serious finding, on the ground with the behaviour's code.
+
+    ``figures``: what the ground's threshold needs (Zhengzhou ZS2: months and amount of the
+    arrears); a finding records none, so they are given when the case is opened. Raises
+    ``cases.BelowThreshold`` when they do not reach it."""
     cases._require(user, Role.CLERK, Role.REVIEWER)
     if finding.status is not FindingStatus.LIVE:
         raise GradeError("not_live")
@@ -241,10 +249,12 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
     ground = rules.serious_ground(profile, finding.behaviour_code, subject.kind.value)
     if ground is None:
         raise GradeError("no_ground")
+    figures = figures or thresholds.Figures()
     case = cases.open_case(session, user, profile, subject, cases.CaseInput(
         ground=ground.code, facts=finding.facts, origin=ORIGIN_OF[finding.source],
         document_no=finding.document_no, department=department,
-        department_contact=department_contact), today)
+        department_contact=department_contact, amount=figures.amount, months=figures.months,
+        person_times=figures.person_times, alternative_met=figures.alternative_met), today)
     finding.listing_case_id = case.id
     audit.record(session, audit.Actor.staff(user) if user else audit.SYSTEM, "grade.finding.case",
                  "grade_finding", finding.finding_no, {"case": case.case_no, "ground": ground.code})

@@ -265,10 +265,14 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
             subject, _created = subjects.register_subject(session, user, key, _subject_input(v))
         except subjects.SubjectError as exc:     # validated at staging: only a changed rule
             raise ImportProblem("row", line=result.line, field=exc.field) from None
-        case = cases.open_case(session, user, profile, subject, cases.CaseInput(
-            ground=v["ground"], facts=_facts(fmt, v), origin=CaseOrigin.IMPORT,
-            document_no=v.get("document_no") or None,
-            amount=Decimal(v["amount"]) if v.get("amount") else None), today)
+        try:
+            case = cases.open_case(session, user, profile, subject, cases.CaseInput(
+                ground=v["ground"], facts=_facts(fmt, v), origin=CaseOrigin.IMPORT,
+                document_no=v.get("document_no") or None,
+                amount=Decimal(v["amount"]) if v.get("amount") else None, months=v.get("months")),
+                today)
+        except cases.BelowThreshold:             # checked at staging: only a changed profile
+            raise ImportProblem("row", line=result.line, field="amount") from None
         session.add(CaseReportData(case_id=case.id, batch_id=batch.id, values={
             k: v[k] for k in REPORT_KEYS if v.get(k) not in (None, "", {})}))
         opened.append(case)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import ApiClient, Case, CaseOrigin, StaffUser, Subject, SubjectKind
+from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
 from portal.services import audit, cases, subjects
@@ -206,6 +207,10 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         raise IntegrationError("unknown_ground", "ground") from None
     if subject_data.kind.value not in ground.subject_kinds:     # checked before any write
         raise IntegrationError("ground_not_for_kind", "ground")
+    short = thresholds.shortfall(ground, case_data.figures)
+    if short is not None:
+        raise IntegrationError("below_threshold",
+                               (short.missing or [lim.figure for lim in short.threshold.limits])[0])
     actor = api_actor(client)
     subject, _created = subjects.register_subject(session, actor, key, subject_data)
     data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION,

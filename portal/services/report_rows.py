@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from portal.rules import identifiers
+from portal.rules import identifiers, thresholds
 from portal.rules.profiles import Profile
 from portal.services.report_format import (
     FREE_TEXT_LIMIT,
@@ -242,6 +242,23 @@ def _ground(profile: Profile, raw: dict, v: dict, errors: list, default_ground: 
         errors.append(("ground_kind", {"column": "ground", "ground": ground.code, "kind": v["kind"]}))
 
 
+def row_figures(v: dict) -> thresholds.Figures:
+    """The figures of a checked row (a report has no person-times or alternative column)."""
+    return thresholds.Figures(amount=Decimal(v["amount"]) if v.get("amount") else None,
+                              months=v.get("months"))
+
+
+def _threshold(fmt: ReportFormat, profile: Profile, v: dict, errors: list) -> None:
+    """The ground's threshold (``portal.rules.thresholds``), as the case form and the API check it."""
+    if not v.get("ground") or any(code in ("amount", "arrears") for code, _ in errors):
+        return
+    short = thresholds.shortfall(profile.ground(v["ground"]), row_figures(v))
+    if short is not None:
+        errors.append(("threshold", {"column": "arrears" if fmt.has("arrears") else "amount",
+                                     "profile": profile.code, "ground": v["ground"],
+                                     "amount": v.get("amount"), "months": v.get("months")}))
+
+
 def validate_row(fmt: ReportFormat, profile: Profile, line: int, raw: dict,
                  default_ground: str | None, today: dt.date) -> RowResult:
     values: dict = {}
@@ -249,6 +266,7 @@ def validate_row(fmt: ReportFormat, profile: Profile, line: int, raw: dict,
     _subject(fmt, raw, values, errors, today)
     _details(fmt, raw, values, errors, today)
     _ground(profile, raw, values, errors, default_ground)
+    _threshold(fmt, profile, values, errors)
     return RowResult(line, values, errors)
 
 

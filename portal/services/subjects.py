@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from portal import clock
 from portal.models import PersonRole, RelatedPerson, StaffUser, Subject, SubjectKind
 from portal.rules import identifiers
+from portal.rules.profiles import UNIT_KINDS
 from portal.security import lookup_hash
 from portal.services import audit
 from portal.services.audit import Actor
@@ -42,6 +43,7 @@ class SubjectInput:
     reg_no: str | None = None
     id_number: str | None = None
     address: str | None = None
+    unit_kind: str | None = None     # organisations: one of UNIT_KINDS (None: not stated)
     legal_rep: PersonInput | None = None
     responsible: tuple[PersonInput, ...] = field(default_factory=tuple)
 
@@ -98,6 +100,9 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
             org_code = identifiers.org_code_from_uscc(uscc)
         if not (uscc or org_code or reg_no):
             raise SubjectError("uscc", "required")
+    unit_kind = (data.unit_kind or "").strip() or None if data.kind is SubjectKind.ORGANISATION else None
+    if unit_kind is not None and unit_kind not in UNIT_KINDS:
+        raise SubjectError("unit_kind", "invalid")
     people = []
     if data.kind is SubjectKind.ORGANISATION:
         rep = data.legal_rep
@@ -117,11 +122,17 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
 
     found = _existing(session, data.kind, key, uscc, org_code, reg_no, id_number)
     if found is not None:
+        if unit_kind is not None and found.unit_kind is None:
+            # the kind of unit is recorded once, when first stated; other stored details stay
+            found.unit_kind = unit_kind
+            audit.record(session, user if isinstance(user, Actor) else Actor.staff(user),
+                         "subject.unit_kind", "subject", found.id, {"unit_kind": unit_kind})
+            session.flush()
         return found, False
     subject = Subject(kind=data.kind, name=name[:200], uscc=uscc, org_code=org_code, reg_no=reg_no,
                       id_number=id_number,
                       id_hash=lookup_hash(key, id_number) if id_number else None,
-                      address=(data.address or "").strip()[:300] or None)
+                      address=(data.address or "").strip()[:300] or None, unit_kind=unit_kind)
     for role, person_name, number in people:
         subject.people.append(RelatedPerson(
             role=role, name=person_name[:100], id_number=number,
@@ -130,5 +141,23 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
     session.flush()
     actor = user if isinstance(user, Actor) else Actor.staff(user)
     audit.record(session, actor, "subject.create", "subject", subject.id,
-                 {"kind": data.kind.value, "people": len(people)})
+                 {"kind": data.kind.value, "people": len(people),
+                  **({"unit_kind": unit_kind} if unit_kind else {})})
     return subject, True
+
+
+def set_unit_kind(session: Session, user: StaffUser, subject: Subject, unit_kind: str) -> bool:
+    """State or correct an organisation's kind of unit (audited); ``False`` if unchanged.
+
+    Findings already recorded stay as they are; new findings follow the new kind."""
+    if subject.kind is not SubjectKind.ORGANISATION:
+        raise SubjectError("unit_kind", "not_for_kind")
+    if unit_kind not in UNIT_KINDS:
+        raise SubjectError("unit_kind", "invalid")
+    if subject.unit_kind == unit_kind:
+        return False
+    before, subject.unit_kind = subject.unit_kind, unit_kind
+    audit.record(session, Actor.staff(user), "subject.unit_kind", "subject", subject.id,
+                 {"from": before, "to": unit_kind})
+    session.flush()
+    return True

@@ -110,3 +110,18 @@ def test_red_list_has_no_end_date_without_a_profile_setting():
 def test_other_profiles_have_no_grading(code):
     profile = load_profile(code)
     assert not grades.grading_enabled(profile)
+
+
+def test_each_behaviour_names_the_kinds_of_unit_it_applies_to():
+    units = {b.code: b.units for b in ZZ.behaviours}
+    everyone = {"employer", "medical_institution", "pharmacy"}
+    assert units["ZG2"] == units["ZH2"] == units["ZS2"] == everyone        # arrears: any unit
+    assert units["ZS9"] == {"medical_institution"}                          # 分解项目、串换项目收费
+    assert units["ZH5"] == {"medical_institution"}                          # 挂床住院
+    assert units["ZS21"] == {"medical_institution", "pharmacy"}             # 虚构购药事实
+    item = grades.catalogue_item(ZZ, "organisation", "ZS9")
+    assert not grades.fits(item, "organisation", "employer")
+    assert not grades.fits(item, "organisation", None)                      # not stated: an employer
+    assert grades.fits(item, "organisation", "medical_institution")
+    zp = grades.catalogue_item(ZZ, "person", "ZP1")
+    assert grades.fits(zp, "person", None) and not grades.fits(zp, "organisation", "employer")

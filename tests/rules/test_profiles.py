@@ -271,6 +271,30 @@ def test_shanghai_validity_and_warning():
 
 # -- Fuzhou (003) ----------------------------------------------------------------
 
+def test_fuzhou_measures_name_the_kinds_of_subject_they_apply_to():
+    """003 §三: measures against 'dishonest enterprises' are not imposed on natural persons;
+    (一) and (十四) concern individuals only."""
+    p = load_profile("fuzhou")
+    for_persons = {m.code for m in p.measures_for("serious", "person")}
+    for_units = {m.code for m in p.measures_for("serious", "organisation")}
+    enterprise_only = {"FM2", "FM3", "FM5", "FM6", "FM11", "FM12", "FM13"}
+    assert not enterprise_only & for_persons
+    assert enterprise_only <= for_units
+    assert {"FM1", "FM14"} <= for_persons and not {"FM1", "FM14"} & for_units
+    assert {"FM4", "FM15", "FM17", "FM18"} <= for_persons & for_units
+    assert len(for_persons | for_units) == 18
+
+
+def test_a_measure_without_subject_kinds_is_refused(tmp_path):
+    text = (PROFILE_DIR / "fuzhou.toml").read_text(encoding="utf-8")
+    bad = text.replace('subject_kinds = ["organisation"]\nsource = "003 §三(六)"', 'source = "003 §三(六)"')
+    assert bad != text
+    path = tmp_path / "fuzhou.toml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ProfileError, match="subject_kinds"):
+        parse_profile(path)
+
+
 def test_fuzhou_kinds_and_18_measures():
     p = load_profile("fuzhou")
     assert [g.code for g in p.grounds] == [f"F{i}" for i in range(1, 10)]
@@ -386,8 +410,8 @@ def test_missing_deadline_names_the_key(tmp_path, jiamusi_text):
 
 
 def test_unknown_key_rejected(tmp_path, jiamusi_text):
-    text = jiamusi_text.replace('code = "J3"\n', 'code = "J3"\nthreshold = 10000\n')
-    with pytest.raises(ProfileError, match=r"grounds\[2\]\.threshold: unknown key"):
+    text = jiamusi_text.replace('code = "J3"\n', 'code = "J3"\nlimit = 10000\n')
+    with pytest.raises(ProfileError, match=r"grounds\[2\]\.limit: unknown key"):
         parse_profile(_write(tmp_path, text))
 
 

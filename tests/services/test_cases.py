@@ -278,3 +278,43 @@ def test_two_clerks_opening_cases_at_once_get_different_numbers(app, session, ba
         thread.join(10)
     assert errors == [] and done.is_set()
     assert numbers == ["JIA-2026-000001", "JIA-2026-000002"]
+
+
+def test_a_case_below_its_grounds_threshold_is_refused(app, session):
+    """000 art. 5(三): more than ¥10,000, or less but not returned despite an order."""
+    from decimal import Decimal
+
+    profile = load_profile("jiamusi")
+    clerk = make_staff(session, Role.CLERK)
+    person = make_subject(session, SubjectKind.PERSON)
+    with pytest.raises(cases.BelowThreshold) as refused:
+        cases.open_case(session, clerk, profile, person,
+                        cases.CaseInput(ground="J3", facts="骗取待遇5000元", amount=Decimal("5000")),
+                        dt.date(2026, 9, 20))
+    assert refused.value.shortfall.missing == ()
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    exactly = cases.CaseInput(ground="J3", facts="f", amount=Decimal("10000"))    # 超过: not enough
+    with pytest.raises(cases.BelowThreshold):
+        cases.open_case(session, clerk, profile, person, exactly, dt.date(2026, 9, 20))
+    over = cases.open_case(session, clerk, profile, person,
+                           cases.CaseInput(ground="J3", facts="f", amount=Decimal("10000.01")),
+                           dt.date(2026, 9, 20))
+    refused_to_return = cases.open_case(session, clerk, profile, make_subject(session, SubjectKind.PERSON),
+                                        cases.CaseInput(ground="J3", facts="f", amount=Decimal("5000"),
+                                                        alternative_met=True), dt.date(2026, 9, 20))
+    assert over.amount == Decimal("10000.01") and refused_to_return.alternative_met
+
+
+def test_zhengzhou_serious_arrears_need_both_three_years_and_half_a_million(app, session):
+    from decimal import Decimal
+
+    profile = load_profile("zhengzhou")
+    clerk = make_staff(session, Role.CLERK)
+    unit = make_subject(session)
+    for months, amount in ((40, Decimal("499999.99")), (35, Decimal("800000")), (None, Decimal("800000"))):
+        with pytest.raises(cases.BelowThreshold):
+            cases.open_case(session, clerk, profile, unit, cases.CaseInput(
+                ground="ZS2", facts="f", amount=amount, months=months), dt.date(2026, 9, 20))
+    case = cases.open_case(session, clerk, profile, unit, cases.CaseInput(
+        ground="ZS2", facts="f", amount=Decimal("500000"), months=36), dt.date(2026, 9, 20))
+    assert (case.months, case.amount) == (36, Decimal("500000"))

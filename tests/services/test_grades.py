@@ -82,7 +82,7 @@ def test_profiles_without_grading_refuse(app, session):
 
 
 def test_a_verified_complaint_adjusts_the_grade(app, session):
-    unit = make_subject(session)
+    unit = make_subject(session, unit_kind="medical_institution")
     sub = complaint(session, granted=True)
     clerk = make_staff(session, Role.CLERK)
     f = grades.record_complaint_finding(session, clerk, ZZ, sub, unit, "ZH5", "经核实存在挂床住院。",
@@ -95,7 +95,7 @@ def test_a_verified_complaint_adjusts_the_grade(app, session):
 
 
 def test_complaint_findings_need_a_verified_complaint_and_never_name_the_reporter(app, session):
-    unit = make_subject(session)
+    unit = make_subject(session, unit_kind="medical_institution")
     clerk = make_staff(session, Role.CLERK)
     open_one = complaint(session)
     with pytest.raises(grades.GradeError, match="complaint_not_verified"):
@@ -136,7 +136,7 @@ def test_false_complaint_refused_when_anonymous_or_not_rejected(app, session):
 
 
 def test_serious_finding_opens_a_listing_case_on_the_matching_ground(app, session):
-    unit = make_subject(session)
+    unit = make_subject(session, unit_kind="medical_institution")
     clerk = make_staff(session, Role.CLERK)
     f = finding(session, unit, "ZS9", user=clerk)
     case = grades.open_case_from_finding(session, clerk, ZZ, f, TODAY)
@@ -169,7 +169,7 @@ def test_a_finding_puts_a_red_list_unit_before_an_approver(app, session):
 
 
 def test_whoever_decides_complaints_records_their_outcome_but_admins_do_not(app, session):
-    unit = make_subject(session)
+    unit = make_subject(session, unit_kind="medical_institution")
     sub = complaint(session, granted=True)
     approver = make_staff(session, Role.APPROVER)
     assert grades.record_complaint_finding(session, approver, ZZ, sub, unit, "ZH7", "经核实。",
@@ -178,3 +178,24 @@ def test_whoever_decides_complaints_records_their_outcome_but_admins_do_not(app,
     with pytest.raises(cases.PermissionDenied):
         grades.record_false_complaint(session, make_staff(session, Role.ADMIN), ZZ, KEY, false,
                                       COMPLAINANT_ID, "f", TODAY, TODAY)
+
+
+def test_a_medical_behaviour_is_refused_against_a_unit_of_another_kind(app, session):
+    """004 §四(三)9 (分解项目、串换项目收费) is a medical institution's conduct: a travel agency
+    cannot commit it; arrears (ZG2) can be found against any unit, a hospital included."""
+    agency = make_subject(session, name="郑州测试旅行社有限公司", unit_kind="employer")
+    unstated = make_subject(session, name="郑州测试国际旅行社有限公司")
+    hospital = make_subject(session, name="郑州测试医院", unit_kind="medical_institution")
+    pharmacy = make_subject(session, name="郑州测试大药房", unit_kind="pharmacy")
+    for unit in (agency, unstated, pharmacy):
+        with pytest.raises(grades.GradeError, match="unit_kind"):
+            finding(session, unit, "ZS9")
+    assert session.scalar(sa.select(sa.func.count(GradeFinding.id))) == 0
+    assert finding(session, hospital, "ZS9").grade == "serious"
+    assert finding(session, pharmacy, "ZS21").behaviour_code == "ZS21"     # 虚构购药事实
+    assert finding(session, hospital, "ZG2").behaviour_code == "ZG2"
+    assert finding(session, agency, "ZG2").behaviour_code == "ZG2"
+    sub = complaint(session, granted=True)
+    with pytest.raises(grades.GradeError, match="unit_kind"):
+        grades.record_complaint_finding(session, make_staff(session, Role.CLERK), ZZ, sub, agency,
+                                        "ZH5", "经核实存在挂床住院。", TODAY, TODAY)

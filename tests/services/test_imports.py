@@ -126,10 +126,11 @@ def test_a_good_zhengzhou_template_with_a_ground_for_the_file(session):
     first, second = result.cases
     assert first.subject.org_code == n["org"][0] and first.subject.reg_no == n["reg"][0]
     assert second.subject.uscc == n["uscc"][1]              # a USCC in the 组织机构代码 column
-    assert (first.amount, second.amount) == (Decimal("35000.00"), Decimal("525000.00"))
+    assert (first.amount, second.amount) == (Decimal("535000.00"), Decimal("525000.00"))
+    assert (first.months, second.months) == (40, 38)
     assert first.facts.startswith("欠缴社会保险费") and "催缴情况：已两次书面催缴" in first.facts
     assert session.get(CaseReportData, second.id).values == {
-        "insured": 120, "months": 24, "violations": "长期欠缴", "collection": "已催缴", "remarks": "恶意欠费"}
+        "insured": 120, "months": 38, "violations": "长期欠缴", "collection": "已催缴", "remarks": "恶意欠费"}
 
 
 def test_gb18030_csv_is_read(session):
@@ -408,3 +409,18 @@ def test_the_header_search_depth_is_reported(session):
     with pytest.raises(FileProblem) as problem:
         _stage(session, clerk, "shanghai", b"a,b\n1,2\n")
     assert problem.value.params == {"rows": HEADER_SEARCH_ROWS}
+
+
+def test_rows_below_the_grounds_threshold_are_refused(session):
+    """004 §四(三)2: serious arrears are 3 years or more and ¥500,000 or more."""
+    clerk = make_staff(session, Role.CLERK)
+    n = ids(11)
+    rows = zhengzhou_rows(n)
+    rows[0][7] = "12个月，¥35,000.00"          # neither figure reached
+    rows[1][7] = "38个月 ¥499,999.99"          # 38 months but short of ¥500,000
+    batch = _stage(session, clerk, "zhengzhou", csv_bytes(ZHENGZHOU_HEADER, rows), ground="ZS2")
+    assert batch.error_count == 2
+    assert [[e[0] for e in r["errors"]] for r in batch.rows] == [["threshold"], ["threshold"]]
+    with pytest.raises(imports.ImportProblem):
+        _commit(session, clerk, batch, "zhengzhou")
+    assert _count(session, Case) == 0

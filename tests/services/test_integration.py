@@ -26,8 +26,8 @@ def org_input(uscc=None):
                         responsible=(PersonInput("周敏", identifiers.generate_ric(RNG)),))
 
 
-def case_input(ref="sbjf:1", ground="J1"):
-    return cases.CaseInput(ground=ground, facts="少报缴费基数。", external_ref=ref)
+def case_input(ref="sbjf:1", ground="J1", **figures):
+    return cases.CaseInput(ground=ground, facts="少报缴费基数。", external_ref=ref, **figures)
 
 
 def test_a_client_keeps_only_a_digest_of_its_token(app, session):
@@ -163,8 +163,14 @@ def test_intake_of_a_person_and_a_ground_for_units_only(app, session):
         integration.intake_case(session, client, profile, KEY, person, case_input("y:1", "J99"),
                                 dt.date(2026, 11, 2))
     assert problem.value.code == "unknown_ground"
+    with pytest.raises(integration.IntegrationError) as problem:      # 000 art. 5(二): > 20 times
+        integration.intake_case(session, client, profile, KEY, person,
+                                case_input("y:2", "J2", person_times=20), dt.date(2026, 11, 2))
+    assert (problem.value.code, problem.value.field) == ("below_threshold", "amount")
+    assert session.scalar(sa.select(sa.func.count(Subject.id))) == 0      # nothing written
     case, created = integration.intake_case(session, client, profile, KEY, person,
-                                            case_input("y:2", "J2"), dt.date(2026, 11, 2))
+                                            case_input("y:2", "J2", person_times=21),
+                                            dt.date(2026, 11, 2))
     assert created and case.subject.id_hash == lookup_hash(KEY, number)
     stored = str(session.execute(sa.select(AuditEvent.data)).scalars().all())
     assert number not in stored

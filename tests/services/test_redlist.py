@@ -18,7 +18,7 @@ from portal.public import queries
 from portal.rules.profiles import load_profile
 from portal.services import audit, cases, redlist
 from portal.services.calendar import load_calendar
-from tests.factories import make_staff, make_subject
+from tests.factories import enough, make_staff, make_subject
 from tests.grades_support import (
     EMPLOYER_CRITERIA,
     KEY,
@@ -98,7 +98,7 @@ def test_refused_when_listed_with_an_open_case_or_a_live_finding(app, session):
     assert "listed" in exc.value.reasons
     unit = make_subject(session)
     cases.open_case(session, make_staff(session, Role.CLERK), ZZ, unit,
-                    cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+                    cases.CaseInput(ground="ZS2", facts="f", **enough(ZZ, "ZS2")), TODAY)
     with pytest.raises(redlist.RedListError) as exc:
         proposal(session, unit)
     assert exc.value.reasons == ("open_case",)
@@ -155,7 +155,7 @@ def test_a_listing_decision_removes_the_unit_from_the_red_list_automatically(app
     clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
     approver, calendar = make_staff(session, Role.APPROVER), load_calendar(session)
     opened = TODAY + dt.timedelta(days=1)
-    case = cases.open_case(session, clerk, ZZ, unit, cases.CaseInput(ground="ZS2", facts="f"), opened)
+    case = cases.open_case(session, clerk, ZZ, unit, cases.CaseInput(ground="ZS2", facts="f", **enough(ZZ, "ZS2")), opened)
     cases.serve_pre_notice(session, clerk, case, ZZ, calendar, opened)
     decided = opened + dt.timedelta(days=20)
     cases.complete_review(session, reviewer, case, decided)

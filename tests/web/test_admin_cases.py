@@ -289,3 +289,37 @@ def test_a_case_opened_from_a_complaint_names_only_the_reported_party(app, sessi
         AuditEvent.action == "complaint.case")).scalar_one()
     assert link.entity_id == upheld.receipt_no and link.data == {"case": case.case_no}
     assert "钱举报" not in case.facts + case.reasons
+
+
+def test_a_case_below_its_grounds_threshold_is_refused_citing_it(app, session, client):
+    """000 art. 5(三): a J3 case of ¥5,000 (returned when ordered) is not a listing ground."""
+    login(client, staff(session, Role.CLERK))
+    response = _open(client, ground="J3", amount="5000", facts="骗取养老保险待遇。")
+    assert response.status_code == 400
+    assert ("第五条第（三）项要求金额超过1万元（或虽未达到1万元但经责令退回仍拒不退回）；"
+            "本案金额为5,000元。") in text(response)
+    english(client)
+    response = _open(client, ground="J2", amount="", person_times="12", facts="违规办理参保。")
+    assert ("Article 5 item (2) requires an amount over ¥20,000 or more than 20 person-times; in "
+            "this case no amount is given, the count is 12 person-times.") in text(response)
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    assert _open(client, ground="J3", amount="5000", alternative_met="y").status_code == 302
+    assert _open(client, ground="J2", person_times="21").status_code == 302
+    assert [(c.ground, c.person_times, c.alternative_met) for c in
+            session.execute(sa.select(Case).order_by(Case.id)).scalars()] == [
+        ("J3", None, True), ("J2", 21, False)]
+
+
+def test_the_case_form_records_the_kind_of_unit_once(app, session, client):
+    login(client, staff(session, Role.CLERK))
+    assert _open(client).status_code == 302
+    assert session.execute(sa.select(Subject.unit_kind)).scalar_one() is None     # not stated
+    assert _open(client, unit_kind="pharmacy").status_code == 302
+    session.expire_all()
+    assert session.execute(sa.select(Subject.unit_kind)).scalar_one() == "pharmacy"
+    assert _open(client, unit_kind="medical_institution").status_code == 302      # stays as recorded
+    session.expire_all()
+    assert session.execute(sa.select(Subject.unit_kind)).scalar_one() == "pharmacy"
+    assert _open(client, unit_kind="hospital").status_code == 400
+    actions = session.execute(sa.select(AuditEvent.action)).scalars().all()
+    assert actions.count("subject.unit_kind") == 1

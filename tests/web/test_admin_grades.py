@@ -1,28 +1,17 @@
 """Back-office pages for credit grades and the red list (Zhengzhou), zh and en, with role refusals."""
 import datetime as dt
+import random
 
 import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    GradeFinding,
-    OutboxEvent,
-    ProposalState,
-    RedListEntry,
-    RedListProposal,
-    Role,
-    Subject,
-    SubjectKind,
+    AuditEvent, Case, GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role,
+    Subject, SubjectKind,
 )
-from tests.factories import bureau_day, make_subject
-from tests.grades_support import (
-    COMPLAINANT_ID,
-    EMPLOYER_CRITERIA,
-    TODAY,
-    complaint,
-    finding,
-    proposal,
-)
+from portal.rules import identifiers
+from tests.factories import bureau_day, enough, make_subject
+from tests.grades_support import COMPLAINANT_ID, EMPLOYER_CRITERIA, TODAY, complaint, finding, proposal
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -57,7 +46,7 @@ def test_admin_may_not_open_the_grade_pages(session, client, people):
 
 
 def test_subject_page_shows_the_grade_and_history_in_both_languages(session, client, people):
-    unit = make_subject(session, name="郑州测试医院")
+    unit = make_subject(session, name="郑州测试医院", unit_kind="medical_institution")
     finding(session, unit, "ZH5", user=people[Role.CLERK])
     session.commit()
     login(client, people[Role.CLERK])
@@ -91,8 +80,16 @@ def test_recording_and_withdrawing_a_finding(session, client, people):
     # a clerk may not withdraw; a reviewer may
     assert client.post(f"/admin/grades/findings/{f.id}/end",
                        data={"end-action": "withdraw", "end-reason": "x"}).status_code == 403
-    opened = client.post(f"/admin/grades/findings/{f.id}/case")
+    short = client.post(f"/admin/grades/findings/{f.id}/case",
+                        data={f"case{f.id}-months": "40", f"case{f.id}-amount": "60000"})
+    assert short.status_code == 302 and "/admin/cases/" not in short.headers["Location"]
+    assert ("Part 4 (3) item 2 requires an amount of ¥500,000 or more and 36 months or more; in "
+            "this case the amount is ¥60,000, the period is 40 months.") in text(
+        client.get(short.headers["Location"]))
+    opened = client.post(f"/admin/grades/findings/{f.id}/case",
+                         data={f"case{f.id}-months": "40", f"case{f.id}-amount": "600000"})
     assert opened.status_code == 302 and "/admin/cases/" in opened.headers["Location"]
+    assert session.execute(sa.select(Case.months)).scalar_one() == 40
     client.post("/admin/logout")
     login(client, people[Role.REVIEWER])
     assert client.post(f"/admin/grades/findings/{f.id}/end",
@@ -178,7 +175,7 @@ def test_a_city_without_red_list_criteria_says_whose_apply(session, client, app,
 
 
 def test_complaint_page_verified_complaint_raises_the_grade(session, client, people):
-    unit = make_subject(session, name="郑州某医院")
+    unit = make_subject(session, name="郑州某医院", unit_kind="medical_institution")
     sub = complaint(session, granted=True, name="钱举报")
     session.commit()
     login(client, people[Role.CLERK])
@@ -240,9 +237,9 @@ def test_a_finding_from_a_listing_case_names_the_case(session, client, people):
 
     unit, other = make_subject(session), make_subject(session)
     case = cases.open_case(session, people[Role.CLERK], ZZ, unit,
-                           cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+                           cases.CaseInput(ground="ZS2", facts="f", **enough(ZZ, "ZS2")), TODAY)
     foreign = cases.open_case(session, people[Role.CLERK], ZZ, other,
-                              cases.CaseInput(ground="ZS2", facts="f"), TODAY)
+                              cases.CaseInput(ground="ZS2", facts="f", **enough(ZZ, "ZS2")), TODAY)
     session.commit()
     login(client, people[Role.CLERK])
     english(client)
@@ -255,3 +252,34 @@ def test_a_finding_from_a_listing_case_names_the_case(session, client, people):
     f = session.execute(sa.select(GradeFinding)).scalar_one()
     assert f.case_id == case.id and f.source.value == "case"
     assert case.case_no in text(client.get(f"/admin/grades/subjects/{unit.id}"))
+
+
+def test_a_medical_behaviour_against_a_travel_agency_is_refused_on_the_form(session, client, people):
+    """The finding form asks the rule the service enforces (rules.grades.fits)."""
+    login(client, people[Role.CLERK])
+    rep = identifiers.generate_ric(random.Random(3), birth=dt.date(1970, 1, 2))
+    uscc = identifiers.generate_uscc(random.Random(4))
+    registered = client.post("/admin/grades/subjects/new", data={
+        "kind": "organisation", "name": "郑州测试旅行社有限公司", "uscc": uscc, "unit_kind": "employer",
+        "legal_rep_name": "王建国", "legal_rep_id": rep})
+    assert registered.status_code == 302
+    agency = session.execute(sa.select(Subject).where(Subject.uscc == uscc)).scalar_one()
+    assert agency.unit_kind == "employer"
+    data = {"finding-code": "ZS9", "finding-found_on": TODAY.isoformat(),
+            "finding-source": "inspection", "finding-facts": "分解项目收费。"}
+    refused = client.post(f"/admin/grades/subjects/{agency.id}/findings", data=data)
+    assert refused.status_code == 400
+    assert ("ZS9 仅适用于：协议管理医疗机构。该单位登记为：用人单位（其他单位）。如登记有误，请先更正单位类别。"
+            in text(refused))
+    english(client)
+    refused = client.post(f"/admin/grades/subjects/{agency.id}/findings", data=data)
+    assert ("ZS9 applies only to: Agreement medical institution. This unit is recorded as: Employer "
+            "(any other unit).") in text(refused)
+    assert session.scalar(sa.select(sa.func.count(GradeFinding.id))) == 0
+    # a wrongly recorded kind is corrected on the subject's page (audited); then the finding fits
+    assert client.post(f"/admin/grades/subjects/{agency.id}/unit-kind",
+                       data={"unit_kind-unit_kind": "medical_institution"}).status_code == 302
+    assert client.post(f"/admin/grades/subjects/{agency.id}/findings", data=data).status_code == 302
+    session.expire_all()
+    assert session.get(Subject, agency.id).unit_kind == "medical_institution"
+    assert "subject.unit_kind" in session.execute(sa.select(AuditEvent.action)).scalars().all()

@@ -266,3 +266,16 @@ def test_the_missing_header_message_names_the_rows_searched(shanghai, session, c
                                                                            encoding="utf-8")
     response = _upload(client, raw, "r.csv")
     assert response.status_code == 400 and "was found in the first 3 rows" in text(response)
+
+
+def test_a_row_below_the_threshold_cites_it(zhengzhou, session, client):
+    login(client, staff(session, Role.REVIEWER))
+    rows = zhengzhou_rows(ids(21))
+    rows[0][7] = "12个月，¥35,000.00"
+    response = _upload(client, csv_bytes(ZHENGZHOU_HEADER, rows), "q.csv", ground="ZS2")
+    page = text(client.get(response.headers["Location"]))
+    assert "第四部分第（三）项第2目要求金额50万元以上且36个月以上；本案金额为35,000元、时间为12个月。" in page
+    english(client)
+    page = text(client.get(response.headers["Location"]))
+    assert ("Part 4 (3) item 2 requires an amount of ¥500,000 or more and 36 months or more; "
+            "in this case the amount is ¥35,000, the period is 12 months.") in page

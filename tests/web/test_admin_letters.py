@@ -61,8 +61,9 @@ def _check_common(text: str, proc: Procedure, lang: str) -> None:
 
 
 def _check_measures(response, text, proc, lang) -> None:
+    kind = proc.case.subject.kind.value
     expected = {m.code for m in proc.profile.measures
-                if not m.severities or proc.case.severity in m.severities}
+                if (not m.severities or proc.case.severity in m.severities) and kind in m.subject_kinds}
     assert measures_shown(response) == expected
     for m in proc.profile.measures:
         if m.code in expected:

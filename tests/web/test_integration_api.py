@@ -182,7 +182,7 @@ def test_a_person_case_answers_the_masked_number_only(app, session, client):
     response = client.post(f"{BASE}/cases", headers=auth(token), json={
         "external_ref": {"system": "ylbx", "record_id": "P-77"}, "ground": "J2",
         "subject": {"kind": "person", "name": "孙桂兰", "id_number": number},
-        "facts": "冒领养老金。", "amount": 18000})
+        "facts": "违规办理参保，从中牟利。", "amount": 28000})
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["data"]["subject"]["code"] == identifiers.mask_ric(number)
     assert number not in response.get_data(as_text=True) and number not in audit_text(session)
@@ -455,3 +455,46 @@ def test_status_carries_the_credit_grade_of_a_finding_that_counts(app, session, 
     assert body["listed"] is False
     other = status_of(client, token, identifiers.generate_uscc(random.Random(5))).get_json()
     assert other["credit_grade"] is None
+
+
+def test_a_case_below_its_grounds_threshold_is_refused_citing_it(app, session, client):
+    """000 art. 5(三): ¥5,000 not returned when ordered is below the threshold of J3."""
+    _writer, token = new_client(session, ["cases:write"])
+    number = identifiers.generate_ric(RNG, birth=dt.date(1958, 3, 4))
+    body = {"external_ref": {"system": "ylbx", "record_id": "P-5000"}, "ground": "J3",
+            "subject": {"kind": "person", "name": "钱玉兰", "id_number": number},
+            "facts": "骗取养老保险待遇。", "amount": "5000"}
+    error = error_of(client.post(f"{BASE}/cases", json=body, headers=auth(token)), 422)
+    assert error["errors"] == [{"field": "amount", "code": "below_threshold", "message":
+                                "第五条第（三）项要求金额超过1万元（或虽未达到1万元但经责令退回仍拒不退回）；"
+                                "本案金额为5,000元。"}]
+    english = client.post(f"{BASE}/cases?lang=en", json={**body, "amount": None}, headers=auth(token))
+    assert error_of(english, 422)["errors"][0]["message"] == (
+        "Article 5 item (3) requires an amount over ¥10,000 (or: below ¥10,000 but not returned "
+        "despite an order to return it); in this case no amount is given.")
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    bad = client.post(f"{BASE}/cases", json={**body, "months": -1, "alternative_met": "yes"},
+                      headers=auth(token))
+    assert {e["code"] for e in error_of(bad, 422)["errors"]} == {"invalid_count", "invalid_type"}
+    accepted = client.post(f"{BASE}/cases", json={**body, "alternative_met": True}, headers=auth(token))
+    assert accepted.status_code == 201, accepted.get_data(as_text=True)
+    assert session.execute(sa.select(Case.alternative_met)).scalar_one() is True
+
+
+def test_the_kind_of_unit_is_recorded_from_the_api(app, session, client):
+    _writer, token = new_client(session, ["cases:write"])
+    body = org_body("R-UK")
+    body["subject"]["unit_kind"] = "hospital"
+    assert error_of(client.post(f"{BASE}/cases", json=body, headers=auth(token)), 422)["errors"][0][
+        "field"] == "subject.unit_kind"
+    body["subject"]["unit_kind"] = "medical_institution"
+    assert client.post(f"{BASE}/cases", json=body, headers=auth(token)).status_code == 201
+    assert session.execute(sa.select(Case)).scalar_one().subject.unit_kind == "medical_institution"
+    number = identifiers.generate_ric(RNG, birth=dt.date(1961, 2, 3))
+    person = client.post(f"{BASE}/cases", headers=auth(token), json={
+        "external_ref": {"system": "ylbx", "record_id": "P-UK"}, "ground": "J5",
+        "subject": {"kind": "person", "name": "孙桂兰", "id_number": number, "unit_kind": "pharmacy"},
+        "facts": "泄露个人权益记录。"})
+    assert error_of(person, 422)["errors"][0] == {
+        "field": "subject.unit_kind", "code": "not_for_kind",
+        "message": "该字段不适用于此类主体。"}

@@ -379,3 +379,27 @@ def test_the_entry_lists_only_the_measures_of_its_severity(app, session, client,
 
     assert joint not in page(general)
     assert joint in page(serious)
+
+
+def test_a_person_entry_lists_no_enterprise_only_measure(app, session, client, monkeypatch):
+    """Fuzhou 003 §三: government procurement (六) and land supply (十一) restrict dishonest
+    enterprises; a natural person's entry does not list them, an organisation's does."""
+    from flask import g
+
+    monkeypatch.setitem(app.config, "PORTAL_PROFILE", "fuzhou")
+    g.pop("profile", None)
+    person = published_case(session, app, profile_code="fuzhou", ground="F5", kind=SubjectKind.PERSON)
+    unit = published_case(session, app, profile_code="fuzhou", ground="F5")
+    session.commit()
+    procurement, land = "政府采购活动", "政府供应土地"
+    state_posts = "国有独资公司法定代表人"      # (十四): where the responsible subject is an individual
+
+    def page(case):
+        pid = session.execute(sa.select(PublishedEntry.public_id)
+                              .where(PublishedEntry.case_id == case.id)).scalar_one()
+        return client.get(f"/entries/{pid}").get_data(as_text=True)
+
+    person_page, unit_page = page(person), page(unit)
+    assert procurement not in person_page and land not in person_page
+    assert state_posts in person_page
+    assert procurement in unit_page and land in unit_page and state_posts not in unit_page

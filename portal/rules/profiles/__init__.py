@@ -24,6 +24,14 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
   its seed (for the README and the admin profile page).
 * ``Profile.scope`` – the insurance schemes the document covers, if it says.
 * ``Measure.severities`` – severities a measure applies to (empty = all).
+* ``Measure.subject_kinds`` – the kinds of listed subject a measure applies to
+  (required: Fuzhou's enterprise-only measures are not shown for persons).
+* ``Ground.threshold`` – ``[grounds.threshold]``: the figures a ground requires
+  (``<figure>_over`` / ``<figure>_at_least`` for amount, months, person_times;
+  ``combine`` any/all; ``clause``; optional ``alternative``; ``source``), checked
+  by :mod:`portal.rules.thresholds`.
+* ``Behaviour.units`` – the kinds of unit (``UNIT_KINDS``) or ``person`` a
+  catalogue behaviour applies to; ``Behaviour.subject`` is derived from it.
 * ``RepairRule.opens_after_rectification_window`` – Jiamusi art. 12: repair is
   for subjects who did not rectify in time, so for a rectifiable first
   listing it opens when the rectification window has closed.

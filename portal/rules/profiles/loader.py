@@ -3,17 +3,22 @@ from __future__ import annotations
 
 import re
 import tomllib
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
+    BEHAVIOUR_UNITS,
     DEADLINE_KEYS,
+    FIGURES,
     SEVERITIES,
     SUBJECT_KINDS,
     Behaviour,
     Criterion,
+    Limit,
+    Threshold,
     GradingRule,
     Ground,
     Measure,
@@ -48,6 +53,33 @@ def _unique(t: _Table, k: str, codes: list[str]) -> None:
         seen.add(c)
 
 
+def _threshold(t: _Table | None) -> Threshold | None:
+    """``[grounds.threshold]``: ``<figure>_over`` (超过) / ``<figure>_at_least`` (以上) limits,
+    how they combine, the clause cited to the party, an optional alternative, the source."""
+    if t is None:
+        return None
+    limits = []
+    for figure in FIGURES:
+        for suffix, inclusive in (("_over", False), ("_at_least", True)):
+            value = t.raw(figure + suffix, required=False)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise t.error(figure + suffix, "expected a positive number")
+            if figure != "amount" and not isinstance(value, int):
+                raise t.error(figure + suffix, "expected a whole number")
+            limits.append(Limit(figure, Decimal(str(value)), inclusive))
+    if not limits:
+        raise t.error("amount_over", "a threshold names at least one limit")
+    if len({lim.figure for lim in limits}) != len(limits):
+        raise t.error("amount_over", "one limit per figure")
+    th = Threshold(limits=tuple(limits), combine=t.choice("combine", ("any", "all")),
+                   clause=t.text("clause"), source=t.source(),
+                   alternative=t.text("alternative", required=False))
+    t.close()
+    return th
+
+
 def _ground(t: _Table) -> Ground:
     g = Ground(
         code=_code(t),
@@ -60,6 +92,7 @@ def _ground(t: _Table) -> Ground:
         subject_kinds=t.choices("subject_kinds", SUBJECT_KINDS),
         public=t.bool("public"),
         source=t.source(),
+        threshold=_threshold(t.table("threshold", required=False)),
     )
     if not g.subject_kinds:
         raise t.error("subject_kinds", "at least one subject kind")
@@ -77,7 +110,10 @@ def _measure(t: _Table) -> Measure:
         legal_basis=t.text("legal_basis"),
         source=t.source(),
         severities=t.choices("severities", SEVERITIES, required=False),
+        subject_kinds=t.choices("subject_kinds", SUBJECT_KINDS),
     )
+    if not m.subject_kinds:
+        raise t.error("subject_kinds", "at least one subject kind")
     t.close()
     return m
 
@@ -117,9 +153,13 @@ def _behaviour(t: _Table) -> Behaviour:
         code=_code(t),
         grade=t.choice("grade", SEVERITIES),
         text=t.text("text"),
-        subject=t.choice("subject", BEHAVIOUR_SUBJECTS),
+        units=t.choices("units", BEHAVIOUR_UNITS),
         source=t.source(),
     )
+    if not b.units:
+        raise t.error("units", "at least one kind of unit")
+    if "person" in b.units and len(b.units) > 1:
+        raise t.error("units", "a behaviour is either a person's or a unit's")
     t.close()
     return b
 

@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -14,8 +15,15 @@ Unit = Literal["working_days", "days", "months", "years"]
 
 SEVERITIES: tuple[str, ...] = ("light", "general", "heavy", "serious")
 SUBJECT_KINDS: tuple[str, ...] = ("organisation", "person")
+SUBJECT_KINDS_ALL: frozenset[str] = frozenset(SUBJECT_KINDS)
 BEHAVIOUR_SUBJECTS: tuple[str, ...] = ("employer", "medical_institution", "person")
+#: Kinds of unit an organisation is (Zhengzhou §一(五), §二: 协议管理医疗机构、协议管理零售药店).
+UNIT_KINDS: tuple[str, ...] = ("employer", "medical_institution", "pharmacy")
+#: What a catalogue behaviour may apply to: the kinds of unit, or a person.
+BEHAVIOUR_UNITS: tuple[str, ...] = (*UNIT_KINDS, "person")
 UNITS: tuple[str, ...] = ("working_days", "days", "months", "years")
+#: The figures of a case a ground's threshold may name: yuan, months, person-times (人次).
+FIGURES: tuple[str, ...] = ("amount", "months", "person_times")
 DEADLINE_KEYS: tuple[str, ...] = (
     "defence_window",        # 陈述申辩期限 (party)
     "publication",           # 公示 on the portal after the decision (bureau)
@@ -92,6 +100,32 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """One figure a case must reach: ``more than`` (超过) or, ``inclusive``, ``at least`` (以上)."""
+
+    figure: str          # one of FIGURES
+    value: Decimal
+    inclusive: bool
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The figures a ground requires (Jiamusi art. 5: "超过20人次或从中牟利超过2万元").
+
+    ``combine``: ``any`` (one limit reached is enough) or ``all``; ``clause``: the
+    provision as the public and the parties read it ("第五条第（三）项"); ``alternative``:
+    a circumstance that satisfies the ground although no limit is reached (art. 5(三):
+    "虽未达到1万元但经责令退回仍拒不退回").
+    """
+
+    limits: tuple[Limit, ...]
+    combine: Literal["any", "all"]
+    clause: Text
+    source: str
+    alternative: Text | None = None
+
+
+@dataclass(frozen=True)
 class Ground:
     code: str
     article: str
@@ -103,6 +137,7 @@ class Ground:
     subject_kinds: frozenset[str]
     public: bool
     source: str
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +148,10 @@ class Measure:
     legal_basis: Text
     source: str
     severities: frozenset[str] = frozenset()  # empty = applies to every severity
+    subject_kinds: frozenset[str] = SUBJECT_KINDS_ALL  # the listed subjects it applies to
+
+    def applies_to(self, severity: str, subject_kind: str) -> bool:
+        return (not self.severities or severity in self.severities) and subject_kind in self.subject_kinds
 
 
 @dataclass(frozen=True)
@@ -131,8 +170,16 @@ class Behaviour:
     code: str
     grade: Severity
     text: Text
-    subject: str  # "employer" | "medical_institution" | "person"
+    units: frozenset[str]  # the kinds of unit (or "person") it may be found against
     source: str
+
+    @property
+    def subject(self) -> str:
+        """The catalogue part it belongs to: ``person``, ``employer`` (any unit) or
+        ``medical_institution`` (medical institutions and pharmacies only)."""
+        if "person" in self.units:
+            return "person"
+        return "employer" if "employer" in self.units else "medical_institution"
 
 
 @dataclass(frozen=True)
@@ -250,14 +297,15 @@ class Profile:
     def behaviours_of(self, grade: str) -> tuple[Behaviour, ...]:
         return tuple(b for b in self.behaviours if b.grade == grade)
 
-    def measures_for(self, severity: str) -> tuple[Measure, ...]:
-        """The measures that apply to a listing of ``severity`` (a measure without
-        severities applies to every listing)."""
-        return tuple(m for m in self.measures if not m.severities or severity in m.severities)
+    def measures_for(self, severity: str, subject_kind: str) -> tuple[Measure, ...]:
+        """The measures that apply to a listing of ``severity`` of an ``organisation`` or a
+        ``person`` (a measure without severities applies to every severity; each measure
+        names the kinds of subject it applies to, e.g. Fuzhou's enterprise-only measures)."""
+        return tuple(m for m in self.measures if m.applies_to(severity, subject_kind))
 
 
 # --------------------------------------------------------------------------
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']

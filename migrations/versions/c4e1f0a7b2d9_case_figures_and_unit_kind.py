@@ -1,0 +1,35 @@
+"""case figures for ground thresholds (months, person-times, alternative); kind of unit of a subject
+
+Revision ID: c4e1f0a7b2d9
+Revises: a9131e0e2dce
+Create Date: 2026-12-05 20:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c4e1f0a7b2d9'
+down_revision = 'a9131e0e2dce'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('months', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('person_times', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('alternative_met', sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
+    with op.batch_alter_table('subjects', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('unit_kind', sa.String(length=30), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('subjects', schema=None) as batch_op:
+        batch_op.drop_column('unit_kind')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('alternative_met')
+        batch_op.drop_column('person_times')
+        batch_op.drop_column('months')
