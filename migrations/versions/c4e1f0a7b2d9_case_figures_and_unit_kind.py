@@ -1,7 +1,7 @@
 """case figures for ground thresholds (months, person-times, alternative); kind of unit of a subject
 
 Revision ID: c4e1f0a7b2d9
-Revises: a9131e0e2dce
+Revises: c4e7d2a91b35
 Create Date: 2026-12-05 20:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e1f0a7b2d9'
-down_revision = 'a9131e0e2dce'
+down_revision = 'c4e7d2a91b35'
 branch_labels = None
 depends_on = None
 

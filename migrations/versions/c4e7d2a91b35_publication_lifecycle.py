@@ -1,7 +1,7 @@
 """publication lifecycle: corrected facts, tombstones of withdrawn public records
 
 Revision ID: c4e7d2a91b35
-Revises: a9131e0e2dce
+Revises: c4e1d2a7b9f3
 Create Date: 2026-12-05 20:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7d2a91b35'
-down_revision = 'a9131e0e2dce'
+down_revision = 'c4e1d2a7b9f3'
 branch_labels = None
 depends_on = None
 

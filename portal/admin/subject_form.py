@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from portal import threshold_messages
 from portal.admin.forms import CaseForm
 from portal.admin.messages import identifier_error
-from portal.rules import thresholds
 from portal.models import CaseOrigin, SubjectKind
+from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
 from portal.rules.profiles.citations import article_label
 from portal.services.cases import CaseInput

@@ -16,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
+from portal import threshold_messages
 from portal.api.errors import ApiError
 from portal.models import SubjectKind
-from portal import threshold_messages
 from portal.rules import identifiers, thresholds
 from portal.rules.profiles import UNIT_KINDS, Profile
 from portal.services.cases import CaseInput

@@ -6,12 +6,27 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    AuditEvent, Case, GradeFinding, OutboxEvent, ProposalState, RedListEntry, RedListProposal, Role,
-    Subject, SubjectKind,
+    AuditEvent,
+    Case,
+    GradeFinding,
+    OutboxEvent,
+    ProposalState,
+    RedListEntry,
+    RedListProposal,
+    Role,
+    Subject,
+    SubjectKind,
 )
 from portal.rules import identifiers
 from tests.factories import bureau_day, enough, make_subject
-from tests.grades_support import COMPLAINANT_ID, EMPLOYER_CRITERIA, TODAY, complaint, finding, proposal
+from tests.grades_support import (
+    COMPLAINANT_ID,
+    EMPLOYER_CRITERIA,
+    TODAY,
+    complaint,
+    finding,
+    proposal,
+)
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")

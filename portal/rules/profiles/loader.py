@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+from portal.public_text import internal_markers
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
     BEHAVIOUR_UNITS,
@@ -17,10 +18,9 @@ from portal.rules.profiles.model import (
     SUBJECT_KINDS,
     Behaviour,
     Criterion,
-    Limit,
-    Threshold,
     GradingRule,
     Ground,
+    Limit,
     Measure,
     Period,
     Profile,
@@ -28,10 +28,10 @@ from portal.rules.profiles.model import (
     RepairRule,
     RepeatRule,
     ReportRule,
+    Threshold,
     UnknownProfile,
 )
 from portal.rules.profiles.tables import Table as _Table
-from portal.public_text import internal_markers
 
 
 def _period(t: _Table) -> Period:
