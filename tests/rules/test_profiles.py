@@ -287,7 +287,9 @@ def test_fuzhou_measures_name_the_kinds_of_subject_they_apply_to():
 
 def test_a_measure_without_subject_kinds_is_refused(tmp_path):
     text = (PROFILE_DIR / "fuzhou.toml").read_text(encoding="utf-8")
-    bad = text.replace('subject_kinds = ["organisation"]\nsource = "003 §三(六)"', 'source = "003 §三(六)"')
+    start = text.index('code = "FM6"')
+    line = text.index('subject_kinds = ["organisation"]\n', start)
+    bad = text[:line] + text[line + len('subject_kinds = ["organisation"]\n'):]
     assert bad != text
     path = tmp_path / "fuzhou.toml"
     path.write_text(bad, encoding="utf-8")

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from portal import create_app
+from portal import clock, create_app
 from portal.config import testing as settings_for_tests
 from portal.demo.seed import DEMO_TODAY, seed_city
 from portal.extensions import db
@@ -46,7 +46,7 @@ ADMIN_RULE_PAGES = ("/admin/", "/admin/imports/", "/admin/imports/reports", "/ad
 
 
 def _at(day: dt.date):
-    return time_machine.travel(dt.datetime.combine(day, dt.time(10), dt.timezone(dt.timedelta(hours=8))),
+    return time_machine.travel(dt.datetime.combine(day, dt.time(10), clock.zone()).astimezone(dt.UTC),
                                tick=False)
 
 
