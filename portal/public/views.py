@@ -6,7 +6,6 @@ blueprint below, at definition time.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
