@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 
+from portal import clock
 from portal import config as settings
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -28,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config if config is not None else settings.from_environment())
     # One time zone: dates formatted by Babel use the bureau's zone of portal.clock.
     app.config.setdefault("PORTAL_TIMEZONE", "Asia/Shanghai")
-    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["PORTAL_TIMEZONE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = clock.check_zone(app.config["PORTAL_TIMEZONE"])
     if app.config.get("PORTAL_PROXY_HOPS"):
         # Behind a reverse proxy: trust its X-Forwarded-* (client address for rate limits, scheme).
         from werkzeug.middleware.proxy_fix import ProxyFix

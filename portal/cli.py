@@ -130,12 +130,8 @@ def worker(interval: float, once: bool) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     loop = Worker(get_index(), interval=interval)
-
-    def _stop(*_):
-        loop.stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, loop.stop)
+    signal.signal(signal.SIGINT, loop.stop)
     loop.run(once=once)
 
 

@@ -26,6 +26,16 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def check_zone(name: str) -> str:
+    """``name`` if it is a time zone this machine knows; a clear error at start-up otherwise."""
+    try:
+        _zone(name)
+    except (ValueError, KeyError, OSError) as error:
+        raise ValueError(f"PORTAL_TIMEZONE={name!r} is not a known time zone "
+                         f"(for example Asia/Shanghai)") from error
+    return name
+
+
 def zone_name() -> str:
     """The configured time zone's name (app config first, then the environment)."""
     if has_app_context():

@@ -109,12 +109,23 @@ def _error_page(error):
 
 def _database_unavailable(error):
     """The database went away (restart, network): a friendly 503; the pool reconnects by itself."""
+    from flask import request
+
     current_app.logger.error("database unavailable: %s", type(error).__name__)
     try:
         db.session.rollback()
     except sa.exc.SQLAlchemyError:
         pass
     db.session.remove()
+    if (request.blueprint or "").split(".")[0] in ("api", "integration"):
+        from flask_babel import gettext as _
+
+        from portal.api.errors import error_response
+
+        response = error_response(503, "unavailable", _("The service is temporarily unavailable; "
+                                                        "please try again shortly."))
+        response.headers["Retry-After"] = "30"
+        return response
     try:
         body = render_template("error.html", code=503)
     except Exception:                         # noqa: BLE001 - the page must not need the database

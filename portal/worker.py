@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 import os
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,8 @@ SWEEP_EVERY = dt.timedelta(minutes=5)
 SWEEP_OLDER_THAN = dt.timedelta(minutes=15)
 #: How often the index is compared with the projection (a COUNT over the projection).
 INDEX_CHECK_EVERY = dt.timedelta(seconds=60)
+#: How often the heartbeat is written while the loop is busy (a long rebuild) or asleep.
+BEAT_EVERY = 15.0
 
 
 # --------------------------------------------------------------------------
@@ -48,13 +50,19 @@ def heartbeat_path(app=None) -> Path:
     return Path(app.config["PORTAL_HEARTBEAT_FILE"])
 
 
-def write_heartbeat(path: Path, status: str, error: str | None = None) -> None:
-    """Atomically replace the heartbeat file (``/healthz`` reads it)."""
+def write_heartbeat(path: Path, status: str, error: str | None = None, **extra) -> None:
+    """Atomically replace the heartbeat file (``/healthz`` reads it).
+
+    ``at``: when it was written (the process is alive); ``extra``: ``round_at`` (the
+    last completed round: the loop is not stuck) and ``index`` (the last comparison
+    of the index with the projection).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"at": clock.now().isoformat(timespec="seconds"), "pid": os.getpid(), "status": status}
+    body = {"at": clock.now().isoformat(timespec="seconds"), "pid": os.getpid(), "status": status,
+            **extra}
     if error:
         body["error"] = error
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     tmp.write_text(json.dumps(body), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -63,6 +71,8 @@ def read_heartbeat(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         data["at"] = dt.datetime.fromisoformat(data["at"])
+        if data.get("round_at"):
+            data["round_at"] = dt.datetime.fromisoformat(data["round_at"])
         return data
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -81,10 +91,13 @@ class IndexState:
 
     @property
     def lost(self) -> bool:
-        """Missing, or fewer documents than the projection even after the pending outbox rows."""
-        if self.expected == 0:
-            return False
+        """Missing (even for an empty projection: search needs an index to answer "nothing
+        found"), or fewer documents than the projection even after the pending outbox rows."""
         return not self.exists or self.documents + self.pending < self.expected
+
+    def as_dict(self) -> dict:
+        return {"exists": self.exists, "documents": self.documents, "expected": self.expected,
+                "pending": self.pending}
 
 
 def index_state(session, index, expected: int | None = None) -> IndexState:
@@ -92,12 +105,14 @@ def index_state(session, index, expected: int | None = None) -> IndexState:
     from portal.models import OutboxEvent
     from portal.services.indexer import expected_count
 
+    # The projection first, then the outbox: a publication in between adds an outbox row,
+    # so it can only make the index look ahead, never behind.
+    expected = expected_count(session) if expected is None else expected
     pending = session.scalar(sa.select(sa.func.count(OutboxEvent.id))
                              .where(OutboxEvent.processed_at.is_(None))) or 0
     exists = index.exists()
     return IndexState(exists=exists, documents=index.doc_count() if exists else 0,
-                      expected=expected_count(session) if expected is None else expected,
-                      pending=pending)
+                      expected=expected, pending=pending)
 
 
 # --------------------------------------------------------------------------
@@ -113,27 +128,49 @@ class Job:
     every: dt.timedelta | None = None
     last_day: dt.date | None = None
     next_at: dt.datetime | None = None
+    failures: int = 0
+    retry_at: dt.datetime | None = None
 
     def due(self, now: dt.datetime, today: dt.date) -> bool:
+        if self.retry_at is not None and now < self.retry_at:
+            return False                        # backing off after a failure (this job only)
         if self.every is None:
             return self.last_day != today
         return self.next_at is None or now >= self.next_at
 
     def done(self, now: dt.datetime, today: dt.date) -> None:
+        self.failures, self.retry_at = 0, None
         if self.every is None:
             self.last_day = today
         else:
             self.next_at = now + self.every
 
+    def failed(self, now: dt.datetime) -> None:
+        self.failures += 1
+        self.retry_at = now + dt.timedelta(seconds=backoff(self.failures))
+
+
+def backoff(failures: int) -> float:
+    """1 s, 2 s, 4 s … at most :data:`MAX_BACKOFF`."""
+    return min(MAX_BACKOFF, 2.0 ** min(max(failures, 1) - 1, 10))
+
 
 @dataclass
 class Worker:
+    """The loop; ``stop()`` (from a signal handler) ends it after the current round."""
+
     index: object
     interval: float = 0.5
-    failures: int = 0
-    stopping: bool = False
+    failures: int = 0                    # consecutive failed outbox syncs (the loop's back-off)
     last_error: str | None = None
+    status: str = "starting"
+    round_at: dt.datetime | None = None
+    index_seen: dict | None = None       # the last comparison of the index with the projection
     jobs: list[Job] = field(default_factory=list)
+    heartbeat_file: Path | None = None
+    _short: int = 0                      # consecutive index checks that found documents missing
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _beat_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if not self.jobs:
@@ -142,6 +179,13 @@ class Worker:
                 Job("upload sweep", self.sweep, every=SWEEP_EVERY),
                 Job("index check", self.heal_index, every=INDEX_CHECK_EVERY),
             ]
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, *_signal) -> None:
+        self._stop.set()
 
     # -- jobs ---------------------------------------------------------------
     def expire(self) -> None:
@@ -170,17 +214,34 @@ class Worker:
             log.info("removed %d orphaned or partial upload files", len(swept))
 
     def heal_index(self) -> bool:
-        """Rebuild the index from the projection when it is missing or lost documents."""
+        """Rebuild the index from the projection when it is missing or has lost documents.
+
+        A missing or empty index is rebuilt at once; a few documents short must be seen
+        by two checks in a row (a publication committed between the two counts of one
+        check is not a loss).
+        """
         from portal.services import indexer
 
         state = index_state(db.session, self.index)
+        self.index_seen = state.as_dict()
         if not state.lost:
+            self._short = 0
             return False
+        if state.exists and state.documents > 0:
+            self._short += 1
+            if self._short < 2:
+                log.info("search index %d documents short; checking again", state.expected
+                         - state.documents - state.pending)
+                return False
+        self._short = 0
         log.warning("search index %s (%d documents, %d expected, %d pending): rebuilding from "
                     "the projection", "missing" if not state.exists else "incomplete",
                     state.documents, state.expected, state.pending)
+        self.status = "rebuilding"
+        self._beat()
         count = indexer.rebuild(db.session, self.index)
         db.session.commit()
+        self.index_seen = {"exists": True, "documents": count, "expected": count, "pending": 0}
         log.info("search index rebuilt: %d documents", count)
         return True
 
@@ -208,45 +269,57 @@ class Worker:
             return True, call()
         except Exception as error:                       # noqa: BLE001 - the loop must go on
             db.session.rollback()
-            self.failures += 1
             kind = "database unavailable" if isinstance(error, sa.exc.DBAPIError) else "failed"
-            # The exception's type and first line only: never SQL parameters or data.
+            # The exception's type only: never SQL parameters or data.
             log.error("%s: %s (%s); retrying", name, kind, type(error).__name__)
             self.last_error = f"{name}: {kind}"
             return False, None
 
     def round(self) -> int:
-        """Run what is due; returns how many outbox rows were applied (-1 after a failure)."""
+        """Run what is due; returns how many outbox rows were applied (-1: the sync failed).
+
+        A failing job backs off on its own and never holds up the others.
+        """
         self.last_error = None
         now, today = clock.now(), clock.today()
-        ok_all = True
+        failing = False
         for job in self.jobs:
             if job.due(now, today):
                 ok, _ = self._attempt(job.name, job.run)
-                if ok:
-                    job.done(now, today)
-                ok_all &= ok
+                job.done(now, today) if ok else job.failed(now)
+            failing |= job.failures > 0
         ok, done = self._attempt("index sync", self.sync)
-        ok_all &= ok
-        if ok_all:
-            self.failures = 0
+        self.failures = 0 if ok else self.failures + 1
+        self.status = "retrying" if failing or not ok else "ok"
+        self.round_at = clock.now()
         self._beat()
-        return (done or 0) if ok_all else -1
+        return (done or 0) if ok else -1
 
     def _beat(self) -> None:
+        extra = {"round_at": self.round_at.isoformat(timespec="seconds") if self.round_at else None,
+                 "index": self.index_seen}
         try:
-            write_heartbeat(heartbeat_path(), "ok" if self.failures == 0 else "retrying",
-                            self.last_error)
+            with self._beat_lock:
+                write_heartbeat(self.heartbeat_file or heartbeat_path(), self.status,
+                                self.last_error, **extra)
         except OSError as error:
             log.error("cannot write the heartbeat file: %s", type(error).__name__)
+
+    def _beating(self) -> None:
+        """Keep the heartbeat fresh while the loop sleeps or runs a long job (a rebuild)."""
+        while not self._stop.wait(BEAT_EVERY):
+            self._beat()
 
     def pause(self, done: int) -> float:
         """Seconds to wait before the next round."""
         if done < 0:
-            return min(MAX_BACKOFF, 2 ** min(self.failures - 1, 10))
+            return backoff(self.failures)
         return 0.0 if done else self.interval
 
-    def run(self, once: bool = False, sleep: Callable[[float], None] = time.sleep) -> None:
+    def run(self, once: bool = False) -> None:
+        self.heartbeat_file = self.heartbeat_file or heartbeat_path()
+        if not once:
+            threading.Thread(target=self._beating, name="heartbeat", daemon=True).start()
         while not self.stopping:
             done = self.round()
             db.session.remove()
@@ -254,4 +327,4 @@ class Worker:
                 break
             wait = self.pause(done)
             if wait:
-                sleep(wait)
+                self._stop.wait(wait)

@@ -12,20 +12,22 @@ PORT="${PORT:-8000}"
 LOGINS="$("$BIN/flask" --app wsgi demo-logins 2>/dev/null || true)"
 
 supervise_worker() {
-  local pause=1 started status child
-  trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+  local pause=1 started status child=""
+  # every child of this subshell (the worker, a pause) is stopped with it
+  trap 'kill -TERM $(jobs -p) 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT
   while true; do
     started=$(date +%s)
     "$BIN/flask" --app wsgi worker &
     child=$!
     status=0
     wait "$child" || status=$?
-    # a worker that ran for a minute or more starts again at once; quick crashes back off
+    # a worker that ran for a minute or more is restarted after 1 s; quick crashes back off
+    # (1, 2, 4 … 30 s)
     if [ $(( $(date +%s) - started )) -ge 60 ]; then pause=1; fi
     echo "worker exited with status $status; restarting in ${pause}s" >&2
     sleep "$pause" & child=$!
     wait "$child" || true
-    pause=$(( pause < 30 ? pause * 2 : 30 ))
+    pause=$(( pause * 2 > 30 ? 30 : pause * 2 ))
   done
 }
 

@@ -61,7 +61,7 @@ def _search(q: str) -> list[Subject]:
     match = [Subject.uscc == normal, Subject.org_code == normal, Subject.reg_no == normal,
              Subject.name.like(f"%{q}%")]
     try:                                   # a resident ID number: found by its keyed hash only
-        identifiers.validate_ric(normal)
+        identifiers.validate_ric(normal, today=clock.today())
     except identifiers.InvalidIdentifier:
         pass
     else:

@@ -22,7 +22,7 @@ from portal.models import SubjectKind
 from portal.rules import identifiers, thresholds
 from portal.rules.profiles import UNIT_KINDS, Profile
 from portal.services.cases import CaseInput
-from portal.services.subjects import PersonInput, SubjectInput
+from portal.services.subjects import PersonInput, SubjectInput, validate_ric_today
 
 MAX_BODY = 64 * 1024
 MAX_AMOUNT = Decimal("999999999999.99")      # Numeric(14, 2)
@@ -151,7 +151,7 @@ class _Checker:
         if body is None:
             return None
         name = self.text(body, "name", f"{path}.name", 100, required=True)
-        number = self.code(body, "id_number", f"{path}.id_number", identifiers.validate_ric)
+        number = self.code(body, "id_number", f"{path}.id_number", validate_ric_today)
         if id_required and body.get("id_number") in (None, ""):
             self.fail(f"{path}.id_number", "required")
         return PersonInput(name or "", number) if name else None
@@ -183,7 +183,7 @@ def _subject(check: _Checker, value) -> SubjectInput | None:
         for field_name in ORGANISATION_ONLY:
             if body.get(field_name) not in (None, "", []):
                 check.fail(f"subject.{field_name}", "not_for_kind")
-        number = check.code(body, "id_number", "subject.id_number", identifiers.validate_ric)
+        number = check.code(body, "id_number", "subject.id_number", validate_ric_today)
         if body.get("id_number") in (None, ""):
             check.fail("subject.id_number", "required")
         return SubjectInput(kind=kind, name=name or "", id_number=number, address=address)

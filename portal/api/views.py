@@ -29,12 +29,12 @@ from portal.rules.identifiers import (
     detect,
     mask_identifier,
     normalise,
-    validate_ric,
     validate_uscc,
 )
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash
+from portal.services.subjects import validate_ric_today
 from portal.web import active_profile
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -191,7 +191,7 @@ def classify(raw: str) -> tuple[str, str]:
         raise ApiError(400, "invalid_length", _l(
             "A unified social credit code and a resident ID number have 18 characters; "
             "this one has %(count)s.", count=len(number)), "code")
-    validator = validate_ric if number[:17].isdigit() else validate_uscc
+    validator = validate_ric_today if number[:17].isdigit() else validate_uscc
     try:
         validator(number)
         reason = "format"

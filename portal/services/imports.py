@@ -171,7 +171,7 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
     done = _committed(session, sha256)
     if done is not None:
         raise ImportProblem("already_imported", batch=done.id,
-                            date=done.committed_at.date().isoformat() if done.committed_at else "")
+                            date=clock.local_day(done.committed_at).isoformat() if done.committed_at else "")
     fmt = report_format(profile)
     mapping, unknown, data = read_rows(fmt, raw, filename, max_rows)
     missing = _missing_columns(fmt, set(mapping.values()), default_ground)
@@ -245,7 +245,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
     done = _committed(session, batch.sha256)
     if done is not None:
         raise ImportProblem("already_imported", batch=done.id,
-                            date=done.committed_at.date().isoformat() if done.committed_at else "")
+                            date=clock.local_day(done.committed_at).isoformat() if done.committed_at else "")
     if batch.error_count:
         raise ImportProblem("has_errors", rows=batch.error_count)
     fmt = report_format(profile)

@@ -69,7 +69,7 @@ def _existing(session: Session, kind: SubjectKind, key: str, uscc, org_code, reg
     return session.execute(sa.select(Subject).where(Subject.kind == kind, where).limit(1)).scalar()
 
 
-def _validate_ric(value: str) -> str:
+def validate_ric_today(value: str) -> str:
     """A resident ID number, its birth date not after the bureau's day."""
     return identifiers.validate_ric(value, today=clock.today())
 
@@ -87,7 +87,7 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
     if not name:
         raise SubjectError("name", "required")
     if data.kind is SubjectKind.PERSON:
-        id_number = _valid(data.id_number, _validate_ric, "id_number")
+        id_number = _valid(data.id_number, validate_ric_today, "id_number")
         if id_number is None:
             raise SubjectError("id_number", "required")
         uscc = org_code = reg_no = None
@@ -108,7 +108,7 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
         rep = data.legal_rep
         if rep is None or not rep.name.strip():
             raise SubjectError("legal_rep_name", "required")
-        rep_id = _valid(rep.id_number, _validate_ric, "legal_rep_id")
+        rep_id = _valid(rep.id_number, validate_ric_today, "legal_rep_id")
         if rep_id is None:
             raise SubjectError("legal_rep_id", "required")
         people.append((PersonRole.LEGAL_REPRESENTATIVE, rep.name.strip(), rep_id))
@@ -117,7 +117,7 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
                 continue
             if not other.name.strip():
                 raise SubjectError(f"responsible-{i}-name", "required")
-            other_id = _valid(other.id_number, _validate_ric, f"responsible-{i}-id_number")
+            other_id = _valid(other.id_number, validate_ric_today, f"responsible-{i}-id_number")
             people.append((PersonRole.RESPONSIBLE, other.name.strip(), other_id))
 
     found = _existing(session, data.kind, key, uscc, org_code, reg_no, id_number)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,39 +54,51 @@ def _sha256(path: Path) -> str:
 
 def reconcile(session: Session, upload_dir: Path, *, repair: bool = False, verify_content: bool = True,
               older_than: dt.timedelta = dt.timedelta(minutes=15)) -> Reconciliation:
-    """Compare (and with ``repair`` mend) files and rows; flushes, the caller commits."""
+    """Compare (and with ``repair`` mend) files and rows; flushes, the caller commits.
+
+    The rows are read before the directory is listed, so a filing committed meanwhile
+    cannot look like a row without its file; only files older than ``older_than`` are
+    used to recover evidence or deleted (a file being uploaded right now is left alone).
+    """
     upload_dir = Path(upload_dir)
     result = Reconciliation()
-    on_disk = {p.name: p for p in upload_dir.iterdir() if p.is_file()} if upload_dir.is_dir() else {}
     rows = session.execute(
         sa.select(Attachment.id, Attachment.stored_name, Attachment.sha256, Submission.receipt_no)
         .join(Submission, Submission.id == Attachment.submission_id).order_by(Attachment.id)
     ).all()
+    on_disk = {p.name: p for p in upload_dir.iterdir() if p.is_file()} if upload_dir.is_dir() else {}
     known = {row.stored_name for row in rows}
-    missing = {}
+    missing: dict[str, list] = {}          # checksum -> rows without their file (same content: several)
     for row in rows:
         path = on_disk.get(row.stored_name)
         if path is None:
-            missing[row.sha256] = row
+            missing.setdefault(row.sha256, []).append(row)
         elif verify_content and _sha256(path) != row.sha256:
             result.corrupted.append((row.receipt_no, row.id))
     cutoff = clock.timestamp() - older_than.total_seconds()
     for name, path in sorted(on_disk.items()):
         if name in known or name.startswith("."):
             continue
-        if not name.endswith(_PART) and missing:
-            digest = _sha256(path)
-            row = missing.get(digest)
-            if row is not None and repair:
-                os.replace(path, path_of(upload_dir, _as_attachment(row)))
-                result.recovered.append((row.receipt_no, row.id))
-                del missing[digest]
-                continue
         result.files_without_row.append(name)
-        if repair and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            result.deleted.append(name)
-    result.rows_without_file = [(row.receipt_no, row.id) for row in missing.values()]
+        try:
+            old = path.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            continue
+        if not (repair and old):
+            continue
+        if not name.endswith(_PART) and missing:
+            lost = missing.pop(_sha256(path), None)
+            if lost:
+                for row in lost:                  # the same content for every row that lost it
+                    target = path_of(upload_dir, _as_attachment(row))
+                    shutil.copy2(path, target)
+                    result.recovered.append((row.receipt_no, row.id))
+        path.unlink(missing_ok=True)
+        result.deleted.append(name)
+    result.rows_without_file = sorted(
+        ((row.receipt_no, row.id) for group in missing.values() for row in group
+         if not path_of(upload_dir, _as_attachment(row)).exists()),
+        key=lambda item: item[1])
     if repair:
         for receipt_no, attachment_id in result.rows_without_file:
             if _loss_recorded(session, receipt_no, attachment_id):

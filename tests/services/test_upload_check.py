@@ -53,6 +53,7 @@ def test_rows_and_files_that_do_not_match_are_found_and_mended(app, session, upl
     # a: renamed away (its content survives under another name) -> recovered by checksum
     moved = upload_dir / ("f" * 32)
     os.replace(uploads.path_of(upload_dir, a), moved)
+    _age(moved, 30)
     # b: deleted -> lost, recorded once
     uploads.path_of(upload_dir, b).unlink()
     # c: altered -> reported
@@ -72,7 +73,7 @@ def test_rows_and_files_that_do_not_match_are_found_and_mended(app, session, upl
     session.commit()
     assert mended.recovered == [(sub.receipt_no, a.id)]
     assert uploads.path_of(upload_dir, a).read_bytes() == EVIDENCE["pdf"]
-    assert set(mended.deleted) == {partial.name, stray.name} and fresh.exists()
+    assert set(mended.deleted) == {moved.name, partial.name, stray.name} and fresh.exists()
     assert mended.rows_without_file == [(sub.receipt_no, b.id)]
     lost = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "attachment.lost")).scalars().all()
     assert [(e.entity_id, e.data) for e in lost] == [(sub.receipt_no, {"attachment": b.id})]
@@ -91,3 +92,29 @@ def test_the_command_exits_1_and_prints_no_names(app, session, upload_dir):
     assert result.exit_code == 1
     assert f"row without file: {sub.receipt_no}" in result.output
     assert "身份证复印件" not in result.output
+
+
+def test_two_rows_with_the_same_content_are_both_reported_and_both_recovered(app, session, upload_dir):
+    first = _filed(session, upload_dir, [("回单.pdf", EVIDENCE["pdf"])])
+    second = _filed(session, upload_dir, [("回单.pdf", EVIDENCE["pdf"])])        # the same file twice
+    rows = [first.attachments[0], second.attachments[0]]
+    kept = upload_dir / ("e" * 32)
+    os.replace(uploads.path_of(upload_dir, rows[0]), kept)
+    uploads.path_of(upload_dir, rows[1]).unlink()
+    found = reconcile(session, upload_dir)
+    assert sorted(found.rows_without_file) == sorted((r.submission.receipt_no, r.id) for r in rows)
+    _age(kept, 30)
+    mended = reconcile(session, upload_dir, repair=True)
+    session.commit()
+    assert sorted(mended.recovered) == sorted((r.submission.receipt_no, r.id) for r in rows)
+    assert all(uploads.path_of(upload_dir, r).read_bytes() == EVIDENCE["pdf"] for r in rows)
+    assert reconcile(session, upload_dir).ok
+
+
+def test_a_file_being_uploaded_now_is_never_taken_to_mend_another_row(app, session, upload_dir):
+    lost = _filed(session, upload_dir, [("回单.pdf", EVIDENCE["pdf"])]).attachments[0]
+    uploads.path_of(upload_dir, lost).unlink()
+    staged = uploads.stage_all(upload_dir, [("回单.pdf", io.BytesIO(EVIDENCE["pdf"]))], MB, 5)  # the filer re-sends it
+    reconcile(session, upload_dir, repair=True)
+    session.commit()
+    assert staged[0].path.exists()                     # not moved away before its commit

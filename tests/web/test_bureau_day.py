@@ -4,6 +4,7 @@ count today (PORTAL_TIMEZONE, default Asia/Shanghai)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,10 @@ SMALL_HOURS = dt.datetime(2026, 12, 5, 16, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def small_hours(time_machine):
+def small_hours(time_machine, monkeypatch):
+    # the server runs on UTC (so a stray date.today() would say 5 December)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     # a UTC instant: the server's own zone stays UTC (a ZoneInfo would also move TZ)
     time_machine.move_to(SMALL_HOURS, tick=False)
     return SMALL_HOURS
@@ -54,3 +58,11 @@ def test_the_daily_expiry_runs_on_the_bureau_day(app, session, small_hours):
     state, removed_on = session.execute(
         sa.select(Case.state, Case.removed_on).where(Case.id == case.id)).one()
     assert state is CaseState.REMOVED and removed_on == dt.date(2026, 12, 6)
+
+
+def test_an_unknown_time_zone_is_refused_at_start_up(database_url, tmp_path):
+    from portal import create_app
+    from portal.config import testing
+
+    with pytest.raises(ValueError, match="PORTAL_TIMEZONE"):
+        create_app(testing(database_url, tmp_path) | {"PORTAL_TIMEZONE": "Asia/Beijing"})

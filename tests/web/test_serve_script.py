@@ -83,7 +83,7 @@ def test_the_web_server_survives_the_worker_and_the_worker_comes_back(tmp_path):
         status, body = _until(lambda: (r := _get(f"{base}/healthz"))[0] == 200 and r, "health again")
         assert json.loads(body)["checks"]["worker"]["status"] == "ok"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        server.send_signal(signal.SIGINT)            # Ctrl-C reaches the script's own trap
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
