@@ -39,9 +39,9 @@ def verify_publication(fix: bool) -> None:
     if fix:
         changes = refresh(db.session, audit.SYSTEM, calendar, load_profile)
         db.session.commit()
-        for _entry, case, field, old, new, _provisional in changes[:SHOWN]:
-            click.echo(f"fixed case {case.case_no}: {field} {old} -> {new}")
-        click.echo(f"fixed {len(changes)} published date(s)")
+        for entry, _case, field, old, new, _provisional in changes[:SHOWN]:
+            click.echo(f"fixed entry {entry.public_id}: {field} {old} -> {new}")
+        click.echo(f"fixed {len(changes)} published date(s) and flag(s)")
     found, entries = differences(db.session, calendar, load_profile)
     db.session.rollback()
     if found:

@@ -3,7 +3,8 @@
 ``cases.term_end`` and ``published_entries.term_end`` held the day the subject
 leaves the list; they are renamed ``leaves_list_on``.  The projection also
 stores the term's last day (``term_last_day``, the day before) and the names of
-its dates that rest on a provisional calendar year (``dates_provisional``).
+its dates that rest on a provisional calendar year (``dates_provisional``,
+empty after the upgrade: ``flask --app wsgi verify publication --fix`` sets it).
 
 Revision ID: c4e1d2a7b9f3
 Revises: a9131e0e2dce

@@ -321,5 +321,7 @@ def recompute(session: Session, actor: audit.Actor, new: WorkCalendar,
 
     for _entry, case, field, before, after, provisional in published_dates.refresh(
             session, actor, new, profile_for, since):
+        if field == "dates_provisional":      # the flag, not a date: it shows on the moved dates
+            continue
         changes.append(Change("entry", case.id, case.case_no, field, before, after, provisional))
     return changes

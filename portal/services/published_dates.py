@@ -112,8 +112,7 @@ def refresh(session: Session, actor: audit.Actor, calendar: WorkCalendar,
         audit.record(session, actor, "calendar.recompute", "entry", entry.public_id,
                      {"case_no": case.case_no, **{f: [o, n] for f, (o, n) in moved.items()}})
         provisional = set(entry.dates_provisional or [])
-        changes.extend((entry, case, f, o, n, f in provisional) for f, (o, n) in moved.items()
-                       if f != "dates_provisional")
+        changes.extend((entry, case, f, o, n, f in provisional) for f, (o, n) in moved.items())
     if changes:
         publication.bump_version(session)
     session.flush()

@@ -58,7 +58,7 @@ def test_verify_passes_on_the_demo_fails_on_tampering_and_passes_after_a_confirm
 
     fixed = _verify(app, "--fix")                      # rewritten as a calendar change would
     assert fixed.exit_code == 0, fixed.output
-    assert "fixed 2 published date(s)" in fixed.output and "publication consistent" in fixed.output
+    assert "fixed 2 published date(s) and flag(s)" in fixed.output and "publication consistent" in fixed.output
     with app.app_context():
         assert db.session.get(PublishedEntry, entry_id).rectification_closes_on == right
         assert db.session.get(PublishedEntry, other_id).term_last_day == other_last
