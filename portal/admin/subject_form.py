@@ -28,7 +28,8 @@ def ground_choices(profile: Profile, locale: str) -> list[tuple[str, str]]:
         text = ground.text.get(locale)
         short = text if len(text) <= 60 else text[:59] + "…"
         applies = ", ".join(kinds[k] for k in sorted(ground.subject_kinds) if k in kinds)
-        choices.append((ground.code, f"{article_label(ground.article).get(locale)} {short} ({applies})"))
+        article = article_label(ground.article).get(locale)
+        choices.append((ground.code, f"{article} {short} ({applies})"))
     return choices
 
 

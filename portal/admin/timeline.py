@@ -68,8 +68,8 @@ def _deadline_step(label: str, case: Case, profile: Profile, calendar: WorkCalen
     fresh = terms.deadline(profile, name, start, calendar)
     due = due_of(stored, name, today, calendar, provisional=fresh.provisional) if running else \
         Due(stored, name, provisional=fresh.provisional)
-    return Step(label, done, due, period.label().get(locale), cite(profile, period.source).get(locale),
-                basis_label(fresh.basis),
+    return Step(label, done, due, period.label().get(locale),
+                cite(profile, period.source).get(locale), basis_label(fresh.basis),
                 stale=fresh.due != stored, met=None if done is None else done <= stored)
 
 

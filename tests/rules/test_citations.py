@@ -31,7 +31,8 @@ def test_sections_as_the_documents_cite_themselves():
 def test_statutes_national_rules_and_defaults():
     shanghai = load_profile("shanghai")
     assert cite(shanghai, "law: 行政复议法 (2023 rev.) art. 20 — 60 days").zh == "《中华人民共和国行政复议法》第二十条"
-    assert cite(shanghai, "law: 行政诉讼法 art. 46 — 6 months").en == "Administrative Litigation Law, Article 46"
+    litigation = cite(shanghai, "law: 行政诉讼法 art. 46 — 6 months")
+    assert litigation.en == "Administrative Litigation Law, Article 46"
     national = cite(shanghai, "national: 国办发〔2025〕22号 / NDRC Order No. 36 (serious class)")
     assert "国家发展和改革委员会令第36号" in national.zh and "NDRC Order No. 36" in national.en
     for source in ("SPEC §4.2 (002 has no pre-notice procedure; default 5 working days)",

@@ -498,7 +498,8 @@ def test_an_internal_note_in_public_wording_is_refused(tmp_path, jiamusi_text):
     basis = "（发改财金〔2018〕1704号）"
     assert basis in jiamusi_text
     noted = jiamusi_text.replace(basis, "（发改财金〔2018〕1704号，文号见003）", 1)
-    with pytest.raises(ProfileError, match=r"measures\[0\]\.legal_basis\.zh: number reference note"):
+    with pytest.raises(ProfileError,
+                       match=r"measures\[0\]\.legal_basis\.zh: number reference note"):
         parse_profile(_write(tmp_path, noted))
     english = jiamusi_text.replace("Jiamusi Interim Measures, Article 5 item (1)",
                                    "Jiamusi Interim Measures, art. 5 item (1)", 1)

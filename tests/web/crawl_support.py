@@ -15,8 +15,9 @@ PUBLIC_START = ["/", "/entries", "/removals", "/redlist", "/stats", "/check", "/
                 "/exports/entries.xlsx", "/exports/entries.json", "/exports/removals.csv",
                 "/exports/removals.xlsx", "/exports/removals.json", "/api/v1/entries",
                 "/api/v1/removals", "/api/v1/changes", "/api/v1/openapi.json", "/submit", "/track"]
-LINK = re.compile(r'(?:href|src|action)="([^"]+)"|https?://localhost(/[^\s"<>\\]*)|"(/(?:api|entries|removals|'
-                  r'exports|redlist|search|feeds|sitemap|submit|track)[^"\s\\]*)"')
+LINK = re.compile(r'(?:href|src|action)="([^"]+)"|https?://localhost(/[^\s"<>\\]*)|'
+                  r'"(/(?:api|entries|removals|exports|redlist|search|feeds|sitemap|submit|track)'
+                  r'[^"\s\\]*)"')
 
 
 def body_text(response) -> str:
@@ -53,7 +54,7 @@ def first_pages(url: str, last: int = 2) -> bool:
 
 def crawl(client, start: list[str], skip: tuple[str, ...], keep: Callable[[str], bool],
           limit: int = 3000) -> tuple[dict[str, str], dict[str, int]]:
-    """Breadth-first GET of every same-site link that ``keep`` accepts; bodies and other statuses."""
+    """Breadth-first GET of every same-site link ``keep`` accepts: bodies, other statuses."""
     bodies, statuses = {}, {}
     queue, seen = deque(start), set(start)
     while queue and len(bodies) < limit:

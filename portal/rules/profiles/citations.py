@@ -22,7 +22,8 @@ _ROMAN = ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
 _CN = "一二三四五六七八九十"
 
 _ART = re.compile(rf"art\. (\d+)(?:–(\d+))?(?:\(([{_CN}]+)\))?(?: ¶(\d+))?")
-_SEC = re.compile(rf"§([{_CN}]+)(?:\(([{_CN}]+)\)(?:–\(([{_CN}]+)\))?)?(\d+)?(?:\((\d+)\))?(?: ¶(\d+)| (last) ¶)?")
+_SEC = re.compile(rf"§([{_CN}]+)(?:\(([{_CN}]+)\)(?:–\(([{_CN}]+)\))?)?"
+                  r"(\d+)?(?:\((\d+)\))?(?: ¶(\d+)| (last) ¶)?")
 _REF = re.compile(rf"(?:{_ART.pattern}|{_SEC.pattern})")
 _SEP = re.compile(r"(?:, | and |; term | term )")
 
@@ -76,7 +77,8 @@ def _article(m: re.Match) -> Text:
 
 def _section(m: re.Match) -> Text:
     part, sub, sub_to, point, subpoint, para, last = m.groups()
-    zh, en = part, f"Part {roman(cn_value(part))}"          # as the documents cite themselves: 二（二）4（1）
+    # as the documents cite themselves: 二（二）4（1）
+    zh, en = part, f"Part {roman(cn_value(part))}"
     if sub:
         zh += f"（{sub}）" + (f"至（{sub_to}）" if sub_to else "")
         en += f"({cn_value(sub)})" + (f"–({cn_value(sub_to)})" if sub_to else "")

@@ -360,7 +360,7 @@ def public_texts(p: Profile):
 
 
 def _check_public_text(root: _Table, p: Profile) -> None:
-    """Public wording carries no internal note: those belong in ``source`` (see portal.public_text)."""
+    """Public wording carries no internal note: notes belong in ``source`` (portal.public_text)."""
     for key, text in public_texts(p):
         for lang in ("zh", "en"):
             found = internal_markers(getattr(text, lang))
