@@ -15,7 +15,8 @@ from portal.models.integration import ApiClient
 from portal.models.letters import Letter, LetterKind
 from portal.models.outbox import OutboxEvent
 from portal.models.publication import PublicationState, PublishedEntry, RedListEntry, RemovalNotice
-from portal.models.staff import Role, StaffUser
+from portal.models.party_session import PartySession
+from portal.models.staff import Role, StaffLoginFailure, StaffUser
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
 
@@ -26,6 +27,7 @@ __all__ = [
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",
     "PublishedEntry",
-    "RedListEntry", "RelatedPerson", "RemovalNotice", "Role", "StaffUser", "Subject",
+    "RedListEntry", "RelatedPerson", "RemovalNotice", "Role", "StaffUser",
+    "PartySession", "StaffLoginFailure", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent",
 ]
