@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import current_app, request
+from flask import current_app
 from flask_limiter.util import get_remote_address
 
 

@@ -5,13 +5,9 @@ Login is two steps for the roles that need a second factor
 (:func:`authenticate`), then a TOTP code (:func:`verify_second_factor`) or, on
 the first login, the enrolment of a new authenticator (:func:`enrol_second_factor`).
 
-Lockout that an outsider cannot turn against a known user: every failed
-attempt — a wrong password or code — is stored with its *source* (a keyed
-hash of the client address, computed by the view).  Five failures of one
-source within 15 minutes lock that source out of that account for 15
-minutes; the account itself is locked only when ``USER_LOCK_ADDRESSES``
-different sources are locked out of it at once (a distributed guess), and
-that lock ends every session of the account.  Every login, failed login,
+Failed attempts lock out the client address they come from, and the account
+only when several addresses are locked out at once (``login_lockout``):
+an outsider cannot lock a known user out.  Every login, failed login,
 lockout, logout and account change is an audit event.
 
 Sessions: ``StaffUser.session_version`` is part of the signed session
@@ -33,26 +29,31 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
 
 import pyotp
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.models import Role, StaffLoginFailure, StaffUser
+from portal.models import Role, StaffUser
+from portal.services.login_lockout import (  # noqa: F401  (part of this module's interface)
+    LOCKOUT,
+    MAX_FAILED_LOGINS,
+    NO_SOURCE,
+    USER_LOCK_ADDRESSES,
+    LoginResult,
+    end_sessions,
+    forget_failures,
+    is_locked,
+    record_failure,
+    refusal,
+    source_locked_until,
+)
 from portal.security import hash_password, password_needs_rehash, verify_password
 from portal.services import audit
 from portal.services.audit import Actor
 from portal.services.cases import PermissionDenied
 
-#: Failed attempts from one source (client address) that lock it out of one account.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
-#: Sources locked out of one account at the same time that lock the account itself.
-USER_LOCK_ADDRESSES = 3
-#: The source of a caller that does not say (the CLI, service tests): one source.
-NO_SOURCE = "-"
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"
 #: Steps of clock drift accepted either way (one step is 30 s).
@@ -69,31 +70,6 @@ class StaffError(ValueError):
         super().__init__(code)
 
 
-@dataclass(frozen=True)
-class LoginResult:
-    """``status``: ok | needs_totp | needs_enrolment | invalid | locked."""
-
-    status: str
-    user: StaffUser | None = None
-    locked_until: dt.datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; both databases store UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
-def is_locked(user: StaffUser, now: dt.datetime) -> bool:
-    locked = _aware(user.locked_until)
-    return locked is not None and locked > now
-
-
 def needs_second_factor(user: StaffUser) -> bool:
     """Required by the role (reviewer, approver, admin); clerks sign in with a password."""
     return user.role.needs_second_factor
@@ -106,90 +82,6 @@ def find_user(session: Session, username: str) -> StaffUser | None:
     return session.execute(
         sa.select(StaffUser).where(sa.func.lower(StaffUser.username) == name)
     ).scalar_one_or_none()
-
-
-def end_sessions(user: StaffUser) -> None:
-    """Every session of ``user`` issued so far ends at its next request."""
-    user.session_version = (user.session_version or 0) + 1
-
-
-def _source_locked_until(times: list[dt.datetime], now: dt.datetime) -> dt.datetime | None:
-    """When a source with failures at ``times`` (newest first) is let in again; None: not locked.
-
-    Attempts refused while locked are not stored, so the newest failure is the one that
-    locked: the lock lasts ``LOCKOUT`` from it, if it was the fifth within ``LOCKOUT``.
-    """
-    if len(times) < MAX_FAILED_LOGINS:
-        return None
-    last = times[0]
-    if times[MAX_FAILED_LOGINS - 1] > last - LOCKOUT and last + LOCKOUT > now:
-        return last + LOCKOUT
-    return None
-
-
-def _failures(session: Session, user: StaffUser, now: dt.datetime) -> dict[str, list[dt.datetime]]:
-    """The recent failed attempts on ``user``, newest first, by source."""
-    rows = session.execute(
-        sa.select(StaffLoginFailure.source, StaffLoginFailure.failed_at)
-        .where(StaffLoginFailure.user_id == user.id,
-               StaffLoginFailure.failed_at > now - 2 * LOCKOUT)
-        .order_by(StaffLoginFailure.failed_at.desc(), StaffLoginFailure.id.desc())
-    ).all()
-    found: dict[str, list[dt.datetime]] = {}
-    for source, at in rows:
-        found.setdefault(source, []).append(_aware(at))
-    return found
-
-
-def source_locked_until(session: Session, user: StaffUser, source: str,
-                        now: dt.datetime) -> dt.datetime | None:
-    """Until when ``source`` is locked out of ``user``'s account (None: it is not)."""
-    session.flush()
-    return _source_locked_until(_failures(session, user, now).get(source, []), now)
-
-
-def _locked(session: Session, user: StaffUser, source: str, now: dt.datetime) -> LoginResult | None:
-    """The refusal while the account, or this source for this account, is locked."""
-    if is_locked(user, now):
-        return LoginResult("locked", user, _aware(user.locked_until))
-    until = source_locked_until(session, user, source, now)
-    return LoginResult("locked", user, until) if until is not None else None
-
-
-def _fail(session: Session, user: StaffUser, now: dt.datetime, step: str, source: str,
-          reason: str | None = None) -> LoginResult:
-    """Store a failed attempt; the fifth of a source locks the source out, several sources the account."""
-    user.failed_logins = (user.failed_logins or 0) + 1
-    session.execute(sa.delete(StaffLoginFailure)
-                    .where(StaffLoginFailure.failed_at <= now - 2 * LOCKOUT))
-    session.add(StaffLoginFailure(user_id=user.id, source=source, failed_at=now))
-    session.flush()
-    failures = _failures(session, user, now)
-    mine = failures.get(source, [])
-    # The attempt is not (yet) the account holder's act: the actor is anonymous.
-    data = {"step": step, "attempt": sum(1 for t in mine if t > now - LOCKOUT)}
-    if reason:
-        data["reason"] = reason
-    audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username, data)
-    until = _source_locked_until(mine, now)
-    if until is None:
-        session.flush()
-        return LoginResult("invalid", user)
-    minutes = int(LOCKOUT.total_seconds() // 60)
-    audit.record(session, audit.SYSTEM, "staff.lockout", "staff", user.username,
-                 {"scope": "source", "source": source[:12], "until": until, "minutes": minutes})
-    locked_sources = sum(1 for times in failures.values()
-                         if _source_locked_until(times, now) is not None)
-    if locked_sources >= USER_LOCK_ADDRESSES:
-        user.locked_until = now + LOCKOUT
-        user.failed_logins = 0
-        end_sessions(user)
-        audit.record(session, audit.SYSTEM, "staff.lockout", "staff", user.username,
-                     {"scope": "account", "sources": locked_sources, "until": user.locked_until,
-                      "minutes": minutes})
-        until = user.locked_until
-    session.flush()
-    return LoginResult("locked", user, until)
 
 
 def authenticate(session: Session, username: str, password: str, now: dt.datetime,
@@ -205,13 +97,13 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
         audit.record(session, audit.PUBLIC, "staff.login_failed", "staff",
                      user.username if user is not None else "-", data)
         return LoginResult("invalid")
-    locked = _locked(session, user, source, now)
+    locked = refusal(session, user, source, now)
     if locked is not None:
         audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username,
                      {"step": "password", "reason": "locked"})
         return locked
     if not verify_password(user.password_hash, password or ""):
-        return _fail(session, user, now, "password", source)
+        return record_failure(session, user, now, "password", source)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if needs_second_factor(user):
@@ -267,10 +159,10 @@ def _check_code(session: Session, user: StaffUser, secret: str, code: str, now: 
     """
     step = totp_step(secret, code, now)
     if step is None:
-        return _fail(session, user, now, step_name, source)
+        return record_failure(session, user, now, step_name, source)
     last = user.totp_last_step
     if (last is not None and step <= last) or not _claim_step(session, user, step):
-        return _fail(session, user, now, step_name, source, reason="replay")
+        return record_failure(session, user, now, step_name, source, reason="replay")
     return None
 
 
@@ -279,7 +171,7 @@ def verify_second_factor(session: Session, user: StaffUser, code: str,
     """Second step for an enrolled user: the current TOTP code, accepted only once."""
     if not user.active or not user.totp_secret:
         return LoginResult("invalid")
-    locked = _locked(session, user, source, now)
+    locked = refusal(session, user, source, now)
     if locked is not None:
         return locked
     failed = _check_code(session, user, user.totp_secret, code, now, "totp", source)
@@ -303,7 +195,7 @@ def enrol_second_factor(session: Session, user: StaffUser, secret: str, code: st
     """First login without an authenticator: a correct code for ``secret`` stores it and logs in."""
     if not user.active or user.totp_secret:
         return LoginResult("invalid")
-    locked = _locked(session, user, source, now)
+    locked = refusal(session, user, source, now)
     if locked is not None:
         return locked
     # The enrolment code counts as used: it cannot sign in a second time.
@@ -321,8 +213,7 @@ def complete_login(session: Session, user: StaffUser, second_factor: bool,
     user.failed_logins = 0
     user.locked_until = None
     # The account holder got in from this source: its failed attempts are forgotten.
-    session.execute(sa.delete(StaffLoginFailure).where(StaffLoginFailure.user_id == user.id,
-                                                       StaffLoginFailure.source == source))
+    forget_failures(session, user, source)
     data = {"second_factor": second_factor}
     if user.must_change_password:
         data["must_change_password"] = True
@@ -458,7 +349,7 @@ def reset_password(session: Session, admin: StaffUser, user: StaffUser) -> str:
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
     end_sessions(user)
-    _forget_failures(session, user)
+    forget_failures(session, user)
     audit.record(session, actor, "staff.reset_password", "staff", user.username,
                  {"must_change_password": True})
     session.flush()
@@ -473,7 +364,7 @@ def reset_second_factor(session: Session, admin: StaffUser, user: StaffUser) -> 
     user.totp_last_step = None
     user.failed_logins, user.locked_until = 0, None
     end_sessions(user)
-    _forget_failures(session, user)
+    forget_failures(session, user)
     audit.record(session, actor, "staff.reset_totp", "staff", user.username)
     session.flush()
 
@@ -481,11 +372,6 @@ def reset_second_factor(session: Session, admin: StaffUser, user: StaffUser) -> 
 def unlock(session: Session, admin: StaffUser, user: StaffUser) -> None:
     actor = _admin(admin)
     user.failed_logins, user.locked_until = 0, None
-    _forget_failures(session, user)
+    forget_failures(session, user)
     audit.record(session, actor, "staff.unlock", "staff", user.username)
     session.flush()
-
-
-def _forget_failures(session: Session, user: StaffUser) -> None:
-    """An admin's unlock or reset lifts the source locks too."""
-    session.execute(sa.delete(StaffLoginFailure).where(StaffLoginFailure.user_id == user.id))
