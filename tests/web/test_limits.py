@@ -20,6 +20,7 @@ from portal.extensions import db
 from tests.web import limits_worker
 
 ROOT = Path(__file__).resolve().parents[2]
+PROBE = ROOT / "scripts" / "redis_probe.py"
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ID_NUMBER = "11010519850307123X"        # typed into the case-number field
@@ -121,9 +122,9 @@ def test_gunicorn_refuses_to_start_two_workers_without_redis(tmp_path):
 
 
 def test_the_redis_probe_names_a_redis_that_answers(shared_redis):
-    found = subprocess.run([sys.executable, "-m", "portal.redis_probe", REDIS_URL],
+    found = subprocess.run([sys.executable, str(PROBE), REDIS_URL],
                            capture_output=True, text=True, timeout=30)
     assert found.returncode == 0 and found.stdout.strip() == REDIS_URL
-    closed = subprocess.run([sys.executable, "-m", "portal.redis_probe", "redis://127.0.0.1:1/0"],
+    closed = subprocess.run([sys.executable, str(PROBE), "redis://127.0.0.1:1/0"],
                             capture_output=True, text=True, timeout=30)
     assert closed.returncode == 1 and closed.stdout == ""

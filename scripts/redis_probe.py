@@ -3,9 +3,10 @@
 ``make run`` uses it to share the rate limits of its worker processes through
 the machine's Redis when one is running::
 
-    PORTAL_REDIS_URL="$(.venv/bin/python -m portal.redis_probe)" || true
+    PORTAL_REDIS_URL="$(.venv/bin/python scripts/redis_probe.py)" || true
 
-Usage: ``python -m portal.redis_probe [URL]`` (default ``redis://127.0.0.1:6379/0``).
+Usage: ``python scripts/redis_probe.py [URL]`` (default ``redis://127.0.0.1:6379/0``).
+Imports nothing of the portal: it answers within the connect timeout.
 """
 from __future__ import annotations
 
