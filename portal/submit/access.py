@@ -50,9 +50,15 @@ def _sign_out() -> None:
 
 
 def remember_party(case: Case) -> None:
-    row = _ensure_live()
+    """Sign in for ``case``: a new server-side record (the earlier one, if any, is revoked)."""
+    tracked = session.get(_TRACK) if _live() is not None else None
+    party_sessions.revoke(db.session, session.get(_SID))
+    token, row = party_sessions.open_session(db.session, clock.now())
     row.case_id = case.id
     db.session.commit()
+    session[_SID] = token
+    if tracked:
+        session[_TRACK] = tracked
     session[_PARTY] = {"case": case.id, "fp": access_fingerprint(case), "until": int(clock.timestamp()) + TTL_SECONDS}
 
 

@@ -9,8 +9,9 @@ from portal import config as portal_config
 from portal.extensions import db
 from portal.models import Role
 from portal.services import staff as staff_service
-from tests.factories import EVIDENCE
+from tests.factories import EVIDENCE, listed_case
 from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
+from tests.web.test_submit_filings import login as party_login
 from tests.web.test_submit_track import _objection
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -208,3 +209,15 @@ def test_failures_from_many_addresses_lock_the_account_and_end_its_sessions(app,
     time_machine.move_to(clock.now() + staff_service.LOCKOUT + dt.timedelta(minutes=1), tick=False)
     assert _from(app, "10.1.2.3").post(
         "/admin/login", data={"username": "clerk", "password": "x"}).status_code == 302
+
+
+def test_signing_in_again_starts_a_new_party_session(app, session, client):
+    case, code = listed_case(session, app)
+    session.commit()
+    assert party_login(client, case, code).status_code == 302
+    before = _cookie(client)
+    assert party_login(client, case, code).status_code == 302
+    assert client.get("/submit/case").status_code == 200
+    stranger = app.test_client()
+    _replay(stranger, before)
+    assert stranger.get("/submit/case").status_code == 302     # the earlier session was revoked
