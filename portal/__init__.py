@@ -44,7 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     login_manager.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("PORTAL_REDIS_URL") or "memory://")
+    from portal.web import SessionInterface
+
+    app.session_interface = SessionInterface()
+    from portal import ratelimit
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", ratelimit.storage_uri(app.config))
     app.config.setdefault("RATELIMIT_ENABLED", not app.config.get("TESTING", False))
     limiter.init_app(app)
 

@@ -54,6 +54,11 @@ def from_environment() -> dict:
         "PORTAL_BASE_URL": _env("BASE_URL", "http://127.0.0.1:8000"),
         "PORTAL_DEPARTMENT_CONTACT": _env("DEPARTMENT_CONTACT", "0454-12333"),
         "PORTAL_PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
+        # Secure session cookie: auto (when the request came over HTTPS, directly or through the
+        # trusted proxy's X-Forwarded-Proto), true (always; TLS everywhere), false (local HTTP).
+        "PORTAL_COOKIE_SECURE": _env("COOKIE_SECURE", "auto"),
+        # Strict-Transport-Security max-age on HTTPS responses (0: no header).
+        "PORTAL_HSTS_SECONDS": int(_env("HSTS_SECONDS", str(365 * 24 * 3600))),
         # Rate limits (Flask-Limiter notation); shared across workers when Redis is configured.
         "PORTAL_CHECK_RATE_LIMIT": _env("CHECK_RATE_LIMIT", "20 per minute"),
         "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),

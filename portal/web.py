@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, get_locale, refresh
 
 from portal import labels
@@ -60,13 +61,50 @@ def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
     return format_date(value, style)
 
 
-def init_app(app: Flask) -> None:
-    from portal.extensions import db, login_manager
+#: Strict-Transport-Security max-age when ``PORTAL_HSTS_SECONDS`` is not set: one year.
+HSTS_SECONDS = 365 * 24 * 3600
+
+
+def _https() -> bool:
+    """This request came over HTTPS (directly, or as the trusted proxy says: PORTAL_PROXY_HOPS)."""
+    return has_request_context() and request.is_secure
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie, ``Secure`` when served over HTTPS (``PORTAL_COOKIE_SECURE``)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        mode = str(app.config.get("PORTAL_COOKIE_SECURE", "auto")).strip().lower()
+        if mode in ("1", "true", "yes", "on"):
+            return True
+        if mode in ("0", "false", "no", "off"):
+            return False
+        return _https()
+
+
+def load_staff(user_id: str):
+    """The signed-in staff member, if the session's version is the account's current one.
+
+    The session stores ``<id>.<session_version>`` (``StaffUser.get_id``): logout, a
+    password or role change, deactivation and a lockout raise the version, and every
+    older session (a copied cookie included) is anonymous from its next request.
+    """
+    from portal.extensions import db
     from portal.models import StaffUser
 
-    @login_manager.user_loader
-    def load_staff(user_id: str):
-        return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    uid, _, version = (user_id or "").partition(".")
+    if not (uid.isdigit() and version.isdigit()) or len(uid) > 12 or len(version) > 12:
+        return None
+    user = db.session.get(StaffUser, int(uid))
+    if user is None or (user.session_version or 0) != int(version):
+        return None
+    return user
+
+
+def init_app(app: Flask) -> None:
+    from portal.extensions import login_manager
+
+    login_manager.user_loader(load_staff)
 
     app.jinja_env.filters["date"] = _fmt_date
     app.jinja_env.filters["citation"] = citation
@@ -94,6 +132,10 @@ def init_app(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'",
         )
+        hsts = int(app.config.get("PORTAL_HSTS_SECONDS", HSTS_SECONDS) or 0)
+        if hsts and _https():
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={hsts}; includeSubDomains")
         return response
 
     for code in (400, 403, 404, 405, 410, 429, 500):
@@ -109,7 +151,6 @@ def _error_page(error):
 
 def _database_unavailable(error):
     """The database went away (restart, network): a friendly 503; the pool reconnects by itself."""
-    from flask import request
 
     current_app.logger.error("database unavailable: %s", type(error).__name__)
     try:

@@ -14,7 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
-from portal import clock
+from portal import clock, ratelimit
 from portal.admin import access
 from portal.admin.forms import CodeForm, LoginForm, PasswordForm
 from portal.admin.messages import staff_error
@@ -69,7 +69,7 @@ def login():
     target = request.args.get("next")
     if form.validate_on_submit():
         result = staff_service.authenticate(db.session, form.username.data, form.password.data,
-                                            clock.now())
+                                            clock.now(), source=ratelimit.client_key())
         db.session.commit()
         if result.ok:
             return _finish(result.user, target)
@@ -93,7 +93,8 @@ def totp():
         return redirect(url_for("admin.auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        result = staff_service.verify_second_factor(db.session, user, form.code.data, clock.now())
+        result = staff_service.verify_second_factor(db.session, user, form.code.data, clock.now(),
+                                                    source=ratelimit.client_key())
         db.session.commit()
         if result.ok:
             return _finish(user, session.get(PENDING, {}).get("next"))
@@ -124,7 +125,7 @@ def enrol():
     status = 200
     if form.validate_on_submit():
         result = staff_service.enrol_second_factor(db.session, user, secret, form.code.data,
-                                                   clock.now())
+                                                   clock.now(), source=ratelimit.client_key())
         db.session.commit()
         if result.ok:
             flash(_("Your authenticator app is set up. It is needed at every sign-in."), "info")
@@ -167,6 +168,8 @@ def password():
             return render_template("admin/password.html", form=form, forced=forced,
                                    min_length=staff_service.MIN_PASSWORD_LENGTH), 400
         db.session.commit()
+        # Every other session of the account has ended; this one goes on with the new version.
+        login_user(current_user._get_current_object())
         flash(_("Your password has been changed."), "info")
         return redirect(access.safe_next(target) if target else url_for("admin.queues.cases"))
     return render_template("admin/password.html", form=form, forced=forced,

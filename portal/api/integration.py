@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import IntegrityError
 
-from portal import clock
+from portal import clock, ratelimit
 from portal.api import errors
 from portal.api import integration_input as inputs
 from portal.api import integration_reads as reads
@@ -74,7 +74,7 @@ def _authentication() -> service.Authentication:
 def rate_key() -> str:
     found = _authentication()
     return f"api-client:{found.client.id}" if found.client is not None and found.reason is None \
-        else f"api-anonymous:{get_remote_address()}"
+        else ratelimit.keyed("api-anonymous", get_remote_address() or "-")
 
 
 def _rate_limit() -> str:

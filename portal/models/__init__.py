@@ -14,6 +14,7 @@ from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
 from portal.models.integration import ApiClient
 from portal.models.letters import Letter, LetterKind
 from portal.models.outbox import OutboxEvent
+from portal.models.party_session import PartySession
 from portal.models.publication import (
     PublicationState,
     PublicationWithdrawal,
@@ -21,7 +22,7 @@ from portal.models.publication import (
     RedListEntry,
     RemovalNotice,
 )
-from portal.models.staff import Role, StaffUser
+from portal.models.staff import Role, StaffLoginFailure, StaffUser
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
 
@@ -32,6 +33,7 @@ __all__ = [
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",
     "PublishedEntry",
-    "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role", "StaffUser", "Subject",
+    "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
+    "StaffLoginFailure", "StaffUser", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent",
 ]

@@ -40,6 +40,10 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    #: Carried in every signed session of this user and compared on each back-office request:
+    #: logout, a password change or reset, a role change, deactivation and a lockout raise it,
+    #: which ends every session issued before (a replayed cookie included).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     # Flask-Login protocol
@@ -56,4 +60,23 @@ class StaffUser(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Flask-Login stores this in the session: the loader refuses an older version.
+        return f"{self.id}.{self.session_version or 0}"
+
+
+class StaffLoginFailure(Base):
+    """One failed sign-in step of a staff account, from one client (a keyed hash of its address).
+
+    Failures from one address lock that address out for that user; only failures from
+    several addresses lock the account itself (``portal.services.staff``). Rows older than
+    the lockout window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "staff_login_failures"
+    __table_args__ = (sa.Index("ix_staff_login_failures_user_at", "user_id", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id", ondelete="CASCADE"))
+    #: HMAC of the client address with the lookup key: no address is stored in clear.
+    source: Mapped[str] = mapped_column(sa.String(64))
+    failed_at: Mapped[dt.datetime] = mapped_column(Timestamp)

@@ -3,9 +3,18 @@
 Login is two steps for the roles that need a second factor
 (``Role.needs_second_factor``: reviewer, approver, admin): the password
 (:func:`authenticate`), then a TOTP code (:func:`verify_second_factor`) or, on
-the first login, the enrolment of a new authenticator (:func:`enrol_second_factor`).  Five failed attempts — wrong
-passwords or wrong codes — lock the account for 15 minutes.  Every login,
-failed login, lockout, logout and account change is an audit event.
+the first login, the enrolment of a new authenticator (:func:`enrol_second_factor`).
+
+Failed attempts lock out the client address they come from, and the account
+only when several addresses are locked out at once (``login_lockout``):
+an outsider cannot lock a known user out.  Every login, failed login,
+lockout, logout and account change is an audit event.
+
+Sessions: ``StaffUser.session_version`` is part of the signed session
+(``StaffUser.get_id``); :func:`end_sessions` raises it, which ends every
+session of the account on its next request.  Logout, a password change or
+reset, a role change, a new authenticator, deactivation and an account lock
+call it.
 
 A TOTP code is accepted once: the time step of the last accepted code is
 stored (``StaffUser.totp_last_step``) and a code of that step or an earlier
@@ -20,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
 
 import pyotp
 import sqlalchemy as sa
@@ -28,13 +36,24 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.models import Role, StaffUser
+from portal.services.login_lockout import (  # noqa: F401  (part of this module's interface)
+    LOCKOUT,
+    MAX_FAILED_LOGINS,
+    NO_SOURCE,
+    USER_LOCK_ADDRESSES,
+    LoginResult,
+    end_sessions,
+    forget_failures,
+    is_locked,
+    record_failure,
+    refusal,
+    source_locked_until,
+)
 from portal.security import hash_password, password_needs_rehash, verify_password
 from portal.services import audit
 from portal.services.audit import Actor
 from portal.services.cases import PermissionDenied
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"
 #: Steps of clock drift accepted either way (one step is 30 s).
@@ -51,31 +70,6 @@ class StaffError(ValueError):
         super().__init__(code)
 
 
-@dataclass(frozen=True)
-class LoginResult:
-    """``status``: ok | needs_totp | needs_enrolment | invalid | locked."""
-
-    status: str
-    user: StaffUser | None = None
-    locked_until: dt.datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; both databases store UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
-def is_locked(user: StaffUser, now: dt.datetime) -> bool:
-    locked = _aware(user.locked_until)
-    return locked is not None and locked > now
-
-
 def needs_second_factor(user: StaffUser) -> bool:
     """Required by the role (reviewer, approver, admin); clerks sign in with a password."""
     return user.role.needs_second_factor
@@ -90,28 +84,12 @@ def find_user(session: Session, username: str) -> StaffUser | None:
     ).scalar_one_or_none()
 
 
-def _fail(session: Session, user: StaffUser, now: dt.datetime, step: str,
-          reason: str | None = None) -> LoginResult:
-    """Count a failed attempt; the fifth in a row locks the account."""
-    user.failed_logins = (user.failed_logins or 0) + 1
-    # The attempt is not (yet) the account holder's act: the actor is anonymous.
-    data = {"step": step, "attempt": user.failed_logins}
-    if reason:
-        data["reason"] = reason
-    audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username, data)
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.locked_until = now + LOCKOUT
-        user.failed_logins = 0
-        audit.record(session, audit.SYSTEM, "staff.lockout", "staff", user.username,
-                     {"until": user.locked_until, "minutes": int(LOCKOUT.total_seconds() // 60)})
-        session.flush()
-        return LoginResult("locked", user, user.locked_until)
-    session.flush()
-    return LoginResult("invalid", user)
+def authenticate(session: Session, username: str, password: str, now: dt.datetime,
+                 source: str = NO_SOURCE) -> LoginResult:
+    """First step: the password. Does not log in; see :func:`complete_login`.
 
-
-def authenticate(session: Session, username: str, password: str, now: dt.datetime) -> LoginResult:
-    """First step: the password. Does not log in; see :func:`complete_login`."""
+    ``source``: a keyed hash of the client's address (the lockout is per source).
+    """
     user = find_user(session, username)
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password or "")
@@ -119,17 +97,18 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
         audit.record(session, audit.PUBLIC, "staff.login_failed", "staff",
                      user.username if user is not None else "-", data)
         return LoginResult("invalid")
-    if is_locked(user, now):
+    locked = refusal(session, user, source, now)
+    if locked is not None:
         audit.record(session, audit.PUBLIC, "staff.login_failed", "staff", user.username,
                      {"step": "password", "reason": "locked"})
-        return LoginResult("locked", user, _aware(user.locked_until))
+        return locked
     if not verify_password(user.password_hash, password or ""):
-        return _fail(session, user, now, "password")
+        return record_failure(session, user, now, "password", source)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if needs_second_factor(user):
         return LoginResult("needs_totp" if user.totp_secret else "needs_enrolment", user)
-    complete_login(session, user, second_factor=False)
+    complete_login(session, user, second_factor=False, source=source)
     return LoginResult("ok", user)
 
 
@@ -173,31 +152,32 @@ def _claim_step(session: Session, user: StaffUser, step: int) -> bool:
 
 
 def _check_code(session: Session, user: StaffUser, secret: str, code: str, now: dt.datetime,
-                step_name: str) -> LoginResult | None:
+                step_name: str, source: str) -> LoginResult | None:
     """None when ``code`` is right and was not used before (its step is then stored).
 
     Otherwise the failed attempt: a wrong code, or a replay of an accepted one.
     """
     step = totp_step(secret, code, now)
     if step is None:
-        return _fail(session, user, now, step_name)
+        return record_failure(session, user, now, step_name, source)
     last = user.totp_last_step
     if (last is not None and step <= last) or not _claim_step(session, user, step):
-        return _fail(session, user, now, step_name, reason="replay")
+        return record_failure(session, user, now, step_name, source, reason="replay")
     return None
 
 
 def verify_second_factor(session: Session, user: StaffUser, code: str,
-                         now: dt.datetime) -> LoginResult:
+                         now: dt.datetime, source: str = NO_SOURCE) -> LoginResult:
     """Second step for an enrolled user: the current TOTP code, accepted only once."""
     if not user.active or not user.totp_secret:
         return LoginResult("invalid")
-    if is_locked(user, now):
-        return LoginResult("locked", user, _aware(user.locked_until))
-    failed = _check_code(session, user, user.totp_secret, code, now, "totp")
+    locked = refusal(session, user, source, now)
+    if locked is not None:
+        return locked
+    failed = _check_code(session, user, user.totp_secret, code, now, "totp", source)
     if failed is not None:
         return failed
-    complete_login(session, user, second_factor=True)
+    complete_login(session, user, second_factor=True, source=source)
     return LoginResult("ok", user)
 
 
@@ -211,25 +191,29 @@ def provisioning_uri(user: StaffUser, secret: str, issuer: str = TOTP_ISSUER) ->
 
 
 def enrol_second_factor(session: Session, user: StaffUser, secret: str, code: str,
-                        now: dt.datetime) -> LoginResult:
+                        now: dt.datetime, source: str = NO_SOURCE) -> LoginResult:
     """First login without an authenticator: a correct code for ``secret`` stores it and logs in."""
     if not user.active or user.totp_secret:
         return LoginResult("invalid")
-    if is_locked(user, now):
-        return LoginResult("locked", user, _aware(user.locked_until))
+    locked = refusal(session, user, source, now)
+    if locked is not None:
+        return locked
     # The enrolment code counts as used: it cannot sign in a second time.
-    failed = _check_code(session, user, secret, code, now, "enrolment")
+    failed = _check_code(session, user, secret, code, now, "enrolment", source)
     if failed is not None:
         return failed
     user.totp_secret = secret
     audit.record(session, Actor.staff(user), "staff.totp_enrolled", "staff", user.username)
-    complete_login(session, user, second_factor=True)
+    complete_login(session, user, second_factor=True, source=source)
     return LoginResult("ok", user)
 
 
-def complete_login(session: Session, user: StaffUser, second_factor: bool) -> None:
+def complete_login(session: Session, user: StaffUser, second_factor: bool,
+                   source: str = NO_SOURCE) -> None:
     user.failed_logins = 0
     user.locked_until = None
+    # The account holder got in from this source: its failed attempts are forgotten.
+    forget_failures(session, user, source)
     data = {"second_factor": second_factor}
     if user.must_change_password:
         data["must_change_password"] = True
@@ -238,7 +222,13 @@ def complete_login(session: Session, user: StaffUser, second_factor: bool) -> No
 
 
 def record_logout(session: Session, user: StaffUser, reason: str = "user") -> None:
-    """``reason``: user | idle_timeout | session_limit | deactivated."""
+    """``reason``: user | idle_timeout | session_limit | deactivated | revoked.
+
+    Signing out (``user``) ends every session of the account, a copied cookie included;
+    a timeout ends only the session that timed out (its cookie is cleared).
+    """
+    if reason in ("user", "deactivated"):
+        end_sessions(user)
     audit.record(session, Actor.staff(user), "staff.logout", "staff", user.username,
                  {"reason": reason})
     session.flush()
@@ -267,6 +257,8 @@ def change_password(session: Session, user: StaffUser, current: str, new: str) -
         raise StaffError("password_unchanged")
     check_password_policy(user.username, new)
     user.password_hash = hash_password(new)
+    # Every other session ends; the view signs this one in again with the new version.
+    end_sessions(user)
     data = None
     if user.must_change_password:
         # The temporary password an admin handed over is replaced: the other pages open again.
@@ -326,6 +318,8 @@ def set_active(session: Session, admin: StaffUser, user: StaffUser, active: bool
     if user.active == active:
         return
     user.active = active
+    if not active:
+        end_sessions(user)
     audit.record(session, actor, "staff.activate" if active else "staff.deactivate",
                  "staff", user.username)
     session.flush()
@@ -338,6 +332,7 @@ def change_role(session: Session, admin: StaffUser, user: StaffUser, role: Role)
     if user.role is role:
         return
     before, user.role = user.role, role
+    end_sessions(user)
     audit.record(session, actor, "staff.role", "staff", user.username,
                  {"from": before.value, "to": role.value})
     session.flush()
@@ -353,6 +348,8 @@ def reset_password(session: Session, admin: StaffUser, user: StaffUser) -> str:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
+    end_sessions(user)
+    forget_failures(session, user)
     audit.record(session, actor, "staff.reset_password", "staff", user.username,
                  {"must_change_password": True})
     session.flush()
@@ -366,6 +363,8 @@ def reset_second_factor(session: Session, admin: StaffUser, user: StaffUser) -> 
     # The last accepted step belongs to the old secret; the enrolment code is stored anew.
     user.totp_last_step = None
     user.failed_logins, user.locked_until = 0, None
+    end_sessions(user)
+    forget_failures(session, user)
     audit.record(session, actor, "staff.reset_totp", "staff", user.username)
     session.flush()
 
@@ -373,5 +372,6 @@ def reset_second_factor(session: Session, admin: StaffUser, user: StaffUser) -> 
 def unlock(session: Session, admin: StaffUser, user: StaffUser) -> None:
     actor = _admin(admin)
     user.failed_logins, user.locked_until = 0, None
+    forget_failures(session, user)
     audit.record(session, actor, "staff.unlock", "staff", user.username)
     session.flush()

@@ -3,28 +3,67 @@
 Stored in the signed session cookie: the case id with a fingerprint of its
 access code (a newly issued code ends the session) and an expiry that slides
 with activity; the ids of submissions unlocked with their query code (or
-just filed here).
+just filed here). Both count only while the server-side record of the
+browser's session (``portal.services.party_sessions``) lives: signing out of
+either area deletes it, so a copy of the cookie opens nothing afterwards.
 """
 from __future__ import annotations
 
 from flask import session
 
 from portal import clock
+from portal.extensions import db
 from portal.models import Case, Submission
+from portal.services import party_sessions
 from portal.services.party_access import access_fingerprint
 
 TTL_SECONDS = 30 * 60
 MAX_TRACKED = 10
 MAX_TOKENS = 10
-_PARTY, _TRACK, _TOKENS = "submit_party", "submit_track", "submit_tokens"
+_PARTY, _TRACK, _TOKENS, _SID = "submit_party", "submit_track", "submit_tokens", "submit_sid"
+
+
+def _live(db_session=None):
+    """The server-side record of this browser's session, if it still lives."""
+    return party_sessions.find(db_session or db.session, session.get(_SID), clock.now())
+
+
+def _ensure_live(db_session=None):
+    """The live record, or a new one (committed: the browser is told its token now)."""
+    db_session = db_session or db.session
+    row = _live(db_session)
+    if row is None:
+        token, row = party_sessions.open_session(db_session, clock.now())
+        db_session.commit()
+        session.pop(_PARTY, None)
+        session.pop(_TRACK, None)
+        session[_SID] = token
+    return row
+
+
+def _sign_out() -> None:
+    """Revoke the server-side record: the party's sign-in and every followed filing end."""
+    party_sessions.revoke(db.session, session.get(_SID))
+    db.session.commit()
+    for key in (_PARTY, _TRACK, _SID):
+        session.pop(key, None)
 
 
 def remember_party(case: Case) -> None:
+    """Sign in for ``case``: a new server-side record (the earlier one, if any, is revoked)."""
+    tracked = session.get(_TRACK) if _live() is not None else None
+    party_sessions.revoke(db.session, session.get(_SID))
+    token, row = party_sessions.open_session(db.session, clock.now())
+    row.case_id = case.id
+    db.session.commit()
+    session[_SID] = token
+    if tracked:
+        session[_TRACK] = tracked
     session[_PARTY] = {"case": case.id, "fp": access_fingerprint(case), "until": int(clock.timestamp()) + TTL_SECONDS}
 
 
 def forget_party() -> None:
-    session.pop(_PARTY, None)
+    _sign_out()
 
 
 def party_case(db_session) -> Case | None:
@@ -33,8 +72,9 @@ def party_case(db_session) -> Case | None:
     if not isinstance(data, dict) or data.get("until", 0) < clock.timestamp():
         session.pop(_PARTY, None)
         return None
-    case = db_session.get(Case, data.get("case"))
-    if case is None or access_fingerprint(case) != data.get("fp"):
+    live = _live(db_session)
+    case = db_session.get(Case, data.get("case")) if live is not None else None
+    if case is None or live.case_id != case.id or access_fingerprint(case) != data.get("fp"):
         session.pop(_PARTY, None)
         return None
     data["until"] = int(clock.timestamp()) + TTL_SECONDS
@@ -43,6 +83,7 @@ def party_case(db_session) -> Case | None:
 
 
 def remember_track(submission: Submission) -> None:
+    _ensure_live()
     now = int(clock.timestamp())
     tracked = {k: v for k, v in (session.get(_TRACK) or {}).items() if v >= now}
     tracked[str(submission.id)] = now + TTL_SECONDS
@@ -54,7 +95,7 @@ def remember_track(submission: Submission) -> None:
 def may_track(submission: Submission) -> bool:
     tracked = session.get(_TRACK) or {}
     until = tracked.get(str(submission.id), 0)
-    if until < clock.timestamp():
+    if until < clock.timestamp() or _live() is None:
         return False
     tracked[str(submission.id)] = int(clock.timestamp()) + TTL_SECONDS
     session[_TRACK] = tracked
@@ -62,7 +103,7 @@ def may_track(submission: Submission) -> bool:
 
 
 def forget_track() -> None:
-    session.pop(_TRACK, None)
+    _sign_out()
 
 
 def issue_form_token(value: str) -> None:

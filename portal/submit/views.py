@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal import ratelimit
 from portal.extensions import limiter
 from portal.rules.identifiers import normalise
 from portal.services import notifications
@@ -25,7 +26,8 @@ SIGN_IN_PER_REFERENCE = "20 per hour"
 def _reference_key() -> str:
     """Rate-limit key for guessing one case's or one filing's code from many addresses."""
     value = request.form.get("case_no") or request.form.get("receipt_no") or ""
-    return "ref:" + normalise(value)[:40]
+    # Hashed: an ID number typed into the case-number field must not become a Redis key name.
+    return ratelimit.keyed("ref", normalise(value)[:40])
 
 
 def _sign_in(view):

@@ -60,19 +60,34 @@ def test_a_code_from_ten_minutes_ago_is_refused(app, session):
     assert staff.verify_second_factor(session, user, "12345", NOW).status == "invalid"  # 5 digits
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(app, session):
+def test_five_failures_lock_the_source_out_for_fifteen_minutes(app, session):
     user = make_staff(session, Role.CLERK, "li.na")
     results = [staff.authenticate(session, "li.na", f"guess{i}", NOW).status for i in range(5)]
     assert results == ["invalid"] * 4 + ["locked"]
-    assert user.locked_until is not None
-    # the right password does not help while locked, and is not even checked
+    assert staff.source_locked_until(session, user, staff.NO_SOURCE, NOW) == NOW + staff.LOCKOUT
+    assert user.locked_until is None                  # one source does not lock the account
+    assert staff.authenticate(session, "li.na", "x", NOW, source="elsewhere").ok
+    # from the locked source the right password does not help, and is not even checked
     assert staff.authenticate(session, "li.na", "x", NOW + dt.timedelta(minutes=14)).status == "locked"
     assert staff.authenticate(session, "li.na", "x", NOW + dt.timedelta(minutes=15, seconds=1)).ok
     assert user.failed_logins == 0 and user.locked_until is None
     actions = _actions(session, "li.na")
     assert actions.count("staff.login_failed") == 6 and actions.count("staff.lockout") == 1
     lock = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "staff.lockout")).scalar_one()
-    assert lock.data["minutes"] == 15
+    assert lock.data["minutes"] == 15 and lock.data["scope"] == "source"
+
+
+def test_locked_sources_on_several_addresses_lock_the_account(app, session):
+    user = make_staff(session, Role.CLERK, "li.na")
+    version = user.session_version
+    for n in range(staff.USER_LOCK_ADDRESSES):
+        for i in range(staff.MAX_FAILED_LOGINS):
+            staff.authenticate(session, "li.na", "guess", NOW, source=f"bot{n}")
+    assert user.locked_until == NOW + staff.LOCKOUT
+    assert user.session_version == version + 1          # its sessions end
+    assert staff.authenticate(session, "li.na", "x", NOW, source="office").status == "locked"
+    staff.unlock(session, make_staff(session, Role.ADMIN), user)
+    assert staff.authenticate(session, "li.na", "x", NOW, source="bot0").ok
 
 
 def test_wrong_codes_count_towards_the_lockout(app, session):
