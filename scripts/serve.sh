@@ -11,6 +11,13 @@ PORT="${PORT:-8000}"
 
 LOGINS="$("$BIN/flask" --app wsgi demo-logins 2>/dev/null || true)"
 
+# Rate limits must be shared by gunicorn's workers: use the machine's Redis when it answers
+# (gunicorn.conf.py then runs 2 workers; without Redis it runs 1 and refuses more).
+if [ -z "${PORTAL_REDIS_URL:-}" ]; then
+  PORTAL_REDIS_URL="$("$BIN/python" scripts/redis_probe.py || true)"
+fi
+if [ -n "${PORTAL_REDIS_URL:-}" ]; then export PORTAL_REDIS_URL; else unset PORTAL_REDIS_URL; fi
+
 supervise_worker() {
   local pause=1 started status child=""
   # every child of this subshell (the worker, a pause) is stopped with it

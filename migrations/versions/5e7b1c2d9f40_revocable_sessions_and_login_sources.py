@@ -1,7 +1,7 @@
 """revocable sessions: staff session version, party-area session records, login failures by source
 
 Revision ID: 5e7b1c2d9f40
-Revises: a9131e0e2dce
+Revises: c4e1f0a7b2d9
 Create Date: 2026-12-05 20:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '5e7b1c2d9f40'
-down_revision = 'a9131e0e2dce'
+down_revision = 'c4e1f0a7b2d9'
 branch_labels = None
 depends_on = None
 

@@ -36,6 +36,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.models import Role, StaffUser
+from portal.security import hash_password, password_needs_rehash, verify_password
+from portal.services import audit
+from portal.services.audit import Actor
+from portal.services.cases import PermissionDenied
 from portal.services.login_lockout import (  # noqa: F401  (part of this module's interface)
     LOCKOUT,
     MAX_FAILED_LOGINS,
@@ -49,10 +53,6 @@ from portal.services.login_lockout import (  # noqa: F401  (part of this module'
     refusal,
     source_locked_until,
 )
-from portal.security import hash_password, password_needs_rehash, verify_password
-from portal.services import audit
-from portal.services.audit import Actor
-from portal.services.cases import PermissionDenied
 
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"
