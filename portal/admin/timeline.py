@@ -91,6 +91,8 @@ def case_timeline(case: Case, profile: Profile, calendar: WorkCalendar, today: d
         term = terms.listing_term(profile, case.ground, case.decided_on, case.prior_listings)
         steps.append(Step(_("Listing term"), case.term_start, period=term.period.label().get(locale),
                           source=term.source, until=case.term_end))
+    if case.corrected_on:
+        steps.append(Step(_("Facts corrected after an upheld objection"), case.corrected_on))
     if case.removed_on:
         steps.append(Step(_("Removed from the list"), case.removed_on))
     return steps
