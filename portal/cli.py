@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from portal import clock
 from portal.extensions import db
 from portal.import_cli import import_report
 
@@ -91,7 +92,7 @@ def expire(today) -> None:
     removed entries whose publication period has ended (idempotent)."""
     removed = _expire((today.date() if today else dt.date.today()))
     click.echo(f"removed {len(removed)} expired entries")
-    ended = _end_publication(today.date() if today else dt.date.today())
+    ended = _end_publication(today.date() if today else clock.today())
     click.echo(f"withdrew {len(ended)} removal notices and removed entries after their publication period")
 
 
