@@ -259,6 +259,7 @@ def test_stats_counts_flows_reasons_and_processing_time(app, session, client):
     assert re.search(r'<th scope="row">Median</th><td class="num">2</td>', html)
     assert re.search(r'<th scope="row">90th percentile</th><td class="num">40</td>', html)
     assert "75.0%" in html and "(4 published decisions)" in html and "7 working days" in html
+    assert "75.0% of the 4 decisions due for publication" in html
     assert "3 on time, 1 published late, 0 not published by their due date" in html
     calendar = WorkCalendar()
     wd = sorted(calendar.working_days_between(decided, decided + dt.timedelta(days=d)) for d in (1, 2, 2, 40))
