@@ -96,6 +96,8 @@ def case_timeline(case: Case, profile: Profile, calendar: WorkCalendar, today: d
         steps.append(Step(_("Listing term"), case.term_start, period=term.period.label().get(locale),
                           source=cite(profile, term.source).get(locale), last_day=case.term_last_day,
                           until=case.leaves_list_on))
+    if case.corrected_on:
+        steps.append(Step(_("Facts corrected after an upheld objection"), case.corrected_on))
     if case.removed_on:
         steps.append(Step(_("Removed from the list"), case.removed_on))
     return steps

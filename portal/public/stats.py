@@ -14,7 +14,7 @@ from portal.public import aggregates as agg
 from portal.public import charts
 from portal.public.caching import aggregates as cache
 from portal.public.caching import conditional
-from portal.services import timeliness
+from portal.services import listing_counts
 from portal.services.calendar import load_calendar
 from portal.web import active_profile, ground_label
 
@@ -34,22 +34,21 @@ class Figures:
     flows: dict[str, dict[str, int]]
     reasons: dict[str, int]
     processing: agg.ProcessingTime
-    timeliness: timeliness.Timeliness
+    timeliness: listing_counts.Timeliness
 
 
 def compute(profile, today: dt.date) -> Figures:
     session = db.session
     since = agg.month_start(today, MONTHS - 1)
-    pairs = agg.publication_pairs(session, since)
-    # Timeliness counts the decisions still unpublished past their due date as late: the
-    # projection alone knows only the published ones (counts only leave the aggregate).
-    timely = timeliness.publication_timeliness(session, profile, since, today,
-                                               load_calendar(session))
+    # From the cases, as counts only: the decisions still unpublished past their due date
+    # count as late, and listings and removals whose publication has ended still count.
+    timely = listing_counts.publication_timeliness(session, profile, since, today,
+                                                   load_calendar(session))
     return Figures(
         by_ground=agg.listed_by_ground(session),
         months=agg.months(today, MONTHS),
-        flows=agg.monthly_flows(session, since, pairs),
-        reasons=agg.removal_reasons(session),
+        flows=listing_counts.monthly_flows(session, profile, since),
+        reasons=listing_counts.removal_reasons(session, profile),
         processing=agg.processing_time(timely.delays, timely.working_delays),
         timeliness=timely,
     )

@@ -105,3 +105,8 @@ def test_the_expire_command_ends_publication_after_the_period(app, session, remo
     assert result.exit_code == 0 and "withdrew 2 " in result.output
     session.expire_all()
     assert session.scalar(sa.select(sa.func.count(RemovalNotice.id))) == 0
+
+
+def test_the_removals_page_states_the_period(client):
+    page = client.get("/removals").get_data(as_text=True)
+    assert "移出公告自移出之日起公示3个月" in page and "/exports/withdrawals.csv" in page

@@ -55,3 +55,7 @@ def test_upholding_an_objection_in_the_back_office_publishes_the_corrected_facts
     assert entry.facts == CORRECTED and entry.corrected_on == dt.date(2026, 10, 12)
     page = client.get(f"/entries/{entry.public_id}").get_data(as_text=True)
     assert CORRECTED in page and CONTESTED not in page
+    with time_machine.travel(dt.datetime(2026, 10, 12, 3, tzinfo=dt.UTC), tick=False):
+        login(client, approver)
+        staff_page = text(client.get(f"/admin/cases/{case.id}"))
+    assert "异议成立后更正事实" in staff_page and CORRECTED in staff_page

@@ -6,13 +6,13 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.models import PublishedEntry, Role, SubjectKind
+from portal.models import PublishedEntry, RemovalNotice, Role, SubjectKind
 from portal.public import aggregates, charts
 from portal.rules import identifiers
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
-from portal.services import cases, publication
+from portal.services import cases, listing_counts, publication
 from tests.factories import make_staff, make_subject, published_case, red_list_entry
 
 TODAY = clock.today()
@@ -260,6 +260,7 @@ def test_stats_counts_flows_reasons_and_processing_time(app, session, client):
     assert re.search(r'<th scope="row">Median</th><td class="num">2</td>', html)
     assert re.search(r'<th scope="row">90th percentile</th><td class="num">40</td>', html)
     assert "75.0%" in html and "(4 published decisions)" in html and "7 working days" in html
+    assert "75.0% of the 4 decisions due for publication" in html
     assert "3 on time, 1 published late, 0 not published by their due date" in html
     calendar = WorkCalendar()
     wd = sorted(calendar.working_days_between(decided, decided + dt.timedelta(days=d)) for d in (1, 2, 2, 40))
@@ -279,23 +280,27 @@ def test_stats_on_an_empty_portal(client):
     assert page.status_code == 200 and "<svg" not in page.get_data(as_text=True)
 
 
-def test_year_month_groups_on_both_databases(app, session):
+def test_monthly_flows_count_listings_no_longer_published(app, session):
     published_case(session, app, decided_on=dt.date(2026, 1, 30))
     published_case(session, app, decided_on=dt.date(2026, 1, 5))
     published_case(session, app, decided_on=dt.date(2025, 12, 31))
     session.commit()
-    since = dt.date(2025, 12, 1)
-    flows = aggregates.monthly_flows(session, since, aggregates.publication_pairs(session, since))
+    since, jiamusi = dt.date(2025, 12, 1), load_profile("jiamusi")
+    flows = listing_counts.monthly_flows(session, jiamusi, since)
     assert flows == {"added": {"2025-12": 1, "2026-01": 2}, "removed": {}}
     repaired = published_case(session, app, decided_on=dt.date(2026, 2, 2))
-    cases.remove_case(session, make_staff(session, Role.APPROVER), repaired, load_profile("jiamusi"),
+    cases.remove_case(session, make_staff(session, Role.APPROVER), repaired, jiamusi,
                       app.config["PORTAL_LOOKUP_KEY"], RemovalReason.CREDIT_REPAIRED, dt.date(2026, 5, 11))
     session.commit()
-    flows = aggregates.monthly_flows(session, since, aggregates.publication_pairs(session, since))
-    # the repaired listing's entry is gone; its notice still counts it as an addition in February
-    # (repair opens after the 3-month rectification window, Jiamusi art. 12, which ends in
-    # the Labour Day holidays and moves to the next working day)
+    # the repaired listing's entry is gone, and its notice too after its period: both still
+    # count (repair opens after the 3-month rectification window, Jiamusi art. 12, which ends
+    # in the Labour Day holidays and moves to the next working day)
+    publication.end_expired_publication(session, load_profile, dt.date(2026, 9, 1))
+    session.commit()
+    assert session.scalar(sa.select(sa.func.count()).select_from(RemovalNotice)) == 0
+    flows = listing_counts.monthly_flows(session, jiamusi, since)
     assert flows == {"added": {"2025-12": 1, "2026-01": 2, "2026-02": 1}, "removed": {"2026-05": 1}}
+    assert listing_counts.removal_reasons(session, jiamusi) == {"credit_repaired": 1}
 
 
 def test_median_percentile_and_months():

@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from portal.models import Case, PublishedEntry, RemovalNotice, SubjectKind
+from portal.models import Case, PublishedEntry, SubjectKind
 from portal.public import aggregates
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, RemovalReason
+from portal.services import publication
 from portal.services.calendar import load_calendar
 from tests.factories import listed_case, make_subject, published_case, remove_published
 
@@ -38,6 +39,10 @@ def history(app, session):
     remove_published(session, rectified, RemovalReason.RECTIFIED, dt.date(2026, 9, 15), key)
     revoked = published_case(session, app, ground="J1", decided_on=dt.date(2026, 7, 1))
     remove_published(session, revoked, RemovalReason.REVOKED, dt.date(2026, 8, 20), key)
+    expired = published_case(session, app, ground="J1", decided_on=dt.date(2025, 3, 3))
+    remove_published(session, expired, RemovalReason.TERM_EXPIRED, expired.term_end, key)
+    # its notice and entry are no longer published (3 months): it still counts on /stats
+    assert publication.end_expired_publication(session, load_profile, TODAY)
     old = published_case(session, app, ground="J2", decided_on=dt.date(2023, 5, 4))   # before the window
     assert old.state is CaseState.PUBLISHED
     for day in (5, 6, 7, 8, 9):                 # five decisions, unpublished and overdue
@@ -50,21 +55,18 @@ def _expected(session) -> dict:
     """The page's figures from the raw rows, computed independently of the page's code."""
     since = aggregates.month_start(TODAY, 23)
     entries = session.execute(sa.select(PublishedEntry)).scalars().all()
-    notices = session.execute(sa.select(RemovalNotice).where(RemovalNotice.visible.is_(True))).scalars().all()
     listed = [e for e in entries if e.status == "listed" and e.visible]
-    added = Counter(e.listed_on.strftime("%Y-%m") for e in entries if e.visible and e.listed_on >= since)
-    added.update(n.listed_on.strftime("%Y-%m") for n in notices
-                 if n.entry_public_id is None and n.listed_on >= since)
-    removed = Counter(n.removed_on.strftime("%Y-%m") for n in notices if n.removed_on >= since)
-
+    shown = [c for c in session.execute(sa.select(Case)).scalars()      # public grounds, persons too
+             if c.decided_on and JIAMUSI.ground(c.ground).public]
+    published = [c for c in shown if c.published_on is not None]
+    removed = [c for c in published if c.state is CaseState.REMOVED]
+    added = Counter(c.decided_on.strftime("%Y-%m") for c in published if c.decided_on >= since)
+    removals = Counter(c.removed_on.strftime("%Y-%m") for c in removed if c.removed_on >= since)
     calendar = load_calendar(session)
     on_time = late = overdue = pending = 0
     delays, working = [], []
-    for case in session.execute(sa.select(Case)).scalars():
-        if case.decided_on is None or case.decided_on < since:
-            continue
-        ground = JIAMUSI.ground(case.ground)
-        if not ground.public:
+    for case in shown:
+        if case.decided_on < since:
             continue
         due = case.publish_due_on
         if case.published_on is not None:
@@ -85,10 +87,10 @@ def _expected(session) -> dict:
 
     return {
         "listed": len(listed),
-        "removals": len(notices),
+        "removals": len(removed),
         "by_ground": Counter(e.ground_code for e in listed),
-        "reasons": Counter(n.reason for n in notices),
-        "added": added, "removed": removed,
+        "reasons": Counter(c.removal_reason.value for c in removed),
+        "added": added, "removed": removals,
         "due": on_time + late + overdue, "on_time": on_time, "late": late, "overdue": overdue,
         "pending": pending,
         "share": f"{on_time / (on_time + late + overdue) * 100:.1f}%",
@@ -136,17 +138,18 @@ def test_every_figure_on_stats_is_recomputed_from_the_raw_data(history, session,
     reasons = {label: int(n) for label, n in _table(html, "Removals by reason").items()}
     assert reasons["Rectified in time"] == expected["reasons"]["rectified"]
     assert reasons["Listing decision revoked by reconsideration or court"] == expected["reasons"]["revoked"]
+    assert reasons["Term expired"] == expected["reasons"]["term_expired"] == 1   # no longer published
     assert sum(reasons.values()) == expected["removals"]
 
     timeliness = re.search(
-        r'<p id="timeliness"><strong>([\d.]+%)</strong> of the (\d+) decisions whose publication was due '
-        r'by ([^<]+?) were published within the deadline: (\d+) on time, (\d+) published late, '
+        r'<p id="timeliness">As of ([^<]+?), ([\d.]+%) of the (\d+) decisions due for publication were '
+        r'published within the deadline: (\d+) on time, (\d+) published late, '
         r'(\d+) not published by their due date\.</p>', html)
     assert timeliness, html[html.index('id="h-processing"'):][:1500]
-    assert timeliness.group(1) == expected["share"] != "100.0%"
-    assert [int(timeliness.group(i)) for i in (2, 4, 5, 6)] == [
+    assert timeliness.group(2) == expected["share"] != "100.0%"
+    assert [int(timeliness.group(i)) for i in (3, 4, 5, 6)] == [
         expected["due"], expected["on_time"], expected["late"], expected["overdue"]]
-    assert "2026" in timeliness.group(3)                 # "as of" the bureau's day
+    assert timeliness.group(1) in ("16 Nov 2026", "Nov 16, 2026")    # the bureau's day
     assert f"{expected['pending']} further decisions are not yet due" in html
     assert f"Time from decision to publication ({expected['published']} published decisions)" in html
     assert re.search(r'<th scope="row">Median</th><td class="num">' + re.escape(_number(expected["median"][0]))

@@ -1,20 +1,22 @@
-"""Was each listing decision published on time? Counts only, for the public ``/stats`` page.
+"""Counts of the listing procedure for the public ``/stats`` page: counts only.
 
-The public projection only knows the decisions that were published, so a statistic
-built from it alone reports "100 % on time" while decisions wait unpublished past their
-due date. This aggregate reads the cases, but returns nothing except counts and
-histograms of delays: no name, number, case or date of any single decision leaves it.
+The public projection knows only what is published *now*: a statistic built from it alone
+reports "100 % on time" while decisions wait unpublished past their due date, and forgets
+the listings and removals whose publication ended (credit repair, revocation, the end of
+the removal notice period, Order 36). These aggregates read the cases but return nothing
+except counts and histograms: no name, number, case or single date of a decision leaves
+them. Only listings that the public list is meant to show count (a ground that is
+published, and a person only where the profile publishes persons:
+``publication.is_visible``).
 
-A decision counts once its publication is due (Jiamusi art. 8: 7 working days):
+Timeliness (:func:`publication_timeliness`): a decision counts once its publication is due
+(Jiamusi art. 8: 7 working days):
 
 - published on or before its due date → on time;
 - published after it → late;
 - still unpublished and the due date has passed (as of the bureau's ``today``) → late;
 - taken off before publication, after the due date had passed → late;
 - still unpublished and not yet due, or withdrawn before it was due → not counted yet.
-
-Only decisions that the public list is meant to show count (a ground that is published,
-and a person only where the profile publishes persons: ``publication.is_visible``).
 """
 from __future__ import annotations
 
@@ -92,6 +94,45 @@ def publication_timeliness(session: Session, profile: Profile, since: dt.date, t
             counts["pending"] += n
     return Timeliness(**counts, delays=tuple(sorted(delays.items())),
                       working_delays=tuple(sorted(working.items())))
+
+
+def _month(day: dt.date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def monthly_flows(session: Session, profile: Profile, since: dt.date) -> dict[str, dict[str, int]]:
+    """Listings published (by month of the decision) and removals of published listings (by
+    month of removal) since ``since``, whether or not they are still published today."""
+    flows: dict[str, dict[str, int]] = {"added": {}, "removed": {}}
+    for flow, day in (("added", Case.decided_on), ("removed", Case.removed_on)):
+        where = [Case.profile == profile.code, Case.published_on.is_not(None), day >= since]
+        if flow == "removed":
+            where.append(Case.state == CaseState.REMOVED)
+        rows = session.execute(
+            sa.select(day, Case.ground, Subject.kind, sa.func.count())
+            .join(Subject, Subject.id == Case.subject_id).where(*where)
+            .group_by(day, Case.ground, Subject.kind)
+        ).all()
+        for value, ground, kind, n in rows:
+            if _published_kind(profile, ground, kind):
+                flows[flow][_month(value)] = flows[flow].get(_month(value), 0) + n
+    return flows
+
+
+def removal_reasons(session: Session, profile: Profile) -> dict[str, int]:
+    """Removals of published listings by reason (every removal notice ever published)."""
+    rows = session.execute(
+        sa.select(Case.removal_reason, Case.ground, Subject.kind, sa.func.count())
+        .join(Subject, Subject.id == Case.subject_id)
+        .where(Case.profile == profile.code, Case.state == CaseState.REMOVED,
+               Case.published_on.is_not(None))
+        .group_by(Case.removal_reason, Case.ground, Subject.kind)
+    ).all()
+    reasons: dict[str, int] = {}
+    for reason, ground, kind, n in rows:
+        if reason is not None and _published_kind(profile, ground, kind):
+            reasons[reason.value] = reasons.get(reason.value, 0) + n
+    return reasons
 
 
 def _published_kind(profile: Profile, ground: str, kind: SubjectKind) -> bool:
