@@ -117,7 +117,8 @@ def test_material_request_and_decision_mails_mask_id_numbers(app, session, smtp_
     session.commit()
     submissions.reply_material(session, sub, "已提交", D(2026, 6, 5), profile, calendar)
     submissions.decide(session, approver, sub, True, f"经核查，{rid}与被列入主体不一致，异议成立。",
-                       profile, calendar, "test-lookup-key", D(2026, 6, 8))
+                       profile, calendar, "test-lookup-key", D(2026, 6, 8),
+                       outcome=submissions.ObjectionOutcome(listing_fell=True))
     session.commit()
     messages = smtp_server.wait(3)
     assert len(messages) == 3

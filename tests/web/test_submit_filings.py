@@ -143,10 +143,12 @@ def test_objection_end_to_end_and_its_public_marker(app, session, client, time_m
     session.commit()
     assert "badge objection" in client.get(f"/entries/{entry.public_id}").get_data(as_text=True)
     submissions.decide(session, make_staff(session, Role.APPROVER), sub, True, "经核查，主体信息有误，异议成立。",
-                       profile, calendar, app.config["PORTAL_LOOKUP_KEY"], D(2026, 6, 4))
+                       profile, calendar, app.config["PORTAL_LOOKUP_KEY"], D(2026, 6, 4),
+                       outcome=submissions.ObjectionOutcome(listing_fell=True))
     session.commit()
-    page = client.get(f"/entries/{entry.public_id}").get_data(as_text=True)
-    assert "badge objection" not in page and "已于2026年6月4日移出名单" in page
+    response = client.get(f"/entries/{entry.public_id}")      # the listing fell: withdrawn
+    page = response.get_data(as_text=True)
+    assert response.status_code == 410 and "badge objection" not in page and "异议成立" in page
     assert session.execute(sa.select(RemovalNotice.reason)).scalar_one() == "objection_upheld"
 
 
