@@ -40,7 +40,7 @@ def history(app, session):
     revoked = published_case(session, app, ground="J1", decided_on=dt.date(2026, 7, 1))
     remove_published(session, revoked, RemovalReason.REVOKED, dt.date(2026, 8, 20), key)
     expired = published_case(session, app, ground="J1", decided_on=dt.date(2025, 3, 3))
-    remove_published(session, expired, RemovalReason.TERM_EXPIRED, expired.term_end, key)
+    remove_published(session, expired, RemovalReason.TERM_EXPIRED, expired.leaves_list_on, key)
     # its notice and entry are no longer published (3 months): it still counts on /stats
     assert publication.end_expired_publication(session, load_profile, TODAY)
     old = published_case(session, app, ground="J2", decided_on=dt.date(2023, 5, 4))   # before the window
