@@ -43,6 +43,10 @@ def from_environment() -> dict:
         "PORTAL_REDIS_URL": _env("REDIS_URL"),
         "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
+        # The audit chain's head, signed, outside the database (append-only; keep it off the
+        # database's disk and out of its backups' reach): portal.services.anchors.
+        "PORTAL_AUDIT_ANCHORS": _env("AUDIT_ANCHORS", str(INSTANCE / "audit-anchors.jsonl")),
+        "PORTAL_ANCHOR_KEY": _env("ANCHOR_KEY") or _persistent_secret("anchor_key"),
         "PORTAL_MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "10")),
         "PORTAL_MAX_FILES": int(_env("MAX_FILES", "10")),
         "PORTAL_SMTP_HOST": _env("SMTP_HOST"),
@@ -86,6 +90,8 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_REDIS_URL": None,
         "PORTAL_UPLOAD_DIR": str(tmp / "uploads"),
         "PORTAL_INDEX_DIR": str(tmp / "index"),
+        "PORTAL_AUDIT_ANCHORS": str(tmp / "audit-anchors.jsonl"),
+        "PORTAL_ANCHOR_KEY": "test-anchor-key",
         "PORTAL_MAX_UPLOAD_MB": 2,
         "PORTAL_MAX_FILES": 5,
         "PORTAL_SMTP_HOST": None,
