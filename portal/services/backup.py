@@ -127,7 +127,7 @@ def backup(engine: Engine, upload_dir: Path | str, target: Path | str) -> dict:
         raise BackupError(f"unsupported database backend {backend}")
     dump = target / DUMPS[backend]
     facts = _backup_sqlite(engine, dump) if backend == "sqlite" else _backup_postgresql(engine, dump)
-    (target / UPLOADS).mkdir()
+    (target / UPLOADS).mkdir(mode=0o700)
     files = {dump.name: {"sha256": sha256_of(dump), "size": dump.stat().st_size}}
     # After the database: every row of the copy has its file (files are stored before their rows).
     for src in _upload_files(upload_dir):
@@ -137,6 +137,7 @@ def backup(engine: Engine, upload_dir: Path | str, target: Path | str) -> dict:
                 "backend": backend, **facts, "files": files}
     tmp = target / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    os.chmod(tmp, 0o600)
     tmp.replace(target / MANIFEST)
     return manifest
 

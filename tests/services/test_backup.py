@@ -15,7 +15,7 @@ import time_machine
 from portal import create_app
 from portal import config as settings
 from portal.extensions import db
-from portal.models import AuditEvent, AuditHead
+from portal.models import AuditEvent, AuditHead, Role
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import SubmissionKind
 from portal.services import anchors, audit, submissions, uploads
@@ -23,6 +23,7 @@ from portal.services.backup import snapshot_facts
 from portal.services.calendar import load_calendar
 from tests.conftest import PG_ADMIN_URL
 from tests.factories import EVIDENCE, published_case
+from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 
 MB = 1024 * 1024
 
@@ -147,6 +148,23 @@ def test_a_cut_tail_is_detected_by_the_anchor(app, session):
     verified = _invoke(app, "audit", "verify")
     assert verified.exit_code == 1
     assert "chain ends at position 4 but position 6 was anchored" in verified.output
+
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_the_audit_viewer_reports_a_cut_tail(app, session, client):
+    admin = staff(session, Role.ADMIN)
+    english(client)
+    login(client, admin)
+    _more_events(session, 4)
+    assert _invoke(app, "audit", "anchor").exit_code == 0
+    top = session.get(AuditHead, 1).seq
+    session.execute(sa.delete(AuditEvent).where(AuditEvent.seq > top - 2))
+    kept = session.execute(sa.select(AuditEvent).where(AuditEvent.seq == top - 2)).scalar_one()
+    session.execute(sa.update(AuditHead).where(AuditHead.id == 1).values(seq=top - 2, hash=kept.hash))
+    session.commit()
+    page = text(client.post("/admin/audit/verify"))
+    assert "The chain is broken: 1 problem found." in page
+    assert f"chain ends at position {top - 2} but position {top} was anchored" in page
 
 
 def test_a_rewritten_history_differs_from_its_anchor(app, session):
