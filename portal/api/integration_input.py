@@ -141,7 +141,7 @@ class _Checker:
             return None
         name = self.text(body, "name", f"{path}.name", 100, required=True)
         number = self.code(body, "id_number", f"{path}.id_number", identifiers.validate_ric)
-        if id_required and body.get("id_number") in (None, ""):
+        if id_required and _blank(body.get("id_number")):
             self.fail(f"{path}.id_number", "required")
         return PersonInput(name or "", number) if name else None
 

@@ -185,3 +185,27 @@ def test_party_forms_never_answer_5xx(app, session, client, time_machine):
                 data = {**base, field: value, "token": secrets.token_urlsafe(24)}
                 response = post(client, url, data, [("a.pdf", EVIDENCE["pdf"])])
                 assert response.status_code < 500, (url, field, value[:20], response.status_code)
+
+
+INTEGRATION_HOSTILE = ["   ", "x" * 10_000, HUGE, "-1", "1e309", "NaN", 2 ** 63, -(2 ** 63), 1e308, 0.1,
+                       [], {}, True, None, "２０２６", "2026-02-30", "１２３４５６７８９０１２３４５６７８"]
+
+
+def test_integration_bodies_never_answer_5xx(client, session):
+    _, secret = new_client(session)
+    n = 0
+    for path in ("external_ref", "external_ref.system", "external_ref.record_id", "subject",
+                 "subject.kind", "subject.name", "subject.uscc", "subject.org_code", "subject.reg_no",
+                 "subject.address", "subject.legal_representative", "subject.legal_representative.name",
+                 "subject.legal_representative.id_number", "subject.responsible_persons", "ground",
+                 "facts", "reasons", "amount", "document_no", "department", "department_contact"):
+        for value in INTEGRATION_HOSTILE:
+            n += 1
+            body = org_body(ref=f"H-{n}")
+            *parents, leaf = path.split(".")
+            target = body
+            for key in parents:
+                target = target[key]
+            target[leaf] = value
+            response = client.post(f"{BASE}/cases", json=body, headers=auth(secret))
+            assert response.status_code < 500, (path, repr(value)[:30], response.status_code)
