@@ -209,3 +209,30 @@ def test_integration_bodies_never_answer_5xx(client, session):
             target[leaf] = value
             response = client.post(f"{BASE}/cases", json=body, headers=auth(secret))
             assert response.status_code < 500, (path, repr(value)[:30], response.status_code)
+
+
+QUERY_HOSTILE = ["x" * 10_000, "   ", HUGE, "-" + HUGE, "2026-02-30", "0001-01-01", "9999-12-31", "１２",
+                 "²", "1e309", "NaN", "'", "%", "_", "\\", "[]"]
+PUBLIC_QUERIES = {
+    "/entries": ("ground", "kind", "severity", "department", "year", "page", "sort"),
+    "/removals": ("reason", "page"),
+    "/redlist": ("page",),
+    "/search": ("q", "ground", "subject_kind", "year", "page"),
+    "/api/v1/entries": ("page", "per_page", "ground", "subject_kind", "year", "q", "lang"),
+    "/api/v1/removals": ("page", "per_page", "reason", "lang"),
+    "/api/v1/check": ("code",),
+    "/api/v1/changes": ("cursor", "limit", "since"),
+    "/feeds/changes.atom": ("lang",),
+}
+
+
+def test_public_queries_never_answer_5xx(app, session, client):
+    from tests.factories import published_case
+
+    published_case(session, app)
+    session.commit()
+    for url, names in PUBLIC_QUERIES.items():
+        for name in names:
+            for value in QUERY_HOSTILE:
+                status = client.get(url, query_string={name: value}).status_code
+                assert status < 500, (url, name, value[:20], status)
