@@ -140,6 +140,22 @@ def test_a_500_logs_no_sql_parameters(app, client, caplog):
     assert "110105198503071230" not in caplog.text and "13900001111" not in caplog.text
 
 
+def test_log_lines_never_show_an_id_number(app, client, caplog):
+    number = "110105198503071230"
+
+    def broken():
+        raise RuntimeError(f"unexpected value {number} for 张三")
+
+    app.add_url_rule("/broken-for-test", "broken_for_test", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("portal.test").warning("filer %s wrote %s", "张三", "１１０１０５１９８５０３０７１２３０")
+        assert client.get("/broken-for-test").status_code == 500
+    assert "张三 wrote" in caplog.text and "unexpected value" in caplog.text
+    assert number not in caplog.text and "１１０１０５１９８５０３０７１２３０" not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
 # ------------------------------------------------------------------ a small sweep of hostile values
 
 HOSTILE = ["a\x00b", "x" * 10_000, "   ", "\t\n", HUGE, "-" + HUGE, "2026-02-30", "0000-00-00",
