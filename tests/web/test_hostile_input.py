@@ -252,3 +252,23 @@ def test_public_queries_never_answer_5xx(app, session, client):
             for value in QUERY_HOSTILE:
                 status = client.get(url, query_string={name: value}).status_code
                 assert status < 500, (url, name, value[:20], status)
+
+
+@pytest.mark.usefixtures("fast_passwords")
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_back_office_dates_far_out_of_range_are_refused(app, session, client, time_machine, day):
+    from portal.models import Case
+    from portal.rules.workflow import CaseState
+    from tests.web.test_admin_cases import _open, _step
+
+    set_today(time_machine, D(2026, 9, 25))
+    staff_login(client, staff(session, Role.CLERK))
+    assert _open(client).status_code == 302
+    case = session.execute(sa.select(Case)).scalar_one()
+    assert _step(client, case, "pre_notice", served_on=day).status_code < 500
+    session.expire_all()
+    assert session.get(Case, case.id).state is CaseState.OPENED
+    admin = app.test_client()
+    staff_login(admin, staff(session, Role.ADMIN))
+    added = admin.post("/admin/calendar/day?year=2027", data={"day": day, "is_workday": "0", "note": "x"})
+    assert added.status_code < 500
