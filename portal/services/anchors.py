@@ -21,6 +21,7 @@ line whose signature does not match (the file was edited).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -111,7 +112,6 @@ def anchor_daily(session: Session, path: Path | str, key: str) -> dict | None:
 
 
 def _day(record: dict) -> str:
-    import datetime as dt
     try:
         return clock.local_day(dt.datetime.fromisoformat(record["at"])).isoformat()
     except (KeyError, TypeError, ValueError):

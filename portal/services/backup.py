@@ -180,9 +180,15 @@ def read_manifest(source: Path | str) -> dict:
         raise BackupError(f"no readable {MANIFEST} in {source}: {exc}") from exc
     if manifest.get("format") != FORMAT or manifest.get("backend") not in DUMPS:
         raise BackupError(f"{MANIFEST}: unknown format or backend")
+    if DUMPS[manifest["backend"]] not in manifest.get("files", {}):
+        raise BackupError(f"{MANIFEST}: the database copy is not listed")
     for rel, meta in manifest["files"].items():
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or len(parts) > 2 or (
+                len(parts) == 2 and parts[0] != UPLOADS):
+            raise BackupError(f"{MANIFEST}: unexpected path {rel!r}")
         path = source / rel
-        if ".." in Path(rel).parts or not path.is_file():
+        if not path.is_file():
             raise BackupError(f"{rel}: listed in the manifest but missing")
         if sha256_of(path) != meta["sha256"]:
             raise BackupError(f"{rel}: checksum does not match the manifest (backup damaged)")

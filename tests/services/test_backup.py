@@ -222,3 +222,14 @@ def test_backup_refuses_a_directory_that_holds_files(app, session, tmp_path):
     (tmp_path / "bk" / "other").write_text("x")
     made = _invoke(app, "backup", str(tmp_path / "bk"))
     assert made.exit_code == 1 and "not empty" in made.output
+
+
+@pytest.mark.parametrize("rel", ["../outside", "/etc/hostname", "uploads/../../x", "other/dir/file"])
+def test_a_manifest_that_points_outside_the_backup_is_refused(app, session, restore_target, tmp_path, rel):
+    assert _invoke(app, "backup", str(tmp_path / "bk")).exit_code == 0
+    manifest_path = tmp_path / "bk" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][rel] = {"sha256": "0" * 64, "size": 1}
+    manifest_path.write_text(json.dumps(manifest))
+    refused = _invoke(restore_target, "restore", str(tmp_path / "bk"))
+    assert refused.exit_code == 1 and "unexpected path" in refused.output
