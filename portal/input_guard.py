@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import builtins
 
-from flask import Flask, abort, request
+from flask import Flask, abort, render_template, request
+from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 INT_MAX = 2 ** 31 - 1
@@ -46,14 +47,22 @@ def _has_nul(values) -> bool:
 def refuse_nul_bytes():
     """400 when the path, the query string or a form field holds a NUL byte."""
     if "\x00" in request.path or b"\x00" in request.query_string or b"%00" in request.query_string:
-        abort(400)
+        return _refused()
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     # JSON bodies are read (bounded) by the integration API's parser, which refuses NUL itself.
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if _has_nul(request.form.items(multi=True)):
-            abort(400)
+            return _refused()
     return None
+
+
+def _refused():
+    if request.path == "/api" or request.path.startswith("/api/"):
+        abort(400)                  # the API's own JSON error
+    message = _("The text you sent contains an invisible control character (NUL). "
+                "Remove it, for example by typing the text again, and send it once more.")
+    return render_template("error.html", code=400, message=message), 400
 
 
 def init_app(app: Flask) -> None:

@@ -38,7 +38,9 @@ def test_nul_bytes_in_the_address_are_refused(client, url):
                            "category": "fraud", "anonymous": "y"}),
 ])
 def test_nul_bytes_in_form_fields_are_refused(client, session, url, data):
-    assert client.post(url, data=data).status_code == 400
+    refused = client.post(url, data=data)
+    assert refused.status_code == 400
+    assert "控制字符" in refused.get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
 
 
