@@ -43,6 +43,23 @@ def plausible_day(form, field) -> None:
                                  first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()))
 
 
+class AmountField(DecimalField):
+    """A decimal of yuan: "NaN", "sNaN" and "Infinity" are no amount (WTForms takes them)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(AMOUNT_MESSAGE) from None
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(AMOUNT_MESSAGE)
+
+
+AMOUNT_MESSAGE = _l("The amount must be a number of yuan from 0 with at most two decimals.")
+
+
 def _day(label):
     return DateField(label, validators=[_required(), not_in_future], default=lambda: clock.today())
 
@@ -100,7 +117,7 @@ class CaseForm(FlaskForm):
     facts = TextAreaField(_l("Facts"), validators=[_required(), Length(max=5000)])
     reasons = TextAreaField(_l("Reasons"), validators=[Length(max=5000)])
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
-    amount = DecimalField(_l("Amount involved (yuan)"), places=2,
+    amount = AmountField(_l("Amount involved (yuan)"), places=2,
                           validators=[Optional(), NumberRange(min=0, max=999999999999)])
     department = StringField(_l("Deciding department"), validators=[Length(max=120)])
     department_contact = StringField(_l("Contact"), validators=[Length(max=120)])

@@ -274,3 +274,17 @@ def test_back_office_dates_far_out_of_range_are_refused(app, session, client, ti
     staff_login(admin, staff(session, Role.ADMIN))
     added = admin.post("/admin/calendar/day?year=2027", data={"day": day, "is_workday": "0", "note": "x"})
     assert added.status_code < 500
+
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_the_case_form_takes_any_amount(app, session, client, time_machine):
+    from portal.models import Case
+    from tests.web.test_admin_cases import _open
+
+    set_today(time_machine, D(2026, 9, 25))
+    staff_login(client, staff(session, Role.CLERK))
+    for amount in ("NaN", "sNaN", "Infinity", "-Infinity", "1e400", HUGE, "-1", "１２", "   "):
+        response = _open(client, amount=amount)
+        assert response.status_code < 500, (amount, response.status_code)
+    stored = session.execute(sa.select(Case.amount)).scalars().all()
+    assert sorted(stored, key=str) == sorted([None, 12], key=str)    # blank, and １２ read as 12
