@@ -288,3 +288,17 @@ def test_the_case_form_takes_any_amount(app, session, client, time_machine):
         assert response.status_code < 500, (amount, response.status_code)
     stored = session.execute(sa.select(Case.amount)).scalars().all()
     assert sorted(stored, key=str) == sorted([None, 12], key=str)    # blank, and １２ read as 12
+
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_the_case_form_never_answers_5xx(app, session, client, time_machine):
+    from tests.web.test_admin_cases import _open
+
+    set_today(time_machine, D(2026, 9, 25))
+    staff_login(client, staff(session, Role.CLERK))
+    fields = ("kind", "name", "uscc", "legal_rep_name", "legal_rep_id", "ground", "origin", "facts",
+              "document_no", "department", "department_contact")
+    for field in fields:
+        for value in ("x" * 10_000, "   ", HUGE, "１２３", "2026-02-30"):
+            response = _open(client, **{field: value})
+            assert response.status_code < 500, (field, value[:20], response.status_code)
