@@ -96,7 +96,7 @@ def anchor_command(daily: bool) -> None:
 
     path, key = anchors.anchor_settings(current_app.config)
     if daily:
-        record = anchors.anchor_daily(db.session, path, key)
+        record = anchors.anchor_today(db.session, current_app.config)
     else:
         record = anchors.anchor(db.session, path, key)
     if record is None:

@@ -111,6 +111,12 @@ def anchor_daily(session: Session, path: Path | str, key: str) -> dict | None:
     return append(path, key, head, "daily")
 
 
+def anchor_today(session: Session, config) -> dict | None:
+    """The worker's daily call: :func:`anchor_daily` with the application's settings."""
+    path, key = anchor_settings(config)
+    return anchor_daily(session, path, key)
+
+
 def _day(record: dict) -> str:
     try:
         return clock.local_day(dt.datetime.fromisoformat(record["at"])).isoformat()

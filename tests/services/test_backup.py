@@ -201,6 +201,7 @@ def test_the_daily_anchor_is_written_once_per_bureau_day(app, session):
         assert anchors.anchor_daily(session, path, key) is None
     with time_machine.travel(dt.datetime(2026, 6, 1, 16, 30, tzinfo=dt.timezone.utc), tick=False):
         assert anchors.anchor_daily(session, path, key)["seq"] == 2      # 00:30 next day in Shanghai
+        assert _invoke(app, "audit", "anchor", "--daily").output.startswith("anchor already up to date")
     assert [r["seq"] for r in anchors.read(path)] == [1, 2]
     assert anchors.check(session, path, key) == []
 
