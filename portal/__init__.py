@@ -53,7 +53,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_ENABLED", not app.config.get("TESTING", False))
     limiter.init_app(app)
 
-    from portal import cli, web
+    from portal import cli, input_guard, web
+
+    input_guard.init_app(app)   # NUL bytes and out-of-range ids: 400/404 before any view
     from portal.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)

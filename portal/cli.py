@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from portal import clock
+from portal import backup_cli, clock
 from portal.extensions import db
 from portal.import_cli import import_report
 from portal.uploads_cli import uploads_group
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group,
                     import_report, uploads_group, verify_group):
         app.cli.add_command(command)
+    backup_cli.init_app(app)   # backup, restore, audit anchor
 
 
 @click.command("init-db")
@@ -189,9 +190,9 @@ def audit_group() -> None:
 @with_appcontext
 def audit_verify() -> None:
     from portal.models import AuditEvent
-    from portal.services.audit import verify
+    from portal.services.anchors import verify_all
 
-    problems = verify(db.session)
+    problems = verify_all(db.session, current_app.config)   # the chain and its external anchors
     total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
     if problems:
         for problem in problems[:50]:

@@ -46,6 +46,10 @@ def from_environment() -> dict:
         # Written by the worker every round; /healthz reports its age.
         "PORTAL_HEARTBEAT_FILE": _env("HEARTBEAT_FILE", str(INSTANCE / "worker-heartbeat.json")),
         "PORTAL_HEARTBEAT_MAX_AGE": int(_env("HEARTBEAT_MAX_AGE", "120")),
+        # The audit chain's head, signed, outside the database (append-only; keep it off the
+        # database's disk and out of its backups' reach): portal.services.anchors.
+        "PORTAL_AUDIT_ANCHORS": _env("AUDIT_ANCHORS", str(INSTANCE / "audit-anchors.jsonl")),
+        "PORTAL_ANCHOR_KEY": _env("ANCHOR_KEY") or _persistent_secret("anchor_key"),
         "PORTAL_MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "10")),
         "PORTAL_MAX_FILES": int(_env("MAX_FILES", "10")),
         "PORTAL_SMTP_HOST": _env("SMTP_HOST"),
@@ -72,7 +76,9 @@ def from_environment() -> dict:
 
 
 BASE = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a database error never prints the row it was writing (names, phone
+    # numbers, filing texts, ID numbers) into the error log.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "LANGUAGES": ("zh_CN", "en"),
     "SESSION_COOKIE_HTTPONLY": True,
@@ -96,6 +102,8 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_INDEX_DIR": str(tmp / "index"),
         "PORTAL_HEARTBEAT_FILE": str(tmp / "worker-heartbeat.json"),
         "PORTAL_HEARTBEAT_MAX_AGE": 120,
+        "PORTAL_AUDIT_ANCHORS": str(tmp / "audit-anchors.jsonl"),
+        "PORTAL_ANCHOR_KEY": "test-anchor-key",
         "PORTAL_MAX_UPLOAD_MB": 2,
         "PORTAL_MAX_FILES": 5,
         "PORTAL_SMTP_HOST": None,

@@ -1,6 +1,8 @@
 """Back-office forms (Flask-WTF: every POST carries a CSRF token)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -31,6 +33,33 @@ def _required():
 def not_in_future(form, field) -> None:
     if field.data is not None and field.data > clock.today():
         raise ValidationError(_l("The date cannot lie in the future."))
+
+
+#: the days a filter or a record can name (day_start() of year 1 or 9999 overflows)
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
+def plausible_day(form, field) -> None:
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_l("Enter a date between %(first)s and %(last)s.",
+                                 first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()))
+
+
+class AmountField(DecimalField):
+    """A decimal of yuan: "NaN", "sNaN" and "Infinity" are no amount (WTForms takes them)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(AMOUNT_MESSAGE) from None
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(AMOUNT_MESSAGE)
+
+
+AMOUNT_MESSAGE = _l("The amount must be a number of yuan from 0 with at most two decimals.")
 
 
 def _day(label):
@@ -93,7 +122,7 @@ class CaseForm(FlaskForm):
     facts = TextAreaField(_l("Facts"), validators=[_required(), Length(max=5000)])
     reasons = TextAreaField(_l("Reasons"), validators=[Length(max=5000)])
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
-    amount = DecimalField(_l("Amount involved (yuan)"), places=2,
+    amount = AmountField(_l("Amount involved (yuan)"), places=2,
                           validators=[Optional(), NumberRange(min=0, max=999999999999)])
     months = IntegerField(_l("Months (of arrears, of benefits drawn …)"),
                           validators=[Optional(), NumberRange(min=0, max=1200)])
@@ -204,8 +233,8 @@ class AuditFilterForm(_GetForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=60)])
     entity_type = StringField(_l("Entity type"), validators=[Optional(), Length(max=30)])
     entity_id = StringField(_l("Entity"), validators=[Optional(), Length(max=60)])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional(), plausible_day])
+    date_to = DateField(_l("To"), validators=[Optional(), plausible_day])
 
 
 # --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from math import ceil
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal.input_guard import small_int
 from portal.models import AuditEvent, Case, Role, StaffUser, Subject, SubjectKind, Submission
 from portal.rules.calendar import WorkCalendar
 from portal.rules.workflow import (
@@ -112,8 +113,9 @@ def _assignee_filter(column, assignee: str, me: int):
         return column == me
     if assignee == "none":
         return column.is_(None)
-    if assignee.isdigit():
-        return column == int(assignee)
+    staff_id = small_int(assignee)      # ASCII digits within the integer range, else no filter
+    if staff_id is not None:
+        return column == staff_id
     return None
 
 

@@ -82,6 +82,8 @@ def parse_body(raw: bytes) -> dict:
         raise ValueError(constant)
 
     try:
+        if b"\x00" in raw or b"\\u0000" in raw.lower():
+            raise ValueError("NUL")        # no text of the portal holds one (PostgreSQL cannot)
         body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=refuse)
     except (ValueError, UnicodeDecodeError):
         body = None
@@ -152,7 +154,7 @@ class _Checker:
             return None
         name = self.text(body, "name", f"{path}.name", 100, required=True)
         number = self.code(body, "id_number", f"{path}.id_number", validate_ric_today)
-        if id_required and body.get("id_number") in (None, ""):
+        if id_required and _blank(body.get("id_number")):
             self.fail(f"{path}.id_number", "required")
         return PersonInput(name or "", number) if name else None
 
@@ -184,7 +186,7 @@ def _subject(check: _Checker, value) -> SubjectInput | None:
             if body.get(field_name) not in (None, "", []):
                 check.fail(f"subject.{field_name}", "not_for_kind")
         number = check.code(body, "id_number", "subject.id_number", validate_ric_today)
-        if body.get("id_number") in (None, ""):
+        if _blank(body.get("id_number")):
             check.fail("subject.id_number", "required")
         return SubjectInput(kind=kind, name=name or "", id_number=number, address=address)
 
@@ -193,7 +195,7 @@ def _subject(check: _Checker, value) -> SubjectInput | None:
     uscc = check.code(body, "uscc", "subject.uscc", identifiers.validate_uscc)
     org_code = check.code(body, "org_code", "subject.org_code", identifiers.validate_org_code)
     reg_no = check.code(body, "reg_no", "subject.reg_no", identifiers.validate_reg_no)
-    if not any(body.get(f) not in (None, "") for f in ("uscc", "org_code", "reg_no")):
+    if all(_blank(body.get(f)) for f in ("uscc", "org_code", "reg_no")):
         check.fail("subject.uscc", "required")
     if uscc and org_code and identifiers.org_code_from_uscc(uscc) != org_code:
         check.fail("subject.org_code", "code_mismatch")
@@ -214,6 +216,11 @@ def _subject(check: _Checker, value) -> SubjectInput | None:
     return SubjectInput(kind=kind, name=name or "", uscc=uscc, org_code=org_code, reg_no=reg_no,
                         unit_kind=unit_kind,
                         address=address, legal_rep=rep, responsible=tuple(responsible))
+
+
+def _blank(value) -> bool:
+    """Missing, empty or whitespace only (``"  "`` is no code at all)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _amount(check: _Checker, value) -> Decimal | None:

@@ -104,6 +104,9 @@ def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...
     except Problem as problem:
         uploads.discard(staged)
         return form_page(422, problem=str(problem))
+    except BaseException:
+        uploads.discard(staged)      # never leave the staged files behind an unexpected failure
+        raise
     try:
         with files.committing(staged):
             receipt = submissions.file(db.session, profile, calendar, filing, today, staged)

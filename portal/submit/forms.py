@@ -39,7 +39,8 @@ class DayField(DateField):
 
     def process_formdata(self, valuelist):
         if not valuelist or not "".join(valuelist).strip():
-            self.data = None        # empty: DataRequired says what is missing
+            self.data = None        # empty or blanks only: the required check says what is missing
+            self.raw_data = []      # (InputRequired looks at the raw input: "   " is no input)
             return
         try:
             super().process_formdata(valuelist)
