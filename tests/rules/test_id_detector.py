@@ -94,7 +94,7 @@ SEPARATORS = [" ", "  ", "　", "-", "－", "‐", "—", ".", "．", "·", "・
 CHINESE = "经查该单位拒不改正社会保险登记缴费职工参保待遇骗取法定代表人身份证号码，。；：（）、的了和"
 ASCII = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:;,()/!?@#$%&*+=[]{}<> "
 WIDE = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
-SQUASH = str.maketrans({**{chr(c + 0xFEE0): chr(c) for c in range(0x21, 0x7F)}, "x": "X"})
+SQUASH = str.maketrans({**{chr(c + 0xFEE0): chr(c) for c in range(0x21, 0x7F)}, "x": "X", "ｘ": "X"})
 
 
 def squash(text: str) -> str:
