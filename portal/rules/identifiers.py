@@ -35,6 +35,7 @@ __all__ = [
     "mask_uscc",
     "mask_name",
     "mask_identifier",
+    "looks_like_ric",
     "ric_spans",
     "find_ric_numbers",
     "contains_ric_number",
@@ -331,7 +332,7 @@ def plausible_birth_date(number: str) -> bool:
     return _EARLIEST_BIRTH <= born and born.year <= _LATEST_BIRTH_YEAR
 
 
-def _looks_like_ric(number: str) -> bool:
+def looks_like_ric(number: str) -> bool:
     """18 characters (17 ASCII digits + digit or X) shaped like a resident ID number."""
     if not (number[:17].isdigit() and number[17] in "0123456789X"):
         return False
@@ -366,7 +367,7 @@ def ric_spans(text: str | None) -> list[tuple[int, int, str]]:
         chars = "".join(half[i] for i in positions)
         for first in range(len(chars) - 17):
             number = chars[first:first + 18]
-            if _looks_like_ric(number):
+            if looks_like_ric(number):
                 found.append((positions[first], positions[first + 17] + 1, number))
     return found
 
