@@ -68,4 +68,5 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702
     web.init_app(app)
     cli.init_app(app)
+    from portal import logmask; logmask.install(app)  # noqa: E702  no ID number in any log line
     return app

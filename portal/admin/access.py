@@ -6,6 +6,8 @@
 * :func:`enforce_session` logs a staff member out after 30 idle minutes and
   when the account was deactivated, and keeps a user whose password is a
   temporary one (set by an admin) on the password page until it is changed.
+* :func:`may_read_complainant` is the one check for a named complainant's identity
+  (name, phone, e-mail); :func:`filer_identity` applies it and audits each reading.
 * :data:`CASE_STEPS` mirrors the role checks of ``portal.services.cases`` for
   the buttons of the case page, with the reason a step is not offered.
 """
@@ -30,8 +32,9 @@ from flask_login import current_user, logout_user
 
 from portal import clock, labels
 from portal.extensions import db
-from portal.models import Case, Role, StaffUser
-from portal.rules.workflow import CaseState
+from portal.models import Case, Role, StaffUser, Submission
+from portal.rules.workflow import CaseState, SubmissionKind
+from portal.services import audit
 from portal.services import staff as staff_service
 
 IDLE_LIMIT = dt.timedelta(minutes=30)
@@ -43,10 +46,38 @@ SEEN_KEY = "staff_seen"
 SINCE_KEY = "staff_since"
 #: Roles that handle cases and submissions (the admin manages accounts and the calendar).
 CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
+#: Roles that handle complaints: the only ones that read a named complainant's identity.
+COMPLAINANT_READERS = CASE_ROLES
 ALL_ROLES = tuple(Role)
 #: What opens while the password is a temporary one: the page that changes it and the exit
 #: (static files are served outside the back-office blueprint and never reach the check).
 PASSWORD_CHANGE_OPEN = frozenset({"admin.auth.password", "admin.auth.logout", "static"})
+
+
+def may_read_complainant(role: Role) -> bool:
+    """May staff of ``role`` read who filed a complaint (the admin may not)?"""
+    return role in COMPLAINANT_READERS
+
+
+def filer_identity(submission: Submission) -> dict | None:
+    """Name, phone and e-mail of the filer, for the signed-in staff member; None: not shown.
+
+    A party's own filing (defence, objection, ...) names the listed party and is shown to
+    all staff. A named complainant is shown only to the roles that handle complaints, and
+    each reading is audited (who read whose filing; never the identity itself).
+    """
+    identity = {"name": submission.filer_name, "contact": submission.filer_contact,
+                "email": submission.filer_email}
+    if submission.kind is not SubmissionKind.COMPLAINT:
+        return identity
+    if submission.anonymous or not any(identity.values()):
+        return None
+    if not may_read_complainant(current_user.role):
+        return None
+    audit.record(db.session, audit.Actor.staff(current_user), "submission.read_filer_identity",
+                 "submission", submission.receipt_no, {"role": current_user.role.value})
+    db.session.commit()
+    return identity
 
 
 def denied(reason: str | None = None):

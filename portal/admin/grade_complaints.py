@@ -18,6 +18,7 @@ from flask_login import current_user
 from portal import clock
 from portal.admin import access, subject_form
 from portal.admin import grade_forms as gf
+from portal.admin import access
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.extensions import db
@@ -66,6 +67,7 @@ def _render(sub: Submission, *, finding_form=None, false_form=None, status: int 
     finding_form.code.choices = _unit_choices(profile, str(get_locale()))
     return render_template(
         "admin/grades/complaint.html", submission=sub, profile=profile, info=info,
+        filer=access.filer_identity(sub),
         finding_form=finding_form,
         false_form=false_form or gf.FalseComplaintForm(prefix="false", formdata=None),
         can_record=current_user.role in RECORDERS, gf=gf,

@@ -135,6 +135,7 @@ def _render(submission: Submission, material=None, decide=None, status: int = 20
         material_form=material or forms.MaterialForm(prefix="material", formdata=None),
         decide_form=decide or _decide_form(submission, formdata=False),
         assign_form=_assign_form(submission), handler=handler, local=clock.local,
+        filer=access.filer_identity(submission),
         basis_label=basis_label, grade_panel=grade_complaints.panel(submission) if handler else None,
     ), status
 

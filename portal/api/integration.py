@@ -250,8 +250,8 @@ def cases(client: ApiClient):
 def _intake_error(problem: service.IntegrationError) -> ApiError:
     if problem.code == "external_ref_conflict":
         return ApiError(409, "external_ref_conflict", _l(
-            "This external reference was already used for a case about another subject or "
-            "ground."), "external_ref")
+            "This external reference was already used for a case with other data: a changed "
+            "record needs a new reference."), "external_ref")
     return inputs.invalid([(problem.field or "ground", problem.code)])
 
 

@@ -31,8 +31,6 @@ MAX_AMOUNT = Decimal("999999999999.99")      # Numeric(14, 2)
 MAX_SYSTEM, MAX_RECORD = 30, 79
 SYSTEM_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_SYSTEM - 1}}}")
 RECORD_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{MAX_RECORD}}}")   # printable ASCII, no spaces
-# An ID number inside a reference: letters around it are no boundary here (P110105…).
-_REF_ID_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 MESSAGES = {
     "required": _l("This field is required."),
@@ -241,11 +239,6 @@ def _amount(check: _Checker, value) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def _reference_has_id_number(value: str) -> bool:
-    return any(identifiers.find_ric_numbers(m.group())
-               for m in _REF_ID_CANDIDATE.finditer(value))
-
-
 def case_request(body: dict, profile: Profile) -> CaseRequest:
     """The validated request, or an ``ApiError(422, "invalid_fields")`` listing every problem."""
     check = _Checker()
@@ -261,7 +254,7 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
         # A reference is kept in the case, the audit log and the change feed: never an ID.
         for name, value, pattern in (("system", system, SYSTEM_PATTERN),
                                      ("record_id", record_id, RECORD_PATTERN)):
-            if value and _reference_has_id_number(value):
+            if value and identifiers.contains_ric_number(value):
                 check.fail(f"external_ref.{name}", "contains_id_number")
             elif value and not pattern.fullmatch(value):
                 check.fail(f"external_ref.{name}", "invalid_reference")
@@ -275,10 +268,6 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
             check.fail("ground", "ground_not_for_kind")
     facts = check.text(body, "facts", "facts", 10000, required=True)
     reasons = check.text(body, "reasons", "reasons", 10000)
-    # Facts and reasons are published as written once the case is: no resident ID numbers.
-    for name, value in (("facts", facts), ("reasons", reasons)):
-        if identifiers.find_ric_numbers(value):
-            check.fail(name, "contains_id_number")
     amount = _amount(check, body.get("amount"))
     figures = thresholds.Figures(amount=amount, months=check.count(body, "months", 1200),
                                  person_times=check.count(body, "person_times", 10**7),
@@ -293,6 +282,11 @@ def case_request(body: dict, profile: Profile) -> CaseRequest:
     document_no = check.text(body, "document_no", "document_no", 60)
     department = check.text(body, "department", "department", 120)
     contact = check.text(body, "department_contact", "department_contact", 120)
+    # These are published as written once the case is: no resident ID numbers, in any shape.
+    for name, value in (("facts", facts), ("reasons", reasons), ("document_no", document_no),
+                        ("department", department), ("department_contact", contact)):
+        if identifiers.contains_ric_number(value):
+            check.fail(name, "contains_id_number")
     if check.errors:
         raise invalid(check.errors)
     external_ref = f"{system}:{record_id}"

@@ -29,7 +29,8 @@ ERRORS = {
     "400": "Malformed body or parameter (`error.field` names it).",
     "401": "No token, or an unknown or revoked one (`WWW-Authenticate: Bearer …`).",
     "403": "The client lacks the scope of this endpoint (`error=\"insufficient_scope\"`).",
-    "409": "This client used the external reference before for another subject or ground.",
+    "409": "This client used the external reference before with another body (subject, "
+           "ground, facts, reasons, amount, document number or department).",
     "413": "The body is larger than 64 KiB.",
     "422": "Fields are missing or invalid: `error.errors` lists each with its path, code and "
            "message.",
@@ -223,10 +224,12 @@ def _paths() -> dict:
             "The case starts `opened` with origin `integration`, unassigned, in the clerks' "
             "queue. Idempotent on `external_ref`, which belongs to the calling client: the "
             "same reference of the same client answers 200 with the case opened for it before "
-            "(201 for a new case); the same reference with another subject or ground is a 409. "
+            "(201 for a new case) when the body is the same; with another body (subject, ground, "
+            "facts, reasons, amount, document number, department) it is a 409. "
             "Another client's identical reference is another record: it never finds, nor "
-            "blocks, this client's case. References, facts and reasons must not contain a "
-            "resident ID number (422 `contains_id_number`). Identifiers are checked with their check characters; the ground "
+            "blocks, this client's case. References, facts, reasons, document number and "
+            "department fields must not contain a resident ID number, in any written shape "
+            "(422 `contains_id_number`). Identifiers are checked with their check characters; the ground "
             "must belong to the portal's profile and apply to the subject's kind. Answers show "
             "masked ID numbers only.",
             _responses(_ref("IntegrationCase"), ("400", "401", "403", "409", "413", "422", "429",

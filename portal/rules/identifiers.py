@@ -35,6 +35,11 @@ __all__ = [
     "mask_uscc",
     "mask_name",
     "mask_identifier",
+    "looks_like_ric",
+    "ric_spans",
+    "find_ric_numbers",
+    "contains_ric_number",
+    "mask_ric_numbers",
     "generate_uscc",
     "generate_ric",
     "generate_org_code",
@@ -280,53 +285,128 @@ def mask_identifier(value: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# ID numbers inside free text (facts, reasons, remarks)
+# ID numbers inside free text (facts, reasons, remarks, e-mails, log lines)
 # --------------------------------------------------------------------------
+# The one detector of the portal: every path that publishes, e-mails, logs or
+# accepts free text asks it.  A number counts as written in any of these ways:
+#   * separators between any two characters: spaces (also U+3000 and zero-width
+#     ones), hyphens and dashes, dots (up to three in a row): 110105 19850307 1230,
+#     1101-0519-8503-0712-30, 1101.0519.8503.0712.30;
+#   * full-width digits and check letter (１１０１…１２３Ｘ), lower-case x;
+#   * glued to letters or digits before or after it: P110105198503071230,
+#     110105198503071230X, 9110105198503071230;
+#   * with a wrong check digit: a real birth date (1900-2099) and a province code
+#     are enough, so a mistyped number is masked too.
+# What stays: dates, phone numbers, case and document numbers (too short or no
+# province + birth date at their place) and unified social credit codes (letters,
+# or a valid USCC check character on a number whose ID check digit is wrong and
+# whose first six digits are no county).
 
-_RIC_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
-
-
-def _plausible_ric(number: str) -> bool:
-    """A real birth date from 1900 on: a resident ID, even if its check digit is mistyped.
-
-    No upper bound: the detector errs on the side of masking (and stays a pure
-    function of the text).
-    """
-    return plausible_birth_date(number)
+_LATEST_BIRTH_YEAR = 2099
+# 省级行政区划代码 (GB/T 2260): the first two digits of every resident ID number
+# (81-83: residence permits of Hong Kong, Macao and Taiwan residents).
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54"
+    " 61 62 63 64 65 71 81 82 83".split()
+)
+# Separators allowed between two characters of a number, after full-width to half-width.
+_SEP_CHARS = (r"\s\u200b-\u200d\u2060\ufeff"             # spaces, zero-width spaces
+              r"\-\u2010-\u2015\u2212\u30fc\ufe63"       # hyphens and dashes
+              r".\u00b7\u2027\u2219\u30fb\uff65")          # dots
+_CHAIN = re.compile(rf"[0-9X](?:[{_SEP_CHARS}]{{0,3}}[0-9X])*")
+# Full-width to half-width and x to X: one character for one, so positions stay.
+_DETECT_TABLE = {**_FULL_TO_HALF, ord("x"): "X", 0xFF58: "X"}
+# A run of dates only (2013-09-28 2026-10-28 2026-11-28) is never an ID number.
+_DATE = r"(?:19|20)[0-9]{2}[-./][0-9]{1,2}[-./][0-9]{1,2}"
+_DATES_ONLY = re.compile(rf"{_DATE}(?:[{_SEP_CHARS}]{{1,3}}{_DATE})+")
+# Cheap pre-check (any Unicode digits): at least 17 digits close together.
+_MAYBE = re.compile(r"(?:\d\D{0,3}){17}")
 
 
 def plausible_birth_date(number: str) -> bool:
-    """Digits 7–14 of an 18-character number form a real date from 1900 on."""
+    """Digits 7-14 of an 18-character number form a real date from 1900 to 2099."""
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    return born >= _EARLIEST_BIRTH
+    return _EARLIEST_BIRTH <= born and born.year <= _LATEST_BIRTH_YEAR
+
+
+def looks_like_ric(number: str) -> bool:
+    """18 characters (17 ASCII digits + digit or X) shaped like a resident ID number."""
+    if not (number[:17].isdigit() and number[17] in "0123456789X"):
+        return False
+    if number[:2] not in _PROVINCES or not plausible_birth_date(number):
+        return False
+    if number[17] != _ric.calc_check_digit(number) and not _known_region(number[:6]):
+        # Wrong ID check digit, no real county: a valid unified social credit code is an
+        # organisation's (public), anything else a mistyped ID number.
+        try:
+            validate_uscc(number)
+        except InvalidIdentifier:
+            return True
+        return False
+    return True
+
+
+def ric_spans(text: str | None) -> list[tuple[int, int, str]]:
+    """``(start, end, number)`` of every resident ID number written in ``text``.
+
+    ``text[start:end]`` is the number as written (separators included); ``number``
+    its 18 characters normalised.  Overlapping candidates are all returned (a
+    false candidate must never hide a real number next to it).
+    """
+    if not text or not _MAYBE.search(text):
+        return []
+    half = text.translate(_DETECT_TABLE)
+    found = []
+    for chain in _CHAIN.finditer(half):
+        if _DATES_ONLY.fullmatch(chain.group()):
+            continue
+        positions = [i for i in range(chain.start(), chain.end()) if half[i] in "0123456789X"]
+        chars = "".join(half[i] for i in positions)
+        for first in range(len(chars) - 17):
+            number = chars[first:first + 18]
+            if looks_like_ric(number):
+                found.append((positions[first], positions[first + 17] + 1, number))
+    return found
 
 
 def find_ric_numbers(text: str | None) -> list[str]:
-    """The resident ID numbers written in ``text`` (full-width digits too), as written.
+    """The resident ID numbers written in ``text``, each as written."""
+    return [text[start:end] for start, end, _number in ric_spans(text)]
 
-    A number counts when it has the shape of an 18-character ID with a real birth
-    date: a mistyped check digit must not let a person's number through either.
-    """
-    if not text:
-        return []
-    half = text.translate(_FULL_TO_HALF)
-    return [text[m.start():m.end()] for m in _RIC_IN_TEXT.finditer(half)
-            if _plausible_ric(m.group())]
+
+def contains_ric_number(text: str | None) -> bool:
+    """True if ``text`` contains a resident ID number in any of the shapes above."""
+    return bool(ric_spans(text))
 
 
 def mask_ric_numbers(text: str | None) -> str:
-    """``text`` with every resident ID number in it masked (1101**********002X)."""
+    """``text`` with every resident ID number in it masked (1101**********1230).
+
+    Exactly the spans :func:`ric_spans` finds are replaced (overlapping ones
+    together: first 4 and last 4 characters kept, the rest starred); everything
+    else is kept as written.
+    """
     if not text:
         return text or ""
-    half = text.translate(_FULL_TO_HALF)
+    spans = ric_spans(text)
+    if not spans:
+        return text
+    half = text.translate(_DETECT_TABLE)
+    merged: list[list[int]] = []
+    for start, end, _number in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
     out, last = [], 0
-    for m in _RIC_IN_TEXT.finditer(half):
-        if _plausible_ric(m.group()):
-            out += [text[last:m.start()], mask_ric(m.group())]
-            last = m.end()
+    for start, end in merged:
+        chars = [c for c in half[start:end] if c in "0123456789X"]
+        out += [text[last:start], "".join(chars[:4]), "*" * (len(chars) - 8),
+                "".join(chars[-4:])]
+        last = end
     return "".join(out) + text[last:]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal import clock
 from portal.models import OutboxEvent, PublishedEntry, RemovalNotice
+from portal.rules.identifiers import mask_ric_numbers
 
 
 def entry_document(entry: PublishedEntry) -> dict:
@@ -24,7 +25,10 @@ def entry_document(entry: PublishedEntry) -> dict:
         "ground": entry.ground_code, "ground_text": entry.ground_text,
         "subject_kind": entry.subject_kind, "severity": entry.severity,
         "year": entry.listing_year, "listed_on": entry.listed_on,
-        "department": entry.department, "facts": entry.facts, "removal_reason": None,
+        # The projection is masked already; masked again so no row written before the
+        # detector knew a shape reaches a search snippet.
+        "department": entry.department, "facts": mask_ric_numbers(entry.facts),
+        "removal_reason": None,
     }
 
 

@@ -178,6 +178,25 @@ def same_subject(key: str, subject: Subject, data: subjects.SubjectInput) -> boo
     return bool(compared) and all(compared)
 
 
+def same_record(key: str, case: Case, subject_data: subjects.SubjectInput,
+                case_data: cases.CaseInput) -> bool:
+    """True if a repeated request carries the record its reference opened ``case`` with.
+
+    Everything the request says is compared: ground, subject (codes and name), facts,
+    reasons, amount, document number, department and its contact (an empty department
+    is the profile's authority, as :func:`cases.open_case` stores it).
+    """
+    return (case.ground == case_data.ground
+            and same_subject(key, case.subject, subject_data)
+            and case.subject.name == subject_data.name
+            and (case.facts or "") == (case_data.facts or "")
+            and (case.reasons or "") == (case_data.reasons or "")
+            and case.amount == case_data.amount
+            and (case.document_no or None) == (case_data.document_no or None)
+            and (not case_data.department or case.department == case_data.department)
+            and (case.department_contact or "") == (case_data.department_contact or ""))
+
+
 def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
                 subject_data: subjects.SubjectInput, case_data: cases.CaseInput,
                 today: dt.date) -> tuple[Case, bool]:
@@ -186,8 +205,8 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
     ``case_data.external_ref`` is the client's ``"<system>:<record id>"``; it is
     stored scoped to the client (:func:`scoped_ref`). The same external
     reference of the same client returns the case opened for it before, as
-    long as it is about the same subject and ground
-    (``IntegrationError("external_ref_conflict")`` otherwise: a reused
+    long as the request carries the same record (:func:`same_record`;
+    ``IntegrationError("external_ref_conflict")`` otherwise: a reused
     reference must not silently swallow a different record).
     """
     if not case_data.external_ref:
@@ -197,8 +216,7 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         raise IntegrationError("too_long", "external_ref")
     existing = find_by_ref(session, client, case_data.external_ref)
     if existing is not None:
-        if (existing.ground != case_data.ground
-                or not same_subject(key, existing.subject, subject_data)):
+        if not same_record(key, existing, subject_data, case_data):
             raise IntegrationError("external_ref_conflict", "external_ref")
         return existing, False
     try:

@@ -11,13 +11,12 @@ server never undoes or fails a filing: the error is logged (receipt number
 only) and the submitter still has /track.
 
 Messages never contain the query code or a full resident ID number: the
-query code is not in the snapshot, and 18-character ID numbers in staff
-notes are masked.
+query code is not in the snapshot, and ID numbers in staff notes are masked
+in every shape the one detector knows (:func:`portal.rules.identifiers.mask_ric_numbers`).
 """
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -29,19 +28,13 @@ from flask_babel import gettext as _
 
 from portal import labels
 from portal.models import Submission
-from portal.rules.identifiers import mask_ric
+from portal.rules.identifiers import mask_ric_numbers
 
 log = logging.getLogger(__name__)
 
 EVENTS = ("received", "material_requested", "decided")
 _KEY = "portal_notifications"
-_RIC = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _installed = False
-
-
-def mask_ids(text: str | None) -> str:
-    """Mask anything shaped like an 18-character resident ID number."""
-    return _RIC.sub(lambda m: mask_ric(m.group()), text or "")
 
 
 def queue(session, submission: Submission, event: str, **extra) -> None:
@@ -55,10 +48,10 @@ def queue(session, submission: Submission, event: str, **extra) -> None:
         "kind": submission.kind.value, "state": submission.state.value,
         "received_on": submission.received_on, "due_on": submission.due_on,
         "due_provisional": submission.due_provisional, "decided_on": submission.decided_on,
-        "reasons": mask_ids(submission.decision_reasons),
+        "reasons": mask_ric_numbers(submission.decision_reasons),
         "locale": (submission.details or {}).get("locale") or "zh_CN",
     }
-    item.update({k: mask_ids(v) if isinstance(v, str) else v for k, v in extra.items()})
+    item.update({k: mask_ric_numbers(v) if isinstance(v, str) else v for k, v in extra.items()})
     session.info.setdefault(_KEY, []).append(item)
 
 
@@ -84,6 +77,8 @@ def render(item: dict) -> tuple[str, str]:
 
 def build(item: dict) -> EmailMessage:
     subject, body = render(item)
+    # The whole message once more: nothing that reaches an inbox shows an ID number.
+    subject, body = mask_ric_numbers(subject), mask_ric_numbers(body)
     message = EmailMessage()
     message["From"] = current_app.config["PORTAL_MAIL_FROM"]
     message["To"] = item["to"]

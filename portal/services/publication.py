@@ -99,7 +99,7 @@ def entry_values(case: Case, profile: Profile, key: str,
         # Free text is written by staff and by business systems: an ID number in it is masked.
         "facts": mask_ric_numbers(case.facts),
         "reasons": mask_ric_numbers(case.reasons),
-        "legal_basis": ground.legal_basis.zh,
+        "legal_basis": mask_ric_numbers(ground.legal_basis.zh),
         "document_no": case.document_no,
         "department": case.department,
         "department_contact": case.department_contact,

@@ -6,7 +6,6 @@ The database checks (an open case already exists) are in ``portal.services.impor
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -78,15 +77,9 @@ def _identifier(value: str, kind: str, column: str, errors: list, today: dt.date
 
 
 def _looks_like_ric(number: str) -> bool:
-    """For the error message only: which kind an invalid 18-character number was meant to be.
-    Region codes of ID numbers never start with 9 (a USCC of an enterprise does: 91…)."""
-    if not re.fullmatch(r"[1-8]\d{16}[\dX]", number):
-        return False
-    try:
-        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return False
-    return True
+    """For the error message only: which kind an invalid 18-character number was meant to be
+    (the free-text detector's rule: a province code and a real birth date)."""
+    return len(number) == 18 and identifiers.looks_like_ric(number)
 
 
 def _combined_code(value: str, v: dict, errors: list, today: dt.date) -> None:

@@ -365,6 +365,11 @@ def test_free_text_with_a_resident_id_number_is_refused(session):
     batch = _stage(session, clerk, "shanghai", csv_bytes(SHANGHAI_HEADER, rows))
     assert batch.rows[0]["errors"] == [["ric_in_text", {"column": "other"}]]
     assert batch.rows[1]["errors"] == [] and batch.error_count == 1
+    rows = shanghai_rows(n)
+    rows[0][7] = f"联系人张伟，身份证号 {n['ric'][2][:6]} {n['ric'][2][6:14]} {n['ric'][2][14:]}"
+    rows[1][7] = f"编号P{n['ric'][3]}"                                    # separated, glued
+    batch = _stage(session, clerk, "shanghai", csv_bytes(SHANGHAI_HEADER, rows))
+    assert [r["errors"] for r in batch.rows] == [[["ric_in_text", {"column": "other"}]]] * 2
     zz = zhengzhou_rows(ids(43))
     zz[0][10] = "法定代表人" + ids(43)["ric"][0].replace("1", "１")        # full-width digits, 备注
     zz[1][8] = "违法人员" + ids(43)["ric"][1]                               # 违法情况

@@ -46,3 +46,32 @@ def test_upgrade_matches_the_models_and_downgrades(empty_database_url, tmp_path)
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_published_text_written_before_the_one_detector_is_masked(app, session):
+    """The data migration masks what the earlier detector let through, and re-indexes it."""
+    import datetime as dt
+    import importlib
+
+    from portal.models import OutboxEvent, PublicationState, PublishedEntry
+    from tests.factories import published_case
+
+    migration = importlib.import_module(
+        "migrations.versions.5c1d0e7a3f42_mask_id_numbers_in_published_text")
+    published_case(session, app)
+    session.commit()
+    entry = session.execute(sa.select(PublishedEntry)).scalar_one()
+    entry.facts = "经查，参保人（身份证号1101-0519-8503-0712-30）骗取待遇。"   # as stored before
+    entry.reasons = "当事人P110105198503071230"
+    session.commit()
+    version, published = entry.version, session.get(PublicationState, 1).version
+    pending = session.scalar(sa.select(sa.func.count(OutboxEvent.id)))
+    with db.engine.begin() as conn:
+        assert migration.remask(conn, dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc)) == 1
+        assert migration.remask(conn, dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc)) == 0
+    session.expire_all()
+    entry = session.execute(sa.select(PublishedEntry)).scalar_one()
+    assert entry.facts == "经查，参保人（身份证号1101**********1230）骗取待遇。"
+    assert entry.reasons == "当事人P1101**********1230" and entry.version == version + 1
+    assert session.get(PublicationState, 1).version == published + 1
+    assert session.scalar(sa.select(sa.func.count(OutboxEvent.id))) == pending + 1

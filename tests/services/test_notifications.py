@@ -136,3 +136,23 @@ def test_an_unreachable_mail_server_does_not_break_the_filing(app, session):
     receipt = _complaint(session)
     session.commit()                                           # no exception
     assert receipt.submission.id is not None
+
+
+def test_full_width_and_separated_id_numbers_never_reach_an_inbox(app, session, smtp_server):
+    full_width_x = "２３０８０３１９７９０１０２１２３Ｘ"
+    profile, calendar = load_profile("jiamusi"), load_calendar(session)
+    receipt = _complaint(session)
+    session.commit()
+    clerk, approver = make_staff(session, Role.CLERK), make_staff(session, Role.APPROVER)
+    sub = receipt.submission
+    submissions.accept_for_review(session, clerk, sub, profile, calendar, D(2026, 5, 7))
+    submissions.decide(session, approver, sub, False,
+                       f"被举报人{full_width_x}与 1101-0519-8503-0712-30 均非该单位职工。",
+                       profile, calendar, "test-lookup-key", D(2026, 5, 8))
+    session.commit()
+    messages = smtp_server.wait(2)
+    assert len(messages) == 2
+    decision = _body(messages[1][1])
+    assert "均非该单位职工" in decision
+    assert full_width_x not in decision and "１９７９０１０２" not in decision
+    assert "8503-0712" not in decision and "2308**********123X" in decision

@@ -498,3 +498,23 @@ def test_the_kind_of_unit_is_recorded_from_the_api(app, session, client):
     assert error_of(person, 422)["errors"][0] == {
         "field": "subject.unit_kind", "code": "not_for_kind",
         "message": "该字段不适用于此类主体。"}
+
+
+@pytest.mark.parametrize("change", [
+    {"facts": "经稽核，该单位少报缴费基数三个月。"}, {"amount": "23500.51"}, {"reasons": "另有说明"},
+    {"document_no": "佳社稽〔2026〕9号"}, {"department_contact": "0454-8888888"},
+])
+def test_a_reused_reference_with_another_body_is_409(app, session, client, change):
+    _writer, token = new_client(session, ["cases:write"])
+    body = org_body("R-409")
+    assert client.post(f"{BASE}/cases", json=body, headers=auth(token)).status_code == 201
+    same = client.post(f"{BASE}/cases", json=body, headers=auth(token))
+    assert same.status_code == 200 and same.get_json()["data"]["created"] is False
+    changed = client.post(f"{BASE}/cases", json={**body, **change}, headers=auth(token))
+    assert error_of(changed, 409)["code"] == "external_ref_conflict"
+    renamed = {**body, "subject": {**body["subject"], "name": "佳木斯市另一家建材有限公司"}}
+    assert error_of(client.post(f"{BASE}/cases", json=renamed, headers=auth(token)),
+                    409)["code"] == "external_ref_conflict"
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 1
+    again = client.post(f"{BASE}/cases", json=body, headers=auth(token))
+    assert again.status_code == 200                                # still idempotent
