@@ -67,8 +67,5 @@ def _refused():
 
 def init_app(app: Flask) -> None:
     """Install before the blueprints: URL rules bind their converters when they are added."""
-    from portal import log_masking
-
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(refuse_nul_bytes)
-    log_masking.install()       # no ID number in any log line

@@ -203,6 +203,11 @@ class Worker:
         db.session.commit()
         if ended:
             log.info("withdrew %d publications after their period", len(ended))
+        # the audit chain's head, signed, outside the database (a restore or a cut tail shows)
+        from portal.services.anchors import anchor_today
+
+        anchor_today(db.session, current_app.config)
+        db.session.rollback()
 
     def sweep(self) -> None:
         from portal.services.uploads import sweep_orphans

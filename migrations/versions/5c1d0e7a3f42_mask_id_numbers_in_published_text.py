@@ -7,7 +7,7 @@ the worker re-indexes it, and the publication version moves (ETags).
 No schema change; masking cannot be undone, so the downgrade does nothing.
 
 Revision ID: 5c1d0e7a3f42
-Revises: a9131e0e2dce
+Revises: 5e7b1c2d9f40
 Create Date: 2026-12-05 20:50:00
 
 """
@@ -20,7 +20,7 @@ from portal.rules.identifiers import mask_ric_numbers
 
 # revision identifiers, used by Alembic.
 revision = '5c1d0e7a3f42'
-down_revision = 'a9131e0e2dce'
+down_revision = '5e7b1c2d9f40'
 branch_labels = None
 depends_on = None
 

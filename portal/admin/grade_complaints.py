@@ -18,7 +18,6 @@ from flask_login import current_user
 from portal import clock
 from portal.admin import access, subject_form
 from portal.admin import grade_forms as gf
-from portal.admin import access
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.extensions import db

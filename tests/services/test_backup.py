@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from portal import create_app
 from portal import config as settings
+from portal import create_app
 from portal.extensions import db
 from portal.models import AuditEvent, AuditHead, Role
 from portal.rules.profiles import load_profile

@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import AuditHead, Role, Submission
 from tests.factories import EVIDENCE, listed_case
-from tests.web.admin_support import fast_passwords, login as staff_login, staff  # noqa: F401
+from tests.web.admin_support import fast_passwords, staff  # noqa: F401
+from tests.web.admin_support import login as staff_login
 from tests.web.integration_support import BASE, auth, new_client, org_body
-from tests.web.test_submit_filings import FILER, login as party_login, post, set_today, token
+from tests.web.test_submit_filings import FILER, post, set_today, token
+from tests.web.test_submit_filings import login as party_login
 
 D = dt.date
 BEYOND = str(2 ** 31)                  # one past PostgreSQL's integer

@@ -203,3 +203,15 @@ def test_api_clients_get_json_while_the_database_is_away(app, session, client, m
     assert response.status_code == 503 and response.is_json, response.get_data(as_text=True)[:200]
     assert response.get_json()["error"]["code"] == "unavailable"
     assert response.headers["Retry-After"] == "30"
+
+
+def test_the_daily_round_anchors_the_audit_chain_outside_the_database(app, session):
+    _city(session, app, 1)
+    anchors = Path(app.config["PORTAL_AUDIT_ANCHORS"])
+    assert not anchors.exists()
+    worker = _worker(app)
+    worker.round()
+    lines = anchors.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["seq"] > 0
+    worker.round()                                   # once a day
+    assert len(anchors.read_text().splitlines()) == 1
