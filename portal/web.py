@@ -149,8 +149,31 @@ def _error_page(error):
     return render_template("error.html", code=code), code
 
 
+#: What a database that went away (restart, network, a locked SQLite file) says.
+_OUTAGE_WORDS = ("server closed", "terminating connection", "could not connect", "connection refused",
+                 "connection is closed", "connection timed out", "no connection", "ssl syscall",
+                 "database is locked", "unable to open database", "the database system is")
+
+
+def _is_outage(error) -> bool:
+    if getattr(error, "connection_invalidated", False) or isinstance(error, sa.exc.InterfaceError):
+        return True
+    text = str(getattr(error, "orig", None) or error).lower()
+    return any(word in text for word in _OUTAGE_WORDS)
+
+
 def _database_unavailable(error):
-    """The database went away (restart, network): a friendly 503; the pool reconnects by itself."""
+    """The database went away (restart, network): a friendly 503; the pool reconnects by itself.
+
+    Any other database error (a bug) is logged and answered like every other 500.
+    """
+    if not _is_outage(error):
+        current_app.log_exception((type(error), error, error.__traceback__))
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass
+        return render_template("error.html", code=500), 500
 
     current_app.logger.error("database unavailable: %s", type(error).__name__)
     try:

@@ -24,6 +24,7 @@ from portal.public import check, listing, queries, stats
 from portal.public.caching import conditional as _conditional
 from portal.public.decided_under import decided_under
 from portal.web import active_profile
+from search_index import Results
 
 bp = Blueprint("public", __name__)
 listing.register(bp)
@@ -59,6 +60,14 @@ SEARCH_FILTERS = ("ground", "subject_kind", "year")
 PER_PAGE = 20
 
 
+def _searchable_documents() -> int:
+    """How many documents the index should hold (counted once per publication version)."""
+    from portal.public.caching import aggregates
+    from portal.services.indexer import expected_count
+
+    return aggregates.get(("index-expected",), lambda: expected_count(db.session))
+
+
 @bp.get("/search")
 def search():
     from portal.search import get_index
@@ -71,11 +80,15 @@ def search():
     results, rows = None, {}
     index = get_index()
     if q and not index.exists():
-        # The index is being rebuilt (the worker does it from the projection): say so
-        # rather than answer "nothing found".
-        return render_template("public/search.html", q=q, results=None, rows=rows, filters=filters,
-                               profile=active_profile(), per_page=PER_PAGE, unavailable=True), 503
-    if q:
+        if _searchable_documents():
+            # The index is being rebuilt (the worker does it from the projection): say so
+            # rather than answer "nothing found".
+            return render_template("public/search.html", q=q, results=None, rows=rows,
+                                   filters=filters, profile=active_profile(), per_page=PER_PAGE,
+                                   unavailable=True), 503
+        results = Results(total=0, hits=[], facets={}, page=1, per_page=PER_PAGE, exact=False,
+                          suggestion=None)                 # nothing published: nothing to find
+    elif q:
         results = index.search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE)
         rows = queries.entries_by_public_ids(db.session, [hit.id for hit in results.hits])
     return render_template("public/search.html", q=q, results=results, rows=rows,

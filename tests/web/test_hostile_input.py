@@ -249,7 +249,12 @@ PUBLIC_QUERIES = {
 def test_public_queries_never_answer_5xx(app, session, client):
     from tests.factories import published_case
 
+    from portal.search import get_index
+    from portal.services import indexer
+
     published_case(session, app)
+    session.commit()
+    indexer.rebuild(session, get_index(app))          # the worker's index: search answers
     session.commit()
     for url, names in PUBLIC_QUERIES.items():
         for name in names:
