@@ -106,6 +106,7 @@ class Limit:
     figure: str          # one of FIGURES
     value: Decimal
     inclusive: bool
+    at_most: bool = False  # an upper limit: at most (以下 / 以内, the number included)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class Behaviour:
     text: Text
     units: frozenset[str]  # the kinds of unit (or "person") it may be found against
     source: str
+    threshold: Threshold | None = None   # figures a finding must give (Zhengzhou arrears)
 
     @property
     def subject(self) -> str:
