@@ -1,4 +1,4 @@
-"""case and finding figures for thresholds (months, person-times, alternative); kind of unit of a subject
+"""figures for thresholds on cases and findings; the kind of unit of a subject
 
 Revision ID: c4e1f0a7b2d9
 Revises: a9131e0e2dce

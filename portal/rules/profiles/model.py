@@ -152,7 +152,8 @@ class Measure:
     subject_kinds: frozenset[str] = SUBJECT_KINDS_ALL  # the listed subjects it applies to
 
     def applies_to(self, severity: str, subject_kind: str) -> bool:
-        return (not self.severities or severity in self.severities) and subject_kind in self.subject_kinds
+        return ((not self.severities or severity in self.severities)
+                and subject_kind in self.subject_kinds)
 
 
 @dataclass(frozen=True)
