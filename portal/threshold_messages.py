@@ -11,6 +11,7 @@ from decimal import Decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal.rules.profiles import Threshold
 from portal.rules.thresholds import Shortfall
 
 
@@ -39,7 +40,13 @@ def _count(value: Decimal) -> str:
     return _number(Decimal(value))
 
 
-def _requirement(figure: str, value: Decimal, inclusive: bool) -> str:
+def _requirement(figure: str, value: Decimal, inclusive: bool, at_most: bool = False) -> str:
+    if at_most:
+        if figure == "amount":
+            return _("an amount of at most %(amount)s", amount=money(value))
+        if figure == "months":
+            return _("at most %(num)s months", num=_count(value))
+        return _("at most %(num)s person-times", num=_count(value))
     if figure == "amount":
         return (_("an amount of %(amount)s or more", amount=money(value)) if inclusive
                 else _("an amount over %(amount)s", amount=money(value)))
@@ -61,15 +68,24 @@ def _actual(figure: str, value: Decimal | None) -> str:
             else _("the count is %(num)s person-times", num=_count(value)))
 
 
+def requirement(th: Threshold) -> str:
+    """What a threshold requires: "金额超过1万元（或虽未达到1万元但经责令退回仍拒不退回）"."""
+    lang = "en" if _english() else "zh"
+    joiner = _(" or ") if th.combine == "any" else _(" and ")
+    text = joiner.join(_requirement(lim.figure, lim.value, lim.inclusive, lim.at_most)
+                       for lim in th.limits)
+    if th.alternative is not None:
+        text = _("%(requirement)s (or: %(alternative)s)", requirement=text,
+                 alternative=th.alternative.get(lang))
+    return text
+
+
 def refusal(short: Shortfall) -> str:
     """The message that cites the threshold and the case's own figures."""
     th = short.threshold
     lang = "en" if _english() else "zh"
-    joiner = _(" or ") if th.combine == "any" else _(" and ")
-    requirement = joiner.join(_requirement(lim.figure, lim.value, lim.inclusive) for lim in th.limits)
-    if th.alternative is not None:
-        requirement = _("%(requirement)s (or: %(alternative)s)", requirement=requirement,
-                        alternative=th.alternative.get(lang))
-    actual = _(", ").join(_actual(lim.figure, short.figures.value(lim.figure)) for lim in th.limits)
+    requirement_text = requirement(th)
+    figures = dict.fromkeys(lim.figure for lim in th.limits)       # each figure once
+    actual = _(", ").join(_actual(f, short.figures.value(f)) for f in figures)
     return _("%(clause)s requires %(requirement)s; in this case %(actual)s.",
-             clause=th.clause.get(lang), requirement=requirement, actual=actual)
+             clause=th.clause.get(lang), requirement=requirement_text, actual=actual)

@@ -6,6 +6,7 @@ import datetime as dt
 from portal.models import FindingSource, Role
 from portal.rules import identifiers
 from portal.rules.profiles import load_profile
+from portal.rules.thresholds import least_figures
 from portal.rules.workflow import SubmissionKind
 from portal.services import grades, redlist, submissions
 from portal.services.calendar import load_calendar
@@ -35,11 +36,15 @@ def complaint(session, *, granted: bool | None = None, anonymous: bool = False,
     return sub
 
 
-def finding(session, subject, code: str = "ZG2", *, on: dt.date = TODAY, user=None):
+def finding(session, subject, code: str = "ZG2", *, on: dt.date = TODAY, user=None, months=None):
+    """A finding of ``code``; arrears by years get the months their threshold needs."""
     user = user or make_staff(session, Role.CLERK)
+    behaviour = next((b for b in ZZ.behaviours if b.code == code), None)
+    figures = least_figures(behaviour.threshold if behaviour else None)
     return grades.record_finding(session, user, ZZ, subject, grades.FindingInput(
         code=code, found_on=on, facts="经稽核认定。", source=FindingSource.INSPECTION,
-        document_no="郑社保稽〔2026〕1号"), TODAY)
+        document_no="郑社保稽〔2026〕1号", amount=figures.amount,
+        months=figures.months if months is None else months), TODAY)
 
 
 def proposal(session, subject=None, *, criteria=EMPLOYER_CRITERIA, unit_type="employer", clerk=None):

@@ -15,7 +15,7 @@ from portal.rules.profiles import Profile, load_profile
 from portal.rules.workflow import RemovalReason
 from portal.services import cases
 from portal.services.calendar import load_calendar
-from tests.factories import make_staff, make_subject
+from tests.factories import enough, make_staff, make_subject
 
 SERVED = dt.date(2026, 3, 2)
 DECIDED = dt.date(2026, 3, 16)
@@ -58,7 +58,8 @@ class Procedure:
         self.case = cases.open_case(
             session, self.clerk, self.profile, self.subject,
             cases.CaseInput(ground=self.ground.code, facts="经查，该单位拒不改正，涉及职工23人次。",
-                            reasons="经责令限期改正后逾期仍未改正。"),
+                            reasons="经责令限期改正后逾期仍未改正。",
+                            **enough(self.profile, self.ground.code)),
             SERVED - dt.timedelta(days=7))
         self.pre_notice_code = cases.serve_pre_notice(session, self.clerk, self.case, self.profile,
                                                       self.calendar, SERVED)

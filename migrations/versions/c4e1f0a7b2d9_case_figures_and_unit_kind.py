@@ -1,4 +1,4 @@
-"""case figures for ground thresholds (months, person-times, alternative); kind of unit of a subject
+"""figures for thresholds on cases and findings; the kind of unit of a subject
 
 Revision ID: c4e1f0a7b2d9
 Revises: c4e7d2a91b35
@@ -24,9 +24,15 @@ def upgrade():
                                       nullable=False))
     with op.batch_alter_table('subjects', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unit_kind', sa.String(length=30), nullable=True))
+    with op.batch_alter_table('grade_findings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=True))
+        batch_op.add_column(sa.Column('months', sa.Integer(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('grade_findings', schema=None) as batch_op:
+        batch_op.drop_column('months')
+        batch_op.drop_column('amount')
     with op.batch_alter_table('subjects', schema=None) as batch_op:
         batch_op.drop_column('unit_kind')
     with op.batch_alter_table('cases', schema=None) as batch_op:

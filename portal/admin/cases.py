@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import clock, labels
+from portal import clock, labels, threshold_messages
 from portal.admin import access, forms, queries, subject_form
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
@@ -158,8 +158,10 @@ def new():
                         "were used."), "info")
             return redirect(url_for(".show", case_id=case.id))
     status = 400 if form.is_submitted() else 200
+    thresholds = [(g.code, threshold_messages.requirement(g.threshold))
+                  for g in profile.grounds if g.threshold is not None]
     return render_template("admin/case_new.html", form=form, profile=profile,
-                           complaint=complaint), status
+                           complaint=complaint, thresholds=thresholds), status
 
 
 @bp.get("/<int:case_id>")

@@ -126,7 +126,8 @@ class CaseForm(FlaskForm):
                           validators=[Optional(), NumberRange(min=0, max=999999999999)])
     months = IntegerField(_l("Months (of arrears, of benefits drawn …)"),
                           validators=[Optional(), NumberRange(min=0, max=1200)])
-    person_times = IntegerField(_l("Person-times"), validators=[Optional(), NumberRange(min=0, max=10**7)])
+    person_times = IntegerField(_l("Person-times"),
+                                validators=[Optional(), NumberRange(min=0, max=10**7)])
     alternative_met = BooleanField(_l("Below the figures, but the alternative the ground names is "
                                       "established (e.g. not returned despite an order)"))
     department = StringField(_l("Deciding department"), validators=[Length(max=120)])

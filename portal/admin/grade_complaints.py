@@ -23,7 +23,7 @@ from portal.admin.messages import step_error
 from portal.extensions import db
 from portal.models import Subject, SubjectKind, Submission
 from portal.rules import grades as rules
-from portal.rules import identifiers
+from portal.rules import identifiers, thresholds
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import cases, grades, subjects
 from portal.web import active_profile
@@ -104,10 +104,15 @@ def record(submission_id: int):
     if mismatch:
         form.code.errors = [mismatch]
         return _render(sub, finding_form=form, status=400)
+    short = gf.threshold_problem(profile, unit, form.code.data, form.amount.data, form.months.data)
+    if short:
+        form.months.errors = [short]
+        return _render(sub, finding_form=form, status=400)
     try:
         finding = grades.record_complaint_finding(
             db.session, current_user._get_current_object(), profile, sub, unit, form.code.data,
-            form.facts.data, form.found_on.data, clock.today(), form.document_no.data)
+            form.facts.data, form.found_on.data, clock.today(), form.document_no.data,
+            thresholds.Figures(amount=form.amount.data, months=form.months.data))
     except cases.PermissionDenied as exc:
         db.session.rollback()
         return access.denied(step_error(exc))

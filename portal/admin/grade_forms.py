@@ -14,9 +14,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal import labels
+from portal import labels, threshold_messages
 from portal.admin.forms import REQUIRED, CaseForm, _day
 from portal.rules import grades as rules
+from portal.rules import thresholds
 
 FINDING_SOURCES = {
     "inspection": _l("Inspection or audit"),
@@ -61,6 +62,7 @@ def grade_error(code: str) -> str:
         "no_grading": _("This profile has no catalogue of graded behaviours."),
         "unknown_behaviour": _("This behaviour does not apply to this subject."),
         "unit_kind": _("This behaviour does not apply to this kind of unit."),
+        "threshold": _("The figures do not reach the behaviour's threshold."),
         "future": _("The date cannot lie in the future."),
         "facts_required": _("Describe the facts found."),
         "complaint_not_verified": _("Only a complaint that was verified (granted) can raise the "
@@ -151,9 +153,19 @@ class SubjectForm(FlaskForm):
     unit_kind = CaseForm.unit_kind
 
 
+def threshold_problem(profile, subject, code: str, amount, months) -> str | None:
+    """The behaviour's threshold (Zhengzhou arrears by years) against the finding's figures, worded
+    as on the case form (None: reached) — the rule ``record_finding`` enforces."""
+    item = rules.catalogue_item(profile, subject.kind.value, code)
+    short = item and thresholds.shortfall(item, thresholds.Figures(amount=amount, months=months))
+    return threshold_messages.refusal(short) if short else None
+
+
 class FindingForm(FlaskForm):
     code = SelectField(_l("Behaviour found"), validators=[_required()], choices=[])
     found_on = _day(_l("Found on"))
+    amount = CaseForm.amount
+    months = CaseForm.months
     source = SelectField(_l("Source"), validators=[_required()],
                          choices=[("inspection", FINDING_SOURCES["inspection"]),
                                   ("case", FINDING_SOURCES["case"])])
@@ -218,6 +230,8 @@ class ComplaintFindingForm(FlaskForm):
                                validators=[_required(), Length(max=40)])
     code = SelectField(_l("Behaviour found"), validators=[_required()], choices=[])
     found_on = _day(_l("Found on"))
+    amount = CaseForm.amount
+    months = CaseForm.months
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
     facts = TextAreaField(_l("Facts found (do not name the complainant)"),
                           validators=[_required(), Length(max=5000)])

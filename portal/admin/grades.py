@@ -150,7 +150,8 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
         pending=redlist.pending_proposals(db.session, subject.id), obstacles=obstacles,
         finding_form=finding_form, proposal_form=proposal_form,
         end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(),
-        case_form_for=lambda f: gf.FindingCaseForm(prefix=f"case{f.id}", formdata=None), gf=gf,
+        case_form_for=lambda f: gf.FindingCaseForm(prefix=f"case{f.id}", formdata=None,
+                                                   amount=f.amount, months=f.months), gf=gf,
         unit_kind_form=gf.UnitKindForm(prefix="unit_kind", formdata=None,
                                        unit_kind=rules.unit_kind_of(kind, subject.unit_kind)),
     ), status
@@ -175,6 +176,10 @@ def record(subject_id: int):
     if mismatch:
         form.code.errors = [mismatch]
         return _render(found, finding_form=form, status=400)
+    short = gf.threshold_problem(profile, found, form.code.data, form.amount.data, form.months.data)
+    if short:
+        form.months.errors = [short]
+        return _render(found, finding_form=form, status=400)
     source = FindingSource(form.source.data)
     case = None
     if source is FindingSource.CASE:
@@ -185,7 +190,9 @@ def record(subject_id: int):
                                         grades.FindingInput(
                                             code=form.code.data, found_on=form.found_on.data,
                                             facts=form.facts.data, source=source, case=case,
-                                            document_no=form.document_no.data), clock.today())
+                                            document_no=form.document_no.data,
+                                            amount=form.amount.data, months=form.months.data),
+                                        clock.today())
     except cases.PermissionDenied as exc:
         db.session.rollback()
         return access.denied(step_error(exc))

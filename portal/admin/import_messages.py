@@ -72,8 +72,9 @@ def _threshold_message(params: dict) -> str:
         amount=Decimal(params["amount"]) if params.get("amount") else None,
         months=params.get("months"))
     short = thresholds.shortfall(ground, figures)
-    return threshold_messages.refusal(short) if short else _("The figures do not reach the ground's "
-                                                             "threshold.")
+    if short is None:
+        return _("The figures do not reach the ground's threshold.")
+    return threshold_messages.refusal(short)
 
 
 def row_error(code: str, params: dict, fmt: ReportFormat, locale: str) -> str:

@@ -115,8 +115,9 @@ def _schemas() -> dict:
                         "resident ID number."},
             "amount": {"type": ["string", "number"], "description": "Yuan, 0 or more, at most two "
                        "decimals (a string keeps them exact)."},
-            "months": {"type": "integer", "minimum": 0, "maximum": 1200, "description": "Months "
-                       "(of arrears, of benefits drawn …) where the ground's threshold counts them."},
+            "months": {"type": "integer", "minimum": 0, "maximum": 1200, "description":
+                       "Months (of arrears, of benefits drawn …) where the ground's threshold "
+                       "counts them."},
             "person_times": {"type": "integer", "minimum": 0, "description": "Person-times (人次) "
                              "where the ground's threshold counts them."},
             "alternative_met": {"type": "boolean", "description": "The figures are below the "

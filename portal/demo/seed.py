@@ -45,6 +45,7 @@ from portal.models import (
 )
 from portal.rules import grades as grade_rules
 from portal.rules.profiles import Profile, load_profile
+from portal.rules.thresholds import least_figures
 from portal.rules.workflow import (
     OPEN_SUBMISSION_STATES,
     CaseState,
@@ -190,9 +191,11 @@ def seed_findings(session: Session, profile: Profile, factory: SubjectFactory,
             subject.unit_kind = "medical_institution"
         session.flush()
         found_on = today - dt.timedelta(days=rng.randint(10, 300))
+        figures = least_figures(item.threshold)      # arrears by years: the months they need
         grades.record_finding(session, staff.clerk, profile, subject, grades.FindingInput(
             code=item.code, found_on=found_on, facts=_FACTS[item.grade],
-            document_no=f"{profile.name.zh[:1]}社保稽〔{found_on.year}〕{n + 1}号"), found_on)
+            document_no=f"{profile.name.zh[:1]}社保稽〔{found_on.year}〕{n + 1}号",
+            amount=figures.amount, months=figures.months), found_on)
     return count
 
 

@@ -47,7 +47,8 @@ class Case(Base):
     # further figures a ground's threshold may name (portal.rules.thresholds)
     months: Mapped[int | None] = mapped_column()                         # 月数 (e.g. arrears)
     person_times: Mapped[int | None] = mapped_column()                   # 人次
-    alternative_met: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # 经责令退回…
+    # the ground's alternative was established (e.g. 经责令退回仍拒不退回)
+    alternative_met: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     department: Mapped[str] = mapped_column(sa.String(120), default="")
     department_contact: Mapped[str] = mapped_column(sa.String(120), default="")
     access_code_hash: Mapped[str | None] = mapped_column(sa.String(200))  # printed on letters

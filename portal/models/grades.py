@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -48,6 +49,9 @@ class GradeFinding(Base):
     grade: Mapped[str] = mapped_column(sa.String(10))
     found_on: Mapped[dt.date] = mapped_column(sa.Date)
     facts: Mapped[str] = mapped_column(sa.Text, default="")
+    # figures the behaviour's threshold needs (Zhengzhou arrears: months, amount)
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    months: Mapped[int | None] = mapped_column()
     source: Mapped[FindingSource] = mapped_column(enum_column(FindingSource))
     document_no: Mapped[str | None] = mapped_column(sa.String(60))
     submission_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submissions.id"), index=True)

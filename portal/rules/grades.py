@@ -50,6 +50,7 @@ class CatalogueItem:
     subject: str           # employer | medical_institution | person (the catalogue part)
     source: str
     units: frozenset = frozenset({"person"})   # kinds of unit (or "person") it applies to
+    threshold: object = None                   # figures a finding must give (profiles.Threshold)
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,13 @@ def catalogue(profile: Profile, subject_kind: str) -> tuple[CatalogueItem, ...]:
     personal blacklist, Zhengzhou §二 ¶2), graded by their severity.
     """
     if subject_kind == "person":
-        items = [CatalogueItem(b.code, b.grade, b.text, b.subject, b.source, b.units)
+        items = [CatalogueItem(b.code, b.grade, b.text, b.subject, b.source, b.units, b.threshold)
                  for b in profile.behaviours if b.subject == "person"]
         known = {i.code for i in items}
         items += [CatalogueItem(g.code, g.severity, g.text, "person", g.source)
                   for g in profile.grounds if "person" in g.subject_kinds and g.code not in known]
         return tuple(items)
-    return tuple(CatalogueItem(b.code, b.grade, b.text, b.subject, b.source, b.units)
+    return tuple(CatalogueItem(b.code, b.grade, b.text, b.subject, b.source, b.units, b.threshold)
                  for b in profile.behaviours if b.subject != "person")
 
 

@@ -49,11 +49,16 @@ class Shortfall:
 def reached(limit: Limit, value: Decimal | None) -> bool:
     if value is None:
         return False
+    if limit.at_most:
+        return value <= limit.value
     return value >= limit.value if limit.inclusive else value > limit.value
 
 
 def shortfall(ground: Ground, figures: Figures) -> Shortfall | None:
-    """``None`` if ``figures`` satisfy ``ground``'s threshold (or it has none)."""
+    """``None`` if ``figures`` satisfy ``ground``'s threshold (or it has none).
+
+    ``ground``: a listing ground, or anything else with a ``code`` and a ``threshold``
+    (a behaviour of the grade catalogue, Zhengzhou's arrears by years)."""
     threshold = ground.threshold
     if threshold is None:
         return None
@@ -62,10 +67,30 @@ def shortfall(ground: Ground, figures: Figures) -> Shortfall | None:
         return None
     if threshold.alternative is not None and figures.alternative_met:
         return None
-    missing = tuple(lim.figure for lim in threshold.limits if figures.value(lim.figure) is None)
+    missing = tuple(dict.fromkeys(lim.figure for lim in threshold.limits
+                                  if figures.value(lim.figure) is None))
     return Shortfall(ground.code, threshold, figures, missing)
 
 
 def figures_needed(ground: Ground) -> tuple[str, ...]:
     """The figures ``ground``'s threshold looks at (empty: none)."""
     return tuple(lim.figure for lim in ground.threshold.limits) if ground.threshold else ()
+
+
+
+def least_figures(threshold: Threshold | None) -> Figures:
+    """The smallest figures that reach every limit of ``threshold`` (e.g. for demo data)."""
+    if threshold is None:
+        return Figures()
+    values: dict[str, Decimal] = {}
+    for lim in threshold.limits:
+        if not lim.at_most:
+            step = Decimal("0.01") if lim.figure == "amount" else Decimal(1)
+            low = lim.value if lim.inclusive else lim.value + step
+            values[lim.figure] = max(low, values.get(lim.figure, low))
+    for lim in threshold.limits:
+        if lim.at_most:
+            values.setdefault(lim.figure, lim.value)
+    return Figures(amount=values.get("amount"),
+                   months=int(values["months"]) if "months" in values else None,
+                   person_times=int(values["person_times"]) if "person_times" in values else None)

@@ -125,7 +125,10 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
         case_no=next_case_no(session, profile, today.year), profile=profile.code, subject=subject,
         ground=ground.code, severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
         facts=data.facts, reasons=data.reasons, document_no=data.document_no, amount=data.amount,
-        months=data.months, person_times=data.person_times, alternative_met=data.alternative_met,
+        months=data.months, person_times=data.person_times,
+        # the alternative counts only where the ground names one (Jiamusi art. 5(三))
+        alternative_met=bool(data.alternative_met and ground.threshold
+                             and ground.threshold.alternative is not None),
         department=data.department or profile.authority.zh,
         department_contact=data.department_contact, opened_on=today,
         prior_listings=prior_listings(session, subject, profile),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -71,6 +72,12 @@ class FindingInput:
     document_no: str | None = None
     case: Case | None = None
     submission: Submission | None = None
+    amount: Decimal | None = None      # figures the behaviour's threshold needs
+    months: int | None = None
+
+    @property
+    def figures(self) -> thresholds.Figures:
+        return thresholds.Figures(amount=self.amount, months=self.months)
 
 
 # --------------------------------------------------------------------------
@@ -140,6 +147,8 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
         raise GradeError("unknown_behaviour")
     if not rules.fits(item, subject.kind.value, subject.unit_kind):
         raise GradeError("unit_kind")
+    if thresholds.shortfall(item, data.figures) is not None:
+        raise GradeError("threshold")
     if data.found_on > today:
         raise GradeError("future")
     facts = (data.facts or "").strip()
@@ -153,6 +162,7 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
     finding = GradeFinding(
         finding_no=_next_no(session, profile, today.year), profile=profile.code, subject=subject,
         behaviour_code=item.code, grade=item.grade, found_on=data.found_on, facts=facts,
+        amount=data.amount, months=data.months,
         source=data.source, document_no=(data.document_no or "").strip() or None,
         submission_id=data.submission.id if data.submission else None,
         case_id=data.case.id if data.case else None, status=FindingStatus.LIVE,
@@ -171,11 +181,14 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
 def record_complaint_finding(session: Session, user: StaffUser | None, profile: Profile,
                              submission: Submission, subject: Subject, code: str, facts: str,
                              found_on: dt.date, today: dt.date,
-                             document_no: str | None = None) -> GradeFinding:
+                             document_no: str | None = None,
+                             figures: thresholds.Figures | None = None) -> GradeFinding:
     """The behaviour a verified complaint revealed: it raises the unit's grade."""
+    figures = figures or thresholds.Figures()
     return record_finding(session, user, profile, subject, FindingInput(
         code=code, found_on=found_on, facts=facts, source=FindingSource.COMPLAINT,
-        document_no=document_no, submission=submission), today)
+        document_no=document_no, submission=submission, amount=figures.amount,
+        months=figures.months), today)
 
 
 def record_false_complaint(session: Session, user: StaffUser | None, profile: Profile, key: str,
@@ -249,7 +262,10 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
     ground = rules.serious_ground(profile, finding.behaviour_code, subject.kind.value)
     if ground is None:
         raise GradeError("no_ground")
-    figures = figures or thresholds.Figures()
+    if figures is None or (figures.amount, figures.months, figures.person_times) == (None,) * 3:
+        # the figures recorded with the finding (arrears: months and amount)
+        figures = thresholds.Figures(amount=finding.amount, months=finding.months,
+                                     alternative_met=bool(figures and figures.alternative_met))
     case = cases.open_case(session, user, profile, subject, cases.CaseInput(
         ground=ground.code, facts=finding.facts, origin=ORIGIN_OF[finding.source],
         document_no=finding.document_no, department=department,

@@ -242,7 +242,7 @@ def row_figures(v: dict) -> thresholds.Figures:
 
 
 def _threshold(fmt: ReportFormat, profile: Profile, v: dict, errors: list) -> None:
-    """The ground's threshold (``portal.rules.thresholds``), as the case form and the API check it."""
+    """The ground's threshold (``portal.rules.thresholds``), checked as by the case form."""
     if not v.get("ground") or any(code in ("amount", "arrears") for code, _ in errors):
         return
     short = thresholds.shortfall(profile.ground(v["ground"]), row_figures(v))

@@ -100,7 +100,9 @@ def register_subject(session: Session, user: StaffUser | Actor, key: str,
             org_code = identifiers.org_code_from_uscc(uscc)
         if not (uscc or org_code or reg_no):
             raise SubjectError("uscc", "required")
-    unit_kind = (data.unit_kind or "").strip() or None if data.kind is SubjectKind.ORGANISATION else None
+    unit_kind = None
+    if data.kind is SubjectKind.ORGANISATION:
+        unit_kind = (data.unit_kind or "").strip() or None
     if unit_kind is not None and unit_kind not in UNIT_KINDS:
         raise SubjectError("unit_kind", "invalid")
     people = []

@@ -57,7 +57,7 @@ def test_the_alternative_satisfies_only_a_ground_that_names_one():
     ("amount_over = 10000\n", "amount_over = -1\n", "positive"),
     ("amount_over = 10000\n", "", "at least one limit"),
     ('combine = "any"\namount_over = 10000\n', 'combine = "some"\namount_over = 10000\n', "combine"),
-    ("amount_over = 100000\n", "amount_over = 100000\namount_at_least = 5\n", "one limit per figure"),
+    ("amount_over = 100000\n", "amount_over = 100000\namount_at_least = 5\n", "one lower and one upper"),
     ("months_over = 6\n", "months_over = 6.5\n", "whole number"),
 ])
 def test_malformed_thresholds_are_refused(tmp_path, old, new, message):
@@ -67,3 +67,20 @@ def test_malformed_thresholds_are_refused(tmp_path, old, new, message):
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ProfileError, match=message):
         parse_profile(path)
+
+
+def test_zhengzhou_arrears_by_years_are_thresholds_of_the_behaviours():
+    """004 §四: 1年以内 = 一般, 2年以上3年以下 = 较重, 3年以上且50万元以上 = 严重 (以上/以下/以内
+    include the number)."""
+    from portal.rules.grades import catalogue_item
+    from portal.rules.thresholds import least_figures
+
+    zg2, zh2, zs2 = (catalogue_item(ZZ, "organisation", c) for c in ("ZG2", "ZH2", "ZS2"))
+    assert shortfall(zg2, Figures(months=12)) is None
+    assert shortfall(zg2, Figures(months=13)) is not None
+    assert shortfall(zh2, Figures(months=24)) is None and shortfall(zh2, Figures(months=36)) is None
+    assert shortfall(zh2, Figures(months=18)) is not None and shortfall(zh2, Figures(months=37)) is not None
+    assert shortfall(zh2, Figures()).missing == ("months",)
+    assert shortfall(zs2, Figures(months=36, amount=Decimal("500000"))) is None
+    for item in (zg2, zh2, zs2, JM.ground("J2"), JM.ground("J3")):
+        assert shortfall(item, least_figures(item.threshold)) is None

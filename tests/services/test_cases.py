@@ -303,6 +303,9 @@ def test_a_case_below_its_grounds_threshold_is_refused(app, session):
                                         cases.CaseInput(ground="J3", facts="f", amount=Decimal("5000"),
                                                         alternative_met=True), dt.date(2026, 9, 20))
     assert over.amount == Decimal("10000.01") and refused_to_return.alternative_met
+    no_alternative = cases.open_case(session, clerk, profile, person, cases.CaseInput(
+        ground="J5", facts="f", alternative_met=True), dt.date(2026, 9, 20))
+    assert not no_alternative.alternative_met          # J5 names no alternative: not recorded
 
 
 def test_zhengzhou_serious_arrears_need_both_three_years_and_half_a_million(app, session):

@@ -199,3 +199,16 @@ def test_a_medical_behaviour_is_refused_against_a_unit_of_another_kind(app, sess
     with pytest.raises(grades.GradeError, match="unit_kind"):
         grades.record_complaint_finding(session, make_staff(session, Role.CLERK), ZZ, sub, agency,
                                         "ZH5", "经核实存在挂床住院。", TODAY, TODAY)
+
+
+def test_arrears_findings_need_the_months_of_their_grade(app, session):
+    """004 §四: arrears of 1 year or less are 一般, of 2 to 3 years 较重."""
+    unit = make_subject(session)
+    for code, months in (("ZG2", 13), ("ZH2", 12), ("ZH2", 37)):
+        with pytest.raises(grades.GradeError, match="threshold"):
+            finding(session, unit, code, months=months)
+    with pytest.raises(grades.GradeError, match="threshold"):
+        grades.record_finding(session, make_staff(session, Role.CLERK), ZZ, unit,
+                              grades.FindingInput("ZH2", TODAY, "欠费。"), TODAY)      # months not given
+    assert finding(session, unit, "ZH2", months=30).months == 30
+    assert finding(session, unit, "ZG2", months=12).grade == "general"

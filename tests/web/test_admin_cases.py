@@ -303,6 +303,9 @@ def test_a_case_below_its_grounds_threshold_is_refused_citing_it(app, session, c
     assert ("Article 5 item (2) requires an amount over ¥20,000 or more than 20 person-times; in "
             "this case no amount is given, the count is 12 person-times.") in text(response)
     assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    page = text(client.get("/admin/cases/new"))
+    assert "Grounds that require figures:" in page
+    assert "J4 an amount over ¥10,000 or more than 6 months" in page
     assert _open(client, ground="J3", amount="5000", alternative_met="y").status_code == 302
     assert _open(client, ground="J2", person_times="21").status_code == 302
     assert [(c.ground, c.person_times, c.alternative_met) for c in

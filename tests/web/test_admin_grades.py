@@ -86,7 +86,15 @@ def test_recording_and_withdrawing_a_finding(session, client, people):
     english(client)
     response = client.post(f"/admin/grades/subjects/{unit.id}/findings", data={
         "finding-code": "ZS2", "finding-found_on": TODAY.isoformat(), "finding-source": "inspection",
-        "finding-document_no": "郑社保稽〔2026〕3号", "finding-facts": "欠费3年以上，金额60万元。"})
+        "finding-document_no": "郑社保稽〔2026〕3号", "finding-facts": "欠费3年以上，金额60万元。",
+        "finding-months": "30", "finding-amount": "600000"})
+    assert response.status_code == 400 and (
+        "Part 4 (3) item 2 requires an amount of ¥500,000 or more and 36 months or more; in this "
+        "case the amount is ¥600,000, the period is 30 months.") in text(response)
+    response = client.post(f"/admin/grades/subjects/{unit.id}/findings", data={
+        "finding-code": "ZS2", "finding-found_on": TODAY.isoformat(), "finding-source": "inspection",
+        "finding-document_no": "郑社保稽〔2026〕3号", "finding-facts": "欠费3年以上，金额60万元。",
+        "finding-months": "40", "finding-amount": "600000"})
     assert response.status_code == 302
     f = session.execute(sa.select(GradeFinding)).scalar_one()
     assert f.grade == "serious" and f.document_no == "郑社保稽〔2026〕3号"
@@ -101,8 +109,7 @@ def test_recording_and_withdrawing_a_finding(session, client, people):
     assert ("Part 4 (3) item 2 requires an amount of ¥500,000 or more and 36 months or more; in "
             "this case the amount is ¥60,000, the period is 40 months.") in text(
         client.get(short.headers["Location"]))
-    opened = client.post(f"/admin/grades/findings/{f.id}/case",
-                         data={f"case{f.id}-months": "40", f"case{f.id}-amount": "600000"})
+    opened = client.post(f"/admin/grades/findings/{f.id}/case")      # the finding's own figures
     assert opened.status_code == 302 and "/admin/cases/" in opened.headers["Location"]
     assert session.execute(sa.select(Case.months)).scalar_one() == 40
     client.post("/admin/logout")

@@ -446,7 +446,8 @@ def test_status_carries_the_credit_grade_of_a_finding_that_counts(app, session, 
     found_on = clock.today() - dt.timedelta(days=30)   # a general finding counts 1 year
     grades.record_finding(session, make_staff(session, Role.CLERK), load_profile("zhengzhou"),
                           unit, grades.FindingInput(code="ZG2", found_on=found_on,
-                                                    facts="拖欠社会保险费8个月。"), found_on)
+                                                    facts="拖欠社会保险费8个月。", months=8),
+                          found_on)
     session.commit()
     body = status_of(client, token, unit.uscc).get_json()
     assert body["warning"] == "flag" and body["warning_reasons"] == ["credit_grade"]

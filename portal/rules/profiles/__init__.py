@@ -32,6 +32,8 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
   by :mod:`portal.rules.thresholds`.
 * ``Behaviour.units`` – the kinds of unit (``UNIT_KINDS``) or ``person`` a
   catalogue behaviour applies to; ``Behaviour.subject`` is derived from it.
+* ``Behaviour.threshold`` – as ``Ground.threshold``, for findings (Zhengzhou's
+  arrears graded by years; ``<figure>_at_most`` for 以下/以内).
 * ``RepairRule.opens_after_rectification_window`` – Jiamusi art. 12: repair is
   for subjects who did not rectify in time, so for a rectifiable first
   listing it opens when the rectification window has closed.

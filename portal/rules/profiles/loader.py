@@ -60,7 +60,8 @@ def _threshold(t: _Table | None) -> Threshold | None:
         return None
     limits = []
     for figure in FIGURES:
-        for suffix, inclusive in (("_over", False), ("_at_least", True)):
+        for suffix, inclusive, at_most in (("_over", False, False), ("_at_least", True, False),
+                                           ("_at_most", True, True)):
             value = t.raw(figure + suffix, required=False)
             if value is None:
                 continue
@@ -68,11 +69,11 @@ def _threshold(t: _Table | None) -> Threshold | None:
                 raise t.error(figure + suffix, "expected a positive number")
             if figure != "amount" and not isinstance(value, int):
                 raise t.error(figure + suffix, "expected a whole number")
-            limits.append(Limit(figure, Decimal(str(value)), inclusive))
+            limits.append(Limit(figure, Decimal(str(value)), inclusive, at_most))
     if not limits:
         raise t.error("amount_over", "a threshold names at least one limit")
-    if len({lim.figure for lim in limits}) != len(limits):
-        raise t.error("amount_over", "one limit per figure")
+    if len({(lim.figure, lim.at_most) for lim in limits}) != len(limits):
+        raise t.error("amount_over", "one lower and one upper limit per figure")
     th = Threshold(limits=tuple(limits), combine=t.choice("combine", ("any", "all")),
                    clause=t.text("clause"), source=t.source(),
                    alternative=t.text("alternative", required=False))
@@ -155,6 +156,7 @@ def _behaviour(t: _Table) -> Behaviour:
         text=t.text("text"),
         units=t.choices("units", BEHAVIOUR_UNITS),
         source=t.source(),
+        threshold=_threshold(t.table("threshold", required=False)),
     )
     if not b.units:
         raise t.error("units", "at least one kind of unit")

@@ -106,6 +106,7 @@ class Limit:
     figure: str          # one of FIGURES
     value: Decimal
     inclusive: bool
+    at_most: bool = False  # an upper limit: at most (以下 / 以内, the number included)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ class Measure:
     subject_kinds: frozenset[str] = SUBJECT_KINDS_ALL  # the listed subjects it applies to
 
     def applies_to(self, severity: str, subject_kind: str) -> bool:
-        return (not self.severities or severity in self.severities) and subject_kind in self.subject_kinds
+        return ((not self.severities or severity in self.severities)
+                and subject_kind in self.subject_kinds)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ class Behaviour:
     text: Text
     units: frozenset[str]  # the kinds of unit (or "person") it may be found against
     source: str
+    threshold: Threshold | None = None   # figures a finding must give (Zhengzhou arrears)
 
     @property
     def subject(self) -> str:
