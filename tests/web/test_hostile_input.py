@@ -247,10 +247,9 @@ PUBLIC_QUERIES = {
 
 
 def test_public_queries_never_answer_5xx(app, session, client):
-    from tests.factories import published_case
-
     from portal.search import get_index
     from portal.services import indexer
+    from tests.factories import published_case
 
     published_case(session, app)
     session.commit()

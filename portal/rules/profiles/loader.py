@@ -346,6 +346,10 @@ def public_texts(p: Profile):
         yield "scope", p.scope
     for i, g in enumerate(p.grounds):
         yield from ((f"grounds[{i}].text", g.text), (f"grounds[{i}].legal_basis", g.legal_basis))
+        if g.threshold is not None:                  # quoted to the party in a refusal
+            yield f"grounds[{i}].threshold.clause", g.threshold.clause
+            if g.threshold.alternative is not None:
+                yield f"grounds[{i}].threshold.alternative", g.threshold.alternative
     for i, m in enumerate(p.measures):
         for name in ("text", "implementing_units", "legal_basis"):
             yield f"measures[{i}].{name}", getattr(m, name)
