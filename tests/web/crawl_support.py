@@ -7,6 +7,8 @@ import re
 import zipfile
 from collections import deque
 from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 #: Machine-readable routes and public pages, fetched whether or not a page links to them.
@@ -71,3 +73,31 @@ def crawl(client, start: list[str], skip: tuple[str, ...], keep: Callable[[str],
                 seen.add(link)
                 queue.append(link)
     return bodies, statuses
+
+
+@contextmanager
+def demo_city(tmp: Path, profile: str | None = None):
+    """An app on a fresh SQLite file with the profile's demo city seeded and indexed."""
+    from portal import create_app
+    from portal.config import testing as settings_for_tests
+    from portal.demo.seed import seed_city
+    from portal.extensions import db
+    from portal.search import get_index
+    from portal.services import indexer
+
+    config = settings_for_tests(f"sqlite:///{tmp / 'demo.db'}", tmp)
+    if profile:
+        config["PORTAL_PROFILE"] = profile
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        seed_city(db.session, app.config)
+        db.session.commit()
+        indexer.rebuild(db.session, get_index(app))
+        db.session.commit()
+        yield app
+        db.session.remove()
+        index = app.extensions.pop("portal_search", None)
+        if index is not None:
+            index.close()
+        db.engine.dispose()

@@ -13,22 +13,14 @@ PostgreSQL; the projection, not the database, decides what is shown.
 """
 from __future__ import annotations
 
-import io
 import re
-import zipfile
-from collections import deque
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app
-from portal.config import testing as settings_for_tests
-from portal.demo.seed import seed_city
 from portal.extensions import db
 from portal.models import PublishedEntry, RelatedPerson, Subject
-from portal.search import get_index
-from portal.services import indexer
+from tests.web.crawl_support import crawl, demo_city
 
 MAX_PAGES = 4000
 #: Machine-readable routes, crawled whether or not a page links to them (404 tolerated while
@@ -38,67 +30,13 @@ START = ["/", "/entries", "/removals", "/redlist", "/stats", "/check", "/sitemap
          "/exports/removals.csv", "/exports/removals.xlsx", "/exports/removals.json",
          "/api/v1/entries", "/api/v1/removals", "/api/v1/changes", "/api/v1/openapi.json"]
 SKIP = ("/static/", "/lang/", "/admin", "/submit", "/track")
-LINK = re.compile(r'(?:href|src|action)="([^"]+)"|https?://localhost(/[^\s"<>\\]*)|"(/(?:api|entries|removals|'
-                  r'exports|redlist|search|feeds|sitemap)[^"\s\\]*)"')
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crawl")
-    app = create_app(settings_for_tests(f"sqlite:///{tmp / 'demo.db'}", tmp))
-    with app.app_context():
-        db.create_all()
-        seed_city(db.session, app.config)
-        db.session.commit()
-        indexer.rebuild(db.session, get_index(app))
-        db.session.commit()
+    with demo_city(tmp) as app:
         yield app
-        db.session.remove()
-        index = app.extensions.pop("portal_search", None)
-        if index is not None:
-            index.close()
-        db.engine.dispose()
-
-
-def _text(response) -> str:
-    if response.mimetype and "spreadsheetml" in response.mimetype:
-        with zipfile.ZipFile(io.BytesIO(response.get_data())) as book:
-            return "".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
-    return response.get_data(as_text=True)
-
-
-def _links(body: str) -> set[str]:
-    found = set()
-    for groups in LINK.findall(body):
-        raw = next((g for g in groups if g), "").replace("&amp;", "&")
-        parts = urlsplit(raw)
-        if parts.netloc and parts.netloc != "localhost":
-            continue
-        if parts.path.startswith("/") and not parts.path.startswith(SKIP) and "{" not in raw:
-            found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
-    return found
-
-
-def crawl(client, start: list[str]) -> tuple[dict[str, str], dict[str, int]]:
-    """Breadth-first GET of every same-site link; returns bodies and non-200 statuses."""
-    bodies, statuses = {}, {}
-    queue, seen = deque(start), set(start)
-    while queue and len(bodies) < MAX_PAGES:
-        url = queue.popleft()
-        response = client.get(url)
-        if response.status_code != 200:
-            statuses[url] = response.status_code
-            continue
-        bodies[url] = body = _text(response)
-        for link in _links(body):
-            # Search facets multiply into hundreds of filter combinations: from a search page,
-            # follow the results, not further searches.
-            if url.startswith("/search") and link.startswith("/search"):
-                continue
-            if link not in seen:
-                seen.add(link)
-                queue.append(link)
-    return bodies, statuses
 
 
 def test_no_full_id_number_on_any_public_page(demo):
@@ -114,7 +52,7 @@ def test_no_full_id_number_on_any_public_page(demo):
     assert len(numbers) > 300 and persons > 10        # the city has people to protect
     searches = [f"/search?q={name}" for name in (names[0], names[len(names) // 2][:4], names[-1][:2])]
 
-    bodies, statuses = crawl(demo.test_client(), START + searches)
+    bodies, statuses = crawl(demo.test_client(), START + searches, SKIP, lambda _url: True, MAX_PAGES)
 
     assert len(bodies) < MAX_PAGES, "crawl cap reached: the site links to too many URLs"
     entry_pages = [u for u in bodies if re.fullmatch(r"/entries/E\w+", u)]

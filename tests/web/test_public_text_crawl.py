@@ -24,19 +24,16 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from portal import clock, create_app
-from portal.config import testing as settings_for_tests
-from portal.demo.seed import DEMO_TODAY, seed_city
+from portal import clock
+from portal.demo.seed import DEMO_TODAY
 from portal.extensions import db
 from portal.models import PublishedEntry, Role
 from portal.public_text import internal_markers
 from portal.rules.profiles import available_profiles, load_profile
 from portal.rules.workflow import RemovalReason
-from portal.search import get_index
-from portal.services import indexer
 from tests.letters_support import DECIDED, Procedure, post_letter
 from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
-from tests.web.crawl_support import PUBLIC_START, crawl, first_pages
+from tests.web.crawl_support import PUBLIC_START, crawl, demo_city, first_pages
 
 LANGS = ("zh_CN", "en")
 SKIP = ("/static/", "/lang/", "/admin")
@@ -54,21 +51,8 @@ def _at(day: dt.date):
 def city(request, tmp_path_factory):
     code = request.param
     tmp = tmp_path_factory.mktemp(f"text-{code}")
-    config = settings_for_tests(f"sqlite:///{tmp / 'demo.db'}", tmp)
-    config["PORTAL_PROFILE"] = code
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        seed_city(db.session, app.config)
-        db.session.commit()
-        indexer.rebuild(db.session, get_index(app))
-        db.session.commit()
+    with demo_city(tmp, code) as app:
         yield app
-        db.session.remove()
-        index = app.extensions.pop("portal_search", None)
-        if index is not None:
-            index.close()
-        db.engine.dispose()
 
 
 def _sample_entries() -> set[str]:
