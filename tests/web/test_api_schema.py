@@ -1,0 +1,157 @@
+"""Both OpenAPI documents, fuzzed against the app in-process (schemathesis).
+
+Every operation of the public document (``/api/v1/openapi.json``) and of the
+integration document (``/api/v1/integration/openapi.json``, with the bearer
+token of an API client holding every scope) gets a bounded, reproducible
+number of generated requests — schema-valid ones and schema-violating ones —
+and every answer must be no 5xx, a status the document declares, the declared
+content type, headers and body schema. Rate limits are off under test
+(``RATELIMIT_ENABLED`` follows ``TESTING``), so the run cannot be flaky.
+
+Counts per operation are printed (``pytest -s`` or ``-rA``): requests tried,
+answers by status class, failures.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, assume, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.generation import DataGenerationMethod
+
+from tests.web.integration_support import auth, new_client
+
+CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance, negative_data_rejection)
+#: Refusals that say a value has the wrong form: a request the document calls valid must never
+#: get one of these. (A well-formed identifier whose check character is wrong, a cursor the
+#: portal did not issue, or a case body that breaks a rule of the profile is still refused: the
+#: document says so, and those codes are not in this list.)
+FORM_REFUSALS = {"unknown_parameter", "invalid_integer", "out_of_range", "invalid_value",
+                 "too_long", "missing_parameter", "invalid_json", "bad_request"}
+EXAMPLES = 40
+schemathesis.experimental.OPEN_API_3_1.enable()   # both documents are OpenAPI 3.1
+DOCUMENTS = {
+    "public": ("/api/v1/openapi.json", None),
+    "integration": ("/api/v1/integration/openapi.json", "/integration/"),
+}
+
+
+def _operations(app, url: str, only: str | None):
+    raw = app.test_client().get(url).get_json()
+    schema = schemathesis.from_dict(
+        raw, app=app, base_url="/api/v1",
+        data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative])
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if only is None or operation.path.startswith(only):
+            yield operation
+
+
+def _fuzz(operation, headers: dict, tally: Counter, failures: list) -> None:
+    strategy = operation.as_strategy(data_generation_method=DataGenerationMethod.positive)
+    if operation.query or operation.body or operation.path_parameters:
+        strategy |= operation.as_strategy(data_generation_method=DataGenerationMethod.negative)
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(case=strategy)
+    def run(case):
+        # A parameter generated as an empty list is not sent at all: no such request exists.
+        assume(not any(value == [] for value in (case.query or {}).values()))
+        response = case.call_wsgi(headers=headers)
+        tally["requests"] += 1
+        tally[f"{response.status_code // 100}xx"] += 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+            _accepts_valid_form(case, response)
+        except AssertionError as failure:  # collect every distinct failure, then report them all
+            tally["failures"] += 1
+            failures.append(f"{case.method} {case.formatted_path} {case.query!r} "
+                            f"{str(case.body)[:200]!r} -> {response.status_code} "
+                            f"{response.get_data(as_text=True)[:300]}\n{failure}"[:1500])
+
+    run()
+
+
+def _accepts_valid_form(case, response) -> None:
+    """A request the document calls valid is not refused for the form of its values."""
+    if case.data_generation_method is not DataGenerationMethod.positive:
+        return
+    if response.status_code in (400, 422):
+        error = (response.get_json(silent=True) or {}).get("error") or {}
+        refused = {error.get("code")} | {e.get("code") for e in error.get("errors") or ()}
+        assert not refused & FORM_REFUSALS, f"schema-valid request refused: {error}"
+
+
+@pytest.mark.parametrize("document", sorted(DOCUMENTS))
+def test_openapi_document_holds_under_generated_requests(app, session, document):
+    url, only = DOCUMENTS[document]
+    headers = {}
+    if document == "integration":
+        _client, token = new_client(session)
+        headers = auth(token)
+    report, failures = [], []
+    for operation in _operations(app, url, only):
+        tally = Counter()
+        _fuzz(operation, headers, tally, failures)
+        report.append(f"{operation.method.upper()} {operation.path}: "
+                      f"{tally['requests']} requests, 2xx={tally['2xx']} 4xx={tally['4xx']} "
+                      f"5xx={tally['5xx']} failures={tally['failures']}")
+    print(f"\n[{document} API on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}]\n"
+          + "\n".join(report))
+    assert report, "the document describes no operation"
+    assert not failures, "\n\n".join(failures[:15])
+
+
+# The mismatches the generated requests found, pinned one by one.
+
+@pytest.mark.parametrize("query", ["lang=null", "lang=", "lang=fr", "lang=en&lang=zh"])
+def test_a_language_outside_the_declared_values_is_refused(client, query):
+    response = client.get(f"/api/v1/entries?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "lang"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "zh-CN", "zh", "en"])
+def test_every_declared_language_is_accepted(client, lang):
+    assert client.get(f"/api/v1/entries?lang={lang}").status_code == 200
+
+
+def test_the_highest_declared_page_is_answered(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    page = next(p for p in document["paths"]["/entries"]["get"]["parameters"]
+                if p.get("name") == "page")
+    assert client.get(f"/api/v1/entries?page={page['schema']['maximum']}").status_code == 200
+    assert client.get(f"/api/v1/entries?page={page['schema']['maximum'] + 1}").status_code == 400
+
+
+@pytest.mark.parametrize("address", ["changes?since=", "changes?limit=", "removals?subject_kind=",
+                                     "removals?year=%20", "entries?severity=%20"])
+def test_a_declared_parameter_given_empty_is_refused(client, address):
+    assert client.get(f"/api/v1/{address}").status_code == 400
+
+
+def test_the_ground_parameter_declares_the_profiles_grounds(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    ground = next(p for p in document["paths"]["/entries"]["get"]["parameters"]
+                  if p.get("name") == "ground")
+    assert ground["schema"]["enum"]
+    for code in ground["schema"]["enum"]:
+        assert client.get(f"/api/v1/entries?ground={code}").status_code == 200
+
+
+@pytest.mark.parametrize("limit", ["²", "١٢", "", "0", "1001"])
+def test_integration_limit_of_other_digits_is_a_400(client, session, limit):
+    _client, token = new_client(session)
+    response = client.get(f"/api/v1/integration/changes?limit={limit}", headers=auth(token))
+    assert response.status_code == 400, response.get_data(as_text=True)
