@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request, session
+from werkzeug.routing import IntegerConverter
 
 from portal import clock
 from portal import config as settings
@@ -17,6 +18,18 @@ def select_locale() -> str:
     return lang if lang in ("zh_CN", "en") else "zh_CN"
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in an address: at most 2^31 - 1 (a PostgreSQL integer), larger is a 404.
+
+    Without the bound an id beyond the column's range reached the database and failed
+    there (500) instead of finding nothing.
+    """
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -25,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(settings.INSTANCE),
         instance_relative_config=True,
     )
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(settings.BASE)
     app.config.update(config if config is not None else settings.from_environment())
     # One time zone: dates formatted by Babel use the bureau's zone of portal.clock.

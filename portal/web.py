@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, get_locale, refresh
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import labels
 from portal.extensions import db
@@ -122,6 +124,22 @@ def init_app(app: Flask) -> None:
         # CLI-driven rendering) must not inherit the previous request's language.
         refresh()
 
+    @app.before_request
+    def refuse_nul():
+        # A NUL character cannot be stored (PostgreSQL text refuses it) and no one types it:
+        # a request carrying one in its address, query or form fields is refused with a
+        # message, before any view hands it to the database. (Uploaded files' names are
+        # cleaned where they are stored; bodies of the JSON API are checked field by field.)
+        if not _has_nul(request):
+            return None
+        if (request.blueprint or "").split(".")[0] in ("api", "integration"):
+            from portal.api.errors import ApiError
+            raise ApiError(400, "invalid_character", _l(
+                "The request contains a NUL character, which is not allowed."))
+        return render_template("error.html", code=400, message=_l(
+            "The request contains a character that is not allowed (NUL). Please remove it "
+            "and try again.")), 400
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -142,6 +160,19 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
     app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
+
+
+def _has_nul(req) -> bool:
+    if "\x00" in req.path:
+        return True
+    pairs = list(req.args.items(multi=True))
+    if req.method != "GET" and req.mimetype in ("application/x-www-form-urlencoded",
+                                                 "multipart/form-data"):
+        try:
+            pairs += list(req.form.items(multi=True))
+        except RequestEntityTooLarge:       # the view answers that with its own page
+            return False
+    return any("\x00" in key or "\x00" in value for key, value in pairs)
 
 
 def _error_page(error):

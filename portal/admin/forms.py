@@ -1,6 +1,8 @@
 """Back-office forms (Flask-WTF: every POST carries a CSRF token)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -33,8 +35,19 @@ def not_in_future(form, field) -> None:
         raise ValidationError(_l("The date cannot lie in the future."))
 
 
+FIRST_DAY, LAST_DAY = dt.date(1949, 10, 1), dt.date(2199, 12, 31)
+
+
+def plausible_day(form, field) -> None:
+    """A day the bureau's records can hold (not 0001-01-01, not 9999-12-31)."""
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_l("Enter a day between %(first)s and %(last)s.",
+                                 first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()))
+
+
 def _day(label):
-    return DateField(label, validators=[_required(), not_in_future], default=lambda: clock.today())
+    return DateField(label, validators=[_required(), not_in_future, plausible_day],
+                     default=lambda: clock.today())
 
 
 # --------------------------------------------------------------------------
@@ -204,8 +217,8 @@ class AuditFilterForm(_GetForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=60)])
     entity_type = StringField(_l("Entity type"), validators=[Optional(), Length(max=30)])
     entity_id = StringField(_l("Entity"), validators=[Optional(), Length(max=60)])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional(), plausible_day])
+    date_to = DateField(_l("To"), validators=[Optional(), plausible_day])
 
 
 # --------------------------------------------------------------------------
