@@ -13,11 +13,13 @@ answers by status class, failures.
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -28,7 +30,7 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import DataGenerationMethod
 
-from tests.web.integration_support import auth, new_client
+from tests.web.integration_support import BASE, auth, new_client, org_body
 
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, negative_data_rejection)
@@ -38,7 +40,8 @@ CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
 #: document says so, and those codes are not in this list.)
 FORM_REFUSALS = {"unknown_parameter", "invalid_integer", "out_of_range", "invalid_value",
                  "too_long", "missing_parameter", "invalid_json", "bad_request"}
-EXAMPLES = 40
+#: Examples per operation/surface; PORTAL_FUZZ_EXAMPLES=500 for a longer campaign.
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "40"))
 schemathesis.experimental.OPEN_API_3_1.enable()   # both documents are OpenAPI 3.1
 DOCUMENTS = {
     "public": ("/api/v1/openapi.json", None),
@@ -155,3 +158,59 @@ def test_integration_limit_of_other_digits_is_a_400(client, session, limit):
     _client, token = new_client(session)
     response = client.get(f"/api/v1/integration/changes?limit={limit}", headers=auth(token))
     assert response.status_code == 400, response.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ hostile integration bodies
+# Generated bodies rarely get past the check characters, so the deeper paths are reached from a
+# valid body with one field replaced by a hostile value of any JSON type.
+
+TEXT = st.one_of(st.sampled_from(["", " ", "  ", "\x00", "a\x00b", "\u3000", "１２３", "\ufeff",
+                                  "9" * 40, "-1", "1e999", "NaN", "0001-01-01", "9999-12-31"]),
+                 st.text(st.characters(codec="utf-8"), max_size=40),
+                 st.text(st.characters(codec="utf-8"), min_size=1, max_size=2).map(lambda s: s * 6000))
+JSON_VALUE = st.one_of(TEXT, st.none(), st.booleans(), st.integers(-2**80, 2**80),
+                       st.floats(allow_nan=False, allow_infinity=False),
+                       st.lists(TEXT, max_size=3), st.dictionaries(TEXT, TEXT, max_size=2))
+PATHS = [("external_ref", "system"), ("external_ref", "record_id"), ("external_ref",),
+         ("subject", "kind"), ("subject", "name"), ("subject", "uscc"), ("subject", "org_code"),
+         ("subject", "reg_no"), ("subject", "id_number"), ("subject", "address"),
+         ("subject", "unit_kind"), ("subject", "legal_representative", "name"),
+         ("subject", "legal_representative", "id_number"), ("subject", "legal_representative"),
+         ("subject", "responsible_persons"), ("subject",), ("ground",), ("facts",), ("reasons",),
+         ("amount",), ("months",), ("person_times",), ("alternative_met",), ("document_no",),
+         ("department",), ("department_contact",), ("unexpected",)]
+
+
+def _replaced(body: dict, path: tuple, value) -> dict:
+    import copy
+    body = copy.deepcopy(body)
+    place = body
+    for key in path[:-1]:
+        place = place.setdefault(key, {}) if isinstance(place.get(key), dict) else place
+    place[path[-1]] = value
+    return body
+
+
+def test_hostile_integration_bodies_never_answer_5xx(app, session, client):
+    _client, token = new_client(session)
+    tally, failures = Counter(), []
+
+    @settings(max_examples=EXAMPLES * 5, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(ref=st.integers(0, 10**6), path=st.sampled_from(PATHS), value=JSON_VALUE,
+           endpoint=st.sampled_from(["cases", "status"]))
+    def run(ref, path, value, endpoint):
+        body = (_replaced(org_body(f"R-{ref}"), path, value) if endpoint == "cases"
+                else {"code": value})
+        response = client.post(f"{BASE}/{endpoint}", json=body, headers=auth(token))
+        tally[endpoint, "tried"] += 1
+        tally[endpoint, response.status_code // 100] += 1
+        if response.status_code >= 500:
+            failures.append(f"{endpoint} {path} {ascii(value)[:200]} -> {response.status_code}")
+
+    run()
+    print(f"\n[hostile integration bodies on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}]")
+    for endpoint in ("cases", "status"):
+        print(f"POST {BASE}/{endpoint}: {tally[endpoint, 'tried']} bodies, 2xx={tally[endpoint, 2]} "
+              f"4xx={tally[endpoint, 4]} 5xx={tally[endpoint, 5]}")
+    assert not failures, "\n".join(failures[:20])

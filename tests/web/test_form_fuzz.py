@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 from collections import Counter
 
@@ -48,7 +49,8 @@ def token(client, url) -> str:
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 D = dt.date
-EXAMPLES = 30
+#: Examples per operation/surface; PORTAL_FUZZ_EXAMPLES=500 for a longer campaign.
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "30"))
 
 NASTY = [
     "", " ", "   ", "\t\r\n", "\u3000", "\x00", "a\x00b", "\x00" * 40, "\x1b[31m", "\x7f\x08",
