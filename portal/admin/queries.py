@@ -113,7 +113,13 @@ def _assignee_filter(column, assignee: str, me: int):
     if assignee == "none":
         return column.is_(None)
     if assignee.isdigit():
-        return column == int(assignee)
+        # Full-width digits are digits too; other scripts' digits ("²") and numbers beyond
+        # a staff id's column find nobody rather than failing in the database.
+        try:
+            number = int(assignee)
+        except ValueError:
+            return sa.false()
+        return column == number if number <= 2**31 - 1 else sa.false()
     return None
 
 

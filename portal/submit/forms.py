@@ -40,6 +40,7 @@ class DayField(DateField):
     def process_formdata(self, valuelist):
         if not valuelist or not "".join(valuelist).strip():
             self.data = None        # empty: DataRequired says what is missing
+            self.raw_data = []      # spaces only count as empty for InputRequired too
             return
         try:
             super().process_formdata(valuelist)
