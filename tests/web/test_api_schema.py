@@ -18,6 +18,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
@@ -30,6 +31,9 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import DataGenerationMethod
 
+from portal.extensions import db
+from portal.models import PublishedEntry, SubjectKind
+from tests.factories import published_case
 from tests.web.integration_support import BASE, auth, new_client, org_body
 
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
@@ -86,6 +90,31 @@ def _fuzz(operation, headers: dict, tally: Counter, failures: list) -> None:
     run()
 
 
+def _real_answers_conform(app, document: str, headers: dict, codes: list[str],
+                          failures: list) -> list[str]:
+    """Answers about the published subjects (200 with data) match their schemas too."""
+    url, only = DOCUMENTS[document]
+    operations = {(op.method.upper(), op.path): op for op in _operations(app, url, only)}
+    cases = []
+    if document == "public":
+        for public_id in db.session.scalars(sa.select(PublishedEntry.public_id)).all():
+            cases.append(operations["GET", "/entries/{public_id}"].make_case(
+                path_parameters={"public_id": public_id}))
+        cases += [operations["GET", "/check"].make_case(query={"code": code}) for code in codes]
+    else:
+        cases += [operations["POST", "/integration/status"].make_case(
+            body={"code": code}, media_type="application/json") for code in codes]
+    for case in cases:
+        response = case.call_wsgi(headers=headers)
+        try:
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+            case.validate_response(response, checks=CHECKS)
+        except AssertionError as failure:
+            failures.append(f"{case.method} {case.formatted_path} {case.query} {case.body}: "
+                            f"{failure}"[:1500])
+    return [f"answers about the published subjects: {len(cases)} checked"]
+
+
 def _accepts_valid_form(case, response) -> None:
     """A request the document calls valid is not refused for the form of its values."""
     if case.data_generation_method is not DataGenerationMethod.positive:
@@ -99,6 +128,10 @@ def _accepts_valid_form(case, response) -> None:
 @pytest.mark.parametrize("document", sorted(DOCUMENTS))
 def test_openapi_document_holds_under_generated_requests(app, session, document):
     url, only = DOCUMENTS[document]
+    # Published entries, so that answers with data are checked against their schemas too.
+    listed = [published_case(session, app), published_case(session, app, kind=SubjectKind.PERSON)]
+    session.commit()
+    codes = [c.subject.uscc or c.subject.id_number for c in listed]
     headers = {}
     if document == "integration":
         _client, token = new_client(session)
@@ -110,6 +143,7 @@ def test_openapi_document_holds_under_generated_requests(app, session, document)
         report.append(f"{operation.method.upper()} {operation.path}: "
                       f"{tally['requests']} requests, 2xx={tally['2xx']} 4xx={tally['4xx']} "
                       f"5xx={tally['5xx']} failures={tally['failures']}")
+    report += _real_answers_conform(app, document, headers, codes, failures)
     print(f"\n[{document} API on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}]\n"
           + "\n".join(report))
     assert report, "the document describes no operation"

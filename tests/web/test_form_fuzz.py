@@ -30,11 +30,10 @@ from hypothesis import strategies as st
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services import report_files
 from portal.rules.profiles import load_profile
-from portal.services.report_format import report_format
 from portal.search import get_index
-from portal.services import indexer
+from portal.services import indexer, report_files
+from portal.services.report_format import report_format
 from tests.factories import EVIDENCE, bureau_day, listed_case, pre_noticed_case, published_case
 from tests.report_support import SHANGHAI_HEADER, csv_bytes, ids, shanghai_rows
 from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
@@ -89,7 +88,7 @@ def drive(surface: str, strategy, send, report: Counter, failures: list,
         try:
             response = send(value)
             status = response.status_code
-        except Exception as problem:    # an exception out of a view is a 500 in production
+        except Exception as problem:  # noqa: BLE001 - an exception out of a view is a 500
             db.session.rollback()
             status, detail = 500, f"{type(problem).__name__}: {str(problem)[:300]}"
         else:
