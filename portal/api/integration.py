@@ -32,6 +32,7 @@ from portal.api import integration_input as inputs
 from portal.api import integration_reads as reads
 from portal.api.errors import ApiError
 from portal.api.integration_openapi import integration_document
+from portal.api.params import Params
 from portal.extensions import csrf, db, limiter
 from portal.models import ApiClient
 from portal.rules.identifiers import detect, mask_identifier, normalise
@@ -307,6 +308,7 @@ def changes(client: ApiClient):
 
 @bp.get("/openapi.json")
 def openapi():
+    Params()            # lang only, as the document says
     return errors.json_response(integration_document(
         current_app.config["PORTAL_BASE_URL"], [g.code for g in active_profile().grounds]),
         200, "public, max-age=3600")

@@ -265,8 +265,11 @@ def _paths() -> dict:
         "/integration/openapi.json": {"get": {
             "summary": "This document", "description": "The API description with the "
             "integration endpoints.", "tags": ["integration"], "security": [],
+            "parameters": [{"$ref": "#/components/parameters/lang"}],
             "responses": {"200": {"description": "OK", "content": {"application/json": {
-                "schema": {"type": "object"}}}}}}},
+                "schema": {"type": "object"}}}},
+                "400": {"description": ERRORS["400"], "content": {"application/json": {
+                    "schema": _ref("Error")}}}}}},
     }
 
 
