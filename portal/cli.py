@@ -93,9 +93,10 @@ def demo_logins() -> None:
 def expire(today) -> None:
     """Remove every entry whose term has ended, then stop publishing the removal notices and
     removed entries whose publication period has ended (idempotent)."""
-    removed = _expire((today.date() if today else clock.today()))
+    day = today.date() if today else clock.today()          # one bureau day for both steps
+    removed = _expire(day)
     click.echo(f"removed {len(removed)} expired entries")
-    ended = _end_publication(today.date() if today else clock.today())
+    ended = _end_publication(day)
     click.echo(f"withdrew {len(ended)} removal notices and removed entries after their publication period")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -59,7 +59,10 @@ def refuse_nul_bytes():
 
 def _refused():
     if request.path == "/api" or request.path.startswith("/api/"):
-        abort(400)                  # the API's own JSON error
+        from portal.api.errors import ApiError  # the API's own JSON error, saying what is wrong
+
+        raise ApiError(400, "invalid_character", _("The request contains a NUL character, "
+                                                   "which is not allowed."))
     message = _("The text you sent contains an invisible control character (NUL). "
                 "Remove it, for example by typing the text again, and send it once more.")
     return render_template("error.html", code=400, message=message), 400

@@ -63,7 +63,8 @@ AMOUNT_MESSAGE = _l("The amount must be a number of yuan from 0 with at most two
 
 
 def _day(label):
-    return DateField(label, validators=[_required(), not_in_future], default=lambda: clock.today())
+    return DateField(label, validators=[_required(), not_in_future, plausible_day],
+                     default=lambda: clock.today())
 
 
 # --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, session, url_for
 from flask_babel import force_locale, refresh
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 
@@ -21,6 +22,10 @@ class ApiError(Exception):
                  **extra) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
+
+
+#: The values ``lang`` may take (the OpenAPI documents declare exactly these).
+LANGUAGES = ("zh_CN", "zh-CN", "zh", "en")
 
 
 def requested_language() -> str:
@@ -89,6 +94,15 @@ def register(bp: Blueprint) -> None:
     """JSON handlers for the blueprint, and for routing failures under its prefix."""
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(HTTPException, _http_error)
+
+    @bp.before_request
+    def _language():
+        # ``lang`` is declared with its values on every operation: anything else is refused,
+        # not silently answered in Chinese.
+        values = request.args.getlist("lang")
+        if values and (len(values) > 1 or values[0] not in LANGUAGES):
+            raise ApiError(400, "invalid_value", _l("%(name)s must be one of the allowed values.",
+                                                    name="lang"), "lang", allowed=list(LANGUAGES))
     # The site registers HTML pages per status code, and Flask prefers a code-specific
     # handler of the app over a class handler of the blueprint: register the codes too.
     for code in (400, 403, 404, 405, 410, 413, 429, 500):

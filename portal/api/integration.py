@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from functools import wraps
 
 from flask import Blueprint, current_app, request
@@ -31,6 +32,7 @@ from portal.api import integration_input as inputs
 from portal.api import integration_reads as reads
 from portal.api.errors import ApiError
 from portal.api.integration_openapi import integration_document
+from portal.api.params import Params
 from portal.extensions import csrf, db, limiter
 from portal.models import ApiClient
 from portal.rules.identifiers import detect, mask_identifier, normalise
@@ -288,13 +290,13 @@ def changes(client: ApiClient):
             raise ApiError(400, "unknown_parameter", _l(
                 "Unknown parameter %(name)s. Allowed: %(allowed)s.", name=name[:40],
                 allowed="cursor, limit"), name[:40])
-    after = reads.decode_cursor(request.args.get("cursor") or None)
+    after = reads.decode_cursor(request.args.get("cursor"))
     if after is None:
         raise ApiError(400, "invalid_cursor", _l(
             "The cursor is not valid. Start without one, or pass on the next_cursor of the "
             "previous answer unchanged."), "cursor")
-    raw_limit = (request.args.get("limit") or "100").strip()
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+    raw_limit = request.args.get("limit", "100").strip()
+    if not re.fullmatch(r"[0-9]{1,4}", raw_limit) or not 1 <= int(raw_limit) <= 1000:
         raise ApiError(400, "out_of_range", _l("%(name)s must be between %(min)s and %(max)s.",
                                                name="limit", min=1, max=1000), "limit",
                        minimum=1, maximum=1000)
@@ -306,6 +308,8 @@ def changes(client: ApiClient):
 
 @bp.get("/openapi.json")
 def openapi():
-    return errors.json_response(integration_document(current_app.config["PORTAL_BASE_URL"]),
-                                200, "public, max-age=3600")
+    Params()            # lang only, as the document says
+    return errors.json_response(integration_document(
+        current_app.config["PORTAL_BASE_URL"], [g.code for g in active_profile().grounds]),
+        200, "public, max-age=3600")
 

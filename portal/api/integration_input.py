@@ -54,6 +54,7 @@ MESSAGES = {
                             "(up to 30); the record id printable characters without spaces "
                             "(up to 79)."),
     "contains_id_number": _l("This field must not contain a resident ID number."),
+    "invalid_character": _l("This field contains a NUL character, which is not allowed."),
     "invalid_count": _l("This field must be a whole number from 0."),
     "below_threshold": _l("The case's figures do not reach the threshold of its ground."),
 }
@@ -80,8 +81,8 @@ def parse_body(raw: bytes) -> dict:
         raise ValueError(constant)
 
     try:
-        if b"\x00" in raw or b"\\u0000" in raw.lower():
-            raise ValueError("NUL")        # no text of the portal holds one (PostgreSQL cannot)
+        # A NUL inside a string is valid JSON: the text fields refuse it one by one (422
+        # invalid_character), since no text of the portal can hold one (PostgreSQL cannot).
         body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=refuse)
     except (ValueError, UnicodeDecodeError):
         body = None
@@ -133,6 +134,9 @@ class _Checker:
         value = value.strip()
         if len(value) > max_length:
             self.fail(path, "too_long")
+            return None
+        if "\x00" in value:            # cannot be stored (PostgreSQL text), never meant
+            self.fail(path, "invalid_character")
             return None
         return value
 

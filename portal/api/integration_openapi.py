@@ -61,7 +61,7 @@ def _operation(method: str, scope: str, summary: str, description: str, response
     return {method: op}
 
 
-def _schemas() -> dict:
+def _schemas(grounds: list[str]) -> dict:
     subject = _object({"kind": {"type": "string", "enum": list(SUBJECT_KINDS)},
                        "name": TEXT,
                        "code": {"type": "string", "description": "USCC (or old code) of an "
@@ -106,8 +106,8 @@ def _schemas() -> dict:
                                          "with name and ID number."},
                 "responsible_persons": {"type": "array", "maxItems": 20, "items": person_in},
             }, ["kind", "name"]),
-            "ground": {"type": "string", "description": "Ground code of the portal's profile; it "
-                       "must apply to the subject's kind."},
+            "ground": {"type": "string", "enum": list(grounds), "description": "Ground code of "
+                       "the portal's profile; it must apply to the subject's kind."},
             "facts": {"type": "string", "maxLength": 10000, "description": "Published as "
                       "written once the case is published: must not contain a resident ID "
                       "number (refused: `contains_id_number`)."},
@@ -259,21 +259,26 @@ def _paths() -> dict:
             "later.",
             _responses(_ref("IntegrationChangePage"), ("400", "401", "403", "429", "500")),
             parameters=[
-                {"name": "cursor", "in": "query", "required": False, "schema": TEXT,
-                 "description": "next_cursor of the previous answer."},
+                {"name": "cursor", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^i1\\.[A-Za-z0-9_-]{1,24}$"},
+                 "description": "next_cursor of the previous answer (a cursor the portal did "
+                 "not issue is refused: invalid_cursor)."},
                 {"name": "limit", "in": "query", "required": False, "description": "Events to "
                  "read.", "schema": {"type": "integer", "minimum": 1, "maximum": 1000,
                                      "default": 100}}]),
         "/integration/openapi.json": {"get": {
             "summary": "This document", "description": "The API description with the "
             "integration endpoints.", "tags": ["integration"], "security": [],
+            "parameters": [{"$ref": "#/components/parameters/lang"}],
             "responses": {"200": {"description": "OK", "content": {"application/json": {
-                "schema": {"type": "object"}}}}}}},
+                "schema": {"type": "object"}}}},
+                "400": {"description": ERRORS["400"], "content": {"application/json": {
+                    "schema": _ref("Error")}}}}}},
     }
 
 
-def integration_document(base_url: str) -> dict:
-    doc = copy.deepcopy(document(base_url))
+def integration_document(base_url: str, grounds: list[str]) -> dict:
+    doc = copy.deepcopy(document(base_url, grounds))
     doc["info"]["title"] += " (with the integration API)"
     doc["info"]["description"] += (
         " Integration endpoints (/integration/…) are for the bureau's business systems: each "
@@ -282,7 +287,7 @@ def integration_document(base_url: str) -> dict:
         "audited; ID numbers never appear in answers, addresses or the audit log.")
     doc["paths"].update(_paths())
     components = doc["components"]
-    components["schemas"].update(_schemas())
+    components["schemas"].update(_schemas(grounds))
     error = components["schemas"]["Error"]["properties"]["error"]["properties"]
     error["code"] = {**error["code"], "description": error["code"]["description"] + (
         " Integration: missing_token, invalid_token, insufficient_scope, invalid_json, "

@@ -5,6 +5,8 @@ checks that every route of the blueprint is described and nothing else.
 """
 from __future__ import annotations
 
+from portal.api.errors import LANGUAGES
+from portal.api.params import CURSOR_PATTERN, MAX_PAGE
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import RemovalReason
 
@@ -63,7 +65,8 @@ def _object(properties: dict, required: list | None = None) -> dict:
 
 
 PAGING = [
-    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1,
+                                             "maximum": MAX_PAGE, "default": 1}),
     _query("per_page", "Rows per page.", {"type": "integer", "minimum": 1, "maximum": 100,
                                            "default": 20}),
 ]
@@ -188,8 +191,9 @@ def _schemas() -> dict:
     }
 
 
-def document(base_url: str) -> dict:
-    """The OpenAPI document; ``base_url`` is ``PORTAL_BASE_URL``."""
+def document(base_url: str, grounds: list[str]) -> dict:
+    """The OpenAPI document; ``base_url`` is ``PORTAL_BASE_URL``, ``grounds`` the codes of the
+    active profile's grounds (the only values ``ground`` may take)."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -209,7 +213,8 @@ def document(base_url: str) -> dict:
         "paths": {
             "/entries": _get(
                 "Current list", "Entries currently listed and public, newest decision first.",
-                [_query("ground", "Ground code of the portal's profile.", {"type": "string"}),
+                [_query("ground", "Ground code of the portal's profile.",
+                        {"type": "string", "enum": list(grounds)}),
                  _query("subject_kind", "organisation or person.", KIND),
                  _query("severity", "Severity class.", {"type": "string", "enum": list(SEVERITIES)}),
                  _query("year", "Year of the listing decision.", YEAR),
@@ -235,7 +240,10 @@ def document(base_url: str) -> dict:
                 "check character is verified; old organisation codes and registration numbers "
                 "are refused (unsupported_identifier). The answer shows masked identifiers "
                 "only. Rate-limited per address. Not cached.",
-                [_query("code", "The full identifier.", {"type": "string", "maxLength": 64}, True)],
+                [_query("code", "The full identifier (spaces and separators are ignored; "
+                        "at least one other character).",
+                        {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"},
+                        True)],
                 _ref("CheckResult"), ("400", "405", "429", "500")),
             "/changes": _get(
                 "Change log",
@@ -243,17 +251,19 @@ def document(base_url: str) -> dict:
                 "each with the record's current public representation, or deleted=true when it "
                 "is no longer public. Start without `since`; then pass `next_cursor` back "
                 "unchanged as `since` (the cursor is opaque). has_more=false: poll later.",
-                [_query("since", "Cursor from a previous answer.", {"type": "string"}),
+                [_query("since", "Cursor from a previous answer (a cursor the portal did not "
+                        "issue is refused: invalid_cursor).",
+                        {"type": "string", "pattern": f"^{CURSOR_PATTERN}$"}),
                  _query("limit", "Changes to read.", {"type": "integer", "minimum": 1,
                                                        "maximum": 1000, "default": 100})],
                 _ref("ChangePage"), ("400", "405", "500")),
             "/openapi.json": _get("This document", "The OpenAPI description of the API.", [],
-                                  {"type": "object"}, ("405",)),
+                                  {"type": "object"}, ("400", "405")),
         },
         "components": {
             "schemas": _schemas(),
             "parameters": {"lang": _query("lang", "Language of error messages: zh_CN "
-                                          "(default) or en.", {"type": "string",
-                                                               "enum": ["zh_CN", "en"]})},
+                                          "(default) or en; any other value is refused.",
+                                          {"type": "string", "enum": list(LANGUAGES)})},
         },
     }

@@ -36,10 +36,18 @@ class Params:
         value = request.args.get(name)
         return value.strip() if value is not None and value.strip() else None
 
+    @staticmethod
+    def _blank(name: str) -> bool:
+        """Given, but empty or spaces: a parameter with a declared form (a number, one of a
+        list) is then refused, as the API description says, rather than taken as absent."""
+        return name in request.args and not request.args[name].strip()
+
     def integer(self, name: str, default: int | None, minimum: int, maximum: int) -> int | None:
         value = self.raw(name)
-        if value is None:
+        if value is None and not self._blank(name):
             return default
+        if value is None:
+            raise _bad("invalid_integer", _l("%(name)s must be a whole number.", name=name), name)
         if not re.fullmatch(r"[+-]?\d{1,12}", value):
             raise _bad("invalid_integer", _l("%(name)s must be a whole number.", name=name), name)
         number = int(value)
@@ -51,7 +59,7 @@ class Params:
 
     def choice(self, name: str, allowed) -> str | None:
         value = self.raw(name)
-        if value is None:
+        if value is None and not self._blank(name):
             return None
         allowed = list(allowed)
         if value not in allowed:
@@ -76,7 +84,8 @@ class Params:
 # Change-feed cursors: opaque to clients ("c1." + base64url of the last outbox position)
 # --------------------------------------------------------------------------
 
-_CURSOR = re.compile(r"c1\.([A-Za-z0-9_-]{1,24})")
+CURSOR_PATTERN = r"c1\.([A-Za-z0-9_-]{1,24})"
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def encode_cursor(position: int) -> str:

@@ -208,7 +208,7 @@ def classify(raw: str) -> tuple[str, str]:
 @bp.get("/changes")
 def changes():
     params = Params("since", "limit")
-    after = decode_cursor(params.raw("since"))
+    after = decode_cursor(request.args.get("since"))
     limit = params.integer("limit", 100, 1, 1000)
     settle = dt.timedelta(seconds=current_app.config.get("PORTAL_CHANGES_SETTLE_SECONDS", 60))
     page = change_feed.read(db.session, after, limit, settle)
@@ -221,4 +221,7 @@ def changes():
 
 @bp.get("/openapi.json")
 def openapi():
-    return _json(document(current_app.config["PORTAL_BASE_URL"]), cache="public, max-age=3600")
+    Params()
+    return _json(document(current_app.config["PORTAL_BASE_URL"],
+                          [g.code for g in active_profile().grounds]),
+                 cache="public, max-age=3600")

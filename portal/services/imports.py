@@ -40,7 +40,7 @@ from portal.models import (
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
-from portal.services import audit, cases, subjects
+from portal.services import audit, cases, subjects, uploads
 from portal.services.audit import Actor
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
@@ -180,7 +180,8 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
     results = validate_rows(fmt, profile, data, default_ground, today)
     warnings = _check_database(session, profile, results, key)
     batch = ImportBatch(
-        profile=profile.code, kind=fmt.frequency, filename=(filename or "upload")[-200:],
+        profile=profile.code, kind=fmt.frequency,
+        filename=uploads.clean_name(filename or "upload")[-200:],   # no NUL or control characters
         sha256=sha256, uploaded_by_id=user.id, status=ImportStatus.STAGED,
         default_ground=default_ground or None, rows=[_row_json(r, warnings) for r in results],
         unknown_headers=unknown[:20], row_count=len(results),

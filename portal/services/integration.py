@@ -182,8 +182,9 @@ def same_record(key: str, case: Case, subject_data: subjects.SubjectInput,
                 case_data: cases.CaseInput) -> bool:
     """True if a repeated request carries the record its reference opened ``case`` with.
 
-    Everything the request says is compared: ground, subject (codes and name), facts,
-    reasons, amount, document number, department and its contact (an empty department
+    Everything the request says is compared: ground, subject (codes, name, kind of unit),
+    facts, reasons, the figures of the ground's threshold (amount, months, person-times,
+    the alternative), document number, department and its contact (an empty department
     is the profile's authority, as :func:`cases.open_case` stores it).
     """
     return (case.ground == case_data.ground
@@ -192,6 +193,10 @@ def same_record(key: str, case: Case, subject_data: subjects.SubjectInput,
             and (case.facts or "") == (case_data.facts or "")
             and (case.reasons or "") == (case_data.reasons or "")
             and case.amount == case_data.amount
+            and case.months == case_data.months
+            and case.person_times == case_data.person_times
+            and bool(case.alternative_met) == bool(case_data.alternative_met)
+            and (subject_data.unit_kind is None or case.subject.unit_kind == subject_data.unit_kind)
             and (case.document_no or None) == (case_data.document_no or None)
             and (not case_data.department or case.department == case_data.department)
             and (case.department_contact or "") == (case_data.department_contact or ""))

@@ -267,15 +267,18 @@ def _end_rows(session: Session, profile: Profile, rows: list, today: dt.date) ->
         last_day = terms.removal_publication_last_day(profile, row.removed_on)
         if last_day is None or today <= last_day:
             continue
+        # Published up to and including its last day: no longer published from the next day,
+        # whenever the job runs (as a term's end is the day after its last day).
+        ended_on = last_day + dt.timedelta(days=1)
         if isinstance(row, RemovalNotice):
-            withdraw_notice(session, row, "period_ended", today)
+            withdraw_notice(session, row, "period_ended", ended_on)
             topic = "removal"
         else:
-            withdraw_entry(session, row, "period_ended", today)
+            withdraw_entry(session, row, "period_ended", ended_on)
             topic = "entry"
         audit.record(session, audit.SYSTEM, "publication.withdraw", topic, row.public_id,
                      {"reason": "period_ended", "removed_on": row.removed_on,
-                      "last_day": last_day, "withdrawn_on": today})
+                      "last_day": last_day, "withdrawn_on": ended_on})
         done.append(row.public_id)
     return done
 

@@ -62,6 +62,9 @@ def crawl(client, start: list[str], skip: tuple[str, ...], keep: Callable[[str],
     while queue and len(bodies) < limit:
         url = queue.popleft()
         response = client.get(url)
+        if response.status_code == 410:           # withdrawn: its page says why, and is read too
+            bodies[url] = body_text(response)
+            continue
         if response.status_code != 200:
             statuses[url] = response.status_code
             continue

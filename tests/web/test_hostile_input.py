@@ -50,8 +50,8 @@ def test_nul_bytes_in_an_integration_body_are_refused(client, session):
     _, secret = new_client(session)
     body = org_body(facts="经稽核\u0000少报")
     response = client.post(f"{BASE}/cases", json=body, headers=auth(secret))
-    assert response.status_code == 400
-    assert response.get_json()["error"]["code"] == "invalid_json"
+    assert response.status_code == 422
+    assert {e["code"] for e in response.get_json()["error"]["errors"]} == {"invalid_character"}
 
 
 # ------------------------------------------------------------------ ids beyond the integer range

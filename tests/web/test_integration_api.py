@@ -504,6 +504,7 @@ def test_the_kind_of_unit_is_recorded_from_the_api(app, session, client):
 @pytest.mark.parametrize("change", [
     {"facts": "经稽核，该单位少报缴费基数三个月。"}, {"amount": "23500.51"}, {"reasons": "另有说明"},
     {"document_no": "佳社稽〔2026〕9号"}, {"department_contact": "0454-8888888"},
+    {"months": 7}, {"person_times": 30}, {"alternative_met": True},
 ])
 def test_a_reused_reference_with_another_body_is_409(app, session, client, change):
     _writer, token = new_client(session, ["cases:write"])

@@ -27,7 +27,7 @@ import time_machine
 from portal import clock
 from portal.demo.seed import DEMO_TODAY
 from portal.extensions import db
-from portal.models import PublishedEntry, Role
+from portal.models import PublicationWithdrawal, PublishedEntry, Role
 from portal.public_text import internal_markers
 from portal.rules.profiles import available_profiles, load_profile
 from portal.rules.workflow import RemovalReason
@@ -98,13 +98,18 @@ def _public_findings(city) -> list[tuple]:
     def keep(url: str) -> bool:
         path = urlsplit(url).path
         if re.fullmatch(r"/entries/[^/]+", path):
-            return path in sample
+            return path in sample or path in gone
         if re.fullmatch(r"/api/v1/entries/[^/]+", path):
-            return f"/entries/{path.rsplit('/', 1)[1]}" in sample
+            return f"/entries/{path.rsplit('/', 1)[1]}" in sample | gone
         return first_pages(url)
 
-    start = PUBLIC_START + [f"/search?q={names[0][:4]}"] + sorted(sample) + [
-        f"/api/v1/entries/{u.rsplit('/', 1)[1]}" for u in sorted(sample)]
+    # withdrawn entries answer 410 with a page and an API body that say why: read those too
+    withdrawn = db.session.execute(
+        sa.select(PublicationWithdrawal.public_id).where(PublicationWithdrawal.topic == "entry")
+        .order_by(PublicationWithdrawal.reason, PublicationWithdrawal.id).limit(6)).scalars().all()
+    gone = {f"/entries/{pid}" for pid in withdrawn}
+    start = PUBLIC_START + [f"/search?q={names[0][:4]}"] + sorted(sample | gone) + [
+        f"/api/v1/entries/{u.rsplit('/', 1)[1]}" for u in sorted(sample | gone)]
     found, crawled = [], {}
     with _at(DEMO_TODAY):
         for lang in LANGS:
