@@ -91,11 +91,28 @@ def _values(fields: dict[str, str]):
     return st.fixed_dictionaries({name: one(kind) for name, kind in fields.items()})
 
 
-def test_every_back_office_form_takes_hostile_input(app, session, client, time_machine):
+def _zhengzhou_units(session) -> None:
+    """Graded units, a finding, a red-list proposal and a complaint: the grade and red-list forms."""
+    from tests.factories import make_subject
+    from tests.grades_support import complaint, finding, proposal
+
+    unit = make_subject(session)
+    finding(session, unit)
+    proposal(session)
+    complaint(session)
+
+
+@pytest.mark.parametrize(("profile_code", "ground"), [("jiamusi", "J1"), ("zhengzhou", "ZS1")])
+def test_every_back_office_form_takes_hostile_input(app, session, client, time_machine,
+                                                    profile_code, ground):
+    app.config["PORTAL_PROFILE"] = profile_code
     bureau_day(time_machine, dt.date(2026, 10, 12))
-    pre_noticed_case(session, served_on=dt.date(2026, 9, 28))
-    case, _code = listed_case(session, app, decided_on=dt.date(2026, 3, 16))
-    profile, calendar = load_profile("jiamusi"), load_calendar(session)
+    pre_noticed_case(session, served_on=dt.date(2026, 9, 28), profile_code=profile_code, ground=ground)
+    case, _code = listed_case(session, app, decided_on=dt.date(2026, 3, 16), profile_code=profile_code,
+                              ground=ground)
+    if profile_code == "zhengzhou":
+        _zhengzhou_units(session)
+    profile, calendar = load_profile(profile_code), load_calendar(session)
     for filing in (Filing(kind=SubmissionKind.OBJECTION, body="金额有误。", case=case, category="facts",
                           filer_name="王建国", filer_contact="0454-8888888"),
                    Filing(kind=SubmissionKind.COMPLAINT, body="某公司未参保。", reported_name="某公司",
