@@ -78,12 +78,9 @@ def restore_command(directory: Path, force: bool) -> None:
     count = indexer.rebuild(db.session, get_index())
     db.session.commit()
     click.echo(f"search index rebuilt: {count} documents")
-    problems = anchors.verify_all(db.session, current_app.config)
-    if problems:
-        for problem in problems[:50]:
-            click.echo(f"row {problem.seq}: {problem.message}", err=True)
-        click.echo(f"audit chain BROKEN after restore: {len(problems)} problem(s)", err=True)
-        sys.exit(1)
+    from portal.cli import exit_if_broken
+
+    exit_if_broken(anchors.verify_all(db.session, current_app.config), "after the restore")
     click.echo(f"audit chain intact: {head['seq']} events, every anchor reached")
 
 

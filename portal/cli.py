@@ -1,7 +1,6 @@
 """Flask commands: init-db, seed-demo, index, worker, expire, audit, verify."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import sys
@@ -93,31 +92,11 @@ def demo_logins() -> None:
 def expire(today) -> None:
     """Remove every entry whose term has ended, then stop publishing the removal notices and
     removed entries whose publication period has ended (idempotent)."""
-    day = today.date() if today else clock.today()          # one bureau day for both steps
-    removed = _expire(day)
+    from portal.worker import end_of_day
+
+    removed, ended = end_of_day(today.date() if today else clock.today())   # one bureau day
     click.echo(f"removed {len(removed)} expired entries")
-    ended = _end_publication(day)
     click.echo(f"withdrew {len(ended)} removal notices and removed entries after their publication period")
-
-
-def _expire(today: dt.date) -> list[str]:
-    from portal.rules.profiles import load_profile
-    from portal.services.cases import expire_terms
-
-    removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], today)
-    db.session.commit()
-    return removed
-
-
-def _end_publication(today: dt.date) -> list[str]:
-    """Order 36: removal notices and removed entries stop being published after the period
-    of the profile (``[publication] removal_notice_period``); the feeds then emit deletions."""
-    from portal.rules.profiles import load_profile
-    from portal.services.publication import end_expired_publication
-
-    ended = end_expired_publication(db.session, load_profile, today)
-    db.session.commit()
-    return ended
 
 
 @click.command("worker")
@@ -195,9 +174,14 @@ def audit_verify() -> None:
 
     problems = verify_all(db.session, current_app.config)   # the chain and its external anchors
     total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    exit_if_broken(problems, f"in {total} events")
+    click.echo(f"audit chain intact: {total} events")
+
+
+def exit_if_broken(problems: list, where: str) -> None:
+    """Print the audit chain's problems (at most 50) and exit 1 when there are any."""
     if problems:
         for problem in problems[:50]:
             click.echo(f"row {problem.seq}: {problem.message}", err=True)
-        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {total} events", err=True)
+        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) {where}", err=True)
         sys.exit(1)
-    click.echo(f"audit chain intact: {total} events")

@@ -116,6 +116,24 @@ def index_state(session, index, expected: int | None = None) -> IndexState:
 
 
 # --------------------------------------------------------------------------
+# The daily job (the worker, and `flask --app wsgi expire`)
+# --------------------------------------------------------------------------
+
+def end_of_day(day: dt.date) -> tuple[list[str], list[str]]:
+    """Terms ended by ``day`` are removed; then removal notices and removed entries past
+    their profile's publication period stop being published (Order 36). Commits each step."""
+    from portal.rules.profiles import load_profile
+    from portal.services.cases import expire_terms
+    from portal.services.publication import end_expired_publication
+
+    removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], day)
+    db.session.commit()
+    ended = end_expired_publication(db.session, load_profile, day)
+    db.session.commit()
+    return removed, ended
+
+
+# --------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------
 
@@ -189,18 +207,9 @@ class Worker:
 
     # -- jobs ---------------------------------------------------------------
     def expire(self) -> None:
-        from portal.rules.profiles import load_profile
-        from portal.services.cases import expire_terms
-        from portal.services.publication import end_expired_publication
-
-        today = clock.today()
-        removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], today)
-        db.session.commit()
+        removed, ended = end_of_day(clock.today())
         if removed:
             log.info("expired %d entries", len(removed))
-        # Order 36: removal notices and removed entries stop being published after their period
-        ended = end_expired_publication(db.session, load_profile, today)
-        db.session.commit()
         if ended:
             log.info("withdrew %d publications after their period", len(ended))
         # the audit chain's head, signed, outside the database (a restore or a cut tail shows)

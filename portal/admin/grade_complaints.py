@@ -100,13 +100,7 @@ def record(submission_id: int):
     if unit is None:
         form.code_of_unit.errors = [_("No unit with this code is registered: register it first.")]
         return _render(sub, finding_form=form, status=400)
-    mismatch = gf.unit_mismatch(profile, unit, form.code.data)
-    if mismatch:
-        form.code.errors = [mismatch]
-        return _render(sub, finding_form=form, status=400)
-    short = gf.threshold_problem(profile, unit, form.code.data, form.amount.data, form.months.data)
-    if short:
-        form.months.errors = [short]
+    if gf.refuse_finding(form, profile, unit):
         return _render(sub, finding_form=form, status=400)
     try:
         finding = grades.record_complaint_finding(

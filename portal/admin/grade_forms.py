@@ -161,6 +161,20 @@ def threshold_problem(profile, subject, code: str, amount, months) -> str | None
     return threshold_messages.refusal(short) if short else None
 
 
+def refuse_finding(form, profile, subject) -> bool:
+    """Ask the rules ``record_finding`` enforces (the unit's kind, the behaviour's threshold);
+    put the refusal on its field and return True when the finding does not fit."""
+    mismatch = unit_mismatch(profile, subject, form.code.data)
+    if mismatch:
+        form.code.errors = [mismatch]
+        return True
+    short = threshold_problem(profile, subject, form.code.data, form.amount.data, form.months.data)
+    if short:
+        form.months.errors = [short]
+        return True
+    return False
+
+
 class FindingForm(FlaskForm):
     code = SelectField(_l("Behaviour found"), validators=[_required()], choices=[])
     found_on = _day(_l("Found on"))

@@ -172,13 +172,7 @@ def record(subject_id: int):
     form.code.choices = gf.code_choices(profile, found.kind.value, str(get_locale()))
     if not form.validate_on_submit():
         return _render(found, finding_form=form, status=400)
-    mismatch = gf.unit_mismatch(profile, found, form.code.data)
-    if mismatch:
-        form.code.errors = [mismatch]
-        return _render(found, finding_form=form, status=400)
-    short = gf.threshold_problem(profile, found, form.code.data, form.amount.data, form.months.data)
-    if short:
-        form.months.errors = [short]
+    if gf.refuse_finding(form, profile, found):
         return _render(found, finding_form=form, status=400)
     source = FindingSource(form.source.data)
     case = None
