@@ -66,6 +66,15 @@ def _retry(first, token: str):
     return receipt_page(first, None)
 
 
+def _refused(kind: K, window, case, token: str):
+    """A POST outside its window.  When the refusal is this very form, filed by a simultaneous
+    post after this one looked for its token, the browser gets that filing's receipt."""
+    first = submissions.by_idempotency_key(db.session, token)
+    if first is not None and first.kind is kind and first.case_id == case.id:
+        return _retry(first, token)
+    return _not_open(window, case, 409)
+
+
 def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...] = (), **context):
     """The shared POST/GET handling of every filing form."""
     profile, today = active_profile(), clock.today()
@@ -83,7 +92,9 @@ def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...
     if case is not None:
         window = filing_windows.window(db.session, kind, case, profile, calendar, today)
         if not window.allowed:
-            return _not_open(window, case, 200 if request.method == "GET" else 409)
+            if request.method == "GET":
+                return _not_open(window, case, 200)
+            return _refused(kind, window, case, token)
 
     def form_page(status: int = 200, upload_error: str | None = None, problem: str | None = None):
         return render_template(template, form=form, case=case, profile=profile, window=window,
@@ -110,8 +121,8 @@ def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...
     try:
         with files.committing(staged):
             receipt = submissions.file(db.session, profile, calendar, filing, today, staged)
-    except FilingRefused as refused:
-        return _not_open(refused.window, case, 409)
+    except FilingRefused as refused:     # committing() rolled back and discarded the files
+        return _refused(kind, refused.window, case, token)
     except IntegrityError:
         first = submissions.by_idempotency_key(db.session, token)
         if first is None:

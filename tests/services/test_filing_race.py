@@ -52,6 +52,36 @@ def test_a_retry_that_loses_the_race_attaches_nothing_to_the_first_filing(app, s
     assert all(uploads.path_of(upload_dir, r).is_file() for r in rows)
 
 
+def test_a_duplicate_post_that_missed_the_first_filing_gets_its_receipt_not_a_refusal(
+        app, session, client, monkeypatch):
+    """The second of two simultaneous posts looked for its form token before the first was
+    committed; by its window check the first filing is pending.  It is the same filing sent
+    twice, so the browser gets the receipt, not "an objection is already pending" (409)."""
+    from tests.web.test_submit_filings import FILER, login, token
+
+    case, code = listed_case(session, app, decided_on=dt.date(2026, 3, 15))
+    session.commit()
+    login(client, case, code)
+    form_token = token(client, "/submit/objection")
+    data = {"token": form_token, "category": "facts", "body": "金额有误。", **FILER}
+    assert client.post("/submit/objection", data=data).status_code == 200
+    real, misses = submissions.by_idempotency_key, []
+
+    def missed_once(session_, key):
+        if not misses:
+            misses.append(key)
+            return None
+        return real(session_, key)
+
+    monkeypatch.setattr(submissions, "by_idempotency_key", missed_once)
+    again = client.post("/submit/objection", data=data)
+    assert misses == [form_token]
+    assert again.status_code == 200, again.status_code
+    session.expire_all()
+    first = session.execute(sa.select(Submission)).scalar_one()
+    assert first.receipt_no in again.get_data(as_text=True)
+
+
 @pytest.mark.postgres
 def test_concurrent_duplicate_posts_keep_one_filing_whose_rows_match_its_files(
         app, session, client, backend):
