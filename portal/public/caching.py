@@ -1,18 +1,23 @@
-"""HTTP caching of public pages and a small per-process cache of aggregates.
+"""HTTP caching of public pages, a per-process cache of rendered pages and of aggregates.
 
 Every change to the public projection bumps ``PublicationState.version``
 (``portal.services.publication.bump_version``).  Pages derive their ETag and
-Last-Modified from it, and aggregates that only change with the projection
-(filter counts, statistics) are kept per process under the same version.
+Last-Modified from it; the version is the one query of a 304.  Rendered pages
+(:data:`pages`, bounded in bytes) and aggregates that only change with the
+projection (filter counts, statistics) are kept per process under the same
+version, so a new publication makes them unreachable at once.
 """
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request, session
+from cachetools import LRUCache
+from flask import current_app, g, has_request_context, request, session
 from werkzeug.http import is_resource_modified
 
 from portal import clock
@@ -44,29 +49,117 @@ def publication_token() -> tuple[int, dt.datetime | None]:
     return token
 
 
-def conditional(render: Callable[[], object], day: dt.date | None = None):
+def conditional(render: Callable[[], object], day: dt.date | None = None, cache: bool = True):
     """ETag / Last-Modified from the publication version; 304 before rendering when current.
 
     ``day``: for pages whose content also depends on the date (validity of
     red-list entries, the statistics window): the ETag changes with the day
     and Last-Modified is never before the start of that day (Beijing time).
+
+    ``cache``: a 200 page that does not depend on the visitor (see :func:`_shareable`) is
+    kept in :data:`pages` under (database, version, language, day, URL) and served from
+    there, without rendering, until the next publication.
     """
     version, changed_at = publication_token()
-    etag = f"pub-{version}-{session.get('lang', 'zh_CN')}" + (f"-{day.isoformat()}" if day else "")
-    changed_at = _as_utc(changed_at)
+    language = session.get("lang", "zh_CN")
+    etag = f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
+    last_modified = _as_utc(changed_at)
     if day is not None:
         midnight = _as_utc(clock.day_start(day))
-        changed_at = max(changed_at, midnight) if changed_at else midnight
-    if not is_resource_modified(request.environ, etag=etag, last_modified=changed_at):
+        last_modified = max(last_modified, midnight) if last_modified else midnight
+    if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         response = current_app.response_class(status=304)
     else:
-        response = current_app.make_response(render())
+        key = None
+        if cache and changed_at is not None and request.method == "GET":
+            key = (_database(), version, changed_at, language, day, request.full_path)
+        kept = pages.get(key) if key else None
+        if kept is not None:
+            response = current_app.response_class(kept.body, status=kept.status, headers=kept.headers)
+        else:
+            response = current_app.make_response(render())
+            if key and _shareable(response):
+                pages.put(key, CachedPage.of(response))
     response.set_etag(etag, weak=True)
-    if changed_at is not None:
-        response.last_modified = changed_at
+    if last_modified is not None:
+        response.last_modified = last_modified
     response.headers["Cache-Control"] = "public, max-age=60"
     response.vary.add("Cookie")
     return response
+
+
+def _database() -> str:
+    """The database a page was read from (tests and tools may run several apps in a process)."""
+    engine = db.engine
+    name = _ENGINE_NAMES.get(engine)
+    if name is None:
+        name = _ENGINE_NAMES[engine] = str(engine.url)
+    return name
+
+
+_ENGINE_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _shareable(response) -> bool:
+    """A page that is the same for every visitor of this language: a plain 200 with its whole
+    body in memory, no cookie, and nothing of the visitor's session in it — no CSRF token
+    issued, no flash message taken, no session change."""
+    if response.status_code != 200 or response.is_streamed or response.direct_passthrough:
+        return False
+    if "Set-Cookie" in response.headers or getattr(session, "modified", False):
+        return False
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") not in g
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    status: int
+    headers: list
+    body: bytes
+
+    #: headers that conditional() or the after-request hooks set again on every answer
+    SKIP = frozenset({"etag", "last-modified", "cache-control", "vary", "set-cookie", "content-length"})
+
+    @classmethod
+    def of(cls, response) -> CachedPage:
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in cls.SKIP]
+        return cls(response.status_code, headers, response.get_data())
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 64 * (len(self.headers) + 4)
+
+
+class PageCache:
+    """Rendered pages, least recently used out first, bounded by their size in bytes."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._pages = LRUCache(maxsize=max_bytes, getsizeof=lambda page: page.size)
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> CachedPage | None:
+        with self._lock:
+            return self._pages.get(key)
+
+    def put(self, key: Hashable, page: CachedPage) -> None:
+        if page.size > self._pages.maxsize:
+            return
+        with self._lock:
+            self._pages[key] = page
+
+    @property
+    def bytes(self) -> int:
+        return self._pages.currsize
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+pages = PageCache()
 
 
 class VersionCache:

@@ -40,20 +40,26 @@ def home():
 
 @bp.get("/entries/<public_id>")
 def entry(public_id: str):
-    found = queries.entry_by_public_id(db.session, public_id)
-    if found is None:
-        gone = queries.withdrawal(db.session, "entry", public_id[:20])
-        if gone is None:
-            abort(404)
-        return render_template("public/withdrawn.html", withdrawal=gone), 410
-    removal = queries.removal_for_entry(db.session, public_id) if found.status == "removed" else None
-    profile = active_profile()
-    today = clock.today()
-    return _conditional(lambda: render_template(
-        "public/entry.html", entry=found, removal=removal, profile=profile, today=today,
-        rules=decided_under(found.profile, found.listed_on),
-        rectification_open=bool(found.rectification_closes_on and today <= found.rectification_closes_on),
-    ))
+    today = clock.today()      # the rectification window: the page depends on the day
+
+    def render():
+        found = queries.entry_by_public_id(db.session, public_id)
+        if found is None:
+            gone = queries.withdrawal(db.session, "entry", public_id[:20])
+            if gone is None:
+                abort(404)
+            return render_template("public/withdrawn.html", withdrawal=gone), 410
+        removal = (queries.removal_for_entry(db.session, public_id)
+                   if found.status == "removed" else None)
+        return render_template(
+            "public/entry.html", entry=found, removal=removal, profile=active_profile(),
+            today=today, rules=decided_under(found.profile, found.listed_on),
+            rectification_open=bool(found.rectification_closes_on
+                                    and today <= found.rectification_closes_on),
+        )
+
+    # The ETag comes from the publication version alone: a 304 costs that one query.
+    return _conditional(render, day=today)
 
 
 SEARCH_FILTERS = ("ground", "subject_kind", "year")
