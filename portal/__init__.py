@@ -43,6 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
+    from portal import i18n
+
+    i18n.install(app)           # the templates' gettext: the catalogue looked up once per request
     login_manager.init_app(app)
     from portal.web import SessionInterface
 
