@@ -43,6 +43,8 @@ def from_environment() -> dict:
         "PORTAL_REDIS_URL": _env("REDIS_URL"),
         "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
+        # Open-data export files, built once per publication version (outside the web root).
+        "PORTAL_EXPORT_DIR": _env("EXPORT_DIR", str(INSTANCE / "exports")),
         # Written by the worker every round; /healthz reports its age.
         "PORTAL_HEARTBEAT_FILE": _env("HEARTBEAT_FILE", str(INSTANCE / "worker-heartbeat.json")),
         "PORTAL_HEARTBEAT_MAX_AGE": int(_env("HEARTBEAT_MAX_AGE", "120")),
@@ -104,6 +106,7 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_REDIS_URL": None,
         "PORTAL_UPLOAD_DIR": str(tmp / "uploads"),
         "PORTAL_INDEX_DIR": str(tmp / "index"),
+        "PORTAL_EXPORT_DIR": str(tmp / "exports"),
         "PORTAL_HEARTBEAT_FILE": str(tmp / "worker-heartbeat.json"),
         "PORTAL_HEARTBEAT_MAX_AGE": 120,
         "PORTAL_AUDIT_ANCHORS": str(tmp / "audit-anchors.jsonl"),

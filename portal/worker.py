@@ -1,4 +1,4 @@
-"""The background worker: outbox → search index, the daily expiry, upload sweeps.
+"""The background worker: outbox → search index, the daily expiry, upload sweeps, exports.
 
 It must outlive every fault it can recover from: a database that goes away
 for a while, a locked or missing search index, a bug in one job.  Each job
@@ -39,6 +39,8 @@ SWEEP_OLDER_THAN = dt.timedelta(minutes=15)
 INDEX_CHECK_EVERY = dt.timedelta(seconds=60)
 #: How often the heartbeat is written while the loop is busy (a long rebuild) or asleep.
 BEAT_EVERY = 15.0
+#: How often the export files are compared with the publication version (one small query).
+EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
 
 
 # --------------------------------------------------------------------------
@@ -186,6 +188,7 @@ class Worker:
     index_seen: dict | None = None       # the last comparison of the index with the projection
     jobs: list[Job] = field(default_factory=list)
     heartbeat_file: Path | None = None
+    exporting: threading.Thread | None = None   # the build of a new version's export files
     _short: int = 0                      # consecutive index checks that found documents missing
     _stop: threading.Event = field(default_factory=threading.Event)
     _beat_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -196,6 +199,7 @@ class Worker:
                 Job("expiry", self.expire),
                 Job("upload sweep", self.sweep, every=SWEEP_EVERY),
                 Job("index check", self.heal_index, every=INDEX_CHECK_EVERY),
+                Job("exports", self.exports, every=EXPORTS_CHECK_EVERY),
             ]
 
     @property
@@ -258,6 +262,39 @@ class Worker:
         self.index_seen = {"exists": True, "documents": count, "expected": count, "pending": 0}
         log.info("search index rebuilt: %d documents", count)
         return True
+
+    def exports(self) -> bool:
+        """Start building the export files of a new publication version, in a thread of its
+        own (a large workbook must not hold up the index sync); True when one was started."""
+        from portal.public import opendata_files
+        from portal.public.queries import publication_version
+
+        if self.exporting is not None and self.exporting.is_alive():
+            return False
+        version, changed_at = publication_version(db.session)
+        db.session.rollback()
+        if not opendata_files.missing(version):
+            return False
+        app = current_app._get_current_object()
+        self.exporting = threading.Thread(target=self._build_exports, name="exports", daemon=True,
+                                          args=(app, version, changed_at))
+        self.exporting.start()
+        return True
+
+    @staticmethod
+    def _build_exports(app, version: int, changed_at) -> None:
+        from portal.public import opendata_files
+
+        # a request context: the files carry absolute entry URLs (url_for)
+        with app.test_request_context(base_url=app.config["PORTAL_BASE_URL"]):
+            try:
+                built = opendata_files.build_all(db.session, version, changed_at)
+                log.info("built %d export files of publication version %d", built, version)
+            except Exception as error:               # noqa: BLE001 - the next check retries
+                log.error("exports: failed (%s); retrying", type(error).__name__)
+            finally:
+                db.session.rollback()
+                db.session.remove()
 
     def sync(self) -> int:
         from portal.services import indexer

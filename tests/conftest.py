@@ -8,6 +8,7 @@ skipping.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -87,6 +88,9 @@ def app(database_url, tmp_path):
         else:
             _db.create_all()
         yield app
+        for thread in threading.enumerate():        # the worker's export builds (daemon threads)
+            if thread.name == "exports":
+                thread.join(timeout=120)
         _db.session.remove()
         index = app.extensions.pop("portal_search", None)
         if index is not None:

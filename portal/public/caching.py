@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.public import queries
 
 
-def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -63,9 +63,9 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     version, changed_at = publication_token()
     language = session.get("lang", "zh_CN")
     etag = f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
-    last_modified = _as_utc(changed_at)
+    last_modified = as_utc(changed_at)
     if day is not None:
-        midnight = _as_utc(clock.day_start(day))
+        midnight = as_utc(clock.day_start(day))
         last_modified = max(last_modified, midnight) if last_modified else midnight
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         response = current_app.response_class(status=304)

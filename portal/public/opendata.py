@@ -11,7 +11,8 @@
 Everything reads only the public projection; exports and the feed are
 cacheable with the ETag / Last-Modified of the publication version (the ETag
 is per URL, so ``?lang=en`` needs no part of its own; it varies with the
-session language because the language-less URL does).
+session language because the language-less URL does). Exports are files built
+once per publication version (:mod:`portal.public.opendata_files`).
 """
 from __future__ import annotations
 
@@ -21,17 +22,20 @@ from flask import (
     abort,
     current_app,
     request,
+    send_file,
     stream_with_context,
     url_for,
 )
 from flask_babel import force_locale
+from werkzeug.http import is_resource_modified
 
 from portal import clock
 from portal.api.errors import requested_language
 from portal.extensions import db
 from portal.public import opendata_feeds as feeds
+from portal.public import opendata_files as files
 from portal.public import opendata_formats as formats
-from portal.public.caching import conditional, publication_token
+from portal.public.caching import as_utc, conditional, publication_token
 
 bp = Blueprint("opendata", __name__)
 
@@ -42,28 +46,31 @@ ROBOTS_DISALLOW = ("/admin", "/submit", "/track", "/check", "/search", "/lang/",
 
 @bp.get("/exports/<any(entries, removals, withdrawals):dataset>.<any(csv, xlsx, json):fmt>")
 def export(dataset: str, fmt: str):
-    chosen = formats.DATASETS[dataset]
+    """The file of the current publication version (see :mod:`opendata_files`): a 304 costs
+    the version query only; Range requests get 206 with the bytes asked for."""
     language = requested_language()
-    today = clock.today()
-
-    def render():
-        with force_locale(language):
-            if fmt == "csv":
-                body, size = formats.csv_body(db.session, chosen, language)
-            elif fmt == "json":
-                body, size = formats.json_body(db.session, chosen, language, publication_token()[0])
-            else:
-                body, size = formats.xlsx_body(db.session, chosen, language)
-        response = Response(body, content_type=formats.MIMETYPES[fmt])
-        if fmt != "json":   # JSON does not depend on the language, CSV and XLSX do
-            response.content_language = "en" if language == "en" else "zh-CN"
-        if size is not None:
-            response.content_length = size
+    version, changed_at = publication_token()
+    tag = files.file_language(fmt, language)
+    last_modified = as_utc(changed_at)
+    if not is_resource_modified(request.environ, etag=files.etag(version, tag),
+                                last_modified=last_modified):
+        response = current_app.response_class(status=304)
+        response.set_etag(files.etag(version, tag))
+        if last_modified is not None:
+            response.last_modified = last_modified
+    else:
+        found = files.for_request(db.session, dataset, fmt, language, version, changed_at)
+        db.session.rollback()                 # the build (if any) read in this transaction
+        response = send_file(found.path, conditional=True, etag=found.etag, max_age=None)
+        response.headers["Content-Type"] = formats.MIMETYPES[fmt]
         response.headers["Content-Disposition"] = (
-            f'attachment; filename="{dataset}-{today.isoformat()}.{fmt}"')
-        return response
-
-    return conditional(render)
+            f'attachment; filename="{dataset}-{clock.today().isoformat()}.{fmt}"')
+    if fmt != "json":   # JSON does not depend on the language, CSV and XLSX do
+        response.content_language = "en" if language == "en" else "zh-CN"
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers.pop("Expires", None)
+    response.vary.add("Cookie")           # the language-less URL follows the session language
+    return response
 
 
 @bp.get("/feeds/changes.atom")

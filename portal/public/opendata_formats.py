@@ -1,25 +1,25 @@
-"""Open-data exports of the public projection: CSV, XLSX and JSON, streamed.
+"""Open-data exports of the public projection: CSV, XLSX and JSON, written to files.
 
 Rows are read in id-ordered chunks (keyset pagination, ``CHUNK`` rows per
 query, plain column tuples so nothing accumulates in the session) and written
-out as they come. CSV is UTF-8 with a byte-order mark so that Excel opens it
-as UTF-8; its header row is translated. JSON uses the stable machine field
-names of :mod:`portal.api.serializers`. XLSX is written by openpyxl in
-write-only mode to a spooled temporary file and then streamed from it.
+out as they come, so memory stays flat at any size. CSV is UTF-8 with a
+byte-order mark so that Excel opens it as UTF-8; its header row is translated.
+JSON uses the stable machine field names of :mod:`portal.api.serializers`.
+XLSX is written by openpyxl in write-only mode. :mod:`portal.public.opendata_files`
+builds the files once per publication version and serves them.
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import sqlalchemy as sa
-from flask import current_app, stream_with_context
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -27,7 +27,6 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
-from werkzeug.wsgi import FileWrapper
 
 from portal import clock, labels
 from portal.api import serializers
@@ -35,7 +34,6 @@ from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
 from portal.public.queries import LISTED, notice_public
 
 CHUNK = 2000
-FILE_CHUNK = 64 * 1024
 XLSX_MAX_ROWS = 1_048_575          # Excel: 1,048,576 rows per sheet, one of them the header
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -172,6 +170,10 @@ class Rows:
             out.append(show(value, record) if show else ("" if value is None else value))
         return out
 
+    def texts(self, chunk) -> list[list]:
+        """CSV rows of a chunk: the spreadsheet cells, formula-neutralised."""
+        return [[neutralise(c) for c in self.cells(self.record(row))] for row in chunk]
+
 
 def neutralise(value):
     """Spreadsheet formula injection: a text cell never starts with = + - @ (OWASP)."""
@@ -181,28 +183,25 @@ def neutralise(value):
 
 
 # --------------------------------------------------------------------------
-# Writers: each returns a response body (an iterator of bytes) and its length if known
+# Writers: each writes the whole export into a binary file (``opendata_files`` builds them)
 # --------------------------------------------------------------------------
 
-def csv_body(session: Session, dataset: Dataset, language: str):
+def write_csv(out: BinaryIO, session: Session, dataset: Dataset, language: str) -> None:
     rows = Rows(dataset, language)
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    try:
+        text.write("\ufeff")                # the byte-order mark: Excel opens the file as UTF-8
+        writer = csv.writer(text)
         writer.writerow(rows.headers)
-        yield codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
         for chunk in iter_rows(session, dataset):
-            buffer.seek(0)
-            buffer.truncate()
-            for row in chunk:
-                writer.writerow([neutralise(c) for c in rows.cells(rows.record(row))])
-            yield buffer.getvalue().encode("utf-8")
-
-    return stream_with_context(generate()), None
+            writer.writerows(rows.texts(chunk))
+        text.flush()
+    finally:
+        text.detach()
 
 
-def json_body(session: Session, dataset: Dataset, language: str, version: int):
+def write_json(out: BinaryIO, session: Session, dataset: Dataset, language: str,
+               version: int) -> None:
     rows = Rows(dataset, language)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     head = {
@@ -211,23 +210,19 @@ def json_body(session: Session, dataset: Dataset, language: str, version: int):
         "publication_version": version,
         "profile": current_app.config["PORTAL_PROFILE"],
     }
-
-    def generate():
-        yield (dumps(head)[:-1] + ',"data":[').encode("utf-8")
-        count = 0
-        for chunk in iter_rows(session, dataset):
-            parts = []
-            for row in chunk:
-                parts.append(("," if count else "") + "\n" + dumps(rows.record(row)))
-                count += 1
-            yield "".join(parts).encode("utf-8")
-        yield f'\n],"count":{count}}}\n'.encode()
-
-    return stream_with_context(generate()), None
+    out.write((dumps(head)[:-1] + ',"data":[').encode("utf-8"))
+    count = 0
+    for chunk in iter_rows(session, dataset):
+        parts = []
+        for row in chunk:
+            parts.append(("," if count else "") + "\n" + dumps(rows.record(row)))
+            count += 1
+        out.write("".join(parts).encode("utf-8"))
+    out.write(f'\n],"count":{count}}}\n'.encode())
 
 
-def xlsx_body(session: Session, dataset: Dataset, language: str):
-    """Build the workbook row by row into a spooled temporary file, then stream that file.
+def write_xlsx(out: BinaryIO, session: Session, dataset: Dataset, language: str) -> None:
+    """The workbook, written row by row (openpyxl's write-only mode).
 
     A sheet holds at most ``XLSX_MAX_ROWS`` data rows (Excel's limit is 1,048,576
     rows including the header); further rows continue on "<title> (2)" and so on.
@@ -245,15 +240,7 @@ def xlsx_body(session: Session, dataset: Dataset, language: str):
             used += 1
     if sheet is None:
         _new_sheet(workbook, dataset, rows, 1)
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (closed by FileWrapper)
-    try:
-        workbook.save(spool)
-        size = spool.tell()
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    return FileWrapper(spool, FILE_CHUNK), size
+    workbook.save(out)
 
 
 def _new_sheet(workbook, dataset: Dataset, rows: Rows, number: int):

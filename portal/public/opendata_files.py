@@ -1,0 +1,167 @@
+"""Export files: built once per publication version, served as files (with Range).
+
+``PORTAL_EXPORT_DIR`` (outside the web root) holds one file per dataset,
+format and language, named after the publication version it holds:
+``entries-zh_CN-v42.csv``, ``removals-en-v42.xlsx``, ``entries-all-v42.json``
+(JSON is the same in both languages).  The worker builds the files of a new
+version as soon as it sees it (:func:`build_all`); each file is written to a
+temporary name, given the time of its version as its modification time, and
+renamed into place, so a reader only ever sees a complete file.  The files of
+older versions are deleted once the new one is complete.
+
+A request for a version whose file is not there yet builds it itself, under a
+file lock shared by every process: one build at a time, never the same file
+twice.  While another process holds that lock, the request is answered with
+the newest complete file of an earlier version (its own ETag and
+Last-Modified: a consistent file, never a partial one); only when there is no
+file at all does it wait for the build.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy.orm import Session
+
+from portal.public import opendata_formats as formats
+
+FORMATS = ("csv", "xlsx", "json")
+#: How long a request waits for another process's build when there is no earlier file.
+WAIT_SECONDS = 600
+_NAME = re.compile(r"^(?P<dataset>[a-z]+)-(?P<language>[A-Za-z_]+)-v(?P<version>\d+)\.(?P<fmt>[a-z]+)$")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    version: int
+    language: str
+
+    @property
+    def etag(self) -> str:
+        return etag(self.version, self.language)
+
+
+def etag(version: int, language: str) -> str:
+    return f"export-{version}-{language}"
+
+
+def file_language(fmt: str, language: str) -> str:
+    return "all" if fmt == "json" else language
+
+
+def directory(app=None) -> Path:
+    path = Path((app or current_app).config["PORTAL_EXPORT_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def variants() -> Iterator[tuple[str, str, str]]:
+    """Every (dataset, format, language) the portal offers."""
+    for dataset in formats.DATASETS:
+        for fmt in FORMATS:
+            for language in (("zh_CN",) if fmt == "json" else current_app.config["LANGUAGES"]):
+                yield dataset, fmt, language
+
+
+def _files(folder: Path, dataset: str, fmt: str, language: str) -> list[ExportFile]:
+    found = []
+    for path in folder.glob(f"{dataset}-{language}-v*.{fmt}"):
+        match = _NAME.match(path.name)
+        if match and match["dataset"] == dataset and match["fmt"] == fmt:
+            found.append(ExportFile(path, int(match["version"]), language))
+    return sorted(found, key=lambda f: f.version)
+
+
+def newest(folder: Path, dataset: str, fmt: str, language: str) -> ExportFile | None:
+    found = _files(folder, dataset, fmt, file_language(fmt, language))
+    return found[-1] if found else None
+
+
+def _lock(folder: Path, dataset: str, fmt: str, language: str) -> FileLock:
+    return FileLock(folder / f".{dataset}-{file_language(fmt, language)}.{fmt}.lock")
+
+
+def build(session: Session, folder: Path, dataset: str, fmt: str, language: str, version: int,
+          changed_at: dt.datetime | None, *, lock_timeout: float = -1) -> ExportFile:
+    """The file of ``version`` (built now unless it exists); raises ``Timeout`` when another
+    process holds the build lock longer than ``lock_timeout`` seconds (-1: wait)."""
+    tag = file_language(fmt, language)
+    target = folder / f"{dataset}-{tag}-v{version}.{fmt}"
+    with _lock(folder, dataset, fmt, language).acquire(timeout=lock_timeout):
+        if not target.exists():
+            _write(session, target, dataset, fmt, language, version, changed_at)
+        for old in _files(folder, dataset, fmt, tag):
+            if old.version < version:
+                old.path.unlink(missing_ok=True)
+    return ExportFile(target, version, tag)
+
+
+def _write(session: Session, target: Path, dataset: str, fmt: str, language: str, version: int,
+           changed_at: dt.datetime | None) -> None:
+    chosen = formats.DATASETS[dataset]
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out, force_locale(language):
+            if fmt == "csv":
+                formats.write_csv(out, session, chosen, language)
+            elif fmt == "json":
+                formats.write_json(out, session, chosen, language, version)
+            else:
+                formats.write_xlsx(out, session, chosen, language)
+            out.flush()
+            os.fsync(out.fileno())
+        if changed_at is not None:          # Last-Modified of the file: its version's time
+            stamp = (changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=dt.UTC)).timestamp()
+            os.utime(temporary, (stamp, stamp))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def for_request(session: Session, dataset: str, fmt: str, language: str, version: int,
+                changed_at: dt.datetime | None) -> ExportFile:
+    """The file to answer with: the current version's; else built here once (the lock);
+    else, while another process builds it, the newest earlier file."""
+    folder = directory()
+    current = newest(folder, dataset, fmt, language)
+    if current is not None and current.version >= version:
+        return current
+    try:
+        return build(session, folder, dataset, fmt, language, version, changed_at, lock_timeout=0)
+    except Timeout:
+        if current is not None:
+            return current
+    return build(session, folder, dataset, fmt, language, version, changed_at,
+                 lock_timeout=WAIT_SECONDS)
+
+
+def build_all(session: Session, version: int, changed_at: dt.datetime | None) -> int:
+    """Every export file of ``version`` (the worker's job); returns how many were built."""
+    folder = directory()
+    built = 0
+    for dataset, fmt, language in variants():
+        current = newest(folder, dataset, fmt, language)
+        if current is not None and current.version >= version:
+            continue
+        build(session, folder, dataset, fmt, language, version, changed_at)
+        session.rollback()                  # nothing kept between two files
+        built += 1
+    return built
+
+
+def missing(version: int) -> bool:
+    """Some export file of ``version`` is not built yet."""
+    folder = directory()
+    return any((found := newest(folder, d, f, lang)) is None or found.version < version
+               for d, f, lang in variants())
