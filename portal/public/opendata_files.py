@@ -31,6 +31,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from portal.public import opendata_csv
 from portal.public import opendata_formats as formats
 
 FORMATS = ("csv", "xlsx", "json")
@@ -111,7 +112,9 @@ def _write(session: Session, target: Path, dataset: str, fmt: str, language: str
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "wb") as out, force_locale(language):
-            if fmt == "csv":
+            if fmt == "csv" and dataset == "entries":
+                opendata_csv.write_entries(out, session, language)
+            elif fmt == "csv":
                 formats.write_csv(out, session, chosen, language)
             elif fmt == "json":
                 formats.write_json(out, session, chosen, language, version)

@@ -10,6 +10,7 @@ builds the files once per publication version and serves them.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -137,12 +138,13 @@ class Rows:
         self.urls = serializers.Urls()
         self.reasons = serializers.translated(
             labels.WITHDRAWAL_REASONS if dataset.name == "withdrawals" else labels.REMOVAL_REASONS)
-        kinds = serializers.translated(labels.SUBJECT_KINDS)[language]
-        severities = serializers.translated(labels.SEVERITIES)[language]
+        self.kinds = kinds = serializers.translated(labels.SUBJECT_KINDS)[language]
+        self.severities = severities = serializers.translated(labels.SEVERITIES)[language]
         with force_locale(language):
             self.headers = [str(title) for _field, title in dataset.columns]
             self.sheet_title = str(dataset.sheet_title)[:31]
-            yes_no = {True: str(_l("Yes")), False: str(_l("No"))}
+            self.yes_no = str(_l("Yes")), str(_l("No"))
+        yes_no = {True: self.yes_no[0], False: self.yes_no[1]}
         english = language == "en"
         self._display = {
             "subject_kind": lambda v, d: kinds.get(v, v),
@@ -186,13 +188,20 @@ def neutralise(value):
 # Writers: each writes the whole export into a binary file (``opendata_files`` builds them)
 # --------------------------------------------------------------------------
 
+def csv_header(rows: Rows) -> bytes:
+    """The byte-order mark (Excel then opens the file as UTF-8) and the translated header row."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(rows.headers)
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
 def write_csv(out: BinaryIO, session: Session, dataset: Dataset, language: str) -> None:
+    """Cell by cell through the csv module (the entries use :mod:`opendata_csv`)."""
     rows = Rows(dataset, language)
+    out.write(csv_header(rows))
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:
-        text.write("\ufeff")                # the byte-order mark: Excel opens the file as UTF-8
         writer = csv.writer(text)
-        writer.writerow(rows.headers)
         for chunk in iter_rows(session, dataset):
             writer.writerows(rows.texts(chunk))
         text.flush()

@@ -140,3 +140,27 @@ def test_the_worker_survives_a_failing_export_build(app, session, monkeypatch):
     assert worker.exporting is not failed
     worker.exporting.join(timeout=120)
     assert len([n for n in _names(app) if not n.startswith(".")]) == 15
+
+
+def test_the_entries_csv_formatted_by_the_database_equals_the_cell_by_cell_one(app, session, client):
+    """Same cells as the generic writer (labels, dates, URL, formula guard, quoting), both languages."""
+    import csv
+    import io
+
+    from flask_babel import force_locale
+
+    from portal.public import opendata_csv
+    from portal.public import opendata_formats as formats
+
+    for name in ('=HYPERLINK("x"),逗号公司', '佳木斯市"引号"有限公司', "@佳木斯市有限公司", "普通有限公司"):
+        _publish(session, app, name)
+    with app.test_request_context(base_url=app.config["PORTAL_BASE_URL"]):
+        for language in ("zh_CN", "en"):
+            fast, slow = io.BytesIO(), io.BytesIO()
+            with force_locale(language):
+                opendata_csv.write_entries(fast, session, language)
+                formats.write_csv(slow, session, formats.DATASETS["entries"], language)
+            parsed = [list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+                      for out in (fast, slow)]
+            assert parsed[0] == parsed[1] and len(parsed[0]) == 5, language
+            assert any(row[1] == "'=HYPERLINK(\"x\"),逗号公司" for row in parsed[0])
