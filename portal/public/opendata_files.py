@@ -66,9 +66,10 @@ def directory(app=None) -> Path:
 
 
 def variants() -> Iterator[tuple[str, str, str]]:
-    """Every (dataset, format, language) the portal offers."""
-    for dataset in formats.DATASETS:
-        for fmt in FORMATS:
+    """Every (dataset, format, language) the portal offers; workbooks last (they take the
+    longest to build: the CSV and JSON of a new version come first)."""
+    for fmt in ("csv", "json", "xlsx"):
+        for dataset in formats.DATASETS:
             for language in (("zh_CN",) if fmt == "json" else current_app.config["LANGUAGES"]):
                 yield dataset, fmt, language
 
