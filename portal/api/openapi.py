@@ -75,7 +75,7 @@ PAGING = [
     _query("per_page", "Rows per page.", {"type": "integer", "minimum": 1, "maximum": 100,
                                            "default": 20}),
     _query("cursor", "Opaque cursor from `links.next` or `links.prev` of a previous answer, "
-           "with the same filters; not together with `page`. A cursor the portal did not issue "
+           "with the same filters (`page` is then ignored). A cursor the portal did not issue "
            "is refused (invalid_cursor).",
            {"type": "string", "pattern": f"^{LIST_CURSOR_PATTERN}$"}),
 ]

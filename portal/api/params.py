@@ -77,14 +77,12 @@ class Params:
     def paging(self, default_per_page: int = 20,
                max_per_page: int = 100) -> tuple[int, int, paging.Cursor | None]:
         """(page, per_page, cursor): ``page`` only near the start (OFFSET stays small), a
-        list cursor (``portal.public.paging``) anywhere; not both."""
+        list cursor (``portal.public.paging``) anywhere; with a cursor, ``page`` is ignored."""
         page = self.integer("page", 1, 1, paging.API_MAX_PAGE)
         per_page = self.integer("per_page", default_per_page, 1, max_per_page)
         raw = self.raw("cursor")
         if raw is None and not self._blank("cursor"):
             return page, per_page, None
-        if "page" in request.args:
-            raise _bad("invalid_value", _l("Give either page or cursor, not both."), "page")
         cursor = paging.decode_cursor(raw or "")
         if cursor is None:
             raise _bad("invalid_cursor", _l("The cursor is not valid. Start without one, or pass "
