@@ -200,3 +200,29 @@ def test_totals_are_counted_once_per_publication_version(big_list, client):
         client.get("/api/v1/entries?ground=J1")
     assert not [s for s in statements if "count(" in s.lower()]
     db.session.rollback()
+
+
+@pytest.mark.parametrize("filters, oldest_first", [({}, False), ({}, True),
+                                                   ({"subject_kind": "person"}, False),
+                                                   ({"severity": "serious"}, True)])
+def test_a_keyset_page_is_one_index_range_without_a_sort(app, session, filters, oldest_first):
+    """SQLite's plan (PostgreSQL chooses by statistics): the list order comes from an index."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's query plan")
+    import datetime as dt
+
+    plans = []
+
+    def explain(conn, cursor, statement, parameters, *args):
+        if statement.startswith("SELECT published_entries."):
+            plans.append(conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all())
+
+    cursor = paging.Cursor(True, dt.date(2026, 3, 1), 500, 60)
+    with db.engine.connect() as conn:
+        sa.event.listen(conn, "before_cursor_execute", explain)
+        from sqlalchemy.orm import Session
+        with Session(conn) as own:
+            queries.entries_page(own, filters, oldest_first, paging.Window(cursor=cursor))
+    details = [row[-1] for plan in plans for row in plan]
+    assert details and not [d for d in details if "TEMP B-TREE" in d], details
+    assert any("listed_on<?" in d or "listed_on>?" in d for d in details), details
