@@ -71,6 +71,11 @@ def from_environment() -> dict:
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
         "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),
         "PORTAL_CHANGES_SETTLE_SECONDS": int(_env("CHANGES_SETTLE_SECONDS", "60")),
+        # Public pages and /api/v1 (portal.deadline): one SQL statement may run this long
+        # (PostgreSQL statement_timeout, SQLite progress handler), one request this long in all;
+        # beyond, a 503 with Retry-After. The back office, worker and commands are not limited.
+        "PORTAL_PUBLIC_STATEMENT_TIMEOUT_MS": int(_env("PUBLIC_STATEMENT_TIMEOUT_MS", "2000")),
+        "PORTAL_PUBLIC_REQUEST_BUDGET_MS": int(_env("PUBLIC_REQUEST_BUDGET_MS", "5000")),
         # Report imports (monthly / quarterly dishonesty reports): size and rows of one file.
         "PORTAL_IMPORT_MAX_MB": float(_env("IMPORT_MAX_MB", "5")),
         "PORTAL_IMPORT_MAX_ROWS": int(_env("IMPORT_MAX_ROWS", "2000")),

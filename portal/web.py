@@ -8,7 +8,7 @@ from flask import Flask, current_app, g, has_request_context, render_template, r
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, get_locale, refresh
 
-from portal import labels
+from portal import deadline, labels
 from portal.extensions import db
 from portal.rules.profiles import load_profile
 from portal.rules.profiles.citations import cite
@@ -101,10 +101,28 @@ def load_staff(user_id: str):
     return user
 
 
+#: The blueprints whose requests run under a time budget (portal.deadline): the public site and
+#: its API. The back office, the filing forms, the integration API and the exports are not cut.
+BUDGETED_BLUEPRINTS = ("public", "api")
+#: Seconds a client is asked to wait after a 503.
+RETRY_AFTER = "10"
+
+
+def _start_budget():
+    if (request.blueprint or "").split(".")[0] in BUDGETED_BLUEPRINTS:
+        config = current_app.config
+        deadline.start(int(config.get("PORTAL_PUBLIC_REQUEST_BUDGET_MS", 5000)),
+                       int(config.get("PORTAL_PUBLIC_STATEMENT_TIMEOUT_MS", 2000)))
+
+
 def init_app(app: Flask) -> None:
     from portal.extensions import login_manager
 
     login_manager.user_loader(load_staff)
+    deadline.install()
+    # First of all before_request functions: every query of the request runs under the budget.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_budget)
+    app.teardown_request(lambda _error: deadline.stop())
 
     app.jinja_env.filters["date"] = _fmt_date
     app.jinja_env.filters["citation"] = citation
@@ -142,6 +160,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
     app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
+    app.register_error_handler(deadline.Exceeded, over_budget)
 
 
 def _error_page(error):
@@ -167,6 +186,8 @@ def _database_unavailable(error):
 
     Any other database error (a bug) is logged and answered like every other 500.
     """
+    if deadline.is_interruption(error):
+        return over_budget(error)
     if not _is_outage(error):
         current_app.log_exception((type(error), error, error.__traceback__))
         try:
@@ -181,20 +202,48 @@ def _database_unavailable(error):
     except sa.exc.SQLAlchemyError:
         pass
     db.session.remove()
+    return _unavailable("unavailable", None, "30")
+
+
+def over_budget(error):
+    """A statement stopped by the statement limit, or a request past its time budget: 503.
+
+    The thread is free again at once; the client is asked to come back shortly (a busy
+    moment) or to ask for less (a pathological request). Logged without the query string.
+    """
+    current_app.logger.warning("request over its time budget: %s %s (%s)", request.method,
+                               request.path[:200], type(error).__name__)
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass
+    deadline.stop()       # the error page itself is not cut short
+    from flask_babel import lazy_gettext as _l
+
+    return _unavailable("timeout", _l("This request took too long and was stopped. Please try "
+                                      "again in a moment, or narrow it (filters, a shorter search)."),
+                        RETRY_AFTER)
+
+
+def _unavailable(code: str, message: str | None, retry_after: str):
+    """The 503 answer: JSON under the APIs, the error page elsewhere (never needing the database)."""
     if (request.blueprint or "").split(".")[0] in ("api", "integration"):
+        from flask_babel import force_locale
         from flask_babel import gettext as _
 
-        from portal.api.errors import error_response
+        from portal.api.errors import error_response, requested_language
 
-        response = error_response(503, "unavailable", _("The service is temporarily unavailable; "
-                                                        "please try again shortly."))
-        response.headers["Retry-After"] = "30"
+        with force_locale(requested_language()):
+            text = str(message) if message else _("The service is temporarily unavailable; "
+                                                  "please try again shortly.")
+        response = error_response(503, code, text)
+        response.headers["Retry-After"] = retry_after
         return response
     try:
-        body = render_template("error.html", code=503)
+        body = render_template("error.html", code=503, message=message)
     except Exception:                         # noqa: BLE001 - the page must not need the database
         body = "Service temporarily unavailable / 服务暂时不可用，请稍后再试。"
     response = current_app.make_response((body, 503))
-    response.headers["Retry-After"] = "30"
+    response.headers["Retry-After"] = retry_after
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,7 +6,8 @@ checks that every route of the blueprint is described and nothing else.
 from __future__ import annotations
 
 from portal.api.errors import LANGUAGES
-from portal.api.params import CURSOR_PATTERN, MAX_PAGE
+from portal.api.params import CURSOR_PATTERN
+from portal.public.paging import API_MAX_PAGE, CURSOR_PATTERN as LIST_CURSOR_PATTERN
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import RemovalReason
 
@@ -37,6 +38,8 @@ ERRORS = {
            "(credit_repaired, objection_upheld, revoked, period_ended) say when and why.",
     "429": "Too many requests from this address; retry after the `Retry-After` seconds.",
     "500": "Internal error.",
+    "503": "The request ran out of its time budget, or the database is unavailable; retry after "
+           "the `Retry-After` seconds (error.code: timeout or unavailable).",
 }
 
 
@@ -65,10 +68,16 @@ def _object(properties: dict, required: list | None = None) -> dict:
 
 
 PAGING = [
-    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1,
-                                             "maximum": MAX_PAGE, "default": 1}),
+    _query("page", f"Page number, from 1, for the first {API_MAX_PAGE} pages. Beyond them (and "
+           "to read a whole list), follow `links.next`: its `cursor` reads the next page from "
+           "the last row of this one, as fast on the last page as on the first.",
+           {"type": "integer", "minimum": 1, "maximum": API_MAX_PAGE, "default": 1}),
     _query("per_page", "Rows per page.", {"type": "integer", "minimum": 1, "maximum": 100,
                                            "default": 20}),
+    _query("cursor", "Opaque cursor from `links.next` or `links.prev` of a previous answer, "
+           "with the same filters (`page` is then ignored). A cursor the portal did not issue "
+           "is refused (invalid_cursor).",
+           {"type": "string", "pattern": f"^{LIST_CURSOR_PATTERN}$"}),
 ]
 YEAR = {"type": "integer", "minimum": 1990, "maximum": 2100}
 KIND = {"type": "string", "enum": list(SUBJECT_KINDS)}
@@ -141,17 +150,25 @@ def _schemas() -> dict:
         "admitted_on": DATE, "valid_until": DATE_OR_NULL, "removed_on": DATE_OR_NULL,
         "removal_reason": TEXT_OR_NULL, "updated_at": {"type": "string", "format": "date-time"},
     }
-    meta = _object({"page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}, "pages": {"type": "integer"}})
-    links = _object({"self": {"type": "string", "format": "uri"}, "next": URL_OR_NULL,
-                     "prev": URL_OR_NULL})
+    meta = _object({"page": {"type": "integer", "description": "The number of this page (from "
+                             "a cursor: the number it had when the cursor was issued)."},
+                    "per_page": {"type": "integer"},
+                    "total": {"type": "integer", "description": "Rows in the list with these "
+                              "filters, counted once per publication of the list."},
+                    "pages": {"type": "integer"}})
+    links = _object({"self": {"type": "string", "format": "uri"},
+                     "next": {**URL_OR_NULL, "description": "The next page (a cursor link); "
+                              "null at the end of the list."},
+                     "prev": {**URL_OR_NULL, "description": "The previous page (a cursor link, "
+                              "or page=N near the start); null on the first page."}})
     return {
         "Error": _object({"error": _object({
             "code": {"type": "string", "description": "Stable machine code, e.g. invalid_value, "
                      "out_of_range, invalid_integer, unknown_parameter, missing_parameter, "
                      "invalid_length, invalid_check_digit, invalid_identifier, unsupported_identifier, "
                      "invalid_cursor, too_long, "
-                     "not_found, method_not_allowed, rate_limited, internal_error."},
+                     "not_found, method_not_allowed, rate_limited, internal_error, timeout, "
+                     "unavailable."},
             "message": {"type": "string", "description": "Translated explanation."},
             "field": {"type": "string", "description": "The offending parameter."},
             "allowed": {"type": "array", "items": {}},
@@ -221,7 +238,7 @@ def document(base_url: str, grounds: list[str]) -> dict:
                  _query("department", "Deciding department (exact).",
                         {"type": "string", "maxLength": 120}),
                  *PAGING],
-                _ref("EntryList"), ("400", "405", "500")),
+                _ref("EntryList"), ("400", "405", "500", "503")),
             "/entries/{public_id}": _get(
                 "One entry", "A public entry, listed or removed (then with its removal).",
                 [{"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -232,7 +249,7 @@ def document(base_url: str, grounds: list[str]) -> dict:
                         {"type": "string", "enum": [r.value for r in RemovalReason]}),
                  _query("subject_kind", "organisation or person.", KIND),
                  _query("year", "Year of the removal.", YEAR), *PAGING],
-                _ref("RemovalList"), ("400", "405", "500")),
+                _ref("RemovalList"), ("400", "405", "500", "503")),
             "/check": _get(
                 "Exact look-up",
                 "Is this unified social credit code or resident ID number listed (also: "

@@ -13,8 +13,8 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 from portal.api.errors import ApiError
+from portal.public import paging
 
-MAX_PAGE = 1_000_000
 
 
 def _bad(code: str, message, field: str, **extra) -> ApiError:
@@ -74,10 +74,21 @@ class Params:
                                       name=name, max=max_length), name)
         return value
 
-    def paging(self, default_per_page: int = 20, max_per_page: int = 100) -> tuple[int, int]:
-        page = self.integer("page", 1, 1, MAX_PAGE)
+    def paging(self, default_per_page: int = 20,
+               max_per_page: int = 100) -> tuple[int, int, paging.Cursor | None]:
+        """(page, per_page, cursor): ``page`` only near the start (OFFSET stays small), a
+        list cursor (``portal.public.paging``) anywhere; with a cursor, ``page`` is ignored."""
+        page = self.integer("page", 1, 1, paging.API_MAX_PAGE)
         per_page = self.integer("per_page", default_per_page, 1, max_per_page)
-        return page, per_page
+        raw = self.raw("cursor")
+        if raw is None and not self._blank("cursor"):
+            return page, per_page, None
+        cursor = paging.decode_cursor(raw or "")
+        if cursor is None:
+            raise _bad("invalid_cursor", _l("The cursor is not valid. Start without one, or pass "
+                                            "on a next or prev link of a previous answer "
+                                            "unchanged."), "cursor")
+        return page, per_page, cursor
 
 
 # --------------------------------------------------------------------------

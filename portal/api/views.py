@@ -2,13 +2,16 @@
 
 Every answer is JSON, errors included (see :mod:`portal.api.errors`); the
 OpenAPI description is at ``/api/v1/openapi.json``. One or two queries per
-request. Pagination: ``page`` (from 1) and ``per_page`` (1–100, default 20);
-out-of-range values and unknown filter values are refused with 400 rather
-than silently corrected, so a client never mistakes a different list for the
-one it asked for.
+request. Pagination: ``page`` (1–50) and ``per_page`` (1–100, default 20), or
+the ``cursor`` of a ``links.next``/``links.prev`` (keyset: every page costs the
+same, see :mod:`portal.public.paging`); totals are counted once per publication
+version. Out-of-range values and unknown filter values are refused with 400
+rather than silently corrected, so a client never mistakes a different list
+for the one it asked for.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -22,8 +25,10 @@ from portal.api.errors import ApiError
 from portal.api.openapi import document
 from portal.api.params import Params, decode_cursor, encode_cursor
 from portal.extensions import csrf, db, limiter
-from portal.models import PublishedEntry, RemovalNotice
-from portal.public import queries
+from portal.models import RemovalNotice
+from portal.public import paging, queries
+from portal.public.caching import aggregates
+from portal.public.listing import facet_counts
 from portal.rules.identifiers import (
     InvalidIdentifier,
     detect,
@@ -48,55 +53,90 @@ def _json(payload, status: int = 200, cache: str = "public, max-age=60"):
     return errors.json_response(payload, status, cache)
 
 
-def _paged(endpoint: str, items: list, page: int, per_page: int, total: int):
-    pages = max(1, -(-total // per_page))
+def _paged(endpoint: str, read, serialize, page: paging.Page, window: paging.Window | None):
+    """One page of a list with its links: ``next`` always by cursor (a client reading a whole
+    list never makes the database walk rows), ``prev`` by cursor or ``page`` near the start.
+
+    One row more than the page is read, so ``next`` (or, reading backwards, ``prev``) is
+    known from the rows themselves, even when the list changed since the cursor was issued.
+    """
+    per_page = page.per_page
+    rows, more = [], False
+    if window is not None:
+        rows = read(dataclasses.replace(window, limit=window.limit + 1))
+        more = len(rows) > per_page
+        backwards = window.cursor is not None and not window.cursor.after
+        rows = rows[-per_page:] if backwards else rows[:per_page]
     base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "cursor")}
 
-    def link(number: int) -> str:
-        return base + url_for(endpoint, **args, page=number)
+    def link(**where) -> str:
+        return base + url_for(endpoint, **args, **where)
 
+    def cursor_link(after: bool, row, number: int) -> str:
+        day, row_id = page.key_of(row)
+        return link(cursor=paging.Cursor(after, day, row_id, max(number, 1)).encode())
+
+    cursor = window.cursor if window is not None else None
+    has_next = more if cursor is None or cursor.after else bool(rows)
+    if cursor is None:
+        has_prev = page.number > 1
+    else:
+        has_prev = bool(rows) and (more if not cursor.after else True)
+    prev = None
+    if has_prev and cursor is None:
+        prev = link(page=page.number - 1)
+    elif has_prev:
+        prev = cursor_link(False, rows[0], page.number - 1)
+    here = link(cursor=cursor.encode()) if cursor is not None else link(page=page.number)
     return _json({
-        "data": items,
-        "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages},
-        "links": {"self": link(page), "next": link(page + 1) if page < pages else None,
-                  "prev": link(page - 1) if page > 1 else None},
+        "data": [serialize(row) for row in rows],
+        "meta": {"page": page.number, "per_page": per_page, "total": page.total, "pages": page.pages},
+        "links": {"self": here,
+                  "next": cursor_link(True, rows[-1], page.number + 1) if has_next and rows else None,
+                  "prev": prev},
     })
+
+
+def _window(page: paging.Page, number: int, cursor: paging.Cursor | None) -> paging.Window | None:
+    """By position for ``page`` (≤ API_MAX_PAGE: a small OFFSET), else from the cursor."""
+    if cursor is not None:
+        page.number = min(max(cursor.number, 1), page.pages)
+        return paging.Window(limit=page.per_page, cursor=cursor)
+    page.number = number
+    offset = (number - 1) * page.per_page
+    return paging.Window(offset=offset, limit=page.per_page) if page.total > offset else None
 
 
 @bp.get("/entries")
 def entries():
-    params = Params("ground", "subject_kind", "severity", "year", "department", "page", "per_page")
-    filters = []
+    params = Params("ground", "subject_kind", "severity", "year", "department", "page", "per_page",
+                    "cursor")
+    filters: dict = {}
     ground = params.choice("ground", [g.code for g in active_profile().grounds])
     if ground:
-        filters.append(PublishedEntry.ground_code == ground)
+        filters["ground"] = ground
     kind = params.choice("subject_kind", SUBJECT_KINDS)
     if kind:
-        filters.append(PublishedEntry.subject_kind == kind)
+        filters["subject_kind"] = kind
     severity = params.choice("severity", SEVERITIES)
     if severity:
-        filters.append(PublishedEntry.severity == severity)
+        filters["severity"] = severity
     year = params.integer("year", None, *YEARS)
     if year is not None:
-        filters.append(PublishedEntry.listing_year == year)
+        filters["year"] = year
     department = params.text("department", 120)
     if department:
-        filters.append(PublishedEntry.department == department)
-    page, per_page = params.paging()
+        filters["department"] = department
+    number, per_page, cursor = params.paging()
 
-    where = sa.and_(queries.LISTED, *filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(PublishedEntry).where(where))
-    rows = []
-    if total > (page - 1) * per_page:
-        rows = db.session.execute(
-            sa.select(PublishedEntry).where(where)
-            .order_by(PublishedEntry.listed_on.desc(), PublishedEntry.id.desc())
-            .limit(per_page).offset((page - 1) * per_page)
-        ).scalars().all()
+    groups = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
+    page = paging.Page(number, facet_counts(groups, filters)[1], per_page,
+                       key_of=lambda e: (e.listed_on, e.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
-    return _paged("api.entries", [serializers.entry_resource(e, urls, reasons) for e in rows],
-                  page, per_page, total)
+    return _paged("api.entries", lambda window: queries.entries_page(db.session, filters, False, window),
+                  lambda e: serializers.entry_resource(e, urls, reasons),
+                  page, _window(page, number, cursor))
 
 
 @bp.get("/entries/<public_id>")
@@ -114,7 +154,7 @@ def entry(public_id: str):
 
 @bp.get("/removals")
 def removals():
-    params = Params("reason", "subject_kind", "year", "page", "per_page")
+    params = Params("reason", "subject_kind", "year", "page", "per_page", "cursor")
     filters = []
     reason = params.choice("reason", [r.value for r in RemovalReason])
     if reason:
@@ -125,20 +165,20 @@ def removals():
     year = params.integer("year", None, *YEARS)
     if year is not None:
         filters.append(RemovalNotice.removed_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
-    page, per_page = params.paging()
+    number, per_page, cursor = params.paging()
 
     where = sa.and_(queries.notice_public(), *filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(RemovalNotice).where(where))
-    rows = []
-    if total > (page - 1) * per_page:
-        rows = db.session.execute(
-            sa.select(RemovalNotice).where(where)
-            .order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
-            .limit(per_page).offset((page - 1) * per_page)
-        ).scalars().all()
+    total = aggregates.get(("api-removals", reason, kind, year), lambda: db.session.scalar(
+        sa.select(sa.func.count()).select_from(RemovalNotice).where(where)))
+    page = paging.Page(number, total, per_page, key_of=lambda r: (r.removed_on, r.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
-    return _paged("api.removals", [serializers.removal_resource(r, urls, reasons) for r in rows],
-                  page, per_page, total)
+
+    def read(window):
+        return queries.read_window(db.session, sa.select(RemovalNotice).where(where),
+                                   RemovalNotice.removed_on, RemovalNotice.id, True, window)
+
+    return _paged("api.removals", read, lambda r: serializers.removal_resource(r, urls, reasons),
+                  page, _window(page, number, cursor))
 
 
 def _check_limit() -> str:

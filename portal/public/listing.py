@@ -5,7 +5,7 @@ options, counts and the total) and one indexed page query on the projection.
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -13,7 +13,8 @@ from portal import clock, labels
 from portal.extensions import db
 from portal.public import queries
 from portal.public.caching import aggregates, conditional
-from portal.public.paging import PER_PAGE, Page, page_number
+from portal.public import paging
+from portal.public.paging import Page
 from portal.rules.grades import red_list_rules
 from portal.rules.profiles import SEVERITIES
 from portal.web import active_profile, ground_label
@@ -92,18 +93,34 @@ def _chips(endpoint: str, args: dict, options: dict[str, list], titles: dict[str
     return chips
 
 
+def _cursor():
+    """(cursor or None, None) — or (None, a redirect to the first page) for a cursor the
+    portal did not make: the same list without it, answered before any query."""
+    raw = request.args.get("cursor")
+    if raw is None:
+        return None, None
+    found = paging.decode_cursor(raw.strip())
+    if found is not None:
+        return found, None
+    rest = {k: v for k, v in request.args.items() if k not in ("cursor", "page")}
+    return None, redirect(url_for(request.endpoint, **rest))
+
+
 def entries():
     profile = active_profile()
-    number = page_number(request.args.get("page"))
     oldest_first = request.args.get("sort") == "oldest"
+    cursor, back = _cursor()
+    if back is not None:
+        return back
 
     def render():
         groups = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
         filters = entry_filters(request.args, profile, groups)
         counts, total = facet_counts(groups, filters)
-        page = Page(number, total)
-        if page.exists and total:
-            page.items = queries.entries_page(db.session, filters, oldest_first, number, PER_PAGE)
+        page = Page(1, total, key_of=lambda e: (e.listed_on, e.id))
+        window = paging.locate(page, request.args.get("page"), cursor)
+        if window is not None:
+            page.items = queries.entries_page(db.session, filters, oldest_first, window)
         args = dict(filters, sort="oldest") if oldest_first else dict(filters)
         options = _entry_options(profile, counts, str(get_locale()))
         titles = {"ground": _("Ground"), "subject_kind": _("Kind"), "severity": _("Severity"),
@@ -121,16 +138,19 @@ def entries():
 # ---------------------------------------------------------------- /removals
 
 def removals():
-    number = page_number(request.args.get("page"))
+    cursor, back = _cursor()
+    if back is not None:
+        return back
 
     def render():
         counts = aggregates.get("removal-reasons", lambda: queries.removal_reason_counts(db.session))
         reason = request.args.get("reason", "")
         reason = reason if reason in labels.REMOVAL_REASONS else None
         total = counts.get(reason, 0) if reason else sum(counts.values())
-        page = Page(number, total)
-        if page.exists and total:
-            page.items = queries.removals_page(db.session, reason, number, PER_PAGE)
+        page = Page(1, total, key_of=lambda r: (r.removed_on, r.id))
+        window = paging.locate(page, request.args.get("page"), cursor)
+        if window is not None:
+            page.items = queries.removals_page(db.session, reason, window)
         options = [(r, labels.label(labels.REMOVAL_REASONS, r), counts.get(r, 0))
                    for r in labels.REMOVAL_REASONS]
         args = {"reason": reason} if reason else {}
@@ -149,13 +169,16 @@ def removals():
 def redlist():
     profile = active_profile()
     today = clock.today()
-    number = page_number(request.args.get("page"))
+    cursor, back = _cursor()
+    if back is not None:
+        return back
 
     def render():
         total = aggregates.get(("red-list", today), lambda: queries.red_list_count(db.session, today))
-        page = Page(number, total)
-        if page.exists and total:
-            page.items = queries.red_list_page(db.session, today, number, PER_PAGE)
+        page = Page(1, total, key_of=lambda r: (r.admitted_on, r.id))
+        window = paging.locate(page, request.args.get("page"), cursor)
+        if window is not None:
+            page.items = queries.red_list_page(db.session, today, window)
         criteria, incentives, source = red_list_rules(profile)
         numbered = {c.code: (str(i), c.text) for i, c in enumerate(criteria, start=1)}
 

@@ -13,6 +13,7 @@ from portal.models import (
     RedListEntry,
     RemovalNotice,
 )
+from portal.public.paging import Window
 
 LISTED = (PublishedEntry.status == "listed") & PublishedEntry.visible.is_(True)
 
@@ -110,9 +111,9 @@ def entry_facet_groups(session: Session) -> list[tuple]:
     ).all()]
 
 
-def entries_page(session: Session, filters: dict, oldest_first: bool, page: int,
-                 per_page: int) -> list[PublishedEntry]:
-    """One page of the current list (indexed on listed_on, id)."""
+def entries_page(session: Session, filters: dict, oldest_first: bool,
+                 window: Window) -> list[PublishedEntry]:
+    """One page of the current list (indexed on listed_on, id): see :func:`read_window`."""
     stmt = sa.select(PublishedEntry).where(LISTED)
     for name, value in filters.items():
         stmt = stmt.where(_ENTRY_COLUMNS[name] == value)
@@ -121,13 +122,33 @@ def entries_page(session: Session, filters: dict, oldest_first: bool, page: int,
         # at that year instead of filtering its way back from the newest entries.
         year = filters["year"]
         stmt = stmt.where(PublishedEntry.listed_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
-    if oldest_first:
-        order = (PublishedEntry.listed_on.asc(), PublishedEntry.id.asc())
-    else:
-        order = (PublishedEntry.listed_on.desc(), PublishedEntry.id.desc())
-    return session.execute(
-        stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
+    return read_window(session, stmt, PublishedEntry.listed_on, PublishedEntry.id,
+                       not oldest_first, window)
+
+
+def read_window(session: Session, stmt, day, row_id, newest_first: bool, window: Window) -> list:
+    """The rows of ``window`` in the list's order (``day``, ``row_id``; newest first or not).
+
+    From a cursor: the rows after (or before) its key, by a range on the (day, id)
+    index, never an OFFSET; ``from_end``: by position counted from the end (read
+    backwards, then turned round). The key condition is spelt ``day <= d AND
+    (day < d OR id < i)`` rather than as a row value so both databases start the
+    index range at ``d``.
+    """
+    cursor = window.cursor
+    backwards = window.from_end or (cursor is not None and not cursor.after)
+    descending = newest_first != backwards
+    if cursor is not None:
+        if descending:
+            stmt = stmt.where(day <= cursor.day, (day < cursor.day) | (row_id < cursor.id))
+        else:
+            stmt = stmt.where(day >= cursor.day, (day > cursor.day) | (row_id > cursor.id))
+    order = (day.desc(), row_id.desc()) if descending else (day.asc(), row_id.asc())
+    stmt = stmt.order_by(*order).limit(window.limit)
+    if window.offset:
+        stmt = stmt.offset(window.offset)
+    rows = session.execute(stmt).scalars().all()
+    return rows[::-1] if backwards else rows
 
 
 def removal_reason_counts(session: Session) -> dict[str, int]:
@@ -138,14 +159,11 @@ def removal_reason_counts(session: Session) -> dict[str, int]:
     return {reason: n for reason, n in rows}
 
 
-def removals_page(session: Session, reason: str | None, page: int, per_page: int) -> list[RemovalNotice]:
+def removals_page(session: Session, reason: str | None, window: Window) -> list[RemovalNotice]:
     stmt = sa.select(RemovalNotice).where(notice_public())
     if reason:
         stmt = stmt.where(RemovalNotice.reason == reason)
-    return session.execute(
-        stmt.order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
+    return read_window(session, stmt, RemovalNotice.removed_on, RemovalNotice.id, True, window)
 
 
 def _red_list_current(today: dt.date):
@@ -159,12 +177,9 @@ def red_list_count(session: Session, today: dt.date) -> int:
     ) or 0
 
 
-def red_list_page(session: Session, today: dt.date, page: int, per_page: int) -> list[RedListEntry]:
-    return session.execute(
-        sa.select(RedListEntry).where(_red_list_current(today))
-        .order_by(RedListEntry.admitted_on.desc(), RedListEntry.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
+def red_list_page(session: Session, today: dt.date, window: Window) -> list[RedListEntry]:
+    stmt = sa.select(RedListEntry).where(_red_list_current(today))
+    return read_window(session, stmt, RedListEntry.admitted_on, RedListEntry.id, True, window)
 
 
 # --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from portal.models import (
     SubjectKind,
 )
 from portal.public import queries
+from portal.public.paging import Window
 from portal.rules.profiles import load_profile
 from portal.services import audit, cases, redlist
 from portal.services.calendar import load_calendar
@@ -49,7 +50,7 @@ def test_admission_writes_the_projection_and_the_outbox(app, session):
     outbox = session.execute(sa.select(OutboxEvent)).scalars().all()
     assert [(o.topic, o.action, o.public_id) for o in outbox] == [("redlist", "upsert", entry.public_id)]
     assert _version(session) == before + 1
-    assert queries.red_list_page(session, TODAY, 1, 20) == [entry]
+    assert queries.red_list_page(session, TODAY, Window()) == [entry]
     actions = session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
     assert actions[-2:] == ["redlist.propose", "redlist.admit"]
     assert audit.verify(session) == []

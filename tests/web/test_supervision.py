@@ -198,7 +198,7 @@ def test_api_clients_get_json_while_the_database_is_away(app, session, client, m
     def away(*args, **kwargs):
         raise _operational_error()
 
-    monkeypatch.setattr(database.session, "scalar", away)        # the first query of the list
+    monkeypatch.setattr(database.session, "execute", away)       # the first query of the list
     response = client.get("/api/v1/entries")
     assert response.status_code == 503 and response.is_json, response.get_data(as_text=True)[:200]
     assert response.get_json()["error"]["code"] == "unavailable"
