@@ -323,6 +323,11 @@ class SearchIndex(WriterMixin):
             "facts": highlight_snippet(stored.get("facts"), plan),
         }
 
+    def clear_cache(self) -> None:
+        """Forget cached totals and facets (benchmarks time every search in full)."""
+        with self._reader_lock():
+            self._stats.clear()
+
     def suggest(self, q: str) -> str | None:
         """The nearest indexed name for a near miss ("did you mean"), else None."""
         plan = analyze_query(q)
