@@ -87,14 +87,17 @@ def load_portal(database_url: str) -> list[dict]:
     return rows
 
 
-def synthetic(count: int, index_dir: Path) -> list[dict]:
+def synthetic(count: int, index_dir: Path, reuse: bool = False) -> list[dict]:
     """bench/search_bench.py's synthetic entries, indexed into *index_dir*."""
     from search_bench import make_docs
 
     ix = SearchIndex(index_dir)
-    t0 = time.perf_counter()
-    ix.rebuild(make_docs(count))
-    print(f"indexed {count} synthetic entries in {time.perf_counter() - t0:.1f} s", flush=True)
+    if reuse and ix.exists() and ix.doc_count() == count:
+        print(f"reusing the index of {count} synthetic entries in {index_dir}", flush=True)
+    else:
+        t0 = time.perf_counter()
+        ix.rebuild(make_docs(count))
+        print(f"indexed {count} synthetic entries in {time.perf_counter() - t0:.1f} s", flush=True)
     ix.close()
     return [
         {"id": d["id"], "name": d["name"], "codes": d["codes"], "subject_kind": d["subject_kind"]}
@@ -307,7 +310,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--database-url", help="the portal's database (published entries)")
     ap.add_argument("--index-dir", help="the portal's search index (or where to build one)")
-    ap.add_argument("--synthetic", type=int, help="build N synthetic entries instead of a DB")
+    ap.add_argument(
+        "--synthetic",
+        type=int,
+        help="N synthetic entries instead of a DB (indexed under --index-dir, reused if there)",
+    )
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--per-kind", type=int, default=25, help="labelled targets per query kind")
     ap.add_argument("--limit-queries", type=int, default=0, help="at most N queries")
@@ -319,7 +326,7 @@ def main() -> None:
     if args.synthetic:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         index_dir = Path(args.index_dir or tempfile.mkdtemp(prefix="search-quality-")) / "index"
-        rows = synthetic(args.synthetic, index_dir)
+        rows = synthetic(args.synthetic, index_dir, reuse=bool(args.index_dir))
     else:
         index_dir = Path(args.index_dir)
         rows = load_portal(args.database_url)

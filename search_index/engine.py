@@ -26,6 +26,7 @@ from whoosh.reading import ReaderClosed
 
 from . import suggest as _suggest
 from .collect import top_docs
+from .deadline import check_deadline, deadline
 from .docarrays import DATE_FIELD, DocArrays
 from .highlight import highlight_name, highlight_snippet
 from .querybuild import identifier_query, split_filters, text_query
@@ -68,8 +69,10 @@ class SearchIndex(WriterMixin):
         *,
         refresh_interval: float = 1.0,
         lock_timeout: float = 5.0,
+        time_limit: float | None = None,
     ):
         self.path = Path(path)
+        self.time_limit = time_limit  # default budget of search(), seconds
         self.refresh_interval = max(0.0, float(refresh_interval))
         self.lock_timeout = float(lock_timeout)
         self._store = IndexStore(self.path)
@@ -206,13 +209,17 @@ class SearchIndex(WriterMixin):
         page: int = 1,
         per_page: int = 20,
         kind: str | None = "entry",
+        time_limit: float | None = None,
     ) -> Results:
         """Search names, pinyin, facts; identifiers short-circuit to exact lookup.
 
         An empty (or punctuation-only) query lists everything that passes the
         filters, newest ``listed_on`` first. Unknown filter or facet names raise
-        ``ValueError``; odd query text never raises.
+        ``ValueError``; odd query text never raises. A search that runs longer
+        than *time_limit* seconds (default: the instance's ``time_limit``; None
+        for no limit) raises :class:`~search_index.deadline.SearchTimeout`.
         """
+        limit = self.time_limit if time_limit is None else time_limit
         page = max(1, int(page or 1))
         per_page = max(1, min(int(per_page or 20), MAX_PER_PAGE))
         facets = tuple(dict.fromkeys(facets or ()))
@@ -223,7 +230,8 @@ class SearchIndex(WriterMixin):
         plan = analyze_query(q)
         exact = plan.identifier is not None or bool(filters and filters.get("code_hash"))
 
-        with self._reader_lock():
+        with deadline(limit), self._reader_lock():
+            check_deadline()  # the budget includes waiting for the instance lock
             try:
                 return self._search_locked(
                     plan, array_filters, query_filter, facets, page, per_page, exact
@@ -303,6 +311,7 @@ class SearchIndex(WriterMixin):
                     highlights=self._highlights(stored, None if browse else plan),
                 )
             )
+        check_deadline()
         suggestion = None
         if (
             not exact
@@ -312,7 +321,10 @@ class SearchIndex(WriterMixin):
         ):
             if docs is None:
                 docs = self._matching(s, mq, allow)
-            suggestion = _suggest.suggest(s, plan, set(docs))
+            spelled = {
+                d for d in docs if _suggest.by_characters(plan, s.stored_fields(d).get("name", ""))
+            }
+            suggestion = _suggest.suggest(s, plan, spelled)
         facets_out = {f: dict(c) for f, c in counts.items()}
         return Results(total, hits, facets_out, page, per_page, exact, suggestion)
 
@@ -360,6 +372,7 @@ class SearchIndex(WriterMixin):
     def _facet_counts(self, arrays, docs: list[int], facets) -> dict[str, dict[str, int]]:
         out = {}
         for f in facets:
+            check_deadline()
             counter = Counter(map(arrays[f].__getitem__, docs))
             out[f] = {
                 self._arrays.value(f, code): n

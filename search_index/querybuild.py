@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import pairwise
 
-from whoosh.query import And, AndMaybe, Or, Prefix, Query, Term
+from whoosh.query import AndMaybe, Or, Prefix, Query
 
-from .analysis import initial_trigrams
+from .analysis import dedupe, initial_trigrams
+from .fastmatch import FastTerm as Term
+from .fastmatch import RareFirstAnd as And
 from .queryplan import PINYIN_SYLLABLES, CJKClause, QueryPlan, WordClause
 from .schema import FILTER_FIELDS, GROUND_TEXT_BOOST, TEXT_FIELDS, filter_value
 
 RELAXED_FACTOR = 0.5  # bigrams across a jieba word boundary may be missing
 WORD_BONUS = 0.5  # jieba words ≥ 3 chars shared by query and name
 SUFFIX_BONUS = 0.3  # the legal-form suffix typed in the query
+HOMOPHONE_FACTOR = 0.4  # same syllables as the query, other characters (a typo)
 
 
 def _all(field: str, terms: list[str], boost: float) -> Query:
@@ -41,6 +44,9 @@ def _cjk(c: CJKClause, grounds: Mapping[str, list[str]]) -> Query:
         for code, texts in grounds.items()
         if any(all(g in text for g in c.bigrams) for text in texts)
     ]
+    if c.pinyin:
+        pairs = dedupe(f"{a}_{b}" for a, b in pairwise(c.pinyin))
+        alts.append(_all("py2", pairs, HOMOPHONE_FACTOR))
     if c.relaxed:
         alts += [
             _all(f, c.relaxed, w * RELAXED_FACTOR)
