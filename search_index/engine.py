@@ -319,12 +319,13 @@ class SearchIndex(WriterMixin):
             and total < SUGGEST_BELOW
             and not any(_suggest.spells_name(plan, n) for n in names)
         ):
-            if docs is None:
-                docs = self._matching(s, mq, allow)
-            spelled = {
-                d for d in docs if _suggest.by_characters(plan, s.stored_fields(d).get("name", ""))
-            }
-            suggestion = _suggest.suggest(s, plan, spelled)
+            by_sound = [n for n in names if not _suggest.by_characters(plan, n)]
+            if by_sound:  # a homophone typo: offer the name it found, as spelled
+                suggestion = by_sound[0]
+            else:
+                if docs is None:
+                    docs = self._matching(s, mq, allow)
+                suggestion = _suggest.suggest(s, plan, set(docs))
         facets_out = {f: dict(c) for f, c in counts.items()}
         return Results(total, hits, facets_out, page, per_page, exact, suggestion)
 

@@ -23,22 +23,46 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
+from itertools import accumulate
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching import IntersectionMatcher, NullMatcher, ReadTooFar, WrappingMatcher
+from whoosh.matching import (
+    IntersectionMatcher,
+    ListMatcher,
+    NullMatcher,
+    ReadTooFar,
+    WrappingMatcher,
+)
 from whoosh.query import And, Term
 from whoosh.system import _INT_SIZE
+from whoosh.util.numeric import byte_to_length
 
 from .deadline import check_deadline
 
 # Posting lists shorter than this (bytes on disk, ~8 blocks of 128 ids) keep
 # whoosh's own matcher: walking a few block headers costs less than a directory.
 MIN_DIRECTORY_BYTES = 4096
-MAX_DIRECTORY_BLOCKS = 2_000_000  # per process, all directories together (~24 MB)
+MAX_DIRECTORY_BLOCKS = 1_000_000  # per process, all directories together (~33 MB)
+
+
+class BlockDirectory:
+    """Every block header of one posting list, as compact arrays."""
+
+    __slots__ = ("maxids", "positions", "dataoffsets", "nextoffsets", "lengths", "weights",
+                 "compression", "minlens", "maxlens")
+
+    def __init__(self):
+        self.maxids, self.positions = array("q"), array("q")
+        self.dataoffsets, self.nextoffsets = array("q"), array("q")
+        self.lengths, self.weights = array("l"), array("f")
+        self.compression, self.minlens, self.maxlens = array("b"), array("B"), array("B")
+
+    def __len__(self) -> int:
+        return len(self.maxids)
 
 
 class _Directories:
-    """LRU of (segment id, field, term) → (block max ids, block offsets)."""
+    """LRU of (segment id, postings offset, field) → :class:`BlockDirectory`."""
 
     def __init__(self, max_blocks: int):
         self.max_blocks = max_blocks
@@ -58,10 +82,10 @@ class _Directories:
             if key in self._items:
                 return
             self._items[key] = item
-            self._blocks += len(item[0])
+            self._blocks += len(item)
             while self._blocks > self.max_blocks and len(self._items) > 1:
                 _, old = self._items.popitem(last=False)
-                self._blocks -= len(old[0])
+                self._blocks -= len(old)
 
     def clear(self) -> None:
         with self._lock:
@@ -75,34 +99,43 @@ class _Directories:
 DIRECTORIES = _Directories(MAX_DIRECTORY_BLOCKS)
 
 
-def _read_directory(m: W3LeafMatcher) -> tuple[array, array]:
-    """Max id and file offset of every block of *m*'s posting list (headers only)."""
+def _read_directory(m: W3LeafMatcher) -> BlockDirectory:
+    """The header of every block of *m*'s posting list (what ``_goto`` would read)."""
     f = m._postfile
     pos = m._baseoffset
-    maxids, offsets = array("q"), array("q")
+    d = BlockDirectory()
     while True:
         check_deadline()
         f.seek(pos)
         length = f.read_int()
-        info = f.read_pickle()
-        maxids.append(info[1])
-        offsets.append(pos)
-        if length < 0:
-            return maxids, offsets
+        last = length < 0
+        length = abs(length)
+        blocklength, maxid, maxweight, compression, mnlen, mxlen = f.read_pickle()
+        d.maxids.append(maxid)
+        d.positions.append(pos)
+        d.dataoffsets.append(f.tell())
+        d.nextoffsets.append(pos + _INT_SIZE + length)
+        d.lengths.append(blocklength)
+        d.weights.append(maxweight)
+        d.compression.append(1 if compression else 0)
+        d.minlens.append(mnlen)
+        d.maxlens.append(mxlen)
+        if last:
+            return d
         pos += _INT_SIZE + length
 
 
 class SkippingLeafMatcher(W3LeafMatcher):
-    """``W3LeafMatcher`` whose ``skip_to`` bisects a block directory, then the block."""
+    """``W3LeafMatcher`` whose ``skip_to`` bisects a block directory, then the block.
+
+    A block reached through the directory is entered without reading its
+    header again; block ids are delta-decoded with ``itertools.accumulate``.
+    """
 
     _dir_key = None
     _directory = None
 
-    def _goto(self, position):
-        check_deadline()
-        super()._goto(position)
-
-    def _block_directory(self):
+    def _block_directory(self) -> BlockDirectory:
         d = self._directory
         if d is None:
             d = DIRECTORIES.get(self._dir_key)
@@ -112,18 +145,39 @@ class SkippingLeafMatcher(W3LeafMatcher):
             self._directory = d
         return d
 
+    def _enter(self, d: BlockDirectory, k: int) -> None:
+        """What ``_goto(d.positions[k])`` does, from the directory."""
+        check_deadline()
+        self._data = self._ids = self._weights = self._values = None
+        self._i = 0
+        self._blocklength = d.lengths[k]
+        self._maxid = d.maxids[k]
+        self._maxweight = d.weights[k]
+        self._compression = d.compression[k]
+        self._minlength = byte_to_length(d.minlens[k])
+        self._maxlength = byte_to_length(d.maxlens[k])
+        self._dataoffset = d.dataoffsets[k]
+        self._nextoffset = d.nextoffsets[k]
+        self._lastblock = k == len(d) - 1
+
+    def _read_ids(self):
+        if self._data is None:
+            self._read_data()
+        ids = self._data[0]
+        self._ids = ids if self._byteids else tuple(accumulate(ids))
+
     def skip_to(self, targetid):
         if not self.is_active():
             raise ReadTooFar
         if targetid <= self.id():
             return
         if targetid > self._maxid:
-            maxids, offsets = self._block_directory()
-            k = bisect_left(maxids, targetid)
-            if k >= len(maxids):
+            d = self._block_directory()
+            k = bisect_left(d.maxids, targetid)
+            if k >= len(d):
                 self._atend = True
                 return
-            self._goto(offsets[k])
+            self._enter(d, k)
         if self._ids is None:
             self._read_ids()
         self._i = bisect_left(self._ids, targetid, self._i)
@@ -132,12 +186,24 @@ class SkippingLeafMatcher(W3LeafMatcher):
 
 
 def _leaf(m):
-    return m.child if isinstance(m, WrappingMatcher) else m
+    while isinstance(m, WrappingMatcher):  # a boost, or the filter of deleted documents
+        m = m.child
+    return m
 
 
 def _extent(m: W3LeafMatcher) -> int:
     n = m._length  # whoosh 2.7.5 sometimes keeps struct.unpack's 1-tuple here
     return n[0] if isinstance(n, tuple) else n
+
+
+def _size(m) -> int:
+    """A cheap size estimate of a matcher, comparable between term matchers."""
+    leaf = _leaf(m)
+    if isinstance(leaf, W3LeafMatcher):
+        return _extent(leaf)
+    if isinstance(leaf, ListMatcher):
+        return len(leaf._ids)
+    return 1 << 62
 
 
 class FastTerm(Term):
@@ -155,20 +221,22 @@ class FastTerm(Term):
 
 
 class RareFirstAnd(And):
-    """``And`` intersecting from the rarest sub-query up (a left-deep chain)."""
+    """``And`` intersecting from the rarest sub-query up (a left-deep chain).
+
+    Term sub-matchers are ordered by the size of their posting lists on disk
+    (no extra term look-up); any other sub-query counts as large.
+    """
 
     def _matcher(self, subs, searcher, context):
-        reader = searcher.reader()
-        sized = sorted(
-            ((q.estimate_size(reader), i, q) for i, q in enumerate(subs)), key=lambda t: t[:2]
-        )
-        if sized[0][0] == 0:
-            return NullMatcher()
-        m = None
-        for _, _, q in sized:
+        sized = []
+        for i, q in enumerate(subs):
             sub = q.matcher(searcher, context)
             if not sub.is_active():
                 return NullMatcher()
+            sized.append((_size(sub), i, sub))
+        sized.sort(key=lambda t: t[:2])
+        m = None
+        for _, _, sub in sized:
             m = sub if m is None else IntersectionMatcher(m, sub)
             if not m.is_active():
                 return NullMatcher()
