@@ -43,6 +43,8 @@ def from_environment() -> dict:
         "PORTAL_REDIS_URL": _env("REDIS_URL"),
         "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
+        # A public search taking longer raises search_index.SearchTimeout (0: no limit).
+        "PORTAL_SEARCH_TIME_LIMIT_S": float(_env("SEARCH_TIME_LIMIT_S", "1.0")),
         # Written by the worker every round; /healthz reports its age.
         "PORTAL_HEARTBEAT_FILE": _env("HEARTBEAT_FILE", str(INSTANCE / "worker-heartbeat.json")),
         "PORTAL_HEARTBEAT_MAX_AGE": int(_env("HEARTBEAT_MAX_AGE", "120")),
