@@ -313,19 +313,10 @@ class SearchIndex(WriterMixin):
             )
         check_deadline()
         suggestion = None
-        if (
-            not exact
-            and not browse
-            and total < SUGGEST_BELOW
-            and not any(_suggest.spells_name(plan, n) for n in names)
-        ):
-            by_sound = [n for n in names if not _suggest.by_characters(plan, n)]
-            if by_sound:  # a homophone typo: offer the name it found, as spelled
-                suggestion = by_sound[0]
-            else:
-                if docs is None:
-                    docs = self._matching(s, mq, allow)
-                suggestion = _suggest.suggest(s, plan, set(docs))
+        if not exact and not browse and total < SUGGEST_BELOW:
+            suggestion = _suggest.for_results(
+                s, plan, names, lambda: docs if docs is not None else self._matching(s, mq, allow)
+            )
         facets_out = {f: dict(c) for f, c in counts.items()}
         return Results(total, hits, facets_out, page, per_page, exact, suggestion)
 

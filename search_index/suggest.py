@@ -140,3 +140,18 @@ def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset
     if best is None or best[3] in matched:
         return None
     return best[2]
+
+
+def for_results(searcher, plan: QueryPlan, names: list[str], matching) -> str | None:
+    """The suggestion for a search with few hits (*names*, on this page).
+
+    None if a hit spells the query; the name of a hit found only by its sound (a
+    homophone typo); else :func:`suggest` outside the query's own matches (the
+    docnums *matching()* returns).
+    """
+    if any(spells_name(plan, n) for n in names):
+        return None
+    by_sound = [n for n in names if not by_characters(plan, n)]
+    if by_sound:
+        return by_sound[0]
+    return suggest(searcher, plan, set(matching()))
