@@ -16,6 +16,7 @@ from .schema import FILTER_FIELDS, GROUND_TEXT_BOOST, TEXT_FIELDS, filter_value
 RELAXED_FACTOR = 0.5  # bigrams across a jieba word boundary may be missing
 WORD_BONUS = 0.5  # jieba words ≥ 3 chars shared by query and name
 SUFFIX_BONUS = 0.3  # the legal-form suffix typed in the query
+RELAX_MAX_SYLLABLES = 8  # pinyin readings up to this long may skip a syllable
 HOMOPHONE_FACTOR = 0.4  # same syllables as the query, other characters (a typo)
 
 
@@ -71,8 +72,10 @@ def _pinyin(seg: list[str], prefix: bool, relax: bool) -> list[Query]:
     pairs: list[Query] = [Term("py2", f"{a}_{b}") for a, b in pairwise(seg[:-1])]
     pairs.append(last("py2", f"{seg[-2]}_{seg[-1]}"))
     out: list[Query] = [And(pairs, boost=2.0)]
-    if relax and len(seg) >= 3 and seg[-1] in PINYIN_SYLLABLES:
-        # all syllables present but not all adjacent (jiamusihengda skips 市)
+    if relax and 3 <= len(seg) <= RELAX_MAX_SYLLABLES and seg[-1] in PINYIN_SYLLABLES:
+        # all syllables present but not all adjacent (jiamusihengda skips 市); a
+        # longer reading is a whole name, matched by pyw and the pairs, and this
+        # alternative would only add names that share its common syllables
         out.append(And([Term("py1", s) for s in seg], boost=0.3))
     return out
 
