@@ -28,6 +28,7 @@ from . import suggest as _suggest
 from .collect import top_docs
 from .deadline import check_deadline, deadline
 from .docarrays import DATE_FIELD, DocArrays
+from .fastmatch import cache_term_tables
 from .highlight import highlight_name, highlight_snippet
 from .querybuild import identifier_query, split_filters, text_query
 from .queryplan import CJKClause, QueryPlan, analyze_query
@@ -147,6 +148,7 @@ class SearchIndex(WriterMixin):
                 gen_dir = self._store.gen_dir(gen)
                 ix = open_dir(str(gen_dir))
                 searcher = ix.searcher()
+                cache_term_tables(searcher)
                 grounds = read_grounds(gen_dir)
             except (OSError, EmptyIndexError) as e:
                 last_error = e

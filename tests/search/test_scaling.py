@@ -205,3 +205,33 @@ def test_directory_reading_checks_the_deadline(big, monkeypatch):
     big.clear_cache()
     big.search("佳木斯市恒达建筑工程")
     assert seen
+
+
+def test_term_table_cache_probes_each_term_once():
+    class Table(dict):
+        probes = 0
+
+        def __getitem__(self, key):
+            Table.probes += 1
+            return dict.__getitem__(self, key)
+
+        def range_for_key(self, key):
+            Table.probes += 1
+            return (len(key), 1)
+
+        def keys_from(self, prefix):
+            return [k for k in sorted(self) if k.startswith(prefix)]
+
+    cached = fastmatch.CachedTermTable(Table({b"a": b"1", b"ab": b"2"}), max_items=10)
+    for _ in range(3):
+        assert cached[b"a"] == b"1" and b"ab" in cached and b"zz" not in cached
+        assert cached.range_for_key(b"ab") == (2, 1)
+    assert Table.probes == 4  # a, ab, zz, range(ab): once each
+    with pytest.raises(KeyError):
+        cached[b"zz"]
+    assert cached.keys_from(b"a") == [b"a", b"ab"]  # everything else goes to the table
+
+
+def test_open_searchers_cache_their_term_tables(big):
+    for leaf, _ in big._get_searcher().reader().leaf_readers():
+        assert isinstance(leaf._terms._tindex, fastmatch.CachedTermTable)
