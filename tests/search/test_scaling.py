@@ -9,6 +9,7 @@ from whoosh import query as wq
 import search_index.deadline as deadline_mod
 import search_index.fastmatch as fastmatch
 import search_index.querybuild as querybuild
+import search_index.skipping as skipping
 from search_index import SearchIndex, SearchTimeout
 from tests.search.test_engine import DOCS, _doc, ids_of
 
@@ -201,7 +202,7 @@ def test_directory_reading_checks_the_deadline(big, monkeypatch):
         seen.append(1)
         real()
 
-    monkeypatch.setattr(fastmatch, "check_deadline", counting)
+    monkeypatch.setattr(skipping, "check_deadline", counting)
     big.clear_cache()
     big.search("佳木斯市恒达建筑工程")
     assert seen
