@@ -11,11 +11,10 @@ index per request.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import os
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +33,12 @@ from .querybuild import identifier_query, split_filters, text_query
 from .queryplan import CJKClause, QueryPlan, analyze_query
 from .schema import FACET_FIELDS
 from .store import IndexStore, read_grounds
+from .tally import TallyMixin
 from .writing import WriterMixin
 
 DEFAULT_FACETS = ("ground", "subject_kind", "year")
 MAX_PER_PAGE = 200
 SUGGEST_BELOW = 3  # compute "did you mean" when fewer hits than this
-_STATS_CACHE = 256  # (query, filters) → total, facet counts [, browse order]
 BROWSE_CACHE = 1000  # browse mode keeps this many newest docnums per filter set
 
 
@@ -61,7 +60,7 @@ class Results:
     suggestion: str | None
 
 
-class SearchIndex(WriterMixin):
+class SearchIndex(TallyMixin, WriterMixin):
     """Whoosh index at *path* (a directory; created lazily on first write)."""
 
     def __init__(
@@ -232,23 +231,46 @@ class SearchIndex(WriterMixin):
         plan = analyze_query(q)
         exact = plan.identifier is not None or bool(filters and filters.get("code_hash"))
 
-        with deadline(limit), self._reader_lock():
-            check_deadline()  # the budget includes waiting for the instance lock
-            try:
-                return self._search_locked(
+        started = time.monotonic()
+        with self._reader_lock():
+            waited = time.monotonic() - started
+            self._prepare(array_filters, facets)
+            # the budget counts waiting for the instance lock, not opening a new
+            # searcher and loading its facet arrays (once per generation/commit)
+            with deadline(None if limit is None else limit - waited):
+                check_deadline()
+                return self._search_retrying(
                     plan, array_filters, query_filter, facets, page, per_page, exact
                 )
-            except (OSError, ReaderClosed, TypeError):
-                # Files vanished under an old searcher: a retired generation, or small
-                # segments that another process's commit merged away. Segment columns
-                # open lazily, and whoosh then reports the missing column as None
-                # (TypeError: 'NoneType' object is not subscriptable). Reopen on the
-                # current index and retry once; a second failure propagates.
-                self._set_searcher(None, None)
-                self._next_check = 0.0
-                return self._search_locked(
-                    plan, array_filters, query_filter, facets, page, per_page, exact
-                )
+
+    def _prepare(self, array_filters, facets) -> None:
+        """Open the current searcher and load the value arrays a search will read."""
+        try:
+            s = self._get_searcher()
+            if s is not None:
+                arrays = self._arrays.get(s, self._epoch)
+                for f in {*facets, *array_filters, "form", DATE_FIELD}:
+                    arrays[f]
+        except (OSError, ReaderClosed, TypeError):
+            self._set_searcher(None, None)  # the search reopens and retries
+            self._next_check = 0.0
+
+    def _search_retrying(self, plan, array_filters, query_filter, facets, page, per_page, exact):
+        try:
+            return self._search_locked(
+                plan, array_filters, query_filter, facets, page, per_page, exact
+            )
+        except (OSError, ReaderClosed, TypeError):
+            # Files vanished under an old searcher: a retired generation, or small
+            # segments that another process's commit merged away. Segment columns
+            # open lazily, and whoosh then reports the missing column as None
+            # (TypeError: 'NoneType' object is not subscriptable). Reopen on the
+            # current index and retry once; a second failure propagates.
+            self._set_searcher(None, None)
+            self._next_check = 0.0
+            return self._search_locked(
+                plan, array_filters, query_filter, facets, page, per_page, exact
+            )
 
     def _search_locked(self, plan, array_filters, query_filter, facets, page, per_page, exact):
         s = self._get_searcher()
@@ -342,46 +364,6 @@ class SearchIndex(WriterMixin):
             if s is None:
                 return None
             return _suggest.suggest(s, plan)
-
-    # ------------------------------------------------------------------ totals & facets
-    def _remember(self, key, docs: list[int], arrays, facets, order):
-        entry = (len(docs), self._facet_counts(arrays, docs, facets), order)
-        self._stats[key] = entry
-        if len(self._stats) > _STATS_CACHE:
-            self._stats.popitem(last=False)
-        return entry
-
-    @staticmethod
-    def _matching(s, mq: Query | None, allow) -> list[int]:
-        """All docnums matching *mq* (every live document if None) and the filters."""
-        reader = s.reader()
-        if mq is None:
-            docs = list(reader.all_doc_ids()) if reader.doc_count_all() else []
-        else:
-            docs = list(s.docs_for_query(mq))
-        for arr, codes in allow:
-            docs = [d for d in docs if arr[d] in codes]
-        return docs
-
-    def _facet_counts(self, arrays, docs: list[int], facets) -> dict[str, dict[str, int]]:
-        out = {}
-        for f in facets:
-            check_deadline()
-            counter = Counter(map(arrays[f].__getitem__, docs))
-            out[f] = {
-                self._arrays.value(f, code): n
-                for code, n in sorted(
-                    counter.items(), key=lambda kv: (-kv[1], self._arrays.value(f, kv[0]))
-                )
-                if code
-            }
-        return out
-
-    @staticmethod
-    def _browse_order(arrays, docs: list[int], n: int) -> list[int]:
-        """The *n* newest documents (``listed_on`` desc, then newest docnum)."""
-        listed = arrays[DATE_FIELD]
-        return heapq.nlargest(n, docs, key=lambda d: (listed[d], d))
 
     def close(self) -> None:
         with self._reader_lock():

@@ -236,3 +236,21 @@ def test_term_table_cache_probes_each_term_once():
 def test_open_searchers_cache_their_term_tables(big):
     for leaf, _ in big._get_searcher().reader().leaf_readers():
         assert isinstance(leaf._terms._tindex, fastmatch.CachedTermTable)
+
+
+def test_opening_a_searcher_is_outside_the_budget(tmp_path, monkeypatch):
+    """After a rebuild the first search opens the index and loads its facet arrays
+    (seconds at a million entries): that must not turn into a SearchTimeout."""
+    SearchIndex(tmp_path / "index").rebuild(DOCS)
+    ix = SearchIndex(tmp_path / "index", time_limit=5.0)
+    real, jump = deadline_mod.time.monotonic, [0.0]
+    monkeypatch.setattr(deadline_mod.time, "monotonic", lambda: real() + jump[0])
+    opened = ix._open
+
+    def slow_open(gen):
+        jump[0] += 60.0
+        opened(gen)
+
+    monkeypatch.setattr(ix, "_open", slow_open)
+    assert ix.search("佳木斯").total > 0
+    ix.close()
