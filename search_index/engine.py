@@ -39,6 +39,7 @@ from .writing import WriterMixin
 DEFAULT_FACETS = ("ground", "subject_kind", "year")
 MAX_PER_PAGE = 200
 SUGGEST_BELOW = 3  # compute "did you mean" when fewer hits than this
+PAGE_CACHE = 512  # whole result pages kept per index generation
 BROWSE_CACHE = 1000  # browse mode keeps this many newest docnums per filter set
 
 
@@ -90,6 +91,7 @@ class SearchIndex(TallyMixin, WriterMixin):
         self._epoch = 0
         self._closed = False
         self._stats: OrderedDict = OrderedDict()
+        self._pages: OrderedDict = OrderedDict()  # whole result pages, this generation
         self._arrays = DocArrays()
 
     def __repr__(self) -> str:
@@ -167,6 +169,7 @@ class SearchIndex(TallyMixin, WriterMixin):
         self._searcher, self._gen = searcher, gen
         self._epoch += 1
         self._stats.clear()
+        self._pages.clear()
         if old is not None and old is not searcher:
             _close_quietly(old)
 
@@ -292,6 +295,11 @@ class SearchIndex(TallyMixin, WriterMixin):
         offset = (page - 1) * per_page
         limit = offset + per_page
         key = (self._epoch, repr(mq), tuple(sorted(array_filters.items())), facets)
+        page_key = (key, plan.text, page, per_page)
+        done = self._pages.get(page_key)
+        if done is not None:  # the same page of the same index generation
+            self._pages.move_to_end(page_key)
+            return _copy(done)
         cached = self._stats.get(key)
         if cached is not None:
             self._stats.move_to_end(key)
@@ -342,7 +350,11 @@ class SearchIndex(TallyMixin, WriterMixin):
                 s, plan, names, lambda: docs if docs is not None else self._matching(s, mq, allow)
             )
         facets_out = {f: dict(c) for f, c in counts.items()}
-        return Results(total, hits, facets_out, page, per_page, exact, suggestion)
+        done = Results(total, hits, facets_out, page, per_page, exact, suggestion)
+        self._pages[page_key] = done
+        if len(self._pages) > PAGE_CACHE:
+            self._pages.popitem(last=False)
+        return _copy(done)
 
     @staticmethod
     def _highlights(stored: dict, plan: QueryPlan | None) -> dict[str, str]:
@@ -352,9 +364,10 @@ class SearchIndex(TallyMixin, WriterMixin):
         }
 
     def clear_cache(self) -> None:
-        """Forget cached totals and facets (benchmarks time every search in full)."""
+        """Forget cached pages, totals and facets (benchmarks time every search in full)."""
         with self._reader_lock():
             self._stats.clear()
+            self._pages.clear()
 
     def suggest(self, q: str) -> str | None:
         """The nearest indexed name for a near miss ("did you mean"), else None."""
@@ -372,6 +385,13 @@ class SearchIndex(TallyMixin, WriterMixin):
             self._searcher = None
             self._gen = None
             self._closed = True
+
+
+def _copy(r: Results) -> Results:
+    """A copy of a cached page for one caller (callers may change what they get)."""
+    hits = [Hit(h.id, h.score, dict(h.highlights)) for h in r.hits]
+    facets = {f: dict(c) for f, c in r.facets.items()}
+    return Results(r.total, hits, facets, r.page, r.per_page, r.exact, r.suggestion)
 
 
 def _close_quietly(searcher) -> None:

@@ -254,3 +254,24 @@ def test_opening_a_searcher_is_outside_the_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(ix, "_open", slow_open)
     assert ix.search("佳木斯").total > 0
     ix.close()
+
+
+def test_a_repeated_search_is_answered_from_the_page_cache(tmp_path, monkeypatch):
+    import search_index.engine as engine_mod
+
+    ix = SearchIndex(tmp_path / "index", refresh_interval=0)
+    ix.rebuild(DOCS)
+    calls = []
+    real = engine_mod.top_docs
+    monkeypatch.setattr(engine_mod, "top_docs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = ix.search("恒达", per_page=5)
+    first.hits.clear()  # a caller's change does not reach the cache
+    again = ix.search("恒達", per_page=5)  # the same query, traditional
+    assert len(calls) == 1 and ids_of(again) == ids_of(ix.search("恒达", per_page=5))
+    assert again.hits and len(calls) == 1
+    ix.search("佳木斯", per_page=5)
+    ix.search("佳木斯", page=2, per_page=5)
+    assert len(calls) == 3  # another query, another page: other entries
+    ix.upsert([_doc("E2026-000500", "佳木斯市恒达新材料有限公司", "J1", 2026)])
+    assert "E2026-000500" in ids_of(ix.search("恒达", per_page=50))  # a new generation
+    ix.close()
