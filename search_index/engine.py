@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from whoosh.index import EmptyIndexError, open_dir
@@ -59,6 +59,11 @@ class Results:
     per_page: int
     exact: bool
     suggestion: str | None
+
+    def copy(self) -> Results:
+        """A copy for one caller (a cached page is shared)."""
+        hits = [replace(h, highlights=dict(h.highlights)) for h in self.hits]
+        return replace(self, hits=hits, facets={f: dict(c) for f, c in self.facets.items()})
 
 
 class SearchIndex(TallyMixin, WriterMixin):
@@ -299,7 +304,7 @@ class SearchIndex(TallyMixin, WriterMixin):
         done = self._pages.get(page_key)
         if done is not None:  # the same page of the same index generation
             self._pages.move_to_end(page_key)
-            return _copy(done)
+            return done.copy()
         cached = self._stats.get(key)
         if cached is not None:
             self._stats.move_to_end(key)
@@ -354,7 +359,7 @@ class SearchIndex(TallyMixin, WriterMixin):
         self._pages[page_key] = done
         if len(self._pages) > PAGE_CACHE:
             self._pages.popitem(last=False)
-        return _copy(done)
+        return done.copy()
 
     @staticmethod
     def _highlights(stored: dict, plan: QueryPlan | None) -> dict[str, str]:
@@ -385,13 +390,6 @@ class SearchIndex(TallyMixin, WriterMixin):
             self._searcher = None
             self._gen = None
             self._closed = True
-
-
-def _copy(r: Results) -> Results:
-    """A copy of a cached page for one caller (callers may change what they get)."""
-    hits = [Hit(h.id, h.score, dict(h.highlights)) for h in r.hits]
-    facets = {f: dict(c) for f, c in r.facets.items()}
-    return Results(r.total, hits, facets, r.page, r.per_page, r.exact, r.suggestion)
 
 
 def _close_quietly(searcher) -> None:
