@@ -281,12 +281,12 @@ def evaluate(rows, index_dir, per_kind, limit, seed) -> dict:
     out["queries"] = len(queries)
     out["entries"] = len(rows)
     out["by_kind"] = {}
+    out["queries_by_kind"] = {}
     for kind in KINDS:
         idx = [i for i, (k, _, _) in enumerate(queries) if k == kind]
         if idx:
-            out["by_kind"][kind] = {
-                e: summary([results[e][i] for i in idx]) for e in ENGINES
-            } | {"queries": len(idx)}
+            out["by_kind"][kind] = {e: summary([results[e][i] for i in idx]) for e in ENGINES}
+            out["queries_by_kind"][kind] = len(idx)
     out["misses"] = {
         e: [f"{k}: {q}" for (k, q, _), (_, ok) in zip(queries, results[e]) if not ok][:40]
         for e in ("portal",)
