@@ -51,7 +51,7 @@ __all__ = [
 MIN_DIRECTORY_BYTES = 4096
 # RareFirstAnd reads whole posting lists up to this size (bytes on disk) as sets,
 # at most EAGER_TERMS of them, stopping once EAGER_ENOUGH candidates are left.
-EAGER_MAX_BYTES = 32768
+EAGER_MAX_BYTES = 8192
 EAGER_TERMS = 4
 EAGER_ENOUGH = 32
 
