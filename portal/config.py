@@ -45,6 +45,8 @@ def from_environment() -> dict:
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
         # Open-data export files, built once per publication version (outside the web root).
         "PORTAL_EXPORT_DIR": _env("EXPORT_DIR", str(INSTANCE / "exports")),
+        # A public search taking longer raises search_index.SearchTimeout (0: no limit).
+        "PORTAL_SEARCH_TIME_LIMIT_S": float(_env("SEARCH_TIME_LIMIT_S", "1.0")),
         # Written by the worker every round; /healthz reports its age.
         "PORTAL_HEARTBEAT_FILE": _env("HEARTBEAT_FILE", str(INSTANCE / "worker-heartbeat.json")),
         "PORTAL_HEARTBEAT_MAX_AGE": int(_env("HEARTBEAT_MAX_AGE", "120")),

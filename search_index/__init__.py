@@ -12,8 +12,17 @@ index (``rebuild`` / ``upsert`` / ``delete``); web workers search it::
 """
 
 from .analysis import warm_up
+from .deadline import SearchTimeout
 from .engine import Hit, Results, SearchIndex
 from .schema import fingerprint
 from .store import IndexLockedError
 
-__all__ = ["Hit", "IndexLockedError", "Results", "SearchIndex", "fingerprint", "warm_up"]
+__all__ = [
+    "Hit",
+    "IndexLockedError",
+    "Results",
+    "SearchIndex",
+    "SearchTimeout",
+    "fingerprint",
+    "warm_up",
+]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import jieba
+import opencc
 from pypinyin import lazy_pinyin
 
 jieba.setLogLevel(logging.WARNING)
@@ -98,17 +99,41 @@ def warm_up() -> None:
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         lazy_pinyin("预热")
+        _t2s()
         _warmed = True
 
 
 # --------------------------------------------------------------------------- basics
 
 
+_t2s_lock = threading.Lock()
+_t2s_converter = None
+
+
+def _t2s():
+    global _t2s_converter
+    if _t2s_converter is None:
+        with _t2s_lock:
+            if _t2s_converter is None:
+                _t2s_converter = opencc.OpenCC("t2s")
+    return _t2s_converter
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters → simplified (OpenCC ``t2s``; simplified text is kept).
+
+    Index and queries both go through this, so 恆豐餐飲 finds 恒丰餐饮 and back.
+    """
+    if not text or text.isascii():
+        return text
+    return _t2s().convert(text)
+
+
 def normalize(text: str | None) -> str:
-    """NFKC (full-width → half-width, compatibility forms) and lower-case."""
+    """NFKC (full-width → half-width, compatibility forms), lower-case, simplified."""
     if not text:
         return ""
-    return unicodedata.normalize("NFKC", str(text)).lower()
+    return to_simplified(unicodedata.normalize("NFKC", str(text)).lower())
 
 
 def is_cjk(ch: str) -> bool:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from whoosh.collectors import TopCollector
 from whoosh.query import Query
 
+from .deadline import check_deadline
+
+CHECK_EVERY = 512  # collected documents between two deadline checks
+
 LEGAL_FORM_FACTOR = 1.5  # score multiplier when the name has the legal form typed
 
 
@@ -25,8 +29,12 @@ class RankingCollector(TopCollector):
         self.form_codes = form_codes
         self.allow = allow
         self.all_docs: list[int] | None = [] if collect_all else None
+        self._seen = 0
 
     def collect(self, sub_docnum):
+        self._seen += 1
+        if not self._seen % CHECK_EVERY:
+            check_deadline()
         global_docnum = self.offset + sub_docnum
         for arr, codes in self.allow:
             if arr[global_docnum] not in codes:

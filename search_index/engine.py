@@ -11,13 +11,12 @@ index per request.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import os
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from whoosh.index import EmptyIndexError, open_dir
@@ -26,18 +25,21 @@ from whoosh.reading import ReaderClosed
 
 from . import suggest as _suggest
 from .collect import top_docs
+from .deadline import check_deadline, deadline
 from .docarrays import DATE_FIELD, DocArrays
+from .fastmatch import cache_term_tables
 from .highlight import highlight_name, highlight_snippet
 from .querybuild import identifier_query, split_filters, text_query
 from .queryplan import CJKClause, QueryPlan, analyze_query
 from .schema import FACET_FIELDS
 from .store import IndexStore, read_grounds
+from .tally import TallyMixin
 from .writing import WriterMixin
 
 DEFAULT_FACETS = ("ground", "subject_kind", "year")
 MAX_PER_PAGE = 200
 SUGGEST_BELOW = 3  # compute "did you mean" when fewer hits than this
-_STATS_CACHE = 256  # (query, filters) → total, facet counts [, browse order]
+PAGE_CACHE = 512  # whole result pages kept per index generation
 BROWSE_CACHE = 1000  # browse mode keeps this many newest docnums per filter set
 
 
@@ -58,8 +60,13 @@ class Results:
     exact: bool
     suggestion: str | None
 
+    def copy(self) -> Results:
+        """A copy for one caller (a cached page is shared)."""
+        hits = [replace(h, highlights=dict(h.highlights)) for h in self.hits]
+        return replace(self, hits=hits, facets={f: dict(c) for f, c in self.facets.items()})
 
-class SearchIndex(WriterMixin):
+
+class SearchIndex(TallyMixin, WriterMixin):
     """Whoosh index at *path* (a directory; created lazily on first write)."""
 
     def __init__(
@@ -68,8 +75,10 @@ class SearchIndex(WriterMixin):
         *,
         refresh_interval: float = 1.0,
         lock_timeout: float = 5.0,
+        time_limit: float | None = None,
     ):
         self.path = Path(path)
+        self.time_limit = time_limit  # default budget of search(), seconds
         self.refresh_interval = max(0.0, float(refresh_interval))
         self.lock_timeout = float(lock_timeout)
         self._store = IndexStore(self.path)
@@ -87,6 +96,7 @@ class SearchIndex(WriterMixin):
         self._epoch = 0
         self._closed = False
         self._stats: OrderedDict = OrderedDict()
+        self._pages: OrderedDict = OrderedDict()  # whole result pages, this generation
         self._arrays = DocArrays()
 
     def __repr__(self) -> str:
@@ -144,6 +154,7 @@ class SearchIndex(WriterMixin):
                 gen_dir = self._store.gen_dir(gen)
                 ix = open_dir(str(gen_dir))
                 searcher = ix.searcher()
+                cache_term_tables(searcher)
                 grounds = read_grounds(gen_dir)
             except (OSError, EmptyIndexError) as e:
                 last_error = e
@@ -163,6 +174,7 @@ class SearchIndex(WriterMixin):
         self._searcher, self._gen = searcher, gen
         self._epoch += 1
         self._stats.clear()
+        self._pages.clear()
         if old is not None and old is not searcher:
             _close_quietly(old)
 
@@ -206,13 +218,17 @@ class SearchIndex(WriterMixin):
         page: int = 1,
         per_page: int = 20,
         kind: str | None = "entry",
+        time_limit: float | None = None,
     ) -> Results:
         """Search names, pinyin, facts; identifiers short-circuit to exact lookup.
 
         An empty (or punctuation-only) query lists everything that passes the
         filters, newest ``listed_on`` first. Unknown filter or facet names raise
-        ``ValueError``; odd query text never raises.
+        ``ValueError``; odd query text never raises. A search that runs longer
+        than *time_limit* seconds (default: the instance's ``time_limit``; None
+        for no limit) raises :class:`~search_index.deadline.SearchTimeout`.
         """
+        limit = self.time_limit if time_limit is None else time_limit
         page = max(1, int(page or 1))
         per_page = max(1, min(int(per_page or 20), MAX_PER_PAGE))
         facets = tuple(dict.fromkeys(facets or ()))
@@ -223,22 +239,46 @@ class SearchIndex(WriterMixin):
         plan = analyze_query(q)
         exact = plan.identifier is not None or bool(filters and filters.get("code_hash"))
 
+        started = time.monotonic()
         with self._reader_lock():
-            try:
-                return self._search_locked(
+            waited = time.monotonic() - started
+            self._prepare(array_filters, facets)
+            # the budget counts waiting for the instance lock, not opening a new
+            # searcher and loading its facet arrays (once per generation/commit)
+            with deadline(None if limit is None else limit - waited):
+                check_deadline()
+                return self._search_retrying(
                     plan, array_filters, query_filter, facets, page, per_page, exact
                 )
-            except (OSError, ReaderClosed, TypeError):
-                # Files vanished under an old searcher: a retired generation, or small
-                # segments that another process's commit merged away. Segment columns
-                # open lazily, and whoosh then reports the missing column as None
-                # (TypeError: 'NoneType' object is not subscriptable). Reopen on the
-                # current index and retry once; a second failure propagates.
-                self._set_searcher(None, None)
-                self._next_check = 0.0
-                return self._search_locked(
-                    plan, array_filters, query_filter, facets, page, per_page, exact
-                )
+
+    def _prepare(self, array_filters, facets) -> None:
+        """Open the current searcher and load the value arrays a search will read."""
+        try:
+            s = self._get_searcher()
+            if s is not None:
+                arrays = self._arrays.get(s, self._epoch)
+                for f in {*facets, *array_filters, "form", DATE_FIELD}:
+                    arrays[f]
+        except (OSError, ReaderClosed, TypeError):
+            self._set_searcher(None, None)  # the search reopens and retries
+            self._next_check = 0.0
+
+    def _search_retrying(self, plan, array_filters, query_filter, facets, page, per_page, exact):
+        try:
+            return self._search_locked(
+                plan, array_filters, query_filter, facets, page, per_page, exact
+            )
+        except (OSError, ReaderClosed, TypeError):
+            # Files vanished under an old searcher: a retired generation, or small
+            # segments that another process's commit merged away. Segment columns
+            # open lazily, and whoosh then reports the missing column as None
+            # (TypeError: 'NoneType' object is not subscriptable). Reopen on the
+            # current index and retry once; a second failure propagates.
+            self._set_searcher(None, None)
+            self._next_check = 0.0
+            return self._search_locked(
+                plan, array_filters, query_filter, facets, page, per_page, exact
+            )
 
     def _search_locked(self, plan, array_filters, query_filter, facets, page, per_page, exact):
         s = self._get_searcher()
@@ -260,6 +300,11 @@ class SearchIndex(WriterMixin):
         offset = (page - 1) * per_page
         limit = offset + per_page
         key = (self._epoch, repr(mq), tuple(sorted(array_filters.items())), facets)
+        page_key = (key, plan.text, page, per_page)
+        done = self._pages.get(page_key)
+        if done is not None:  # the same page of the same index generation
+            self._pages.move_to_end(page_key)
+            return done.copy()
         cached = self._stats.get(key)
         if cached is not None:
             self._stats.move_to_end(key)
@@ -303,18 +348,18 @@ class SearchIndex(WriterMixin):
                     highlights=self._highlights(stored, None if browse else plan),
                 )
             )
+        check_deadline()
         suggestion = None
-        if (
-            not exact
-            and not browse
-            and total < SUGGEST_BELOW
-            and not any(_suggest.spells_name(plan, n) for n in names)
-        ):
-            if docs is None:
-                docs = self._matching(s, mq, allow)
-            suggestion = _suggest.suggest(s, plan, set(docs))
+        if not exact and not browse and total < SUGGEST_BELOW:
+            suggestion = _suggest.for_results(
+                s, plan, names, lambda: docs if docs is not None else self._matching(s, mq, allow)
+            )
         facets_out = {f: dict(c) for f, c in counts.items()}
-        return Results(total, hits, facets_out, page, per_page, exact, suggestion)
+        done = Results(total, hits, facets_out, page, per_page, exact, suggestion)
+        self._pages[page_key] = done
+        if len(self._pages) > PAGE_CACHE:
+            self._pages.popitem(last=False)
+        return done.copy()
 
     @staticmethod
     def _highlights(stored: dict, plan: QueryPlan | None) -> dict[str, str]:
@@ -322,6 +367,12 @@ class SearchIndex(WriterMixin):
             "name": highlight_name(stored.get("name"), plan),
             "facts": highlight_snippet(stored.get("facts"), plan),
         }
+
+    def clear_cache(self) -> None:
+        """Forget cached pages, totals and facets (benchmarks time every search in full)."""
+        with self._reader_lock():
+            self._stats.clear()
+            self._pages.clear()
 
     def suggest(self, q: str) -> str | None:
         """The nearest indexed name for a near miss ("did you mean"), else None."""
@@ -331,45 +382,6 @@ class SearchIndex(WriterMixin):
             if s is None:
                 return None
             return _suggest.suggest(s, plan)
-
-    # ------------------------------------------------------------------ totals & facets
-    def _remember(self, key, docs: list[int], arrays, facets, order):
-        entry = (len(docs), self._facet_counts(arrays, docs, facets), order)
-        self._stats[key] = entry
-        if len(self._stats) > _STATS_CACHE:
-            self._stats.popitem(last=False)
-        return entry
-
-    @staticmethod
-    def _matching(s, mq: Query | None, allow) -> list[int]:
-        """All docnums matching *mq* (every live document if None) and the filters."""
-        reader = s.reader()
-        if mq is None:
-            docs = list(reader.all_doc_ids()) if reader.doc_count_all() else []
-        else:
-            docs = list(s.docs_for_query(mq))
-        for arr, codes in allow:
-            docs = [d for d in docs if arr[d] in codes]
-        return docs
-
-    def _facet_counts(self, arrays, docs: list[int], facets) -> dict[str, dict[str, int]]:
-        out = {}
-        for f in facets:
-            counter = Counter(map(arrays[f].__getitem__, docs))
-            out[f] = {
-                self._arrays.value(f, code): n
-                for code, n in sorted(
-                    counter.items(), key=lambda kv: (-kv[1], self._arrays.value(f, kv[0]))
-                )
-                if code
-            }
-        return out
-
-    @staticmethod
-    def _browse_order(arrays, docs: list[int], n: int) -> list[int]:
-        """The *n* newest documents (``listed_on`` desc, then newest docnum)."""
-        listed = arrays[DATE_FIELD]
-        return heapq.nlargest(n, docs, key=lambda d: (listed[d], d))
 
     def close(self) -> None:
         with self._reader_lock():

@@ -11,7 +11,7 @@ import html
 import unicodedata
 from itertools import pairwise
 
-from .analysis import pinyin_of
+from .analysis import pinyin_of, to_simplified
 from .queryplan import QueryPlan, WordClause
 
 SNIPPET_CHARS = 120
@@ -19,11 +19,16 @@ SNIPPET_LEAD = 24
 
 
 def _fold(text: str) -> str:
+    """One character per character of *text*: NFKC, lower-case, simplified."""
     out = []
     for ch in text:
         n = unicodedata.normalize("NFKC", ch).lower()
         out.append(n if len(n) == 1 else ch.lower()[:1] or ch)
-    return "".join(out)
+    folded = "".join(out)
+    simple = to_simplified(folded)
+    if len(simple) == len(folded):
+        return simple
+    return "".join(s if len(s := to_simplified(ch)) == 1 else ch for ch in folded)
 
 
 def _mark_substrings(folded: str, needles, marks: list[bool]) -> None:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import pairwise
 
-from whoosh.query import And, AndMaybe, Or, Prefix, Query, Term
+from whoosh.query import AndMaybe, Or, Prefix, Query
 
-from .analysis import initial_trigrams
+from .analysis import dedupe, initial_trigrams
+from .fastmatch import FastTerm as Term
+from .fastmatch import RareFirstAnd as And
 from .queryplan import PINYIN_SYLLABLES, CJKClause, QueryPlan, WordClause
 from .schema import FILTER_FIELDS, GROUND_TEXT_BOOST, TEXT_FIELDS, filter_value
 
 RELAXED_FACTOR = 0.5  # bigrams across a jieba word boundary may be missing
 WORD_BONUS = 0.5  # jieba words ≥ 3 chars shared by query and name
 SUFFIX_BONUS = 0.3  # the legal-form suffix typed in the query
+RELAX_MAX_SYLLABLES = 8  # pinyin readings up to this long may skip a syllable
+HOMOPHONE_FACTOR = 0.4  # same syllables as the query, other characters (a typo)
 
 
 def _all(field: str, terms: list[str], boost: float) -> Query:
@@ -41,6 +45,9 @@ def _cjk(c: CJKClause, grounds: Mapping[str, list[str]]) -> Query:
         for code, texts in grounds.items()
         if any(all(g in text for g in c.bigrams) for text in texts)
     ]
+    if c.pinyin:
+        pairs = dedupe(f"{a}_{b}" for a, b in pairwise(c.pinyin))
+        alts.append(_all("py2", pairs, HOMOPHONE_FACTOR))
     if c.relaxed:
         alts += [
             _all(f, c.relaxed, w * RELAXED_FACTOR)
@@ -65,8 +72,10 @@ def _pinyin(seg: list[str], prefix: bool, relax: bool) -> list[Query]:
     pairs: list[Query] = [Term("py2", f"{a}_{b}") for a, b in pairwise(seg[:-1])]
     pairs.append(last("py2", f"{seg[-2]}_{seg[-1]}"))
     out: list[Query] = [And(pairs, boost=2.0)]
-    if relax and len(seg) >= 3 and seg[-1] in PINYIN_SYLLABLES:
-        # all syllables present but not all adjacent (jiamusihengda skips 市)
+    if relax and 3 <= len(seg) <= RELAX_MAX_SYLLABLES and seg[-1] in PINYIN_SYLLABLES:
+        # all syllables present but not all adjacent (jiamusihengda skips 市); a
+        # longer reading is a whole name, matched by pyw and the pairs, and this
+        # alternative would only add names that share its common syllables
         out.append(And([Term("py1", s) for s in seg], boost=0.3))
     return out
 

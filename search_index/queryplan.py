@@ -21,6 +21,7 @@ from .analysis import (
     dedupe,
     identifier_of,
     normalize,
+    pinyin_of,
     search_words,
     segments,
     strip_legal_suffix,
@@ -100,6 +101,9 @@ class CJKClause:
     suffix: str = ""  # stripped legal-form suffix, optional bonus
     suffix_bigrams: list[str] = field(default_factory=list)
     optional: bool = False  # only a legal-form suffix next to other clauses
+    # toneless syllables of text (3+ characters, each with a reading), else []:
+    # a homophone typed by a pinyin input method (冠理 for 管理) still matches
+    pinyin: list[str] = field(default_factory=list)
 
     @property
     def single(self) -> bool:
@@ -158,6 +162,16 @@ def _relaxed_bigrams(run: str) -> list[str]:
     return dedupe(run[i : i + 2] for i in range(len(run) - 1) if i not in drop)
 
 
+HOMOPHONE_MIN_CHARS = 3  # shorter runs have too many homophones to be worth matching
+
+
+def _homophone_key(run: str) -> list[str]:
+    if len(run) < HOMOPHONE_MIN_CHARS:
+        return []
+    syllables = pinyin_of(run)
+    return syllables if all(syllables) and len(syllables) == len(run) else []
+
+
 def analyze_query(q: str | None) -> QueryPlan:
     raw = "" if q is None else str(q)
     text = normalize(raw[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS].strip()
@@ -201,6 +215,7 @@ def analyze_query(q: str | None) -> QueryPlan:
                 suffix=suffix,
                 suffix_bigrams=dedupe(bigrams(suffix)) if suffix else [],
                 optional=only_suffix,
+                pinyin=_homophone_key(core),
             )
         )
     # A bare legal form ("有限公司") is optional next to other words, required alone.

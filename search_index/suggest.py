@@ -8,7 +8,7 @@ from whoosh.query import FuzzyTerm, Or, Query, Term
 
 from .analysis import bigrams, normalize, pinyin_of, strip_legal_suffix
 from .collect import top_docs
-from .queryplan import QueryPlan, pinyin_segmentations, substring_distance
+from .queryplan import CJKClause, QueryPlan, pinyin_segmentations, substring_distance
 
 CANDIDATES = 40
 RAREST_TERMS = 5  # candidates must share one of the query's rarest terms
@@ -94,6 +94,16 @@ def _distance(plan: QueryPlan, name: str) -> tuple[float, float] | None:
     return d, budget
 
 
+def by_characters(plan: QueryPlan, name: str) -> bool:
+    """*name* matches the query's characters (not only their sound: a homophone typo)."""
+    text = normalize(name)
+    return all(
+        all(g in text for g in (c.relaxed or c.bigrams))
+        for c in plan.clauses
+        if isinstance(c, CJKClause) and not c.optional
+    )
+
+
 def spells_name(plan: QueryPlan, name: str) -> bool:
     """True if *name* contains the query as typed (then there is nothing to suggest)."""
     scored = _distance(plan, name)
@@ -104,7 +114,9 @@ def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset
     """Closest indexed name for a near miss, or None.
 
     Returns None when a candidate contains the query exactly, when the best
-    candidate is already among the query's own matches (*matched* docnums), or
+    candidate is already among the query's own matches (*matched* docnums; the
+    engine leaves out those found only by a homophone, so 恒大建筑 still offers
+    恒达建筑…), or
     when nothing is within the edit budget (character or pinyin distance of the
     query to the best-matching part of a name).
     """
@@ -128,3 +140,18 @@ def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset
     if best is None or best[3] in matched:
         return None
     return best[2]
+
+
+def for_results(searcher, plan: QueryPlan, names: list[str], matching) -> str | None:
+    """The suggestion for a search with few hits (*names*, on this page).
+
+    None if a hit spells the query; the name of a hit found only by its sound (a
+    homophone typo); else :func:`suggest` outside the query's own matches (the
+    docnums *matching()* returns).
+    """
+    if any(spells_name(plan, n) for n in names):
+        return None
+    by_sound = [n for n in names if not by_characters(plan, n)]
+    if by_sound:
+        return by_sound[0]
+    return suggest(searcher, plan, set(matching()))

@@ -437,8 +437,11 @@ def test_suggest_none_when_nothing_close_or_exact(built):
 
 
 def test_search_offers_suggestion_on_zero_hits(built):
-    r = built.search("恒大建筑工程")
-    assert r.total == 0 and r.suggestion == "佳木斯市恒达建筑工程有限公司"
+    r = built.search("恒大建材经销")  # 恒达 typed by pinyin as 恒大
+    assert ids_of(r) == ["E2024-000011"]  # found by sound, and the spelling is offered
+    assert r.suggestion == "汤原县恒达建材经销处"
+    r = built.search("恒达建材销售")
+    assert r.total == 0 and r.suggestion == "汤原县恒达建材经销处"
     assert built.search("恒达建筑").suggestion is None
 
 
@@ -707,6 +710,6 @@ def test_a_stale_searcher_survives_segments_merged_away_by_another_writer(tmp_pa
         writer.upsert([doc(200 + round_, f"佳木斯市宏图{round_}劳务有限公司")])
         result = reader.search("安祥永泰")       # a near-miss path reads stored fields too
         assert result.total == round_ + 1
-        assert reader.search("安详永泰").total == 0
+        assert reader.search("安祥永秦").total == 0  # a typo that is no homophone
         reader.close()
     writer.close()

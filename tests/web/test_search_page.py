@@ -1,6 +1,7 @@
 """/search through the test client and the real Whoosh index, fed by the outbox."""
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from portal.models import OutboxEvent, SubjectKind
@@ -61,3 +62,22 @@ def test_empty_and_hostile_queries_do_not_fail(app, session, client):
         page = client.get("/search", query_string={"q": q})
         assert page.status_code == 200
         assert "<script>alert(1)</script>" not in page.get_data(as_text=True)
+
+
+def test_search_runs_with_the_configured_time_budget(app):
+    app.config["PORTAL_SEARCH_TIME_LIMIT_S"] = 0.25
+    assert get_index(app).time_limit == 0.25
+    app.extensions.pop("portal_search").close()
+    app.config["PORTAL_SEARCH_TIME_LIMIT_S"] = 0   # no limit
+    assert get_index(app).time_limit is None
+
+
+def test_a_search_over_budget_raises_search_timeout(app, session, client, monkeypatch):
+    import search_index.deadline
+    from portal.search import SearchTimeout
+
+    _publish(session, app, NAMES)
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(search_index.deadline.time, "monotonic", lambda: float(next(ticks)) * 10)
+    with pytest.raises(SearchTimeout):
+        get_index(app).search("恒达建筑")
