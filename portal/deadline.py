@@ -61,6 +61,14 @@ def remaining() -> float | None:
     return None if budget is None else max(0.0, budget.deadline - time.monotonic())
 
 
+def within(limit: float | None) -> float | None:
+    """``limit`` seconds, or less when the current request has less of its budget left."""
+    left = remaining()
+    if left is None:
+        return limit
+    return left if limit is None else min(limit, left)
+
+
 def check() -> None:
     """Raise :class:`Exceeded` when the current request is past its deadline."""
     budget = _budget.get()

@@ -12,6 +12,7 @@ from portal import deadline, labels
 from portal.extensions import db
 from portal.rules.profiles import load_profile
 from portal.rules.profiles.citations import cite
+from portal.search import SearchTimeout
 
 
 def active_profile():
@@ -161,6 +162,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
     app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
     app.register_error_handler(deadline.Exceeded, over_budget)
+    app.register_error_handler(SearchTimeout, over_budget)
 
 
 def _error_page(error):

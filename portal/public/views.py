@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from portal import clock
+from portal import clock, deadline
 from portal.extensions import db
 from portal.public import check, listing, queries, stats
 from portal.public.caching import conditional as _conditional
@@ -95,7 +95,8 @@ def search():
         results = Results(total=0, hits=[], facets={}, page=1, per_page=PER_PAGE, exact=False,
                           suggestion=None)                 # nothing published: nothing to find
     elif q:
-        results = index.search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE)
+        results = index.search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE,
+                               time_limit=deadline.within(index.time_limit))
         rows = queries.entries_by_public_ids(db.session, [hit.id for hit in results.hits])
     return render_template("public/search.html", q=q, results=results, rows=rows,
                            filters=filters, profile=active_profile(), per_page=PER_PAGE)

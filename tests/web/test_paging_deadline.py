@@ -94,3 +94,33 @@ def test_only_the_public_site_and_its_api_are_budgeted(app, client):
     assert seen["/admin/"] is None and seen["/api/v1/integration/openapi.json"] is None
     assert 0 < seen["/entries"] <= 5 and 0 < seen["/api/v1/entries"] <= 5
     assert deadline.remaining() is None                       # over with the request
+
+
+class _SlowIndex:
+    """An index whose every search runs past its time limit (the engine raises SearchTimeout)."""
+
+    def __init__(self):
+        self.limits, self.time_limit = [], 1.0
+
+    def exists(self):
+        return True
+
+    def search(self, q, **kwargs):
+        from portal.search import SearchTimeout
+
+        self.limits.append(kwargs.get("time_limit"))
+        raise SearchTimeout(q)
+
+
+def test_a_search_past_its_time_limit_is_answered_503_within_the_request_budget(
+        app, client, monkeypatch):
+    import portal.search
+
+    index = _SlowIndex()
+    monkeypatch.setattr(portal.search, "get_index", lambda app=None: index)
+    app.config["PORTAL_PUBLIC_REQUEST_BUDGET_MS"] = 800
+    page = client.get("/search?q=佳木斯恒达")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "10"
+    assert "请求耗时过长" in page.get_data(as_text=True)
+    # the search gets no more than what is left of the request's budget
+    assert index.limits and 0 < index.limits[0] <= 0.8
