@@ -93,7 +93,8 @@ def drive(base: str, ceiling: str, plan, args) -> list[dict]:
                   "p50_ms": statistics.median(p.get("p50_ms", 0) for _, p in pairs),
                   "p99_ms": statistics.median(p.get("p99_ms", 0) for _, p in pairs),
                   "non_2xx_3xx": sum(p["non_2xx_3xx"] for _, p in pairs)}
-        rows.append(figure(name, round(page_rps, 1), "req/s", f"ceiling {ref_rps:,.0f} req/s",
+        refused = f", {detail['non_2xx_3xx']:,} answers not 2xx/3xx" if detail["non_2xx_3xx"] else ""
+        rows.append(figure(name, round(page_rps, 1), "req/s", f"ceiling {ref_rps:,.0f} req/s{refused}",
                            round(statistics.median(ratios), 4), detail))
     return rows
 
