@@ -40,3 +40,11 @@ def table(rows: list[dict], title: str) -> str:
 def write(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def earlier_backends(path: Path) -> dict:
+    """The back ends of an earlier result file of the same date and N (empty if none)."""
+    try:
+        return dict(json.loads(path.read_text()).get("backends") or {})
+    except (OSError, ValueError):
+        return {}

@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                "wrk": {"threads": args.threads, "connections": args.connections,
                        "duration_s": args.duration, "repeats": args.repeats}, "backends": {}}
     out = procs.ROOT / "bench" / "results" / f"{payload['date']}-{args.count}.json"
+    payload["backends"] = report.earlier_backends(out)   # another back end run the same day stays
     tables = []
     try:
         for backend in args.backends:
