@@ -168,8 +168,10 @@ def measure(ds: datasets.DataSet, info: dict, args) -> tuple[list[dict], dict]:
     rows.append(figure("gunicorn worker RSS", max(web_rss["peak_mb"] or [0.0]), "MB",
                        f"peak of {web_rss['workers']} workers"))
     for name, key in (("seed, scaled to 1M", "seed_seconds"), ("index build, scaled to 1M", "index_seconds")):
+        cpu = info.get(key.replace("_seconds", "_cpu_seconds"))
         rows.append(figure(name, round(info[key] * 1_000_000 / ds.count), "s",
-                           f"{info[key]} s for {ds.count:,}" + (" (when built)" if info["reused"] else "")))
+                           f"{info[key]} s for {ds.count:,}" + (f", {cpu} CPU-s" if cpu else "")
+                           + (" (when built)" if info["reused"] else "")))
     for proc in (ref, web, worker):
         procs.stop(proc)
     extra = {"entry": {k: entry[k] for k in ("public_id", "listed")}, "deep": deep,
