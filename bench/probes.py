@@ -50,11 +50,12 @@ def sample_entry(url: str) -> dict:
         with engine.connect() as conn:
             where = ("status = 'listed' AND visible AND subject_kind = 'organisation' "
                      "AND name LIKE :like AND name NOT LIKE :paren")
+            like = {"like": PLACE + "%有限公司", "paren": "%(%"}
             total = conn.execute(sa.text(f"SELECT count(*) FROM published_entries WHERE {where}"),
-                                 {"like": PLACE + "%有限公司", "paren": "%(%"}).scalar()
+                                 like).scalar()
             row = conn.execute(sa.text(
                 f"SELECT public_id, name, code_display FROM published_entries WHERE {where} "
-                "ORDER BY id LIMIT 1 OFFSET :skip"), {"like": PLACE + "%有限公司", "paren": "%(%", "skip": total // 2}).one()
+                "ORDER BY id LIMIT 1 OFFSET :skip"), {**like, "skip": total // 2}).one()
             listed = conn.execute(sa.text(
                 "SELECT count(*) FROM published_entries WHERE status = 'listed' AND visible")).scalar()
     finally:
