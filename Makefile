@@ -42,8 +42,11 @@ run: install
 test: $(VENV)/.test-installed translations
 	@bash scripts/test.sh
 
+# `make bench` (100,000 entries, SQLite and PostgreSQL); `make bench COUNT=1000000`,
+# `make bench ARGS="--backends sqlite --duration 4"`: bench/run.py, results in bench/results/.
+COUNT ?= 100000
 bench: install
-	$(BIN)/python bench/search_bench.py --count 100000
+	$(BIN)/python -m bench.run --count $(COUNT) $(ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -6,7 +6,7 @@
 # Each run gets a fresh scratch database (a file under a temporary instance
 # directory; a `createdb` database on 127.0.0.1 that is dropped at the end),
 # the schema from the migrations (`init-db`), then the timed seed.  Budget:
-# 1,000,000 entries in under 15 minutes on a 2-core machine, on both.
+# 1,000,000 entries in at most 600 s on a 2-core machine, on both (bench/targets.py).
 # Rebuilding the search index afterwards (`index rebuild`) is not part of it.
 set -euo pipefail
 

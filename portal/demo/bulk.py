@@ -245,6 +245,31 @@ class Bulk:
         self.session.execute(sa.text("PRAGMA synchronous = FULL"))
         self.session.execute(sa.text("PRAGMA cache_size = -2000"))
 
+    def _insert(self, table: sa.Table, rows: list[dict]) -> None:
+        """Write ``rows`` (dicts with the same keys) to ``table``: COPY on PostgreSQL, else the
+        driver's own executemany.
+
+        Each value goes through its column type's bind processor (enum values, JSON, UTC
+        timestamps) exactly as ``session.execute(insert(table), rows)`` would, without
+        SQLAlchemy's per-row parameter handling, which was a third of the run.
+        """
+        connection = self.session.connection()
+        dialect = connection.dialect
+        names = list(rows[0])
+        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+        convert = [(name, process) for name, process in zip(names, processors)]
+        values = [tuple(process(row[name]) if process else row[name] for name, process in convert)
+                  for row in rows]
+        columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+        if dialect.name == "postgresql":
+            with connection.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+                    for value in values:
+                        copy.write_row(value)
+        else:   # SQLite (qmark parameters)
+            connection.exec_driver_sql(
+                f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))})", values)
+
     def _fix_sequences(self) -> None:
         """PostgreSQL: ids were allocated here, so move the id sequences past them."""
         if self.session.get_bind().dialect.name != "postgresql":
@@ -295,7 +320,7 @@ class Bulk:
                 self._tune_connection()
                 for table, bucket in tables:
                     if bucket:
-                        self.session.execute(sa.insert(table), bucket)
+                        self._insert(table, bucket)
                         bucket.clear()
                 self.session.commit()
                 if stats["listed"] >= next_echo or i == total - 1:

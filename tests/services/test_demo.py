@@ -28,6 +28,7 @@ from portal.models import (
     Role,
     StaffUser,
     Subject,
+    SubjectKind,
     Submission,
 )
 from portal.rules import identifiers, terms
@@ -435,6 +436,51 @@ def test_bulk_seed_writes_consistent_masked_entries(tmp_path):
         assert scalar_count(session, OutboxEvent) == 0
         assert session.execute(sa.select(AuditEvent.action)).scalars().all() == ["demo.bulk_seed"]
         assert audit.verify(session) == []
+        db.session.remove()
+
+
+def test_bulk_rows_read_back_alike_on_each_backend(app, tmp_path):
+    """The bulk writer (COPY on PostgreSQL, the driver's executemany on SQLite) stores what the
+    models read back — enums, JSON lists, dates, timestamps — the same seed gives the same rows on
+    every back end, and ids handed out afterwards continue after the seeded ones."""
+    import random
+
+    def snapshot(session):
+        entries = session.execute(sa.select(
+            PublishedEntry.public_id, PublishedEntry.name, PublishedEntry.code_display,
+            PublishedEntry.extra_codes, PublishedEntry.listed_on, PublishedEntry.dates_provisional,
+            PublishedEntry.status, PublishedEntry.removal_reason, PublishedEntry.visible,
+        ).order_by(PublishedEntry.id)).all()
+        cases = session.execute(sa.select(
+            Case.case_no, Case.state, Case.origin, Case.removal_reason, Case.decided_on,
+            Case.leaves_list_on, Case.amount, Case.facts,
+        ).order_by(Case.id)).all()
+        notices = session.execute(sa.select(RemovalNotice.public_id, RemovalNotice.reason,
+                                            RemovalNotice.entry_public_id).order_by(RemovalNotice.id)).all()
+        return [tuple(r) for r in entries], [tuple(r) for r in cases], [tuple(r) for r in notices]
+
+    session = db.session
+    seed_bulk(session, app.config, 300)
+    session.commit()
+    here = snapshot(session)
+    removed = session.scalars(sa.select(Case).where(Case.state == CaseState.REMOVED).limit(1)).one()
+    assert isinstance(removed.removal_reason, RemovalReason)
+    assert removed.created_at is not None and removed.opened_on < removed.decided_on
+    assert any(isinstance(codes, list) and codes for _, _, _, codes, *_ in here[0])
+    seeded_ids = session.scalar(sa.select(sa.func.max(Subject.id)))
+    subject = Subject(kind=SubjectKind.ORGANISATION, name="佳木斯测试商贸有限公司",
+                      uscc=identifiers.generate_uscc(random.Random(1)))
+    session.add(subject)
+    session.flush()
+    assert subject.id == seeded_ids + 1
+    session.rollback()
+
+    (tmp_path / "reference").mkdir()
+    reference = make_app(tmp_path / "reference")
+    with reference.app_context():
+        seed_bulk(db.session, reference.config, 300)
+        db.session.commit()
+        assert snapshot(db.session) == here
         db.session.remove()
 
 
