@@ -169,7 +169,14 @@ def _homophone_key(run: str) -> list[str]:
     if len(run) < HOMOPHONE_MIN_CHARS:
         return []
     syllables = pinyin_of(run)
-    return syllables if all(syllables) and len(syllables) == len(run) else []
+    if not all(syllables) or len(syllables) != len(run):
+        return []
+    # The query matches by its distinct syllable pairs (in any order): a run whose pairs
+    # repeat (李莉莉 → li_li) would match every two-syllable name that sounds alike (李丽,
+    # 黎力), the very breadth HOMOPHONE_MIN_CHARS keeps out.
+    if len(set(pairwise(syllables))) < HOMOPHONE_MIN_CHARS - 1:
+        return []
+    return syllables
 
 
 def analyze_query(q: str | None) -> QueryPlan:

@@ -134,6 +134,18 @@ def test_two_character_queries_do_not_match_by_sound(small):
     assert "E2026-000001" not in ids_of(small.search("恒大"))
 
 
+def test_repeated_syllables_do_not_match_two_character_names_by_sound(tmp_path):
+    ix = SearchIndex(tmp_path / "index", refresh_interval=0)
+    ix.rebuild([_doc("E2026-000501", "李丽", "J1", 2026, person=True),
+                _doc("E2026-000502", "黎力", "J1", 2026, person=True)])
+    try:
+        # 李莉莉 has one distinct syllable pair (li_li): as broad as a two-character query
+        for q in ("李莉莉", "力力力"):
+            assert ids_of(ix.search(q)) == [], q
+    finally:
+        ix.close()
+
+
 # ------------------------------------------------------------------ traditional characters
 
 
