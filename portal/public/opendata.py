@@ -26,6 +26,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from filelock import Timeout
 from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
 
@@ -59,7 +60,16 @@ def export(dataset: str, fmt: str):
         if last_modified is not None:
             response.last_modified = last_modified
     else:
-        found = files.for_request(db.session, dataset, fmt, language, version, changed_at)
+        try:
+            found = files.for_request(db.session, dataset, fmt, language, version, changed_at)
+        except Timeout:                       # the file of this version is still being built
+            db.session.rollback()
+            response = current_app.response_class(
+                "Export being prepared, please retry shortly. / 文件正在生成，请稍后再试。\n",
+                status=503, mimetype="text/plain")
+            response.headers["Retry-After"] = "30"
+            response.headers["Cache-Control"] = "no-store"
+            return response
         db.session.rollback()                 # the build (if any) read in this transaction
         response = send_file(found.path, conditional=True, etag=found.etag, max_age=None)
         response.headers["Content-Type"] = formats.MIMETYPES[fmt]

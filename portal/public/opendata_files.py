@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from filelock import FileLock, Timeout
 from flask import current_app
 from flask_babel import force_locale
@@ -144,10 +145,24 @@ def for_request(session: Session, dataset: str, fmt: str, language: str, version
     try:
         return build(session, folder, dataset, fmt, language, version, changed_at, lock_timeout=0)
     except Timeout:
-        if current is not None:
+        if current is not None and not withdrawn_since(session, current):
             return current
+    # No earlier file, or one that still holds a record withdrawn since (Order 36: it must not
+    # be handed out again): wait for the build; Timeout when it takes longer (a 503).
     return build(session, folder, dataset, fmt, language, version, changed_at,
                  lock_timeout=WAIT_SECONDS)
+
+
+def withdrawn_since(session: Session, found: ExportFile) -> bool:
+    """A record was withdrawn from publication after ``found``'s version (its file's time)."""
+    from portal.models import PublicationWithdrawal
+
+    try:
+        made = dt.datetime.fromtimestamp(found.path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return True
+    return session.execute(sa.select(sa.exists().where(
+        PublicationWithdrawal.withdrawn_at >= made - dt.timedelta(seconds=1)))).scalar()
 
 
 def build_all(session: Session, version: int, changed_at: dt.datetime | None) -> int:

@@ -93,6 +93,30 @@ def test_while_another_process_builds_the_previous_file_is_served(app, session, 
     assert "佳木斯市新版文件有限公司".encode() in after.get_data()
 
 
+def test_the_previous_file_is_not_served_once_a_record_in_it_was_withdrawn(app, session, client,
+                                                                          monkeypatch):
+    import sqlalchemy as sa
+
+    from portal.models import PublishedEntry
+    from portal.services import publication
+
+    _publish(session, app, "佳木斯市撤回之前有限公司")
+    _publish(session, app, "佳木斯市仍在名单有限公司")
+    first = client.get("/exports/entries.csv?lang=en")
+    assert "佳木斯市撤回之前有限公司".encode() in first.get_data()
+    entry = session.execute(sa.select(PublishedEntry)
+                            .where(PublishedEntry.name == "佳木斯市撤回之前有限公司")).scalar_one()
+    publication.withdraw_entry(session, entry, "credit_repaired", dt.date(2026, 4, 1))
+    session.commit()
+    monkeypatch.setattr(opendata_files, "WAIT_SECONDS", 0.2)
+    with FileLock(_folder(app) / ".entries-en.csv.lock"):          # a build under way elsewhere
+        meanwhile = client.get("/exports/entries.csv?lang=en")
+    assert "佳木斯市撤回之前有限公司".encode() not in meanwhile.get_data()
+    assert meanwhile.status_code == 503 and meanwhile.headers["Retry-After"]
+    after = client.get("/exports/entries.csv?lang=en")
+    assert after.status_code == 200 and "佳木斯市撤回之前有限公司".encode() not in after.get_data()
+
+
 def test_the_worker_builds_every_export_of_a_new_version(app, session, client):
     _publish(session, app, "佳木斯市后台生成有限公司")
     worker = Worker(get_index(app), interval=0)
