@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 PER_PAGE = 20
 #: Far beyond any real list; keeps every number within every database's integer range.
 MAX_PAGE = 1_000_000
+#: Row ids are 32-bit integers (PostgreSQL ``integer``): a larger id in a cursor would make the
+#: database refuse the comparison (integer out of range), i.e. a 500.
+MAX_ID = 2**31 - 1
 #: Pages opened by their number at each end of a list (read by position, OFFSET ≤ 49 pages).
 NUMBERED_PAGES = 50
 #: The API's ``page`` parameter goes this far (then ``cursor``): OFFSET ≤ 49 × per_page rows.
@@ -72,10 +75,10 @@ def decode_cursor(raw: str) -> Cursor | None:
         day = dt.date.fromisoformat(key.group(2))
     except ValueError:
         return None
-    number = int(key.group(4))
-    if not 1 <= number <= MAX_PAGE:
+    number, row_id = int(key.group(4)), int(key.group(3))
+    if not 1 <= number <= MAX_PAGE or row_id > MAX_ID:
         return None
-    return Cursor(key.group(1) == "a", day, int(key.group(3)), number)
+    return Cursor(key.group(1) == "a", day, row_id, number)
 
 
 @dataclass

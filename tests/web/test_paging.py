@@ -226,3 +226,20 @@ def test_a_keyset_page_is_one_index_range_without_a_sort(app, session, filters, 
     details = [row[-1] for plan in plans for row in plan]
     assert details and not [d for d in details if "TEMP B-TREE" in d], details
     assert any("listed_on<?" in d or "listed_on>?" in d for d in details), details
+
+
+def test_a_cursor_with_an_id_beyond_the_integer_range_is_refused(app, session, client):
+    import datetime as dt
+
+    from tests.factories import make_subject, published_case
+
+    published_case(session, app, subject=make_subject(session, name="佳木斯市游标越界有限公司"),
+                   decided_on=dt.date(2026, 3, 16))
+    session.commit()
+    aggregates.clear()
+    huge = "k1." + base64.urlsafe_b64encode(b"a|2026-01-01|999999999999999|3").decode().rstrip("=")
+    for path in ("/entries?", "/removals?", "/redlist?"):
+        response = client.get(f"{path}cursor={huge}")
+        assert response.status_code == 302, path                # not a 500 (PostgreSQL: int4)
+    api = client.get(f"/api/v1/entries?cursor={huge}")
+    assert api.status_code == 400 and api.get_json()["error"]["code"] == "invalid_cursor"
