@@ -36,8 +36,10 @@ from portal.public import opendata_csv
 from portal.public import opendata_formats as formats
 
 FORMATS = ("csv", "xlsx", "json")
-#: How long a request waits for another process's build when there is no earlier file.
-WAIT_SECONDS = 600
+#: How long a request waits for another process's build when there is no earlier file it may
+#: be given; then 503 with Retry-After (a thread held for minutes per download would let a few
+#: dozen downloads of a workbook under construction take every thread of the site).
+WAIT_SECONDS = 30
 _NAME = re.compile(r"^(?P<dataset>[a-z]+)-(?P<language>[A-Za-z_]+)-v(?P<version>\d+)\.(?P<fmt>[a-z]+)$")
 
 
