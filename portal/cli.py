@@ -152,8 +152,12 @@ def index_check() -> None:
     from portal.search import get_index
     from portal.services import indexer
 
-    result = indexer.check(db.session, get_index())
+    index = get_index()
+    result = indexer.check(db.session, index)
     click.echo(f"missing={len(result.missing)} extra={len(result.extra)} stale={len(result.stale)}")
+    if index.exists() and not index.current():
+        click.echo("the index was written with an earlier analysis: run `index rebuild`")
+        sys.exit(1)
     if not result.ok:
         for label, ids in (("missing", result.missing), ("extra", result.extra), ("stale", result.stale)):
             for public_id in ids[:20]:

@@ -90,6 +90,7 @@ class IndexState:
     documents: int
     expected: int
     pending: int
+    current: bool = True          # written with today's analysis
 
     @property
     def lost(self) -> bool:
@@ -99,7 +100,7 @@ class IndexState:
 
     def as_dict(self) -> dict:
         return {"exists": self.exists, "documents": self.documents, "expected": self.expected,
-                "pending": self.pending}
+                "pending": self.pending, "current": self.current}
 
 
 def index_state(session, index, expected: int | None = None) -> IndexState:
@@ -114,7 +115,7 @@ def index_state(session, index, expected: int | None = None) -> IndexState:
                              .where(OutboxEvent.processed_at.is_(None))) or 0
     exists = index.exists()
     return IndexState(exists=exists, documents=index.doc_count() if exists else 0,
-                      expected=expected, pending=pending)
+                      expected=expected, pending=pending, current=not exists or index.current())
 
 
 # --------------------------------------------------------------------------
@@ -242,10 +243,10 @@ class Worker:
 
         state = index_state(db.session, self.index)
         self.index_seen = state.as_dict()
-        if not state.lost:
+        if not state.lost and state.current:
             self._short = 0
             return False
-        if state.exists and state.documents > 0:
+        if state.current and state.exists and state.documents > 0:
             self._short += 1
             if self._short < 2:
                 log.info("search index %d documents short; checking again", state.expected
@@ -253,13 +254,15 @@ class Worker:
                 return False
         self._short = 0
         log.warning("search index %s (%d documents, %d expected, %d pending): rebuilding from "
-                    "the projection", "missing" if not state.exists else "incomplete",
+                    "the projection", "missing" if not state.exists else
+                    "written with an earlier analysis" if not state.current else "incomplete",
                     state.documents, state.expected, state.pending)
         self.status = "rebuilding"
         self._beat()
         count = indexer.rebuild(db.session, self.index)
         db.session.commit()
-        self.index_seen = {"exists": True, "documents": count, "expected": count, "pending": 0}
+        self.index_seen = {"exists": True, "documents": count, "expected": count, "pending": 0,
+                           "current": True}
         log.info("search index rebuilt: %d documents", count)
         return True
 

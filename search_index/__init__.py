@@ -11,13 +11,14 @@ index (``rebuild`` / ``upsert`` / ``delete``); web workers search it::
     [hit.id for hit in results.hits]
 """
 
-from .analysis import warm_up
+from .analysis import ANALYSIS_VERSION, warm_up
 from .deadline import SearchTimeout
 from .engine import Hit, Results, SearchIndex
 from .schema import fingerprint
 from .store import IndexLockedError
 
 __all__ = [
+    "ANALYSIS_VERSION",
     "Hit",
     "IndexLockedError",
     "Results",

@@ -129,6 +129,12 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+#: The version of what the analysis puts into the index.  Bump it whenever a change here
+#: indexes other terms for the same text (1: the first analysis; 2: traditional characters
+#: folded to simplified): a generation written under another version is rebuilt.
+ANALYSIS_VERSION = 2
+
+
 def normalize(text: str | None) -> str:
     """NFKC (full-width → half-width, compatibility forms), lower-case, simplified."""
     if not text:

@@ -24,6 +24,7 @@ from whoosh.query import Query, Require
 from whoosh.reading import ReaderClosed
 
 from . import suggest as _suggest
+from .analysis import ANALYSIS_VERSION
 from .collect import top_docs
 from .deadline import check_deadline, deadline
 from .docarrays import DATE_FIELD, DocArrays
@@ -32,7 +33,7 @@ from .highlight import highlight_name, highlight_snippet
 from .querybuild import identifier_query, split_filters, text_query
 from .queryplan import CJKClause, QueryPlan, analyze_query
 from .schema import FACET_FIELDS
-from .store import IndexStore, read_grounds
+from .store import IndexStore, read_analysis, read_grounds
 from .tally import TallyMixin
 from .writing import WriterMixin
 
@@ -186,6 +187,11 @@ class SearchIndex(TallyMixin, WriterMixin):
         """The index has a live generation on disk (it was built and not deleted since)."""
         gen = self._store.current_name()
         return gen is not None and self._store.gen_dir(gen).is_dir()
+
+    def current(self) -> bool:
+        """The live generation was written with this code's analysis (else: rebuild it)."""
+        gen = self._store.current_name()
+        return gen is not None and read_analysis(self._store.gen_dir(gen)) == ANALYSIS_VERSION
 
     def doc_count(self) -> int:
         with self._reader_lock():

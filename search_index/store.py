@@ -5,6 +5,7 @@ Layout of the index directory ``path``::
     path/CURRENT          name of the live generation directory (one line)
     path/WRITELOCK        whoosh FileLock (fcntl) – one writer at a time
     path/ix-<stamp>/      whoosh index directories ("generations")
+    path/ix-<stamp>/analysis.json  the analysis version it was written with
     path/ix-<stamp>/grounds.json   ground code → legal text(s), matched at query
                           time instead of indexing the same text in every document
 
@@ -126,6 +127,22 @@ class IndexStore:
         if parent.is_dir():
             for d in parent.glob(f".{self.root.name}.build-*"):
                 shutil.rmtree(d, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- analysis version
+ANALYSIS_FILE = "analysis.json"
+
+
+def read_analysis(gen_dir: Path) -> int:
+    """The analysis version a generation was written with (1: before versions were kept)."""
+    try:
+        return int(json.loads((gen_dir / ANALYSIS_FILE).read_text(encoding="utf-8"))["version"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return 1
+
+
+def write_analysis(gen_dir: Path, version: int) -> None:
+    (gen_dir / ANALYSIS_FILE).write_text(json.dumps({"version": version}), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- ground texts

@@ -15,9 +15,9 @@ from whoosh.index import create_in, open_dir
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import PostingPool, SegmentWriter
 
-from .analysis import normalize, warm_up
+from .analysis import ANALYSIS_VERSION, normalize, warm_up
 from .schema import doc_fields, make_schema
-from .store import IndexLockedError, merge_grounds, read_grounds, write_grounds
+from .store import IndexLockedError, merge_grounds, read_grounds, write_analysis, write_grounds
 
 # Postings per pickle record in the pool's run files. While merging, one record
 # per run is in memory: a 1M-document rebuild has ~60 runs → ~250k postings.
@@ -159,6 +159,7 @@ class WriterMixin:
                 writer.commit()
                 ix.close()
                 write_grounds(build, grounds)
+                write_analysis(build, ANALYSIS_VERSION)
                 self._store.publish(build)
             except BaseException:
                 self._store.discard(build)
@@ -173,6 +174,7 @@ class WriterMixin:
             build = self._store.new_build_dir()
             try:
                 create_in(str(build), make_schema()).close()
+                write_analysis(build, ANALYSIS_VERSION)
                 gen = self._store.publish(build)
             except BaseException:
                 self._store.discard(build)

@@ -218,3 +218,28 @@ def test_the_daily_round_anchors_the_audit_chain_outside_the_database(app, sessi
     assert len(lines) == 1 and json.loads(lines[0])["seq"] > 0
     worker.round()                                   # once a day
     assert len(anchors.read_text().splitlines()) == 1
+
+
+def test_an_index_built_with_an_earlier_analysis_is_rebuilt(app, session):
+    """The analysis changed (e.g. traditional characters folded to simplified): an index
+    written by the earlier code holds terms today's queries never ask for; the worker
+    rebuilds it at once, however complete it is."""
+    from search_index import ANALYSIS_VERSION
+    from search_index.store import ANALYSIS_FILE, IndexStore
+
+    _city(session, app, 2)
+    worker = _worker(app)
+    worker.round()
+    index = get_index(app)
+    assert index.current() and index.doc_count() == 2
+    store = IndexStore(app.config["PORTAL_INDEX_DIR"])
+    generation = store.gen_dir(store.current_name())
+    (generation / ANALYSIS_FILE).unlink()                    # written before analyses had versions
+    assert not index.current()
+    check = app.test_cli_runner().invoke(args=["index", "check"])
+    assert check.exit_code == 1 and "earlier analysis" in check.output     # make run rebuilds
+    assert worker.heal_index() is True
+    assert index.current(), "rebuilt with today's analysis"
+    generation = store.gen_dir(store.current_name())
+    assert json.loads((generation / ANALYSIS_FILE).read_text())["version"] == ANALYSIS_VERSION
+    assert index.doc_count() == 2
