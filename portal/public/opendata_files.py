@@ -102,6 +102,10 @@ def build(session: Session, folder: Path, dataset: str, fmt: str, language: str,
     tag = file_language(fmt, language)
     target = folder / f"{dataset}-{tag}-v{version}.{fmt}"
     with _lock(folder, dataset, fmt, language).acquire(timeout=lock_timeout):
+        # Only a build holding this lock writes this file's temporaries: any found now were
+        # left by a build that was cut short (a killed worker), each a full copy of the list.
+        for stray in folder.glob(f".{dataset}-{tag}-v*.{fmt}.*"):
+            stray.unlink(missing_ok=True)
         if not target.exists():
             _write(session, target, dataset, fmt, language, version, changed_at)
         for old in _files(folder, dataset, fmt, tag):

@@ -188,3 +188,19 @@ def test_the_entries_csv_formatted_by_the_database_equals_the_cell_by_cell_one(a
                       for out in (fast, slow)]
             assert parsed[0] == parsed[1] and len(parsed[0]) == 5, language
             assert any(row[1] == "'=HYPERLINK(\"x\"),逗号公司" for row in parsed[0])
+
+
+def test_a_build_cut_short_leaves_no_copy_of_the_data_behind(app, session, client):
+    """A worker killed while writing leaves its temporary file (a full copy of the list,
+    perhaps of people withdrawn since); the next build of that file deletes it."""
+    _publish(session, app, "佳木斯市中断写入有限公司")
+    first = client.get("/exports/entries.csv")
+    built = next(n for n in _names(app) if n.endswith(".csv") and not n.startswith("."))
+    stray = _folder(app) / f".{built}.k1ll3d"
+    stray.write_bytes(first.get_data())
+    other = _folder(app) / ".removals-zh.csv.lock.keep"         # not this file's: left alone
+    other.write_bytes(b"")
+    _publish(session, app, "佳木斯市再次发布有限公司")
+    assert client.get("/exports/entries.csv").status_code == 200
+    assert not stray.exists()
+    assert other.exists()
