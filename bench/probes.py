@@ -63,6 +63,34 @@ def sample_entry(url: str) -> dict:
     return {"public_id": row[0], "name": row[1], "uscc": row[2], "listed": listed}
 
 
+def sample_entries(url: str, count: int = 2000) -> list[dict]:
+    """``count`` listed entries spread evenly over the list (every k-th by id): driven in turn,
+    they show the pages that no cache holds yet, not one page served from memory."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            where = "status = 'listed' AND visible"
+            total = conn.execute(sa.text(f"SELECT count(*) FROM published_entries WHERE {where}"))
+            step = max(1, total.scalar() // count)
+            rows = conn.execute(sa.text(
+                f"SELECT public_id, name FROM published_entries WHERE {where} ORDER BY id"))
+            found = [{"public_id": r[0], "name": r[1]} for i, r in enumerate(rows) if i % step == 0]
+    finally:
+        engine.dispose()
+    return found[:count]
+
+
+def varied_searches(entries: list[dict]) -> list[str]:
+    """One search per entry, alternately its full name and its name without the company
+    form: each a query no result cache has seen."""
+    queries = []
+    for i, entry in enumerate(entries):
+        name = entry["name"]
+        bare = next((name[: -len(s)] for s in SUFFIXES if name.endswith(s)), name)
+        queries.append(name if i % 2 == 0 else bare)
+    return queries
+
+
 def search_queries(entry: dict) -> dict[str, str]:
     """Six ways people type the organisation: full name, 2 characters, pinyin, initials, USCC,
     the name without its company-form suffix."""

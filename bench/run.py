@@ -55,16 +55,21 @@ def echo(text: str) -> None:
     print(text, flush=True)
 
 
-def pages(entry: dict, etag: str | None, deep: dict) -> list[tuple[str, list[str], dict]]:
-    """(figure, paths, headers) of every page driven by wrk."""
+def pages(entry: dict, etag: str | None, deep: dict,
+          spread: list[dict]) -> list[tuple[str, list[str], dict]]:
+    """(figure, paths, headers) of every page driven by wrk.  One URL repeated is served by
+    the page and result caches; ``spread`` (entries across the list) shows the cold cost."""
     queries = probes.search_queries(entry)
     entry_path = f"/entries/{entry['public_id']}"
     found = [
         ("entry page", [entry_path], {}),
+        (f"entry pages, {len(spread):,} different", [f"/entries/{e['public_id']}" for e in spread], {}),
         ("/entries page 1", ["/entries"], {}),
         ("/entries deepest page", [deep["path"]], {}),
         ("/removals", ["/removals"], {}),
         ("/search (6 query types)", [probes.search_path(q) for q in queries.values()], {}),
+        (f"/search, {len(spread):,} different names",
+         [probes.search_path(q) for q in probes.varied_searches(spread)], {}),
         ("/api/v1/entries", ["/api/v1/entries"], {}),
     ]
     if etag:
@@ -131,7 +136,8 @@ def measure(ds: datasets.DataSet, info: dict, args) -> tuple[list[dict], dict]:
     echo(f"{ds.backend}: entry {entry['public_id']} ({entry['name']}); deepest page {deep['path']} "
          f"({deep['found_by']}, status {deep['status']}); ?page={deep['last_by_number']} → "
          f"{deep['last_by_number_status']}")
-    rows = drive(base, ceiling, pages(entry, etag, deep), args)
+    spread = probes.sample_entries(ds.url)
+    rows = drive(base, ceiling, pages(entry, etag, deep, spread), args)
     rows.append(figure(f"/entries?page={deep['last_by_number']} (last by number)",
                        deep["last_by_number_single_client_ms"], "ms single client",
                        f"status {deep['last_by_number_status']}"))
