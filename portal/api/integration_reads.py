@@ -8,15 +8,13 @@ procedures still running. Identity-card numbers leave masked only.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal import clock
+from portal import clock, cursors
 from portal.api.serializers import iso
 from portal.models import (
     AuditEvent,
@@ -205,25 +203,17 @@ EVENTS = {
 }
 #: the date an event takes effect, from its audit data (else the day it was recorded)
 DATE_KEYS = ("served_on", "received_on", "decided_on", "published_on", "shared_on", "removed_on")
-_CURSOR = re.compile(r"i1\.([A-Za-z0-9_-]{1,24})")
 
 
 def encode_cursor(position: int) -> str:
-    return "i1." + base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+    return cursors.encode("i1", str(position))
 
 
 def decode_cursor(value: str | None) -> int | None:
     """0 when absent, the position, or None for a cursor we did not make."""
     if value is None:
         return 0
-    match = _CURSOR.fullmatch(value)
-    if not match:
-        return None
-    token = match.group(1)
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        return None
+    text = cursors.decode(value, "i1") or ""
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
 

@@ -15,10 +15,11 @@ leads to, as a label only; a tampered cursor is refused (never an error).
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+
+from portal import cursors
 
 PER_PAGE = 20
 #: Far beyond any real list; keeps every number within every database's integer range.
@@ -32,7 +33,6 @@ NUMBERED_PAGES = 50
 API_MAX_PAGE = 50
 
 CURSOR_PATTERN = r"k1\.[A-Za-z0-9_-]{8,60}"
-_CURSOR = re.compile(r"k1\.([A-Za-z0-9_-]{8,60})")
 _KEY = re.compile(r"([ab])\|(\d{4}-\d{2}-\d{2})\|(\d{1,15})\|(\d{1,7})")
 
 
@@ -55,20 +55,12 @@ class Cursor:
 
     def encode(self) -> str:
         text = f"{'a' if self.after else 'b'}|{self.day.isoformat()}|{self.id}|{self.number}"
-        return "k1." + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        return cursors.encode("k1", text)
 
 
 def decode_cursor(raw: str) -> Cursor | None:
     """The cursor, or None for anything the portal did not make."""
-    match = _CURSOR.fullmatch(raw or "")
-    if not match:
-        return None
-    token = match.group(1)
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    key = _KEY.fullmatch(text)
+    key = _KEY.fullmatch(cursors.decode(raw, "k1") or "")
     if not key:
         return None
     try:
