@@ -184,14 +184,15 @@ def ofd_bytes(with_root: bool = True) -> bytes:
 
 
 @contextlib.contextmanager
-def count_queries():
-    """Collect the SQL statements the engine executes inside the block (read-path budgets)."""
+def count_queries(describe=None):
+    """Collect the SQL statements the engine executes inside the block (read-path budgets);
+    ``describe(statement, parameters)``, when given, makes each item collected."""
     from portal.extensions import db
 
-    statements: list[str] = []
+    statements: list = []
 
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
+    def record(conn, cursor, statement, parameters, *args):
+        statements.append(describe(statement, parameters) if describe else statement)
 
     sa.event.listen(db.engine, "before_cursor_execute", record)
     try:

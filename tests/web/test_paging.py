@@ -7,7 +7,6 @@ number in between is answered without querying the rows.
 from __future__ import annotations
 
 import base64
-import contextlib
 import re
 
 import pytest
@@ -18,6 +17,7 @@ from portal.extensions import db
 from portal.models import PublishedEntry, RemovalNotice
 from portal.public import paging, queries
 from portal.public.caching import aggregates
+from tests.factories import count_queries as recorded_statements
 
 ROWS = 2600          # 130 pages of 20: with 5 numbered pages at each end, 120 deep ones
 NUMBERED = 5
@@ -49,26 +49,20 @@ class Statement(str):
     offset: int = 0
 
 
-@contextlib.contextmanager
+def _with_offset(statement: str, parameters) -> Statement:
+    item = Statement(statement)
+    bound = re.search(r"OFFSET (\?|%\((\w+)\)s|\d+)", statement)
+    if bound and bound.group(1) == "?":
+        item.offset = int(parameters[-1])
+    elif bound and bound.group(2):
+        item.offset = int(parameters[bound.group(2)])
+    elif bound:
+        item.offset = int(bound.group(1))
+    return item
+
+
 def count_queries():
-    statements: list[Statement] = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        item = Statement(statement)
-        bound = re.search(r"OFFSET (\?|%\((\w+)\)s|\d+)", statement)
-        if bound and bound.group(1) == "?":
-            item.offset = int(parameters[-1])
-        elif bound and bound.group(2):
-            item.offset = int(parameters[bound.group(2)])
-        elif bound:
-            item.offset = int(bound.group(1))
-        statements.append(item)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return recorded_statements(describe=_with_offset)
 
 
 def _offsets(statements: list[Statement]) -> list[int]:
