@@ -30,12 +30,6 @@ def create_app(config: dict | None = None) -> Flask:
     # One time zone: dates formatted by Babel use the bureau's zone of portal.clock.
     app.config.setdefault("PORTAL_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_DEFAULT_TIMEZONE"] = clock.check_zone(app.config["PORTAL_TIMEZONE"])
-    if app.config.get("PORTAL_PROXY_HOPS"):
-        # Behind a reverse proxy: trust its X-Forwarded-* (client address for rate limits, scheme).
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = int(app.config["PORTAL_PROXY_HOPS"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.json.ensure_ascii = False   # Chinese stays readable in JSON (Flask 3 ignores JSON_AS_ASCII)
 
     db.init_app(app)
@@ -72,4 +66,13 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
     from portal import logmask; logmask.install(app)  # noqa: E702  no ID number in any log line
+    from portal.public import front
+
+    front.install(app)          # cookie-less public pages answered whole while their version stands
+    if app.config.get("PORTAL_PROXY_HOPS"):
+        # Behind a reverse proxy: trust its X-Forwarded-* (client address for rate limits, scheme).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PORTAL_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

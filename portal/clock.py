@@ -65,6 +65,11 @@ def today() -> dt.date:
     return local_now().date()
 
 
+def today_in(zone_name: str) -> dt.date:
+    """The day in the named zone, for code that runs outside the application (the front cache)."""
+    return now().astimezone(_zone(zone_name)).date()
+
+
 def timestamp() -> float:
     """Seconds since the epoch (session expiry, file ages)."""
     return now().timestamp()

@@ -78,6 +78,11 @@ def from_environment() -> dict:
         # beyond, a 503 with Retry-After. The back office, worker and commands are not limited.
         "PORTAL_PUBLIC_STATEMENT_TIMEOUT_MS": int(_env("PUBLIC_STATEMENT_TIMEOUT_MS", "2000")),
         "PORTAL_PUBLIC_REQUEST_BUDGET_MS": int(_env("PUBLIC_REQUEST_BUDGET_MS", "5000")),
+        # Public pages asked for without a cookie are answered whole from memory while their
+        # publication stands (portal.public.front); each process re-reads the publication
+        # version at most this often, so a page outlives a new publication by at most this.
+        "PORTAL_PUBLICATION_RECHECK_MS": int(_env("PUBLICATION_RECHECK_MS", "1000")),
+        "PORTAL_FRONT_CACHE_MB": float(_env("FRONT_CACHE_MB", "32")),
         # Report imports (monthly / quarterly dishonesty reports): size and rows of one file.
         "PORTAL_IMPORT_MAX_MB": float(_env("IMPORT_MAX_MB", "5")),
         "PORTAL_IMPORT_MAX_ROWS": int(_env("IMPORT_MAX_ROWS", "2000")),
@@ -126,4 +131,5 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_BASE_URL": "http://localhost",
         "PORTAL_DEPARTMENT_CONTACT": "0454-12333",
         "WTF_CSRF_ENABLED": False,
+        "PORTAL_PUBLICATION_RECHECK_MS": 0,     # every request sees the latest publication
     }

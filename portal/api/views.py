@@ -26,8 +26,8 @@ from portal.api.openapi import document
 from portal.api.params import Params, decode_cursor, encode_cursor
 from portal.extensions import csrf, db, limiter
 from portal.models import RemovalNotice
-from portal.public import paging, queries
-from portal.public.caching import aggregates
+from portal.public import front, paging, queries
+from portal.public.caching import aggregates, publication_token
 from portal.public.listing import facet_counts
 from portal.rules.identifiers import (
     InvalidIdentifier,
@@ -49,7 +49,25 @@ errors.register(bp)
 YEARS = (1990, 2100)
 
 
+#: The answers the same for everyone who asks the same URL until the next publication.
+SHARED = ("api.entries", "api.entry", "api.removals", "api.openapi")
+
+
+@bp.before_request
+def _publication_first():
+    """A request whose answer the front cache may keep reads the publication version before any
+    data, so an answer is never kept under a version older than what it shows."""
+    if request.endpoint in SHARED and front.active(request.environ):
+        publication_token()
+
+
 def _json(payload, status: int = 200, cache: str = "public, max-age=60"):
+    """A JSON answer; a public 200 (the same for everyone who asks the same URL) may be kept by the
+    front cache until the next publication (``portal.public.front``)."""
+    if status == 200 and request.endpoint in SHARED and front.active(request.environ):
+        version, changed_at = publication_token()
+        if changed_at is not None:
+            front.share(request.environ, (version, changed_at))
     return errors.json_response(payload, status, cache)
 
 

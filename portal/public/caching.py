@@ -24,7 +24,7 @@ from werkzeug.http import is_resource_modified
 from portal import clock
 from portal.extensions import db
 from portal.models import PublicationState
-from portal.public import queries
+from portal.public import front, queries
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -34,7 +34,7 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
-_TOKEN = "portal.publication_token"
+_TOKEN = front.TOKEN
 
 
 def publication_token() -> tuple[int, dt.datetime | None]:
@@ -48,12 +48,12 @@ def publication_token() -> tuple[int, dt.datetime | None]:
     token = request.environ.get(_TOKEN)
     if token is None:
         # Core, not an ORM query: a 304 is this statement and little else (~5x cheaper).
-        row = db.session.connection().execute(_VERSION).first()
+        row = db.session.connection().execute(VERSION_QUERY).first()
         token = request.environ[_TOKEN] = (row[0], row[1]) if row else (0, None)
     return token
 
 
-_VERSION = sa.select(PublicationState.version, PublicationState.changed_at)
+VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at)
 
 
 def conditional(render: Callable[[], object], day: dt.date | None = None, cache: bool = True):
@@ -64,8 +64,9 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     and Last-Modified is never before the start of that day (Beijing time).
 
     ``cache``: a 200 page that does not depend on the visitor (see :func:`_shareable`) is
-    kept in :data:`pages` under (database, version, language, day, URL) and served from
-    there, without rendering, until the next publication.
+    kept until the next publication: whole, by the front cache (:mod:`portal.public.front`),
+    when it was asked for without a cookie; otherwise in :data:`pages` under (database,
+    version, language, day, URL), served from there without rendering.
     """
     version, changed_at = publication_token()
     language = session.get("lang", "zh_CN")
@@ -86,7 +87,10 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
         else:
             response = current_app.make_response(render())
             if key and _shareable(response):
-                pages.put(key, CachedPage.of(response))
+                if front.active(request.environ):     # kept whole, as it goes out, in front
+                    front.share(request.environ, (version, changed_at))
+                else:
+                    pages.put(key, CachedPage.of(response))
     response.set_etag(etag, weak=True)
     if last_modified is not None:
         response.last_modified = last_modified
