@@ -28,6 +28,7 @@ Functions flush and never commit; ``now`` is always passed in (UTC-aware).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 
 import pyotp
@@ -58,8 +59,12 @@ MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"
 #: Steps of clock drift accepted either way (one step is 30 s).
 TOTP_WINDOW = 1
-# Verifying a hash for unknown user names too keeps the answer time the same.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, verified for unknown user names too, so the answer takes as
+    long. Made at the first such sign-in, not at import: Argon2 takes 64 MB while it hashes,
+    which every process (the worker, each web worker) would otherwise carry as its peak."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 class StaffError(ValueError):
@@ -92,7 +97,7 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
     """
     user = find_user(session, username)
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(_dummy_hash(), password or "")
         data = {"step": "password", "reason": "inactive" if user is not None else "unknown_user"}
         audit.record(session, audit.PUBLIC, "staff.login_failed", "staff",
                      user.username if user is not None else "-", data)

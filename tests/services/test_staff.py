@@ -257,3 +257,22 @@ def test_passwords_set_by_an_admin_must_be_changed(app, session):
         ("staff.reset_password", {"must_change_password": True}),
         ("staff.unlock", {}),
     ]
+
+
+def test_no_password_is_hashed_when_a_process_starts():
+    """Argon2 takes 64 MB while it hashes: a hash made at import became the peak memory of the
+    worker and of every web worker. The dummy hash for unknown names is made at first use."""
+    import subprocess
+    import sys
+
+    script = ("import argon2\n"
+              "def refuse(*a, **k):\n"
+              "    raise SystemExit('hashed at start-up')\n"
+              "argon2.PasswordHasher.hash = refuse\n"
+              "from portal import create_app\n"
+              "import portal.services.staff\n"
+              "create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'k',"
+              " 'PORTAL_LOOKUP_KEY': 'k', 'PORTAL_PROFILE': 'jiamusi'})\n"
+              "print('started')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "started" in done.stdout, done.stderr[-2000:]
