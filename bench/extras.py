@@ -79,6 +79,28 @@ def wait_worker_round(heartbeat: Path, proc, timeout: float) -> bool:
     return False
 
 
+def wait_exports(url: str, folder: Path, proc, timeout: float, files: int = 15) -> dict:
+    """Until the worker has built every export file of the current publication version (3 data
+    sets × CSV in 2 languages, JSON, XLSX in 2 languages), so that no build runs under wrk.
+
+    Returns how long that took and whether it completed."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        version = connection.execute(sa.text("SELECT version FROM publication_state")).scalar()
+    engine.dispose()
+    started = time.monotonic()
+    built = []
+    while time.monotonic() - started < timeout and proc.poll() is None:
+        built = sorted(path.name for path in folder.glob(f"*-v{version}.*"))
+        if len(built) >= files:
+            break
+        time.sleep(1.0)
+    return {"version": version, "files": len(built), "complete": len(built) >= files,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
 def gunicorn_rss(master_pid: int) -> dict:
     """Current and peak RSS (MB) of each gunicorn worker process."""
     workers = procs.children(master_pid)

@@ -123,6 +123,9 @@ def measure(ds: datasets.DataSet, info: dict, args) -> tuple[list[dict], dict]:
     heartbeat.unlink(missing_ok=True)
     worker = procs.start([str(procs.BIN / "flask"), "--app", "wsgi", "worker"], env, logs / "worker.log")
     first_round = extras.wait_worker_round(heartbeat, worker, timeout=args.build_timeout)
+    exports = extras.wait_exports(ds.url, ds.dir / "instance" / "exports", worker, args.build_timeout)
+    echo(f"{ds.backend}: the worker built {exports['files']} export files of version "
+         f"{exports['version']} in {exports['seconds']} s before the load runs")
     web = procs.gunicorn("wsgi:app", port, env, logs / "gunicorn.log")
     ref = procs.gunicorn("bench.ceiling:app", ceiling_port, env, logs / "ceiling.log")
     procs.wait_http(base + "/healthz", web)
@@ -182,7 +185,8 @@ def measure(ds: datasets.DataSet, info: dict, args) -> tuple[list[dict], dict]:
         procs.stop(proc)
     extra = {"entry": {k: entry[k] for k in ("public_id", "listed")}, "deep": deep,
              "first_304_status": not_modified["status"] if not_modified else None,
-             "worker_first_round": first_round, "export": export, "search_quality": quality,
+             "worker_first_round": first_round, "exports_built": exports, "export": export,
+             "search_quality": quality,
              "search_http": search_http, "publish": publish, "gunicorn_rss": web_rss,
              "worker_rss_mb": worker_rss, "dataset": info}
     return rows, extra
