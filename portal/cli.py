@@ -128,7 +128,8 @@ def index_rebuild() -> None:
     from portal.services import indexer
 
     started = time.perf_counter()
-    count = indexer.rebuild(db.session, get_index())
+    count = indexer.rebuild(db.session, get_index(),
+                                    current_app.config.get("PORTAL_INDEX_BUILD_PROCESSES"))
     db.session.commit()
     click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
 

@@ -78,6 +78,9 @@ def from_environment() -> dict:
         # beyond, a 503 with Retry-After. The back office, worker and commands are not limited.
         "PORTAL_PUBLIC_STATEMENT_TIMEOUT_MS": int(_env("PUBLIC_STATEMENT_TIMEOUT_MS", "2000")),
         "PORTAL_PUBLIC_REQUEST_BUDGET_MS": int(_env("PUBLIC_REQUEST_BUDGET_MS", "5000")),
+        # Processes that build the search index in a rebuild of 20,000 documents or more
+        # (one segment each); 0: one per core, at most 4.
+        "PORTAL_INDEX_BUILD_PROCESSES": int(_env("INDEX_BUILD_PROCESSES", "0")),
         # Public pages asked for without a cookie are answered whole from memory while their
         # publication stands (portal.public.front); each process re-reads the publication
         # version at most this often, so a page outlives a new publication by at most this.

@@ -259,7 +259,8 @@ class Worker:
                     state.documents, state.expected, state.pending)
         self.status = "rebuilding"
         self._beat()
-        count = indexer.rebuild(db.session, self.index)
+        count = indexer.rebuild(db.session, self.index,
+                                        current_app.config.get("PORTAL_INDEX_BUILD_PROCESSES"))
         db.session.commit()
         self.index_seen = {"exists": True, "documents": count, "expected": count, "pending": 0,
                            "current": True}

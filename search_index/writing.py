@@ -15,6 +15,7 @@ from whoosh.index import create_in, open_dir
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import PostingPool, SegmentWriter
 
+from . import parallel
 from .analysis import ANALYSIS_VERSION, normalize, warm_up
 from .schema import doc_fields, make_schema
 from .store import IndexLockedError, merge_grounds, read_grounds, write_analysis, write_grounds
@@ -134,9 +135,17 @@ class WriterMixin:
     def _writing(self):
         return _WriteGuard(self)
 
-    def rebuild(self, docs: Iterable[dict]) -> int:
-        """Build a complete new index beside *path* and swap it in atomically."""
+    def rebuild(self, docs: Iterable[dict], total: int | None = None,
+                parts: int | None = None) -> int:
+        """Build a complete new index beside *path* and swap it in atomically.
+
+        With ``total`` (about how many documents *docs* yields) of at least
+        ``parallel.MIN_DOCUMENTS``, ``parts`` processes (default: the cores, at most 4)
+        build one segment each (:mod:`search_index.parallel`); the index answers the same.
+        """
         warm_up()
+        parts = parallel.default_parts() if parts is None else max(1, parts)
+        split = parts > 1 and total is not None and total >= parallel.MIN_DOCUMENTS
         with self._writing():
             self._store.discard_stale_builds()
             build = self._store.new_build_dir()
@@ -146,17 +155,24 @@ class WriterMixin:
                 count = 0
                 grounds: dict[str, list[str]] = {}
                 try:
-                    for doc in docs:
-                        fields = doc_fields(doc)
-                        writer.add_document(**fields)
-                        merge_grounds(
-                            grounds, fields.get("ground"), normalize(doc.get("ground_text"))
-                        )
-                        count += 1
+                    if split:
+                        segments, grounds, count = parallel.build_segments(
+                            ix, docs, total, parts, limitmb=256, compound=COMPOUND)
+                    else:
+                        for doc in docs:
+                            fields = doc_fields(doc)
+                            writer.add_document(**fields)
+                            merge_grounds(
+                                grounds, fields.get("ground"), normalize(doc.get("ground_text"))
+                            )
+                            count += 1
                 except BaseException:
                     writer.cancel()
                     raise
-                writer.commit()
+                if split:
+                    parallel.commit_segments(writer, segments)
+                else:
+                    writer.commit()
                 ix.close()
                 write_grounds(build, grounds)
                 write_analysis(build, ANALYSIS_VERSION)

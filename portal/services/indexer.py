@@ -115,10 +115,14 @@ def all_documents(session: Session, chunk: int = 5000):
             session.expunge_all()
 
 
-def rebuild(session: Session, index) -> int:
-    """Regenerate the index from the projection; pending outbox rows are then moot."""
+def rebuild(session: Session, index, processes: int | None = None) -> int:
+    """Regenerate the index from the projection; pending outbox rows are then moot.
+
+    ``processes``: how many build a large index (``PORTAL_INDEX_BUILD_PROCESSES``; None or 0:
+    one per core, at most 4; see ``search_index.parallel``)."""
     started = clock.now()
-    count = index.rebuild(all_documents(session))
+    count = index.rebuild(all_documents(session), total=expected_count(session),
+                          parts=processes or None)
     session.execute(
         sa.update(OutboxEvent).where(OutboxEvent.processed_at.is_(None),
                                      OutboxEvent.created_at <= started)
