@@ -93,7 +93,8 @@ def wait_exports(url: str, folder: Path, proc, timeout: float, files: int = 15) 
     started = time.monotonic()
     built = []
     while time.monotonic() - started < timeout and proc.poll() is None:
-        built = sorted(path.name for path in folder.glob(f"*-v{version}.*"))
+        built = sorted(path.name for path in folder.glob(f"*-v{version}.*")
+                       if not path.name.startswith("."))      # not a file still being written
         if len(built) >= files:
             break
         time.sleep(1.0)

@@ -62,14 +62,17 @@ def build_segments(ix, docs: Iterable[dict], total: int, parts: int, limitmb: in
     jobs = [context.Queue() for _ in range(parts)]
     results = context.Queue()
     folder = ix.storage.folder
+    # The posting pools of all workers together stay within the one-process budget.
+    share_mb = max(32, limitmb // parts)
     workers = [context.Process(target=_work, name=f"index-build-{part}", daemon=True,
-                               args=(folder, ix.indexname, part, jobs[part], results, limitmb,
-                                     compound))
+                               args=(folder, ix.indexname, part, jobs[part], results, share_mb,
+                                     compound, os.getpid()))
                for part in range(parts)]
-    for worker in workers:
-        worker.start()
-    chunks = tempfile.mkdtemp(prefix="chunks-", dir=folder)
+    chunks = None
     try:
+        for worker in workers:
+            worker.start()
+        chunks = tempfile.mkdtemp(prefix="chunks-", dir=folder)
         share = max(1, math.ceil(max(total, 1) / parts))
         chunk: list[dict] = []
         part = count = serial = 0
@@ -81,6 +84,7 @@ def build_segments(ix, docs: Iterable[dict], total: int, parts: int, limitmb: in
                 pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
             jobs[part].put(path)
             chunk, serial = [], serial + 1
+            _raise_early_failure(results)
 
         for doc in docs:
             wanted = min(count // share, parts - 1)
@@ -97,14 +101,18 @@ def build_segments(ix, docs: Iterable[dict], total: int, parts: int, limitmb: in
             job.put(None)
         done = _collect(results, workers, parts)
     except BaseException:
+        for job in jobs:
+            job.cancel_join_thread()        # never block the exit on paths nobody will read
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
         raise
     finally:
         for worker in workers:
-            worker.join(timeout=10)
-        shutil.rmtree(chunks, ignore_errors=True)
+            if worker.pid is not None:
+                worker.join(timeout=10)
+        if chunks is not None:
+            shutil.rmtree(chunks, ignore_errors=True)
     segments, grounds, written = [], {}, 0
     for part in range(parts):
         segment, part_grounds, part_count = done[part]
@@ -117,6 +125,17 @@ def build_segments(ix, docs: Iterable[dict], total: int, parts: int, limitmb: in
     if written != count:
         raise BuildFailed(f"{count} documents handed out, {written} written")
     return segments, grounds, written
+
+
+def _raise_early_failure(results) -> None:
+    """A worker that already failed stops the rebuild now, not after the whole stream."""
+    try:
+        part, outcome, payload = results.get_nowait()
+    except queue.Empty:
+        return
+    if outcome == "error":
+        raise BuildFailed(payload)
+    results.put((part, outcome, payload))    # a finished share (no more work was queued for it)
 
 
 def _collect(results, workers, parts: int) -> dict[int, tuple]:
@@ -145,8 +164,18 @@ def commit_segments(writer, segments: list) -> None:
     writer._finish()
 
 
+def _next_job(jobs, parent: int):
+    """The next chunk file (None: no more); exits when the calling process has gone."""
+    while True:
+        try:
+            return jobs.get(timeout=5.0)
+        except queue.Empty:
+            if os.getppid() != parent:
+                os._exit(1)
+
+
 def _work(folder: str, indexname: str, part: int, jobs, results, limitmb: int,
-          compound: bool) -> None:
+          compound: bool, parent: int) -> None:
     """One worker process: analyse and write every chunk of its share as one segment."""
     from .writing import BulkSegmentWriter, use_chunked_runs
 
@@ -158,7 +187,7 @@ def _work(folder: str, indexname: str, part: int, jobs, results, limitmb: int,
         use_chunked_runs(writer)
         grounds: dict[str, list[str]] = {}
         count = 0
-        while (path := jobs.get()) is not None:
+        while (path := _next_job(jobs, parent)) is not None:
             with open(path, "rb") as source:
                 docs = pickle.load(source)
             os.unlink(path)

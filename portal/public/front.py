@@ -132,6 +132,8 @@ class FrontCache:
     def _through(self, environ: dict, start_response, address: tuple):
         """Let Flask answer; keep the answer when the application shared it."""
         seen: dict = {}
+        # The day the views will take as theirs (a page begun before midnight is that day's).
+        day = clock.today_in(self.zone)
 
         def remember(status, headers, exc_info=None):
             seen["status"], seen["headers"] = status, headers
@@ -149,7 +151,7 @@ class FrontCache:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        page = Page.of(seen["status"], seen["headers"], content, token, clock.today_in(self.zone))
+        page = Page.of(seen["status"], seen["headers"], content, token, day)
         if page.size <= self.pages.maxsize:
             with self._lock:
                 self.pages[address] = page          # the latest version of an address only

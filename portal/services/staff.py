@@ -28,7 +28,6 @@ Functions flush and never commit; ``now`` is always passed in (UTC-aware).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import secrets
 
 import pyotp
@@ -59,12 +58,13 @@ MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"
 #: Steps of clock drift accepted either way (one step is 30 s).
 TOTP_WINDOW = 1
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash no password matches, verified for unknown user names too, so the answer takes as
-    long. Made at the first such sign-in, not at import: Argon2 takes 64 MB while it hashes,
-    which every process (the worker, each web worker) would otherwise carry as its peak."""
-    return hash_password(secrets.token_urlsafe(16))
+#: Verified for unknown user names too, so the answer takes as long as for a real account: an
+#: Argon2 hash (the hasher's current parameters; a test keeps them in step) of a random password
+#: that was thrown away. A constant, not a hash made at start-up: Argon2 takes 64 MB while it
+#: hashes, which every process (the worker, each web worker) carried as its peak memory, and a
+#: hash made at the first unknown name would make that one answer slower.
+DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$BUpHOiRpdBgL7VIFMy1sRw$"
+              "g0bA4koZZk5zqWkT54XVM8hkKaHPIns4Wz7usiWqBm8")
 
 
 class StaffError(ValueError):
@@ -97,7 +97,7 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
     """
     user = find_user(session, username)
     if user is None or not user.active:
-        verify_password(_dummy_hash(), password or "")
+        verify_password(DUMMY_HASH, password or "")
         data = {"step": "password", "reason": "inactive" if user is not None else "unknown_user"}
         audit.record(session, audit.PUBLIC, "staff.login_failed", "staff",
                      user.username if user is not None else "-", data)

@@ -261,7 +261,7 @@ def test_passwords_set_by_an_admin_must_be_changed(app, session):
 
 def test_no_password_is_hashed_when_a_process_starts():
     """Argon2 takes 64 MB while it hashes: a hash made at import became the peak memory of the
-    worker and of every web worker. The dummy hash for unknown names is made at first use."""
+    worker and of every web worker. The dummy hash for unknown names is a constant."""
     import subprocess
     import sys
 
@@ -276,3 +276,15 @@ def test_no_password_is_hashed_when_a_process_starts():
               "print('started')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "started" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_dummy_hash_costs_what_a_real_one_costs():
+    """Unknown names are answered after a verification as expensive as a real account's."""
+    from argon2 import PasswordHasher
+
+    from portal.security import verify_password
+    from portal.services.staff import DUMMY_HASH
+
+    # portal.security hashes staff passwords with Argon2's defaults (tests here use a light one)
+    assert not PasswordHasher().check_needs_rehash(DUMMY_HASH)
+    assert not verify_password(DUMMY_HASH, "") and not verify_password(DUMMY_HASH, "password")

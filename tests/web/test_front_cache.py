@@ -175,3 +175,23 @@ def test_an_unreadable_database_leaves_the_answer_to_flask(app, session, client)
         front.wsgi_app
     client.get(f"/entries/{public_id}")
     assert entered == [1]                   # the kept page was not served without its version
+
+
+def test_a_page_begun_before_midnight_is_not_kept_as_the_next_days(app, session, client,
+                                                                    time_machine):
+    evening = dt.datetime.combine(clock.today(), dt.time(23, 59, 59))
+    time_machine.move_to(clock.local(evening.replace(tzinfo=clock.zone())), tick=False)
+    _, public_id = _published(session, app)
+    entered = _count_flask_requests(app)
+    next_day = evening + dt.timedelta(seconds=2)
+
+    @app.after_request
+    def midnight_passes(response):        # the view took its day; the answer leaves after midnight
+        time_machine.move_to(next_day.replace(tzinfo=clock.zone()), tick=False)
+        return response
+
+    first = client.get(f"/entries/{public_id}")
+    assert evening.date().isoformat() in first.headers["ETag"]
+    again = client.get(f"/entries/{public_id}")
+    assert len(entered) == 2                               # rendered again for the new day
+    assert next_day.date().isoformat() in again.headers["ETag"]
