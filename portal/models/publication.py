@@ -97,7 +97,8 @@ class RemovalNotice(Base):
     removed_on: Mapped[dt.date] = mapped_column(sa.Date)
     reason: Mapped[str] = mapped_column(sa.String(30), index=True)
     department: Mapped[str] = mapped_column(sa.String(120))
-    entry_public_id: Mapped[str | None] = mapped_column(sa.String(20))  # None once the entry is unpublished
+    # None once the entry is unpublished; indexed: withdrawing an entry finds its notices by it
+    entry_public_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     # Same rule as the entry: False for persons a profile does not publish (exact look-up only)
     visible: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     version: Mapped[int] = mapped_column(default=1)
