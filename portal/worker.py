@@ -131,7 +131,7 @@ def end_of_day(day: dt.date) -> tuple[list[str], list[str]]:
 
     removed = expire_terms(db.session, load_profile, current_app.config["PORTAL_LOOKUP_KEY"], day)
     db.session.commit()
-    ended = end_expired_publication(db.session, load_profile, day)
+    ended = end_expired_publication(db.session, load_profile, day, after_chunk=db.session.commit)
     db.session.commit()
     return removed, ended
 

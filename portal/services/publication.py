@@ -237,11 +237,18 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     return notice
 
 
-def end_expired_publication(session: Session, profile_for, today: dt.date) -> list[str]:
+#: Rows read (and withdrawn) at a time by the daily job.
+END_CHUNK = 1000
+
+
+def end_expired_publication(session: Session, profile_for, today: dt.date,
+                            after_chunk=None) -> list[str]:
     """Withdraw the removal notices, and the entries kept with them, whose publication period
     (profile ``[publication] removal_notice_period``) ended before ``today``. Idempotent.
 
-    ``profile_for``: profile code -> Profile. Returns the public ids withdrawn."""
+    ``profile_for``: profile code -> Profile. Returns the public ids withdrawn. Rows are read
+    ``END_CHUNK`` at a time; ``after_chunk`` (the daily job: commit) is called after each, so a
+    large backlog neither holds every row in memory nor keeps the database locked until the end."""
     withdrawn: list[str] = []
     for model in (RemovalNotice, PublishedEntry):
         codes = session.execute(sa.select(model.profile).distinct()).scalars().all()
@@ -256,8 +263,13 @@ def end_expired_publication(session: Session, profile_for, today: dt.date) -> li
                      model.removed_on < today - dt.timedelta(days=shortest)]
             if model is PublishedEntry:
                 where.append(PublishedEntry.status == "removed")
-            rows = session.execute(sa.select(model).where(*where).order_by(model.id)).scalars().all()
-            withdrawn += _end_rows(session, profile_for(code), rows, today)
+            last = 0
+            while rows := session.execute(sa.select(model).where(*where, model.id > last)
+                                          .order_by(model.id).limit(END_CHUNK)).scalars().all():
+                last = rows[-1].id
+                withdrawn += _end_rows(session, profile_for(code), rows, today)
+                if after_chunk is not None:
+                    after_chunk()
     return withdrawn
 
 

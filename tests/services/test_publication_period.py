@@ -136,3 +136,27 @@ def test_withdrawing_an_entry_finds_its_notices_by_index_not_by_scan(app, sessio
     details = [row[-1] for plan in plans for row in plan]
     assert details and all("ix_removal_notices_entry_public_id" in d for d in details), details
     session.rollback()
+
+
+def test_a_backlog_is_withdrawn_a_chunk_at_a_time_with_a_commit_after_each(app, session,
+                                                                            monkeypatch):
+    """A large backlog (a million entries' first daily run) is not one transaction holding the
+    database for minutes and every row in memory."""
+    for number in range(5):
+        case, _code = listed_case(session, app, decided_on=dt.date(2026, 3, 15), ground="J1")
+        remove_published(session, case, RemovalReason.RECTIFIED, REMOVED, app.config["PORTAL_LOOKUP_KEY"])
+    session.commit()
+    monkeypatch.setattr(publication, "END_CHUNK", 2)
+    seen = []
+
+    def committed():
+        session.commit()
+        seen.append(session.scalar(sa.select(sa.func.count(PublicationWithdrawal.id))))
+
+    ended = publication.end_expired_publication(session, load_profile, LAST_DAY + dt.timedelta(days=1),
+                                                after_chunk=committed)
+    assert len(ended) == 10
+    assert seen == [2, 4, 5, 7, 9, 10]         # notices 2+2+1, then entries 2+2+1, each committed
+    assert session.scalar(sa.select(sa.func.count(RemovalNotice.id))) == 0
+    assert publication.end_expired_publication(session, load_profile, LAST_DAY + dt.timedelta(days=1),
+                                               after_chunk=committed) == []
