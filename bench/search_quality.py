@@ -96,7 +96,7 @@ def synthetic(count: int, index_dir: Path, reuse: bool = False) -> list[dict]:
         print(f"reusing the index of {count} synthetic entries in {index_dir}", flush=True)
     else:
         t0 = time.perf_counter()
-        ix.rebuild(make_docs(count))
+        ix.rebuild(make_docs(count), total=count)
         print(f"indexed {count} synthetic entries in {time.perf_counter() - t0:.1f} s", flush=True)
     ix.close()
     return [

@@ -310,7 +310,7 @@ class Worker:
             done = indexer.sync(db.session, self.index)
             db.session.commit()
         except IndexLockedError:
-            # A rebuild holds Whoosh's single write lock; its result includes these rows.
+            # A rebuild holds the index's single write lock; its result includes these rows.
             db.session.rollback()
             log.info("index locked by a rebuild; retrying")
             return 0

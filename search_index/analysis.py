@@ -1,8 +1,8 @@
-"""Chinese-aware text analysis for the search index (no whoosh, no portal).
+"""Chinese-aware text analysis for the search index (no index library, no portal).
 
 Everything here turns plain strings into lists of index tokens; the query side
 (:func:`search_index.queryplan.analyze_query`) reuses these building blocks and
-``engine`` maps both onto whoosh fields and queries.
+``engine`` maps both onto index fields and queries.
 
 Index side, for a company / person name:
 
@@ -21,9 +21,8 @@ Index side, for a company / person name:
 Free text (facts) gets bigrams and ASCII words only: jieba adds no recall on top
 of bigrams and would make indexing several times slower.
 
-Token counts matter: whoosh spends ~20 µs per posting and ~50 µs per distinct
-term when committing, so n-grams that are nearly unique per document (initials
-4/5-grams, say) are avoided.
+Token counts matter: every posting costs index size and build time, so n-grams
+that are nearly unique per document (initials 4/5-grams, say) are avoided.
 """
 
 from __future__ import annotations
@@ -131,8 +130,9 @@ def to_simplified(text: str) -> str:
 
 #: The version of what the analysis puts into the index.  Bump it whenever a change here
 #: indexes other terms for the same text (1: the first analysis; 2: traditional characters
-#: folded to simplified): a generation written under another version is rebuilt.
-ANALYSIS_VERSION = 2
+#: folded to simplified; 3: the tantivy index format): a generation written under
+#: another version is rebuilt.
+ANALYSIS_VERSION = 3
 
 
 def normalize(text: str | None) -> str:

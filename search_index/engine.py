@@ -1,47 +1,44 @@
 """SearchIndex: plain dicts in, ids out.
 
 One indexer process writes (``rebuild`` / ``upsert`` / ``delete``) under a
-cross-process whoosh file lock; any number of processes search. Each
-``SearchIndex`` keeps one whoosh searcher and checks at most every
-``refresh_interval`` seconds whether it is stale (new commit, or a ``rebuild``
-swapped generations); only then is a new searcher opened. It never opens the
-index per request.
+cross-process lock file; any number of processes search. Each ``SearchIndex``
+keeps one tantivy index handle and searcher and checks at most every
+``refresh_interval`` seconds whether it is stale (a new commit: ``meta.json``
+replaced; or a ``rebuild`` swapped generations); only then does it reload. It
+never opens the index per request.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from whoosh.index import EmptyIndexError, open_dir
-from whoosh.query import Query, Require
-from whoosh.reading import ReaderClosed
+import tantivy
 
 from . import suggest as _suggest
 from .analysis import ANALYSIS_VERSION
-from .collect import top_docs
 from .deadline import check_deadline, deadline
-from .docarrays import DATE_FIELD, DocArrays
-from .fastmatch import cache_term_tables
 from .highlight import highlight_name, highlight_snippet
-from .querybuild import identifier_query, split_filters, text_query
+from .querybuild import Builder, restrict, split_filters
 from .queryplan import CJKClause, QueryPlan, analyze_query
-from .schema import FACET_FIELDS
+from .schema import FACET_FIELDS, ID_FP, ID_FP_SEP
 from .store import IndexStore, read_analysis, read_grounds
-from .tally import TallyMixin
-from .writing import WriterMixin
+from .writing import WriterMixin, open_index
 
 DEFAULT_FACETS = ("ground", "subject_kind", "year")
 MAX_PER_PAGE = 200
+RESULT_WINDOW = 10_000  # hits a search pages through; deeper pages are empty (total still told)
 SUGGEST_BELOW = 3  # compute "did you mean" when fewer hits than this
 PAGE_CACHE = 512  # whole result pages kept per index generation
-BROWSE_CACHE = 1000  # browse mode keeps this many newest docnums per filter set
+STATS_CACHE = 256  # (query, filters) → total and facet counts
+FACET_SIZE = 1000  # distinct values counted per facet
+LEGAL_FORM_BONUS = 1.0  # added to the score when the name has the legal form typed
+DATE_FIELD = "listed_on"
 
 
 @dataclass
@@ -67,8 +64,31 @@ class Results:
         return replace(self, hits=hits, facets={f: dict(c) for f, c in self.facets.items()})
 
 
-class SearchIndex(TallyMixin, WriterMixin):
-    """Whoosh index at *path* (a directory; created lazily on first write)."""
+class _Generation:
+    """One opened generation: the tantivy handle, its searcher and what is cached for it."""
+
+    def __init__(self, name: str, ix: tantivy.Index, grounds: dict[str, list[str]], stamp):
+        self.name = name
+        self.ix = ix
+        self.grounds = grounds
+        self.stamp = stamp
+        self.searcher = ix.searcher()
+        self.terms: dict[tuple[str, str], list[str]] = {}
+        self.builder = Builder(ix.schema, self.expand)
+
+    def expand(self, field_name: str, prefix: str) -> list[str]:
+        key = (field_name, prefix)
+        terms = self.terms.get(key)
+        if terms is None:
+            terms = [t for t, _ in self.searcher.terms_with_prefix(field_name, prefix)]
+            if len(self.terms) > 4096:
+                self.terms.clear()
+            self.terms[key] = terms
+        return terms
+
+
+class SearchIndex(WriterMixin):
+    """The index at *path* (a directory; created lazily on first write)."""
 
     def __init__(
         self,
@@ -89,16 +109,12 @@ class SearchIndex(TallyMixin, WriterMixin):
         self._pid = os.getpid()
         self._lock = threading.RLock()
         self._write_mutex = threading.Lock()
-        self._searcher = None
-        self._ix = None
-        self._grounds: dict[str, list[str]] = {}
-        self._gen: str | None = None
+        self._gen: _Generation | None = None
         self._next_check = 0.0
         self._epoch = 0
         self._closed = False
         self._stats: OrderedDict = OrderedDict()
         self._pages: OrderedDict = OrderedDict()  # whole result pages, this generation
-        self._arrays = DocArrays()
 
     def __repr__(self) -> str:
         return f"SearchIndex({str(self.path)!r})"
@@ -112,72 +128,65 @@ class SearchIndex(TallyMixin, WriterMixin):
     # ------------------------------------------------------------------ reading side
     def _reader_lock(self) -> threading.RLock:
         """The instance lock; after a fork (gunicorn ``--preload``) the child starts
-        with fresh locks and no inherited searcher or file handles."""
+        with fresh locks and no inherited index handle."""
         if os.getpid() != self._pid:
             self._init_reader_state()
         return self._lock
 
     def _searcher_pid_marker(self) -> tuple[int, int]:
         """(pid, id of the searcher) – lets tests see that a fork reopened."""
-        return self._pid, id(self._searcher)
+        return self._pid, id(self._gen.searcher if self._gen else None)
 
-    def _get_searcher(self):
-        """The shared searcher, refreshed if due (call with ``self._lock`` held)."""
+    def _stamp(self, name: str):
+        try:
+            st = os.stat(self._store.tantivy_dir(name) / "meta.json")
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _current(self) -> _Generation | None:
+        """The open generation, refreshed if due (call with ``self._lock`` held)."""
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
         now = time.monotonic()
-        if self._searcher is not None and now < self._next_check:
-            return self._searcher
+        if self._gen is not None and now < self._next_check:
+            return self._gen
         self._next_check = now + self.refresh_interval
-        gen = self._store.current_name()
-        if gen is None:
-            self._set_searcher(None, None)
-        elif self._searcher is None or gen != self._gen:
-            self._open(gen)
-        else:
-            # Same generation directory: reopen only if a commit happened. This is
-            # what ``searcher.refresh()`` does, minus its reader reuse: in
-            # whoosh-reloaded 2.7.5 ``FileIndex._reader(reuse=...)`` re-adds
-            # segments that a merge removed and keeps stale deletion sets, so an
-            # upserted document would show up twice.
-            try:
-                stale = self._ix.latest_generation() != self._searcher.reader().generation()
-            except (OSError, EmptyIndexError):
-                stale = True
-            if stale:
-                self._open(gen)
-        return self._searcher
+        name = self._store.current_name()
+        stamp = None if name is None else self._stamp(name)
+        if stamp is None:
+            self._set(None)
+        elif self._gen is None or name != self._gen.name:
+            self._open(name, stamp)
+        elif stamp != self._gen.stamp:  # a commit: reload the same handle
+            gen = self._gen
+            gen.ix.reload()
+            self._set(_Generation(name, gen.ix, read_grounds(self._store.gen_dir(name)), stamp))
+        return self._gen
 
-    def _open(self, gen: str) -> None:
+    def _open(self, name: str, stamp) -> None:
         last_error: Exception | None = None
-        for _ in range(3):  # a concurrent rebuild may retire gen between read and open
+        for _ in range(3):  # a concurrent rebuild may retire the generation meanwhile
             try:
-                gen_dir = self._store.gen_dir(gen)
-                ix = open_dir(str(gen_dir))
-                searcher = ix.searcher()
-                cache_term_tables(searcher)
-                grounds = read_grounds(gen_dir)
-            except (OSError, EmptyIndexError) as e:
+                ix = open_index(self._store.tantivy_dir(name))
+                gen = _Generation(name, ix, read_grounds(self._store.gen_dir(name)), stamp)
+            except (OSError, ValueError) as e:
                 last_error = e
-                gen = self._store.current_name()
-                if gen is None:
-                    self._set_searcher(None, None)
+                name = self._store.current_name()
+                stamp = None if name is None else self._stamp(name)
+                if stamp is None:
+                    self._set(None)
                     return
                 continue
-            self._ix = ix
-            self._grounds = grounds
-            self._set_searcher(searcher, gen)
+            self._set(gen)
             return
         raise RuntimeError(f"cannot open search index {self.path}: {last_error}")
 
-    def _set_searcher(self, searcher, gen) -> None:
-        old = self._searcher
-        self._searcher, self._gen = searcher, gen
+    def _set(self, gen: _Generation | None) -> None:
+        self._gen = gen
         self._epoch += 1
         self._stats.clear()
         self._pages.clear()
-        if old is not None and old is not searcher:
-            _close_quietly(old)
 
     def _invalidate(self) -> None:
         """After our own write: refresh on the next read (read-your-writes)."""
@@ -185,35 +194,31 @@ class SearchIndex(TallyMixin, WriterMixin):
 
     def exists(self) -> bool:
         """The index has a live generation on disk (it was built and not deleted since)."""
-        gen = self._store.current_name()
-        return gen is not None and self._store.gen_dir(gen).is_dir()
+        name = self._store.current_name()
+        return name is not None and self._store.tantivy_dir(name).is_dir()
 
     def current(self) -> bool:
         """The live generation was written with this code's analysis (else: rebuild it)."""
-        gen = self._store.current_name()
-        return gen is not None and read_analysis(self._store.gen_dir(gen)) == ANALYSIS_VERSION
+        name = self._store.current_name()
+        return name is not None and read_analysis(self._store.gen_dir(name)) == ANALYSIS_VERSION
 
     def doc_count(self) -> int:
         with self._reader_lock():
-            s = self._get_searcher()
-            return 0 if s is None else s.doc_count()
+            gen = self._current()
+            return 0 if gen is None else gen.searcher.num_docs
 
     def ids(self) -> dict[str, str]:
         """id → fingerprint (``doc["version"]`` or :func:`search_index.fingerprint`)."""
         with self._reader_lock():
-            s = self._get_searcher()
-            if s is None:
+            gen = self._current()
+            if gen is None or not gen.searcher.num_docs:
                 return {}
-            reader = s.reader()
-            if reader.doc_count_all() == 0:
-                return {}
-            ids = reader.column_reader("id")
-            fps = reader.column_reader("fp")
-            out = {}
-            for docnum in reader.all_doc_ids():
-                fp = fps[docnum]
-                out[ids[docnum]] = fp.decode("utf-8") if isinstance(fp, bytes) else str(fp)
-            return out
+            s = gen.searcher
+            found = s.search(
+                tantivy.Query.all_query(), s.num_docs, count=False,
+                order_by_field=ID_FP, order=tantivy.Order.Asc,
+            )
+            return dict(key.split(ID_FP_SEP, 1) for key, _ in found.hits)
 
     def search(
         self,
@@ -230,7 +235,8 @@ class SearchIndex(TallyMixin, WriterMixin):
 
         An empty (or punctuation-only) query lists everything that passes the
         filters, newest ``listed_on`` first. Unknown filter or facet names raise
-        ``ValueError``; odd query text never raises. A search that runs longer
+        ``ValueError``; odd query text never raises. Pages beyond the first
+        ``RESULT_WINDOW`` hits are empty (their ``total`` is still counted). A search that runs longer
         than *time_limit* seconds (default: the instance's ``time_limit``; None
         for no limit) raises :class:`~search_index.deadline.SearchTimeout`.
         """
@@ -241,165 +247,160 @@ class SearchIndex(TallyMixin, WriterMixin):
         for f in facets:
             if f not in FACET_FIELDS:
                 raise ValueError(f"unknown facet {f!r}; expected one of {', '.join(FACET_FIELDS)}")
-        array_filters, query_filter = split_filters(kind, filters)
+        wanted = split_filters(kind, filters)
         plan = analyze_query(q)
         exact = plan.identifier is not None or bool(filters and filters.get("code_hash"))
 
         started = time.monotonic()
         with self._reader_lock():
             waited = time.monotonic() - started
-            self._prepare(array_filters, facets)
+            gen = self._current()
             # the budget counts waiting for the instance lock, not opening a new
-            # searcher and loading its facet arrays (once per generation/commit)
+            # searcher (once per generation/commit)
             with deadline(None if limit is None else limit - waited):
                 check_deadline()
-                return self._search_retrying(
-                    plan, array_filters, query_filter, facets, page, per_page, exact
-                )
+                if gen is None:
+                    return Results(0, [], {f: {} for f in facets}, page, per_page, exact, None)
+                return self._search(gen, plan, wanted, facets, page, per_page, exact)
 
-    def _prepare(self, array_filters, facets) -> None:
-        """Open the current searcher and load the value arrays a search will read."""
-        try:
-            s = self._get_searcher()
-            if s is not None:
-                arrays = self._arrays.get(s, self._epoch)
-                for f in {*facets, *array_filters, "form", DATE_FIELD}:
-                    arrays[f]
-        except (OSError, ReaderClosed, TypeError):
-            self._set_searcher(None, None)  # the search reopens and retries
-            self._next_check = 0.0
-
-    def _search_retrying(self, plan, array_filters, query_filter, facets, page, per_page, exact):
-        try:
-            return self._search_locked(
-                plan, array_filters, query_filter, facets, page, per_page, exact
-            )
-        except (OSError, ReaderClosed, TypeError):
-            # Files vanished under an old searcher: a retired generation, or small
-            # segments that another process's commit merged away. Segment columns
-            # open lazily, and whoosh then reports the missing column as None
-            # (TypeError: 'NoneType' object is not subscriptable). Reopen on the
-            # current index and retry once; a second failure propagates.
-            self._set_searcher(None, None)
-            self._next_check = 0.0
-            return self._search_locked(
-                plan, array_filters, query_filter, facets, page, per_page, exact
-            )
-
-    def _search_locked(self, plan, array_filters, query_filter, facets, page, per_page, exact):
-        s = self._get_searcher()
-        if s is None:
-            return Results(0, [], {f: {} for f in facets}, page, per_page, exact, None)
-        arrays = self._arrays.get(s, self._epoch)
-        allow = [
-            (arrays[f], self._arrays.code_set(f, values))
-            for f, values in sorted(array_filters.items())
-        ]
-        if plan.identifier:
-            mq: Query | None = identifier_query(plan.identifier)
-        else:
-            mq = text_query(plan, self._grounds)
-        if query_filter is not None:
-            mq = query_filter if mq is None else Require(mq, query_filter)
-        browse = mq is None
-
-        offset = (page - 1) * per_page
-        limit = offset + per_page
-        key = (self._epoch, repr(mq), tuple(sorted(array_filters.items())), facets)
-        page_key = (key, plan.text, page, per_page)
+    def _search(self, gen: _Generation, plan, wanted, facets, page, per_page, exact) -> Results:
+        filters_key = tuple(sorted((k, tuple(sorted(v))) for k, v in wanted.items()))
+        key = (self._epoch, plan.identifier, plan.text, filters_key, facets)
+        page_key = (key, page, per_page)
         done = self._pages.get(page_key)
         if done is not None:  # the same page of the same index generation
             self._pages.move_to_end(page_key)
             return done.copy()
+
+        b = gen.builder
+        s = gen.searcher
+        if plan.identifier:
+            mq = b.identifier(plan.identifier)
+        else:
+            mq = b.text(plan, gen.grounds)
+        browse = mq is None
+        if not browse:
+            mq = self._with_form_bonus(gen, plan, mq)
+        query = restrict(mq, b.filters(wanted))
+        offset = (page - 1) * per_page
         cached = self._stats.get(key)
-        if cached is not None:
+        check_deadline()
+        # tantivy keeps offset + per_page candidates: past the window (or past every
+        # document) a page only counts
+        beyond = offset >= min(RESULT_WINDOW, s.num_docs)
+        if beyond:
+            found = s.search(query, 1, count=True)
+        elif browse:
+            found = s.search(query, per_page, count=True, offset=offset,
+                             order_by_field=DATE_FIELD, order=tantivy.Order.Desc)
+        else:
+            found = s.search(query, per_page, count=True, offset=offset)
+        total = found.count or 0
+        check_deadline()
+        stored_docs = [] if beyond else [s.doc(address) for _, address in found.hits]
+        if cached is None:
+            # every match is on this page: count its facets from the documents
+            whole = stored_docs if offset == 0 and total <= len(stored_docs) else None
+            cached = self._remember(key, s, query, total, facets, whole)
+        else:
             self._stats.move_to_end(key)
-        docs: list[int] | None = None
-        top: list[tuple[float, int]] = []
-        if browse:
-            if cached is None:
-                docs = self._matching(s, None, allow)
-                order = self._browse_order(arrays, docs, BROWSE_CACHE)
-                cached = self._remember(key, docs, arrays, facets, order)
-            total, counts, order = cached
-            if offset < total:
-                if limit > len(order) and len(order) < total:  # deep page
-                    if docs is None:
-                        docs = self._matching(s, None, allow)
-                    order = self._browse_order(arrays, docs, limit)
-                top = [(0.0, d) for d in order[offset:limit]]
-        elif cached is None or offset < cached[0]:
-            # one scoring pass; it also collects every match for total/facets
-            typed = {c.suffix for c in plan.clauses if isinstance(c, CJKClause) and c.suffix}
-            forms = arrays["form"] if typed else None
-            form_codes = self._arrays.codes_where(
-                "form", lambda v: any(v.endswith(t) for t in typed)
-            )
-            ranked, docs = top_docs(
-                s, mq, limit, forms, form_codes, allow, collect_all=cached is None
-            )
-            if cached is None:
-                cached = self._remember(key, docs, arrays, facets, None)
-            top = ranked[offset:limit]
-        total, counts, _ = cached
-        hits = []
-        names = []
-        for score, docnum in top:
-            stored = s.stored_fields(docnum)
-            names.append(stored.get("name") or "")
+        hits: list[Hit] = []
+        names: list[str] = []
+        for (score, _), stored in zip(found.hits, stored_docs, strict=False):
+            name = _text(stored.get_first("name"))
+            names.append(name)
             hits.append(
                 Hit(
-                    id=stored["id"],
-                    score=float(score or 0.0),
-                    highlights=self._highlights(stored, None if browse else plan),
+                    id=stored.get_first("id"),
+                    score=0.0 if browse else float(score or 0.0),
+                    highlights={
+                        "name": highlight_name(name, None if browse else plan),
+                        "facts": highlight_snippet(
+                            _text(stored.get_first("facts")), None if browse else plan
+                        ),
+                    },
                 )
             )
         check_deadline()
         suggestion = None
         if not exact and not browse and total < SUGGEST_BELOW:
-            suggestion = _suggest.for_results(
-                s, plan, names, lambda: docs if docs is not None else self._matching(s, mq, allow)
-            )
-        facets_out = {f: dict(c) for f, c in counts.items()}
-        done = Results(total, hits, facets_out, page, per_page, exact, suggestion)
+            # fewer hits than a page: every match is on this page (or page 1)
+            matched = {h.id for h in hits} if page == 1 else self._all_ids(s, query)
+            suggestion = _suggest.for_results(gen, plan, names, matched)
+        done = Results(total, hits, {f: dict(c) for f, c in cached.items()}, page, per_page,
+                       exact, suggestion)
         self._pages[page_key] = done
         if len(self._pages) > PAGE_CACHE:
             self._pages.popitem(last=False)
         return done.copy()
 
     @staticmethod
-    def _highlights(stored: dict, plan: QueryPlan | None) -> dict[str, str]:
-        return {
-            "name": highlight_name(stored.get("name"), plan),
-            "facts": highlight_snippet(stored.get("facts"), plan),
-        }
+    def _with_form_bonus(gen: _Generation, plan: QueryPlan, mq: tantivy.Query) -> tantivy.Query:
+        """Names with the legal form the query typed (恒达有限公司) score higher."""
+        typed = {c.suffix for c in plan.clauses if isinstance(c, CJKClause) and c.suffix}
+        if not typed:
+            return mq
+        forms = [v for v in gen.expand("form", "") if any(v.endswith(t) for t in typed)]
+        if not forms:
+            return mq
+        b = gen.builder
+        bonus = tantivy.Query.const_score_query(
+            tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, b.term("form", v)) for v in forms]
+            ),
+            LEGAL_FORM_BONUS,
+        )
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, mq), (tantivy.Occur.Should, bonus)]
+        )
+
+    def _remember(self, key, s, query, total: int, facets, whole) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {f: {} for f in facets}
+        if whole is not None:
+            for f in facets:
+                tally = Counter(v for v in (d.get_first(f) for d in whole) if v)
+                counts[f] = dict(sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
+        elif total and facets:
+            aggs = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in facets}
+            result = s.aggregate(query, aggs)
+            for f in facets:
+                buckets = (result.get(f) or {}).get("buckets") or []
+                pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets if b.get("key")]
+                counts[f] = dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+        self._stats[key] = counts
+        if len(self._stats) > STATS_CACHE:
+            self._stats.popitem(last=False)
+        return counts
+
+    @staticmethod
+    def _all_ids(s, query) -> set[str]:
+        found = s.search(query, SUGGEST_BELOW, count=False)
+        return {s.doc(a).get_first("id") for _, a in found.hits}
 
     def clear_cache(self) -> None:
         """Forget cached pages, totals and facets (benchmarks time every search in full)."""
         with self._reader_lock():
             self._stats.clear()
             self._pages.clear()
+            if self._gen is not None:
+                self._gen.terms.clear()
 
     def suggest(self, q: str) -> str | None:
         """The nearest indexed name for a near miss ("did you mean"), else None."""
         plan = analyze_query(q)
         with self._reader_lock():
-            s = self._get_searcher()
-            if s is None:
+            gen = self._current()
+            if gen is None:
                 return None
-            return _suggest.suggest(s, plan)
+            return _suggest.suggest(gen, plan)
 
     def close(self) -> None:
         with self._reader_lock():
-            if self._searcher is not None and os.getpid() == self._pid:
-                _close_quietly(self._searcher)
-            self._searcher = None
             self._gen = None
             self._closed = True
 
 
-def _close_quietly(searcher) -> None:
-    """Close a superseded searcher; its files may already be gone (a retired
-    generation) – nothing useful can be done about that."""
-    with contextlib.suppress(OSError, ReaderClosed):
-        searcher.close()
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)

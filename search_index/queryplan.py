@@ -1,4 +1,4 @@
-"""Query analysis: a search string becomes a :class:`QueryPlan` (no whoosh).
+"""Query analysis: a search string becomes a :class:`QueryPlan` (no index access).
 
 * identifier-shaped input (USCC, org code, registration number) → exact lookup;
 * each CJK run → its bigrams (all must match, so recall does not depend on

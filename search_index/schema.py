@@ -1,9 +1,10 @@
-"""Whoosh schema, document → field conversion and fingerprints.
+"""Index schema (tantivy), document → field conversion and fingerprints.
 
-All analysed fields are :class:`TokenList` fields: whoosh ``KEYWORD`` fields
-fed with the token lists produced by :mod:`search_index.analysis` (no second
-tokenisation pass; it saves ~15% of indexing time). The stored schema pickles
-``search_index.schema.TokenList`` by reference, so keep that name importable.
+Every analysed field is a tantivy text field split on ASCII whitespace: its value is
+the token list produced by :mod:`search_index.analysis`, joined with spaces, so the
+index holds exactly the tokens the analysis chose (no second tokenisation, no
+lower-casing or length filter of tantivy's own). Filter and facet fields are
+``raw`` fast fields (one term each, column-stored for counting and sorting).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from collections import Counter
+import re
 
-from whoosh import columns
-from whoosh.fields import COLUMN, ID, KEYWORD, STORED, Schema
-from whoosh.system import pack_uint
+import tantivy
 
 from .analysis import analyze_name, code_tokens, text_tokens
 
@@ -27,52 +26,62 @@ TEXT_FIELDS: tuple[tuple[str, float], ...] = (
 )
 GROUND_TEXT_BOOST = 0.15  # a query matching a ground's legal text (see store.grounds)
 FACET_FIELDS = ("ground", "subject_kind", "year", "severity", "kind")
-# per-document value arrays kept in memory: the facets plus the legal form
-ARRAY_FIELDS = FACET_FIELDS + ("form",)
 FILTER_FIELDS = ("ground", "subject_kind", "severity", "year", "kind", "code_hash", "id")
+#: one value per document: indexed whole, column-stored (filters, facets, order, ids())
+KEYWORD_FIELDS = ("id", "kind", "ground", "subject_kind", "severity", "year", "listed_on", "form")
+#: token lists: field -> what tantivy records per posting
+TOKEN_FIELDS: dict[str, str] = {
+    "codes": "basic",
+    "code_hashes": "basic",
+    "name_t": "freq",
+    "core_t": "freq",
+    "facts_t": "freq",
+    "py1": "freq",
+    "py2": "freq",
+    "pyi": "freq",
+    "pyw": "freq",
+}
+ID_FP = "idfp"
+ID_FP_SEP = "\x1f"
+TOKENIZER = "tokens"  # registered on every Index handle (see :func:`register`)
+_SPACE = re.compile(r"[\t\n\x0b\x0c\r ]+")
 
 
-class TokenList(KEYWORD):
-    """KEYWORD field whose value is an already analysed list of tokens.
-
-    A string value is split on whitespace, exactly as KEYWORD would.
-    """
-
-    def index(self, value, **kwargs):
-        if isinstance(value, str):
-            value = value.split()
-        boost = self.format.field_boost
-        for token, n in Counter(value).items():
-            yield token.encode("utf-8"), n, n * boost, pack_uint(n)
-
-
-def _kw() -> TokenList:
-    return TokenList(scorable=True, lowercase=False, commas=False)
+def make_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    for name in KEYWORD_FIELDS:
+        # id and the facets are stored too: a result of a few documents counts its
+        # facets from the documents it shows
+        sb.add_text_field(name, stored=name == "id" or name in FACET_FIELDS,
+                          tokenizer_name="raw", fast=True, index_option="basic")
+    for name, option in TOKEN_FIELDS.items():
+        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option=option)
+    # id and fingerprint in one column: ids() reads every document's pair in one pass
+    sb.add_text_field(ID_FP, tokenizer_name="raw", fast=True, index_option="basic")
+    for name in ("name", "facts", "fp"):
+        sb.add_bytes_field(name, stored=True, indexed=False)
+    return sb.build()
 
 
-def make_schema() -> Schema:
-    return Schema(
-        id=ID(stored=True, unique=True, sortable=True),
-        kind=ID(),
-        ground=ID(),
-        subject_kind=ID(),
-        severity=ID(),
-        year=ID(),
-        listed_on=ID(sortable=True),
-        form=ID(),  # legal-form suffix of the name (有限公司 …), for ranking
-        codes=TokenList(lowercase=False, commas=False),
-        code_hashes=TokenList(lowercase=False, commas=False),
-        name_t=_kw(),
-        core_t=_kw(),
-        facts_t=_kw(),
-        py1=_kw(),
-        py2=_kw(),
-        pyi=_kw(),
-        pyw=_kw(),
-        name=STORED(),
-        facts=STORED(),
-        fp=COLUMN(columns.VarBytesColumn()),
+def register(index: tantivy.Index) -> tantivy.Index:
+    """Teach an Index handle the whitespace tokenizer of the token fields."""
+    index.register_tokenizer(
+        TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
     )
+    return index
+
+
+def to_document(fields: dict) -> tantivy.Document:
+    """Field values (:func:`doc_fields`) as a tantivy document."""
+    values: dict[str, list] = {ID_FP: [f"{fields['id']}{ID_FP_SEP}{fields['fp']}"]}
+    for key, value in fields.items():
+        if key in TOKEN_FIELDS:
+            values[key] = [" ".join(t for tok in value for t in _SPACE.split(tok) if t)]
+        elif key in ("name", "facts", "fp"):
+            values[key] = [value.encode("utf-8") if isinstance(value, str) else value]
+        else:
+            values[key] = [value]
+    return tantivy.Document(**values)
 
 
 def _json_default(v):
@@ -107,7 +116,7 @@ def filter_value(field: str, value) -> str:
 
 
 def doc_fields(doc: dict) -> dict:
-    """Convert a portal document dict into whoosh field values."""
+    """Convert a portal document dict into field values (token fields as lists)."""
     if not isinstance(doc, dict):
         raise TypeError(f"search documents must be dicts, got {type(doc).__name__}")
     raw_id = doc.get("id")
@@ -119,7 +128,7 @@ def doc_fields(doc: dict) -> dict:
     nt = analyze_name(name)
     out = {
         "id": doc_id,
-        "fp": fingerprint(doc).encode("utf-8"),
+        "fp": fingerprint(doc),
         "name": name,
         "facts": facts,
     }

@@ -3,13 +3,13 @@
 Layout of the index directory ``path``::
 
     path/CURRENT          name of the live generation directory (one line)
-    path/WRITELOCK        whoosh FileLock (fcntl) – one writer at a time
-    path/ix-<stamp>/      whoosh index directories ("generations")
+    path/WRITELOCK        fcntl lock file – one writer at a time
+    path/ix-<stamp>/      generations: the tantivy index in ``tv/`` beside these files
     path/ix-<stamp>/analysis.json  the analysis version it was written with
     path/ix-<stamp>/grounds.json   ground code → legal text(s), matched at query
                           time instead of indexing the same text in every document
 
-``rebuild`` writes a complete whoosh index into a temporary directory next to
+``rebuild`` writes a complete index into a temporary directory next to
 ``path`` (``.<name>.build-<random>``), renames it into ``path`` and then
 atomically replaces ``CURRENT`` (write temp file + ``os.replace``). Readers
 only ever follow ``CURRENT``, so they see the old or the new index, never a
@@ -27,11 +27,12 @@ import time
 import uuid
 from pathlib import Path
 
-from whoosh.filedb.filestore import FileStorage
+import fcntl
 
 CURRENT = "CURRENT"
 LOCK_NAME = "WRITELOCK"
 GEN_PREFIX = "ix-"
+TANTIVY_DIR = "tv"
 
 
 class IndexLockedError(RuntimeError):
@@ -55,25 +56,35 @@ class IndexStore:
     def gen_dir(self, name: str) -> Path:
         return self.root / name
 
+    def tantivy_dir(self, name: str) -> Path:
+        return self.root / name / TANTIVY_DIR
+
     # ----------------------------------------------------------------- locking
     @contextlib.contextmanager
     def write_lock(self, timeout: float):
-        """Hold whoosh's file lock on ``path/WRITELOCK``; raise after *timeout* s."""
+        """Hold an exclusive fcntl lock on ``path/WRITELOCK``; raise after *timeout* s."""
         self.root.mkdir(parents=True, exist_ok=True)
-        lock = FileStorage(str(self.root)).lock(LOCK_NAME)
-        deadline = time.monotonic() + max(0.0, timeout)
-        while not lock.acquire(blocking=False):
-            if time.monotonic() >= deadline:
-                raise IndexLockedError(
-                    f"search index {self.root} is locked by another writer "
-                    f"(waited {timeout:g}s for {self.root / LOCK_NAME}); "
-                    "is a rebuild or another indexer running?"
-                )
-            time.sleep(0.05)
+        fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            yield
+            deadline = time.monotonic() + max(0.0, timeout)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(
+                            f"search index {self.root} is locked by another writer "
+                            f"(waited {timeout:g}s for {self.root / LOCK_NAME}); "
+                            "is a rebuild or another indexer running?"
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            lock.release()
+            os.close(fd)
 
     # ----------------------------------------------------------------- building
     def new_build_dir(self) -> Path:

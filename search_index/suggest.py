@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from whoosh.query import FuzzyTerm, Or, Query, Term
+import tantivy
 
 from .analysis import bigrams, normalize, pinyin_of, strip_legal_suffix
-from .collect import top_docs
 from .queryplan import CJKClause, QueryPlan, pinyin_segmentations, substring_distance
 
 CANDIDATES = 40
@@ -36,19 +35,20 @@ def _pairs(syl: list[str]) -> list[str]:
     return [f"{a}_{b}" for a, b in pairwise(syl)]
 
 
-def _candidate_query(reader, plan: QueryPlan) -> Query | None:
+def _candidate_query(gen, plan: QueryPlan) -> tantivy.Query | None:
     """Docs sharing one of the query's rarest bigrams / pinyin pairs (a typo breaks
     at most two bigrams), or a fuzzy pinyin word; bounded so a suggestion never
     scores more than a few thousand documents."""
+    searcher, schema = gen.searcher, gen.ix.schema
     terms: list[tuple[int, str, str, float]] = []  # (df, field, text, boost)
 
     def consider(field: str, texts, boost: float) -> None:
         for t in dict.fromkeys(texts):
-            df = reader.doc_frequency(field, t)
+            df = searcher.doc_freq(field, t)
             if 0 < df <= MAX_DF:
                 terms.append((df, field, t, boost))
 
-    parts: list[Query] = []
+    parts: list[tantivy.Query] = []
     cjk = plan.cjk_text()
     if cjk:
         core = strip_legal_suffix(cjk)[0] or cjk
@@ -58,12 +58,16 @@ def _candidate_query(reader, plan: QueryPlan) -> Query | None:
     for w in plan.latin_words():
         if not w.isalpha() or len(w) < 4:
             continue
-        parts.append(FuzzyTerm("pyw", w, maxdist=1 if len(w) <= 6 else 2, prefixlength=1))
+        parts.append(
+            tantivy.Query.fuzzy_term_query(schema, "pyw", w, 1 if len(w) <= 6 else 2, True, False)
+        )
         for seg in pinyin_segmentations(w, partial_last=False)[:2]:
             consider("py2", _pairs(seg), 0.5)
     terms.sort()
-    parts += [Term(f, t, boost=b) for _, f, t, b in terms[:RAREST_TERMS]]
-    return Or(parts) if parts else None
+    parts += [gen.builder.term(f, t, b) for _, f, t, b in terms[:RAREST_TERMS]]
+    if not parts:
+        return None
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, p) for p in parts])
 
 
 def _distance(plan: QueryPlan, name: str) -> tuple[float, float] | None:
@@ -71,6 +75,8 @@ def _distance(plan: QueryPlan, name: str) -> tuple[float, float] | None:
     text = normalize(name)
     cjk = plan.cjk_text()
     if cjk:
+        if cjk in text:  # the common case, without the edit-distance table
+            return 0.0, 0.0
         d_char = substring_distance(cjk, text)
         if d_char == 0:
             return 0.0, 0.0
@@ -89,6 +95,8 @@ def _distance(plan: QueryPlan, name: str) -> tuple[float, float] | None:
     d = 0.0
     budget = 0.0
     for w in words:
+        if w in full or w in initials:
+            continue
         d += min(substring_distance(w, full), substring_distance(w, initials))
         budget += _latin_budget(len(w))
     return d, budget
@@ -110,11 +118,11 @@ def spells_name(plan: QueryPlan, name: str) -> bool:
     return scored is not None and scored[0] == 0
 
 
-def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset()) -> str | None:
+def suggest(gen, plan: QueryPlan, matched: set[str] | frozenset = frozenset()) -> str | None:
     """Closest indexed name for a near miss, or None.
 
     Returns None when a candidate contains the query exactly, when the best
-    candidate is already among the query's own matches (*matched* docnums; the
+    candidate is already among the query's own matches (*matched* ids; the
     engine leaves out those found only by a homophone, so 恒大建筑 still offers
     恒达建筑…), or
     when nothing is within the edit budget (character or pinyin distance of the
@@ -122,13 +130,16 @@ def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset
     """
     if plan.identifier or plan.empty:
         return None
-    q = _candidate_query(searcher.reader(), plan)
+    q = _candidate_query(gen, plan)
     if q is None:
         return None
-    ranked, _ = top_docs(searcher, q, CANDIDATES)
-    best: tuple[float, int, str, int] | None = None
-    for rank, (_score, docnum) in enumerate(ranked):
-        name = searcher.stored_fields(docnum).get("name") or ""
+    searcher = gen.searcher
+    best: tuple[float, int, str, str] | None = None
+    for rank, (_score, address) in enumerate(searcher.search(q, CANDIDATES, count=False).hits):
+        stored = searcher.doc(address)
+        raw = stored.get_first("name") or b""
+        name = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        doc_id = stored.get_first("id")
         scored = _distance(plan, name)
         if scored is None:
             continue
@@ -136,22 +147,22 @@ def suggest(searcher, plan: QueryPlan, matched: set[int] | frozenset = frozenset
         if d == 0:
             return None  # the query already spells an indexed name
         if d <= budget and (best is None or (d, rank) < best[:2]):
-            best = (d, rank, name, docnum)
+            best = (d, rank, name, doc_id)
     if best is None or best[3] in matched:
         return None
     return best[2]
 
 
-def for_results(searcher, plan: QueryPlan, names: list[str], matching) -> str | None:
+def for_results(gen, plan: QueryPlan, names: list[str], matched: set[str]) -> str | None:
     """The suggestion for a search with few hits (*names*, on this page).
 
     None if a hit spells the query; the name of a hit found only by its sound (a
     homophone typo); else :func:`suggest` outside the query's own matches (the
-    docnums *matching()* returns).
+    ids in *matched*).
     """
     if any(spells_name(plan, n) for n in names):
         return None
     by_sound = [n for n in names if not by_characters(plan, n)]
     if by_sound:
         return by_sound[0]
-    return suggest(searcher, plan, set(matching()))
+    return suggest(gen, plan, matched)

@@ -1,131 +1,33 @@
-"""The writing half of SearchIndex: rebuild (atomic swap), upsert, delete.
+"""Writing the index: a whole new generation (``rebuild``) or changes to the live one.
 
-Writers hold this instance's thread mutex plus whoosh's cross-process file lock
-on ``path/WRITELOCK`` (see :mod:`search_index.store`) and give up with
-:class:`~search_index.store.IndexLockedError` after ``lock_timeout`` seconds.
+tantivy writes segments in its own threads; the Python side analyses documents
+(:func:`search_index.schema.doc_fields`), in several processes for a large rebuild
+(:mod:`search_index.parallel`). One writer at a time: this instance's mutex and the
+index directory's lock file (:class:`search_index.store.IndexStore`).
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable
-from itertools import islice
 
-from whoosh.index import create_in, open_dir
-from whoosh.util.numeric import byte_to_length
-from whoosh.writing import PostingPool, SegmentWriter
+import tantivy
 
 from . import parallel
 from .analysis import ANALYSIS_VERSION, normalize, warm_up
-from .schema import doc_fields, make_schema
+from .schema import doc_fields, make_schema, register, to_document
 from .store import IndexLockedError, merge_grounds, read_grounds, write_analysis, write_grounds
 
-# Postings per pickle record in the pool's run files. While merging, one record
-# per run is in memory: a 1M-document rebuild has ~60 runs → ~250k postings.
-RUN_CHUNK = 4096
-# Plain segment files, not whoosh's single compound file: opening a compound
-# segment copies the whole file into memory (BufferFile(BytesIO(mmap))), which
-# for a 1M-document index costs seconds and a GB per worker on every reopen.
-COMPOUND = False
+REBUILD_HEAP = 256_000_000  # bytes the writer may buffer before it writes a segment
+UPDATE_HEAP = 16_000_000  # for upserts and deletes (a few documents at a time)
 
 
-class ChunkedPostingPool(PostingPool):
-    """whoosh's PostingPool, but run files hold pickled *lists* of postings.
-
-    With ``limitmb=256`` a 1M-document rebuild spills the posting pool to disk
-    dozens of times; stock whoosh pickles and unpickles every posting on its own
-    (~20% of the build time). whoosh 2.7.5 ignores ``ix.writer(poolclass=...)``,
-    so :func:`use_chunked_runs` swaps the class of the writer's pool instead.
-    """
-
-    def _write_run(self, f, items):
-        it = iter(items)
-        try:
-            while chunk := list(islice(it, RUN_CHUNK)):
-                pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-        finally:
-            f.close()
-
-    def _read_run(self, path):
-        f = self._open_run(path)
-        try:
-            while True:
-                try:
-                    chunk = pickle.load(f)
-                except EOFError:
-                    return
-                yield from chunk
-        finally:
-            f.close()
-            self._remove_run(path)
+def create(path) -> tantivy.Index:
+    path.mkdir(parents=True, exist_ok=True)
+    return register(tantivy.Index(make_schema(), path=str(path), reuse=False))
 
 
-def use_chunked_runs(writer) -> None:
-    pool = getattr(writer, "pool", None)
-    if type(pool) is PostingPool and not pool.runs and not pool.current:
-        pool.__class__ = ChunkedPostingPool
-
-
-_BYTE_TO_LENGTH = [0] + [byte_to_length(b) for b in range(1, 256)]
-
-
-class _PreloadedLengths:
-    """Field lengths for ``FieldWriter.add_postings``, one array per field.
-
-    whoosh looks up the (byte-quantised) field length of every posting with a
-    seek + read on the length column file – about a sixth of a big rebuild.
-    Reading each column once with the public ``NumericColumn.Reader.load()``
-    gives identical values.
-    """
-
-    def __init__(self, perdoc):
-        self._perdoc = perdoc
-        self._arrays: dict = {}
-
-    def __bool__(self) -> bool:
-        return True
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        arr = self._arrays.get(fieldname, False)
-        if arr is False:
-            arr = self._arrays[fieldname] = self._load(fieldname)
-        if arr is None or docnum >= len(arr):
-            return default
-        return _BYTE_TO_LENGTH[arr[docnum]] or default
-
-    def _load(self, fieldname):
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-        lenfield = _lenfield(fieldname)
-        if not self._perdoc.has_column(lenfield):
-            return None
-        return self._perdoc.column_reader(lenfield, LENGTHS_COLUMN).load()
-
-
-class BulkSegmentWriter(SegmentWriter):
-    """SegmentWriter whose final flush reads field lengths from memory.
-
-    Same steps as ``SegmentWriter._flush_segment`` in whoosh 2.7.5; only the
-    lengths object handed to ``add_postings`` differs (see _PreloadedLengths).
-    """
-
-    def _flush_segment(self):
-        self.perdocwriter.close()
-        pdr = self.per_document_reader() if self.codec.length_stats else None
-        lengths = _PreloadedLengths(pdr) if pdr is not None else None
-        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-        self.fieldwriter.close()
-        if pdr is not None:
-            pdr.close()
-
-
-def bulk_writer(ix, **kwargs):
-    """``ix.writer(procs=1, **kwargs)`` tuned for one big commit (rebuild)."""
-    writer = ix.writer(procs=1, **kwargs)
-    if type(writer) is SegmentWriter and hasattr(SegmentWriter, "_flush_segment"):
-        writer.__class__ = BulkSegmentWriter
-    use_chunked_runs(writer)
-    return writer
+def open_index(path) -> tantivy.Index:
+    return register(tantivy.Index.open(str(path)))
 
 
 class WriterMixin:
@@ -141,7 +43,7 @@ class WriterMixin:
 
         With ``total`` (about how many documents *docs* yields) of at least
         ``parallel.MIN_DOCUMENTS``, ``parts`` processes (default: the cores, at most 4)
-        build one segment each (:mod:`search_index.parallel`); the index answers the same.
+        analyse the documents (:mod:`search_index.parallel`); the index is the same.
         """
         warm_up()
         parts = parallel.default_parts() if parts is None else max(1, parts)
@@ -150,30 +52,26 @@ class WriterMixin:
             self._store.discard_stale_builds()
             build = self._store.new_build_dir()
             try:
-                ix = create_in(str(build), make_schema())
-                writer = bulk_writer(ix, limitmb=256, compound=COMPOUND)
+                ix = create(build / "tv")
+                writer = ix.writer(REBUILD_HEAP, max(1, min(parts, 4)))
                 count = 0
                 grounds: dict[str, list[str]] = {}
+                analysed = (
+                    parallel.analysed(docs, parts)
+                    if split
+                    else ((doc_fields(d), d.get("ground_text")) for d in docs)
+                )
                 try:
-                    if split:
-                        segments, grounds, count = parallel.build_segments(
-                            ix, docs, total, parts, limitmb=256, compound=COMPOUND)
-                    else:
-                        for doc in docs:
-                            fields = doc_fields(doc)
-                            writer.add_document(**fields)
-                            merge_grounds(
-                                grounds, fields.get("ground"), normalize(doc.get("ground_text"))
-                            )
-                            count += 1
+                    for fields, ground_text in analysed:
+                        writer.add_document(to_document(fields))
+                        merge_grounds(grounds, fields.get("ground"), normalize(ground_text))
+                        count += 1
                 except BaseException:
-                    writer.cancel()
+                    writer.rollback()
                     raise
-                if split:
-                    parallel.commit_segments(writer, segments)
-                else:
-                    writer.commit()
-                ix.close()
+                writer.commit()
+                writer.wait_merging_threads()
+                del writer, ix
                 write_grounds(build, grounds)
                 write_analysis(build, ANALYSIS_VERSION)
                 self._store.publish(build)
@@ -184,19 +82,18 @@ class WriterMixin:
         return count
 
     def _writable_index(self):
-        """(whoosh index, generation dir) of the live generation, created if none."""
+        """(tantivy index, generation dir) of the live generation, created if none."""
         gen = self._store.current_name()
-        if gen is None:
+        if gen is None or not self._store.tantivy_dir(gen).is_dir():
             build = self._store.new_build_dir()
             try:
-                create_in(str(build), make_schema()).close()
+                create(build / "tv")
                 write_analysis(build, ANALYSIS_VERSION)
                 gen = self._store.publish(build)
             except BaseException:
                 self._store.discard(build)
                 raise
-        gen_dir = self._store.gen_dir(gen)
-        return open_dir(str(gen_dir)), gen_dir
+        return open_index(self._store.tantivy_dir(gen)), self._store.gen_dir(gen)
 
     def upsert(self, docs: Iterable[dict]) -> int:
         """Add or replace documents by id; one commit for the batch."""
@@ -212,24 +109,23 @@ class WriterMixin:
             return 0
         with self._writing():
             ix, gen_dir = self._writable_index()
+            grounds = read_grounds(gen_dir)
+            changed = False
+            for code, texts in new_grounds.items():
+                for text in texts:
+                    changed |= merge_grounds(grounds, code, text)
+            if changed:  # before the commit, so a reader never misses a text
+                write_grounds(gen_dir, grounds)
+            writer = _writer(ix)
             try:
-                grounds = read_grounds(gen_dir)
-                changed = False
-                for code, texts in new_grounds.items():
-                    for text in texts:
-                        changed |= merge_grounds(grounds, code, text)
-                if changed:  # before the commit, so a reader never misses a text
-                    write_grounds(gen_dir, grounds)
-                writer = ix.writer(procs=1, limitmb=64, compound=COMPOUND)
-                try:
-                    for fields in batch.values():
-                        writer.update_document(**fields)
-                except BaseException:
-                    writer.cancel()
-                    raise
-                writer.commit()
-            finally:
-                ix.close()
+                for doc_id, fields in batch.items():
+                    writer.delete_documents_by_term("id", doc_id)
+                    writer.add_document(to_document(fields))
+            except BaseException:
+                writer.rollback()
+                raise
+            writer.commit()
+            writer.wait_merging_threads()
         self._invalidate()
         return len(batch)
 
@@ -239,28 +135,40 @@ class WriterMixin:
         if not wanted:
             return 0
         with self._writing():
-            if self._store.current_name() is None:
+            gen = self._store.current_name()
+            if gen is None or not self._store.tantivy_dir(gen).is_dir():
                 return 0
             ix, _ = self._writable_index()
+            ix.reload()
+            searcher = ix.searcher()
+            present = [
+                i for i in wanted
+                if searcher.search(tantivy.Query.term_query(ix.schema, "id", i), 1).count
+            ]
+            if not present:
+                return 0
+            writer = _writer(ix)
             try:
-                writer = ix.writer(procs=1, limitmb=64, compound=COMPOUND)
-                try:
-                    removed = sum(writer.delete_by_term("id", i) for i in wanted)
-                except BaseException:
-                    writer.cancel()
-                    raise
-                if removed:
-                    writer.commit()
-                else:
-                    writer.cancel()
-            finally:
-                ix.close()
+                for doc_id in present:
+                    writer.delete_documents_by_term("id", doc_id)
+            except BaseException:
+                writer.rollback()
+                raise
+            writer.commit()
+            writer.wait_merging_threads()
         self._invalidate()
-        return removed
+        return len(present)
+
+
+def _writer(ix: tantivy.Index):
+    try:
+        return ix.writer(UPDATE_HEAP, 1)
+    except ValueError as e:  # tantivy's own lock: a writer outside this package's lock
+        raise IndexLockedError(f"search index is locked by another writer: {e}") from e
 
 
 class _WriteGuard:
-    """This instance's thread mutex plus the cross-process whoosh file lock."""
+    """This instance's thread mutex plus the cross-process lock file."""
 
     def __init__(self, index):
         self.index = index

@@ -1,4 +1,4 @@
-"""/search through the test client and the real Whoosh index, fed by the outbox."""
+"""/search through the test client and the real search index, fed by the outbox."""
 import datetime as dt
 
 import pytest
