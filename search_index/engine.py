@@ -26,7 +26,7 @@ from .deadline import check_deadline, deadline
 from .highlight import highlight_name, highlight_snippet
 from .querybuild import Builder, restrict, split_filters
 from .queryplan import CJKClause, QueryPlan, analyze_query
-from .schema import FACET_FIELDS, ID_FP, ID_FP_SEP
+from .schema import BROWSE_KEY, FACET_FIELDS, ID_FP, ID_FP_SEP
 from .store import IndexStore, read_analysis, read_grounds
 from .writing import WriterMixin, open_index
 
@@ -38,7 +38,6 @@ PAGE_CACHE = 512  # whole result pages kept per index generation
 STATS_CACHE = 256  # (query, filters) → total and facet counts
 FACET_SIZE = 1000  # distinct values counted per facet
 LEGAL_FORM_BONUS = 1.0  # added to the score when the name has the legal form typed
-DATE_FIELD = "listed_on"
 
 
 @dataclass
@@ -57,6 +56,16 @@ class Results:
     per_page: int
     exact: bool
     suggestion: str | None
+
+    @property
+    def pages(self) -> int:
+        """Pages a reader can open: every hit, up to the first ``RESULT_WINDOW``."""
+        return min(-(-self.total // self.per_page), max(1, RESULT_WINDOW // self.per_page))
+
+    @property
+    def truncated(self) -> bool:
+        """More hits than the pages reach (narrow the search to see the rest)."""
+        return self.total > self.pages * self.per_page
 
     def copy(self) -> Results:
         """A copy for one caller (a cached page is shared)."""
@@ -238,7 +247,9 @@ class SearchIndex(WriterMixin):
         ``ValueError``; odd query text never raises. Pages beyond the first
         ``RESULT_WINDOW`` hits are empty (their ``total`` is still counted). A search that runs longer
         than *time_limit* seconds (default: the instance's ``time_limit``; None
-        for no limit) raises :class:`~search_index.deadline.SearchTimeout`.
+        for no limit) raises :class:`~search_index.deadline.SearchTimeout`; the
+        limit is checked between the steps of a search (analysis, matching, facets,
+        documents), each of which takes milliseconds and is not interrupted.
         """
         limit = self.time_limit if time_limit is None else time_limit
         page = max(1, int(page or 1))
@@ -292,7 +303,7 @@ class SearchIndex(WriterMixin):
             found = s.search(query, 1, count=True)
         elif browse:
             found = s.search(query, per_page, count=True, offset=offset,
-                             order_by_field=DATE_FIELD, order=tantivy.Order.Desc)
+                             order_by_field=BROWSE_KEY, order=tantivy.Order.Desc)
         else:
             found = s.search(query, per_page, count=True, offset=offset)
         total = found.count or 0
@@ -324,8 +335,7 @@ class SearchIndex(WriterMixin):
         check_deadline()
         suggestion = None
         if not exact and not browse and total < SUGGEST_BELOW:
-            # fewer hits than a page: every match is on this page (or page 1)
-            matched = {h.id for h in hits} if page == 1 else self._all_ids(s, query)
+            matched = {h.id for h in hits} if len(hits) == total else self._all_ids(s, query)
             suggestion = _suggest.for_results(gen, plan, names, matched)
         done = Results(total, hits, {f: dict(c) for f, c in cached.items()}, page, per_page,
                        exact, suggestion)
@@ -361,6 +371,7 @@ class SearchIndex(WriterMixin):
                 tally = Counter(v for v in (d.get_first(f) for d in whole) if v)
                 counts[f] = dict(sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
         elif total and facets:
+            check_deadline()
             aggs = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in facets}
             result = s.aggregate(query, aggs)
             for f in facets:

@@ -50,6 +50,8 @@ class Builder:
 
     # ------------------------------------------------------------------ building blocks
     def term(self, field: str, text: str, boost: float = 1.0) -> tantivy.Query:
+        if not indexable(text):
+            return Q.empty_query()  # nothing indexed can be equal to it
         return boosted(Q.term_query(self.schema, field, text), boost)
 
     def all(self, field: str, terms: list[str], boost: float = 1.0) -> tantivy.Query:
@@ -169,6 +171,15 @@ class Builder:
             return None
         both = parts[0] if len(parts) == 1 else Q.boolean_query([(MUST, p) for p in parts])
         return Q.const_score_query(both, 0.0)
+
+
+def indexable(text: str) -> bool:
+    """*text* can be a term (a lone surrogate cannot: tantivy refuses it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def boosted(q: tantivy.Query, boost: float) -> tantivy.Query:

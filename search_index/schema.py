@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import re
+import time
 
 import tantivy
 
@@ -43,7 +45,10 @@ TOKEN_FIELDS: dict[str, str] = {
 }
 ID_FP = "idfp"
 ID_FP_SEP = "\x1f"
+# browse order (an empty query): newest listed_on first, then the latest written
+BROWSE_KEY = "browse"
 TOKENIZER = "tokens"  # registered on every Index handle (see :func:`register`)
+_written = itertools.count(time.time_ns())  # increasing, in this process and after it
 _SPACE = re.compile(r"[\t\n\x0b\x0c\r ]+")
 
 
@@ -58,6 +63,7 @@ def make_schema() -> tantivy.Schema:
         sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option=option)
     # id and fingerprint in one column: ids() reads every document's pair in one pass
     sb.add_text_field(ID_FP, tokenizer_name="raw", fast=True, index_option="basic")
+    sb.add_text_field(BROWSE_KEY, tokenizer_name="raw", fast=True, index_option="basic")
     for name in ("name", "facts", "fp"):
         sb.add_bytes_field(name, stored=True, indexed=False)
     return sb.build()
@@ -73,7 +79,10 @@ def register(index: tantivy.Index) -> tantivy.Index:
 
 def to_document(fields: dict) -> tantivy.Document:
     """Field values (:func:`doc_fields`) as a tantivy document."""
-    values: dict[str, list] = {ID_FP: [f"{fields['id']}{ID_FP_SEP}{fields['fp']}"]}
+    values: dict[str, list] = {
+        ID_FP: [f"{fields['id']}{ID_FP_SEP}{fields['fp']}"],
+        BROWSE_KEY: [f"{fields.get('listed_on', '')}{ID_FP_SEP}{next(_written):020d}"],
+    }
     for key, value in fields.items():
         if key in TOKEN_FIELDS:
             values[key] = [" ".join(t for tok in value for t in _SPACE.split(tok) if t)]

@@ -14,6 +14,7 @@ import tantivy
 
 from . import parallel
 from .analysis import ANALYSIS_VERSION, normalize, warm_up
+from .querybuild import indexable
 from .schema import doc_fields, make_schema, register, to_document
 from .store import IndexLockedError, merge_grounds, read_grounds, write_analysis, write_grounds
 
@@ -131,7 +132,7 @@ class WriterMixin:
 
     def delete(self, ids: Iterable[str]) -> int:
         """Remove documents by id; returns how many were in the index."""
-        wanted = [str(i) for i in dict.fromkeys(ids) if i is not None and str(i)]
+        wanted = [str(i) for i in dict.fromkeys(ids) if i is not None and str(i) and indexable(str(i))]
         if not wanted:
             return 0
         with self._writing():

@@ -276,6 +276,18 @@ def test_browse_lists_everything_with_facets(built):
     assert listed == sorted(listed, reverse=True)
 
 
+def test_browse_puts_the_latest_written_first_within_a_day(fresh):
+    """Entries listed on one day come newest first, and stay in that order whatever
+    segments the index writer made (it orders by position inside its segments)."""
+    same_day = [i for i in ids_of(fresh.search("", per_page=100))
+                if BY_ID[i]["listed_on"] == BY_ID["E2026-000001"]["listed_on"]]
+    written = [d["id"] for d in DOCS if d["id"] in same_day]
+    assert len(written) > 2 and same_day == written[::-1]
+    fresh.upsert([BY_ID[written[0]]])  # written again: now the latest of its day
+    again = [i for i in ids_of(fresh.search("", per_page=100)) if i in same_day]
+    assert again == [written[0], *written[:0:-1]]
+
+
 def test_facets_selection(built):
     r = built.search("恒达", facets=("severity", "kind"))
     assert set(r.facets) == {"severity", "kind"}
@@ -406,12 +418,21 @@ def test_an_absurd_page_answers_empty_in_the_same_process(built, q):
         assert r.hits == [] and r.total == total
 
 
+def test_a_lone_surrogate_in_a_filter_or_an_id_matches_nothing(built):
+    assert built.search("恒达", filters={"ground": "\udcff"}).total == 0
+    assert built.search("恒达", filters={"id": ["\ud800", "E2026-000001"]}).total == 1
+    assert built.delete(["S\udcff1"]) == 0
+
+
 def test_pages_beyond_the_result_window_only_count(built, monkeypatch):
     monkeypatch.setattr(engine_mod, "RESULT_WINDOW", 8)
     built.clear_cache()
     assert len(built.search("佳木斯", page=2, per_page=4).hits) == 4
     r = built.search("佳木斯", page=3, per_page=4)
     assert r.hits == [] and r.total == len(ids_of(built.search("佳木斯", per_page=100)))
+    assert r.pages == 2 and r.truncated
+    whole = built.search("佳木斯", per_page=100)
+    assert not whole.truncated and whole.pages == 1
 
 
 @pytest.mark.parametrize(

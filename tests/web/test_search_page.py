@@ -44,6 +44,23 @@ def test_facets_filter_and_count(app, session, client):
     assert "共1条结果" in filtered and "康宁" in filtered
 
 
+def test_the_pager_stops_where_the_pages_stop(app, session, client, monkeypatch):
+    import search_index.engine as engine
+
+    _publish(session, app, NAMES)
+    monkeypatch.setattr(engine, "RESULT_WINDOW", 40)   # two pages of 20
+    monkeypatch.setattr("portal.public.views.PER_PAGE", 1)
+    get_index(app).clear_cache()
+    first = client.get("/search?q=公司").get_data(as_text=True)
+    assert "共3条结果" in first and "第1页" in first and "仅可翻阅" not in first
+    last = client.get("/search?q=公司&page=3").get_data(as_text=True)
+    assert "仅可翻阅前 3 条结果" not in last     # three of three: nothing hidden
+    monkeypatch.setattr(engine, "RESULT_WINDOW", 2)
+    get_index(app).clear_cache()
+    capped = client.get("/search?q=公司&page=2").get_data(as_text=True)
+    assert "仅可翻阅前 2 条结果" in capped and "下一页" not in capped
+
+
 def test_outbox_is_marked_processed_and_nothing_private_is_indexed(app, session, client):
     case = published_case(session, app, kind=SubjectKind.PERSON)
     session.commit()
