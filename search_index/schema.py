@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import itertools
 import json
 import re
-import time
 
 import tantivy
 
 from .analysis import analyze_name, code_tokens, text_tokens
+from .store import WRITTEN
 
 # field -> query boost for free-text matching of CJK clauses
 TEXT_FIELDS: tuple[tuple[str, float], ...] = (
@@ -48,7 +47,6 @@ ID_FP_SEP = "\x1f"
 # browse order (an empty query): newest listed_on first, then the latest written
 BROWSE_KEY = "browse"
 TOKENIZER = "tokens"  # registered on every Index handle (see :func:`register`)
-_written = itertools.count(time.time_ns())  # increasing, in this process and after it
 _SPACE = re.compile(r"[\t\n\x0b\x0c\r ]+")
 
 
@@ -81,7 +79,7 @@ def to_document(fields: dict) -> tantivy.Document:
     """Field values (:func:`doc_fields`) as a tantivy document."""
     values: dict[str, list] = {
         ID_FP: [f"{fields['id']}{ID_FP_SEP}{fields['fp']}"],
-        BROWSE_KEY: [f"{fields.get('listed_on', '')}{ID_FP_SEP}{next(_written):020d}"],
+        BROWSE_KEY: [f"{fields.get('listed_on', '')}{ID_FP_SEP}{next(WRITTEN):020d}"],
     }
     for key, value in fields.items():
         if key in TOKEN_FIELDS:

@@ -20,6 +20,8 @@ resolved ``CURRENT`` can still open it; older ones are removed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -27,12 +29,15 @@ import time
 import uuid
 from pathlib import Path
 
-import fcntl
-
 CURRENT = "CURRENT"
 LOCK_NAME = "WRITELOCK"
 GEN_PREFIX = "ix-"
 TANTIVY_DIR = "tv"
+
+
+#: The order documents are written in (the browse order of one day): a storage stamp like
+#: the generation names, increasing within a process and from one process to the next.
+WRITTEN = itertools.count(time.time_ns())
 
 
 class IndexLockedError(RuntimeError):
