@@ -25,7 +25,7 @@ from .analysis import ANALYSIS_VERSION
 from .deadline import check_deadline, deadline
 from .highlight import highlight_name, highlight_snippet
 from .querybuild import Builder, restrict, split_filters
-from .queryplan import CJKClause, QueryPlan, analyze_query
+from .queryplan import analyze_query
 from .schema import BROWSE_KEY, FACET_FIELDS, ID_FP, ID_FP_SEP
 from .store import IndexStore, read_analysis, read_grounds
 from .writing import WriterMixin, open_index
@@ -37,7 +37,6 @@ SUGGEST_BELOW = 3  # compute "did you mean" when fewer hits than this
 PAGE_CACHE = 512  # whole result pages kept per index generation
 STATS_CACHE = 256  # (query, filters) → total and facet counts
 FACET_SIZE = 1000  # distinct values counted per facet
-LEGAL_FORM_BONUS = 1.0  # added to the score when the name has the legal form typed
 
 
 @dataclass
@@ -291,7 +290,7 @@ class SearchIndex(WriterMixin):
             mq = b.text(plan, gen.grounds)
         browse = mq is None
         if not browse:
-            mq = self._with_form_bonus(gen, plan, mq)
+            mq = b.with_form_bonus(plan, mq)
         query = restrict(mq, b.filters(wanted))
         offset = (page - 1) * per_page
         cached = self._stats.get(key)
@@ -300,15 +299,16 @@ class SearchIndex(WriterMixin):
         # document) a page only counts
         beyond = offset >= min(RESULT_WINDOW, s.num_docs)
         if beyond:
-            found = s.search(query, 1, count=True)
+            found = s.search(query, 1, count=True, offset=0)
         elif browse:
             found = s.search(query, per_page, count=True, offset=offset,
                              order_by_field=BROWSE_KEY, order=tantivy.Order.Desc)
         else:
             found = s.search(query, per_page, count=True, offset=offset)
         total = found.count or 0
+        page_hits = [] if beyond else found.hits
         check_deadline()
-        stored_docs = [] if beyond else [s.doc(address) for _, address in found.hits]
+        stored_docs = [s.doc(address) for _, address in page_hits]
         if cached is None:
             # every match is on this page: count its facets from the documents
             whole = stored_docs if offset == 0 and total <= len(stored_docs) else None
@@ -317,7 +317,7 @@ class SearchIndex(WriterMixin):
             self._stats.move_to_end(key)
         hits: list[Hit] = []
         names: list[str] = []
-        for (score, _), stored in zip(found.hits, stored_docs, strict=False):
+        for (score, _), stored in zip(page_hits, stored_docs, strict=True):
             name = _text(stored.get_first("name"))
             names.append(name)
             hits.append(
@@ -343,26 +343,6 @@ class SearchIndex(WriterMixin):
         if len(self._pages) > PAGE_CACHE:
             self._pages.popitem(last=False)
         return done.copy()
-
-    @staticmethod
-    def _with_form_bonus(gen: _Generation, plan: QueryPlan, mq: tantivy.Query) -> tantivy.Query:
-        """Names with the legal form the query typed (恒达有限公司) score higher."""
-        typed = {c.suffix for c in plan.clauses if isinstance(c, CJKClause) and c.suffix}
-        if not typed:
-            return mq
-        forms = [v for v in gen.expand("form", "") if any(v.endswith(t) for t in typed)]
-        if not forms:
-            return mq
-        b = gen.builder
-        bonus = tantivy.Query.const_score_query(
-            tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, b.term("form", v)) for v in forms]
-            ),
-            LEGAL_FORM_BONUS,
-        )
-        return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, mq), (tantivy.Occur.Should, bonus)]
-        )
 
     def _remember(self, key, s, query, total: int, facets, whole) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {f: {} for f in facets}

@@ -32,6 +32,7 @@ WORD_BONUS = 0.5  # jieba words ≥ 3 chars shared by query and name
 SUFFIX_BONUS = 0.3  # the legal-form suffix typed in the query
 RELAX_MAX_SYLLABLES = 8  # pinyin readings up to this long may skip a syllable
 HOMOPHONE_FACTOR = 0.4  # same syllables as the query, other characters (a typo)
+LEGAL_FORM_BONUS = 1.0  # added to the score when the name has the legal form typed
 VOWELS = frozenset("aeiouv")
 # initials are first letters of syllables, nearly all consonants: a word with this
 # many vowels is read as pinyin only (jiamusi), not as initials too (jmshd)
@@ -154,6 +155,18 @@ class Builder:
             return None
         q = required[0] if len(required) == 1 else Q.boolean_query([(MUST, r) for r in required])
         return and_maybe(q, any_of(optional)) if optional else q
+
+    def with_form_bonus(self, plan: QueryPlan, q: tantivy.Query) -> tantivy.Query:
+        """Names with the legal form the query typed (恒达有限公司) score higher."""
+        typed = {c.suffix for c in plan.clauses if isinstance(c, CJKClause) and c.suffix}
+        if not typed:
+            return q
+        forms = [v for v in self.expand("form", "") if any(v.endswith(t) for t in typed)]
+        if not forms:
+            return q
+        bonus = Q.const_score_query(any_of([self.term("form", v) for v in forms]),
+                                    LEGAL_FORM_BONUS)
+        return and_maybe(q, bonus)
 
     def identifier(self, ident: str) -> tantivy.Query:
         return self.term("codes", ident)
