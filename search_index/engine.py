@@ -82,7 +82,13 @@ class _Generation:
         self.stamp = stamp
         self.searcher = ix.searcher()
         self.terms: dict[tuple[str, str], list[str]] = {}
-        self.builder = Builder(ix.schema, self.expand)
+        self.builder = Builder(ix.schema, self.expand, self.doc_freq)
+
+    def doc_freq(self, field_name: str, text: str) -> int:
+        try:
+            return self.searcher.doc_freq(field_name, text)
+        except (UnicodeEncodeError, ValueError):
+            return 0  # a lone surrogate: no indexed term equals it
 
     def expand(self, field_name: str, prefix: str) -> list[str]:
         key = (field_name, prefix)

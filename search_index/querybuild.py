@@ -5,6 +5,14 @@ bigrams must match in one field, any field may answer (with its boost), and
 extras only add to the score. Term queries are lazy: tantivy intersects them
 rarest first with skip lists, so common bigrams (有限, 公司) cost little.
 
+Anchoring: next to a clause that matches few documents (宏隆印务 in
+宏隆印务(佳木斯)有限责任公司), every term query of the other clauses also requires one of
+that clause's rarest terms (scoring nothing). Matches and scores stay the same, but a
+clause matching most documents (佳木斯) is only evaluated where the rare one could be:
+tantivy fills a union of common parts window by window over the whole index, which
+costs milliseconds at a million documents. Score bonuses are nested one per level for
+the same reason (see :func:`with_bonuses`).
+
 Prefixes: a prefix of a pinyin syllable or syllable pair (``py1`` / ``py2``, small
 vocabularies) is expanded through the term dictionary into term queries; a prefix
 of a whole-name reading or of initials (``pyw`` / ``pyi``, one term per name) or of
@@ -14,7 +22,8 @@ a lone character becomes a regular-expression query.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from itertools import pairwise
 
 import tantivy
@@ -37,28 +46,40 @@ VOWELS = frozenset("aeiouv")
 # initials are first letters of syllables, nearly all consonants: a word with this
 # many vowels is read as pinyin only (jiamusi), not as initials too (jmshd)
 INITIALS_MAX_VOWELS = 3
+#: a CJK clause estimated to match at most this many documents anchors the others
+ANCHOR_MAX_DOCS = 20_000
 EXPANDED_FIELDS = ("py1", "py2")  # prefix → the terms themselves (a small vocabulary)
 MAX_EXPANSIONS = 64
 
 
 class Builder:
     """Builds queries against one schema; *expand(field, prefix)* lists the indexed
-    terms of a field that start with *prefix* (the engine caches it per generation)."""
+    terms of a field that start with *prefix* (the engine caches it per generation);
+    *doc_freq(field, term)* counts the documents holding a term (None: no anchoring)."""
 
-    def __init__(self, schema: tantivy.Schema, expand: Callable[[str, str], list[str]]):
+    def __init__(self, schema: tantivy.Schema, expand: Callable[[str, str], list[str]],
+                 doc_freq: Callable[[str, str], int] | None = None):
         self.schema = schema
         self.expand = expand
+        self.doc_freq = doc_freq
+        self._anchor: tantivy.Query | None = None
 
     # ------------------------------------------------------------------ building blocks
-    def term(self, field: str, text: str, boost: float = 1.0) -> tantivy.Query:
+    def _raw(self, field: str, text: str) -> tantivy.Query:
         if not indexable(text):
             return Q.empty_query()  # nothing indexed can be equal to it
-        return boosted(Q.term_query(self.schema, field, text), boost)
+        return Q.term_query(self.schema, field, text)
+
+    def _anchored(self, parts: list[tantivy.Query]) -> tantivy.Query:
+        if self._anchor is not None:
+            parts = [*parts, self._anchor]
+        return parts[0] if len(parts) == 1 else Q.boolean_query([(MUST, p) for p in parts])
+
+    def term(self, field: str, text: str, boost: float = 1.0) -> tantivy.Query:
+        return boosted(self._anchored([self._raw(field, text)]), boost)
 
     def all(self, field: str, terms: list[str], boost: float = 1.0) -> tantivy.Query:
-        if len(terms) == 1:
-            return self.term(field, terms[0], boost)
-        return boosted(Q.boolean_query([(MUST, self.term(field, t)) for t in terms]), boost)
+        return boosted(self._anchored([self._raw(field, t) for t in terms]), boost)
 
     def prefix(self, field: str, text: str, boost: float = 1.0) -> tantivy.Query:
         if field in EXPANDED_FIELDS:
@@ -66,10 +87,42 @@ class Builder:
             if not terms:
                 return Q.empty_query()
             return boosted(any_of([self.term(field, t) for t in terms]), boost)
-        return boosted(Q.regex_query(self.schema, field, re.escape(text) + ".*"), boost)
+        regex = Q.regex_query(self.schema, field, re.escape(text) + ".*")
+        return boosted(self._anchored([regex]), boost)
+
+    @contextmanager
+    def anchored(self, q: tantivy.Query) -> Iterator[None]:
+        """Within the block every term query also requires *q* (scoring nothing): for
+        parts that only matter on the documents *q* matches."""
+        outer = self._anchor
+        self._anchor = Q.const_score_query(q, 0.0)
+        try:
+            yield
+        finally:
+            self._anchor = outer
+
+    def rarest(self, c) -> list[tuple[int, str, str]] | None:
+        """(documents, field, term): the rarest term of each alternative of a CJK clause of
+        two or more characters, which every document matching the clause holds one of;
+        None when not known (no counts, another kind of clause)."""
+        if self.doc_freq is None or not isinstance(c, CJKClause) or c.single:
+            return None
+        alternatives = [("name_t", c.relaxed or c.bigrams), ("facts_t", c.bigrams)]
+        if c.pinyin:
+            alternatives.append(("py2", [f"{a}_{b}" for a, b in pairwise(c.pinyin)]))
+        return [min((self.doc_freq(f, t), f, t) for t in terms) for f, terms in alternatives]
 
     # ------------------------------------------------------------------ clauses
     def cjk(self, c: CJKClause, grounds: Mapping[str, list[str]]) -> tantivy.Query:
+        """A CJK run: its bigrams in a name, the facts or a ground's legal text, or its
+        sound (a homophone typo); the bonuses only add to the score.
+
+        The name-core fields hold a subset of the name's tokens and the relaxed bigrams
+        are a subset of all of them, so a document matching the strict name bigrams or
+        either core alternative also matches the relaxed name bigrams: those three score,
+        as optional parts, only documents that the required alternatives found. Matches
+        and scores are those of a union of all of them, but the common bigrams are
+        intersected once instead of five times."""
         if c.single:
             # no unigram index: a lone character matches bigrams that start with it
             # (or a lone indexed character), in names only
@@ -80,28 +133,26 @@ class Builder:
                     if f in ("name_t", "core_t")
                 ]
             )
-        alts = [self.all(f, c.bigrams, w) for f, w in TEXT_FIELDS]
+        weight = dict(TEXT_FIELDS)
+        if c.relaxed:
+            required = [self.all("name_t", c.relaxed, weight["name_t"] * RELAXED_FACTOR)]
+        else:
+            required = [self.all("name_t", c.bigrams, weight["name_t"])]
+        required.append(self.all("facts_t", c.bigrams, weight["facts_t"]))
         # the legal text of a ground is the same for every document with that ground,
         # so it is matched here once instead of being indexed per document
-        alts += [
-            self.term("ground", code, GROUND_TEXT_BOOST)
-            for code, texts in grounds.items()
-            if any(all(g in text for g in c.bigrams) for text in texts)
-        ]
+        required += [self.term("ground", code, GROUND_TEXT_BOOST) for code in in_grounds(c, grounds)]
         if c.pinyin:
             pairs = dedupe(f"{a}_{b}" for a, b in pairwise(c.pinyin))
-            alts.append(self.all("py2", pairs, HOMOPHONE_FACTOR))
+            required.append(self.all("py2", pairs, HOMOPHONE_FACTOR))
+        scoring = [self.all("core_t", c.bigrams, weight["core_t"])]
         if c.relaxed:
-            alts += [
-                self.all(f, c.relaxed, w * RELAXED_FACTOR)
-                for f, w in TEXT_FIELDS
-                if f in ("name_t", "core_t")
-            ]
-        q = any_of(alts)
-        bonus = [self.term("name_t", w, WORD_BONUS) for w in c.words]
+            scoring += [self.all("name_t", c.bigrams, weight["name_t"]),
+                        self.all("core_t", c.relaxed, weight["core_t"] * RELAXED_FACTOR)]
+        scoring += [self.term("name_t", w, WORD_BONUS) for w in c.words]
         if c.suffix_bigrams:
-            bonus.append(self.all("name_t", c.suffix_bigrams, SUFFIX_BONUS))
-        return and_maybe(q, any_of(bonus)) if bonus else q
+            scoring.append(self.all("name_t", c.suffix_bigrams, SUFFIX_BONUS))
+        return with_bonuses(any_of(required), scoring)
 
     def _pinyin(self, seg: list[str], prefix: bool, relax: bool) -> list[tantivy.Query]:
         def last(field: str, text: str) -> tantivy.Query:
@@ -149,12 +200,29 @@ class Builder:
     ) -> tantivy.Query | None:
         """Full-text query for a non-empty, non-identifier plan (*grounds*: ground
         code → its normalized legal texts)."""
-        required = [self.clause(c, grounds) for c in plan.clauses if not c.optional]
-        optional = [self.clause(c, grounds) for c in plan.clauses if c.optional]
-        if not required:
+        if not any(not c.optional for c in plan.clauses):
             return None
+        anchor = self._anchor_terms(plan, grounds or {})
+        with self.anchored(anchor) if anchor is not None else nullcontext():
+            built = [(c.optional, self.clause(c, grounds)) for c in plan.clauses]
+        required = [q for optional, q in built if not optional]
         q = required[0] if len(required) == 1 else Q.boolean_query([(MUST, r) for r in required])
-        return and_maybe(q, any_of(optional)) if optional else q
+        return with_bonuses(q, [q for optional, q in built if optional])
+
+    def _anchor_terms(self, plan: QueryPlan, grounds: Mapping[str, list[str]]):
+        """Next to other clauses, the rarest terms of the required clause that matches
+        fewest documents, if it matches few: every document the query matches holds one
+        of them. A clause found in a ground's legal text never anchors (every document
+        of that ground matches it)."""
+        if len(plan.clauses) < 2:
+            return None
+        found = [r for c in plan.clauses if not c.optional and not in_grounds(c, grounds)
+                 if (r := self.rarest(c)) is not None]
+        best = min(found, default=None, key=lambda r: sum(n for n, _, _ in r))
+        if best is None or sum(n for n, _, _ in best) > ANCHOR_MAX_DOCS:
+            return None
+        terms = [self._raw(f, t) for n, f, t in best if n]
+        return any_of(terms) if terms else Q.empty_query()  # it matches nothing
 
     def with_form_bonus(self, plan: QueryPlan, q: tantivy.Query) -> tantivy.Query:
         """Names with the legal form the query typed (恒达有限公司) score higher."""
@@ -186,6 +254,14 @@ class Builder:
         return Q.const_score_query(both, 0.0)
 
 
+def in_grounds(c, grounds: Mapping[str, list[str]]) -> list[str]:
+    """The ground codes whose legal text holds every bigram of a CJK clause."""
+    if not isinstance(c, CJKClause) or c.single:
+        return []
+    return [code for code, texts in grounds.items()
+            if any(all(g in text for g in c.bigrams) for text in texts)]
+
+
 def indexable(text: str) -> bool:
     """*text* can be a term (a lone surrogate cannot: tantivy refuses it)."""
     try:
@@ -207,6 +283,15 @@ def any_of(queries: list[tantivy.Query]) -> tantivy.Query:
 
 def and_maybe(required: tantivy.Query, optional: tantivy.Query) -> tantivy.Query:
     return Q.boolean_query([(MUST, required), (SHOULD, optional)])
+
+
+def with_bonuses(required: tantivy.Query, bonuses: list[tantivy.Query]) -> tantivy.Query:
+    """*required*, each bonus adding its score where it matches. Nested one bonus per
+    level: tantivy then seeks each bonus to the required matches, where a union of
+    common bonuses would be filled window by window over most of the index."""
+    for bonus in bonuses:
+        required = and_maybe(required, bonus)
+    return required
 
 
 def restrict(q: tantivy.Query | None, restriction: tantivy.Query | None) -> tantivy.Query:

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 import search_index.deadline as deadline_mod
 import search_index.querybuild as querybuild
+from search_index.queryplan import analyze_query
 from search_index import SearchIndex, SearchTimeout
 from tests.search.test_engine import DOCS, _doc, ids_of
 
@@ -89,6 +90,53 @@ def test_the_whole_name_ranks_first(big):
         same = [x for x in MANY if x["name"] == d["name"]]
         r = big.search(d["name"], per_page=len(same))
         assert {h.id for h in r.hits} == {x["id"] for x in same}, d["name"]
+
+
+#: characters of BRAND typed as another of the same sound (a pinyin input method's slip)
+SOUNDS_ALIKE = str.maketrans("达盛华兴源泰丰祥宏福诚德利和", "大胜花星元太风翔红富成得力合")
+
+
+def _several_clauses(n=40, seed=11):
+    """Queries of several runs: a rare brand next to common places, trades and forms, also
+    typed with a homophone."""
+    rnd = random.Random(seed)
+    out = []
+    for d in rnd.sample(MANY, n):
+        name = d["name"]
+        trade = next(t for t in TRADES if t in name)
+        brand = name[: name.index(trade)]
+        for place in PLACES:
+            if place and brand.startswith(place):
+                brand = brand[len(place):]
+        out += [f"{brand}{trade}(佳木斯)有限公司", f"佳木斯 {brand}", f"{trade} {brand}有限公司",
+                f"{brand}（桦南县）", f"jiamusi {brand}", f"{brand}恒达 佳木斯",
+                f"{brand.translate(SOUNDS_ALIKE)}{trade}(佳木斯)"]
+    return out
+
+
+def test_anchoring_on_a_rare_clause_changes_no_match_and_no_score(big, monkeypatch):
+    """Next to a rare clause the common ones are evaluated only where it could match: the
+    same documents in the same order with the same scores as without that shortcut."""
+    gen = big._current()
+    anchored = [q for q in _several_clauses()
+                if gen.builder._anchor_terms(analyze_query(q), gen.grounds) is not None]
+    assert len(anchored) > 100
+    plain = querybuild.Builder(gen.ix.schema, gen.expand)   # no document counts: no anchor
+    for q in _several_clauses():
+        big.clear_cache()
+        fast = big.search(q, per_page=50, facets=())
+        monkeypatch.setattr(gen, "builder", plain)
+        big.clear_cache()
+        slow = big.search(q, per_page=50, facets=())
+        monkeypatch.undo()
+        assert fast.total == slow.total, q
+        assert sorted((round(h.score, 3), h.id) for h in fast.hits) == sorted(
+            (round(h.score, 3), h.id) for h in slow.hits), q
+
+
+def test_a_rare_clause_that_matches_nothing_anchors_an_empty_search(big):
+    assert big.search("佳木斯 鑫鑫鑫鑫鑫鑫").total == 0
+    assert big.search("佳木斯 恒达").total > 0
 
 
 # ------------------------------------------------------------------ homophones
