@@ -13,6 +13,8 @@ recreated with the next few documents.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime as dt
 import json
 import logging
@@ -169,6 +171,26 @@ class Job:
     def failed(self, now: dt.datetime) -> None:
         self.failures += 1
         self.retry_at = now + dt.timedelta(seconds=backoff(self.failures))
+
+
+#: glibc's mallopt parameter for the number of malloc arenas
+M_ARENA_MAX = -8
+WORKER_ARENAS = 2
+
+
+def limit_malloc_arenas(count: int = WORKER_ARENAS) -> bool:
+    """Let this process's threads share ``count`` malloc arenas (glibc; elsewhere nothing).
+
+    glibc gives a thread that allocates under contention an arena of its own, up to eight
+    per core, and keeps what is freed in it. The worker's threads (heartbeat, exports, and
+    the index writer's, started anew for every commit) then hold tens of megabytes that the
+    process never uses again: at a million entries its peak grew by 30 MB over five commits.
+    Called before the threads start; the same as ``MALLOC_ARENA_MAX`` in the environment."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, count))
+    except (OSError, AttributeError):
+        return False
 
 
 def backoff(failures: int) -> float:
@@ -374,6 +396,7 @@ class Worker:
     def run(self, once: bool = False) -> None:
         self.heartbeat_file = self.heartbeat_file or heartbeat_path()
         if not once:
+            limit_malloc_arenas()
             threading.Thread(target=self._beating, name="heartbeat", daemon=True).start()
         while not self.stopping:
             done = self.round()

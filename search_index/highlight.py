@@ -18,13 +18,24 @@ SNIPPET_CHARS = 120
 SNIPPET_LEAD = 24
 
 
+class _FoldTable(dict):
+    """Code point → its folded character, filled as characters are met (``str.translate``
+    then folds a text in C)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        n = unicodedata.normalize("NFKC", ch).lower()
+        folded = n if len(n) == 1 else ch.lower()[:1] or ch
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def _fold(text: str) -> str:
     """One character per character of *text*: NFKC, lower-case, simplified."""
-    out = []
-    for ch in text:
-        n = unicodedata.normalize("NFKC", ch).lower()
-        out.append(n if len(n) == 1 else ch.lower()[:1] or ch)
-    folded = "".join(out)
+    folded = text.translate(_FOLD)
     simple = to_simplified(folded)
     if len(simple) == len(folded):
         return simple

@@ -29,7 +29,7 @@ from itertools import pairwise
 import tantivy
 
 from .analysis import dedupe, initial_trigrams
-from .queryplan import PINYIN_SYLLABLES, CJKClause, QueryPlan, WordClause
+from .queryplan import MAX_READING, PINYIN_SYLLABLES, CJKClause, QueryPlan, WordClause
 from .schema import FILTER_FIELDS, GROUND_TEXT_BOOST, TEXT_FIELDS, filter_value
 
 Q = tantivy.Query
@@ -178,7 +178,10 @@ class Builder:
             self.term("facts_t", t, 0.3),
         ]
         if t.isalpha() and len(t) >= 2:
-            alts.append(self.prefix("pyw", t, 2.0) if c.prefix else self.term("pyw", t, 2.0))
+            if c.segmentations or len(t) > MAX_READING:
+                # a whole reading (jiamusihengda…); letters that no syllables spell
+                # (jmshd) cannot begin one, and a prefix query costs a quarter millisecond
+                alts.append(self.prefix("pyw", t, 2.0) if c.prefix else self.term("pyw", t, 2.0))
             if len(t) <= 3:
                 alts.append(self.term("pyi", t, 1.5))
             elif sum(ch in VOWELS for ch in t) < INITIALS_MAX_VOWELS:

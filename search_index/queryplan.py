@@ -56,6 +56,7 @@ PINYIN_SYLLABLES = frozenset(_SYLLABLE_TEXT.split())
 _SYLLABLE_PREFIXES = frozenset(s[:i] for s in PINYIN_SYLLABLES for i in range(1, len(s) + 1))
 _MAX_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
 _MAX_SEGMENTATIONS = 6
+MAX_READING = 60  # longer letters are not read as pinyin
 
 
 def pinyin_segmentations(s: str, *, partial_last: bool) -> list[list[str]]:
@@ -64,31 +65,44 @@ def pinyin_segmentations(s: str, *, partial_last: bool) -> list[list[str]]:
     With ``partial_last`` the final piece may be an unfinished syllable
     (``"hengd"`` → ``["heng", "d"]``), the engine then prefix-matches it.
     """
-    if not s or not s.isascii() or not s.isalpha() or len(s) > 60:
+    if not s or not s.isascii() or not s.isalpha() or len(s) > MAX_READING:
         return []
+    n = len(s)
+
+    def fits(start: int, end: int) -> bool:
+        piece = s[start:end]
+        return piece in PINYIN_SYLLABLES or (
+            partial_last and end == n and piece in _SYLLABLE_PREFIXES
+        )
+
+    # fewest[i]: the fewest syllables that read s[i:] (n + 1: none does)
+    fewest = [n + 1] * n + [0]
+    for i in range(n - 1, -1, -1):
+        for end in range(i + 1, min(n, i + _MAX_SYLLABLE) + 1):
+            if fewest[end] < fewest[i] - 1 and fits(i, end):
+                fewest[i] = fewest[end] + 1
+    if fewest[0] > n:
+        return []
+    # readings with more syllables than the shortest one plus one are rarely meant
+    # ("fuxiang" is fu-xiang, not fu-xi-ang) and make matching much looser: the walk
+    # only follows pieces that can still end within that many syllables
+    bound = fewest[0] + 1
     results: list[list[str]] = []
 
     def walk(pos: int, acc: list[str]) -> None:
         if len(results) >= 64:
             return
-        if pos == len(s):
+        if pos == n:
             results.append(list(acc))
             return
-        for end in range(min(len(s), pos + _MAX_SYLLABLE), pos, -1):
-            piece = s[pos:end]
-            if piece in PINYIN_SYLLABLES or (
-                partial_last and end == len(s) and piece in _SYLLABLE_PREFIXES
-            ):
-                acc.append(piece)
+        for end in range(min(n, pos + _MAX_SYLLABLE), pos, -1):
+            if len(acc) + 1 + fewest[end] <= bound and fits(pos, end):
+                acc.append(s[pos:end])
                 walk(end, acc)
                 acc.pop()
 
     walk(0, [])
     results.sort(key=len)
-    # readings with more syllables than the shortest one are rarely meant
-    # ("fuxiang" is fu-xiang, not fu-xi-ang) and make matching much looser
-    if results:
-        results = [r for r in results if len(r) <= len(results[0]) + 1]
     return results[:_MAX_SEGMENTATIONS]
 
 

@@ -243,3 +243,28 @@ def test_an_index_built_with_an_earlier_analysis_is_rebuilt(app, session):
     generation = store.gen_dir(store.current_name())
     assert json.loads((generation / ANALYSIS_FILE).read_text())["version"] == ANALYSIS_VERSION
     assert index.doc_count() == 2
+
+
+def test_the_worker_limits_its_malloc_arenas_where_glibc_allows(monkeypatch):
+    """Each thread's own arena kept tens of megabytes the worker never used again."""
+    import ctypes
+    import platform
+
+    from portal import worker as worker_module
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc arenas are glibc's")
+    calls = []
+    real = ctypes.CDLL
+
+    class Recording:
+        def __init__(self, *args, **kwargs):
+            self.lib = real(*args, **kwargs)
+
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return self.lib.mallopt(param, value)
+
+    monkeypatch.setattr(ctypes, "CDLL", Recording)
+    assert worker_module.limit_malloc_arenas() is True
+    assert calls == [(worker_module.M_ARENA_MAX, worker_module.WORKER_ARENAS)]
