@@ -39,6 +39,8 @@ import jieba
 import opencc
 from pypinyin import lazy_pinyin
 
+from . import wordfreq
+
 jieba.setLogLevel(logging.WARNING)
 
 # Legal-form suffixes, longest first. Only legal forms – not 集团, 厂, 店, 医院,
@@ -96,7 +98,7 @@ def warm_up() -> None:
         if _warmed:
             return
         jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
+        _words()
         lazy_pinyin("预热")
         _t2s()
         _warmed = True
@@ -229,8 +231,17 @@ def _word_pinyin(word: str) -> tuple[str, ...]:
     return tuple(s if s.isascii() else "" for s in syl)
 
 
+def _words() -> None:
+    """jieba's dictionary: the host's shared word files (:mod:`search_index.wordfreq`),
+    else jieba's own."""
+    if not jieba.dt.initialized and not wordfreq.install(jieba.dt):
+        jieba.initialize()
+
+
 @functools.lru_cache(maxsize=100_000)
 def cut_words(run: str) -> tuple[str, ...]:
+    if not jieba.dt.initialized:
+        _words()
     return tuple(jieba.cut(run, HMM=True))
 
 
@@ -239,10 +250,11 @@ def search_words(run: str) -> list[tuple[str, int, int]]:
 
     2-character words are always bigrams of the run, which are indexed anyway.
     """
-    freq = jieba.dt.FREQ
+    words = cut_words(run)
+    freq = jieba.dt.FREQ  # after the cut: the first one installs the frequencies
     out = []
     pos = 0
-    for w in cut_words(run):
+    for w in words:
         n = len(w)
         if n > 3:
             for i in range(n - 2):
