@@ -177,28 +177,48 @@ class VersionCache:
     """Values computed from the projection, valid while its version does not change.
 
     Keyed by the database URL, the publication (version, changed_at) and the
-    caller's own key; only the most recent ``size`` values are kept.
+    caller's own key; only the most recent ``size`` values are kept. A value is
+    computed by one thread at a time: the others asking for it meanwhile wait for
+    that result instead of running the same query (after a publication, every
+    request of a busy list would otherwise run the list's GROUP BY at once).
     """
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
         self._values: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
+
+    def _kept(self, full_key: Hashable) -> tuple[bool, object]:
+        with self._lock:
+            if full_key in self._values:
+                self._values.move_to_end(full_key)
+                return True, self._values[full_key]
+            return False, None
 
     def get(self, key: Hashable, compute: Callable[[], object]):
         version, changed_at = publication_token()
         if changed_at is None:  # nothing published through the services yet: no stable key
             return compute()
         full_key = (str(db.engine.url), version, changed_at, key)
+        found, value = self._kept(full_key)
+        if found:
+            return value
         with self._lock:
-            if full_key in self._values:
-                self._values.move_to_end(full_key)
-                return self._values[full_key]
-        value = compute()
-        with self._lock:
-            self._values[full_key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
+            turn = self._computing.setdefault(full_key, threading.Lock())
+        with turn:
+            found, value = self._kept(full_key)       # computed while this thread waited
+            if found:
+                return value
+            try:
+                value = compute()
+                with self._lock:
+                    self._values[full_key] = value
+                    while len(self._values) > self.size:
+                        self._values.popitem(last=False)
+            finally:                    # kept before the turn goes: no second computation
+                with self._lock:
+                    self._computing.pop(full_key, None)
         return value
 
     def clear(self) -> None:
