@@ -107,10 +107,7 @@ class Builder:
         None when not known (no counts, another kind of clause)."""
         if self.doc_freq is None or not isinstance(c, CJKClause) or c.single:
             return None
-        alternatives = [("name_t", c.relaxed or c.bigrams), ("facts_t", c.bigrams)]
-        if c.pinyin:
-            alternatives.append(("py2", [f"{a}_{b}" for a, b in pairwise(c.pinyin)]))
-        return [min((self.doc_freq(f, t), f, t) for t in terms) for f, terms in alternatives]
+        return [min((self.doc_freq(f, t), f, t) for t in terms) for f, terms, _ in matching(c)]
 
     # ------------------------------------------------------------------ clauses
     def cjk(self, c: CJKClause, grounds: Mapping[str, list[str]]) -> tantivy.Query:
@@ -134,17 +131,10 @@ class Builder:
                 ]
             )
         weight = dict(TEXT_FIELDS)
-        if c.relaxed:
-            required = [self.all("name_t", c.relaxed, weight["name_t"] * RELAXED_FACTOR)]
-        else:
-            required = [self.all("name_t", c.bigrams, weight["name_t"])]
-        required.append(self.all("facts_t", c.bigrams, weight["facts_t"]))
+        required = [self.all(f, terms, boost) for f, terms, boost in matching(c)]
         # the legal text of a ground is the same for every document with that ground,
         # so it is matched here once instead of being indexed per document
         required += [self.term("ground", code, GROUND_TEXT_BOOST) for code in in_grounds(c, grounds)]
-        if c.pinyin:
-            pairs = dedupe(f"{a}_{b}" for a, b in pairwise(c.pinyin))
-            required.append(self.all("py2", pairs, HOMOPHONE_FACTOR))
         scoring = [self.all("core_t", c.bigrams, weight["core_t"])]
         if c.relaxed:
             scoring += [self.all("name_t", c.bigrams, weight["name_t"]),
@@ -255,6 +245,20 @@ class Builder:
             return None
         both = parts[0] if len(parts) == 1 else Q.boolean_query([(MUST, p) for p in parts])
         return Q.const_score_query(both, 0.0)
+
+
+def matching(c: CJKClause) -> list[tuple[str, list[str], float]]:
+    """(field, terms that must all be there, boost): the alternatives by which a CJK clause
+    of two or more characters matches, besides a ground's legal text. The strict and core
+    bigrams imply the relaxed name bigrams, so they only score (see :meth:`Builder.cjk`)."""
+    weight = dict(TEXT_FIELDS)
+    name = (("name_t", c.relaxed, weight["name_t"] * RELAXED_FACTOR) if c.relaxed
+            else ("name_t", c.bigrams, weight["name_t"]))
+    found = [name, ("facts_t", c.bigrams, weight["facts_t"])]
+    if c.pinyin:
+        # the homophone typo: the run's syllable pairs, whatever the characters
+        found.append(("py2", dedupe(f"{a}_{b}" for a, b in pairwise(c.pinyin)), HOMOPHONE_FACTOR))
+    return found
 
 
 def in_grounds(c, grounds: Mapping[str, list[str]]) -> list[str]:
