@@ -87,6 +87,11 @@ def app(database_url, tmp_path):
                 _truncate_all()
         else:
             _db.create_all()
+        from portal.services import jurisdictions
+
+        jurisdictions.ensure_seeded(_db.session, app.config["PORTAL_PROFILE"],
+                                    app.config["PORTAL_DEPARTMENT_CONTACT"])
+        _db.session.commit()
         yield app
         for thread in threading.enumerate():        # the worker's export builds (daemon threads)
             if thread.name == "exports":

@@ -12,6 +12,7 @@ from portal.models.grades import (
 )
 from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
 from portal.models.integration import ApiClient
+from portal.models.jurisdictions import Jurisdiction, StaffJurisdiction
 from portal.models.letters import Letter, LetterKind
 from portal.models.outbox import OutboxEvent
 from portal.models.party_session import PartySession
@@ -28,7 +29,7 @@ from portal.models.submissions import Attachment, Submission, SubmissionEvent
 
 __all__ = [
     "FindingSource", "FindingStatus", "GradeFinding", "ProposalState", "RedListProposal",
-    "ApiClient",
+    "ApiClient", "Jurisdiction", "StaffJurisdiction",
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",

@@ -26,6 +26,9 @@ class AuditEvent(Base):
     entity_type: Mapped[str] = mapped_column(sa.String(30))
     entity_id: Mapped[str] = mapped_column(sa.String(60))
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: The jurisdiction of the case or filing the event concerns (None: portal-wide, e.g.
+    #: accounts and the calendar). Not part of the hash: it scopes the audit views.
+    jurisdiction: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
 

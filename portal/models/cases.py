@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.models.base import Base, Timestamp, enum_column
+from portal.models.jurisdictions import jurisdiction_column
 from portal.models.subjects import Subject
 from portal.rules.workflow import CaseState, RemovalReason
 
@@ -33,6 +34,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
     ground: Mapped[str] = mapped_column(sa.String(20))
     severity: Mapped[str] = mapped_column(sa.String(10))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.models.base import Base, Timestamp, enum_column
+from portal.models.jurisdictions import jurisdiction_column
 from portal.models.subjects import Subject
 
 
@@ -44,6 +45,7 @@ class GradeFinding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     finding_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
     behaviour_code: Mapped[str] = mapped_column(sa.String(20))
     grade: Mapped[str] = mapped_column(sa.String(10))
@@ -80,6 +82,7 @@ class RedListProposal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
     unit_type: Mapped[str] = mapped_column(sa.String(30))     # employer | medical_institution
     criteria: Mapped[list] = mapped_column(sa.JSON, default=list)   # codes the clerk found met

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.models.base import Base, Timestamp, enum_column
+from portal.models.jurisdictions import jurisdiction_column
 from portal.models.staff import StaffUser
 
 
@@ -31,6 +32,7 @@ class ImportBatch(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     kind: Mapped[str] = mapped_column(sa.String(20))          # report frequency: monthly | quarterly
     filename: Mapped[str] = mapped_column(sa.String(200))
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)

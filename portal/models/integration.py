@@ -24,6 +24,8 @@ class ApiClient(Base):
     token_prefix: Mapped[str] = mapped_column(sa.String(16))             # "isk_AbCd1234"
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # SHA-256 hex of the token
     scopes: Mapped[list] = mapped_column(sa.JSON, default=list)          # e.g. ["status:read"]
+    #: The bureau whose cases it reads and files (integration clients act for one).
+    jurisdiction: Mapped[str] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)

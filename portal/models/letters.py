@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import clock
 from portal.models.base import Base, Timestamp, enum_column
 from portal.models.cases import Case
+from portal.models.jurisdictions import jurisdiction_column
 
 
 class LetterKind(str, enum.Enum):
@@ -38,6 +39,7 @@ class Letter(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     kind: Mapped[LetterKind] = mapped_column(enum_column(LetterKind))
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column()
     year: Mapped[int] = mapped_column()
     seq: Mapped[int] = mapped_column()
     letter_no: Mapped[str] = mapped_column(sa.String(60), unique=True)   # 文书编号

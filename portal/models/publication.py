@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
 from portal.models.base import Base, Timestamp
+from portal.models.jurisdictions import jurisdiction_column
 
 
 class PublishedEntry(Base):
@@ -34,6 +35,7 @@ class PublishedEntry(Base):
     public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     subject_kind: Mapped[str] = mapped_column(sa.String(20), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     code_display: Mapped[str] = mapped_column(sa.String(20), default="")   # USCC, or masked ID
@@ -87,6 +89,7 @@ class RemovalNotice(Base):
     public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     subject_kind: Mapped[str] = mapped_column(sa.String(20))
     name: Mapped[str] = mapped_column(sa.String(200))
     code_display: Mapped[str] = mapped_column(sa.String(20), default="")
@@ -128,6 +131,7 @@ class PublicationWithdrawal(Base):
     topic: Mapped[str] = mapped_column(sa.String(10))          # entry | removal
     public_id: Mapped[str] = mapped_column(sa.String(20))
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     withdrawn_on: Mapped[dt.date] = mapped_column(sa.Date)
     reason: Mapped[str] = mapped_column(sa.String(30))
     withdrawn_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
@@ -141,6 +145,7 @@ class RedListEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
     profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column(index=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     code_display: Mapped[str] = mapped_column(sa.String(20))

@@ -22,6 +22,8 @@ class Submission(Base):
         enum_column(SubmissionState), default=SubmissionState.RECEIVED
     )
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    #: The bureau that handles it: its case's, or the one a complaint was addressed to.
+    jurisdiction: Mapped[str] = mapped_column(sa.String(20), index=True)
     query_code_hash: Mapped[str] = mapped_column(sa.String(200))
     # One filing per form token: a refresh or double click finds the first one.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)

@@ -56,9 +56,54 @@ def serialise(session: Session) -> None:
     session.execute(sa.select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
 
 
+def _owners():
+    """Entity types whose rows carry a jurisdiction: the model and the column ``entity_id`` names."""
+    from portal.models import (
+        ApiClient,
+        Case,
+        GradeFinding,
+        ImportBatch,
+        PublishedEntry,
+        RedListEntry,
+        RedListProposal,
+        Submission,
+    )
+
+    return {"case": (Case, Case.case_no), "submission": (Submission, Submission.receipt_no),
+            "import_batch": (ImportBatch, ImportBatch.id),
+            "grade_finding": (GradeFinding, GradeFinding.finding_no),
+            "red_list_proposal": (RedListProposal, RedListProposal.proposal_no),
+            "red_list_entry": (RedListEntry, RedListEntry.public_id),
+            "entry": (PublishedEntry, PublishedEntry.public_id),
+            "api_client": (ApiClient, ApiClient.name)}
+
+
+def jurisdiction_of(session: Session, entity_type: str, entity_id: object) -> str | None:
+    """The jurisdiction of the record an event concerns (None: portal-wide)."""
+    if entity_type == "jurisdiction":
+        return str(entity_id)
+    owner = _owners().get(entity_type)
+    if owner is None:
+        return None
+    model, column = owner
+    for obj in session.identity_map.values():     # usually just written by the caller
+        if isinstance(obj, model) and str(getattr(obj, column.key)) == str(entity_id):
+            return obj.jurisdiction
+    value = str(entity_id) if column.type.python_type is str else entity_id
+    with session.no_autoflush:
+        return session.execute(sa.select(model.jurisdiction).where(column == value)).scalar()
+
+
 def record(session: Session, actor: Actor, action: str, entity_type: str,
-           entity_id: object, data: dict | None = None) -> AuditEvent:
-    """Append one event. The head row is locked so concurrent appenders serialise."""
+           entity_id: object, data: dict | None = None,
+           jurisdiction: str | None = None) -> AuditEvent:
+    """Append one event. The head row is locked so concurrent appenders serialise.
+
+    ``jurisdiction``: whose record it concerns (read from the record when not given); the
+    audit views show a member of staff only the events of their jurisdictions.
+    """
+    if jurisdiction is None:
+        jurisdiction = jurisdiction_of(session, entity_type, entity_id)
     head = session.execute(
         sa.select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
@@ -71,7 +116,7 @@ def record(session: Session, actor: Actor, action: str, entity_type: str,
     digest = _digest(head.hash, seq, at, actor.label, action, entity_type, str(entity_id), clean)
     event = AuditEvent(
         seq=seq, at=at, actor_id=actor.staff_id, actor_label=actor.label, action=action,
-        entity_type=entity_type, entity_id=str(entity_id), data=clean,
+        entity_type=entity_type, entity_id=str(entity_id), data=clean, jurisdiction=jurisdiction,
         prev_hash=head.hash, hash=digest,
     )
     head.seq, head.hash = seq, digest

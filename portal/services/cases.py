@@ -55,6 +55,8 @@ class CaseInput:
     months: int | None = None          # figures a ground's threshold may name
     person_times: int | None = None
     alternative_met: bool = False
+    #: The bureau deciding it (``None``: the jurisdiction seeded from the profile).
+    jurisdiction: str | None = None
 
     @property
     def figures(self) -> thresholds.Figures:
@@ -122,8 +124,8 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     if short is not None:
         raise BelowThreshold(short)
     case = Case(
-        case_no=next_case_no(session, profile, today.year), profile=profile.code, subject=subject,
-        ground=ground.code, severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
+        case_no=next_case_no(session, profile, today.year), profile=profile.code,
+        jurisdiction=data.jurisdiction or profile.code, subject=subject, ground=ground.code, severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
         facts=data.facts, reasons=data.reasons, document_no=data.document_no, amount=data.amount,
         months=data.months, person_times=data.person_times,
         # the alternative counts only where the ground names one (Jiamusi art. 5(三))

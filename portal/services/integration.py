@@ -26,11 +26,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import ApiClient, Case, CaseOrigin, StaffUser, Subject, SubjectKind
+from portal.models import (
+    ApiClient,
+    Case,
+    CaseOrigin,
+    Jurisdiction,
+    StaffUser,
+    Subject,
+    SubjectKind,
+)
 from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
-from portal.services import audit, cases, subjects
+from portal.services import audit, cases, jurisdictions, subjects
 from portal.services.audit import Actor
 
 #: What a client may do; each integration endpoint requires one scope.
@@ -67,8 +75,9 @@ def new_token() -> str:
 # --------------------------------------------------------------------------
 
 def create_client(session: Session, user: StaffUser, name: str, scopes,
-                  now: dt.datetime) -> tuple[ApiClient, str]:
-    """A new client and its token (returned once, never stored)."""
+                  now: dt.datetime, jurisdiction: str | None = None) -> tuple[ApiClient, str]:
+    """A new client of ``jurisdiction`` (``None``: the portal's only one) and its token
+    (returned once, never stored)."""
     name = (name or "").strip().lower()
     if not NAME_PATTERN.fullmatch(name):
         raise IntegrationError("invalid_name", "name")
@@ -77,9 +86,13 @@ def create_client(session: Session, user: StaffUser, name: str, scopes,
         raise IntegrationError("invalid_scopes", "scopes")
     if session.scalar(sa.select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise IntegrationError("name_taken", "name")
+    jurisdiction = jurisdiction or jurisdictions.only_code(session)
+    if jurisdiction is None or session.get(Jurisdiction, jurisdiction) is None:
+        raise IntegrationError("invalid_jurisdiction", "jurisdiction")
     token = new_token()
     client = ApiClient(name=name, token_prefix=token[:PREFIX_LENGTH],
                        token_hash=token_digest(token), scopes=chosen, active=True,
+                       jurisdiction=jurisdiction,
                        created_by_id=user.id, created_at=now)
     session.add(client)
     session.flush()

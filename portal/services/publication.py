@@ -84,7 +84,7 @@ def entry_values(case: Case, profile: Profile, key: str,
     person = subject.kind is SubjectKind.PERSON
     dates = terms.entry_dates(profile, case.ground, case.decided_on, case.prior_listings, calendar)
     return {
-        "profile": profile.code,
+        "profile": profile.code, "jurisdiction": case.jurisdiction,
         "subject_kind": subject.kind.value,
         "name": subject.name,
         "code_display": _display_code(subject),
@@ -156,8 +156,8 @@ WITHDRAWING_REASONS = frozenset({RemovalReason.CREDIT_REPAIRED, RemovalReason.OB
                                  RemovalReason.REVOKED})
 
 
-def _tombstone(session: Session, topic: str, pid: str, profile: str, reason: str,
-               on: dt.date, visible: bool) -> None:
+def _tombstone(session: Session, topic: str, pid: str, profile: str, jurisdiction: str,
+               reason: str, on: dt.date, visible: bool) -> None:
     """Queue the deletion; keep a tombstone only of a record the public could see (a hidden
     record's id and its reason stay unknown)."""
     enqueue(session, topic, "delete", pid)
@@ -169,12 +169,14 @@ def _tombstone(session: Session, topic: str, pid: str, profile: str, reason: str
     ).scalar_one_or_none()
     if exists is None:
         session.add(PublicationWithdrawal(topic=topic, public_id=pid, profile=profile,
+                                          jurisdiction=jurisdiction,
                                           withdrawn_on=on, reason=reason, withdrawn_at=clock.now()))
 
 
 def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.date) -> None:
     """Stop publishing an entry: the row goes, a tombstone stays for the feeds and the API."""
-    _tombstone(session, "entry", entry.public_id, entry.profile, reason, on, bool(entry.visible))
+    _tombstone(session, "entry", entry.public_id, entry.profile, entry.jurisdiction, reason, on,
+               bool(entry.visible))
     notices = session.execute(
         sa.select(RemovalNotice).where(RemovalNotice.entry_public_id == entry.public_id)
     ).scalars().all()
@@ -190,7 +192,7 @@ def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.
 
 def withdraw_notice(session: Session, notice: RemovalNotice, reason: str, on: dt.date) -> None:
     """Stop publishing a removal notice (its publication period is over)."""
-    _tombstone(session, "removal", notice.public_id, notice.profile, reason, on,
+    _tombstone(session, "removal", notice.public_id, notice.profile, notice.jurisdiction, reason, on,
                bool(notice.visible))
     session.delete(notice)
     bump_version(session)
@@ -213,6 +215,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     keep_entry = reason not in WITHDRAWING_REASONS and entry is not None
     notice = RemovalNotice(
         public_id=removal_public_id(key, case), case_id=case.id, profile=profile.code,
+        jurisdiction=case.jurisdiction,
         subject_kind=subject.kind.value, name=subject.name, code_display=_display_code(subject),
         code_hash=lookup_hash(key, subject.primary_code) if subject.primary_code else None,
         ground_code=ground.code, ground_text=ground.text.zh,
@@ -297,10 +300,12 @@ def _end_rows(session: Session, profile: Profile, rows: list, today: dt.date) ->
 
 def publish_red_list_entry(session: Session, key: str, profile: Profile, subject, seed: str,
                            criteria: list[str], admitted_on: dt.date,
-                           valid_until: dt.date | None) -> RedListEntry:
+                           valid_until: dt.date | None,
+                           jurisdiction: str | None = None) -> RedListEntry:
     """A unit admitted to the 守信红名单 (its code is a USCC: units only); ``seed`` makes the id."""
     entry = RedListEntry(
         public_id=public_id(key, "G", f"{profile.code}:{seed}"), profile=profile.code,
+        jurisdiction=jurisdiction or profile.code,
         subject_id=subject.id, name=subject.name,
         code_display=subject.uscc or subject.org_code or subject.reg_no or "",
         criteria=list(criteria), admitted_on=admitted_on, valid_until=valid_until, updated_at=clock.now())

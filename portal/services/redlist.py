@@ -180,7 +180,7 @@ def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, p
         raise RedListError("refused", reasons, missing)
     entry = publication.publish_red_list_entry(
         session, key, profile, subject, proposal.proposal_no, proposal.criteria, today,
-        rules.red_list_valid_until(profile, today))
+        rules.red_list_valid_until(profile, today), jurisdiction=proposal.jurisdiction)
     proposal.state, proposal.decided_on = ProposalState.ADMITTED, today
     proposal.decided_by_id, proposal.decision_note = (user.id if user else None), (note or "").strip()
     proposal.entry_id = entry.id

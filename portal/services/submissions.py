@@ -106,6 +106,8 @@ class Filing:
     category: str | None = None
     details: dict = field(default_factory=dict)
     idempotency_key: str | None = None
+    #: The bureau a filing without a case (a complaint) is addressed to; else its case's.
+    jurisdiction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ def receive(session: Session, profile: Profile, calendar: WorkCalendar, filing: 
     submission = Submission(
         receipt_no=_receipt_no(filing.kind, received_on), kind=filing.kind,
         state=SubmissionState.RECEIVED, case_id=filing.case.id if filing.case else None,
+        jurisdiction=(filing.case.jurisdiction if filing.case is not None
+                      else filing.jurisdiction or profile.code),
         query_code_hash=hash_code(code), idempotency_key=filing.idempotency_key,
         filer_name=None if filing.anonymous else filing.filer_name,
         filer_contact=None if filing.anonymous else filing.filer_contact,
