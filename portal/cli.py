@@ -40,11 +40,14 @@ def init_db() -> None:
 @click.command("seed-demo")
 @click.option("--count", type=int, default=None,
               help="Large synthetic data set of N entries (benchmarks); default: the demo city.")
+@click.option("--province", is_flag=True,
+              help="All five demo cities on one database under one provincial platform.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has cases.")
 @click.option("--seed", type=int, default=20260601, show_default=True)
 @with_appcontext
-def seed_demo(count: int | None, if_empty: bool, seed: int) -> None:
-    """Build a believable demo city for the active profile (deterministic)."""
+def seed_demo(count: int | None, province: bool, if_empty: bool, seed: int) -> None:
+    """Build a believable demo city for the active profile (deterministic); ``--province``:
+    the five cities side by side, each under its own rules."""
     from portal.demo import seed as demo
     from portal.models import Case
 
@@ -52,8 +55,14 @@ def seed_demo(count: int | None, if_empty: bool, seed: int) -> None:
         click.echo("database already has data; demo seeding skipped")
         return
     started = time.perf_counter()
+    if count and province:
+        raise click.UsageError("--count and --province cannot be combined")
     if count:
         report = demo.seed_bulk(db.session, current_app.config, count, seed=seed, echo=click.echo)
+    elif province:
+        from portal.demo.province import seed_province
+
+        report = seed_province(db.session, current_app.config, seed=seed)
     else:
         report = demo.seed_city(db.session, current_app.config, seed=seed)
     db.session.commit()
@@ -77,11 +86,11 @@ def demo_logins() -> None:
     from portal.models import StaffUser
 
     users = db.session.execute(sa.select(StaffUser).order_by(StaffUser.id)).scalars().all()
-    demo = [u for u in users if u.username == u.role.value]
+    demo = [u for u in users if u.username.rpartition("-")[2] == u.role.value]
     if demo:
         click.echo("Demo staff logins (back office at /admin):")
     for user in demo:
-        click.echo(f"  {user.username:10} password demo-{user.role.value}-2026   ({user.display_name})")
+        click.echo(f"  {user.username:10} password demo-{user.username}-2026   ({user.display_name})")
     if any(u.role.needs_second_factor and not u.totp_secret for u in demo):
         click.echo("  Reviewer, approver and admin enrol an authenticator app (TOTP) at first sign-in.")
 

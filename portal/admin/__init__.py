@@ -17,6 +17,7 @@ from portal.admin import (
     grades,
     imports,
     integration,
+    jurisdictions,
     letters,
     queues,
     sharing,
@@ -25,7 +26,7 @@ from portal.admin import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
-              sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp):
+              sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp, jurisdictions.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

@@ -407,7 +407,8 @@ class Bulk:
         composed = factgen.compose(rng, ground, kind, name, person, decided, self.pools.person)
         document_no = self.document_no(decided.year)
         rows["cases"].append({
-            "id": case_id, "case_no": case_no, "profile": profile.code, "subject_id": subject_id,
+            "id": case_id, "case_no": case_no, "profile": profile.code,
+            "jurisdiction": profile.code, "subject_id": subject_id,
             "ground": ground.code, "severity": ground.severity,
             "state": CaseState.REMOVED if reason else CaseState.PUBLISHED,
             "origin": CaseOrigin.IMPORT, "prior_listings": 0, "facts": composed.facts,
@@ -431,7 +432,8 @@ class Bulk:
         if reason not in WITHDRAWING_REASONS:   # these entries are no longer published
             rows["published_entries"].append({
                 "id": ids["published_entries"], "public_id": entry_pid, "case_id": case_id,
-                "profile": profile.code, "subject_kind": "person" if person else "organisation",
+                "profile": profile.code, "jurisdiction": profile.code,
+                "subject_kind": "person" if person else "organisation",
                 "name": name, "code_display": code_display, "code_hash": code_hash,
                 "extra_codes": extra, "legal_rep_name": rep_name, "legal_rep_id_masked": rep_masked,
                 "ground_code": ground.code, "ground_text": ground.text.zh,
@@ -458,7 +460,7 @@ class Bulk:
         if reason is not None:
             rows["removal_notices"].append({
                 "id": ids["removal_notices"], "public_id": public_id(self.key, "R", case_no),
-                "case_id": case_id, "profile": profile.code,
+                "case_id": case_id, "profile": profile.code, "jurisdiction": profile.code,
                 "subject_kind": "person" if person else "organisation", "name": name,
                 "code_display": code_display, "code_hash": code_hash, "ground_code": ground.code,
                 "ground_text": ground.text.zh, "listed_on": decided, "removed_on": removed_on,

@@ -69,10 +69,14 @@ def mobile(rng: random.Random) -> str:
 
 class CityHistory:
     def __init__(self, session: Session, proc: Procedure, factory: SubjectFactory,
-                 pools: NamePools, place: Place, contact: str) -> None:
+                 pools: NamePools, place: Place, contact: str,
+                 jurisdiction: str | None = None, department: str | None = None) -> None:
         self.session, self.proc, self.factory, self.pools = session, proc, factory, pools
         self.place, self.contact = place, contact
         self.profile, self.rng, self.today, self.cal = proc.profile, proc.rng, proc.today, proc.cal
+        # the bureau deciding the cases: the city's own by default (a county under its rules)
+        self.jurisdiction = jurisdiction or self.profile.code
+        self.department = department or self.profile.authority.zh
         self.doc_numbers: Counter[int] = Counter()
         self.clerk = audit.Actor.staff(proc.staff.clerk)
         self.touched: set[int] = set()   # cases that already carry an open filing
@@ -97,7 +101,8 @@ class CityHistory:
             origin=case_origin(kind, self.rng), amount=composed.amount,
             months=composed.months, person_times=composed.person_times,
             document_no=self.document_no(decided.year) if with_document else None,
-            department=self.profile.authority.zh, department_contact=self.contact,
+            department=self.department, department_contact=self.contact,
+            jurisdiction=self.jurisdiction,
         )
 
     def party(self, subject: Subject) -> tuple[str, str]:

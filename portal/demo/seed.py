@@ -40,6 +40,7 @@ from portal.models import (
     RedListEntry,
     RemovalNotice,
     Role,
+    StaffJurisdiction,
     StaffUser,
     Submission,
 )
@@ -52,7 +53,7 @@ from portal.rules.workflow import (
     RemovalReason,
     SubmissionKind,
 )
-from portal.services import grades, publication, redlist, sharing
+from portal.services import grades, jurisdictions, publication, redlist, sharing
 from portal.services.calendar import load_calendar
 from portal.services.cases import expire_terms
 
@@ -82,8 +83,10 @@ def demo_profile(config: Mapping) -> Profile:
     return load_profile(config.get("PORTAL_PROFILE") or "jiamusi")
 
 
-def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tuple[Staff, list[str]]:
-    """One account per role, with an Argon2 password hash and no TOTP secret yet.
+def create_staff(session: Session, pools: NamePools, rng: random.Random,
+                 jurisdiction: str, prefix: str = "") -> tuple[Staff, list[str]]:
+    """One account per role of ``jurisdiction``'s bureau, with an Argon2 password hash and no
+    TOTP secret yet; user names ``<prefix><role>`` (the multi-city demo prefixes the city).
 
     Reviewers, approvers and admins must use a second factor; without a
     secret the back office walks them through enrolling an authenticator app
@@ -91,7 +94,8 @@ def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tupl
     Existing accounts of the same username are kept as they are.
     """
     users, logins = {}, []
-    for role, username, label in STAFF:
+    for role, role_name, label in STAFF:
+        username = f"{prefix}{role_name}"
         password = f"demo-{username}-2026"
         user = session.execute(
             sa.select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
@@ -103,6 +107,10 @@ def create_staff(session: Session, pools: NamePools, rng: random.Random) -> tupl
             session.add(user)
         users[role] = user
         logins.append(f"{username} / {password} ({label})")
+    session.flush()
+    for user in users.values():
+        if session.get(StaffJurisdiction, (user.id, jurisdiction)) is None:
+            session.add(StaffJurisdiction(staff_id=user.id, jurisdiction_code=jurisdiction))
     session.flush()
     staff = Staff(clerk=users[Role.CLERK], reviewer=users[Role.REVIEWER],
                   approver=users[Role.APPROVER], admin=users[Role.ADMIN])
@@ -116,20 +124,24 @@ def department_contact(place: Place, rng: random.Random) -> str:
 
 
 def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
-              today: dt.date = DEMO_TODAY) -> dict:
-    """Build the demo city for ``config["PORTAL_PROFILE"]``; returns a report (see module doc)."""
-    profile = demo_profile(config)
+              today: dt.date = DEMO_TODAY, profile: Profile | None = None,
+              staff_prefix: str = "", visible: int = VISIBLE_TARGET) -> dict:
+    """Build the demo city for ``profile`` (default ``config["PORTAL_PROFILE"]``) in the
+    jurisdiction of the same code (seeded when absent); returns a report (see module doc)."""
+    profile = profile or demo_profile(config)
     key = config["PORTAL_LOOKUP_KEY"]
     rng = random.Random(seed)
     place = place_for(profile)
     pools = NamePools(seed, place)
     calendar = load_calendar(session)
-    staff, logins = create_staff(session, pools, rng)
+    bureau = jurisdictions.ensure_seeded(session, profile.code,
+                                         config.get("PORTAL_DEPARTMENT_CONTACT", ""))
+    staff, logins = create_staff(session, pools, rng, bureau.code, staff_prefix)
     contact = department_contact(place, rng)
     proc = Procedure(session, profile, calendar, key, staff, rng, today)
     factory = SubjectFactory(session, key, pools)
     history = CityHistory(session, proc, factory, pools, place, contact)
-    plan = CityPlan(profile, rng, today, VISIBLE_TARGET, PER_REASON, REPEATS).build()
+    plan = CityPlan(profile, rng, today, visible, PER_REASON, REPEATS).build()
     for item in plan:
         history.play(item)
     expire_terms(session, load_profile, key, today)

@@ -244,3 +244,10 @@ def save(session: Session, admin: StaffUser, code: str, values: dict) -> Jurisdi
                      "jurisdiction", code, changed)
         bump_version(session)
     return row
+
+
+def member_counts(session: Session) -> dict[str, int]:
+    """Members of staff working for each jurisdiction."""
+    return dict(session.execute(
+        sa.select(StaffJurisdiction.jurisdiction_code, sa.func.count())
+        .group_by(StaffJurisdiction.jurisdiction_code)).all())

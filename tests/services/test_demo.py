@@ -506,3 +506,32 @@ def test_older_removals_were_reported_to_the_sharing_platform(city):
             assert case.removal_shared_on >= case.removed_on
     for item in sharing.pending(session, sharing.REMOVALS, load_calendar(session)):
         assert (DEMO_TODAY - item.case.removed_on).days <= RECENT_REMOVAL_DAYS
+
+
+def test_the_province_demo_puts_every_city_under_its_own_rules(app):
+    """``seed-demo --province``: five cities and a county on one database, each case under its
+    own jurisdiction and profile, each bureau's staff working for their own."""
+    from portal.demo.province import CITIES, COUNTY, PLATFORM, seed_province
+    from portal.models import Jurisdiction, StaffJurisdiction, StaffUser
+    from portal.services import jurisdictions
+
+    with app.app_context():
+        report = seed_province(db.session, app.config, visible=6, county_listings=4)
+        db.session.commit()
+        directory = jurisdictions.directory(db.session)
+        assert {j.code for j in directory.items} == {PLATFORM, *CITIES, COUNTY[0]}
+        assert directory.below([PLATFORM]) == {j.code for j in directory.items}
+        assert directory.get(COUNTY[0]).parent_code == "jiamusi"
+        assert all(report[code] > 0 for code in (*CITIES, COUNTY[0]))
+        pairs = set(db.session.execute(sa.select(Case.jurisdiction, Case.profile).distinct()))
+        assert pairs == {(c, c) for c in CITIES} | {(COUNTY[0], "jiamusi")}
+        entries = set(db.session.execute(
+            sa.select(PublishedEntry.jurisdiction, PublishedEntry.profile).distinct()))
+        assert entries <= pairs and len(entries) == len(pairs)
+        members = dict(db.session.execute(
+            sa.select(StaffUser.username, StaffJurisdiction.jurisdiction_code)
+            .join(StaffJurisdiction, StaffJurisdiction.staff_id == StaffUser.id)).all())
+        assert members["chizhou-clerk"] == "chizhou" and members["province-admin"] == PLATFORM
+        assert members[f"{COUNTY[0]}-approver"] == COUNTY[0]
+        assert db.session.get(Jurisdiction, "chizhou").contact_zh == "0566-12333"
+        assert any(line.startswith("province-admin /") for line in report["_logins"])
