@@ -52,11 +52,15 @@ def listed_by_jurisdiction(session: Session) -> dict[str, int]:
     return {code: n for code, n in rows}
 
 
-def entry_by_public_id(session: Session, public_id: str) -> PublishedEntry | None:
-    return session.execute(
-        sa.select(PublishedEntry).where(PublishedEntry.public_id == public_id,
-                                        PublishedEntry.visible.is_(True))
-    ).scalar_one_or_none()
+def entry_by_public_id(session: Session, public_id: str,
+                       with_names: bool = False) -> PublishedEntry | None:
+    """A visible entry; ``with_names``: with its jurisdiction's names (the same statement)."""
+    stmt = sa.select(PublishedEntry).where(PublishedEntry.public_id == public_id,
+                                           PublishedEntry.visible.is_(True))
+    if not with_names:
+        return session.execute(stmt).scalar_one_or_none()
+    found = attach_names(session.execute(named(stmt, PublishedEntry)).all())
+    return found[0] if found else None
 
 
 def entry_with_jurisdiction(session: Session, public_id: str) -> tuple | None:
