@@ -36,6 +36,8 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 _TOKEN = front.TOKEN
 _ACTIVE = front.ACTIVE_JURISDICTIONS
+#: environ key of the request's jurisdiction scope (``portal.public.jurisdiction.scope``).
+SCOPE = "portal.public_scope"
 
 
 def publication_token() -> tuple[int, dt.datetime | None]:
@@ -91,7 +93,9 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     """
     version, changed_at = publication_token()
     language = session.get("lang", "zh_CN")
-    etag = f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
+    scope = getattr(request.environ.get(SCOPE), "code", None)
+    etag = (f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
+            + (f"-{scope}" if scope else ""))
     last_modified = as_utc(changed_at)
     if day is not None:
         midnight = as_utc(clock.day_start(day))

@@ -17,18 +17,18 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
 from portal.extensions import db
+from portal.public.caching import SCOPE as _SCOPE
 from portal.public.caching import VersionCache, active_jurisdictions
 from portal.rules.profiles import Profile, load_profile
 from portal.services import jurisdictions
 from portal.services.jurisdictions import Directory, Info
 
 PARAMETER = "jurisdiction"
-_SCOPE = "portal.public_scope"
 #: Endpoints whose links keep the scope of the page they are made on (navigation stays in
 #: the city); everything else (the language switch, filings, the back office) does not.
 SCOPED_BLUEPRINTS = ("public", "opendata")
@@ -248,6 +248,6 @@ def options(found: Scope, counts: dict[str, int], locale) -> list[tuple[str, str
     return [(item.code, item.name(locale), counts.get(item.code, 0)) for item in found.shown()]
 
 
-__all__ = ["PARAMETER", "Scope", "Site", "UnknownJurisdiction", "current_app", "current_directory",
+__all__ = ["PARAMETER", "Scope", "Site", "UnknownJurisdiction", "current_directory",
            "entry_site", "init_app", "keep_scope", "options", "requested_code", "resolve",
            "resolved", "scope", "site_info", "speak_for"]
