@@ -24,11 +24,14 @@ def active_profile():
     return g.profile
 
 
-def ground_label(code: str, locale: str) -> str:
-    """Short label of a ground of the active profile (its article and the start of its text)."""
+def ground_label(code: str, locale: str, profile=None) -> str:
+    """Short label of a ground (its article and the start of its text) of ``profile`` (a
+    Profile or its code: the entry's own; the portal's profile when not given)."""
     try:
-        ground = active_profile().ground(code)
-    except KeyError:
+        if isinstance(profile, str):
+            profile = load_profile(profile)
+        ground = (profile or active_profile()).ground(code)
+    except (KeyError, ValueError):
         return code
     text = ground.text.get(locale)
     return text if len(text) <= 28 else text[:27] + "…"

@@ -132,9 +132,9 @@ def to_simplified(text: str) -> str:
 
 #: The version of what the analysis puts into the index.  Bump it whenever a change here
 #: indexes other terms for the same text (1: the first analysis; 2: traditional characters
-#: folded to simplified; 3: the tantivy index format): a generation written under
-#: another version is rebuilt.
-ANALYSIS_VERSION = 3
+#: folded to simplified; 3: the tantivy index format; 4: documents carry the jurisdiction, a
+#: filter and facet field): a generation written under another version is rebuilt.
+ANALYSIS_VERSION = 4
 
 
 def normalize(text: str | None) -> str:

@@ -26,10 +26,12 @@ TEXT_FIELDS: tuple[tuple[str, float], ...] = (
     ("facts_t", 0.3),
 )
 GROUND_TEXT_BOOST = 0.15  # a query matching a ground's legal text (see store.grounds)
-FACET_FIELDS = ("ground", "subject_kind", "year", "severity", "kind")
-FILTER_FIELDS = ("ground", "subject_kind", "severity", "year", "kind", "code_hash", "id")
+FACET_FIELDS = ("ground", "subject_kind", "year", "severity", "kind", "jurisdiction")
+FILTER_FIELDS = ("ground", "subject_kind", "severity", "year", "kind", "code_hash", "id",
+                 "jurisdiction")
 #: one value per document: indexed whole, column-stored (filters, facets, order, ids())
-KEYWORD_FIELDS = ("id", "kind", "ground", "subject_kind", "severity", "year", "listed_on", "form")
+KEYWORD_FIELDS = ("id", "kind", "ground", "subject_kind", "severity", "year", "listed_on", "form",
+                  "jurisdiction")
 #: token lists: field -> what tantivy records per posting
 TOKEN_FIELDS: dict[str, str] = {
     "codes": "basic",
@@ -139,7 +141,7 @@ def doc_fields(doc: dict) -> dict:
         "name": name,
         "facts": facts,
     }
-    for key in ("kind", "ground", "subject_kind", "severity", "year"):
+    for key in ("kind", "ground", "subject_kind", "severity", "year", "jurisdiction"):
         v = doc.get(key)
         if v is not None and str(v).strip():
             out[key] = filter_value(key, v)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from portal import clock, labels
 from portal.api import serializers
 from portal.models import (
+    Jurisdiction,
     OutboxEvent,
     PublicationWithdrawal,
     PublishedEntry,
@@ -46,14 +47,20 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def read(session: Session, after: int, limit: int, settle: dt.timedelta) -> ChangePage:
+def read(session: Session, after: int, limit: int, settle: dt.timedelta,
+         codes=None) -> ChangePage:
+    """``codes``: only the records of these jurisdictions (None: all); the cursor still moves
+    past the others."""
     rows = session.execute(
         sa.select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.public_id,
                   OutboxEvent.created_at, PublishedEntry, RemovalNotice, RedListEntry,
-                  PublicationWithdrawal.withdrawn_on, PublicationWithdrawal.reason)
+                  PublicationWithdrawal.withdrawn_on, PublicationWithdrawal.reason,
+                  PublicationWithdrawal.jurisdiction.label("withdrawn_from"),
+                  Jurisdiction.name_zh, Jurisdiction.name_en)
         .select_from(OutboxEvent)
         .outerjoin(PublishedEntry, (OutboxEvent.topic == "entry")
                    & (PublishedEntry.public_id == OutboxEvent.public_id))
+        .outerjoin(Jurisdiction, Jurisdiction.code == PublishedEntry.jurisdiction)
         .outerjoin(RemovalNotice, (OutboxEvent.topic == "removal")
                    & (RemovalNotice.public_id == OutboxEvent.public_id))
         .outerjoin(RedListEntry, (OutboxEvent.topic == "redlist")
@@ -81,10 +88,20 @@ def read(session: Session, after: int, limit: int, settle: dt.timedelta) -> Chan
     reasons = serializers.translated(labels.REMOVAL_REASONS)
     latest: dict[tuple[str, str], dict] = {}
     for row in accepted:
+        if codes is not None and _jurisdiction(row) not in codes:
+            continue
         key = (row.topic, row.public_id)
         latest.pop(key, None)            # keep the last position of each record
         latest[key] = _item(row, urls, reasons)
     return ChangePage(list(latest.values()), accepted[-1].id if accepted else after, has_more)
+
+
+def _jurisdiction(row) -> str | None:
+    """The jurisdiction of a change: its record's, else its tombstone's (else unknown)."""
+    for record in (row.PublishedEntry, row.RemovalNotice, row.RedListEntry):
+        if record is not None:
+            return record.jurisdiction
+    return row.withdrawn_from
 
 
 def _item(row, urls: serializers.Urls, reasons: dict) -> dict:
@@ -94,6 +111,8 @@ def _item(row, urls: serializers.Urls, reasons: dict) -> dict:
     if row.topic == "entry":
         entry = row.PublishedEntry
         if entry is not None and entry.visible:
+            entry.jurisdiction_names = (row.name_zh or entry.jurisdiction,
+                                        row.name_en or row.name_zh or entry.jurisdiction)
             data = serializers.entry_resource(entry, urls, reasons)
     elif row.topic == "removal":
         notice = row.RemovalNotice

@@ -32,7 +32,8 @@ PROVISIONAL_DATES = {
 REF = "#/components/schemas/"
 ERRORS = {
     "400": "A parameter is missing, unknown or invalid (`error.field` names it).",
-    "404": "Nothing at this address, or no public entry with this id.",
+    "404": "Nothing at this address, no public entry with this id (in the jurisdiction asked "
+           "for), or no such jurisdiction (error.code unknown_jurisdiction).",
     "405": "Only GET (and HEAD) are answered.",
     "410": "The entry is no longer published (withdrawn): `error.withdrawn_on` and `error.reason` "
            "(credit_repaired, objection_upheld, revoked, period_ended) say when and why.",
@@ -52,13 +53,18 @@ def _query(name: str, description: str, schema: dict, required: bool = False) ->
             "schema": schema}
 
 
-def _get(summary: str, description: str, parameters: list, ok: dict, errors: tuple) -> dict:
+def _get(summary: str, description: str, parameters: list, ok: dict, errors: tuple,
+         scoped: bool = True) -> dict:
+    """``scoped``: the operation takes ``jurisdiction`` (and may then answer 404)."""
+    if scoped and "404" not in errors:
+        errors = (*errors, "404")
     responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
-    for code in errors:
+    for code in sorted(errors):
         responses[code] = {"description": ERRORS[code],
                            "content": {"application/json": {"schema": _ref("Error")}}}
+    common = [{"$ref": "#/components/parameters/jurisdiction"}] if scoped else []
     return {"get": {"summary": summary, "description": description,
-                    "parameters": [*parameters, {"$ref": "#/components/parameters/lang"}],
+                    "parameters": [*parameters, *common, {"$ref": "#/components/parameters/lang"}],
                     "responses": responses}}
 
 
@@ -96,6 +102,10 @@ def _schemas() -> dict:
         "ground_text_en": {"type": "string", "description": "Ground, English."},
         "listed_on": {**DATE, "description": "Date of the listing decision."},
         "department": {"type": "string", "description": "Deciding department."},
+        "jurisdiction": {"type": "string", "description": "Code of the jurisdiction (bureau) "
+                         "that decided the listing: its rules apply to the record."},
+        "profile": {"type": "string", "description": "Code of the rules (profile) the record "
+                    "was decided under."},
     }
     entry = {
         **common,
@@ -105,6 +115,10 @@ def _schemas() -> dict:
         "term_start": {**DATE, "description": "Date of the listing decision: the term runs from "
                        "the day after it."},
         **TERM,
+        "jurisdiction_name": {"type": "string", "description": "The jurisdiction's name, "
+                              "Chinese."},
+        "jurisdiction_name_en": {"type": "string", "description": "The jurisdiction's name, "
+                                 "English."},
         "under_objection": {"type": "boolean"},
         "status": {"type": "string", "enum": ["listed", "removed"]},
         "extra_codes": {"type": "array", "items": {"type": "string"}},
@@ -149,6 +163,7 @@ def _schemas() -> dict:
         "criteria": {"type": "array", "items": {"type": "string"}},
         "admitted_on": DATE, "valid_until": DATE_OR_NULL, "removed_on": DATE_OR_NULL,
         "removal_reason": TEXT_OR_NULL, "updated_at": {"type": "string", "format": "date-time"},
+        "jurisdiction": {"type": "string", "description": "Code of the admitting jurisdiction."},
     }
     meta = _object({"page": {"type": "integer", "description": "The number of this page (from "
                              "a cursor: the number it had when the cursor was issued)."},
@@ -208,9 +223,13 @@ def _schemas() -> dict:
     }
 
 
-def document(base_url: str, grounds: list[str]) -> dict:
+def document(base_url: str, grounds: list[str], jurisdictions: list[str] | None = None) -> dict:
     """The OpenAPI document; ``base_url`` is ``PORTAL_BASE_URL``, ``grounds`` the codes of the
-    active profile's grounds (the only values ``ground`` may take)."""
+    grounds of the portal's profiles (the only values ``ground`` may take), ``jurisdictions``
+    the codes of the active jurisdictions (those ``jurisdiction`` may take; None: any code)."""
+    place = {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,19}$"}
+    if jurisdictions:
+        place = {"type": "string", "enum": list(jurisdictions)}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -221,8 +240,12 @@ def document(base_url: str, grounds: list[str]) -> dict:
                 "Everything comes from the public projection: identity card numbers of persons "
                 "are always masked; a full number can only be matched exactly (/check). "
                 "Errors are JSON: {\"error\": {\"code\", \"message\", \"field\"}}. Messages "
-                "are in Chinese unless lang=en. Bulk downloads: /exports/entries.csv|xlsx|json "
-                "and /exports/removals.csv|xlsx|json; Atom feed: /feeds/changes.atom. "
+                "are in Chinese unless lang=en. Every list and look-up takes `jurisdiction` "
+                "(a bureau's code): its records and those of the bureaus below it; without it, "
+                "the whole portal. Every record names its jurisdiction (code). "
+                "Bulk downloads: /exports/entries.csv|xlsx|json "
+                "and /exports/removals.csv|xlsx|json (also ?jurisdiction=); Atom feed: "
+                "/feeds/changes.atom. "
                 "The bureau's own systems (with an API client token): "
                 "/api/v1/integration/openapi.json."),
         },
@@ -230,7 +253,7 @@ def document(base_url: str, grounds: list[str]) -> dict:
         "paths": {
             "/entries": _get(
                 "Current list", "Entries currently listed and public, newest decision first.",
-                [_query("ground", "Ground code of the portal's profile.",
+                [_query("ground", "Ground code of the profile of the jurisdictions asked for.",
                         {"type": "string", "enum": list(grounds)}),
                  _query("subject_kind", "organisation or person.", KIND),
                  _query("severity", "Severity class.", {"type": "string", "enum": list(SEVERITIES)}),
@@ -275,12 +298,18 @@ def document(base_url: str, grounds: list[str]) -> dict:
                                                        "maximum": 1000, "default": 100})],
                 _ref("ChangePage"), ("400", "405", "500")),
             "/openapi.json": _get("This document", "The OpenAPI description of the API.", [],
-                                  {"type": "object"}, ("400", "405")),
+                                  {"type": "object"}, ("400", "405"), scoped=False),
         },
         "components": {
             "schemas": _schemas(),
-            "parameters": {"lang": _query("lang", "Language of error messages: zh_CN "
-                                          "(default) or en; any other value is refused.",
-                                          {"type": "string", "enum": list(LANGUAGES)})},
+            "parameters": {
+                "lang": _query("lang", "Language of error messages: zh_CN "
+                               "(default) or en; any other value is refused.",
+                               {"type": "string", "enum": list(LANGUAGES)}),
+                "jurisdiction": _query("jurisdiction", "Code of a jurisdiction (bureau): only "
+                                       "its records and those of the bureaus below it. Without "
+                                       "it: the whole portal. An unknown or inactive code is "
+                                       "a 404 (unknown_jurisdiction).", place),
+            },
         },
     }

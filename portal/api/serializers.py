@@ -39,7 +39,8 @@ class Urls:
 
     def __init__(self) -> None:
         self.base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
-        path = url_for("public.entry", public_id=self._MARK)
+        # Canonical: never the scope of the page or answer that lists it.
+        path = url_for("public.entry", public_id=self._MARK, jurisdiction=None)
         self._entry_head, self._entry_tail = path.split(self._MARK, 1)
 
     def absolute(self, path: str) -> str:
@@ -90,6 +91,8 @@ def entry_summary(row, urls: Urls) -> dict:
         "leaves_list_on": iso(row.leaves_list_on),
         "department": row.department,
         "under_objection": bool(row.under_objection),
+        "profile": row.profile,
+        "jurisdiction": row.jurisdiction,
     }
 
 
@@ -99,10 +102,14 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
     if not linked:
         data["url"] = None
     reasons = reasons or translated(labels.REMOVAL_REASONS)
+    # The names come joined to the entry (``portal.public.queries.named``): no query per entry.
+    names = getattr(entry, "jurisdiction_names", None) or (entry.jurisdiction, entry.jurisdiction)
     rep = None
     if entry.legal_rep_name:
         rep = {"name": entry.legal_rep_name, "id_number_masked": entry.legal_rep_id_masked}
     data.update({
+        "jurisdiction_name": names[0],
+        "jurisdiction_name_en": names[1],
         "status": entry.status,
         "extra_codes": list(entry.extra_codes or []),
         "legal_representative": rep,
@@ -151,6 +158,8 @@ def removal_summary(row, urls: Urls, reasons: dict) -> dict:
         "department": row.department,
         "entry_public_id": row.entry_public_id,
         "entry_url": urls.entry(row.entry_public_id),
+        "profile": row.profile,
+        "jurisdiction": row.jurisdiction,
     }
 
 
@@ -175,4 +184,5 @@ def redlist_resource(row) -> dict:
         "removed_on": iso(row.removed_on),
         "removal_reason": row.removal_reason,
         "updated_at": iso(row.updated_at),
+        "jurisdiction": row.jurisdiction,
     }

@@ -26,9 +26,9 @@ from portal.api.openapi import document
 from portal.api.params import Params, decode_cursor, encode_cursor
 from portal.extensions import csrf, db, limiter
 from portal.models import RemovalNotice
-from portal.public import front, paging, queries
+from portal.public import front, jurisdiction, paging, queries
 from portal.public.caching import aggregates, publication_token
-from portal.public.listing import facet_counts
+from portal.public.listing import facet_counts, in_scope
 from portal.rules.identifiers import (
     InvalidIdentifier,
     detect,
@@ -40,13 +40,35 @@ from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash
 from portal.services.subjects import validate_ric_today
-from portal.web import active_profile
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 errors.register(bp)
 
 YEARS = (1990, 2100)
+#: Every public endpoint takes the jurisdiction whose records it answers with.
+SCOPE = jurisdiction.PARAMETER
+
+
+def _scope(lazy: bool = False) -> jurisdiction.Scope:
+    """The jurisdiction asked for (``?jurisdiction=``; none: the whole portal); an unknown or
+    inactive code is a 404 in JSON, an empty one a 400. ``lazy``: without the parameter, read
+    nothing (a look-up that needs no more than the codes to filter by)."""
+    if SCOPE in request.args and not request.args[SCOPE].strip():
+        raise ApiError(400, "invalid_value", _l("%(name)s must be one of the allowed values.",
+                                                name=SCOPE), SCOPE)
+    if lazy and SCOPE not in request.args:
+        return jurisdiction.Scope()
+    try:
+        return jurisdiction.scope()
+    except jurisdiction.UnknownJurisdiction:
+        raise ApiError(404, "unknown_jurisdiction", _l("There is no such jurisdiction on this "
+                                                       "portal."), SCOPE) from None
+
+
+def _grounds(scope: jurisdiction.Scope) -> list[str]:
+    """The ground codes a request may filter by: those of the profiles of its jurisdictions."""
+    return list(dict.fromkeys(g.code for profile in scope.profiles() for g in profile.grounds))
 
 
 #: The answers the same for everyone who asks the same URL until the next publication.
@@ -129,9 +151,10 @@ def _window(page: paging.Page, number: int, cursor: paging.Cursor | None) -> pag
 @bp.get("/entries")
 def entries():
     params = Params("ground", "subject_kind", "severity", "year", "department", "page", "per_page",
-                    "cursor")
+                    "cursor", SCOPE)
+    scope = _scope()
     filters: dict = {}
-    ground = params.choice("ground", [g.code for g in active_profile().grounds])
+    ground = params.choice("ground", _grounds(scope))
     if ground:
         filters["ground"] = ground
     kind = params.choice("subject_kind", SUBJECT_KINDS)
@@ -148,22 +171,27 @@ def entries():
         filters["department"] = department
     number, per_page, cursor = params.paging()
 
-    groups = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
+    groups = in_scope(aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session)),
+                      scope.codes)
     page = paging.Page(number, facet_counts(groups, filters)[1], per_page,
                        key_of=lambda e: (e.listed_on, e.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
-    return _paged("api.entries", lambda window: queries.entries_page(db.session, filters, False, window),
+    return _paged("api.entries", lambda window: queries.entries_page(
+                      db.session, filters, False, window, scope.codes, with_names=True),
                   lambda e: serializers.entry_resource(e, urls, reasons),
                   page, _window(page, number, cursor))
 
 
 @bp.get("/entries/<public_id>")
 def entry(public_id: str):
-    Params()
-    found = queries.entry_by_public_id(db.session, public_id[:20])
+    Params(SCOPE)
+    scope = _scope()
+    found = queries.entry_by_public_id(db.session, public_id[:20], True)
+    if found is not None and scope.codes is not None and found.jurisdiction not in scope.codes:
+        found = None                      # not this jurisdiction's: as if it did not exist
     if found is None:
         gone = queries.withdrawal(db.session, "entry", public_id[:20])
-        if gone is not None:
+        if gone is not None and (scope.codes is None or gone.jurisdiction in scope.codes):
             raise ApiError(410, "withdrawn", _l("This entry is no longer published."), "public_id",
                            withdrawn_on=gone.withdrawn_on.isoformat(), reason=gone.reason)
         raise ApiError(404, "not_found", _l("No entry is published under this id."), "public_id")
@@ -172,8 +200,9 @@ def entry(public_id: str):
 
 @bp.get("/removals")
 def removals():
-    params = Params("reason", "subject_kind", "year", "page", "per_page", "cursor")
-    filters = []
+    params = Params("reason", "subject_kind", "year", "page", "per_page", "cursor", SCOPE)
+    scope = _scope()
+    filters = [queries.within(RemovalNotice.jurisdiction, scope.codes)]
     reason = params.choice("reason", [r.value for r in RemovalReason])
     if reason:
         filters.append(RemovalNotice.reason == reason)
@@ -186,7 +215,7 @@ def removals():
     number, per_page, cursor = params.paging()
 
     where = sa.and_(queries.notice_public(), *filters)
-    total = aggregates.get(("api-removals", reason, kind, year), lambda: db.session.scalar(
+    total = aggregates.get(("api-removals", reason, kind, year, scope.codes), lambda: db.session.scalar(
         sa.select(sa.func.count()).select_from(RemovalNotice).where(where)))
     page = paging.Page(number, total, per_page, key_of=lambda r: (r.removed_on, r.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
@@ -206,15 +235,17 @@ def _check_limit() -> str:
 @bp.get("/check")
 @limiter.limit(_check_limit)
 def check():
-    params = Params("code")
+    params = Params("code", SCOPE)
+    # Scoped only when a jurisdiction is asked for: the look-up reads nothing else.
+    codes = _scope(lazy=True).codes
     raw = params.raw("code")
     if raw is None:
         raise ApiError(400, "missing_parameter", _l(
             "Enter a unified social credit code or a resident ID number in the parameter code."), "code")
     kind, number = classify(raw)
     code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
-    found = queries.check_entries(db.session, code_hash)
-    notices = queries.check_removals(db.session, code_hash)
+    found = queries.check_entries(db.session, code_hash, codes)
+    notices = queries.check_removals(db.session, code_hash, codes)
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
     removal_items = []
     for notice in notices:
@@ -265,11 +296,12 @@ def classify(raw: str) -> tuple[str, str]:
 
 @bp.get("/changes")
 def changes():
-    params = Params("since", "limit")
+    params = Params("since", "limit", SCOPE)
+    codes = _scope(lazy=True).codes
     after = decode_cursor(request.args.get("since"))
     limit = params.integer("limit", 100, 1, 1000)
     settle = dt.timedelta(seconds=current_app.config.get("PORTAL_CHANGES_SETTLE_SECONDS", 60))
-    page = change_feed.read(db.session, after, limit, settle)
+    page = change_feed.read(db.session, after, limit, settle, codes)
     return _json({
         "data": page.items,
         "next_cursor": encode_cursor(page.position),
@@ -280,6 +312,7 @@ def changes():
 @bp.get("/openapi.json")
 def openapi():
     Params()
-    return _json(document(current_app.config["PORTAL_BASE_URL"],
-                          [g.code for g in active_profile().grounds]),
+    scope = _scope()
+    places = [item.code for item in jurisdiction.current_directory().active]
+    return _json(document(current_app.config["PORTAL_BASE_URL"], _grounds(scope), places),
                  cache="public, max-age=3600")

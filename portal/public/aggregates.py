@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry
-from portal.public.queries import LISTED
+from portal.public.queries import LISTED, within
 
 
 def month_start(day: dt.date, back: int = 0) -> dt.date:
@@ -26,12 +26,15 @@ def months(today: dt.date, count: int = 24) -> list[str]:
     return [month_start(today, back).strftime("%Y-%m") for back in range(count - 1, -1, -1)]
 
 
-def listed_by_ground(session: Session) -> dict[str, int]:
+def listed_by_ground(session: Session, codes=None, by_profile: bool = False) -> dict:
+    """Listed entries per ground code of the jurisdictions ``codes`` (None: all); per
+    (profile, ground code) when they follow several profiles (a code is its profile's)."""
+    columns = ([PublishedEntry.profile] if by_profile else []) + [PublishedEntry.ground_code]
     rows = session.execute(
-        sa.select(PublishedEntry.ground_code, sa.func.count()).where(LISTED)
-        .group_by(PublishedEntry.ground_code)
+        sa.select(*columns, sa.func.count())
+        .where(LISTED, within(PublishedEntry.jurisdiction, codes)).group_by(*columns)
     ).all()
-    return {code: n for code, n in rows}
+    return {tuple(row[:-1]) if by_profile else row[0]: row[-1] for row in rows}
 
 
 # ------------------------------------------------------------ processing time

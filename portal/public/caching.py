@@ -23,7 +23,7 @@ from werkzeug.http import is_resource_modified
 
 from portal import clock
 from portal.extensions import db
-from portal.models import PublicationState
+from portal.models import Jurisdiction, PublicationState
 from portal.public import front, queries
 
 
@@ -35,6 +35,9 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 _TOKEN = front.TOKEN
+_ACTIVE = front.ACTIVE_JURISDICTIONS
+#: environ key of the request's jurisdiction scope (``portal.public.jurisdiction.scope``).
+SCOPE = "portal.public_scope"
 
 
 def publication_token() -> tuple[int, dt.datetime | None]:
@@ -50,10 +53,30 @@ def publication_token() -> tuple[int, dt.datetime | None]:
         # Core, not an ORM query: a 304 is this statement and little else (~5x cheaper).
         row = db.session.connection().execute(VERSION_QUERY).first()
         token = request.environ[_TOKEN] = (row[0], row[1]) if row else (0, None)
+        request.environ[_ACTIVE] = row[2] if row else None
     return token
 
 
-VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at)
+def active_jurisdictions() -> int:
+    """How many jurisdictions are active (read with the publication version, in the same
+    statement: a single-city portal knows it is one without a query of its own)."""
+    if not has_request_context():
+        return _count_active()
+    publication_token()
+    found = request.environ.get(_ACTIVE)
+    if found is None:                      # a token given without the count (a test's stand-in)
+        found = request.environ[_ACTIVE] = _count_active()
+    return int(found)
+
+
+def _count_active() -> int:
+    return db.session.connection().execute(ACTIVE_QUERY).scalar() or 0
+
+
+ACTIVE_QUERY = sa.select(sa.func.count()).select_from(Jurisdiction).where(Jurisdiction.active)
+#: The publication (version, changed_at) and the number of active jurisdictions, in one statement.
+VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at,
+                          ACTIVE_QUERY.scalar_subquery())
 
 
 def conditional(render: Callable[[], object], day: dt.date | None = None, cache: bool = True):
@@ -70,7 +93,9 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     """
     version, changed_at = publication_token()
     language = session.get("lang", "zh_CN")
-    etag = f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
+    scope = getattr(request.environ.get(SCOPE), "code", None)
+    etag = (f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
+            + (f"-{scope}" if scope else ""))
     last_modified = as_utc(changed_at)
     if day is not None:
         midnight = as_utc(clock.day_start(day))

@@ -18,7 +18,7 @@ from wtforms import StringField
 
 from portal import clock
 from portal.extensions import db, limiter
-from portal.public import queries
+from portal.public import jurisdiction, queries
 from portal.rules import identifiers
 from portal.rules.identifiers import InvalidIdentifier
 from portal.security import lookup_hash
@@ -92,6 +92,8 @@ def _no_store(response):
 
 
 def check():
+    # Scoped only when a jurisdiction is asked for: the look-up reads nothing else.
+    codes = jurisdiction.scope().codes if jurisdiction.requested_code() is not None else None
     form = CheckForm()
     result, error = None, None
     if request.method == "POST" and form.validate_on_submit():
@@ -101,8 +103,8 @@ def check():
             error = str(exc)
         else:
             code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
-            listed = queries.check_entries(db.session, code_hash)
-            removed = queries.check_removals(db.session, code_hash)
+            listed = queries.check_entries(db.session, code_hash, codes)
+            removed = queries.check_removals(db.session, code_hash, codes)
             masked = identifiers.mask_ric(number) if kind == "ric" else number
             result = {
                 "kind": kind, "masked": masked, "today": clock.today(),

@@ -44,6 +44,8 @@ ACTIVE = "portal.front.active"
 #: environ key of the request's publication token (``caching.publication_token``): the front
 #: cache's reading serves the request, so it is not read a second time.
 TOKEN = "portal.publication_token"
+#: environ key of the number of active jurisdictions, read with the publication token.
+ACTIVE_JURISDICTIONS = "portal.jurisdictions_active"
 
 #: Headers a 304 carries (RFC 9110 §15.4.5: those a 200 would have sent, less the content's own).
 _NOT_IN_304 = frozenset({"content-type", "content-length", "content-encoding", "content-range",
@@ -107,6 +109,7 @@ class FrontCache:
         self.pages: LRUCache = LRUCache(maxsize=size, getsizeof=lambda page: page.size)
         self._lock = threading.Lock()
         self._token: tuple | None = None
+        self._active: int | None = None
         self._read_at = float("-inf")
         self._engine = None
         self.version_reads = 0      # how often the version was read (for the tests)
@@ -125,6 +128,7 @@ class FrontCache:
             token = self.publication()
             if token is not None:
                 environ[TOKEN] = token
+                environ[ACTIVE_JURISDICTIONS] = self._active
                 if page.token == token and page.day == clock.today_in(self.zone):
                     return page.answer(environ, start_response)
         return self._through(environ, start_response, address)
@@ -190,6 +194,7 @@ class FrontCache:
         finally:
             deadline.stop()
         self.version_reads += 1
+        self._active = row[2] if row is not None else None
         return (row[0], row[1]) if row is not None else (0, None)
 
     def engine(self):

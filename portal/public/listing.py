@@ -11,13 +11,12 @@ from flask_babel import gettext as _
 
 from portal import clock, labels
 from portal.extensions import db
-from portal.public import queries
+from portal.public import jurisdiction, paging, queries
 from portal.public.caching import aggregates, conditional
-from portal.public import paging
 from portal.public.paging import Page
 from portal.rules.grades import red_list_rules
-from portal.rules.profiles import SEVERITIES
-from portal.web import active_profile, ground_label
+from portal.rules.profiles import SEVERITIES, load_profile
+from portal.web import ground_label
 
 _MAX_FILTER_LENGTH = 200
 
@@ -30,11 +29,25 @@ def register(bp: Blueprint) -> None:
 
 # ---------------------------------------------------------------- /entries
 
+#: The filters of the list's query string (the jurisdiction is the page's scope, not a filter).
+FILTERS = tuple(name for name in queries.ENTRY_FACETS if name != "jurisdiction")
+
+
+def in_scope(groups: list[tuple], codes) -> list[tuple]:
+    """The facet groups of the jurisdictions shown (the jurisdiction is a group's last key)."""
+    if codes is None:
+        return groups
+    position = queries.ENTRY_FACETS.index("jurisdiction")
+    return [row for row in groups if row[position] in codes]
+
+
 def entry_filters(args, profile, groups: list[tuple]) -> dict:
-    """The valid filters of the query string; anything else is ignored (never a 400)."""
-    raw = {name: (args.get(name) or "").strip()[:_MAX_FILTER_LENGTH] for name in queries.ENTRY_FACETS}
+    """The valid filters of the query string; anything else is ignored (never a 400).
+    ``profile`` None: the listings shown follow several profiles, whose ground codes mean
+    different things; there is no ground filter."""
+    raw = {name: (args.get(name) or "").strip()[:_MAX_FILTER_LENGTH] for name in FILTERS}
     filters: dict = {}
-    if raw["ground"] in {g.code for g in profile.grounds}:
+    if profile is not None and raw["ground"] in {g.code for g in profile.grounds}:
         filters["ground"] = raw["ground"]
     if raw["subject_kind"] in labels.SUBJECT_KINDS:
         filters["subject_kind"] = raw["subject_kind"]
@@ -66,12 +79,13 @@ def facet_counts(groups: list[tuple], filters: dict) -> tuple[dict[str, dict], i
 
 def _entry_options(profile, counts: dict[str, dict], locale: str) -> dict[str, list]:
     """(value, label, count) options of every filter, in a stable, meaningful order."""
-    grounds = [(g.code, ground_label(g.code, locale), counts["ground"].get(g.code, 0))
-               for g in profile.grounds if g.public or g.code in counts["ground"]]
+    grounds = [(g.code, ground_label(g.code, locale, profile), counts["ground"].get(g.code, 0))
+               for g in profile.grounds if g.public or g.code in counts["ground"]] if profile else []
     kinds = [(k, labels.label(labels.SUBJECT_KINDS, k), counts["subject_kind"].get(k, 0))
              for k in labels.SUBJECT_KINDS]
+    public = profile.public_severities if profile else SEVERITIES
     severities = [(s, labels.label(labels.SEVERITIES, s), counts["severity"].get(s, 0))
-                  for s in SEVERITIES if s in profile.public_severities or s in counts["severity"]]
+                  for s in SEVERITIES if s in public or s in counts["severity"]]
     departments = sorted(counts["department"].items(), key=lambda item: (-item[1], item[0]))
     years = sorted(counts["year"].items(), reverse=True)
     return {
@@ -107,28 +121,34 @@ def _cursor():
 
 
 def entries():
-    profile = active_profile()
+    scope = jurisdiction.scope()
+    profile = scope.profile
     oldest_first = request.args.get("sort") == "oldest"
     cursor, back = _cursor()
     if back is not None:
         return back
 
     def render():
-        groups = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
+        every = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
+        groups = in_scope(every, scope.codes)
         filters = entry_filters(request.args, profile, groups)
         counts, total = facet_counts(groups, filters)
         page = Page(1, total, key_of=lambda e: (e.listed_on, e.id))
         window = paging.locate(page, request.args.get("page"), cursor)
         if window is not None:
-            page.items = queries.entries_page(db.session, filters, oldest_first, window)
+            page.items = queries.entries_page(db.session, filters, oldest_first, window,
+                                              scope.codes)
         args = dict(filters, sort="oldest") if oldest_first else dict(filters)
-        options = _entry_options(profile, counts, str(get_locale()))
+        locale = str(get_locale())
+        options = _entry_options(profile, counts, locale)
         titles = {"ground": _("Ground"), "subject_kind": _("Kind"), "severity": _("Severity"),
                   "department": _("Deciding department"), "year": _("Year of listing")}
+        places = (jurisdiction.options(scope, places_counts(counts["jurisdiction"], scope), locale)
+                  if scope.province_wide else [])
         body = render_template(
             "public/entries.html", page=page, filters=filters, args=args, options=options,
-            titles=titles, oldest_first=oldest_first, profile=profile,
-            chips=_chips("public.entries", args, options, titles),
+            titles=titles, oldest_first=oldest_first, profile=profile, scope=scope,
+            places=places, chips=_chips("public.entries", args, options, titles),
         )
         return body, (200 if page.exists else 404)
 
@@ -142,22 +162,33 @@ def removals():
     if back is not None:
         return back
 
+    scope = jurisdiction.scope()
+
     def render():
-        counts = aggregates.get("removal-reasons", lambda: queries.removal_reason_counts(db.session))
+        grouped = aggregates.get("removal-reasons", lambda: queries.removal_reason_counts(db.session))
+        counts: dict[str, int] = {}
+        places: dict[str, int] = {}
+        for (why, code), n in grouped.items():
+            places[code] = places.get(code, 0) + n
+            if scope.codes is None or code in scope.codes:
+                counts[why] = counts.get(why, 0) + n
         reason = request.args.get("reason", "")
         reason = reason if reason in labels.REMOVAL_REASONS else None
         total = counts.get(reason, 0) if reason else sum(counts.values())
         page = Page(1, total, key_of=lambda r: (r.removed_on, r.id))
         window = paging.locate(page, request.args.get("page"), cursor)
         if window is not None:
-            page.items = queries.removals_page(db.session, reason, window)
+            page.items = queries.removals_page(db.session, reason, window, scope.codes)
         options = [(r, labels.label(labels.REMOVAL_REASONS, r), counts.get(r, 0))
                    for r in labels.REMOVAL_REASONS]
         args = {"reason": reason} if reason else {}
         chips = [(_("Reason for removal"), labels.label(labels.REMOVAL_REASONS, reason),
                   url_for("public.removals"))] if reason else []
+        places = (jurisdiction.options(scope, places_counts(places, scope), str(get_locale()))
+                  if scope.province_wide else [])
         body = render_template("public/removals.html", page=page, reason=reason, args=args,
-                               options=options, chips=chips)
+                               options=options, chips=chips, scope=scope, places=places,
+                               profile=scope.profile)
         return body, (200 if page.exists else 404)
 
     return conditional(render)
@@ -166,24 +197,43 @@ def removals():
 # ---------------------------------------------------------------- /redlist
 
 
+def places_counts(counts: dict[str, int], scope) -> dict[str, int]:
+    """Counts per jurisdiction shown on a province-wide page, each with those below it."""
+    return {item.code: sum(counts.get(code, 0) for code in scope.directory.below([item.code]))
+            for item in scope.shown()}
+
+
+def _numbered(profile) -> dict:
+    criteria = red_list_rules(profile)[0]
+    return {c.code: (str(i), c.text) for i, c in enumerate(criteria, start=1)}
+
+
 def redlist():
-    profile = active_profile()
+    scope = jurisdiction.scope()
+    profile = scope.profile
     today = clock.today()
     cursor, back = _cursor()
     if back is not None:
         return back
 
     def render():
-        total = aggregates.get(("red-list", today), lambda: queries.red_list_count(db.session, today))
+        total = aggregates.get(("red-list", today, scope.codes),
+                               lambda: queries.red_list_count(db.session, today, scope.codes))
         page = Page(1, total, key_of=lambda r: (r.admitted_on, r.id))
         window = paging.locate(page, request.args.get("page"), cursor)
         if window is not None:
-            page.items = queries.red_list_page(db.session, today, window)
-        criteria, incentives, source = red_list_rules(profile)
-        numbered = {c.code: (str(i), c.text) for i, c in enumerate(criteria, start=1)}
+            page.items = queries.red_list_page(db.session, today, window, scope.codes)
+        # The criteria of the rules shown; a province-wide page of several rules numbers each
+        # unit's criteria by its own profile.
+        criteria, incentives, source = red_list_rules(profile) if profile else ([], [], None)
+        numbering: dict[str, dict] = {}
 
         def criteria_met(row, locale: str) -> tuple[str, list[tuple[str, str]]]:
             """("1, 2, 4" / "1、2、4", [(number, text)]) of the criteria a red-list unit meets."""
+            if row.profile not in numbering:
+                numbering[row.profile] = _numbered(profile if profile and profile.code == row.profile
+                                                   else load_profile(row.profile))
+            numbered = numbering[row.profile]
             met = [(numbered[code][0], numbered[code][1].get(locale)) if code in numbered
                    else (code, code) for code in (row.criteria or [])]
             separator = ", " if locale.startswith("en") else "、"
@@ -191,7 +241,7 @@ def redlist():
 
         body = render_template("public/redlist.html", page=page, args={}, criteria=criteria,
                                incentives=incentives, source=source, criteria_met=criteria_met,
-                               today=today)
+                               today=today, scope=scope)
         return body, (200 if page.exists else 404)
 
     return conditional(render, day=today)

@@ -33,6 +33,7 @@ from werkzeug.http import is_resource_modified
 from portal import clock
 from portal.api.errors import requested_language
 from portal.extensions import db
+from portal.public import jurisdiction
 from portal.public import opendata_feeds as feeds
 from portal.public import opendata_files as files
 from portal.public import opendata_formats as formats
@@ -51,17 +52,19 @@ def export(dataset: str, fmt: str):
     the version query only; Range requests get 206 with the bytes asked for."""
     language = requested_language()
     version, changed_at = publication_token()
+    scope = _file_scope(jurisdiction.scope())
     tag = files.file_language(fmt, language)
     last_modified = as_utc(changed_at)
-    if not is_resource_modified(request.environ, etag=files.etag(version, tag),
+    if not is_resource_modified(request.environ, etag=files.etag(version, tag, scope.code),
                                 last_modified=last_modified):
         response = current_app.response_class(status=304)
-        response.set_etag(files.etag(version, tag))
+        response.set_etag(files.etag(version, tag, scope.code))
         if last_modified is not None:
             response.last_modified = last_modified
     else:
         try:
-            found = files.for_request(db.session, dataset, fmt, language, version, changed_at)
+            found = files.for_request(db.session, dataset, fmt, language, version, changed_at,
+                                      scope)
         except Timeout:                       # the file of this version is still being built
             db.session.rollback()
             response = current_app.response_class(
@@ -73,8 +76,9 @@ def export(dataset: str, fmt: str):
         db.session.rollback()                 # the build (if any) read in this transaction
         response = send_file(found.path, conditional=True, etag=found.etag, max_age=None)
         response.headers["Content-Type"] = formats.MIMETYPES[fmt]
+        stem = f"{dataset}-{scope.code}" if scope.code else dataset
         response.headers["Content-Disposition"] = (
-            f'attachment; filename="{dataset}-{clock.today().isoformat()}.{fmt}"')
+            f'attachment; filename="{stem}-{clock.today().isoformat()}.{fmt}"')
     if fmt != "json":   # JSON does not depend on the language, CSV and XLSX do
         response.content_language = "en" if language == "en" else "zh-CN"
     response.headers["Cache-Control"] = "public, max-age=60"
@@ -83,17 +87,25 @@ def export(dataset: str, fmt: str):
     return response
 
 
+def _file_scope(found: jurisdiction.Scope) -> formats.Scope:
+    """The export files of a request's scope (their name, their rows, the profile they name)."""
+    profile = found.profile
+    return formats.Scope(found.code, found.codes, profile.code if profile is not None else None)
+
+
 @bp.get("/feeds/changes.atom")
 def changes_feed():
     language = requested_language()
+    scope = jurisdiction.scope()
 
     def render():
-        rows = feeds.latest_changes(db.session)
-        withdrawals = feeds.latest_withdrawals(db.session)
+        rows = feeds.latest_changes(db.session, codes=scope.codes)
+        withdrawals = feeds.latest_withdrawals(db.session, codes=scope.codes)
         self_url = current_app.config["PORTAL_BASE_URL"].rstrip("/") + url_for(
             "opendata.changes_feed", lang=request.args.get("lang") and language)
         with force_locale(language):
-            body = feeds.atom_feed(rows, publication_token()[1], language, self_url, withdrawals)
+            body = feeds.atom_feed(rows, publication_token()[1], language, self_url, withdrawals,
+                                   site=scope.site(), scope=scope.code)
         return Response(body, content_type="application/atom+xml; charset=utf-8")
 
     return conditional(render)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry as E
 from portal.public import opendata_formats as formats
+from portal.public.queries import within
 
 #: The formula guard of :func:`opendata_formats.neutralise`, as first characters.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -59,6 +60,7 @@ def _line(rows: formats.Rows, english: bool):
         "department": _text(E.department),
         "under_objection": _text(sa.case((E.under_objection.is_(True), yes), else_=no)),
         "url": _text(url[0] + E.public_id + url[1]),
+        "jurisdiction": _text(E.jurisdiction),
     }
     line = None
     for field, _title in formats.ENTRY_COLUMNS:
@@ -66,11 +68,13 @@ def _line(rows: formats.Rows, english: bool):
     return line.label("line")
 
 
-def write_entries(out: BinaryIO, session: Session, language: str) -> None:
-    """The entries CSV (BOM, translated header row, one line per listed entry in id order)."""
+def write_entries(out: BinaryIO, session: Session, language: str, codes=None) -> None:
+    """The entries CSV (BOM, translated header row, one line per listed entry in id order) of
+    the jurisdictions ``codes`` (None: all)."""
     rows = formats.Rows(formats.DATASETS["entries"], language)
     out.write(formats.csv_header(rows))
-    stmt = sa.select(E.id, _line(rows, language == "en")).where(formats.DATASETS["entries"].where())
+    stmt = sa.select(E.id, _line(rows, language == "en")).where(
+        formats.DATASETS["entries"].where(), within(E.jurisdiction, codes))
     connection = session.connection()       # Core rows: no ORM result processing per row
     last = 0
     while True:

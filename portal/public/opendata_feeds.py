@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from portal import labels
 from portal.api import serializers
 from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
-from portal.public.queries import LISTED, notice_public
+from portal.public.queries import LISTED, notice_public, within
 
 ATOM = "http://www.w3.org/2005/Atom"
 #: RFC 6721: an entry that left the feed's source is announced by a tombstone
@@ -40,8 +40,9 @@ TAG_DATE = "2026"
 # Atom
 # --------------------------------------------------------------------------
 
-def latest_changes(session: Session, limit: int = FEED_SIZE) -> list:
-    """The newest additions (publication date) and removals (removal date): one UNION query."""
+def latest_changes(session: Session, limit: int = FEED_SIZE, codes=None) -> list:
+    """The newest additions (publication date) and removals (removal date) of the
+    jurisdictions ``codes`` (None: all): one UNION query."""
     def columns(model, kind: str, day, reason, entry_public_id, last_day, leaves_on):
         return (sa.literal_column(f"'{kind}'").label("kind"), model.public_id.label("public_id"),
                 model.profile.label("profile"), model.name.label("name"),
@@ -56,14 +57,16 @@ def latest_changes(session: Session, limit: int = FEED_SIZE) -> list:
         sa.select(*columns(PublishedEntry, "addition", PublishedEntry.published_on,
                            sa.cast(sa.null(), sa.String(30)), PublishedEntry.public_id,
                            PublishedEntry.term_last_day, PublishedEntry.leaves_list_on))
-        .where(LISTED).order_by(PublishedEntry.published_on.desc(), PublishedEntry.id.desc())
+        .where(LISTED, within(PublishedEntry.jurisdiction, codes))
+        .order_by(PublishedEntry.published_on.desc(), PublishedEntry.id.desc())
         .limit(limit).subquery()
     )
     removals = (
         sa.select(*columns(RemovalNotice, "removal", RemovalNotice.removed_on,
                            RemovalNotice.reason, RemovalNotice.entry_public_id,
                            sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Date)))
-        .where(notice_public()).order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
+        .where(notice_public(), within(RemovalNotice.jurisdiction, codes))
+        .order_by(RemovalNotice.removed_on.desc(), RemovalNotice.id.desc())
         .limit(limit).subquery()
     )
     both = sa.union_all(sa.select(additions), sa.select(removals)).subquery()
@@ -72,10 +75,11 @@ def latest_changes(session: Session, limit: int = FEED_SIZE) -> list:
     ).all()
 
 
-def latest_withdrawals(session: Session, limit: int = FEED_SIZE) -> list[PublicationWithdrawal]:
+def latest_withdrawals(session: Session, limit: int = FEED_SIZE,
+                       codes=None) -> list[PublicationWithdrawal]:
     """The newest withdrawals from publication (tombstones of entries and removal notices)."""
     return session.execute(
-        sa.select(PublicationWithdrawal)
+        sa.select(PublicationWithdrawal).where(within(PublicationWithdrawal.jurisdiction, codes))
         .order_by(PublicationWithdrawal.withdrawn_at.desc(), PublicationWithdrawal.id.desc())
         .limit(limit)
     ).scalars().all()
@@ -99,14 +103,18 @@ def _sub(parent, name: str, text: str | None = None, **attrs) -> ET.Element:
 
 
 def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_url: str,
-              withdrawals: list = ()) -> bytes:
+              withdrawals: list = (), site=None, scope: str | None = None) -> bytes:
     """Atom 1.0 (RFC 4287) document of ``rows`` from :func:`latest_changes`, with an RFC 6721
-    tombstone (``at:deleted-entry``) for each record in ``withdrawals`` (no longer published)."""
-    from portal.web import active_profile
+    tombstone (``at:deleted-entry``) for each record in ``withdrawals`` (no longer published).
+    ``site``: who the feed speaks for (``portal.public.jurisdiction.Site``; default: the
+    portal's profile); ``scope``: the jurisdiction's code of a feed of one jurisdiction."""
+    if site is None:
+        from portal.public.jurisdiction import Site
+        from portal.web import active_profile
 
+        site = Site(profile=active_profile())
     urls = serializers.Urls()
     host = urlsplit(urls.base).hostname or "localhost"
-    profile = active_profile()
     kinds = {k: str(v) for k, v in labels.SUBJECT_KINDS.items()}
     reasons = {k: str(v) for k, v in labels.REMOVAL_REASONS.items()}
     english = language == "en"
@@ -114,16 +122,18 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
 
     feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:at": TOMBSTONES,
                                XML_LANG: "en" if english else "zh-CN"})
-    _sub(feed, "id", _tag(host, "changes"))
+    _sub(feed, "id", _tag(host, f"changes:{scope}" if scope else "changes"))
     _sub(feed, "title", _("Social Insurance Serious Dishonesty List: additions and removals"))
-    _sub(feed, "subtitle", profile.authority.get(language))
+    _sub(feed, "subtitle", site.authority(language))
     stamps = [serializers.iso(row.stamp) for row in rows]
     _sub(feed, "updated", serializers.iso(changed_at) or max(stamps, default=None)
          or "1970-01-01T00:00:00Z")
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     _sub(feed, "link", rel="alternate", type="text/html", href=urls.absolute(url_for("public.home")))
+    if scope:
+        _sub(feed, "category", term=f"jurisdiction:{scope}")
     author = _sub(feed, "author")
-    _sub(author, "name", profile.authority.get(language))
+    _sub(author, "name", site.authority(language))
 
     for row, stamp in zip(rows, stamps):
         ground = (serializers.ground_text_en(row.profile, row.ground_code, row.ground_text)

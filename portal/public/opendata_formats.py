@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from portal import clock, labels
 from portal.api import serializers
 from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
-from portal.public.queries import LISTED, notice_public
+from portal.public.queries import LISTED, notice_public, within
 
 CHUNK = 2000
 XLSX_MAX_ROWS = 1_048_575          # Excel: 1,048,576 rows per sheet, one of them the header
@@ -46,11 +46,12 @@ _ENTRY_FIELDS = (
     "id", "public_id", "name", "subject_kind", "code_display", "ground_code", "ground_text",
     "ground_text_en", "severity", "listed_on", "term_start", "term_last_day", "leaves_list_on",
     "department",
-    "under_objection",
+    "under_objection", "profile", "jurisdiction",
 )
 _REMOVAL_FIELDS = (
     "id", "public_id", "profile", "name", "subject_kind", "code_display", "ground_code",
     "ground_text", "listed_on", "removed_on", "reason", "department", "entry_public_id",
+    "jurisdiction",
 )
 
 # Column (machine field of the JSON row, translated header). Dates stay ISO in CSV.
@@ -71,6 +72,7 @@ ENTRY_COLUMNS = _COMMON_HEAD + [
     ("department", _l("Deciding department")),
     ("under_objection", _l("Under objection")),
     ("url", _l("Entry page")),
+    ("jurisdiction", _l("Jurisdiction code")),
 ]
 REMOVAL_COLUMNS = _COMMON_HEAD + [
     ("listed_on", _l("Date of the listing decision")),
@@ -79,19 +81,31 @@ REMOVAL_COLUMNS = _COMMON_HEAD + [
     ("reason_text", _l("Reason for removal")),
     ("department", _l("Deciding department")),
     ("entry_url", _l("Entry page")),
+    ("jurisdiction", _l("Jurisdiction code")),
 ]
 #: Records no longer published (Order 36): the deletions a copy of the list must apply.
-_WITHDRAWAL_FIELDS = ("id", "topic", "public_id", "withdrawn_on", "reason")
+_WITHDRAWAL_FIELDS = ("id", "topic", "public_id", "withdrawn_on", "reason", "jurisdiction")
 WITHDRAWAL_COLUMNS = [
     ("public_id", _l("Public ID")),
     ("type", _l("Kind of record")),
     ("withdrawn_on", _l("No longer published since")),
     ("reason", _l("Reason code")),
     ("reason_text", _l("Reason")),
+    ("jurisdiction", _l("Jurisdiction code")),
 ]
 _DATE_FIELDS = {"listed_on", "term_start", "term_last_day", "leaves_list_on", "removed_on", "withdrawn_on"}
 _WIDTHS = {"public_id": 14, "name": 36, "code": 22, "ground_text": 48, "department": 28,
            "url": 40, "entry_url": 40, "reason_text": 24}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which jurisdictions an export file holds: ``code`` (None: the whole portal), the codes
+    of it and those below it (None: all), the one profile they follow (None: several)."""
+
+    code: str | None
+    codes: frozenset[str] | None
+    profile: str | None
 
 
 @dataclass(frozen=True)
@@ -114,11 +128,14 @@ DATASETS = {
 }
 
 
-def iter_rows(session: Session, dataset: Dataset, chunk: int | None = None) -> Iterator[list]:
-    """Chunks of rows in id order: ``WHERE id > last ORDER BY id LIMIT chunk`` (keyset)."""
+def iter_rows(session: Session, dataset: Dataset, chunk: int | None = None,
+              codes=None) -> Iterator[list]:
+    """Chunks of rows in id order: ``WHERE id > last ORDER BY id LIMIT chunk`` (keyset); of
+    the jurisdictions ``codes`` (None: all)."""
     chunk = chunk or CHUNK
     model = dataset.model
-    stmt = sa.select(*(getattr(model, f) for f in dataset.fields)).where(dataset.where())
+    stmt = sa.select(*(getattr(model, f) for f in dataset.fields)).where(
+        dataset.where(), within(model.jurisdiction, codes))
     last = 0
     while True:
         rows = session.execute(stmt.where(model.id > last).order_by(model.id).limit(chunk)).all()
@@ -161,7 +178,8 @@ class Rows:
             return {"public_id": row.public_id, "type": row.topic,
                     "withdrawn_on": serializers.iso(row.withdrawn_on), "reason": row.reason,
                     "reason_text": self.reasons["zh_CN"].get(row.reason, row.reason),
-                    "reason_text_en": self.reasons["en"].get(row.reason, row.reason)}
+                    "reason_text_en": self.reasons["en"].get(row.reason, row.reason),
+                    "jurisdiction": row.jurisdiction}
         return serializers.removal_summary(row, self.urls, self.reasons)
 
     def cells(self, record: dict) -> list:
@@ -195,14 +213,15 @@ def csv_header(rows: Rows) -> bytes:
     return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
 
 
-def write_csv(out: BinaryIO, session: Session, dataset: Dataset, language: str) -> None:
+def write_csv(out: BinaryIO, session: Session, dataset: Dataset, language: str,
+              codes=None) -> None:
     """Cell by cell through the csv module (the entries use :mod:`opendata_csv`)."""
     rows = Rows(dataset, language)
     out.write(csv_header(rows))
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:
         writer = csv.writer(text)
-        for chunk in iter_rows(session, dataset):
+        for chunk in iter_rows(session, dataset, codes=codes):
             writer.writerows(rows.texts(chunk))
         text.flush()
     finally:
@@ -210,18 +229,23 @@ def write_csv(out: BinaryIO, session: Session, dataset: Dataset, language: str) 
 
 
 def write_json(out: BinaryIO, session: Session, dataset: Dataset, language: str,
-               version: int) -> None:
+               version: int, scope: Scope | None = None) -> None:
+    """``scope``: the jurisdiction the file is of (None: the whole portal, whose profile is
+    named when it has one); every record names its own jurisdiction (and an entry its
+    profile)."""
     rows = Rows(dataset, language)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    scope = scope or Scope(None, None, current_app.config["PORTAL_PROFILE"])
     head = {
         "dataset": dataset.name,
         "generated_at": serializers.iso(clock.now()),
         "publication_version": version,
-        "profile": current_app.config["PORTAL_PROFILE"],
+        "jurisdiction": scope.code,
+        "profile": scope.profile,
     }
     out.write((dumps(head)[:-1] + ',"data":[').encode("utf-8"))
     count = 0
-    for chunk in iter_rows(session, dataset):
+    for chunk in iter_rows(session, dataset, codes=scope.codes):
         parts = []
         for row in chunk:
             parts.append(("," if count else "") + "\n" + dumps(rows.record(row)))
@@ -230,7 +254,8 @@ def write_json(out: BinaryIO, session: Session, dataset: Dataset, language: str,
     out.write(f'\n],"count":{count}}}\n'.encode())
 
 
-def write_xlsx(out: BinaryIO, session: Session, dataset: Dataset, language: str) -> None:
+def write_xlsx(out: BinaryIO, session: Session, dataset: Dataset, language: str,
+               codes=None) -> None:
     """The workbook, written row by row (openpyxl's write-only mode).
 
     A sheet holds at most ``XLSX_MAX_ROWS`` data rows (Excel's limit is 1,048,576
@@ -239,7 +264,7 @@ def write_xlsx(out: BinaryIO, session: Session, dataset: Dataset, language: str)
     rows = Rows(dataset, language)
     workbook = Workbook(write_only=True)
     sheet, sheets, used = None, 0, XLSX_MAX_ROWS
-    for chunk in iter_rows(session, dataset):
+    for chunk in iter_rows(session, dataset, codes=codes):
         for row in chunk:
             if used == XLSX_MAX_ROWS:
                 sheets += 1

@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from portal import clock, labels
 from portal.extensions import db
 from portal.public import aggregates as agg
-from portal.public import charts
+from portal.public import charts, jurisdiction
 from portal.public.caching import aggregates as cache
 from portal.public.caching import conditional
 from portal.services import listing_counts
 from portal.services.calendar import load_calendar
-from portal.web import active_profile, ground_label
+from portal.web import ground_label
 
 MONTHS = 24
 
@@ -37,18 +37,50 @@ class Figures:
     timeliness: listing_counts.Timeliness
 
 
-def compute(profile, today: dt.date) -> Figures:
+def _add(into: dict, more: dict) -> dict:
+    for key, n in more.items():
+        into[key] = into.get(key, 0) + n
+    return into
+
+
+def _merged(parts: list[listing_counts.Timeliness]) -> listing_counts.Timeliness:
+    """The timeliness of several profiles' decisions together."""
+    if len(parts) == 1:
+        return parts[0]
+    counts = {name: sum(getattr(p, name) for p in parts)
+              for name in ("on_time", "published_late", "overdue_unpublished",
+                           "removed_unpublished_late", "pending")}
+    delays, working = {}, {}
+    for part in parts:
+        _add(delays, dict(part.delays))
+        _add(working, dict(part.working_delays))
+    return listing_counts.Timeliness(**counts, delays=tuple(sorted(delays.items())),
+                                     working_delays=tuple(sorted(working.items())))
+
+
+def compute(profiles, today: dt.date, codes=None) -> Figures:
+    """The figures of the jurisdictions ``codes`` (None: all): the current list from the
+    projection; the counts over time from the decisions of their profiles."""
     session = db.session
     since = agg.month_start(today, MONTHS - 1)
+    if not isinstance(profiles, (list, tuple)):
+        profiles = [profiles]
+    calendar = load_calendar(session)
     # From the cases, as counts only: the decisions still unpublished past their due date
     # count as late, and listings and removals whose publication has ended still count.
-    timely = listing_counts.publication_timeliness(session, profile, since, today,
-                                                   load_calendar(session))
+    timely = _merged([listing_counts.publication_timeliness(session, p, since, today, calendar)
+                      for p in profiles])
+    flows: dict[str, dict[str, int]] = {"added": {}, "removed": {}}
+    reasons: dict[str, int] = {}
+    for p in profiles:
+        for flow, counts in listing_counts.monthly_flows(session, p, since).items():
+            _add(flows.setdefault(flow, {}), counts)
+        _add(reasons, listing_counts.removal_reasons(session, p))
     return Figures(
-        by_ground=agg.listed_by_ground(session),
+        by_ground=agg.listed_by_ground(session, codes, by_profile=len(profiles) > 1),
         months=agg.months(today, MONTHS),
-        flows=listing_counts.monthly_flows(session, profile, since),
-        reasons=listing_counts.removal_reasons(session, profile),
+        flows=flows,
+        reasons=reasons,
         processing=agg.processing_time(timely.delays, timely.working_delays),
         timeliness=timely,
     )
@@ -61,15 +93,24 @@ def _number(value: float | None) -> str:
 
 
 def stats():
-    profile = active_profile()
+    scope = jurisdiction.scope()
+    profiles = scope.profiles()
+    profile = scope.profile
     today = clock.today()
 
     def render():
-        figures = cache.get(("stats", profile.code, today), lambda: compute(profile, today))
+        figures = cache.get(("stats", tuple(p.code for p in profiles), scope.codes, today),
+                            lambda: compute(profiles, today, scope.codes))
         locale = str(get_locale())
-        codes = [g.code for g in profile.grounds if g.public or g.code in figures.by_ground]
-        codes += sorted(set(figures.by_ground) - set(codes))
-        grounds = [(ground_label(code, locale), figures.by_ground.get(code, 0)) for code in codes]
+        if len(profiles) == 1:
+            profile_ = profiles[0]
+            codes = [g.code for g in profile_.grounds if g.public or g.code in figures.by_ground]
+            codes += sorted(set(figures.by_ground) - set(codes))
+            grounds = [(ground_label(code, locale, profile_), figures.by_ground.get(code, 0))
+                       for code in codes]
+        else:              # several rules: a ground is its profile's (the same code differs)
+            grounds = [(ground_label(ground, locale, code), n)
+                       for (code, ground), n in sorted(figures.by_ground.items())]
         listed = sum(figures.by_ground.values())
         reasons = [(labels.label(labels.REMOVAL_REASONS, r), figures.reasons.get(r, 0))
                    for r in labels.REMOVAL_REASONS]
@@ -96,7 +137,7 @@ def stats():
             _("Bar chart of the %(total)s published removals by reason.", total=removed_total)
             + " " + table_note, reasons) if removed_total else None
         processing = figures.processing
-        deadline = profile.deadline("publication")
+        deadline = (profile or profiles[0]).deadline("publication")
         return render_template(
             "public/stats.html", profile=profile, today=today, listed=listed, grounds=grounds,
             months=months, first=first, last=last, reasons=reasons, removed_total=removed_total,

@@ -18,42 +18,67 @@ from flask import (
     url_for,
 )
 
+from flask_babel import get_locale
+
 from portal import clock, deadline
 from portal.extensions import db
-from portal.public import check, listing, queries, stats
+from portal.public.caching import active_jurisdictions
+from portal.public import check, jurisdiction, listing, queries, stats
+from portal.public.caching import aggregates
 from portal.public.caching import conditional as _conditional
 from portal.public.decided_under import decided_under
-from portal.web import active_profile
+from portal.rules.profiles import UnknownProfile, load_profile
 from search_index import Results
 
 bp = Blueprint("public", __name__)
 listing.register(bp)
 check.register(bp)
 stats.register(bp)
+bp.record_once(lambda state: jurisdiction.init_app(state.app))
 
 
 @bp.get("/")
 def home():
-    return _conditional(lambda: render_template(
-        "public/home.html", summary=queries.home_summary(db.session), profile=active_profile()))
+    scope = jurisdiction.scope()
+
+    def render():
+        places = []
+        if scope.province_wide:
+            counts = aggregates.get("listed-by-jurisdiction",
+                                    lambda: queries.listed_by_jurisdiction(db.session))
+            places = jurisdiction.options(scope, listing.places_counts(counts, scope),
+                                          str(get_locale()))
+        return render_template("public/home.html", places=places, scope=scope,
+                               summary=queries.home_summary(db.session, codes=scope.codes))
+
+    return _conditional(render)
 
 
 @bp.get("/entries/<public_id>")
 def entry(public_id: str):
     today = clock.today()      # the rectification window: the page depends on the day
+    scope = jurisdiction.scope()
 
     def render():
-        found = queries.entry_by_public_id(db.session, public_id)
+        found = queries.entry_with_jurisdiction(db.session, public_id)
+        if found is not None and scope.codes is not None and found[0].jurisdiction not in scope.codes:
+            found = None                    # not this jurisdiction's: as if it did not exist
         if found is None:
             gone = queries.withdrawal(db.session, "entry", public_id[:20])
-            if gone is None:
+            if gone is None or (scope.codes is not None and gone.jurisdiction not in scope.codes):
                 abort(404)
             return render_template("public/withdrawn.html", withdrawal=gone), 410
+        found, place = found
+        several = active_jurisdictions() > 1
+        # A city's entry speaks for its bureau; a single-city portal's pages stay as they were.
+        site = jurisdiction.entry_site(place if several else None)
+        jurisdiction.speak_for(site)
         removal = (queries.removal_for_entry(db.session, public_id)
                    if found.status == "removed" else None)
         return render_template(
-            "public/entry.html", entry=found, removal=removal, profile=active_profile(),
-            today=today, rules=decided_under(found.profile, found.listed_on),
+            "public/entry.html", entry=found, removal=removal, profile=_profile_of(found),
+            today=today, rules=decided_under(found.profile, found.listed_on), site=site,
+            show_jurisdiction=several,
             rectification_open=bool(found.rectification_closes_on
                                     and today <= found.rectification_closes_on),
         )
@@ -62,8 +87,18 @@ def entry(public_id: str):
     return _conditional(render, day=today)
 
 
+def _profile_of(entry):
+    """The rules an entry was decided under (its own profile, never the portal's)."""
+    try:
+        return load_profile(entry.profile)
+    except (UnknownProfile, ValueError):
+        return jurisdiction.Scope().profile
+
+
 SEARCH_FILTERS = ("ground", "subject_kind", "year")
 PER_PAGE = 20
+#: The facets of a search (a province-wide search also counts per jurisdiction).
+SEARCH_FACETS = ("ground", "subject_kind", "year")
 
 
 def _searchable_documents() -> int:
@@ -78,28 +113,44 @@ def _searchable_documents() -> int:
 def search():
     from portal.search import get_index
 
+    scope = jurisdiction.scope()
+    profile = scope.profile
     q = request.args.get("q", "").strip()[:200]
     page = request.args.get("page", 1, type=int) or 1
     filters = {k: request.args[k] for k in SEARCH_FILTERS if request.args.get(k)}
     if "year" in filters and not filters["year"].isdigit():
         filters.pop("year")
+    if profile is None:
+        filters.pop("ground", None)          # ground codes mean different things per profile
+    wanted = dict(filters)
+    if scope.codes is not None:
+        wanted["jurisdiction"] = sorted(scope.codes)
+    facets = SEARCH_FACETS + (("jurisdiction",) if scope.province_wide else ())
     results, rows = None, {}
     index = get_index()
-    if q and not index.exists():
+    context = {"filters": filters, "profile": profile, "per_page": PER_PAGE, "scope": scope}
+    # An index written before documents carried their jurisdiction cannot be scoped: the
+    # worker rebuilds it at once; meanwhile a scoped search says so.
+    scoped = scope.codes is not None or scope.province_wide
+    stale = scoped and q and index.exists() and not index.current()
+    if q and (not index.exists() or stale):
         if _searchable_documents():
             # The index is being rebuilt (the worker does it from the projection): say so
             # rather than answer "nothing found".
             return render_template("public/search.html", q=q, results=None, rows=rows,
-                                   filters=filters, profile=active_profile(), per_page=PER_PAGE,
-                                   unavailable=True), 503
+                                   unavailable=True, places=[], **context), 503
         results = Results(total=0, hits=[], facets={}, page=1, per_page=PER_PAGE, exact=False,
                           suggestion=None)                 # nothing published: nothing to find
     elif q:
-        results = index.search(q, filters=filters, page=max(page, 1), per_page=PER_PAGE,
-                               time_limit=deadline.within(index.time_limit))
+        results = index.search(q, filters=wanted, facets=facets, page=max(page, 1),
+                               per_page=PER_PAGE, time_limit=deadline.within(index.time_limit))
         rows = queries.entries_by_public_ids(db.session, [hit.id for hit in results.hits])
+    places = []
+    if results is not None and scope.province_wide:
+        places = jurisdiction.options(scope, listing.places_counts(
+            results.facets.get("jurisdiction", {}), scope), str(get_locale()))
     return render_template("public/search.html", q=q, results=results, rows=rows,
-                           filters=filters, profile=active_profile(), per_page=PER_PAGE)
+                           places=places, **context)
 
 
 @bp.get("/lang/<code>")

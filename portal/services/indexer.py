@@ -28,7 +28,7 @@ def entry_document(entry: PublishedEntry) -> dict:
         # The projection is masked already; masked again so no row written before the
         # detector knew a shape reaches a search snippet.
         "department": entry.department, "facts": mask_ric_numbers(entry.facts),
-        "removal_reason": None,
+        "removal_reason": None, "jurisdiction": entry.jurisdiction,
     }
 
 
@@ -41,6 +41,7 @@ def removal_document(notice: RemovalNotice) -> dict:
         "subject_kind": notice.subject_kind, "severity": "",
         "year": notice.removed_on.year, "listed_on": notice.listed_on,
         "department": notice.department, "facts": "", "removal_reason": notice.reason,
+        "jurisdiction": notice.jurisdiction,
     }
 
 

@@ -50,7 +50,7 @@ def test_entries_csv_has_bom_chinese_headers_and_the_listed_rows(app, session, c
                         response.headers["Content-Disposition"])
     rows = _csv(response)
     header = rows[0]
-    assert len(header) == 14 and "列入事由" in header and "作出决定的部门" in header
+    assert len(header) == 15 and "列入事由" in header and "作出决定的部门" in header
     body = {row[1]: row for row in rows[1:]}
     assert set(body) == {org.subject.name, person.subject.name}        # removed ones are not listed
     org_row = body[org.subject.name]
@@ -59,6 +59,7 @@ def test_entries_csv_has_bom_chinese_headers_and_the_listed_rows(app, session, c
     assert org_row[10] == org.leaves_list_on.isoformat() and header[9:11] == [
         "列入期限至（含当日）", "移出名单日期（期满次日）"]
     assert org_row[13] == f"http://localhost/entries/{org_row[0]}"
+    assert org_row[14] == "jiamusi"                     # issue 12: the jurisdiction's code
     person_row = body[person.subject.name]
     assert person_row[2] == "个人" and person_row[3] == mask_ric(person.subject.id_number)
 
@@ -70,7 +71,7 @@ def test_csv_in_english_on_request(app, session, client):
                        "Ground code", "Ground", "Severity", "Date of the listing decision",
                        "Term start", "Listed until (inclusive)", "Leaves the list on",
                        "Deciding department",
-                       "Under objection", "Entry page"]
+                       "Under objection", "Entry page", "Jurisdiction code"]
     row = next(r for r in rows if r[1] == org.subject.name)
     assert row[2] == "Organisation" and row[6] == "Severe" and row[12] == "No"
     assert row[5] == load_profile("jiamusi").ground(org.ground).text.en
