@@ -17,11 +17,31 @@ PASSWORD = "x"
 
 
 @pytest.fixture
-def fast_passwords(monkeypatch):
-    """A light Argon2 profile: the tests check behaviour, not the (deliberately slow) cost."""
+def fast_passwords(monkeypatch, request):
+    """A light Argon2 profile: the tests check behaviour, not the (deliberately slow) cost.
+
+    Also: a test that sets ``PORTAL_PROFILE`` means a single-city portal of that profile, so
+    the one jurisdiction of its portal follows the setting (see :func:`follow_portal_profile`).
+    """
     light = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     monkeypatch.setattr(security, "_password_hasher", light)
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        app.before_request(lambda: follow_portal_profile(db.session, app.config))
     return light
+
+
+def follow_portal_profile(session, config) -> None:
+    """Give the one jurisdiction of a single-city test portal the profile ``PORTAL_PROFILE``
+    names now (the fixture seeds it from the setting before a test changes the setting)."""
+    from portal.models import Jurisdiction
+    from portal.services.publication import bump_version
+
+    rows = session.execute(sa.select(Jurisdiction)).scalars().all()
+    if len(rows) == 1 and rows[0].profile != config["PORTAL_PROFILE"]:
+        rows[0].profile = config["PORTAL_PROFILE"]
+        bump_version(session)
+        session.commit()
 
 
 def user(session, role: Role, username: str | None = None) -> StaffUser:
