@@ -271,10 +271,10 @@ def attachment(submission_id: int, attachment_id: int):
     """Download one piece of evidence (audited: it may hold personal data)."""
     from portal.submit.files import send_attachment
 
+    _submission(submission_id)          # another bureau's filing: refused (and audited) first
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.submission_id != submission_id:
         abort(404)
-    scoping.guard(found.submission.jurisdiction, "submission", found.submission.receipt_no)
     audit.record(db.session, Actor.staff(current_user), "submission.download", "submission",
                  found.submission.receipt_no, {"attachment": found.id})
     db.session.commit()

@@ -44,18 +44,21 @@ def follow_portal_profile(session, config) -> None:
         session.commit()
 
 
-def user(session, role: Role, username: str | None = None) -> StaffUser:
-    """A staff user whose password is ``PASSWORD`` (hashed with the current hasher)."""
-    found = make_staff(session, role, username)
+def user(session, role: Role, username: str | None = None,
+         jurisdictions: tuple[str, ...] | None = None) -> StaffUser:
+    """A staff user whose password is ``PASSWORD`` (hashed with the current hasher), working
+    for ``jurisdictions`` (default: see ``factories.make_staff``)."""
+    found = make_staff(session, role, username, jurisdictions)
     found.password_hash = security.hash_password(PASSWORD)
     found.display_name = f"{role.value.title()} {found.username}"
     session.flush()
     return found
 
 
-def staff(session, role: Role, username: str | None = None) -> StaffUser:
+def staff(session, role: Role, username: str | None = None,
+          jurisdictions: tuple[str, ...] | None = None) -> StaffUser:
     """A staff user; reviewers, approvers and admins get an enrolled authenticator."""
-    found = user(session, role, username)
+    found = user(session, role, username, jurisdictions)
     if role.needs_second_factor:
         found.totp_secret = pyotp.random_base32()
     session.commit()
