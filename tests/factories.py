@@ -21,10 +21,19 @@ from portal.services.calendar import load_calendar
 _seq = count(1)
 
 
-def make_staff(session, role: Role, username: str | None = None) -> StaffUser:
+def make_staff(session, role: Role, username: str | None = None,
+               jurisdictions: tuple[str, ...] | None = None) -> StaffUser:
+    """A member of staff working for ``jurisdictions`` (default: every jurisdiction at the
+    top of the tree, i.e. the one of a single-city portal)."""
+    from portal.models import Jurisdiction, StaffJurisdiction
+
     user = StaffUser(username=username or f"{role.value}{next(_seq)}", display_name=role.value,
                      role=role, password_hash=_PASSWORD_HASH)
     session.add(user)
+    session.flush()
+    codes = jurisdictions if jurisdictions is not None else session.execute(
+        sa.select(Jurisdiction.code).where(Jurisdiction.parent_code.is_(None))).scalars().all()
+    session.add_all(StaffJurisdiction(staff_id=user.id, jurisdiction_code=code) for code in codes)
     session.flush()
     return user
 

@@ -42,15 +42,28 @@ def no_store(response):
 
 @bp.context_processor
 def profile_validity():
-    """Warn on every back-office page when the rules of the active profile are not in force
-    today (Shanghai's measures were valid 2018-08-01 to 2023-07-31): decisions need a basis."""
-    from portal import clock
-    from portal.rules import terms
-    from portal.web import active_profile
+    """Warn on every back-office page when the rules of a jurisdiction the user works for are
+    not in force today (Shanghai's measures were valid 2018-08-01 to 2023-07-31): decisions
+    need a basis. Lists that mix jurisdictions name each row's (``jurisdiction_label``)."""
+    from flask_login import current_user
 
-    profile = active_profile()
-    return {"profile_validity": terms.profile_warning(profile, clock.today()),
-            "validity_profile": profile}
+    from portal import clock
+    from portal.admin import scoping
+    from portal.rules import terms
+
+    found = {"profile_validity": None, "validity_profile": None,
+             "several_jurisdictions": False, "jurisdiction_label": scoping.label}
+    if not current_user.is_authenticated:
+        return found
+    mine = scoping.current()
+    found["several_jurisdictions"] = scoping.several()
+    for code in sorted(mine.writable):
+        profile = scoping.profile_of(code)
+        warning = terms.profile_warning(profile, clock.today())
+        if warning:
+            found.update(profile_validity=warning, validity_profile=profile)
+            break
+    return found
 
 
 @bp.record_once

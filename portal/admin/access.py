@@ -132,6 +132,8 @@ def enforce_session():
     # Load the user from this request's session: requests that share an application
     # context (tests, CLI rendering) must not inherit the previous request's user.
     g.pop("_login_user", None)
+    g.pop("_staff_scope", None)         # nor the previous request's scope (portal.admin.scoping)
+    g.pop("_jurisdictions", None)
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and not (getattr(view, "admin_roles", None)
                                  or getattr(view, "admin_public", False)):

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import forms, queries
+from portal.admin import forms, queries, scoping
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import Role
@@ -33,7 +33,7 @@ def index():
         else None
     until = _utc_midnight(form.date_to.data + dt.timedelta(days=1)) \
         if form.date_to.data and not form.date_to.errors else None
-    page = queries.audit_page(db.session, since=since, until=until,
+    page = queries.audit_page(db.session, scope=scoping.current(), since=since, until=until,
                               page=max(1, request.args.get("page", 1, type=int) or 1), **filters)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("admin/audit.html", form=form, page=page, args=args,
@@ -48,6 +48,6 @@ def verify():
                  {"problems": len(problems)})
     db.session.commit()
     form = forms.AuditFilterForm(formdata=None)
-    page = queries.audit_page(db.session, page=1)
+    page = queries.audit_page(db.session, scope=scoping.current(), page=1)
     return render_template("admin/audit.html", form=form, page=page, args={},
                            local=clock.local, result=problems)

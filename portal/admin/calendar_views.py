@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import forms
+from portal.admin import forms, scoping
 from portal.admin.access import role_required
 from portal.admin.messages import calendar_error
 from portal.extensions import db
@@ -17,7 +17,6 @@ from portal.rules.calendar import statutory_holidays
 from portal.rules.profiles import load_profile
 from portal.services import holidays
 from portal.services.calendar import load_calendar
-from portal.web import active_profile
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 MAX_CSV_BYTES = 200_000
@@ -62,7 +61,7 @@ def set_day():
     try:
         moved = holidays.set_day(db.session, current_user, holidays.DayRow(
             form.day.data, form.is_workday.data == "1", (form.note.data or "").strip()),
-            (load_profile, active_profile()))
+            (load_profile, scoping.home_profile()))
     except holidays.CalendarError as exc:
         db.session.rollback()
         flash(calendar_error(exc.code, exc.detail), "error")
@@ -80,7 +79,7 @@ def set_day():
 def delete_day(day: str):
     try:
         parsed = dt.date.fromisoformat(day)
-        holidays.delete_day(db.session, current_user, parsed, (load_profile, active_profile()))
+        holidays.delete_day(db.session, current_user, parsed, (load_profile, scoping.home_profile()))
     except ValueError as exc:
         db.session.rollback()
         flash(calendar_error(getattr(exc, "code", ""), getattr(exc, "detail", None)), "error")
@@ -110,7 +109,7 @@ def import_csv():
     try:
         rows = holidays.parse_csv(text)
         count = holidays.import_year(db.session, current_user, year, rows,
-                                     (load_profile, active_profile()))
+                                     (load_profile, scoping.home_profile()))
     except holidays.CalendarError as exc:
         db.session.rollback()
         flash(calendar_error(exc.code, exc.detail), "error")
@@ -142,7 +141,7 @@ def confirm():
     year = _year()
     try:
         changes = holidays.confirm_year(db.session, current_user, year, load_profile,
-                                        active_profile())
+                                        scoping.home_profile())
     except holidays.CalendarError as exc:
         db.session.rollback()
         flash(calendar_error(exc.code, exc.detail), "error")

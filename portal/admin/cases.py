@@ -1,13 +1,15 @@
 """The case page and each step of the listing procedure (one service call per step)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, labels, threshold_messages
-from portal.admin import access, forms, queries, subject_form
+from portal.admin import access, forms, queries, scoping, subject_form
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import case_timeline
@@ -33,7 +35,6 @@ from portal.rules.workflow import (
 from portal.services import assignments, audit, cases, subjects
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-from portal.web import active_profile
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -52,18 +53,20 @@ STEP_FORMS = {
 }
 
 
-def _case(case_id: int) -> Case:
+def _case(case_id: int, *, write: bool = False) -> Case:
+    """The case, if the signed-in member of staff may read it (``write``: change it)."""
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
+    scoping.guard(case.jurisdiction, "case", case.case_no, write=write)
     return case
 
 
-def _assign_form(assignee_id: int | None) -> forms.AssignForm:
+def _assign_form(assignee_id: int | None, jurisdiction: str) -> forms.AssignForm:
     form = forms.AssignForm(prefix="assign")
     form.assignee.choices = [("", _("Nobody"))] + [
         (str(u.id), f"{u.display_name} ({labels.label(labels.ROLES, u.role)})")
-        for u in queries.handlers(db.session)]
+        for u in queries.handlers(db.session, scoping.members_of(jurisdiction))]
     if not form.is_submitted():
         form.assignee.data = str(assignee_id or "")
     return form
@@ -76,7 +79,9 @@ def _render(case: Case, *, revealed: dict | None = None, step_forms: dict | None
     today = clock.today()
     locale = str(get_locale())
     subject = case.subject
-    steps = access.case_steps(case, current_user, today)
+    # A bureau above reads its counties' cases but takes no step in them (谁认定、谁负责).
+    steps = access.case_steps(case, current_user, today) \
+        if scoping.may_write(case.jurisdiction) else []
     step_forms = step_forms or {}
     for step in steps:
         if step.allowed and step.name not in step_forms:
@@ -90,7 +95,9 @@ def _render(case: Case, *, revealed: dict | None = None, step_forms: dict | None
         step_forms=step_forms, names=names, trail=queries.case_trail(db.session, case),
         revealed=revealed or {}, mask_ric=mask_ric, can_reveal=current_user.role in CASE_ROLES,
         local=clock.local,
-        assign_form=_assign_form(case.assignee_id), locale=locale, today=today,
+        assign_form=_assign_form(case.assignee_id, case.jurisdiction), locale=locale, today=today,
+        may_change=scoping.may_write(case.jurisdiction),
+        jurisdiction_name=scoping.label(case.jurisdiction),
         decided_validity=terms.profile_warning(profile, case.decided_on) if case.decided_on
         else None,
     ), status
@@ -109,23 +116,44 @@ def _source_complaint() -> Submission | None:
     if (found is None or found.kind is not SubmissionKind.COMPLAINT
             or found.state not in COMPLAINT_OPENS_CASE):
         abort(404)
+    scoping.guard(found.jurisdiction, "submission", found.receipt_no, write=True)
     return found
+
+
+def _new_case_jurisdiction(complaint: Submission | None):
+    """The bureau a new case is opened under: the complaint's, the one the form names (a
+    writable one; another is refused and audited), or the only one the user works for."""
+    choices = scoping.jurisdiction_choices()
+    if complaint is not None:
+        return complaint.jurisdiction, choices
+    raw = (request.form if request.method == "POST" else request.args).get("jurisdiction") or ""
+    if raw and raw not in {code for code, _name in choices}:
+        scoping.guard(raw, "jurisdiction", raw, write=True)
+    return (raw or (choices[0][0] if choices else None)), choices
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.CLERK, Role.REVIEWER)
 def new():
-    """Open a case: the subject (validated identifiers) and the ground, facts and origin."""
-    profile = active_profile()
+    """Open a case: the subject (validated identifiers) and the ground, facts and origin, under
+    the rules of the jurisdiction it is opened in."""
     complaint = _source_complaint()
+    code, choices = _new_case_jurisdiction(complaint)
+    info = scoping.directory().get(code)
+    if info is None and scoping.current().everything:
+        info = scoping.home()           # a single city's portal: every filing is its own
+    if info is None:
+        return access.denied(_("You do not work for any bureau: an administrator adds you to "
+                               "one before you can open cases."))
+    profile, locale = info.rules, str(get_locale())
     form = forms.CaseForm()
-    form.ground.choices = subject_form.ground_choices(profile, str(get_locale()))
+    form.ground.choices = subject_form.ground_choices(profile, locale)
     if not form.is_submitted() and complaint is not None:
         # The reported party only: the complainant's identity never enters a case.
         form.origin.data, form.name.data = CaseOrigin.REPORT.value, complaint.reported_name or ""
     if not form.is_submitted():
-        form.department.data = profile.authority.zh
-        form.department_contact.data = current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")
+        form.department.data = (info.department_names("zh") or [profile.authority.zh])[0]
+        form.department_contact.data = info.contact_zh
     if form.validate_on_submit() and not subject_form.below_threshold(form, profile):
         key = current_app.config["PORTAL_LOOKUP_KEY"]
         try:
@@ -133,7 +161,7 @@ def new():
                 db.session, current_user, key, subject_form.subject_input(form))
             case = cases.open_case(
                 db.session, current_user, profile, subject,
-                subject_form.case_input(form, current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")),
+                replace(subject_form.case_input(form, info.contact_zh), jurisdiction=info.code),
                 clock.today())
         except subjects.SubjectError as exc:
             db.session.rollback()
@@ -161,7 +189,9 @@ def new():
     thresholds = [(g.code, threshold_messages.requirement(g.threshold))
                   for g in profile.grounds if g.threshold is not None]
     return render_template("admin/case_new.html", form=form, profile=profile,
-                           complaint=complaint, thresholds=thresholds), status
+                           complaint=complaint, thresholds=thresholds, jurisdiction=info,
+                           jurisdiction_choices=choices if complaint is None else [],
+                           departments=info.department_names("zh")), status
 
 
 @bp.get("/<int:case_id>")
@@ -243,7 +273,7 @@ def _done_message(name: str) -> str:
 def step(case_id: int, name: str):
     if name not in STEP_FORMS:
         abort(404)
-    case = _case(case_id)
+    case = _case(case_id, write=True)
     state = access.step_state(case, current_user, name, clock.today())
     if state is None:
         flash(step_error(InvalidTransition("case", case.state.value, name)), "error")
@@ -277,8 +307,8 @@ def step(case_id: int, name: str):
 @bp.post("/<int:case_id>/assign")
 @role_required(*CASE_ROLES)
 def assign(case_id: int):
-    case = _case(case_id)
-    form = _assign_form(case.assignee_id)
+    case = _case(case_id, write=True)
+    form = _assign_form(case.assignee_id, case.jurisdiction)
     if not form.validate_on_submit():
         flash(_("Please choose a member of staff."), "error")
         return redirect(url_for(".show", case_id=case.id))

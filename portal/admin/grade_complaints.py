@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import access, subject_form
+from portal.admin import access, scoping, subject_form
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
@@ -26,14 +26,13 @@ from portal.rules import grades as rules
 from portal.rules import identifiers, thresholds
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import cases, grades, subjects
-from portal.web import active_profile
 
 RECORDERS = CASE_ROLES
 
 
 def panel(submission: Submission) -> dict | None:
     """What the filing page shows about grades for a complaint (None: nothing to show)."""
-    profile = active_profile()
+    profile = scoping.profile_of(submission.jurisdiction)
     if submission.kind is not SubmissionKind.COMPLAINT or not rules.grading_enabled(profile):
         return None
     return {
@@ -44,10 +43,11 @@ def panel(submission: Submission) -> dict | None:
     }
 
 
-def _complaint(submission_id: int) -> Submission:
+def _complaint(submission_id: int, *, write: bool = False) -> Submission:
     found = db.session.get(Submission, submission_id)
     if found is None or found.kind is not SubmissionKind.COMPLAINT:
         abort(404)
+    scoping.guard(found.jurisdiction, "submission", found.receipt_no, write=write)
     return found
 
 
@@ -56,7 +56,7 @@ def _unit_choices(profile, locale: str) -> list[tuple[str, str]]:
 
 
 def _render(sub: Submission, *, finding_form=None, false_form=None, status: int = 200):
-    profile = active_profile()
+    profile = scoping.profile_of(sub.jurisdiction)
     info = panel(sub)
     if info is None:
         abort(404)
@@ -69,7 +69,7 @@ def _render(sub: Submission, *, finding_form=None, false_form=None, status: int 
         filer=access.filer_identity(sub),
         finding_form=finding_form,
         false_form=false_form or gf.FalseComplaintForm(prefix="false", formdata=None),
-        can_record=current_user.role in RECORDERS, gf=gf,
+        can_record=current_user.role in RECORDERS and scoping.may_write(sub.jurisdiction), gf=gf,
         ground=profile.ground(profile.grading.false_complaint_ground)
         if profile.grading.false_complaint_ground else None, locale=str(get_locale())), status
 
@@ -91,7 +91,8 @@ def _find_unit(code: str) -> Subject | None:
 
 @role_required(*RECORDERS)
 def record(submission_id: int):
-    sub, profile = _complaint(submission_id), active_profile()
+    sub = _complaint(submission_id, write=True)
+    profile = scoping.profile_of(sub.jurisdiction)
     form = gf.ComplaintFindingForm(prefix="unit")
     form.code.choices = _unit_choices(profile, str(get_locale()))
     if not form.validate_on_submit():
@@ -123,7 +124,8 @@ def record(submission_id: int):
 
 @role_required(*RECORDERS)
 def false(submission_id: int):
-    sub, profile = _complaint(submission_id), active_profile()
+    sub = _complaint(submission_id, write=True)
+    profile = scoping.profile_of(sub.jurisdiction)
     form = gf.FalseComplaintForm(prefix="false")
     if not form.validate_on_submit():
         return _render(sub, false_form=form, status=400)

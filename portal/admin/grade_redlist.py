@@ -13,15 +13,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import access, queries
+from portal.admin import access, queries, scoping
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.extensions import db
 from portal.models import ProposalState, RedListEntry, RedListProposal, Role
 from portal.rules import grades as rules
+from portal.rules.profiles import load_profile
 from portal.services import cases, redlist
-from portal.web import active_profile
 
 
 def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
@@ -52,18 +52,21 @@ def _remove_form() -> gf.RemoveEntryForm:
 
 @role_required(*CASE_ROLES)
 def queue():
-    profile, today = active_profile(), clock.today()
+    profile, today, mine = scoping.home_profile(), clock.today(), scoping.current()
     if not rules.red_list_criteria(profile):
         return render_template("admin/grades/redlist.html", profile=profile, offered=False)
-    pending = redlist.pending_proposals(db.session)
-    entries = redlist.current_entries(db.session, today)
+    pending = [p for p in redlist.pending_proposals(db.session) if mine.can_read(p.jurisdiction)]
+    entries = [e for e in redlist.current_entries(db.session, today)
+               if mine.can_read(e.jurisdiction)]
     flagged = {e.id for e in redlist.to_review(db.session, profile, today)}
     entries.sort(key=lambda e: e.id not in flagged)   # those to review first
     decided = list(db.session.execute(
-        sa.select(RedListProposal).where(RedListProposal.state != ProposalState.PROPOSED)
+        mine.filter(sa.select(RedListProposal), RedListProposal.jurisdiction)
+        .where(RedListProposal.state != ProposalState.PROPOSED)
         .order_by(RedListProposal.decided_on.desc(), RedListProposal.id.desc()).limit(20)).scalars())
     removed = list(db.session.execute(
-        sa.select(RedListEntry).where(RedListEntry.removed_on.is_not(None))
+        mine.filter(sa.select(RedListEntry), RedListEntry.jurisdiction)
+        .where(RedListEntry.removed_on.is_not(None))
         .order_by(RedListEntry.removed_on.desc(), RedListEntry.id.desc()).limit(20)).scalars())
     by_entry = {p.entry_id: p for p in db.session.execute(sa.select(RedListProposal).where(
         RedListProposal.entry_id.in_([e.id for e in entries + removed]))).scalars()}
@@ -83,9 +86,11 @@ def queue():
 
 
 def _proposal(proposal_id: int) -> RedListProposal:
+    """A proposal the user may decide (its bureau's approver decides it)."""
     found = db.session.get(RedListProposal, proposal_id)
     if found is None:
         abort(404)
+    scoping.guard(found.jurisdiction, "red_list_proposal", found.proposal_no, write=True)
     return found
 
 
@@ -103,7 +108,8 @@ def _refused(exc: Exception, profile):
 
 @role_required(Role.APPROVER)
 def admit(proposal_id: int):
-    proposal, profile = _proposal(proposal_id), active_profile()
+    proposal = _proposal(proposal_id)
+    profile = load_profile(proposal.profile)
     form = gf.AdmitForm(prefix="admit")
     if not form.validate_on_submit():
         abort(400)
@@ -119,7 +125,8 @@ def admit(proposal_id: int):
 
 @role_required(Role.APPROVER)
 def refuse(proposal_id: int):
-    proposal, profile = _proposal(proposal_id), active_profile()
+    proposal = _proposal(proposal_id)
+    profile = load_profile(proposal.profile)
     form = gf.RefuseForm(prefix="refuse")
     if not form.validate_on_submit():
         flash(_("State the reason."), "error")
@@ -139,6 +146,7 @@ def remove(entry_id: int):
     entry = db.session.get(RedListEntry, entry_id)
     if entry is None:
         abort(404)
+    scoping.guard(entry.jurisdiction, "red_list_entry", entry.public_id, write=True)
     form = _remove_form()
     if not form.validate_on_submit():
         flash(_("Choose a reason and write a note."), "error")
@@ -147,7 +155,7 @@ def remove(entry_id: int):
         redlist.remove(db.session, current_user._get_current_object(), entry, form.reason.data,
                        form.note.data, clock.today())
     except (cases.PermissionDenied, redlist.RedListError) as exc:
-        return _refused(exc, active_profile())
+        return _refused(exc, load_profile(entry.profile))
     db.session.commit()
     flash(_("%(name)s has been removed from the red list.", name=entry.name), "info")
     return redirect(url_for(".redlist"))

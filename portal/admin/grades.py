@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, threshold_messages
-from portal.admin import access, grade_complaints, grade_redlist, subject_form
+from portal.admin import access, grade_complaints, grade_redlist, scoping, subject_form
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
@@ -28,9 +28,9 @@ from portal.models import Case, FindingSource, GradeFinding, Role, Subject, Subj
 from portal.rules import grades as rules
 from portal.rules import identifiers, thresholds
 from portal.rules.identifiers import mask_ric
+from portal.rules.profiles import load_profile
 from portal.security import lookup_hash
 from portal.services import cases, grades, redlist, subjects
-from portal.web import active_profile
 
 bp = Blueprint("grades", __name__, url_prefix="/grades")
 RECORDERS = (Role.CLERK, Role.REVIEWER)
@@ -48,8 +48,8 @@ def standings(profile, subject_ids: list[int], today) -> dict[int, rules.Standin
     """The grade of each subject today (one query for all their findings)."""
     found: dict[int, list] = {i: [] for i in subject_ids}
     if subject_ids:
-        for f in db.session.execute(sa.select(GradeFinding).where(
-                GradeFinding.subject_id.in_(subject_ids))).scalars():
+        for f in db.session.execute(scoping.current().filter(sa.select(GradeFinding).where(
+                GradeFinding.subject_id.in_(subject_ids)), GradeFinding.jurisdiction)).scalars():
             found[f.subject_id].append(f)
     return {i: rules.standing(fs, today, profile) for i, fs in found.items()}
 
@@ -73,12 +73,12 @@ def _search(q: str) -> list[Subject]:
 @bp.get("/")
 @role_required(*CASE_ROLES)
 def index():
-    profile, today = active_profile(), clock.today()
+    profile, today = scoping.home_profile(), clock.today()
     form = gf.LookupForm(request.args)
     q = (form.q.data or "").strip() if form.validate() else ""
     found = _search(q) if q else []
     recent = list(db.session.execute(
-        sa.select(GradeFinding).order_by(GradeFinding.created_at.desc(), GradeFinding.id.desc())
+        scoping.current().filter(sa.select(GradeFinding), GradeFinding.jurisdiction).order_by(GradeFinding.created_at.desc(), GradeFinding.id.desc())
         .limit(20)).scalars()) if not q else []
     return render_template(
         "admin/grades/index.html", form=form, q=q, found=found, recent=recent, profile=profile,
@@ -116,8 +116,11 @@ def _last_day(until):
 
 
 def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: int = 200):
-    profile, today, locale = active_profile(), clock.today(), str(get_locale())
-    findings = grades.findings_of(db.session, subject.id)
+    profile, today, locale = scoping.home_profile(), clock.today(), str(get_locale())
+    mine = scoping.current()
+    # a subject is in the one register of all bureaus; its findings are each bureau's own
+    findings = [f for f in grades.findings_of(db.session, subject.id)
+                if mine.can_read(f.jurisdiction)]
     standing = rules.standing(findings, today, profile)
     kind = subject.kind.value
     role = current_user.role
@@ -146,8 +149,11 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
         serious_ground=lambda f: rules.serious_ground(profile, f.behaviour_code, kind),
         can_record=role in RECORDERS, can_end=role in ENDERS, can_open=role in RECORDERS,
         can_propose=role in RECORDERS and offers_red_list, offers_red_list=offers_red_list,
-        red_entries=redlist.current_entries(db.session, today, subject.id),
-        pending=redlist.pending_proposals(db.session, subject.id), obstacles=obstacles,
+        red_entries=[e for e in redlist.current_entries(db.session, today, subject.id)
+                     if mine.can_read(e.jurisdiction)],
+        pending=[p for p in redlist.pending_proposals(db.session, subject.id)
+                 if mine.can_read(p.jurisdiction)], obstacles=obstacles,
+        may_change=scoping.may_write,
         finding_form=finding_form, proposal_form=proposal_form,
         end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(),
         case_form_for=lambda f: gf.FindingCaseForm(prefix=f"case{f.id}", formdata=None,
@@ -167,7 +173,7 @@ def subject(subject_id: int):
 @role_required(*RECORDERS)
 def record(subject_id: int):
     found = _subject(subject_id)
-    profile = active_profile()
+    profile = scoping.home_profile()
     form = gf.FindingForm(prefix="finding")
     form.code.choices = gf.code_choices(profile, found.kind.value, str(get_locale()))
     if not form.validate_on_submit():
@@ -178,14 +184,16 @@ def record(subject_id: int):
     case = None
     if source is FindingSource.CASE:
         case = db.session.execute(sa.select(Case).where(
-            Case.case_no == (form.case_no.data or "").strip().upper())).scalar_one_or_none()
+            Case.case_no == (form.case_no.data or "").strip().upper(),
+            scoping.current().where(Case.jurisdiction))).scalar_one_or_none()
     try:
         finding = grades.record_finding(db.session, current_user._get_current_object(), profile, found,
                                         grades.FindingInput(
                                             code=form.code.data, found_on=form.found_on.data,
                                             facts=form.facts.data, source=source, case=case,
                                             document_no=form.document_no.data,
-                                            amount=form.amount.data, months=form.months.data),
+                                            amount=form.amount.data, months=form.months.data,
+                                            jurisdiction=scoping.home_code()),
                                         clock.today())
     except cases.PermissionDenied as exc:
         db.session.rollback()
@@ -218,9 +226,11 @@ def unit_kind(subject_id: int):
 
 
 def _finding(finding_id: int) -> GradeFinding:
+    """A finding the user may change (findings are only ever changed through this)."""
     found = db.session.get(GradeFinding, finding_id)
     if found is None:
         abort(404)
+    scoping.guard(found.jurisdiction, "grade_finding", found.finding_no, write=True)
     return found
 
 
@@ -252,7 +262,7 @@ def end(finding_id: int):
 def propose(subject_id: int):
     """Propose the unit for the red list with the criteria it meets (an approver decides)."""
     found = _subject(subject_id)
-    profile = active_profile()
+    profile = scoping.home_profile()
     form = gf.ProposalForm(prefix="proposal")
     grade_redlist.criteria_choices(form, profile, str(get_locale()))
     if not form.validate_on_submit():
@@ -260,7 +270,7 @@ def propose(subject_id: int):
     try:
         proposal = redlist.propose(db.session, current_user._get_current_object(), profile, found,
                                    form.unit_type.data, form.criteria.data or [], form.basis.data,
-                                   clock.today())
+                                   clock.today(), jurisdiction=scoping.home_code())
     except cases.PermissionDenied as exc:
         db.session.rollback()
         return access.denied(step_error(exc))
@@ -284,10 +294,12 @@ def open_case(finding_id: int):
     figures = thresholds.Figures(amount=form.amount.data, months=form.months.data,
                                  person_times=form.person_times.data,
                                  alternative_met=bool(form.alternative_met.data))
+    info = scoping.directory().get(finding.jurisdiction)
     try:
         case = grades.open_case_from_finding(
-            db.session, current_user._get_current_object(), active_profile(), finding, clock.today(),
-            department_contact=current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""),
+            db.session, current_user._get_current_object(), load_profile(finding.profile), finding,
+            clock.today(), department_contact=info.contact_zh if info is not None
+            else current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""),
             figures=figures)
     except cases.PermissionDenied as exc:
         db.session.rollback()

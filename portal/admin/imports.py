@@ -26,18 +26,19 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import clock
-from portal.admin import access
+from portal.admin import access, scoping
 from portal.admin.access import role_required
 from portal.admin.import_forms import BatchForm, ExportForm, UploadForm
 from portal.admin.import_messages import file_problem, import_problem, row_error, row_warning
+from portal.admin.messages import step_error
 from portal.extensions import db
 from portal.models import ImportBatch, ImportStatus, Role
 from portal.rules.identifiers import mask_identifier
-from portal.services import imports, report_export
+from portal.rules.profiles import load_profile
+from portal.services import cases, imports, report_export
 from portal.services.calendar import load_calendar
 from portal.services.report_files import FileProblem, to_csv, to_xlsx
 from portal.services.report_format import report_format
-from portal.web import active_profile
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 OPENERS = (Role.CLERK, Role.REVIEWER)
@@ -66,10 +67,16 @@ def limit_body_size(endpoint, values):
         request.max_content_length = _body_limit()
 
 
+def _profile():
+    """The rules of the bureau the page works for (its profile's report format)."""
+    code = scoping.working_code()
+    return scoping.profile_of(code) if code else scoping.home_profile()
+
+
 def _too_large_page():
     max_bytes, _rows = _limits()
     return _render_index(_upload_form(False), file_problem(
-        "too_large", {"max_mb": imports.megabytes(max_bytes)}, report_format(active_profile()),
+        "too_large", {"max_mb": imports.megabytes(max_bytes)}, report_format(_profile()),
         _locale()), 413)
 
 
@@ -86,7 +93,7 @@ def too_large(error):
 
 
 def _upload_form(from_request: bool = True) -> UploadForm:
-    profile = active_profile()
+    profile = _profile()
     form = UploadForm() if from_request else UploadForm(formdata=None)
     locale = _locale()
     form.ground.choices = [("", _("— the file has a ground code column —"))] + [
@@ -95,16 +102,18 @@ def _upload_form(from_request: bool = True) -> UploadForm:
 
 
 def _render_index(form: UploadForm | None = None, problem: str | None = None, status: int = 200):
-    profile = active_profile()
+    profile = _profile()
     fmt = report_format(profile)
-    batches = db.session.execute(
-        sa.select(ImportBatch).where(ImportBatch.profile == profile.code)
-        .order_by(ImportBatch.id.desc()).limit(20)).scalars().all()
+    mine = scoping.current()
+    stmt = sa.select(ImportBatch).where(ImportBatch.profile == profile.code) if mine.everything \
+        else mine.filter(sa.select(ImportBatch), ImportBatch.jurisdiction)
+    batches = db.session.execute(stmt.order_by(ImportBatch.id.desc()).limit(20)).scalars().all()
     max_bytes, max_rows = _limits()
     return render_template(
         "admin/imports/index.html", profile=profile, fmt=fmt, form=form or _upload_form(False),
         batches=batches, problem=problem, max_mb=imports.megabytes(max_bytes),
         max_rows=max_rows, can_upload=current_user.role in OPENERS,
+        jurisdiction_choices=scoping.jurisdiction_choices(), working=scoping.working_code(),
     ), status
 
 
@@ -126,7 +135,7 @@ def _download(data: bytes, name: str, file_format: str) -> Response:
 def template(file_format: str):
     if file_format not in ("csv", "xlsx"):
         abort(404)
-    profile = active_profile()
+    profile = _profile()
     fmt = report_format(profile)
     header = [c.label.zh for c in fmt.columns]
     if file_format == "csv":
@@ -140,7 +149,7 @@ def template(file_format: str):
 @bp.post("/")
 @role_required(*OPENERS)
 def upload():
-    profile = active_profile()
+    profile = _profile()
     max_bytes, max_rows = _limits()
     fmt = report_format(profile)
     try:        # the body limit is set by limit_body_size (the form may be read here first)
@@ -155,7 +164,11 @@ def upload():
         batch = imports.stage(
             db.session, current_user, profile, filename=storage.filename or "", raw=raw,
             default_ground=form.ground.data or None, key=current_app.config["PORTAL_LOOKUP_KEY"],
-            today=clock.today(), max_bytes=max_bytes, max_rows=max_rows)
+            today=clock.today(), max_bytes=max_bytes, max_rows=max_rows,
+            jurisdiction=scoping.working_code())
+    except cases.PermissionDenied as exc:
+        db.session.rollback()
+        return access.denied(step_error(exc))
     except FileProblem as exc:
         db.session.rollback()
         return _render_index(form, file_problem(exc.code, exc.params, fmt, _locale()), 400)
@@ -166,10 +179,12 @@ def upload():
     return redirect(url_for(".preview", batch_id=batch.id))
 
 
-def _batch(batch_id: int) -> ImportBatch:
+def _batch(batch_id: int, *, write: bool = False) -> ImportBatch:
+    """A batch of a jurisdiction the user reads (``write``: works for)."""
     batch = db.session.get(ImportBatch, batch_id)
-    if batch is None or batch.profile != active_profile().code:
+    if batch is None:
         abort(404)
+    scoping.guard(batch.jurisdiction, "import_batch", batch.id, write=write)
     return batch
 
 
@@ -198,20 +213,21 @@ def _display_rows(batch: ImportBatch, fmt) -> list[dict]:
 @role_required(*VIEWERS)
 def preview(batch_id: int):
     batch = _batch(batch_id)
-    fmt = report_format(active_profile())
+    fmt = report_format(load_profile(batch.profile))     # the format of the batch's own rules
     return render_template("admin/imports/preview.html", batch=batch, fmt=fmt,
                            rows=_display_rows(batch, fmt), form=BatchForm(),
-                           can_commit=current_user.role in OPENERS, statuses=ImportStatus)
+                           can_commit=current_user.role in OPENERS
+                           and scoping.may_write(batch.jurisdiction), statuses=ImportStatus)
 
 
 @bp.post("/<int:batch_id>/commit")
 @role_required(*OPENERS)
 def commit(batch_id: int):
-    _batch(batch_id)
+    batch = _batch(batch_id, write=True)
     if not BatchForm().validate_on_submit():
         abort(400)
     try:
-        result = imports.commit(db.session, current_user, batch_id, active_profile(),
+        result = imports.commit(db.session, current_user, batch_id, load_profile(batch.profile),
                                 key=current_app.config["PORTAL_LOOKUP_KEY"], today=clock.today())
         db.session.commit()
     except imports.ImportProblem as exc:
@@ -237,7 +253,7 @@ def commit(batch_id: int):
 @bp.post("/<int:batch_id>/discard")
 @role_required(*OPENERS)
 def discard(batch_id: int):
-    _batch(batch_id)
+    _batch(batch_id, write=True)
     if not BatchForm().validate_on_submit():
         abort(400)
     try:
@@ -264,7 +280,7 @@ def _export_form(profile, today, formdata=None) -> ExportForm:
 @bp.get("/reports")
 @role_required(*VIEWERS)
 def reports():
-    profile = active_profile()
+    profile = _profile()
     today = clock.today()
     period = (report_export.parse_period(request.args.get("period"), profile)
               or report_export.last_period(profile, today))
@@ -273,16 +289,19 @@ def reports():
         form.period.choices.insert(0, (period.code, period.code))
     form.period.data = period.code
     due = report_export.due_dates(profile, period, load_calendar(db.session))
-    found = report_export.decided_cases(db.session, profile, period)
+    found = report_export.decided_cases(db.session, profile, period,
+                                        scoping.members_of(scoping.working_code()))
     return render_template("admin/imports/reports.html", profile=profile, period=period, due=due,
                            cases=found, form=form, fmt=report_format(profile), today=today,
-                           periods=report_export.recent_periods(profile, today, 12))
+                           periods=report_export.recent_periods(profile, today, 12),
+                           jurisdiction_choices=scoping.jurisdiction_choices(),
+                           working=scoping.working_code())
 
 
 @bp.post("/reports/export")
 @role_required(*VIEWERS)
 def export():
-    profile = active_profile()
+    profile = _profile()
     form = _export_form(profile, clock.today())
     period = report_export.parse_period(form.period.data, profile)
     if period is not None and period.code not in dict(form.period.choices):
@@ -290,7 +309,12 @@ def export():
     if not form.validate_on_submit() or period is None:
         flash(_("Choose a period and a file format."), "error")
         return redirect(url_for(".reports"))
-    data, _count = report_export.export(db.session, current_user, profile, period,
-                                        form.file_format.data)
+    try:
+        data, _count = report_export.export(db.session, current_user, profile, period,
+                                            form.file_format.data,
+                                            scoping.members_of(scoping.working_code()))
+    except cases.PermissionDenied as exc:
+        db.session.rollback()
+        return access.denied(step_error(exc))
     db.session.commit()
     return _download(data, f"report-{profile.code}-{period.code}", form.file_format.data)

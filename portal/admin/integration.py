@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import clock
+from portal.admin import scoping
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import ApiClient, Role, StaffUser
@@ -52,14 +53,16 @@ def _error(code: str) -> str:
 
 def _list(form: ClientForm | None = None, status: int = 200):
     clients = db.session.execute(
-        sa.select(ApiClient).order_by(ApiClient.revoked_at.is_not(None), ApiClient.name)
+        scoping.current().filter(sa.select(ApiClient), ApiClient.jurisdiction)
+        .order_by(ApiClient.revoked_at.is_not(None), ApiClient.name)
     ).scalars().all()
     creators = dict(db.session.execute(
         sa.select(StaffUser.id, StaffUser.display_name).where(
             StaffUser.id.in_({c.created_by_id for c in clients if c.created_by_id}))).all())
     return render_template("admin/integration/index.html", clients=clients, creators=creators,
                            form=form or ClientForm(), scope_labels=SCOPE_LABELS,
-                           local=clock.local), status
+                           local=clock.local, jurisdiction_choices=scoping.jurisdiction_choices(),
+                           working=scoping.home_code()), status
 
 
 @bp.get("/")
@@ -74,9 +77,10 @@ def create():
     form = ClientForm()
     if not form.validate_on_submit():
         return _list(form, 400)
+    code = scoping.working_code()      # a client acts for one bureau the admin works for
     try:
         client, token = service.create_client(db.session, current_user, form.name.data,
-                                              form.scopes.data, clock.now())
+                                              form.scopes.data, clock.now(), jurisdiction=code)
     except service.IntegrationError as exc:
         db.session.rollback()
         getattr(form, exc.field or "name").errors = [_error(exc.code)]
@@ -92,6 +96,7 @@ def revoke(client_id: int):
     client = db.session.get(ApiClient, client_id)
     if client is None:
         abort(404)
+    scoping.guard(client.jurisdiction, "api_client", client.name, write=True)
     if service.revoke_client(db.session, current_user, client, clock.now()):
         db.session.commit()
         flash(_("The token of %(name)s no longer works.", name=client.name), "info")

@@ -24,7 +24,7 @@ from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
 from portal import clock
-from portal.admin import access, letter_pdf
+from portal.admin import access, letter_pdf, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.letter_content import TEMPLATES, letter_context, shows_full_ids
 from portal.admin.messages import step_error
@@ -59,9 +59,11 @@ class ReissueForm(FlaskForm):
 
 
 def _case(case_id: int) -> Case:
+    """A case whose letters the user may issue: their own bureau's (a letter is an act)."""
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
+    scoping.guard(case.jurisdiction, "case", case.case_no, write=True)
     return case
 
 

@@ -9,7 +9,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.input_guard import small_int
-from portal.models import AuditEvent, Case, Role, StaffUser, Subject, SubjectKind, Submission
+from portal.models import (
+    AuditEvent,
+    Case,
+    Role,
+    StaffJurisdiction,
+    StaffUser,
+    Subject,
+    SubjectKind,
+    Submission,
+)
 from portal.rules.calendar import WorkCalendar
 from portal.rules.workflow import (
     OPEN_SUBMISSION_STATES,
@@ -17,6 +26,7 @@ from portal.rules.workflow import (
     SubmissionKind,
     SubmissionState,
 )
+from portal.services.scope import Scope
 
 PER_PAGE = 25
 #: A due date this many working days away (or fewer) is highlighted.
@@ -119,11 +129,13 @@ def _assignee_filter(column, assignee: str, me: int):
     return None
 
 
-def case_queue(session: Session, *, state: str = "", kind: str = "", assignee: str = "",
-               me: int, page: int = 1) -> Page:
-    """Cases by due date (earliest first, none last). ``state``: "" = open work, "all", or a state."""
+def case_queue(session: Session, *, scope: Scope, state: str = "", kind: str = "",
+               assignee: str = "", me: int, page: int = 1) -> Page:
+    """Cases of the readable jurisdictions by due date (earliest first, none last).
+    ``state``: "" = open work, "all", or a state."""
     due = _case_due_sql()
-    stmt = sa.select(Case).join(Subject, Case.subject_id == Subject.id)
+    stmt = scope.filter(sa.select(Case).join(Subject, Case.subject_id == Subject.id),
+                        Case.jurisdiction)
     if state == "all":
         pass
     elif state in {s.value for s in C}:
@@ -144,10 +156,10 @@ def case_queue(session: Session, *, state: str = "", kind: str = "", assignee: s
 # Submission queue
 # --------------------------------------------------------------------------
 
-def submission_queue(session: Session, *, state: str = "", kind: str = "", assignee: str = "",
-                     me: int, page: int = 1) -> Page:
-    """Open submissions by due date (earliest first, none last)."""
-    stmt = sa.select(Submission)
+def submission_queue(session: Session, *, scope: Scope, state: str = "", kind: str = "",
+                     assignee: str = "", me: int, page: int = 1) -> Page:
+    """Open submissions of the readable jurisdictions by due date (earliest first, none last)."""
+    stmt = scope.filter(sa.select(Submission), Submission.jurisdiction)
     open_states = {s.value for s in OPEN_SUBMISSION_STATES}
     if state in open_states or state in ("granted", "rejected", "withdrawn"):
         stmt = stmt.where(Submission.state == SubmissionState(state))
@@ -167,13 +179,15 @@ def submission_queue(session: Session, *, state: str = "", kind: str = "", assig
 # People and trails
 # --------------------------------------------------------------------------
 
-def handlers(session: Session) -> list[StaffUser]:
-    """Active staff who can be assigned cases and submissions."""
-    return session.execute(
-        sa.select(StaffUser).where(StaffUser.active.is_(True),
-                                   StaffUser.role.in_([Role.CLERK, Role.REVIEWER, Role.APPROVER]))
-        .order_by(StaffUser.display_name, StaffUser.id)
-    ).scalars().all()
+def handlers(session: Session, jurisdiction: str | None = None) -> list[StaffUser]:
+    """Active staff who can be assigned cases and submissions (of ``jurisdiction``: its members)."""
+    stmt = sa.select(StaffUser).where(
+        StaffUser.active.is_(True), StaffUser.role.in_([Role.CLERK, Role.REVIEWER, Role.APPROVER]))
+    if jurisdiction is not None:
+        stmt = stmt.where(StaffUser.id.in_(
+            sa.select(StaffJurisdiction.staff_id)
+            .where(StaffJurisdiction.jurisdiction_code == jurisdiction)))
+    return session.execute(stmt.order_by(StaffUser.display_name, StaffUser.id)).scalars().all()
 
 
 def staff_names(session: Session, ids) -> dict[int, StaffUser]:
@@ -206,11 +220,12 @@ def submission_trail(session: Session, submission: Submission) -> list[AuditEven
     ).scalars().all()
 
 
-def audit_page(session: Session, *, actor: str = "", action: str = "", entity_type: str = "",
-               entity_id: str = "", since: dt.datetime | None = None,
+def audit_page(session: Session, *, scope: Scope, actor: str = "", action: str = "",
+               entity_type: str = "", entity_id: str = "", since: dt.datetime | None = None,
                until: dt.datetime | None = None, page: int = 1, per_page: int = 50) -> Page:
-    """Audit events, newest first. ``action`` ending in "." matches a prefix ("case.")."""
-    stmt = sa.select(AuditEvent)
+    """Audit events of the readable jurisdictions (and portal-wide ones for admins), newest
+    first. ``action`` ending in "." matches a prefix ("case.")."""
+    stmt = sa.select(AuditEvent).where(scope.audit_where(AuditEvent.jurisdiction))
     if actor:
         stmt = stmt.where(AuditEvent.actor_label.in_([actor, f"staff:{actor}"]))
     if action:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, labels
-from portal.admin import access, forms, grade_complaints, queries
+from portal.admin import access, forms, grade_complaints, queries, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import basis_label
@@ -18,15 +18,17 @@ from portal.rules.workflow import InvalidTransition, SubmissionKind, SubmissionS
 from portal.services import assignments, audit, cases, submissions
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-from portal.web import active_profile
 
 bp = Blueprint("queues", __name__)
 S = SubmissionState
 
 
 def _assignee_choices() -> list[tuple[str, str]]:
-    return [("", _("Everybody")), ("me", _("Me")), ("none", _("Nobody (unassigned)"))] + [
-        (str(u.id), u.display_name) for u in queries.handlers(db.session)]
+    mine = scoping.current()
+    people = queries.handlers(db.session) if mine.everything else [
+        u for code in sorted(mine.readable) for u in queries.handlers(db.session, code)]
+    return [("", _("Everybody")), ("me", _("Me")), ("none", _("Nobody (unassigned)"))] + list(
+        dict.fromkeys((str(u.id), u.display_name) for u in people))
 
 
 def _page() -> int:
@@ -50,7 +52,8 @@ def cases_queue():
         labels.CASE_STATES.items())
     form.assignee.choices = _assignee_choices()
     filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee")}
-    page = queries.case_queue(db.session, me=current_user.id, page=_page(), **filters)
+    page = queries.case_queue(db.session, scope=scoping.current(), me=current_user.id,
+                              page=_page(), **filters)
     calendar, today = load_calendar(db.session), clock.today()
     rows = []
     for case in page.items:
@@ -67,11 +70,13 @@ def submissions_queue():
     form = forms.SubmissionFilterForm(request.args)
     form.assignee.choices = _assignee_choices()
     filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee")}
-    page = queries.submission_queue(db.session, me=current_user.id, page=_page(), **filters)
+    page = queries.submission_queue(db.session, scope=scoping.current(), me=current_user.id,
+                                    page=_page(), **filters)
     calendar, today = load_calendar(db.session), clock.today()
-    pauses = active_profile().supplement_pauses_clock
+    # each filing's clock pauses (or not) under its own bureau's rules
     rows = [(s, queries.due_of(s.due_on, s.kind.value, today, calendar, s.due_provisional,
-                               paused=bool(pauses and s.paused_since)))
+                               paused=bool(_profile_of(s).supplement_pauses_clock
+                                           and s.paused_since)))
             for s in page.items]
     linked = {s.case_id for s in page.items if s.case_id}
     case_nos = dict(db.session.execute(
@@ -86,23 +91,33 @@ def submissions_queue():
 # One submission
 # --------------------------------------------------------------------------
 
-def _submission(submission_id: int) -> Submission:
+def _submission(submission_id: int, *, write: bool = False) -> Submission:
+    """The filing, if the signed-in member of staff may read it (``write``: handle it)."""
     found = db.session.get(Submission, submission_id)
     if found is None:
         abort(404)
+    scoping.guard(found.jurisdiction, "submission", found.receipt_no, write=write)
     return found
+
+
+def _profile_of(submission: Submission):
+    """The rules a filing is handled under: its case's, else its bureau's (a complaint)."""
+    case = db.session.get(Case, submission.case_id) if submission.case_id else None
+    if case is not None:
+        return load_profile(case.profile)
+    return scoping.profile_of(submission.jurisdiction)
 
 
 def _profile_for(submission: Submission):
     case = db.session.get(Case, submission.case_id) if submission.case_id else None
-    return case, (load_profile(case.profile) if case is not None else active_profile())
+    return case, _profile_of(submission)
 
 
 def _assign_form(submission: Submission) -> forms.AssignForm:
     form = forms.AssignForm(prefix="assign")
     form.assignee.choices = [("", _("Nobody"))] + [
         (str(u.id), f"{u.display_name} ({labels.label(labels.ROLES, u.role)})")
-        for u in queries.handlers(db.session)]
+        for u in queries.handlers(db.session, scoping.members_of(submission.jurisdiction))]
     if not form.is_submitted():
         form.assignee.data = str(submission.assignee_id or "")
     return form
@@ -124,7 +139,7 @@ def _render(submission: Submission, material=None, decide=None, status: int = 20
                          submission.due_provisional,
                          paused=bool(profile.supplement_pauses_clock and submission.paused_since))
     names = queries.staff_names(db.session, [submission.assignee_id])
-    handler = current_user.role in CASE_ROLES
+    handler = current_user.role in CASE_ROLES and scoping.may_write(submission.jurisdiction)
     return render_template(
         "admin/submission.html", submission=submission, case=case, profile=profile, deadline=due,
         names=names, trail=queries.submission_trail(db.session, submission),
@@ -168,7 +183,7 @@ def _refused(submission: Submission, exc: Exception):
 @bp.post("/submissions/<int:submission_id>/accept")
 @role_required(*CASE_ROLES)
 def accept(submission_id: int):
-    sub = _submission(submission_id)
+    sub = _submission(submission_id, write=True)
     _case, profile = _profile_for(sub)
     try:
         submissions.accept_for_review(db.session, current_user._get_current_object(), sub, profile,
@@ -184,7 +199,7 @@ def accept(submission_id: int):
 @bp.post("/submissions/<int:submission_id>/material")
 @role_required(*CASE_ROLES)
 def material(submission_id: int):
-    sub = _submission(submission_id)
+    sub = _submission(submission_id, write=True)
     form = forms.MaterialForm(prefix="material")
     if not form.validate_on_submit():
         return _render(sub, material=form, status=400)
@@ -204,7 +219,7 @@ def material(submission_id: int):
 @bp.post("/submissions/<int:submission_id>/decide")
 @role_required(*CASE_ROLES)
 def decide(submission_id: int):
-    sub = _submission(submission_id)
+    sub = _submission(submission_id, write=True)
     form = _decide_form(sub)
     if not form.validate_on_submit():
         return _render(sub, decide=form, status=400)
@@ -230,7 +245,7 @@ def decide(submission_id: int):
 @bp.post("/submissions/<int:submission_id>/assign")
 @role_required(*CASE_ROLES)
 def assign(submission_id: int):
-    sub = _submission(submission_id)
+    sub = _submission(submission_id, write=True)
     form = _assign_form(sub)
     if not form.validate_on_submit():
         flash(_("Please choose a member of staff."), "error")
@@ -256,6 +271,7 @@ def attachment(submission_id: int, attachment_id: int):
     """Download one piece of evidence (audited: it may hold personal data)."""
     from portal.submit.files import send_attachment
 
+    _submission(submission_id)          # another bureau's filing: refused (and audited) first
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.submission_id != submission_id:
         abort(404)

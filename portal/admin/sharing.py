@@ -15,14 +15,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 
 from portal import clock
-from portal.admin import queries
+from portal.admin import queries, scoping
 from portal.admin.access import role_required
 from portal.admin.forms import _day
 from portal.extensions import db
 from portal.rules.workflow import InvalidTransition
 from portal.services import cases, report_files, sharing
 from portal.services.calendar import load_calendar
-from portal.web import active_profile
 
 bp = Blueprint("sharing", __name__, url_prefix="/sharing")
 ROLES = sharing.ROLES
@@ -51,11 +50,12 @@ def index():
     groups = []
     for kind in sharing.KINDS:
         rows = [(p.case, queries.due_of(p.due_on, "sharing", today, calendar, p.provisional))
-                for p in sharing.pending(db.session, kind, calendar)]
+                for p in sharing.pending(db.session, kind, calendar)
+                if scoping.may_write(p.case.jurisdiction)]   # each bureau uploads its own
         groups.append((kind, rows, ExportForm(formdata=None, kind=kind),
                        MarkForm(formdata=None, kind=kind)))
     return render_template("admin/sharing.html", groups=groups, today=today,
-                           columns=sharing.COLUMNS, profile=active_profile())
+                           columns=sharing.COLUMNS, profile=scoping.home_profile())
 
 
 def _selection(form) -> tuple[str, list] | None:
@@ -63,10 +63,13 @@ def _selection(form) -> tuple[str, list] | None:
     if kind not in sharing.KINDS:
         abort(400)
     try:
-        return kind, sharing.select(db.session, kind, _chosen_ids())
+        chosen = sharing.select(db.session, kind, _chosen_ids())
     except sharing.SharingError:
         flash(_("Choose one or more records that are still to be uploaded."), "error")
         return None
+    for case in chosen:
+        scoping.guard(case.jurisdiction, "case", case.case_no, write=True)
+    return kind, chosen
 
 
 @bp.post("/export")

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import forms
+from portal.admin import forms, scoping
 from portal.admin.access import role_required
+from portal.admin.grade_forms import EmptyForm
 from portal.admin.messages import staff_error
 from portal.extensions import db
-from portal.models import Role, StaffUser
+from portal.models import Role, StaffJurisdiction, StaffUser
+from portal.services import jurisdictions
 from portal.services import staff as staff_service
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -29,9 +31,24 @@ def _list(form=None, status: int = 200):
         sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)).scalars().all()
     now = clock.now()
     locked = {u.id for u in users if staff_service.is_locked(u, now)}
+    works_for: dict[int, list[str]] = {}
+    for staff_id, code in db.session.execute(
+            sa.select(StaffJurisdiction.staff_id, StaffJurisdiction.jurisdiction_code)
+            .order_by(StaffJurisdiction.jurisdiction_code)):
+        works_for.setdefault(staff_id, []).append(code)
     return render_template("admin/users.html", users=users, form=form or forms.UserForm(),
                            role_form=forms.RoleForm(formdata=None), locked=locked,
-                           needs_second=staff_service.needs_second_factor), status
+                           needs_second=staff_service.needs_second_factor, works_for=works_for,
+                           jurisdiction_choices=scoping.jurisdiction_choices()), status
+
+
+def _chosen_codes() -> list[str]:
+    """The jurisdictions a form names; each must be one the admin works for (else refused and
+    audited: an admin grants only the work of their own bureaus)."""
+    codes = [code for code in dict.fromkeys(request.form.getlist("jurisdiction")) if code]
+    for code in codes:
+        scoping.guard(code, "jurisdiction", code, write=True)
+    return codes
 
 
 @bp.get("/")
@@ -50,10 +67,13 @@ def create():
     form = forms.UserForm()
     if not form.validate_on_submit():
         return _list(form, 400)
+    # none named: a single city's account works for it; else for the admin's first bureau
+    codes = _chosen_codes() or ([] if scoping.current().everything
+                                else [code for code, _name in scoping.jurisdiction_choices()][:1])
     try:
         user, password = staff_service.create_user(
             db.session, current_user, form.username.data, form.display_name.data,
-            Role(form.role.data))
+            Role(form.role.data), codes)
     except staff_service.StaffError as exc:
         db.session.rollback()
         form.username.errors = [staff_error(exc.code)]
@@ -98,6 +118,28 @@ def active(user_id: int, value: int):
               _("%(name)s can no longer sign in.", name=done[0].display_name), "info")
         return redirect(url_for(".index"))
     return done
+
+
+@bp.post("/<int:user_id>/jurisdictions")
+@role_required(Role.ADMIN)
+def works_for(user_id: int):
+    """The bureaus an account works for: the admin sets those among their own (audited)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user, chosen = _user(user_id), _chosen_codes()
+    mine = scoping.current()
+    kept = [code for code in jurisdictions.memberships(db.session, user)
+            if not mine.can_write(code)]
+    try:
+        jurisdictions.set_memberships(db.session, current_user, user, [*kept, *chosen])
+    except jurisdictions.JurisdictionError:
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    flash(_("%(name)s now works for: %(list)s.", name=user.display_name,
+            list=_(", ").join(scoping.label(c) for c in [*kept, *chosen]) or _("no bureau")),
+          "info")
+    return redirect(url_for(".index"))
 
 
 @bp.post("/<int:user_id>/password")

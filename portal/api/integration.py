@@ -36,8 +36,9 @@ from portal.api.params import Params
 from portal.extensions import csrf, db, limiter
 from portal.models import ApiClient
 from portal.rules.identifiers import detect, mask_identifier, normalise
+from portal.rules.profiles import UnknownProfile, load_profile
 from portal.security import lookup_hash
-from portal.services import audit
+from portal.services import audit, jurisdictions, scope
 from portal.services import integration as service
 from portal.web import active_profile
 
@@ -213,6 +214,17 @@ def _body() -> dict:
 # Endpoints
 # --------------------------------------------------------------------------
 
+def _bureau(client: ApiClient):
+    """The client's jurisdiction (None: not configured) and the rules its cases follow."""
+    info = jurisdictions.directory(db.session).get(client.jurisdiction)
+    if info is not None:
+        return info, info.rules
+    try:
+        return None, load_profile(client.jurisdiction or "")
+    except UnknownProfile:
+        return None, active_profile()
+
+
 def _case_resource(case, created: bool) -> dict:
     system, record_id = service.public_ref(case.external_ref) or ("", "")
     return {"case_no": case.case_no, "state": case.state.value, "origin": case.origin.value,
@@ -225,15 +237,18 @@ def _case_resource(case, created: bool) -> dict:
 @bp.post("/cases")
 @endpoint("cases:write", "cases")
 def cases(client: ApiClient):
-    request_data = inputs.case_request(_body(), active_profile())
+    info, profile = _bureau(client)       # a client files for its own bureau, under its rules
+    request_data = inputs.case_request(_body(), profile)
     case_data = request_data.case
-    if not case_data.department_contact:
-        case_data = type(case_data)(**{**case_data.__dict__, "department_contact":
-                                       current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")})
+    contact = case_data.department_contact or (
+        info.contact_zh if info is not None
+        else current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""))
+    case_data = type(case_data)(**{**case_data.__dict__, "department_contact": contact,
+                                   "jurisdiction": client.jurisdiction})
     key = current_app.config["PORTAL_LOOKUP_KEY"]
     for attempt in range(3):
         try:
-            case, created = service.intake_case(db.session, client, active_profile(), key,
+            case, created = service.intake_case(db.session, client, profile, key,
                                                 request_data.subject, case_data, clock.today())
             db.session.flush()
             break
@@ -275,7 +290,7 @@ def subject_status(client: ApiClient):
             "registration number or resident ID number (check the length and the last "
             "character)."), "code")
     answer = reads.status(db.session, current_app.config["PORTAL_LOOKUP_KEY"], kind, number,
-                          clock.today())
+                          clock.today(), scope.client_scope(db.session, client))
     data = {"kind": kind, "code_masked": mask_identifier(number), "warning": answer["warning"]}
     if kind == "ric":
         data["code_hash"] = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
@@ -300,7 +315,8 @@ def changes(client: ApiClient):
         raise ApiError(400, "out_of_range", _l("%(name)s must be between %(min)s and %(max)s.",
                                                name="limit", min=1, max=1000), "limit",
                        minimum=1, maximum=1000)
-    page = reads.feed(db.session, after, int(raw_limit), client.id)
+    page = reads.feed(db.session, after, int(raw_limit), client.id,
+                      scope.client_scope(db.session, client))
     body = {"data": page.items, "next_cursor": reads.encode_cursor(page.position),
             "has_more": page.has_more}
     return _json(body), {"after": after, "position": page.position, "items": len(page.items)}

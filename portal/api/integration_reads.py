@@ -31,6 +31,7 @@ from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
 from portal.services import integration
 from portal.services.cases import ANNULLING_REASONS
+from portal.services.scope import Scope
 
 C = CaseState
 LISTED_STATES = (C.DECIDED, C.PUBLISHED)
@@ -95,8 +96,10 @@ def _subjects_for(session: Session, key: str, kind: str, number: str) -> list[Su
     return list(session.execute(sa.select(Subject).where(where)).scalars())
 
 
-def status(session: Session, key: str, kind: str, number: str, today: dt.date) -> dict:
-    """The warning answer for one identifier (see the OpenAPI description of /status)."""
+def status(session: Session, key: str, kind: str, number: str, today: dt.date,
+           scope: Scope) -> dict:
+    """The warning answer for one identifier (see the OpenAPI description of /status), from
+    the records of the jurisdictions the client reads (``scope``)."""
     found = _subjects_for(session, key, kind, number)
     related: dict[int, str] = {}
     if kind == "ric":
@@ -106,10 +109,12 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
     own = {s.id for s in found}
     ids = own | set(related)
     case_rows = list(session.execute(
-        sa.select(Case).join(Case.subject).where(Case.subject_id.in_(ids))
+        sa.select(Case).join(Case.subject).where(Case.subject_id.in_(ids),
+                                                 scope.where(Case.jurisdiction))
         .order_by(Case.opened_on, Case.id)).scalars()) if ids else []
     red = list(session.execute(
         sa.select(RedListEntry).where(RedListEntry.subject_id.in_(own),
+                                      scope.where(RedListEntry.jurisdiction),
                                       RedListEntry.removed_on.is_(None),
                                       sa.or_(RedListEntry.valid_until.is_(None),
                                              RedListEntry.valid_until >= today))
@@ -139,7 +144,7 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
               and case.removed_on > today - RECENT_REMOVALS):
             removed.append({**base, "removed_on": iso(case.removed_on),
                             "removal_reason": case.removal_reason.value, **_term(case)})
-    grade = _credit_grade(session, own, today)
+    grade = _credit_grade(session, own, today, scope)
     reasons = [code for code, hit in (
         ("listed", listings), ("pending_procedure", pending),
         ("related_person_of_listed_subject", linked), ("credit_grade", grade is not None)) if hit]
@@ -162,12 +167,13 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
     }
 
 
-def _credit_grade(session: Session, own: set[int], today: dt.date) -> dict | None:
+def _credit_grade(session: Session, own: set[int], today: dt.date, scope: Scope) -> dict | None:
     """The worst grade (Zhengzhou §四) among the subject's findings that count today, or None."""
     if not own:
         return None
     findings = list(session.execute(
-        sa.select(GradeFinding).where(GradeFinding.subject_id.in_(own))).scalars())
+        sa.select(GradeFinding).where(GradeFinding.subject_id.in_(own),
+                                      scope.where(GradeFinding.jurisdiction))).scalars())
     best = None
     for code in sorted({f.profile for f in findings}):
         found = grades.standing([f for f in findings if f.profile == code], today,
@@ -236,7 +242,8 @@ def _own_ref(stored: str | None, client_id: int | None) -> str | None:
     return f"{system}:{record_id}"
 
 
-def feed(session: Session, after: int, limit: int, client_id: int | None = None) -> FeedPage:
+def feed(session: Session, after: int, limit: int, client_id: int | None = None,
+         scope: Scope | None = None) -> FeedPage:
     """Case events after audit position ``after``, oldest first (one query).
 
     ``external_ref`` is shown to the client that opened the case only
@@ -254,7 +261,8 @@ def feed(session: Session, after: int, limit: int, client_id: int | None = None)
         .join(Case, Case.case_no == AuditEvent.entity_id)
         .join(Subject, Subject.id == Case.subject_id)
         .where(AuditEvent.seq > after, AuditEvent.entity_type == "case",
-               AuditEvent.action.in_(list(EVENTS)))
+               AuditEvent.action.in_(list(EVENTS)),
+               scope.where(Case.jurisdiction) if scope is not None else sa.true())
         .order_by(AuditEvent.seq).limit(limit + 1)
     ).all()
     has_more = len(rows) > limit

@@ -117,6 +117,14 @@ def create_staff(session: Session, pools: NamePools, rng: random.Random,
     return staff, logins
 
 
+def join_city(session: Session, staff: Staff, code: str) -> None:
+    """The demo's staff work for the city (accounts that work nowhere yet)."""
+    for user in (staff.clerk, staff.reviewer, staff.approver, staff.admin):
+        if not jurisdictions.memberships(session, user):
+            session.add(StaffJurisdiction(staff_id=user.id, jurisdiction_code=code))
+    session.flush()
+
+
 def department_contact(place: Place, rng: random.Random) -> str:
     digits = 8 if len(place.area_code) == 3 else 7
     first = rng.choice("2345678")
@@ -138,6 +146,7 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
                                          config.get("PORTAL_DEPARTMENT_CONTACT", ""))
     staff, logins = create_staff(session, pools, rng, bureau.code, staff_prefix)
     contact = department_contact(place, rng)
+    join_city(session, staff, jurisdictions.ensure_seeded(session, profile.code, contact).code)
     proc = Procedure(session, profile, calendar, key, staff, rng, today)
     factory = SubjectFactory(session, key, pools)
     history = CityHistory(session, proc, factory, pools, place, contact)

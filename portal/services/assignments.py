@@ -4,16 +4,20 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from portal.models import Case, StaffUser, Submission
-from portal.services import audit
+from portal.services import audit, scope
 from portal.services.audit import Actor
 from portal.services.cases import PermissionDenied
 
 
-def _check(user: StaffUser, assignee: StaffUser | None) -> Actor:
+def _check(session: Session, user: StaffUser, assignee: StaffUser | None,
+           jurisdiction: str) -> Actor:
     if user is None or not user.active:
         raise PermissionDenied("only an active staff member assigns work")
+    scope.require(session, user, jurisdiction)
     if assignee is not None and not assignee.active:
         raise PermissionDenied("work can only be assigned to an active staff member")
+    if assignee is not None and not scope.staff_scope(session, assignee).can_write(jurisdiction):
+        raise PermissionDenied("work can only be assigned to staff of its jurisdiction")
     return Actor.staff(user)
 
 
@@ -24,7 +28,7 @@ def _name(session: Session, user_id: int | None) -> str | None:
 
 def assign_case(session: Session, user: StaffUser, case: Case, assignee: StaffUser | None) -> bool:
     """Set the case's handler (``None``: unassigned); False when nothing changed."""
-    actor = _check(user, assignee)
+    actor = _check(session, user, assignee, case.jurisdiction)
     new_id = assignee.id if assignee else None
     if case.assignee_id == new_id:
         return False
@@ -37,7 +41,7 @@ def assign_case(session: Session, user: StaffUser, case: Case, assignee: StaffUs
 
 def assign_submission(session: Session, user: StaffUser, submission: Submission,
                       assignee: StaffUser | None) -> bool:
-    actor = _check(user, assignee)
+    actor = _check(session, user, assignee, submission.jurisdiction)
     new_id = assignee.id if assignee else None
     if submission.assignee_id == new_id:
         return False

@@ -20,13 +20,10 @@ from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason, check_case
 from portal.security import hash_code, new_code
-from portal.services import audit, numbering, publication, redlist
+from portal.services import audit, numbering, publication, redlist, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-
-
-class PermissionDenied(Exception):
-    """The actor may not take this step (role, or the four-eyes rule)."""
+from portal.services.scope import PermissionDenied  # noqa: F401  (part of this module's interface)
 
 
 class CaseError(ValueError):
@@ -68,6 +65,7 @@ class CaseInput:
 def _transition(session: Session, case: Case, target: CaseState, actor: Actor,
                 action: str, data: dict | None = None) -> None:
     check_case(case.state, target)
+    scope.require_actor(session, actor, case.jurisdiction)
     before = case.state
     case.state = target
     audit.record(session, actor, action, "case", case.case_no,
@@ -117,6 +115,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     """立案. ``actor``: a business system (``user`` is then None); its case stays unassigned."""
     if actor is None or user is not None:
         actor = _require(user, Role.CLERK, Role.REVIEWER)
+    scope.require(session, user, data.jurisdiction or profile.code)
     ground = profile.ground(data.ground)
     if subject.kind.value not in ground.subject_kinds:
         raise CaseError(f"ground {ground.code} does not apply to a {subject.kind.value}")
@@ -239,6 +238,7 @@ def publish_case(session: Session, user: StaffUser | None, case: Case, profile: 
 def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on: dt.date) -> None:
     """Record the upload to the credit-information sharing platform (Jiamusi art. 9)."""
     actor = _require(user, Role.CLERK, Role.APPROVER)
+    scope.require(session, user, case.jurisdiction)
     if case.state not in (CaseState.DECIDED, CaseState.PUBLISHED):
         raise CaseError("only a decided case can be shared")
     case.shared_on = shared_on
@@ -252,6 +252,7 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 calendar: WorkCalendar | None = None) -> None:
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
     actor = _require(user, Role.APPROVER)
+    scope.require(session, user, case.jurisdiction)
     if case.decided_on is not None:
         problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
                                         case.leaves_list_on, case.prior_listings, removed_on,
@@ -275,6 +276,7 @@ def correct_facts(session: Session, user: StaffUser | None, case: Case, profile:
     (Shanghai art. 9): the case and its public entry carry the corrected text from now on,
     the search index follows through the outbox, and the audit keeps both versions."""
     actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    scope.require(session, user, case.jurisdiction)
     if case.state is not CaseState.PUBLISHED:
         raise CaseError("only a published listing can be corrected")
     facts = (facts or "").strip()

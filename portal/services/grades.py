@@ -44,7 +44,7 @@ from portal.rules import grades as rules
 from portal.rules import thresholds
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
-from portal.services import audit, cases, numbering, subjects
+from portal.services import audit, cases, numbering, scope, subjects
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.
@@ -74,10 +74,21 @@ class FindingInput:
     submission: Submission | None = None
     amount: Decimal | None = None      # figures the behaviour's threshold needs
     months: int | None = None
+    #: The bureau recording it (``None``: its complaint's or case's, else the profile's).
+    jurisdiction: str | None = None
 
     @property
     def figures(self) -> thresholds.Figures:
         return thresholds.Figures(amount=self.amount, months=self.months)
+
+    def jurisdiction_for(self, profile: Profile) -> str:
+        if self.jurisdiction:
+            return self.jurisdiction
+        if self.submission is not None and self.submission.jurisdiction:
+            return self.submission.jurisdiction
+        if self.case is not None:
+            return self.case.jurisdiction
+        return profile.code
 
 
 # --------------------------------------------------------------------------
@@ -140,6 +151,8 @@ def _check_source(profile: Profile, subject: Subject, data: FindingInput) -> Non
 def record_finding(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
                    data: FindingInput, today: dt.date) -> GradeFinding:
     actor = cases._require(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
+    jurisdiction = data.jurisdiction_for(profile)
+    scope.require(session, user, jurisdiction)
     if not rules.grading_enabled(profile):
         raise GradeError("no_grading")
     item = rules.catalogue_item(profile, subject.kind.value, data.code)
@@ -160,7 +173,8 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
             for f in findings_for_submission(session, data.submission.id)):
         raise GradeError("already_recorded")
     finding = GradeFinding(
-        finding_no=_next_no(session, profile, today.year), profile=profile.code, subject=subject,
+        finding_no=_next_no(session, profile, today.year), profile=profile.code,
+        jurisdiction=jurisdiction, subject=subject,
         behaviour_code=item.code, grade=item.grade, found_on=data.found_on, facts=facts,
         amount=data.amount, months=data.months,
         source=data.source, document_no=(data.document_no or "").strip() or None,
@@ -202,6 +216,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
     Raises ``subjects.SubjectError`` for an invalid ID number.
     """
     cases._require(user, *COMPLAINT_ROLES)
+    scope.require(session, user, submission.jurisdiction)
     if submission.kind is not SubmissionKind.COMPLAINT:
         raise GradeError("complaint_required")
     if submission.anonymous or not (submission.filer_name or "").strip():
@@ -220,6 +235,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
 def _end(session: Session, user: StaffUser | None, finding: GradeFinding, status: FindingStatus,
          reason: str, today: dt.date) -> None:
     actor = cases._require(user, *WITHDRAW_ROLES)
+    scope.require(session, user, finding.jurisdiction)
     reason = (reason or "").strip()
     if not reason:
         raise GradeError("reason_required")
@@ -254,6 +270,7 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
     arrears); a finding records none, so they are given when the case is opened. Raises
     ``cases.BelowThreshold`` when they do not reach it."""
     cases._require(user, Role.CLERK, Role.REVIEWER)
+    scope.require(session, user, finding.jurisdiction)
     if finding.status is not FindingStatus.LIVE:
         raise GradeError("not_live")
     if finding.listing_case_id is not None:
@@ -270,7 +287,8 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
         ground=ground.code, facts=finding.facts, origin=ORIGIN_OF[finding.source],
         document_no=finding.document_no, department=department,
         department_contact=department_contact, amount=figures.amount, months=figures.months,
-        person_times=figures.person_times, alternative_met=figures.alternative_met), today)
+        person_times=figures.person_times, alternative_met=figures.alternative_met,
+        jurisdiction=finding.jurisdiction), today)
     finding.listing_case_id = case.id
     audit.record(session, audit.Actor.staff(user) if user else audit.SYSTEM, "grade.finding.case",
                  "grade_finding", finding.finding_no, {"case": case.case_no, "ground": ground.code})

@@ -40,7 +40,7 @@ from portal.models import (
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
-from portal.services import audit, cases, subjects, uploads
+from portal.services import audit, cases, scope, subjects, uploads
 from portal.services.audit import Actor
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
@@ -160,9 +160,15 @@ def _committed_row(result: RowResult, warnings: dict[int, list], case_no: str) -
 
 def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str, raw: bytes,
           default_ground: str | None, key: str, today: dt.date,
-          max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS) -> ImportBatch:
-    """Validate an uploaded report and keep it for the preview. Raises FileProblem / ImportProblem."""
+          max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS,
+          jurisdiction: str | None = None) -> ImportBatch:
+    """Validate an uploaded report and keep it for the preview. Raises FileProblem / ImportProblem.
+
+    ``jurisdiction``: the bureau whose report it is (``None``: the one seeded from the profile);
+    its cases are opened under it."""
     actor = _actor(user)
+    jurisdiction = jurisdiction or profile.code
+    scope.require(session, user, jurisdiction)
     if len(raw) > max_bytes:
         raise FileProblem("too_large", max_mb=megabytes(max_bytes))
     if default_ground and default_ground not in {g.code for g in profile.grounds}:
@@ -180,7 +186,7 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
     results = validate_rows(fmt, profile, data, default_ground, today)
     warnings = _check_database(session, profile, results, key)
     batch = ImportBatch(
-        profile=profile.code, kind=fmt.frequency,
+        profile=profile.code, jurisdiction=jurisdiction, kind=fmt.frequency,
         filename=uploads.clean_name(filename or "upload")[-200:],   # no NUL or control characters
         sha256=sha256, uploaded_by_id=user.id, status=ImportStatus.STAGED,
         default_ground=default_ground or None, rows=[_row_json(r, warnings) for r in results],
@@ -237,6 +243,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
                             .with_for_update()).scalar_one_or_none()
     if batch is None:
         raise ImportProblem("not_found")
+    scope.require(session, user, batch.jurisdiction)
     if batch.status is ImportStatus.COMMITTED:
         return CommitResult(batch, (), already=True)
     if batch.status is ImportStatus.DISCARDED:
@@ -270,7 +277,8 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
             case = cases.open_case(session, user, profile, subject, cases.CaseInput(
                 ground=v["ground"], facts=_facts(fmt, v), origin=CaseOrigin.IMPORT,
                 document_no=v.get("document_no") or None,
-                amount=Decimal(v["amount"]) if v.get("amount") else None, months=v.get("months")),
+                amount=Decimal(v["amount"]) if v.get("amount") else None, months=v.get("months"),
+                jurisdiction=batch.jurisdiction),
                 today)
         except cases.BelowThreshold:             # checked at staging: only a changed profile
             raise ImportProblem("row", line=result.line, field="amount") from None
@@ -296,6 +304,7 @@ def discard(session: Session, user: StaffUser, batch_id: int) -> ImportBatch:
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
         raise ImportProblem("not_found")
+    scope.require(session, user, batch.jurisdiction)
     if batch.status is not ImportStatus.STAGED:
         raise ImportProblem("not_staged")
     batch.status, batch.rows = ImportStatus.DISCARDED, []

@@ -38,7 +38,7 @@ from portal.models import (
 from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
-from portal.services import audit, cases, jurisdictions, subjects
+from portal.services import audit, cases, jurisdictions, scope, subjects
 from portal.services.audit import Actor
 
 #: What a client may do; each integration endpoint requires one scope.
@@ -232,6 +232,7 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
     stored_ref = scoped_ref(client, case_data.external_ref)
     if len(stored_ref) > MAX_STORED_REF:
         raise IntegrationError("too_long", "external_ref")
+    scope.require_client(session, client, case_data.jurisdiction or client.jurisdiction)
     existing = find_by_ref(session, client, case_data.external_ref)
     if existing is not None:
         if not same_record(key, existing, subject_data, case_data):
@@ -250,5 +251,6 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
     actor = api_actor(client)
     subject, _created = subjects.register_subject(session, actor, key, subject_data)
     data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION,
-                              "external_ref": stored_ref})
+                              "external_ref": stored_ref,
+                              "jurisdiction": case_data.jurisdiction or client.jurisdiction})
     return cases.open_case(session, None, profile, subject, data, today, actor=actor), True

@@ -27,7 +27,7 @@ from portal.models import Case, Letter, LetterKind, Role, StaffUser
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.security import hash_code, new_code, verify_code
-from portal.services import audit
+from portal.services import audit, scope
 from portal.services.audit import Actor
 from portal.services.cases import CaseError, PermissionDenied
 
@@ -109,6 +109,7 @@ def code_fingerprint(case: Case) -> str | None:
 def reissue_code(session: Session, user: StaffUser, case: Case, kind: LetterKind) -> str:
     """A new access code for ``kind`` (the letter is issued again); the old code stops working."""
     actor = _actor(user, REISSUE_ROLES.get(kind, ()))
+    scope.require(session, user, case.jurisdiction)
     if kind not in CODE_LETTERS or code_letter(case) is not kind:
         raise CaseError(f"the access code of case {case.case_no} is not that of a {kind.value}")
     previous = code_fingerprint(case)
@@ -153,6 +154,7 @@ def issue(session: Session, user: StaffUser, case: Case, profile: Profile, kind:
           today: dt.date) -> Letter:
     """The register row of this letter: the existing one, or a new number (audited)."""
     actor = _actor(user)
+    scope.require(session, user, case.jurisdiction)
     require_available(case, profile, kind)
     letter = current_letter(session, case, kind)
     if letter is not None:

@@ -34,7 +34,7 @@ from portal.models import (
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
-from portal.services import audit, numbering, publication
+from portal.services import audit, numbering, publication, scope
 from portal.services.audit import Actor
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
@@ -129,9 +129,13 @@ def _check_offered(profile: Profile) -> None:
 
 
 def propose(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
-            unit_type: str, criteria: Iterable[str], basis: str, today: dt.date) -> RedListProposal:
-    """A clerk's proposal: the unit, its type and the criteria it meets, with the evidence."""
+            unit_type: str, criteria: Iterable[str], basis: str, today: dt.date,
+            jurisdiction: str | None = None) -> RedListProposal:
+    """A clerk's proposal: the unit, its type and the criteria it meets, with the evidence.
+    ``jurisdiction``: the proposing bureau (``None``: the one seeded from the profile)."""
     actor = _require(user, Role.CLERK, Role.REVIEWER)
+    jurisdiction = jurisdiction or profile.code
+    scope.require(session, user, jurisdiction)
     _check_offered(profile)
     if subject.kind is not SubjectKind.ORGANISATION:
         raise RedListError("not_a_unit")
@@ -148,7 +152,8 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
     proposal = RedListProposal(
         proposal_no=_number(session, RedListProposal, RedListProposal.proposal_no, profile, "H",
                             today.year),
-        profile=profile.code, subject=subject, unit_type=unit_type, criteria=met, basis=basis,
+        profile=profile.code, jurisdiction=jurisdiction, subject=subject, unit_type=unit_type,
+        criteria=met, basis=basis,
         state=ProposalState.PROPOSED, proposed_on=today, proposed_by_id=user.id if user else None)
     session.add(proposal)
     session.flush()
@@ -172,6 +177,7 @@ def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, p
           key: str, today: dt.date, note: str = "") -> RedListEntry:
     """Admit (approver, not the proposer); the obstacles are checked again today."""
     actor = _decider(user, proposal)
+    scope.require(session, user, proposal.jurisdiction)
     _check_offered(profile)
     subject = proposal.subject
     reasons, missing = obstacles(session, profile, subject, proposal.unit_type, proposal.criteria,
@@ -194,6 +200,7 @@ def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, p
 def refuse(session: Session, user: StaffUser | None, proposal: RedListProposal, reason: str,
            today: dt.date) -> None:
     actor = _decider(user, proposal)
+    scope.require(session, user, proposal.jurisdiction)
     reason = (reason or "").strip()
     if not reason:
         raise RedListError("reason_required")
@@ -219,6 +226,7 @@ def remove(session: Session, user: StaffUser | None, entry: RedListEntry, reason
            note: str, today: dt.date) -> None:
     """Staff removal (approver) with one of :data:`STAFF_REASONS` and an internal note."""
     actor = _require(user, Role.APPROVER)
+    scope.require(session, user, entry.jurisdiction)
     if reason not in STAFF_REASONS:
         raise RedListError("reason")
     note = (note or "").strip()

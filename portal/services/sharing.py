@@ -21,7 +21,7 @@ from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState
-from portal.services import audit, cases
+from portal.services import audit, cases, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
 
@@ -164,10 +164,12 @@ def export(session: Session, user: StaffUser, kind: str, chosen: list[Case], fmt
            english: bool = False) -> list[dict]:
     """The rows of an exchange file; the export itself is audited (who, which records)."""
     actor = _actor(user)
+    for case in chosen:
+        scope.require(session, user, case.jurisdiction)
     rows = [row(case, kind, english) for case in chosen]
     audit.record(session, actor, "sharing.export", "sharing", kind, {
         "format": fmt, "count": len(rows), "cases": [c.case_no for c in chosen],
-    })
+    }, jurisdiction=_one({c.jurisdiction for c in chosen}))
     session.flush()
     return rows
 
@@ -176,6 +178,8 @@ def mark_uploaded(session: Session, user: StaffUser, kind: str, chosen: list[Cas
                   uploaded_on: dt.date) -> int:
     """Record that the platform accepted the records (one audit event per case)."""
     actor = _actor(user)
+    for case in chosen:
+        scope.require(session, user, case.jurisdiction)
     for case in chosen:
         floor = case.decided_on if kind == LISTINGS else case.removed_on
         if floor is not None and uploaded_on < floor:
@@ -191,6 +195,10 @@ def mark_uploaded(session: Session, user: StaffUser, kind: str, chosen: list[Cas
             })
     session.flush()
     return len(chosen)
+
+
+def _one(codes: set) -> str | None:
+    return next(iter(codes)) if len(codes) == 1 else None
 
 
 def _actor(user: StaffUser) -> Actor:

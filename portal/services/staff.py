@@ -35,9 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.models import Role, StaffUser
+from portal.models import Role, StaffJurisdiction, StaffUser
 from portal.security import hash_password, password_needs_rehash, verify_password
-from portal.services import audit
+from portal.services import audit, jurisdictions
 from portal.services.audit import Actor
 from portal.services.cases import PermissionDenied
 from portal.services.login_lockout import (  # noqa: F401  (part of this module's interface)
@@ -294,10 +294,12 @@ USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 def create_user(session: Session, admin: StaffUser, username: str, display_name: str,
-                role: Role) -> tuple[StaffUser, str]:
+                role: Role, jurisdiction_codes=None) -> tuple[StaffUser, str]:
     """A new account with a temporary password (returned once, shown to the admin).
 
     The user must replace the password at the first sign-in (``must_change_password``).
+    ``jurisdiction_codes``: the bureaus the account works for; a portal with one
+    jurisdiction gives it that one when none are named (audited with the account).
     """
     actor = _admin(admin)
     username = (username or "").strip().lower()
@@ -313,6 +315,12 @@ def create_user(session: Session, admin: StaffUser, username: str, display_name:
     session.flush()
     audit.record(session, actor, "staff.create", "staff", username,
                  {"role": role.value, "must_change_password": True})
+    if jurisdiction_codes:
+        jurisdictions.set_memberships(session, admin, user, jurisdiction_codes)
+    elif (only := jurisdictions.only_code(session)) is not None:
+        # one bureau: working for it goes without saying (and without an event of its own)
+        session.add(StaffJurisdiction(staff_id=user.id, jurisdiction_code=only))
+        session.flush()
     return user, password
 
 

@@ -61,7 +61,7 @@ from portal.rules.workflow import (
     check_submission,
 )
 from portal.security import hash_code, new_code
-from portal.services import audit, cases, filing_windows, notifications, publication, uploads
+from portal.services import audit, cases, filing_windows, notifications, publication, scope, uploads
 from portal.services.audit import Actor
 
 K, S = SubmissionKind, SubmissionState
@@ -183,6 +183,7 @@ def transition(session: Session, actor: Actor, submission: Submission, target: S
                note: str = "", today: dt.date | None = None) -> None:
     """Move a submission; the note is shown to the submitter in its history."""
     check_submission(submission.state, target)
+    scope.require_actor(session, actor, submission.jurisdiction)
     before = submission.state
     submission.state = target
     if target in (SubmissionState.GRANTED, SubmissionState.REJECTED):
@@ -417,6 +418,7 @@ def reissue_query_code(session: Session, who, submission: Submission) -> str:
     _user, actor = _who(session, who)
     if actor == audit.SYSTEM:
         raise cases.PermissionDenied("only staff reissue query codes")
+    scope.require_actor(session, actor, submission.jurisdiction)
     code = new_code()
     submission.query_code_hash = hash_code(code)
     audit.record(session, actor, "submission.reissue_code", "submission", submission.receipt_no, {})

@@ -17,25 +17,48 @@ PASSWORD = "x"
 
 
 @pytest.fixture
-def fast_passwords(monkeypatch):
-    """A light Argon2 profile: the tests check behaviour, not the (deliberately slow) cost."""
+def fast_passwords(monkeypatch, request):
+    """A light Argon2 profile: the tests check behaviour, not the (deliberately slow) cost.
+
+    Also: a test that sets ``PORTAL_PROFILE`` means a single-city portal of that profile, so
+    the one jurisdiction of its portal follows the setting (see :func:`follow_portal_profile`).
+    """
     light = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     monkeypatch.setattr(security, "_password_hasher", light)
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        app.before_request(lambda: follow_portal_profile(db.session, app.config))
     return light
 
 
-def user(session, role: Role, username: str | None = None) -> StaffUser:
-    """A staff user whose password is ``PASSWORD`` (hashed with the current hasher)."""
-    found = make_staff(session, role, username)
+def follow_portal_profile(session, config) -> None:
+    """Give the one jurisdiction of a single-city test portal the profile ``PORTAL_PROFILE``
+    names now (the fixture seeds it from the setting before a test changes the setting)."""
+    from portal.models import Jurisdiction
+    from portal.services.publication import bump_version
+
+    rows = session.execute(sa.select(Jurisdiction)).scalars().all()
+    if len(rows) == 1 and rows[0].profile != config["PORTAL_PROFILE"]:
+        rows[0].profile = config["PORTAL_PROFILE"]
+        bump_version(session)
+        session.commit()
+
+
+def user(session, role: Role, username: str | None = None,
+         jurisdictions: tuple[str, ...] | None = None) -> StaffUser:
+    """A staff user whose password is ``PASSWORD`` (hashed with the current hasher), working
+    for ``jurisdictions`` (default: see ``factories.make_staff``)."""
+    found = make_staff(session, role, username, jurisdictions)
     found.password_hash = security.hash_password(PASSWORD)
     found.display_name = f"{role.value.title()} {found.username}"
     session.flush()
     return found
 
 
-def staff(session, role: Role, username: str | None = None) -> StaffUser:
+def staff(session, role: Role, username: str | None = None,
+          jurisdictions: tuple[str, ...] | None = None) -> StaffUser:
     """A staff user; reviewers, approvers and admins get an enrolled authenticator."""
-    found = user(session, role, username)
+    found = user(session, role, username, jurisdictions)
     if role.needs_second_factor:
         found.totp_secret = pyotp.random_base32()
     session.commit()
