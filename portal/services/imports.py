@@ -40,7 +40,7 @@ from portal.models import (
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
-from portal.services import audit, cases, subjects, uploads
+from portal.services import audit, cases, rules_of, subjects, uploads
 from portal.services.audit import Actor
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
@@ -160,9 +160,14 @@ def _committed_row(result: RowResult, warnings: dict[int, list], case_no: str) -
 
 def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str, raw: bytes,
           default_ground: str | None, key: str, today: dt.date,
-          max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS) -> ImportBatch:
-    """Validate an uploaded report and keep it for the preview. Raises FileProblem / ImportProblem."""
+          max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS,
+          jurisdiction: str | None = None) -> ImportBatch:
+    """Validate an uploaded report of ``jurisdiction`` (``None``: the one seeded from
+    ``profile``) under its profile and keep it for the preview. Raises FileProblem /
+    ImportProblem."""
     actor = _actor(user)
+    jurisdiction = jurisdiction or profile.code
+    profile = rules_of.jurisdiction(session, jurisdiction, profile)
     if len(raw) > max_bytes:
         raise FileProblem("too_large", max_mb=megabytes(max_bytes))
     if default_ground and default_ground not in {g.code for g in profile.grounds}:
@@ -180,7 +185,7 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
     results = validate_rows(fmt, profile, data, default_ground, today)
     warnings = _check_database(session, profile, results, key)
     batch = ImportBatch(
-        profile=profile.code, kind=fmt.frequency,
+        profile=profile.code, jurisdiction=jurisdiction, kind=fmt.frequency,
         filename=uploads.clean_name(filename or "upload")[-200:],   # no NUL or control characters
         sha256=sha256, uploaded_by_id=user.id, status=ImportStatus.STAGED,
         default_ground=default_ground or None, rows=[_row_json(r, warnings) for r in results],
@@ -241,8 +246,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
         return CommitResult(batch, (), already=True)
     if batch.status is ImportStatus.DISCARDED:
         raise ImportProblem("discarded")
-    if batch.profile != profile.code:
-        raise ImportProblem("profile", profile=batch.profile)
+    profile = rules_of.own(batch, profile)      # the rules it was staged under
     done = _committed(session, batch.sha256)
     if done is not None:
         raise ImportProblem("already_imported", batch=done.id,
@@ -270,8 +274,8 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
             case = cases.open_case(session, user, profile, subject, cases.CaseInput(
                 ground=v["ground"], facts=_facts(fmt, v), origin=CaseOrigin.IMPORT,
                 document_no=v.get("document_no") or None,
-                amount=Decimal(v["amount"]) if v.get("amount") else None, months=v.get("months")),
-                today)
+                amount=Decimal(v["amount"]) if v.get("amount") else None, months=v.get("months"),
+                jurisdiction=batch.jurisdiction), today)
         except cases.BelowThreshold:             # checked at staging: only a changed profile
             raise ImportProblem("row", line=result.line, field="amount") from None
         session.add(CaseReportData(case_id=case.id, batch_id=batch.id, values={

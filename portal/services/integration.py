@@ -38,7 +38,7 @@ from portal.models import (
 from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
-from portal.services import audit, cases, jurisdictions, subjects
+from portal.services import audit, cases, jurisdictions, rules_of, subjects
 from portal.services.audit import Actor
 
 #: What a client may do; each integration endpoint requires one scope.
@@ -237,6 +237,8 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         if not same_record(key, existing, subject_data, case_data):
             raise IntegrationError("external_ref_conflict", "external_ref")
         return existing, False
+    # the client's bureau decides the case, under its profile
+    profile = rules_of.jurisdiction(session, client.jurisdiction, profile)
     try:
         ground = profile.ground(case_data.ground)
     except UnknownGround:
@@ -250,5 +252,5 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
     actor = api_actor(client)
     subject, _created = subjects.register_subject(session, actor, key, subject_data)
     data = cases.CaseInput(**{**case_data.__dict__, "origin": CaseOrigin.INTEGRATION,
-                              "external_ref": stored_ref})
+                              "external_ref": stored_ref, "jurisdiction": client.jurisdiction})
     return cases.open_case(session, None, profile, subject, data, today, actor=actor), True

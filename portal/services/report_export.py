@@ -22,7 +22,7 @@ from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
-from portal.services import audit, cases
+from portal.services import audit, cases, rules_of
 from portal.services.audit import Actor
 from portal.services.report_files import to_csv, to_xlsx
 from portal.services.report_format import ReportFormat, report_format
@@ -107,9 +107,13 @@ def due_dates(profile: Profile, period: ReportPeriod,
     return terms.report_due(profile, period.year, period.number, calendar)
 
 
-def decided_cases(session: Session, profile: Profile, period: ReportPeriod) -> list[Case]:
+def decided_cases(session: Session, profile: Profile, period: ReportPeriod,
+                  jurisdiction: str | None = None) -> list[Case]:
+    """The cases of the report: of ``jurisdiction`` (a bureau reports its own decisions), or
+    of every jurisdiction under ``profile`` when none is named."""
+    owner = Case.jurisdiction == jurisdiction if jurisdiction else Case.profile == profile.code
     return list(session.execute(
-        sa.select(Case).where(Case.profile == profile.code, Case.state.in_(REPORTED_STATES),
+        sa.select(Case).where(owner, Case.state.in_(REPORTED_STATES),
                               Case.decided_on >= period.start, Case.decided_on <= period.end,
                               # an upheld objection or a revoked decision: the listing was wrong
                               sa.or_(Case.removal_reason.is_(None),
@@ -159,10 +163,14 @@ def _case_values(n: int, case: Case, profile: Profile, extra: dict) -> dict[str,
 
 
 def report_table(session: Session, profile: Profile, period: ReportPeriod,
-                 fmt: ReportFormat | None = None) -> tuple[list[str], list[list[object]]]:
-    """Header (the template's Chinese column names) and one row per decided case."""
+                 fmt: ReportFormat | None = None,
+                 jurisdiction: str | None = None) -> tuple[list[str], list[list[object]]]:
+    """Header (the template's Chinese column names) and one row per decided case; with a
+    ``jurisdiction``, its cases in its profile's template."""
+    if jurisdiction:
+        profile = rules_of.jurisdiction(session, jurisdiction, profile)
     fmt = fmt or report_format(profile)
-    found = decided_cases(session, profile, period)
+    found = decided_cases(session, profile, period, jurisdiction)
     extras = dict(session.execute(sa.select(CaseReportData.case_id, CaseReportData.values)
                                   .where(CaseReportData.case_id.in_([c.id for c in found]))).all()) \
         if found else {}
@@ -177,17 +185,20 @@ def report_table(session: Session, profile: Profile, period: ReportPeriod,
 
 
 def export(session: Session, user: StaffUser, profile: Profile, period: ReportPeriod,
-           file_format: str) -> tuple[bytes, int]:
+           file_format: str, jurisdiction: str | None = None) -> tuple[bytes, int]:
     """The report file and its row count; audited (who exported which period, how many)."""
     if user.role not in EXPORT_ROLES:
         raise cases.PermissionDenied(f"role {user.role.value} may not export the report")
     if file_format not in ("csv", "xlsx"):
         raise ValueError(file_format)
-    header, rows = report_table(session, profile, period)
+    if jurisdiction:
+        profile = rules_of.jurisdiction(session, jurisdiction, profile)
+    header, rows = report_table(session, profile, period, jurisdiction=jurisdiction)
     if file_format == "csv":
         data = to_csv(header, rows)
     else:
         data = to_xlsx(header, rows, title=f"{period.code} 失信信息报送")
     audit.record(session, Actor.staff(user), "report.export", "report", period.code, {
-        "profile": profile.code, "period": period.code, "count": len(rows), "format": file_format})
+        "profile": profile.code, "period": period.code, "count": len(rows), "format": file_format},
+        jurisdiction=jurisdiction)
     return data, len(rows)
