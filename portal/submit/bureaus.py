@@ -6,7 +6,7 @@ several (none is shown when it serves one). Read once per request.
 """
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 
 from portal.extensions import db
 from portal.models import Case, Submission
@@ -17,9 +17,11 @@ from portal.web import active_profile
 
 
 def directory() -> Directory:
-    if "submit_directory" not in g:
-        g.submit_directory = jurisdictions.directory(db.session)
-    return g.submit_directory
+    """Read once per request (kept with the request: an application context may outlive it)."""
+    cached = request.environ.get("portal.submit.directory")
+    if cached is None:
+        cached = request.environ["portal.submit.directory"] = jurisdictions.directory(db.session)
+    return cached
 
 
 def active() -> list[Info]:
