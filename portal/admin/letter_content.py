@@ -16,6 +16,8 @@ from portal.models import AuditEvent, Case, Letter, LetterKind, RemovalNotice, S
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
+from portal.services import jurisdictions, rules_of
+from portal.services.jurisdictions import Info
 
 K = LetterKind
 #: The body template of each letter (under templates/documents/).
@@ -47,23 +49,37 @@ def _portal(path: str) -> str:
     return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
 
 
-def _department(case: Case, profile: Profile, locale: str) -> str:
-    """The deciding department; the profile's authority in the letter's language."""
-    if not case.department or case.department == profile.authority.zh:
-        return profile.authority.get(locale)
-    return case.department
+def _authority(bureau: Info | None, profile: Profile, locale: str) -> str:
+    """The bureau that decides: the case's jurisdiction's (a jurisdiction unknown here: the
+    profile's, as before jurisdictions)."""
+    return bureau.authority(locale) if bureau is not None else profile.authority.get(locale)
+
+
+def _department(case: Case, bureau: Info | None, profile: Profile, locale: str) -> str:
+    """The deciding department in the letter's language: the jurisdiction's name for it (its
+    authority when the case names none or the authority itself)."""
+    authority_zh = bureau.authority_zh if bureau is not None else profile.authority.zh
+    if not case.department or case.department in (authority_zh, profile.authority.zh):
+        return _authority(bureau, profile, locale)
+    return bureau.department_label(case.department, locale) if bureau is not None else case.department
+
+
+def _contact(case: Case, bureau: Info | None, locale: str) -> str:
+    """The case's department's contact, else its jurisdiction's, else the configured one."""
+    return (case.department_contact or (bureau.contact(locale) if bureau is not None else "")
+            or current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""))
 
 
 def _common(session: Session, case: Case, profile: Profile, letter: Letter, locale: str,
             code: str | None) -> dict:
     subject = case.subject
+    bureau = jurisdictions.directory(session).get(case.jurisdiction)
     return {
         "case": case, "subject": subject, "profile": profile, "ground": profile.ground(case.ground),
         "letter": letter, "locale": locale, "code": code, "people": _people(subject),
-        "authority": profile.authority.get(locale), "document": profile.document.get(locale),
-        "department": _department(case, profile, locale),
-        "contact": (case.department_contact
-                    or current_app.config.get("PORTAL_DEPARTMENT_CONTACT", "")),
+        "authority": _authority(bureau, profile, locale), "document": profile.document.get(locale),
+        "department": _department(case, bureau, profile, locale),
+        "contact": _contact(case, bureau, locale),
         "portal_url": _portal(url_for("submit.index")),
         "party_login_url": _portal(url_for("submit.party_login")),
         "identifier_hint": "id_number" if subject.id_number and not subject.uscc else "uscc",
@@ -144,7 +160,9 @@ def _removal(session: Session, case: Case, profile: Profile, locale: str) -> dic
 
 def letter_context(session: Session, case: Case, profile: Profile, calendar: WorkCalendar,
                    kind: LetterKind, letter: Letter, locale: str, code: str | None) -> dict:
-    """Everything the template of ``kind`` prints (``code``: None prints the copy notice)."""
+    """Everything the template of ``kind`` prints (``code``: None prints the copy notice), under
+    the case's own profile and in the name of its jurisdiction."""
+    profile = rules_of.case(case, profile)
     values = _common(session, case, profile, letter, locale, code)
     values["kind"] = kind.value
     if kind is K.PRE_NOTICE:

@@ -1,7 +1,7 @@
 """The letter register (文书登记): every letter the bureau issues to a party (两书同达).
 
 One row per issued letter: the case, the kind, its number (文书编号, a sequence
-per profile, year and kind), the day and the member of staff, and the SHA-256
+per jurisdiction, year and kind), the day and the member of staff, and the SHA-256
 of the first rendering of its content. A letter that carries the party's
 access code also keeps a fingerprint of the code's hash, so a re-issued code
 (a new letter) is told apart from a reprint of the same letter; the code
@@ -31,7 +31,7 @@ class LetterKind(str, enum.Enum):
 class Letter(Base):
     __tablename__ = "letters"
     __table_args__ = (
-        sa.UniqueConstraint("profile", "year", "kind", "seq"),   # the number sequence
+        sa.UniqueConstraint("jurisdiction", "year", "kind", "seq"),   # the number sequence
         sa.Index("ix_letters_case_kind", "case_id", "kind"),
     )
 

@@ -2,7 +2,8 @@
 
 Every function takes the session, the acting party and explicit data, checks
 the transition table of ``portal.rules.workflow``, computes its deadlines from
-the profile and the bureau's calendar, flushes, and leaves the commit to the
+the case's own profile (``rules_of.case``: a ``profile`` argument of another city is
+never applied to it) and the bureau's calendar, flushes, and leaves the commit to the
 caller.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason, check_case
 from portal.security import hash_code, new_code
-from portal.services import audit, numbering, publication, redlist, scope
+from portal.services import audit, numbering, publication, redlist, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
 from portal.services.scope import PermissionDenied  # noqa: F401  (part of this module's interface)
@@ -52,7 +53,8 @@ class CaseInput:
     months: int | None = None          # figures a ground's threshold may name
     person_times: int | None = None
     alternative_met: bool = False
-    #: The bureau deciding it (``None``: the jurisdiction seeded from the profile).
+    #: The bureau deciding it (``None``: the jurisdiction seeded from the profile); the case
+    #: follows that jurisdiction's profile.
     jurisdiction: str | None = None
 
     @property
@@ -112,10 +114,16 @@ def next_case_no(session: Session, profile: Profile, year: int) -> str:
 
 def open_case(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
               data: CaseInput, today: dt.date, *, actor: Actor | None = None) -> Case:
-    """立案. ``actor``: a business system (``user`` is then None); its case stays unassigned."""
+    """立案 under the rules of ``data.jurisdiction`` (its profile; ``profile`` when none is
+    named). ``actor``: a business system (``user`` is then None); its case stays unassigned."""
     if actor is None or user is not None:
         actor = _require(user, Role.CLERK, Role.REVIEWER)
     scope.require(session, user, data.jurisdiction or profile.code)
+    bureau = rules_of.bureau(session, data.jurisdiction or profile.code)
+    if data.jurisdiction and data.jurisdiction != profile.code:
+        if bureau is None:
+            raise CaseError(f"unknown jurisdiction {data.jurisdiction}")
+        profile = rules_of.jurisdiction(session, data.jurisdiction, profile)
     ground = profile.ground(data.ground)
     if subject.kind.value not in ground.subject_kinds:
         raise CaseError(f"ground {ground.code} does not apply to a {subject.kind.value}")
@@ -124,13 +132,14 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
         raise BelowThreshold(short)
     case = Case(
         case_no=next_case_no(session, profile, today.year), profile=profile.code,
-        jurisdiction=data.jurisdiction or profile.code, subject=subject, ground=ground.code, severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
+        jurisdiction=data.jurisdiction or profile.code, subject=subject, ground=ground.code,
+        severity=ground.severity, state=CaseState.OPENED, origin=data.origin,
         facts=data.facts, reasons=data.reasons, document_no=data.document_no, amount=data.amount,
         months=data.months, person_times=data.person_times,
         # the alternative counts only where the ground names one (Jiamusi art. 5(三))
         alternative_met=bool(data.alternative_met and ground.threshold
                              and ground.threshold.alternative is not None),
-        department=data.department or profile.authority.zh,
+        department=data.department or rules_of.default_department(bureau, profile),
         department_contact=data.department_contact, opened_on=today,
         prior_listings=prior_listings(session, subject, profile),
         prepared_by_id=user.id if user else None, assignee_id=user.id if user else None,
@@ -151,6 +160,7 @@ def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profi
                      calendar: WorkCalendar, served_on: dt.date) -> str:
     """Serve the 事先告知书; returns the party's access code (shown once, printed on the letter)."""
     actor = _require(user, Role.CLERK, Role.REVIEWER)
+    profile = rules_of.case(case, profile)
     due = terms.deadline(profile, "defence_window", served_on, calendar)
     code = new_code()
     case.pre_notice_served_on, case.defence_due_on = served_on, due.due
@@ -194,6 +204,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     actor = _require(user, Role.APPROVER)
     if user is not None and user.id == case.prepared_by_id:
         raise PermissionDenied("four-eyes rule: the approver must not be the preparer")
+    profile = rules_of.case(case, profile)
     # Counted again now: another listing of the subject may have been decided since opening.
     case.prior_listings = prior_listings(session, case.subject, profile, exclude_case_id=case.id)
     term = terms.listing_term(profile, case.ground, decided_on, case.prior_listings)
@@ -228,6 +239,7 @@ def drop_case(session: Session, user: StaffUser | None, case: Case, reason: str)
 def publish_case(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                  key: str, published_on: dt.date) -> None:
     actor = _require(user, Role.CLERK, Role.APPROVER)
+    profile = rules_of.case(case, profile)
     case.published_on = published_on
     _transition(session, case, CaseState.PUBLISHED, actor, "case.publish",
                 {"published_on": published_on, "due": case.publish_due_on,
@@ -253,6 +265,7 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
     actor = _require(user, Role.APPROVER)
     scope.require(session, user, case.jurisdiction)
+    profile = rules_of.case(case, profile)
     if case.decided_on is not None:
         problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
                                         case.leaves_list_on, case.prior_listings, removed_on,
@@ -277,6 +290,7 @@ def correct_facts(session: Session, user: StaffUser | None, case: Case, profile:
     the search index follows through the outbox, and the audit keeps both versions."""
     actor = _require(user, Role.REVIEWER, Role.APPROVER)
     scope.require(session, user, case.jurisdiction)
+    profile = rules_of.case(case, profile)
     if case.state is not CaseState.PUBLISHED:
         raise CaseError("only a published listing can be corrected")
     facts = (facts or "").strip()

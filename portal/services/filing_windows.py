@@ -1,6 +1,6 @@
 """Which filing a listed party may make on its case today, and why not (SPEC §6).
 
-One function per kind, all built on the profile and ``portal.rules.terms``:
+One function per kind, all built on the case's own profile and ``portal.rules.terms``:
 
 * defence (陈述申辩): from the day the pre-notice is served up to and
   including ``case.defence_due_on`` (last day in, the next day out), while the
@@ -32,6 +32,7 @@ from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import OPEN_SUBMISSION_STATES, CaseState, SubmissionKind
+from portal.services import rules_of
 
 K = SubmissionKind
 #: The filings a listed party makes on its own case (complaints are open to anyone).
@@ -124,7 +125,8 @@ def open_filing(session: Session, case: Case, kind: SubmissionKind) -> Submissio
 
 def window(session: Session, kind: SubmissionKind, case: Case, profile: Profile,
            calendar: WorkCalendar, today: dt.date) -> Window:
-    """May the party of ``case`` file ``kind`` on ``today``?"""
+    """May the party of ``case`` file ``kind`` on ``today``? (Under the case's own profile.)"""
+    profile = rules_of.case(case, profile)
     if kind is K.DEFENCE:
         result = _defence(case, today)
     elif kind is K.OBJECTION:

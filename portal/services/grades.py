@@ -44,7 +44,7 @@ from portal.rules import grades as rules
 from portal.rules import thresholds
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
-from portal.services import audit, cases, numbering, scope, subjects
+from portal.services import audit, cases, numbering, rules_of, scope, subjects
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.
@@ -149,10 +149,14 @@ def _check_source(profile: Profile, subject: Subject, data: FindingInput) -> Non
 
 
 def record_finding(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
-                   data: FindingInput, today: dt.date) -> GradeFinding:
+                   data: FindingInput, today: dt.date,
+                   jurisdiction: str | None = None) -> GradeFinding:
+    """A finding of ``jurisdiction`` (a complaint's: the bureau it was addressed to; a case's:
+    its bureau; ``None``: the one seeded from ``profile``), under that jurisdiction's profile."""
     actor = cases._require(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
-    jurisdiction = data.jurisdiction_for(profile)
+    jurisdiction = jurisdiction or data.jurisdiction_for(profile)
     scope.require(session, user, jurisdiction)
+    profile = rules_of.jurisdiction(session, jurisdiction, profile)
     if not rules.grading_enabled(profile):
         raise GradeError("no_grading")
     item = rules.catalogue_item(profile, subject.kind.value, data.code)
@@ -198,6 +202,7 @@ def record_complaint_finding(session: Session, user: StaffUser | None, profile: 
                              document_no: str | None = None,
                              figures: thresholds.Figures | None = None) -> GradeFinding:
     """The behaviour a verified complaint revealed: it raises the unit's grade."""
+    profile = rules_of.submission(session, submission, profile)
     figures = figures or thresholds.Figures()
     return record_finding(session, user, profile, subject, FindingInput(
         code=code, found_on=found_on, facts=facts, source=FindingSource.COMPLAINT,
@@ -221,6 +226,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
         raise GradeError("complaint_required")
     if submission.anonymous or not (submission.filer_name or "").strip():
         raise GradeError("anonymous")
+    profile = rules_of.submission(session, submission, profile)
     if profile.grading is None or profile.grading.false_complaint_ground is None:
         raise GradeError("no_grading")
     if submission.state is not SubmissionState.REJECTED:
@@ -275,6 +281,7 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
         raise GradeError("not_live")
     if finding.listing_case_id is not None:
         raise GradeError("case_opened")
+    profile = rules_of.own(finding, profile)
     subject = finding.subject
     ground = rules.serious_ground(profile, finding.behaviour_code, subject.kind.value)
     if ground is None:

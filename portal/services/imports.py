@@ -40,7 +40,7 @@ from portal.models import (
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
-from portal.services import audit, cases, scope, subjects, uploads
+from portal.services import audit, cases, rules_of, scope, subjects, uploads
 from portal.services.audit import Actor
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
@@ -162,13 +162,13 @@ def stage(session: Session, user: StaffUser, profile: Profile, *, filename: str,
           default_ground: str | None, key: str, today: dt.date,
           max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS,
           jurisdiction: str | None = None) -> ImportBatch:
-    """Validate an uploaded report and keep it for the preview. Raises FileProblem / ImportProblem.
-
-    ``jurisdiction``: the bureau whose report it is (``None``: the one seeded from the profile);
-    its cases are opened under it."""
+    """Validate an uploaded report of ``jurisdiction`` (``None``: the one seeded from
+    ``profile``) under its profile and keep it for the preview; its cases are opened under
+    that jurisdiction. Raises FileProblem / ImportProblem."""
     actor = _actor(user)
     jurisdiction = jurisdiction or profile.code
     scope.require(session, user, jurisdiction)
+    profile = rules_of.jurisdiction(session, jurisdiction, profile)
     if len(raw) > max_bytes:
         raise FileProblem("too_large", max_mb=megabytes(max_bytes))
     if default_ground and default_ground not in {g.code for g in profile.grounds}:
@@ -248,8 +248,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
         return CommitResult(batch, (), already=True)
     if batch.status is ImportStatus.DISCARDED:
         raise ImportProblem("discarded")
-    if batch.profile != profile.code:
-        raise ImportProblem("profile", profile=batch.profile)
+    profile = rules_of.own(batch, profile)      # the rules it was staged under
     done = _committed(session, batch.sha256)
     if done is not None:
         raise ImportProblem("already_imported", batch=done.id,
@@ -278,8 +277,7 @@ def commit(session: Session, user: StaffUser, batch_id: int, profile: Profile, *
                 ground=v["ground"], facts=_facts(fmt, v), origin=CaseOrigin.IMPORT,
                 document_no=v.get("document_no") or None,
                 amount=Decimal(v["amount"]) if v.get("amount") else None, months=v.get("months"),
-                jurisdiction=batch.jurisdiction),
-                today)
+                jurisdiction=batch.jurisdiction), today)
         except cases.BelowThreshold:             # checked at staging: only a changed profile
             raise ImportProblem("row", line=result.line, field="amount") from None
         session.add(CaseReportData(case_id=case.id, batch_id=batch.id, values={

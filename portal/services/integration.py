@@ -38,7 +38,7 @@ from portal.models import (
 from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
 from portal.security import lookup_hash
-from portal.services import audit, cases, jurisdictions, scope, subjects
+from portal.services import audit, cases, jurisdictions, rules_of, scope, subjects
 from portal.services.audit import Actor
 
 #: What a client may do; each integration endpoint requires one scope.
@@ -238,6 +238,8 @@ def intake_case(session: Session, client: ApiClient, profile: Profile, key: str,
         if not same_record(key, existing, subject_data, case_data):
             raise IntegrationError("external_ref_conflict", "external_ref")
         return existing, False
+    # the client's bureau decides the case, under its profile
+    profile = rules_of.jurisdiction(session, client.jurisdiction, profile)
     try:
         ground = profile.ground(case_data.ground)
     except UnknownGround:

@@ -10,8 +10,8 @@
   (it was shown once) and it matches the case's current hash.
 * :func:`reissue_code` — a new code for the letter that carries it; the old
   code stops working at once (``party_access`` compares the current hash).
-* :func:`issue` / :func:`record_render` — the register (文书编号 per profile,
-  year and kind) and an audit event for every issue and every rendering.
+* :func:`issue` / :func:`record_render` — the register (文书编号 per jurisdiction,
+  year and kind; :func:`number_prefix`) and an audit event for every issue and every rendering.
 
 Functions flush and never commit; the view commits once.
 """
@@ -27,7 +27,7 @@ from portal.models import Case, Letter, LetterKind, Role, StaffUser
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.security import hash_code, new_code, verify_code
-from portal.services import audit, scope
+from portal.services import audit, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.cases import CaseError, PermissionDenied
 
@@ -60,6 +60,7 @@ def _actor(user: StaffUser, roles=LETTER_ROLES) -> Actor:
 
 def certificate_due(case: Case, profile: Profile) -> bool:
     """Shanghai art. 10: a written repair certificate after a removal for credit repair."""
+    profile = rules_of.case(case, profile)
     return (profile.repair.certificate and case.state is C.REMOVED
             and case.removal_reason is RemovalReason.CREDIT_REPAIRED)
 
@@ -122,14 +123,27 @@ def reissue_code(session: Session, user: StaffUser, case: Case, kind: LetterKind
     return code
 
 
+def number_prefix(profile: Profile, jurisdiction: str | None) -> str:
+    """The bureau part of a letter number: ``JIA`` for the jurisdiction seeded from a profile
+    (its code is the profile's: the numbers it always had); ``JIA-TANGYUAN`` for another
+    bureau under that profile (a jurisdiction code is unique, and the extra part tells its
+    numbers from any seeded jurisdiction's)."""
+    prefix = profile.code.upper()[:3]
+    if jurisdiction and jurisdiction != profile.code:
+        prefix += "-" + jurisdiction.upper()
+    return prefix
+
+
 def next_letter_no(session: Session, profile: Profile, kind: LetterKind,
-                   year: int) -> tuple[int, str]:
-    """The next number of the sequence of ``profile``, ``year`` and ``kind``: JIA-LR-2026-00001."""
+                   year: int, jurisdiction: str | None = None) -> tuple[int, str]:
+    """The next number of the sequence of ``jurisdiction`` (``None``: the one seeded from
+    ``profile``), ``year`` and ``kind``: JIA-LR-2026-00001."""
+    jurisdiction = jurisdiction or profile.code
     audit.serialise(session)   # concurrent issues number one after the other
     last = session.scalar(sa.select(sa.func.max(Letter.seq)).where(
-        Letter.profile == profile.code, Letter.year == year, Letter.kind == kind))
+        Letter.jurisdiction == jurisdiction, Letter.year == year, Letter.kind == kind))
     seq = (last or 0) + 1
-    return seq, f"{profile.code.upper()[:3]}-{KIND_TAGS[kind]}-{year}-{seq:05d}"
+    return seq, f"{number_prefix(profile, jurisdiction)}-{KIND_TAGS[kind]}-{year}-{seq:05d}"
 
 
 def current_letter(session: Session, case: Case, kind: LetterKind) -> Letter | None:
@@ -155,6 +169,7 @@ def issue(session: Session, user: StaffUser, case: Case, profile: Profile, kind:
     """The register row of this letter: the existing one, or a new number (audited)."""
     actor = _actor(user)
     scope.require(session, user, case.jurisdiction)
+    profile = rules_of.case(case, profile)
     require_available(case, profile, kind)
     letter = current_letter(session, case, kind)
     if letter is not None:
@@ -162,8 +177,9 @@ def issue(session: Session, user: StaffUser, case: Case, profile: Profile, kind:
     issued_on = letter_date(case, kind, today)
     carries_code = kind in CODE_LETTERS and code_letter(case) is kind
     fingerprint = code_fingerprint(case) if carries_code else None
-    seq, number = next_letter_no(session, profile, kind, issued_on.year)
-    letter = Letter(case_id=case.id, kind=kind, profile=profile.code, year=issued_on.year, seq=seq,
+    seq, number = next_letter_no(session, profile, kind, issued_on.year, case.jurisdiction)
+    letter = Letter(case_id=case.id, kind=kind, profile=profile.code,
+                    jurisdiction=case.jurisdiction, year=issued_on.year, seq=seq,
                     letter_no=number, issued_on=issued_on, issued_by_id=user.id,
                     code_fingerprint=fingerprint)
     session.add(letter)

@@ -27,7 +27,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal import labels
-from portal.models import Submission
+from portal.models import Jurisdiction, Submission
 from portal.rules.identifiers import mask_ric_numbers
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,21 @@ def queue(session, submission: Submission, event: str, **extra) -> None:
         "reasons": mask_ric_numbers(submission.decision_reasons),
         "locale": (submission.details or {}).get("locale") or "zh_CN",
     }
+    item.update(_sender(session, submission))
     item.update({k: mask_ric_numbers(v) if isinstance(v, str) else v for k, v in extra.items()})
     session.info.setdefault(_KEY, []).append(item)
+
+
+def _sender(session, submission: Submission) -> dict:
+    """The bureau handling the filing, named in the message when the portal serves several
+    (a single-city portal's messages stay as they were)."""
+    active = session.scalar(sa.select(sa.func.count()).select_from(Jurisdiction)
+                            .where(Jurisdiction.active)) or 0
+    bureau = session.get(Jurisdiction, submission.jurisdiction) if active > 1 else None
+    if bureau is None:
+        return {}
+    return {"authority": {"zh": bureau.authority("zh_CN"), "en": bureau.authority("en")},
+            "contact": {"zh": bureau.contact("zh_CN"), "en": bureau.contact("en")}}
 
 
 def pending(session) -> list[dict]:

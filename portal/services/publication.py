@@ -28,7 +28,7 @@ from portal.rules.identifiers import mask_identifier, mask_ric, mask_ric_numbers
 from portal.rules.profiles import Profile
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash, public_id
-from portal.services import audit
+from portal.services import audit, rules_of
 from portal.services.calendar import load_calendar
 
 
@@ -77,7 +77,9 @@ def entry_values(case: Case, profile: Profile, key: str,
     """The publishable, masked fields of a listed case (SPEC §4 step 4).
 
     ``calendar``: the bureau's working days, so that a window ending on a rest day shows the
-    day the portal really accepts (as the filing forms and the letters count it)."""
+    day the portal really accepts (as the filing forms and the letters count it). The dates
+    and the visibility follow the case's own profile."""
+    profile = rules_of.case(case, profile)
     subject = case.subject
     ground = profile.ground(case.ground)
     rep = subject.legal_representative
@@ -206,6 +208,7 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
     decision the entry itself stops being published (:data:`WITHDRAWING_REASONS`): its
     projection row is deleted, a tombstone records why, and the notice does not link to it.
     """
+    profile = rules_of.case(case, profile)
     entry = session.execute(
         sa.select(PublishedEntry).where(PublishedEntry.case_id == case.id)
     ).scalar_one_or_none()

@@ -34,7 +34,7 @@ from portal.models import (
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
-from portal.services import audit, numbering, publication, scope
+from portal.services import audit, numbering, publication, rules_of, scope
 from portal.services.audit import Actor
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
@@ -132,10 +132,13 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
             unit_type: str, criteria: Iterable[str], basis: str, today: dt.date,
             jurisdiction: str | None = None) -> RedListProposal:
     """A clerk's proposal: the unit, its type and the criteria it meets, with the evidence.
-    ``jurisdiction``: the proposing bureau (``None``: the one seeded from the profile)."""
+
+    ``jurisdiction``: the bureau proposing it (``None``: the one seeded from ``profile``); the
+    red-list criteria are that jurisdiction's profile's."""
     actor = _require(user, Role.CLERK, Role.REVIEWER)
     jurisdiction = jurisdiction or profile.code
     scope.require(session, user, jurisdiction)
+    profile = rules_of.jurisdiction(session, jurisdiction, profile)
     _check_offered(profile)
     if subject.kind is not SubjectKind.ORGANISATION:
         raise RedListError("not_a_unit")
@@ -175,9 +178,11 @@ def _decider(user: StaffUser | None, proposal: RedListProposal) -> Actor:
 
 def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, profile: Profile,
           key: str, today: dt.date, note: str = "") -> RedListEntry:
-    """Admit (approver, not the proposer); the obstacles are checked again today."""
+    """Admit (approver, not the proposer); the obstacles are checked again today, under the
+    proposal's own profile."""
     actor = _decider(user, proposal)
     scope.require(session, user, proposal.jurisdiction)
+    profile = rules_of.own(proposal, profile)
     _check_offered(profile)
     subject = proposal.subject
     reasons, missing = obstacles(session, profile, subject, proposal.unit_type, proposal.criteria,
@@ -254,7 +259,7 @@ def to_review(session: Session, profile: Profile, today: dt.date) -> list[RedLis
     """Red-list units with a finding that counts today: an approver decides on their removal
     (the four-eyes rule of admission holds for a removal on a finding, too)."""
     return [e for e in current_entries(session, today)
-            if has_live_finding(session, profile, e.subject_id, today)]
+            if has_live_finding(session, rules_of.own(e, profile), e.subject_id, today)]
 
 
 def on_listing_decision(session: Session, case: Case) -> list[RedListEntry]:

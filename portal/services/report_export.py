@@ -22,7 +22,7 @@ from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
-from portal.services import audit, cases, scope
+from portal.services import audit, cases, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.report_files import to_csv, to_xlsx
 from portal.services.report_format import ReportFormat, report_format
@@ -109,7 +109,8 @@ def due_dates(profile: Profile, period: ReportPeriod,
 
 def decided_cases(session: Session, profile: Profile, period: ReportPeriod,
                   jurisdiction: str | None = None) -> list[Case]:
-    """The period's decided cases of ``jurisdiction`` (``None``: of the profile)."""
+    """The cases of the report: of ``jurisdiction`` (a bureau reports its own decisions), or
+    of every jurisdiction under ``profile`` when none is named."""
     owner = Case.jurisdiction == jurisdiction if jurisdiction else Case.profile == profile.code
     return list(session.execute(
         sa.select(Case).where(owner, Case.state.in_(REPORTED_STATES),
@@ -164,7 +165,10 @@ def _case_values(n: int, case: Case, profile: Profile, extra: dict) -> dict[str,
 def report_table(session: Session, profile: Profile, period: ReportPeriod,
                  fmt: ReportFormat | None = None,
                  jurisdiction: str | None = None) -> tuple[list[str], list[list[object]]]:
-    """Header (the template's Chinese column names) and one row per decided case."""
+    """Header (the template's Chinese column names) and one row per decided case; with a
+    ``jurisdiction``, its cases in its profile's template."""
+    if jurisdiction:
+        profile = rules_of.jurisdiction(session, jurisdiction, profile)
     fmt = fmt or report_format(profile)
     found = decided_cases(session, profile, period, jurisdiction)
     extras = dict(session.execute(sa.select(CaseReportData.case_id, CaseReportData.values)
@@ -190,6 +194,8 @@ def export(session: Session, user: StaffUser, profile: Profile, period: ReportPe
     scope.require(session, user, jurisdiction)
     if file_format not in ("csv", "xlsx"):
         raise ValueError(file_format)
+    if jurisdiction:
+        profile = rules_of.jurisdiction(session, jurisdiction, profile)
     header, rows = report_table(session, profile, period, jurisdiction=jurisdiction)
     if file_format == "csv":
         data = to_csv(header, rows)

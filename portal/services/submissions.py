@@ -2,7 +2,8 @@
 
 Each filing gets a receipt number, a query code shown once (stored hashed),
 a due date in working days from the profile, and a status history the
-submitter can read. Functions flush; the caller commits (and e-mail queued
+submitter can read. A filing follows its case's profile, a complaint the profile of the
+jurisdiction it is addressed to (``rules_of``). Functions flush; the caller commits (and e-mail queued
 with :mod:`portal.services.notifications` goes out after that commit).
 
 Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
@@ -61,7 +62,16 @@ from portal.rules.workflow import (
     check_submission,
 )
 from portal.security import hash_code, new_code
-from portal.services import audit, cases, filing_windows, notifications, publication, scope, uploads
+from portal.services import (
+    audit,
+    cases,
+    filing_windows,
+    notifications,
+    publication,
+    rules_of,
+    scope,
+    uploads,
+)
 from portal.services.audit import Actor
 
 K, S = SubmissionKind, SubmissionState
@@ -153,13 +163,17 @@ def receive(session: Session, profile: Profile, calendar: WorkCalendar, filing: 
         ).scalar_one_or_none()
         if existing is not None:
             return Receipt(existing, None, False)
+    if filing.case is not None:       # the case's bureau and rules; a complaint: the addressee's
+        jurisdiction, profile = filing.case.jurisdiction, rules_of.case(filing.case, profile)
+    else:
+        jurisdiction = filing.jurisdiction or profile.code
+        profile = rules_of.jurisdiction(session, jurisdiction, profile)
     due = due_date(profile, filing.kind, filing.case, received_on, calendar)
     code = new_code()
     submission = Submission(
         receipt_no=_receipt_no(filing.kind, received_on), kind=filing.kind,
         state=SubmissionState.RECEIVED, case_id=filing.case.id if filing.case else None,
-        jurisdiction=(filing.case.jurisdiction if filing.case is not None
-                      else filing.jurisdiction or profile.code),
+        jurisdiction=jurisdiction,
         query_code_hash=hash_code(code), idempotency_key=filing.idempotency_key,
         filer_name=None if filing.anonymous else filing.filer_name,
         filer_contact=None if filing.anonymous else filing.filer_contact,
@@ -223,6 +237,9 @@ def file(session: Session, profile: Profile, calendar: WorkCalendar, filing: Fil
     if filing.kind is K.COMPLAINT:
         if filing.case is not None:
             raise SubmissionError("complaint_on_case", "a complaint is not filed on a case")
+        if (filing.jurisdiction and filing.jurisdiction != profile.code
+                and rules_of.bureau(session, filing.jurisdiction) is None):
+            raise SubmissionError("unknown_jurisdiction", "no such bureau")
     else:
         if filing.case is None:
             raise SubmissionError("case_required", f"a {filing.kind.value} needs its case")
@@ -275,7 +292,7 @@ def accept_for_review(session: Session, who, submission: Submission, profile: Pr
     case = _case_of(session, submission)
     if submission.kind is K.OBJECTION and case is not None:
         publication.set_objection_marker(session, case, True)
-        due = terms.objection_marker_due(profile, submission.received_on, calendar)
+        due = terms.objection_marker_due(rules_of.case(case, profile), submission.received_on, calendar)
         audit.record(session, actor, "submission.objection_marker", "submission",
                      submission.receipt_no, {"case": case.case_no, "set_on": today,
                                              "due": due.due, "late": today > due.due})
@@ -289,6 +306,7 @@ def request_material(session: Session, who, submission: Submission, note: str, t
         raise SubmissionError("note_required", "say what material is needed")
     _user, actor = _who(session, who)
     transition(session, actor, submission, S.AWAITING_MATERIAL, note, today)
+    profile = rules_of.submission(session, submission, profile)
     reply = terms.supplement_due(profile, today, calendar)
     pauses = bool(profile.supplement_pauses_clock)
     if pauses:

@@ -20,7 +20,7 @@ from portal.rules.workflow import SubmissionKind
 from portal.services import filing_windows, submissions, uploads
 from portal.services.calendar import load_calendar
 from portal.services.submissions import Filing, FilingRefused
-from portal.submit import access, files
+from portal.submit import access, bureaus, files
 from portal.submit.commitment import commitment, confirmation
 from portal.submit.forms import (
     ComplaintForm,
@@ -28,11 +28,11 @@ from portal.submit.forms import (
     ObjectionForm,
     RectificationForm,
     RepairForm,
+    bureau_choices,
     new_token,
 )
 from portal.submit.party import require_party
 from portal.submit.presenters import due_info
-from portal.web import active_profile
 
 K = SubmissionKind
 EARLIEST = dt.date(2000, 1, 1)
@@ -51,12 +51,14 @@ def receipt_page(submission, query_code: str | None, status: int = 200):
     calendar = load_calendar(db.session)
     return render_template("submit/receipt.html", submission=submission, query_code=query_code,
                            due=due_info(submission, calendar, clock.today()),
-                           profile=active_profile()), status
+                           profile=bureaus.submission_profile(submission),
+                           bureau=bureaus.of_submission(submission),
+                           several_bureaus=bureaus.several()), status
 
 
 def _not_open(window, case, status: int = 200):
     return render_template("submit/not_open.html", window=window, case=case, kind=window.kind,
-                           profile=active_profile()), status
+                           profile=bureaus.case_profile(case), bureau=bureaus.of_case(case)), status
 
 
 def _retry(first, token: str):
@@ -75,9 +77,15 @@ def _refused(kind: K, window, case, token: str):
     return _not_open(window, case, 409)
 
 
-def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...] = (), **context):
-    """The shared POST/GET handling of every filing form."""
-    profile, today = active_profile(), clock.today()
+def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...] = (),
+          bureau=None, **context):
+    """The shared POST/GET handling of every filing form: under the rules of the case's
+    jurisdiction, or of ``bureau`` (the one a report is addressed to)."""
+    if case is not None:
+        bureau, profile = bureaus.of_case(case), bureaus.case_profile(case)
+    else:
+        profile = bureaus.profile_of(bureau)
+    today = clock.today()
     calendar = load_calendar(db.session)
     token = form.idempotency_token()
     form.token.data = token
@@ -98,7 +106,7 @@ def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...
 
     def form_page(status: int = 200, upload_error: str | None = None, problem: str | None = None):
         return render_template(template, form=form, case=case, profile=profile, window=window,
-                               today=today, upload_error=upload_error, problem=problem,
+                               bureau=bureau, today=today, upload_error=upload_error, problem=problem,
                                accept=uploads.ACCEPT, limits=files.limits(), **context), status
 
     if request.method == "GET":
@@ -186,7 +194,7 @@ def repair():
     case, login = require_party()
     if login:
         return login
-    profile = active_profile()
+    profile = bureaus.case_profile(case)
     text = commitment(profile, case, _locale())
     required = profile.repair.commitment_required
 
@@ -219,6 +227,18 @@ def repair():
 
 
 def complaint():
+    """A report to the bureau the filer chooses (when the portal serves several); its due
+    date follows that jurisdiction's rules."""
+    form = ComplaintForm()
+    if bureaus.several():
+        form.jurisdiction.choices = bureau_choices(bureaus.active(), get_locale())
+        if request.method == "GET" and not form.jurisdiction.data:
+            form.jurisdiction.data = request.args.get("jurisdiction", "")
+        bureau = bureaus.chosen(form.jurisdiction.data or "")
+    else:
+        del form.jurisdiction
+        bureau = bureaus.chosen()
+
     def build(form, token, staged, today):
         anonymous = bool(form.anonymous.data)
         filer = {"filer_name": None, "filer_contact": None, "filer_email": None} if anonymous else _filer(form)
@@ -229,6 +249,7 @@ def complaint():
                 details[name] = value
         return Filing(kind=K.COMPLAINT, body=form.body.data.strip(), anonymous=anonymous,
                       reported_name=form.reported_name.data.strip(), category=form.category.data,
-                      idempotency_key=token, details=details, **filer)
+                      idempotency_key=token, details=details, **filer,
+                      jurisdiction=bureau.code if bureau is not None else None)
 
-    return _file(K.COMPLAINT, ComplaintForm(), None, "submit/complaint.html", build)
+    return _file(K.COMPLAINT, form, None, "submit/complaint.html", build, bureau=bureau)

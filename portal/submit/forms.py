@@ -6,7 +6,15 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from portal import labels
@@ -116,7 +124,15 @@ class RepairForm(FilingForm):
     commitment_confirm = BooleanField(_l("I have read this credit commitment and make it."))
 
 
+def bureau_choices(items, locale) -> list:
+    """The jurisdictions a report may be addressed to (the form offers them when several)."""
+    return [_Choice("", _l("Choose the bureau"))] + [_Choice(i.code, i.name(locale)) for i in items]
+
+
 class ComplaintForm(FilingForm):
+    #: Removed by the view when the portal serves one jurisdiction.
+    jurisdiction = SelectField(_l("Which bureau is the report for?"), choices=[], validate_choice=True,
+                               validators=[_required(_l("Choose the bureau the report is for."))])
     anonymous = BooleanField(_l("Report anonymously"))
     reported_name = StringField(_l("Name of the unit or person you report"), [
         _required(_l("Enter the name of the unit or person you report.")), Length(max=200)])

@@ -12,10 +12,9 @@ from portal.models import Submission
 from portal.rules.workflow import SubmissionKind
 from portal.services import filing_windows, party_access
 from portal.services.calendar import load_calendar
-from portal.submit import access
+from portal.submit import access, bureaus
 from portal.submit.commitment import commitment
 from portal.submit.forms import PartyLoginForm
-from portal.web import active_profile
 
 #: ``next`` targets after signing in (endpoint names, never URLs).
 NEXT = {"defence": "submit.defence", "objection": "submit.objection",
@@ -23,7 +22,11 @@ NEXT = {"defence": "submit.defence", "objection": "submit.objection",
 
 
 def index():
-    return render_template("submit/index.html", profile=active_profile())
+    """The filings explained under the rules of the chosen jurisdiction (``?jurisdiction=``;
+    the only one of a single-city portal)."""
+    bureau = bureaus.chosen()
+    return render_template("submit/index.html", profile=bureaus.profile_of(bureau), bureau=bureau,
+                           bureaus=bureaus.active() if bureaus.several() else [])
 
 
 def party_login():
@@ -40,7 +43,7 @@ def party_login():
         form.access_code.data = ""
     status = 200 if request.method == "GET" else 422
     return render_template("submit/party_login.html", form=form, failed=failed,
-                           next=target if target in NEXT else ""), status
+                           next=target if target in NEXT else "", bureaus=bureaus.active()), status
 
 
 def party_logout():
@@ -61,7 +64,7 @@ def case_home():
     case, login = require_party()
     if login:
         return login
-    profile = active_profile()
+    profile = bureaus.case_profile(case)
     calendar = load_calendar(db.session)
     today = clock.today()
     filings = db.session.execute(
@@ -71,6 +74,7 @@ def case_home():
     ).scalars().all()
     return render_template(
         "submit/case.html", case=case, profile=profile, today=today, filings=filings,
+        bureau=bureaus.of_case(case),
         windows={k.value: w for k, w in filing_windows.windows(db.session, case, profile, calendar, today).items()},
     )
 
@@ -79,7 +83,8 @@ def commitment_print():
     case, login = require_party()
     if login:
         return login
-    profile = active_profile()
+    profile = bureaus.case_profile(case)
     return render_template("submit/commitment.html", case=case, profile=profile,
+                           bureau=bureaus.of_case(case),
                            text=commitment(profile, case, str(get_locale())), today=clock.today(),
                            title=_("Credit commitment"))

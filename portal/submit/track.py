@@ -11,10 +11,9 @@ from portal.models import Attachment, Submission
 from portal.rules.workflow import SubmissionState
 from portal.services import party_access, submissions, uploads
 from portal.services.calendar import load_calendar
-from portal.submit import access, files
+from portal.submit import access, bureaus, files
 from portal.submit.forms import ReplyForm, TrackLoginForm
 from portal.submit.presenters import due_info, history, material_requests
-from portal.web import active_profile
 
 
 def track_login():
@@ -51,7 +50,10 @@ def _page(submission: Submission, form: ReplyForm, status: int = 200, upload_err
     calendar = load_calendar(db.session)
     today = clock.today()
     return render_template(
-        "submit/track.html", submission=submission, form=form, profile=active_profile(), today=today,
+        "submit/track.html", submission=submission, form=form,
+        profile=bureaus.submission_profile(submission), bureau=bureaus.of_submission(submission),
+        several_bureaus=bureaus.several(),
+        today=today,
         due=due_info(submission, calendar, today), history=history(submission),
         requests=material_requests(submission), upload_error=upload_error, problem=problem,
         accept=uploads.ACCEPT, limits=files.limits(),
@@ -83,7 +85,7 @@ def track_reply(receipt_no: str):
         staged = files.stage(chosen)
     except uploads.UploadError as error:
         return _page(submission, form, 422, upload_error=files.error_message(error))
-    profile, today = active_profile(), clock.today()
+    profile, today = bureaus.submission_profile(submission), clock.today()
     with files.committing(staged):
         submissions.reply_material(db.session, submission, text, today, profile, load_calendar(db.session))
         if staged:
