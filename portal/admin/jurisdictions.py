@@ -4,6 +4,11 @@ A jurisdiction is data: its code (in public URLs), names, the authority that dec
 listings, the profile its cases follow, the bureau above it, its departments and its public
 contact. Saving goes through ``services.jurisdictions.save`` (audited; public pages follow at
 once, their caches are keyed by the publication version).
+
+An admin configures the jurisdictions they read (``services.scope``: their own and those below
+them): a city's admin its city and counties, the province's every city. A new jurisdiction is
+placed below one of those; one at the top of the tree only by an admin who reads them all.
+Any other attempt is refused and audited (``admin.scoping``).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from portal.admin import scoping
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import Jurisdiction, Role
@@ -52,9 +58,11 @@ def _form(row: Jurisdiction | None = None) -> JurisdictionForm:
     form = JurisdictionForm(obj=row) if request.method == "GET" and row else JurisdictionForm()
     form.profile.choices = [(code, f"{load_profile(code).name.get('zh')} ({code})")
                             for code in available_profiles()]
+    mine = scoping.current()
     rows = db.session.query(Jurisdiction).order_by(Jurisdiction.position, Jurisdiction.code)
     form.parent_code.choices = [("", _("— none (top of the tree) —"))] + [
-        (j.code, f"{j.name_zh} ({j.code})") for j in rows if row is None or j.code != row.code]
+        (j.code, f"{j.name_zh} ({j.code})") for j in rows
+        if (row is None or j.code != row.code) and mine.can_read(j.code)]
     if request.method == "GET" and row is not None:
         form.parent_code.data = row.parent_code or ""
         form.departments.data = "\n".join(
@@ -98,10 +106,16 @@ def _error(exc: service.JurisdictionError) -> str:
 
 
 def _page(form, row=None, status: int = 200):
-    directory = service.directory(db.session)
+    directory, mine = service.directory(db.session), scoping.current()
+    shown = [j for j in directory.items if mine.can_read(j.code)]
     counts = service.member_counts(db.session)
-    return render_template("admin/jurisdictions.html", form=form, row=row,
+    return render_template("admin/jurisdictions.html", form=form, row=row, shown=shown,
                            directory=directory, counts=counts), status
+
+
+def _reads_all() -> bool:
+    mine = scoping.current()
+    return all(mine.can_read(j.code) for j in service.directory(db.session).items)
 
 
 @bp.get("/")
@@ -116,6 +130,7 @@ def edit(code: str):
     row = db.session.get(Jurisdiction, code)
     if row is None:
         abort(404)
+    scoping.guard(code, "jurisdiction", code)
     return _page(_form(row), row)
 
 
@@ -124,11 +139,24 @@ def edit(code: str):
 def save():
     code = (request.form.get("code") or "").strip()
     row = db.session.get(Jurisdiction, code) if code else None
+    if row is not None:
+        scoping.guard(code, "jurisdiction", code, write=False)
+    parent = (request.form.get("parent_code") or "").strip()
+    if parent and db.session.get(Jurisdiction, parent) is not None:
+        scoping.guard(parent, "jurisdiction", parent)
+    elif row is None and not parent and not _reads_all():
+        scoping.refuse("jurisdiction", code[:20], None, write=True)
     form = _form(row)
     if not form.validate_on_submit():
         return _page(form, row, 400)
     try:
-        service.save(db.session, current_user, code, _values(form))
+        values = _values(form)
+        service.save(db.session, current_user, code, values)
+        if row is None and not values["parent_code"]:
+            # a new bureau at the top: its creator (who reads every other) keeps reading all
+            user = current_user._get_current_object()
+            service.set_memberships(db.session, user, user,
+                                    [*service.memberships(db.session, user), code])
     except service.JurisdictionError as exc:
         db.session.rollback()
         (form.code if exc.code == "bad_code" else form.parent_code

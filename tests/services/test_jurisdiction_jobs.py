@@ -37,8 +37,10 @@ def _county(session, code: str, profile: str, parent: str | None = None) -> None
 def _listed(session, app, jurisdiction: str, profile_code: str, ground: str, *, portal_profile):
     """A case of ``jurisdiction`` taken to publication, every step handed ``portal_profile``."""
     own = load_profile(profile_code)
-    clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
-    approver = make_staff(session, Role.APPROVER)
+    bureau = (jurisdiction,)                     # its own staff decide it (谁认定、谁负责)
+    clerk = make_staff(session, Role.CLERK, jurisdictions=bureau)
+    reviewer = make_staff(session, Role.REVIEWER, jurisdictions=bureau)
+    approver = make_staff(session, Role.APPROVER, jurisdictions=bureau)
     calendar = load_calendar(session)
     case = cases.open_case(session, clerk, portal_profile, make_subject(session, SubjectKind.ORGANISATION),
                            cases.CaseInput(ground=ground, facts="经查属实。", jurisdiction=jurisdiction,

@@ -44,7 +44,7 @@ class JiamusiRecords:
         return {"case_id": self.published.id, "submission_id": self.complaint.id,
                 "finding_id": self.finding.id, "proposal_id": self.proposal.id,
                 "entry_id": self.entry.id, "batch_id": self.batch.id,
-                "client_id": self.client.id}
+                "client_id": self.client.id, "code": "jiamusi"}
 
     def marks(self) -> list[str]:
         """Texts that name a Jiamusi record (no page of another bureau may show them)."""

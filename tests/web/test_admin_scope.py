@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 #: Parameters that name a record of one jurisdiction: a route with one is refused across it.
 OWNED = {"case_id", "submission_id", "finding_id", "proposal_id", "entry_id", "batch_id",
-         "client_id"}
+         "client_id", "code"}
 #: Routes with other parameters, and why no jurisdiction owns what they name.
 SHARED = {
     "admin.users.role": "accounts are the portal's (admins)",
@@ -45,7 +45,7 @@ SHARED = {
 #: Parameter-less POST routes that name a jurisdiction or records in their form.
 NAMING_POSTS = {"admin.cases.new", "admin.imports.upload", "admin.imports.export",
                 "admin.sharing.export", "admin.sharing.mark", "admin.users.create",
-                "admin.integration.create"}
+                "admin.integration.create", "admin.jurisdictions.save"}
 VALUES = {"kind": "listing_decision", "name": "publish", "file_format": "csv", "value": 0,
           "day": "2026-10-01", "attachment_id": 1}   # an attachment: through its filing
 ROLE_ORDER = (Role.CLERK, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
