@@ -27,13 +27,12 @@ from portal.models import (
 )
 from portal.rules import grades, identifiers
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.security import lookup_hash
 from portal.services import integration
 from portal.services.cases import ANNULLING_REASONS
 
 C = CaseState
-LISTED_STATES = (C.DECIDED, C.PUBLISHED)
 PENDING_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
 #: Removals reported as "recently removed" (annulled listings were wrong: never reported).
 RECENT_REMOVALS = dt.timedelta(days=365)

@@ -18,7 +18,13 @@ from portal.models import Case, CaseOrigin, Role, StaffUser, Subject
 from portal.rules import terms, thresholds
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState, RemovalReason, check_case
+from portal.rules.workflow import (
+    EVER_LISTED_STATES,
+    LISTED_STATES,
+    CaseState,
+    RemovalReason,
+    check_case,
+)
 from portal.security import hash_code, new_code
 from portal.services import audit, numbering, publication, redlist
 from portal.services.audit import Actor
@@ -98,7 +104,7 @@ def prior_listings(session: Session, subject: Subject, profile: Profile,
         Case.subject_id == subject.id,
         Case.profile == profile.code,
         Case.decided_on.is_not(None),
-        Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED]),
+        Case.state.in_(EVER_LISTED_STATES),
         sa.or_(Case.removal_reason.is_(None), Case.removal_reason.not_in(ANNULLING_REASONS)),
     )
     if exclude_case_id is not None:
@@ -237,7 +243,7 @@ def publish_case(session: Session, user: StaffUser | None, case: Case, profile: 
 def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on: dt.date) -> None:
     """Record the upload to the credit-information sharing platform (Jiamusi art. 9)."""
     actor = _require(user, Role.CLERK, Role.APPROVER)
-    if case.state not in (CaseState.DECIDED, CaseState.PUBLISHED):
+    if case.state not in LISTED_STATES:
         raise CaseError("only a decided case can be shared")
     case.shared_on = shared_on
     audit.record(session, actor, "case.share", "case", case.case_no,

@@ -33,7 +33,7 @@ from portal.models import (
 )
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.services import audit, numbering, publication
 from portal.services.audit import Actor
 
@@ -41,7 +41,6 @@ from portal.services.audit import Actor
 AUTOMATIC_REASONS = ("listing_decision",)
 STAFF_REASONS = ("criteria_no_longer_met", "dishonest_conduct", "unit_request", "admitted_in_error")
 C = CaseState
-LISTED_CASE_STATES = (C.DECIDED, C.PUBLISHED)
 OPEN_CASE_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
 
 
@@ -111,7 +110,7 @@ def obstacles(session: Session, profile: Profile, subject: Subject, unit_type: s
     missing = rules.missing_criteria(profile, unit_type, criteria)
     pending = [p for p in pending_proposals(session, subject.id) if exclude is None or p.id != exclude.id]
     reasons = rules.red_list_obstacles(
-        listed=_has_case(session, subject.id, LISTED_CASE_STATES),
+        listed=_has_case(session, subject.id, LISTED_STATES),
         open_case=_has_case(session, subject.id, OPEN_CASE_STATES),
         live_finding=has_live_finding(session, profile, subject.id, today),
         on_red_list=bool(current_entries(session, today, subject.id)),
