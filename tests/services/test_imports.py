@@ -86,6 +86,11 @@ def test_column_format_follows_the_profile():
         "violations", "collection", "remarks"]
     jiamusi = report_format(load_profile("jiamusi"))     # no report rule: Shanghai art. 7 fields
     assert not jiamusi.prescribed and jiamusi.has("code") and jiamusi.has("date")
+    for code in ("jiamusi", "chizhou", "fuzhou", "national"):    # none prescribes fields
+        fmt = report_format(load_profile(code))
+        assert fmt.report_columns == shanghai.report_columns and not fmt.prescribed
+        assert fmt.source == "002 art. 7 (SPEC §4 step 8): fields of the monthly report"
+    assert report_format(load_profile("chizhou")).frequency == "monthly"
 
 
 @pytest.mark.parametrize("as_xlsx", [False, True])

@@ -52,6 +52,8 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
 * ``ReportRule.recipient`` / ``forward_due`` / ``forward_day_of_month`` /
   ``forward_recipient`` – second reporting step (Chizhou county office
   forwards within 3 days; Zhengzhou legal office → city bureau by the 30th).
+* ``ReportRule.fields_source`` – the citation of the report fields where a profile
+  that prescribes none borrows them (``REPORT_FIELDS_PROFILE``: Shanghai art. 7).
 """
 from portal.rules.profiles.loader import (
     PROFILE_DIR,

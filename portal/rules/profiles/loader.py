@@ -204,6 +204,7 @@ def _report(t: _Table) -> ReportRule:
         due_day_of_month=t.int("due_day_of_month", required=False, minimum=1, maximum=31),
         fields=t.texts("fields"),
         source=t.source(),
+        fields_source=t.source("fields_source") if t.raw("fields_source", False) is not None else None,
         recipient=t.text("recipient", required=False),
         forward_due=t.period("forward_due", required=False),
         forward_day_of_month=t.int("forward_day_of_month", required=False, minimum=1, maximum=31),
