@@ -274,8 +274,9 @@ def subject_status(client: ApiClient):
             "This is not a valid unified social credit code, organisation code, business "
             "registration number or resident ID number (check the length and the last "
             "character)."), "code")
+    recent = dt.timedelta(days=current_app.config["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"])
     answer = reads.status(db.session, current_app.config["PORTAL_LOOKUP_KEY"], kind, number,
-                          clock.today())
+                          clock.today(), recent)
     data = {"kind": kind, "code_masked": mask_identifier(number), "warning": answer["warning"]}
     if kind == "ric":
         data["code_hash"] = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)

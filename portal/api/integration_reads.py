@@ -34,8 +34,6 @@ from portal.services.cases import ANNULLING_REASONS
 
 C = CaseState
 PENDING_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
-#: Removals reported as "recently removed" (annulled listings were wrong: never reported).
-RECENT_REMOVALS = dt.timedelta(days=365)
 
 
 
@@ -94,8 +92,12 @@ def _subjects_for(session: Session, key: str, kind: str, number: str) -> list[Su
     return list(session.execute(sa.select(Subject).where(where)).scalars())
 
 
-def status(session: Session, key: str, kind: str, number: str, today: dt.date) -> dict:
-    """The warning answer for one identifier (see the OpenAPI description of /status)."""
+def status(session: Session, key: str, kind: str, number: str, today: dt.date,
+           recent: dt.timedelta) -> dict:
+    """The warning answer for one identifier (see the OpenAPI description of /status).
+
+    A removal within ``recent`` of ``today`` is reported as recently removed (annulled
+    listings were wrong: never reported); ``PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS``."""
     found = _subjects_for(session, key, kind, number)
     related: dict[int, str] = {}
     if kind == "ric":
@@ -135,7 +137,7 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date) -
                             "defence_due_on": iso(case.defence_due_on)})
         elif (case.state is C.REMOVED and case.removed_on is not None
               and case.removal_reason not in ANNULLING_REASONS
-              and case.removed_on > today - RECENT_REMOVALS):
+              and case.removed_on > today - recent):
             removed.append({**base, "removed_on": iso(case.removed_on),
                             "removal_reason": case.removal_reason.value, **_term(case)})
     grade = _credit_grade(session, own, today)
