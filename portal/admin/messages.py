@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from portal.rules.workflow import InvalidTransition
-from portal.services.cases import CaseError, PermissionDenied
+from portal.services.cases import CaseError
+from portal.services.permissions import PermissionDenied
 from portal.services.staff import MIN_PASSWORD_LENGTH
 
 

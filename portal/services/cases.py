@@ -28,11 +28,8 @@ from portal.rules.workflow import (
 from portal.security import hash_code, new_code
 from portal.services import audit, numbering, publication, redlist
 from portal.services.audit import Actor
+from portal.services.permissions import PermissionDenied, require_role
 from portal.services.calendar import load_calendar
-
-
-class PermissionDenied(Exception):
-    """The actor may not take this step (role, or the four-eyes rule)."""
 
 
 class CaseError(ValueError):
@@ -79,16 +76,6 @@ def _transition(session: Session, case: Case, target: CaseState, actor: Actor,
     session.flush()
 
 
-def _require(user: StaffUser | None, *roles: Role) -> Actor:
-    """The actor for a step; ``None`` is the system (expiry). Admins manage accounts and the
-    calendar but take no case steps: deciding stays with the roles the procedure names."""
-    if user is None:
-        return audit.SYSTEM
-    if user.role not in roles:
-        raise PermissionDenied(f"role {user.role.value} may not do this")
-    return Actor.staff(user)
-
-
 #: Removals that annul the listing itself: such a listing never counts as a prior one.
 ANNULLING_REASONS = (RemovalReason.OBJECTION_UPHELD, RemovalReason.REVOKED)
 
@@ -120,7 +107,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
               data: CaseInput, today: dt.date, *, actor: Actor | None = None) -> Case:
     """立案. ``actor``: a business system (``user`` is then None); its case stays unassigned."""
     if actor is None or user is not None:
-        actor = _require(user, Role.CLERK, Role.REVIEWER)
+        actor = require_role(user, Role.CLERK, Role.REVIEWER)
     ground = profile.ground(data.ground)
     if subject.kind.value not in ground.subject_kinds:
         raise CaseError(f"ground {ground.code} does not apply to a {subject.kind.value}")
@@ -155,7 +142,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
 def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                      calendar: WorkCalendar, served_on: dt.date) -> str:
     """Serve the 事先告知书; returns the party's access code (shown once, printed on the letter)."""
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    actor = require_role(user, Role.CLERK, Role.REVIEWER)
     due = terms.deadline(profile, "defence_window", served_on, calendar)
     code = new_code()
     case.pre_notice_served_on, case.defence_due_on = served_on, due.due
@@ -176,14 +163,14 @@ def record_defence(session: Session, actor: Actor, case: Case, received_on: dt.d
 def complete_review(session: Session, user: StaffUser | None, case: Case, today: dt.date,
                     note: str = "") -> None:
     """复核: after a defence, or once the window has lapsed without one."""
-    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
     if case.state is CaseState.PRE_NOTICED and case.defence_due_on and today <= case.defence_due_on:
         raise CaseError("the defence window is still open until %s" % case.defence_due_on)
     _transition(session, case, CaseState.REVIEWED, actor, "case.review", {"note": note})
 
 
 def propose_listing(session: Session, user: StaffUser | None, case: Case) -> None:
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    actor = require_role(user, Role.CLERK, Role.REVIEWER)
     if user is not None:
         case.prepared_by_id = user.id
     _transition(session, case, CaseState.PROPOSED, actor, "case.propose")
@@ -196,7 +183,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     Computes the term (with the repeat rule) and the publication and sharing
     deadlines. Returns a fresh access code for the decision letter.
     """
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     if user is not None and user.id == case.prepared_by_id:
         raise PermissionDenied("four-eyes rule: the approver must not be the preparer")
     # Counted again now: another listing of the subject may have been decided since opening.
@@ -221,18 +208,18 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
 
 
 def send_back(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     _transition(session, case, CaseState.REVIEWED, actor, "case.send_back", {"reason": reason})
 
 
 def drop_case(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
-    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
     _transition(session, case, CaseState.DROPPED, actor, "case.drop", {"reason": reason})
 
 
 def publish_case(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                  key: str, published_on: dt.date) -> None:
-    actor = _require(user, Role.CLERK, Role.APPROVER)
+    actor = require_role(user, Role.CLERK, Role.APPROVER)
     case.published_on = published_on
     _transition(session, case, CaseState.PUBLISHED, actor, "case.publish",
                 {"published_on": published_on, "due": case.publish_due_on,
@@ -242,7 +229,7 @@ def publish_case(session: Session, user: StaffUser | None, case: Case, profile: 
 
 def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on: dt.date) -> None:
     """Record the upload to the credit-information sharing platform (Jiamusi art. 9)."""
-    actor = _require(user, Role.CLERK, Role.APPROVER)
+    actor = require_role(user, Role.CLERK, Role.APPROVER)
     if case.state not in LISTED_STATES:
         raise CaseError("only a decided case can be shared")
     case.shared_on = shared_on
@@ -255,7 +242,7 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 reason: RemovalReason, removed_on: dt.date, note: str = "",
                 calendar: WorkCalendar | None = None) -> None:
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     if case.decided_on is not None:
         problem = terms.removal_problem(profile, case.ground, reason.value, case.decided_on,
                                         case.leaves_list_on, case.prior_listings, removed_on,
@@ -278,7 +265,7 @@ def correct_facts(session: Session, user: StaffUser | None, case: Case, profile:
     """An upheld objection that corrects the facts (or reasons) of a listing that stands
     (Shanghai art. 9): the case and its public entry carry the corrected text from now on,
     the search index follows through the outbox, and the audit keeps both versions."""
-    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
     if case.state is not CaseState.PUBLISHED:
         raise CaseError("only a published listing can be corrected")
     facts = (facts or "").strip()

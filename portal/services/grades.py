@@ -45,6 +45,7 @@ from portal.rules import thresholds
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import audit, cases, numbering, subjects
+from portal.services.permissions import require_role
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.
@@ -139,7 +140,7 @@ def _check_source(profile: Profile, subject: Subject, data: FindingInput) -> Non
 
 def record_finding(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
                    data: FindingInput, today: dt.date) -> GradeFinding:
-    actor = cases._require(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
+    actor = require_role(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
     if not rules.grading_enabled(profile):
         raise GradeError("no_grading")
     item = rules.catalogue_item(profile, subject.kind.value, data.code)
@@ -201,7 +202,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
     for it); the person is registered like any subject (validated, keyed hash).
     Raises ``subjects.SubjectError`` for an invalid ID number.
     """
-    cases._require(user, *COMPLAINT_ROLES)
+    require_role(user, *COMPLAINT_ROLES)
     if submission.kind is not SubmissionKind.COMPLAINT:
         raise GradeError("complaint_required")
     if submission.anonymous or not (submission.filer_name or "").strip():
@@ -219,7 +220,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
 
 def _end(session: Session, user: StaffUser | None, finding: GradeFinding, status: FindingStatus,
          reason: str, today: dt.date) -> None:
-    actor = cases._require(user, *WITHDRAW_ROLES)
+    actor = require_role(user, *WITHDRAW_ROLES)
     reason = (reason or "").strip()
     if not reason:
         raise GradeError("reason_required")
@@ -253,7 +254,7 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
     ``figures``: what the ground's threshold needs (Zhengzhou ZS2: months and amount of the
     arrears); a finding records none, so they are given when the case is opened. Raises
     ``cases.BelowThreshold`` when they do not reach it."""
-    cases._require(user, Role.CLERK, Role.REVIEWER)
+    require_role(user, Role.CLERK, Role.REVIEWER)
     if finding.status is not FindingStatus.LIVE:
         raise GradeError("not_live")
     if finding.listing_case_id is not None:

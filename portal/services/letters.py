@@ -29,7 +29,8 @@ from portal.rules.workflow import EVER_LISTED_STATES, LISTED_STATES, CaseState, 
 from portal.security import hash_code, new_code, verify_code
 from portal.services import audit
 from portal.services.audit import Actor
-from portal.services.cases import CaseError, PermissionDenied
+from portal.services.cases import CaseError
+from portal.services.permissions import PermissionDenied
 
 K, C = LetterKind, CaseState
 #: States in which the case's current access code is the one printed on the pre-notice.

@@ -36,6 +36,7 @@ from portal.rules.profiles import Profile
 from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.services import audit, numbering, publication
 from portal.services.audit import Actor
+from portal.services.permissions import PermissionDenied, require_role
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
 AUTOMATIC_REASONS = ("listing_decision",)
@@ -50,17 +51,6 @@ class RedListError(ValueError):
     def __init__(self, code: str, reasons: tuple[str, ...] = (), missing: tuple[str, ...] = ()):
         self.code, self.reasons, self.missing = code, reasons, missing
         super().__init__(f"{code}: {', '.join(reasons or missing)}")
-
-
-def _require(user: StaffUser | None, *roles: Role) -> Actor:
-    # Imported here: portal.services.cases calls this module from approve_listing.
-    from portal.services.cases import PermissionDenied
-
-    if user is None:
-        return audit.SYSTEM
-    if user.role not in roles:
-        raise PermissionDenied(f"role {user.role.value} may not do this")
-    return Actor.staff(user)
 
 
 def _number(session: Session, model, column, profile: Profile, letter: str, year: int) -> str:
@@ -130,7 +120,7 @@ def _check_offered(profile: Profile) -> None:
 def propose(session: Session, user: StaffUser | None, profile: Profile, subject: Subject,
             unit_type: str, criteria: Iterable[str], basis: str, today: dt.date) -> RedListProposal:
     """A clerk's proposal: the unit, its type and the criteria it meets, with the evidence."""
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    actor = require_role(user, Role.CLERK, Role.REVIEWER)
     _check_offered(profile)
     if subject.kind is not SubjectKind.ORGANISATION:
         raise RedListError("not_a_unit")
@@ -157,9 +147,7 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
 
 
 def _decider(user: StaffUser | None, proposal: RedListProposal) -> Actor:
-    from portal.services.cases import PermissionDenied
-
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     if user is not None and user.id == proposal.proposed_by_id:
         raise PermissionDenied("four-eyes rule: the approver must not be the proposer")
     if proposal.state is not ProposalState.PROPOSED:
@@ -217,7 +205,7 @@ def _take_off(session: Session, actor: Actor, entry: RedListEntry, reason: str, 
 def remove(session: Session, user: StaffUser | None, entry: RedListEntry, reason: str,
            note: str, today: dt.date) -> None:
     """Staff removal (approver) with one of :data:`STAFF_REASONS` and an internal note."""
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     if reason not in STAFF_REASONS:
         raise RedListError("reason")
     note = (note or "").strip()

@@ -39,7 +39,7 @@ from portal.models import Role, StaffUser
 from portal.security import hash_password, password_needs_rehash, verify_password
 from portal.services import audit
 from portal.services.audit import Actor
-from portal.services.cases import PermissionDenied
+from portal.services.permissions import PermissionDenied
 from portal.services.login_lockout import (  # noqa: F401  (part of this module's interface)
     LOCKOUT,
     MAX_FAILED_LOGINS,
