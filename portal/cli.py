@@ -45,6 +45,7 @@ def init_db() -> None:
 @with_appcontext
 def seed_demo(count: int | None, if_empty: bool, seed: int) -> None:
     """Build a believable demo city for the active profile (deterministic)."""
+    from portal.demo import bulk
     from portal.demo import seed as demo
     from portal.models import Case
 
@@ -53,7 +54,7 @@ def seed_demo(count: int | None, if_empty: bool, seed: int) -> None:
         return
     started = time.perf_counter()
     if count:
-        report = demo.seed_bulk(db.session, current_app.config, count, seed=seed, echo=click.echo)
+        report = bulk.seed_bulk(db.session, current_app.config, count, seed=seed, echo=click.echo)
     else:
         report = demo.seed_city(db.session, current_app.config, seed=seed)
     db.session.commit()
