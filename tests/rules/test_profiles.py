@@ -521,7 +521,7 @@ def test_an_internal_note_in_public_wording_is_refused(tmp_path, jiamusi_text):
 
 @pytest.mark.parametrize("code", available_profiles())
 def test_every_source_reads_as_a_citation_without_internal_marks(code):
-    from portal.public_text import internal_markers
+    from portal.rules.public_text import internal_markers
     from portal.rules.profiles.citations import cite
 
     profile = load_profile(code)

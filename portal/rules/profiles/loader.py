@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from portal.public_text import internal_markers
+from portal.rules.public_text import internal_markers
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
     BEHAVIOUR_UNITS,
@@ -367,7 +367,7 @@ def public_texts(p: Profile):
 
 
 def _check_public_text(root: _Table, p: Profile) -> None:
-    """Public wording carries no internal note: notes belong in ``source`` (portal.public_text)."""
+    """Public wording carries no internal note: notes belong in ``source`` (portal.rules.public_text)."""
     for key, text in public_texts(p):
         for lang in ("zh", "en"):
             found = internal_markers(getattr(text, lang))
