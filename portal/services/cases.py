@@ -28,8 +28,8 @@ from portal.rules.workflow import (
 from portal.security import hash_code, new_code
 from portal.services import audit, numbering, publication, redlist
 from portal.services.audit import Actor
-from portal.services.permissions import PermissionDenied, require_role
 from portal.services.calendar import load_calendar
+from portal.services.permissions import PermissionDenied, require_role
 
 
 class CaseError(ValueError):

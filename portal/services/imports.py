@@ -41,8 +41,8 @@ from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
 from portal.services import audit, cases, subjects, uploads
-from portal.services.permissions import PermissionDenied
 from portal.services.audit import Actor
+from portal.services.permissions import PermissionDenied
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
 from portal.services.report_rows import RowResult, validate_rows

@@ -23,8 +23,8 @@ from portal.models import (
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.services import cases, imports, report_export
-from portal.services.permissions import PermissionDenied
 from portal.services.calendar import load_calendar
+from portal.services.permissions import PermissionDenied
 from portal.services.report_files import HEADER_SEARCH_ROWS, FileProblem, to_csv, to_xlsx
 from portal.services.report_format import parse_amount, parse_arrears, parse_date, report_format
 from tests.factories import listed_case, make_staff, make_subject
