@@ -82,7 +82,7 @@ def from_environment() -> dict:
         # (one segment each); 0: one per core, at most 4.
         "PORTAL_INDEX_BUILD_PROCESSES": int(_env("INDEX_BUILD_PROCESSES", "0")),
         # Public pages asked for without a cookie are answered whole from memory while their
-        # publication stands (portal.public.front); each process re-reads the publication
+        # publication stands (portal.front); each process re-reads the publication
         # version at most this often, so a page outlives a new publication by at most this.
         "PORTAL_PUBLICATION_RECHECK_MS": int(_env("PUBLICATION_RECHECK_MS", "1000")),
         "PORTAL_FRONT_CACHE_MB": float(_env("FRONT_CACHE_MB", "32")),

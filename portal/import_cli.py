@@ -30,9 +30,9 @@ def import_report(file: Path, profile_code: str | None, username: str, ground: s
     """Check a monthly/quarterly dishonesty report (CSV or XLSX) and open its cases."""
     from flask_babel import get_locale
 
-    from portal.admin.import_messages import file_problem, import_problem, row_error
     from portal.clock import today
     from portal.extensions import db
+    from portal.import_messages import file_problem, import_problem, row_error
     from portal.models import StaffUser
     from portal.rules.profiles import load_profile
     from portal.services import imports

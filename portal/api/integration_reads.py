@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import clock, cursors
-from portal.api.serializers import iso
 from portal.models import (
     AuditEvent,
     Case,
@@ -31,6 +30,7 @@ from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.security import lookup_hash
 from portal.services import integration
 from portal.services.cases import ANNULLING_REASONS
+from portal.services.serializers import iso
 
 C = CaseState
 PENDING_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)

@@ -18,10 +18,10 @@ from wtforms import StringField
 
 from portal import clock
 from portal.extensions import db, limiter
-from portal.public import queries
 from portal.rules import identifiers
 from portal.rules.identifiers import InvalidIdentifier
 from portal.security import lookup_hash
+from portal.services import public_queries as queries
 from portal.web import _error_page
 
 DEFAULT_LIMIT = "20 per minute"

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 
 from portal import clock, labels
 from portal.extensions import db
-from portal.public import queries
-from portal.public.caching import aggregates, conditional
-from portal.public import paging
-from portal.public.paging import Page
+from portal.services import public_queries as queries
+from portal.caching import aggregates, conditional
+from portal import paging
+from portal.paging import Page
 from portal.rules.grades import red_list_rules
 from portal.rules.profiles import SEVERITIES
 from portal.web import active_profile, ground_label
@@ -46,22 +46,6 @@ def entry_filters(args, profile, groups: list[tuple]) -> dict:
         filters["year"] = int(raw["year"])
     return filters
 
-
-def facet_counts(groups: list[tuple], filters: dict) -> tuple[dict[str, dict], int]:
-    """Per filter, the count of each value given the *other* filters; and the filtered total."""
-    names = queries.ENTRY_FACETS
-    counts: dict[str, dict] = {name: {} for name in names}
-    total = 0
-    for row in groups:
-        values, n = dict(zip(names, row[:-1])), row[-1]
-        misses = [name for name, wanted in filters.items() if values[name] != wanted]
-        if not misses:
-            total += n
-        for name in names:
-            known = counts[name].setdefault(values[name], 0)   # every known value is an option
-            if not misses or misses == [name]:
-                counts[name][values[name]] = known + n
-    return counts, total
 
 
 def _entry_options(profile, counts: dict[str, dict], locale: str) -> dict[str, list]:
@@ -116,7 +100,7 @@ def entries():
     def render():
         groups = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
         filters = entry_filters(request.args, profile, groups)
-        counts, total = facet_counts(groups, filters)
+        counts, total = queries.facet_counts(groups, filters)
         page = Page(1, total, key_of=lambda e: (e.listed_on, e.id))
         window = paging.locate(page, request.args.get("page"), cursor)
         if window is not None:

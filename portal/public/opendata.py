@@ -12,7 +12,7 @@ Everything reads only the public projection; exports and the feed are
 cacheable with the ETag / Last-Modified of the publication version (the ETag
 is per URL, so ``?lang=en`` needs no part of its own; it varies with the
 session language because the language-less URL does). Exports are files built
-once per publication version (:mod:`portal.public.opendata_files`).
+once per publication version (:mod:`portal.services.opendata_files`).
 """
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
 
 from portal import clock
-from portal.api.errors import requested_language
+from portal.json_errors import requested_language
 from portal.extensions import db
 from portal.public import opendata_feeds as feeds
-from portal.public import opendata_files as files
-from portal.public import opendata_formats as formats
-from portal.public.caching import as_utc, conditional, publication_token
+from portal.services import opendata_files as files
+from portal.services import opendata_formats as formats
+from portal.caching import as_utc, conditional, publication_token
 
 bp = Blueprint("opendata", __name__)
 

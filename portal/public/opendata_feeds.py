@@ -19,9 +19,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal import labels
-from portal.api import serializers
 from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
-from portal.public.queries import LISTED, notice_public
+from portal.services import serializers
+from portal.services.public_queries import LISTED, notice_public
 
 ATOM = "http://www.w3.org/2005/Atom"
 #: RFC 6721: an entry that left the feed's source is announced by a tombstone

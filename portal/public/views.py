@@ -19,10 +19,11 @@ from flask import (
 )
 
 from portal import clock, deadline
+from portal.caching import conditional as _conditional
 from portal.extensions import db
-from portal.public import check, listing, queries, stats
-from portal.public.caching import conditional as _conditional
-from portal.public.decided_under import decided_under
+from portal.public import check, listing, stats
+from portal.services import public_queries as queries
+from portal.services.decided_under import decided_under
 from portal.web import active_profile
 from search_index import Results
 
@@ -68,7 +69,7 @@ PER_PAGE = 20
 
 def _searchable_documents() -> int:
     """How many documents the index should hold (counted once per publication version)."""
-    from portal.public.caching import aggregates
+    from portal.caching import aggregates
     from portal.services.indexer import expected_count
 
     return aggregates.get(("index-expected",), lambda: expected_count(db.session))

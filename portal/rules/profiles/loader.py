@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from portal.rules.public_text import internal_markers
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
     BEHAVIOUR_UNITS,
@@ -32,6 +31,7 @@ from portal.rules.profiles.model import (
     UnknownProfile,
 )
 from portal.rules.profiles.tables import Table as _Table
+from portal.rules.public_text import internal_markers
 
 
 def _period(t: _Table) -> Period:

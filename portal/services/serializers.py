@@ -16,8 +16,8 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 
 from portal import labels
-from portal.public.decided_under import decided_under
 from portal.rules.profiles import load_profile
+from portal.services.decided_under import decided_under
 
 LANGUAGES = ("zh_CN", "en")
 

@@ -17,14 +17,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 from werkzeug.http import is_resource_modified
 
-from portal import clock
+from portal import clock, front
 from portal.extensions import db
-from portal.models import PublicationState
-from portal.public import front, queries
+from portal.services import public_queries as queries
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -48,12 +46,9 @@ def publication_token() -> tuple[int, dt.datetime | None]:
     token = request.environ.get(_TOKEN)
     if token is None:
         # Core, not an ORM query: a 304 is this statement and little else (~5x cheaper).
-        row = db.session.connection().execute(VERSION_QUERY).first()
+        row = db.session.connection().execute(queries.VERSION_QUERY).first()
         token = request.environ[_TOKEN] = (row[0], row[1]) if row else (0, None)
     return token
-
-
-VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at)
 
 
 def conditional(render: Callable[[], object], day: dt.date | None = None, cache: bool = True):
@@ -64,7 +59,7 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     and Last-Modified is never before the start of that day (Beijing time).
 
     ``cache``: a 200 page that does not depend on the visitor (see :func:`_shareable`) is
-    kept until the next publication: whole, by the front cache (:mod:`portal.public.front`),
+    kept until the next publication: whole, by the front cache (:mod:`portal.front`),
     when it was asked for without a cookie; otherwise in :data:`pages` under (database,
     version, language, day, URL), served from there without rendering.
     """
