@@ -11,7 +11,7 @@ from pathlib import Path
 from bench import procs
 from bench.probes import get
 
-#: The columns and rows of /exports/entries.csv (portal.public.opendata_formats), for sqlite3 -csv.
+#: The columns and rows of /exports/entries.csv (portal.services.opendata_formats), for sqlite3 -csv.
 EXPORT_SQL = (
     "SELECT public_id, name, subject_kind, code_display, ground_code, ground_text, ground_text_en, "
     "severity, listed_on, term_start, term_last_day, leaves_list_on, department, under_objection "

@@ -66,7 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
     from portal import logmask; logmask.install(app)  # noqa: E702  no ID number in any log line
-    from portal.public import front
+    from portal import front
 
     front.install(app)          # cookie-less public pages answered whole while their version stands
     if app.config.get("PORTAL_PROXY_HOPS"):

@@ -1,4 +1,4 @@
-"""``flask --app wsgi backup DIR`` / ``restore DIR`` and ``audit anchor``.
+"""``flask --app wsgi backup DIR`` / ``restore DIR`` and ``audit verify`` / ``audit anchor``.
 
 Backup: the database (SQLite online backup API or ``pg_dump`` custom format),
 the evidence files and a manifest with checksums, counts and the audit head
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
@@ -24,11 +25,36 @@ from portal.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    from portal.cli import audit_group
-
+    app.cli.add_command(audit_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     audit_group.add_command(anchor_command)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    from portal.models import AuditEvent
+    from portal.services.anchors import verify_all
+
+    problems = verify_all(db.session, current_app.config)   # the chain and its external anchors
+    total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    exit_if_broken(problems, f"in {total} events")
+    click.echo(f"audit chain intact: {total} events")
+
+
+def exit_if_broken(problems: list, where: str) -> None:
+    """Print the audit chain's problems (at most 50) and exit 1 when there are any."""
+    if problems:
+        for problem in problems[:50]:
+            click.echo(f"row {problem.seq}: {problem.message}", err=True)
+        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) {where}", err=True)
+        sys.exit(1)
 
 
 @click.command("backup")
@@ -78,8 +104,6 @@ def restore_command(directory: Path, force: bool) -> None:
     count = indexer.rebuild(db.session, get_index())
     db.session.commit()
     click.echo(f"search index rebuilt: {count} documents")
-    from portal.cli import exit_if_broken
-
     exit_if_broken(anchors.verify_all(db.session, current_app.config), "after the restore")
     click.echo(f"audit chain intact: {head['seq']} events, every anchor reached")
 

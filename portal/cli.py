@@ -1,4 +1,4 @@
-"""Flask commands: init-db, seed-demo, index, worker, expire, audit, verify."""
+"""Flask commands: init-db, seed-demo, index, worker, expire (audit and backup: portal.backup_cli)."""
 from __future__ import annotations
 
 import logging
@@ -21,7 +21,7 @@ log = logging.getLogger("portal.worker")
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, demo_logins, expire, worker, index_group, audit_group,
+    for command in (init_db, seed_demo, demo_logins, expire, worker, index_group,
                     import_report, uploads_group, verify_group):
         app.cli.add_command(command)
     backup_cli.init_app(app)   # backup, restore, audit anchor
@@ -48,6 +48,7 @@ def init_db() -> None:
 def seed_demo(count: int | None, province: bool, if_empty: bool, seed: int) -> None:
     """Build a believable demo city for the active profile (deterministic); ``--province``:
     the five cities side by side, each under its own rules."""
+    from portal.demo import bulk
     from portal.demo import seed as demo
     from portal.models import Case
 
@@ -58,7 +59,7 @@ def seed_demo(count: int | None, province: bool, if_empty: bool, seed: int) -> N
     if count and province:
         raise click.UsageError("--count and --province cannot be combined")
     if count:
-        report = demo.seed_bulk(db.session, current_app.config, count, seed=seed, echo=click.echo)
+        report = bulk.seed_bulk(db.session, current_app.config, count, seed=seed, echo=click.echo)
     elif province:
         from portal.demo.province import seed_province
 
@@ -172,30 +173,4 @@ def index_check() -> None:
         for label, ids in (("missing", result.missing), ("extra", result.extra), ("stale", result.stale)):
             for public_id in ids[:20]:
                 click.echo(f"  {label}: {public_id}")
-        sys.exit(1)
-
-
-@click.group("audit")
-def audit_group() -> None:
-    """The hash-chained audit log."""
-
-
-@audit_group.command("verify")
-@with_appcontext
-def audit_verify() -> None:
-    from portal.models import AuditEvent
-    from portal.services.anchors import verify_all
-
-    problems = verify_all(db.session, current_app.config)   # the chain and its external anchors
-    total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
-    exit_if_broken(problems, f"in {total} events")
-    click.echo(f"audit chain intact: {total} events")
-
-
-def exit_if_broken(problems: list, where: str) -> None:
-    """Print the audit chain's problems (at most 50) and exit 1 when there are any."""
-    if problems:
-        for problem in problems[:50]:
-            click.echo(f"row {problem.seq}: {problem.message}", err=True)
-        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) {where}", err=True)
         sys.exit(1)

@@ -82,13 +82,15 @@ def from_environment() -> dict:
         # (one segment each); 0: one per core, at most 4.
         "PORTAL_INDEX_BUILD_PROCESSES": int(_env("INDEX_BUILD_PROCESSES", "0")),
         # Public pages asked for without a cookie are answered whole from memory while their
-        # publication stands (portal.public.front); each process re-reads the publication
+        # publication stands (portal.front); each process re-reads the publication
         # version at most this often, so a page outlives a new publication by at most this.
         "PORTAL_PUBLICATION_RECHECK_MS": int(_env("PUBLICATION_RECHECK_MS", "1000")),
         "PORTAL_FRONT_CACHE_MB": float(_env("FRONT_CACHE_MB", "32")),
         # Report imports (monthly / quarterly dishonesty reports): size and rows of one file.
         "PORTAL_IMPORT_MAX_MB": float(_env("IMPORT_MAX_MB", "5")),
         "PORTAL_IMPORT_MAX_ROWS": int(_env("IMPORT_MAX_ROWS", "2000")),
+        "PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS": int(_env(
+            "INTEGRATION_RECENT_REMOVAL_DAYS", str(BASE["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"]))),
     }
 
 
@@ -106,6 +108,10 @@ BASE = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": 3600 * 4,
     "JSON_AS_ASCII": False,
+    # How far back the integration API's status answer reports a removal as "recently
+    # removed". No seed or statute defines "recent": it is the bureau's operational choice
+    # for its own business systems, so a setting, not a profile value (README, Configuration).
+    "PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS": 365,
 }
 
 

@@ -14,6 +14,7 @@ from flask import current_app
 
 from portal import clock
 from portal.extensions import db
+from portal.heartbeat import heartbeat_path, read_heartbeat
 
 
 def _database() -> dict:
@@ -63,8 +64,6 @@ def _worker(beat: dict | None) -> dict:
 
 
 def report() -> tuple[dict, int]:
-    from portal.worker import heartbeat_path, read_heartbeat
-
     beat = read_heartbeat(heartbeat_path())
     checks = {"database": _database(), "index": _index(beat), "worker": _worker(beat)}
     healthy = all(c["status"] == "ok" for c in checks.values())

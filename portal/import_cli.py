@@ -30,12 +30,13 @@ def import_report(file: Path, profile_code: str | None, username: str, ground: s
     """Check a monthly/quarterly dishonesty report (CSV or XLSX) and open its cases."""
     from flask_babel import get_locale
 
-    from portal.admin.import_messages import file_problem, import_problem, row_error
     from portal.clock import today
     from portal.extensions import db
+    from portal.import_messages import file_problem, import_problem, row_error
     from portal.models import StaffUser
     from portal.rules.profiles import load_profile
-    from portal.services import cases, imports
+    from portal.services import imports
+    from portal.services.permissions import PermissionDenied
     from portal.services.report_format import report_format
 
     profile = load_profile(profile_code or current_app.config["PORTAL_PROFILE"])
@@ -58,7 +59,7 @@ def import_report(file: Path, profile_code: str | None, username: str, ground: s
     except imports.ImportProblem as exc:
         db.session.rollback()
         raise click.ClickException(import_problem(exc.code, exc.params)) from None
-    except cases.PermissionDenied:
+    except PermissionDenied:
         db.session.rollback()
         raise click.ClickException(f"{username} may not open cases (clerks and reviewers do)") from None
     for row in batch.rows:

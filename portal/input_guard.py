@@ -59,7 +59,7 @@ def refuse_nul_bytes():
 
 def _refused():
     if request.path == "/api" or request.path.startswith("/api/"):
-        from portal.api.errors import ApiError  # the API's own JSON error, saying what is wrong
+        from portal.json_errors import ApiError  # the API's own JSON error, saying what is wrong
 
         raise ApiError(400, "invalid_character", _("The request contains a NUL character, "
                                                    "which is not allowed."))

@@ -236,7 +236,7 @@ def _unavailable(code: str, message: str | None, retry_after: str):
         from flask_babel import force_locale
         from flask_babel import gettext as _
 
-        from portal.api.errors import error_response, requested_language
+        from portal.json_errors import error_response, requested_language
 
         with force_locale(requested_language()):
             text = str(message) if message else _("The service is temporarily unavailable; "

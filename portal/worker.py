@@ -16,9 +16,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as dt
-import json
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from flask import current_app
 
 from portal import clock
 from portal.extensions import db
+from portal.heartbeat import heartbeat_path, write_heartbeat
 
 log = logging.getLogger("portal.worker")
 
@@ -43,43 +42,6 @@ INDEX_CHECK_EVERY = dt.timedelta(seconds=60)
 BEAT_EVERY = 15.0
 #: How often the export files are compared with the publication version (one small query).
 EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
-
-
-# --------------------------------------------------------------------------
-# Heartbeat
-# --------------------------------------------------------------------------
-
-def heartbeat_path(app=None) -> Path:
-    app = app or current_app
-    return Path(app.config["PORTAL_HEARTBEAT_FILE"])
-
-
-def write_heartbeat(path: Path, status: str, error: str | None = None, **extra) -> None:
-    """Atomically replace the heartbeat file (``/healthz`` reads it).
-
-    ``at``: when it was written (the process is alive); ``extra``: ``round_at`` (the
-    last completed round: the loop is not stuck) and ``index`` (the last comparison
-    of the index with the projection).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"at": clock.now().isoformat(timespec="seconds"), "pid": os.getpid(), "status": status,
-            **extra}
-    if error:
-        body["error"] = error
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(json.dumps(body), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_heartbeat(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["at"] = dt.datetime.fromisoformat(data["at"])
-        if data.get("round_at"):
-            data["round_at"] = dt.datetime.fromisoformat(data["round_at"])
-        return data
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 # --------------------------------------------------------------------------
@@ -292,8 +254,8 @@ class Worker:
     def exports(self) -> bool:
         """Start building the export files of a new publication version, in a thread of its
         own (a large workbook must not hold up the index sync); True when one was started."""
-        from portal.public import opendata_files
-        from portal.public.queries import publication_version
+        from portal.services import opendata_files
+        from portal.services.public_queries import publication_version
 
         if self.exporting is not None and self.exporting.is_alive():
             return False
@@ -309,7 +271,7 @@ class Worker:
 
     @staticmethod
     def _build_exports(app, version: int, changed_at) -> None:
-        from portal.public import opendata_files
+        from portal.services import opendata_files
 
         # a request context: the files carry absolute entry URLs (url_for)
         with app.test_request_context(base_url=app.config["PORTAL_BASE_URL"]):

@@ -73,7 +73,7 @@ _schema_ready: set[str] = set()
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(testing(database_url, tmp_path))
-    from portal.public.caching import aggregates, pages
+    from portal.caching import aggregates, pages
 
     aggregates.clear()      # per-process caches keyed by the publication version: a test's
     pages.clear()           # fresh database may reach the same version at the same frozen time

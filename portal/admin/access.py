@@ -33,7 +33,7 @@ from flask_login import current_user, logout_user
 from portal import clock, labels
 from portal.extensions import db
 from portal.models import Case, Role, StaffUser, Submission
-from portal.rules.workflow import CaseState, SubmissionKind
+from portal.rules.workflow import LISTED_STATES, CaseState, SubmissionKind
 from portal.services import audit
 from portal.services import staff as staff_service
 
@@ -187,8 +187,8 @@ CASE_STEPS: dict[str, tuple[frozenset[CaseState], tuple[Role, ...]]] = {
     "approve": (frozenset({C.PROPOSED}), (Role.APPROVER,)),
     "send_back": (frozenset({C.PROPOSED}), (Role.APPROVER,)),
     "publish": (frozenset({C.DECIDED}), (Role.CLERK, Role.APPROVER)),
-    "share": (frozenset({C.DECIDED, C.PUBLISHED}), (Role.CLERK, Role.APPROVER)),
-    "remove": (frozenset({C.DECIDED, C.PUBLISHED}), (Role.APPROVER,)),
+    "share": (LISTED_STATES, (Role.CLERK, Role.APPROVER)),
+    "remove": (LISTED_STATES, (Role.APPROVER,)),
     "drop": (frozenset({C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED}),
              (Role.REVIEWER, Role.APPROVER)),
 }

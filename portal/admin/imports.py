@@ -29,9 +29,9 @@ from portal import clock
 from portal.admin import access, scoping
 from portal.admin.access import role_required
 from portal.admin.import_forms import BatchForm, ExportForm, UploadForm
-from portal.admin.import_messages import file_problem, import_problem, row_error, row_warning
 from portal.admin.messages import step_error
 from portal.extensions import db
+from portal.import_messages import file_problem, import_problem, row_error, row_warning
 from portal.models import ImportBatch, ImportStatus, Role
 from portal.rules.identifiers import mask_identifier
 from portal.rules.profiles import load_profile

@@ -34,7 +34,8 @@ from portal.rules.profiles import load_profile
 from portal.services import audit, letters
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-from portal.services.cases import CaseError, PermissionDenied
+from portal.services.cases import CaseError
+from portal.services.permissions import PermissionDenied
 
 bp = Blueprint("letters", __name__, url_prefix="/cases")
 

@@ -11,6 +11,7 @@ from portal.admin import access, forms, grade_complaints, queries, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import basis_label
+from portal.attachments import send_attachment
 from portal.extensions import db
 from portal.models import Attachment, Case, StaffUser, Submission
 from portal.rules.profiles import load_profile
@@ -269,8 +270,6 @@ def assign(submission_id: int):
 @role_required(*CASE_ROLES)
 def attachment(submission_id: int, attachment_id: int):
     """Download one piece of evidence (audited: it may hold personal data)."""
-    from portal.submit.files import send_attachment
-
     _submission(submission_id)          # another bureau's filing: refused (and audited) first
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.submission_id != submission_id:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from portal import threshold_messages
 from portal.admin.forms import CaseForm
-from portal.admin.messages import identifier_error
+from portal.identifier_messages import identifier_error
 from portal.models import CaseOrigin, SubjectKind
 from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround

@@ -17,7 +17,7 @@ from portal.rules.calendar import (
 )
 from portal.rules.profiles import Profile
 from portal.rules.profiles.citations import cite
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import LISTED_STATES, CaseState
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def case_timeline(case: Case, profile: Profile, calendar: WorkCalendar, today: d
     steps.append(_deadline_step(
         _("Upload to the credit sharing platform"), case, profile, calendar, today, locale,
         "sharing", case.decided_on, case.share_due_on, case.shared_on,
-        running=case.state in (C.DECIDED, C.PUBLISHED) and case.shared_on is None))
+        running=case.state in LISTED_STATES and case.shared_on is None))
     if case.decided_on and case.leaves_list_on:
         term = terms.listing_term(profile, case.ground, case.decided_on, case.prior_listings)
         steps.append(Step(_("Listing term"), case.term_start, period=term.period.label().get(locale),

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import clock, labels
-from portal.api import serializers
 from portal.models import (
     Jurisdiction,
     OutboxEvent,
@@ -33,7 +32,8 @@ from portal.models import (
     RedListEntry,
     RemovalNotice,
 )
-from portal.public.queries import notice_is_public
+from portal.services import serializers
+from portal.services.public_queries import notice_is_public
 
 
 @dataclass

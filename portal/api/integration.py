@@ -6,7 +6,7 @@ Business, finance, audit and internal-control systems (Zhengzhou §三) open
 cases from their records, ask for the warning (预警) on a subject, and follow
 the case events. Each call carries ``Authorization: Bearer <token>`` of an
 API client created by an admin (``/admin/integration``); each endpoint
-requires one scope. Errors are the JSON errors of :mod:`portal.api.errors`;
+requires one scope. Errors are the JSON errors of :mod:`portal.json_errors`;
 401 and 403 answers carry ``WWW-Authenticate`` (RFC 6750). Every call of a
 client is audited (``api.call``, actor ``api:<client name>``) without any
 full identifier; calls with a missing or bad token are audited as
@@ -26,14 +26,13 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import IntegrityError
 
-from portal import clock, ratelimit
-from portal.api import errors
+from portal import clock, json_errors, ratelimit
 from portal.api import integration_input as inputs
 from portal.api import integration_reads as reads
-from portal.api.errors import ApiError
 from portal.api.integration_openapi import integration_document
 from portal.api.params import Params
 from portal.extensions import csrf, db, limiter
+from portal.json_errors import ApiError
 from portal.models import ApiClient
 from portal.rules.identifiers import detect, mask_identifier, normalise
 from portal.rules.profiles import UnknownProfile, load_profile
@@ -44,7 +43,7 @@ from portal.web import active_profile
 
 bp = Blueprint("integration", __name__, url_prefix="/api/v1/integration")
 csrf.exempt(bp)
-errors.register(bp)
+json_errors.register(bp)
 log = logging.getLogger(__name__)
 REALM = 'Bearer realm="integration"'
 _AUTH_KEY = "portal.integration_auth"
@@ -178,17 +177,17 @@ def _translated(value):
 
 
 def _api_error(error: ApiError):
-    with force_locale(errors.requested_language()):
-        response = errors.error_response(error.status, error.code, str(error.message), error.field,
-                                         **_translated(error.extra))
+    with force_locale(json_errors.requested_language()):
+        response = json_errors.error_response(error.status, error.code, str(error.message),
+                                              error.field, **_translated(error.extra))
     if isinstance(error, AuthFailure):
         response.headers["WWW-Authenticate"] = error.challenge
     return response
 
 
 def _too_many(error):
-    with force_locale(errors.requested_language()):
-        response = errors.error_response(429, "rate_limited", str(_l(
+    with force_locale(json_errors.requested_language()):
+        response = json_errors.error_response(429, "rate_limited", str(_l(
             "Too many requests from this API client. Wait for the number of seconds in "
             "Retry-After and try again.")))
     log.warning("integration API: rate limit reached (%s)", rate_key())
@@ -200,7 +199,7 @@ bp.register_error_handler(429, _too_many)
 
 
 def _json(payload, status: int = 200):
-    return errors.json_response(payload, status, "no-store")
+    return json_errors.json_response(payload, status, "no-store")
 
 
 def _body() -> dict:
@@ -289,8 +288,9 @@ def subject_status(client: ApiClient):
             "This is not a valid unified social credit code, organisation code, business "
             "registration number or resident ID number (check the length and the last "
             "character)."), "code")
+    recent = dt.timedelta(days=current_app.config["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"])
     answer = reads.status(db.session, current_app.config["PORTAL_LOOKUP_KEY"], kind, number,
-                          clock.today(), scope.client_scope(db.session, client))
+                          clock.today(), scope.client_scope(db.session, client), recent)
     data = {"kind": kind, "code_masked": mask_identifier(number), "warning": answer["warning"]}
     if kind == "ric":
         data["code_hash"] = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
@@ -325,7 +325,7 @@ def changes(client: ApiClient):
 @bp.get("/openapi.json")
 def openapi():
     Params()            # lang only, as the document says
-    return errors.json_response(integration_document(
+    return json_errors.json_response(integration_document(
         current_app.config["PORTAL_BASE_URL"], [g.code for g in active_profile().grounds]),
         200, "public, max-age=3600")
 

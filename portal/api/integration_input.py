@@ -17,7 +17,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal import threshold_messages
-from portal.api.errors import ApiError
+from portal.json_errors import ApiError
 from portal.models import SubjectKind
 from portal.rules import identifiers, thresholds
 from portal.rules.profiles import UNIT_KINDS, Profile

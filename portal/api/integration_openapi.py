@@ -170,7 +170,8 @@ def _schemas(grounds: list[str]) -> dict:
             "pending": {"type": "array", "items": _object({
                 **case_base, "opened_on": DATE, "pre_notice_served_on": DATE_OR_NULL,
                 "defence_due_on": DATE_OR_NULL})},
-            "recently_removed": {"type": "array", "description": "Removed in the last 365 days; "
+            "recently_removed": {"type": "array", "description": "Removed within the bureau's "
+                                 "recent period (365 days unless it sets another); "
                                  "annulled listings (objection upheld, decision revoked) are not "
                                  "reported.", "items": _object({
                                      **case_base, "removed_on": DATE, **TERM_OR_NULL,

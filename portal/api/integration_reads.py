@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import clock, cursors
-from portal.api.serializers import iso
 from portal.models import (
     AuditEvent,
     Case,
@@ -27,17 +26,15 @@ from portal.models import (
 )
 from portal.rules import grades, identifiers
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.security import lookup_hash
 from portal.services import integration
 from portal.services.cases import ANNULLING_REASONS
 from portal.services.scope import Scope
+from portal.services.serializers import iso
 
 C = CaseState
-LISTED_STATES = (C.DECIDED, C.PUBLISHED)
 PENDING_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
-#: Removals reported as "recently removed" (annulled listings were wrong: never reported).
-RECENT_REMOVALS = dt.timedelta(days=365)
 
 
 
@@ -97,9 +94,12 @@ def _subjects_for(session: Session, key: str, kind: str, number: str) -> list[Su
 
 
 def status(session: Session, key: str, kind: str, number: str, today: dt.date,
-           scope: Scope) -> dict:
+           scope: Scope, recent: dt.timedelta) -> dict:
     """The warning answer for one identifier (see the OpenAPI description of /status), from
-    the records of the jurisdictions the client reads (``scope``)."""
+    the records of the jurisdictions the client reads (``scope``).
+
+    A removal within ``recent`` of ``today`` is reported as recently removed (annulled
+    listings were wrong: never reported); ``PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS``."""
     found = _subjects_for(session, key, kind, number)
     related: dict[int, str] = {}
     if kind == "ric":
@@ -141,7 +141,7 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date,
                             "defence_due_on": iso(case.defence_due_on)})
         elif (case.state is C.REMOVED and case.removed_on is not None
               and case.removal_reason not in ANNULLING_REASONS
-              and case.removed_on > today - RECENT_REMOVALS):
+              and case.removed_on > today - recent):
             removed.append({**base, "removed_on": iso(case.removed_on),
                             "removal_reason": case.removal_reason.value, **_term(case)})
     grade = _credit_grade(session, own, today, scope)

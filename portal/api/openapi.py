@@ -5,9 +5,10 @@ checks that every route of the blueprint is described and nothing else.
 """
 from __future__ import annotations
 
-from portal.api.errors import LANGUAGES
 from portal.api.params import CURSOR_PATTERN
-from portal.public.paging import API_MAX_PAGE, CURSOR_PATTERN as LIST_CURSOR_PATTERN
+from portal.json_errors import LANGUAGES
+from portal.paging import API_MAX_PAGE
+from portal.paging import CURSOR_PATTERN as LIST_CURSOR_PATTERN
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import RemovalReason
 

@@ -12,9 +12,8 @@ import re
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-from portal.api.errors import ApiError
-from portal.public import paging
-
+from portal import paging
+from portal.json_errors import ApiError
 
 
 def _bad(code: str, message, field: str, **extra) -> ApiError:
@@ -77,7 +76,7 @@ class Params:
     def paging(self, default_per_page: int = 20,
                max_per_page: int = 100) -> tuple[int, int, paging.Cursor | None]:
         """(page, per_page, cursor): ``page`` only near the start (OFFSET stays small), a
-        list cursor (``portal.public.paging``) anywhere; with a cursor, ``page`` is ignored."""
+        list cursor (``portal.paging``) anywhere; with a cursor, ``page`` is ignored."""
         page = self.integer("page", 1, 1, paging.API_MAX_PAGE)
         per_page = self.integer("per_page", default_per_page, 1, max_per_page)
         raw = self.raw("cursor")

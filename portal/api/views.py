@@ -1,10 +1,10 @@
 """The public JSON API at ``/api/v1`` (blueprint ``api``): read-only, projection only.
 
-Every answer is JSON, errors included (see :mod:`portal.api.errors`); the
+Every answer is JSON, errors included (see :mod:`portal.json_errors`); the
 OpenAPI description is at ``/api/v1/openapi.json``. One or two queries per
 request. Pagination: ``page`` (1–50) and ``per_page`` (1–100, default 20), or
 the ``cursor`` of a ``links.next``/``links.prev`` (keyset: every page costs the
-same, see :mod:`portal.public.paging`); totals are counted once per publication
+same, see :mod:`portal.paging`); totals are counted once per publication
 version. Out-of-range values and unknown filter values are refused with 400
 rather than silently corrected, so a client never mistakes a different list
 for the one it asked for.
@@ -18,17 +18,15 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from portal import labels
+from portal import front, json_errors, labels, paging
+from portal import public_scope as jurisdiction
 from portal.api import changes as change_feed
-from portal.api import errors, serializers
-from portal.api.errors import ApiError
 from portal.api.openapi import document
 from portal.api.params import Params, decode_cursor, encode_cursor
+from portal.caching import aggregates, publication_token
 from portal.extensions import csrf, db, limiter
+from portal.json_errors import ApiError
 from portal.models import RemovalNotice
-from portal.public import front, jurisdiction, paging, queries
-from portal.public.caching import aggregates, publication_token
-from portal.public.listing import facet_counts, in_scope
 from portal.rules.identifiers import (
     InvalidIdentifier,
     detect,
@@ -39,11 +37,13 @@ from portal.rules.identifiers import (
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash
+from portal.services import public_queries as queries
+from portal.services import serializers
 from portal.services.subjects import validate_ric_today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-errors.register(bp)
+json_errors.register(bp)
 
 YEARS = (1990, 2100)
 #: Every public endpoint takes the jurisdiction whose records it answers with.
@@ -85,12 +85,12 @@ def _publication_first():
 
 def _json(payload, status: int = 200, cache: str = "public, max-age=60"):
     """A JSON answer; a public 200 (the same for everyone who asks the same URL) may be kept by the
-    front cache until the next publication (``portal.public.front``)."""
+    front cache until the next publication (``portal.front``)."""
     if status == 200 and request.endpoint in SHARED and front.active(request.environ):
         version, changed_at = publication_token()
         if changed_at is not None:
             front.share(request.environ, (version, changed_at))
-    return errors.json_response(payload, status, cache)
+    return json_errors.json_response(payload, status, cache)
 
 
 def _paged(endpoint: str, read, serialize, page: paging.Page, window: paging.Window | None):
@@ -171,9 +171,9 @@ def entries():
         filters["department"] = department
     number, per_page, cursor = params.paging()
 
-    groups = in_scope(aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session)),
-                      scope.codes)
-    page = paging.Page(number, facet_counts(groups, filters)[1], per_page,
+    groups = queries.in_scope(aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session)),
+                              scope.codes)
+    page = paging.Page(number, queries.facet_counts(groups, filters)[1], per_page,
                        key_of=lambda e: (e.listed_on, e.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
     return _paged("api.entries", lambda window: queries.entries_page(

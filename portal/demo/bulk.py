@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from portal import clock
 from portal.demo import facts as factgen
-from portal.demo.city import PERSON_SHARE, ground_weights, repair_wait, term_days
+from portal.demo.city import (
+    DEFAULT_SEED,
+    DEMO_TODAY,
+    PERSON_SHARE,
+    ground_weights,
+    repair_wait,
+    term_days,
+)
 from portal.demo.names import NamePools
 from portal.demo.places import place_for
 from portal.demo.subjects import uscc_check, uscc_prefix
@@ -58,20 +65,13 @@ REASON_WEIGHTS = {
 }
 
 
-def _defaults():
-    from portal.demo.seed import DEFAULT_SEED, DEMO_TODAY
-
-    return DEFAULT_SEED, DEMO_TODAY
-
-
 def seed_bulk(session: Session, config: Mapping, count: int, seed: int | None = None,
               echo: Callable[[str], object] = print, today: dt.date | None = None,
               batch: int = BATCH) -> dict:
     """Write ``count`` currently listed entries plus about ``count // 10`` removals."""
-    default_seed, demo_today = _defaults()
     profile = load_profile(config.get("PORTAL_PROFILE") or "jiamusi")
     bulk = Bulk(session, profile, config["PORTAL_LOOKUP_KEY"],
-                default_seed if seed is None else seed, today or demo_today)
+                DEFAULT_SEED if seed is None else seed, today or DEMO_TODAY)
     return bulk.run(count, echo, batch)
 
 

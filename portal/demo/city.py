@@ -36,6 +36,11 @@ PERSON_SHARE = {"impersonation": 0.6, "fraud": 0.5, "commitment": 0.5, "false_re
 
 REMOVAL_FATES = ("rectified", "credit_repaired", "objection_upheld", "revoked")
 
+#: The demo's "today": fixed, so that the same seed always gives the same city (and the
+#: same bulk data set, :mod:`portal.demo.bulk`).
+DEMO_TODAY = dt.date(2026, 11, 20)
+DEFAULT_SEED = 20260601
+
 
 @dataclass(eq=False)
 class Listing:

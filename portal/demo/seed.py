@@ -5,7 +5,7 @@ opened, pre-noticed, reviewed, proposed, approved by a different person,
 published, shared and (for some) removed by the same functions the back
 office calls, so the public projection, the outbox and the hash-chained
 audit log are exactly what real use would produce.  Dates are spread over
-the three years before a fixed demo-today (:data:`DEMO_TODAY`), and the same
+the three years before a fixed demo-today (:data:`portal.demo.city.DEMO_TODAY`), and the same
 seed gives the same city: names, codes, case numbers and public ids.
 
 ``seed_bulk`` (in :mod:`portal.demo.bulk`) writes a large projection
@@ -24,8 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import security
-from portal.demo.bulk import seed_bulk
-from portal.demo.city import CityPlan
+from portal.demo.city import DEFAULT_SEED, DEMO_TODAY, CityPlan
 from portal.demo.history import CityHistory
 from portal.demo.names import NamePools
 from portal.demo.places import Place, place_for
@@ -57,11 +56,7 @@ from portal.services import grades, jurisdictions, publication, redlist, sharing
 from portal.services.calendar import load_calendar
 from portal.services.cases import expire_terms
 
-__all__ = ["DEFAULT_SEED", "DEMO_TODAY", "demo_profile", "seed_bulk", "seed_city"]
-
-#: The demo's "today": fixed, so that the same seed always gives the same city.
-DEMO_TODAY = dt.date(2026, 11, 20)
-DEFAULT_SEED = 20260601
+__all__ = ["demo_profile", "seed_city"]
 
 #: (role, username, label) of the demo bureau's staff; password ``demo-<username>-2026``.
 STAFF = (

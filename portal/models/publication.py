@@ -20,7 +20,7 @@ class PublishedEntry(Base):
     __table_args__ = (
         sa.Index("ix_published_entries_listed", "listed_on", "id"),
         # The current list in its order: a page from a cursor is one index range on both
-        # databases (portal.public.paging), never a sort of every listed row.
+        # databases (portal.paging), never a sort of every listed row.
         sa.Index("ix_published_entries_status_listed", "status", "visible", "listed_on", "id"),
         sa.Index("ix_published_entries_ground_listed", "ground_code", "listed_on"),
         sa.Index("ix_published_entries_year_listed", "listing_year", "listed_on"),

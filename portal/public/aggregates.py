@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry
-from portal.public.queries import LISTED, within
+from portal.services.public_queries import LISTED, within
 
 
 def month_start(day: dt.date, back: int = 0) -> dt.date:

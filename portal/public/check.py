@@ -17,11 +17,12 @@ from flask_wtf.csrf import CSRFError
 from wtforms import StringField
 
 from portal import clock
+from portal import public_scope as jurisdiction
 from portal.extensions import db, limiter
-from portal.public import jurisdiction, queries
 from portal.rules import identifiers
 from portal.rules.identifiers import InvalidIdentifier
 from portal.security import lookup_hash
+from portal.services import public_queries as queries
 from portal.web import _error_page
 
 DEFAULT_LIMIT = "20 per minute"

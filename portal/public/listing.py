@@ -9,13 +9,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal import clock, labels
+from portal import clock, labels, paging
+from portal import public_scope as jurisdiction
+from portal.caching import aggregates, conditional
 from portal.extensions import db
-from portal.public import jurisdiction, paging, queries
-from portal.public.caching import aggregates, conditional
-from portal.public.paging import Page
+from portal.paging import Page
 from portal.rules.grades import red_list_rules
 from portal.rules.profiles import SEVERITIES, load_profile
+from portal.services import public_queries as queries
 from portal.web import ground_label
 
 _MAX_FILTER_LENGTH = 200
@@ -31,14 +32,6 @@ def register(bp: Blueprint) -> None:
 
 #: The filters of the list's query string (the jurisdiction is the page's scope, not a filter).
 FILTERS = tuple(name for name in queries.ENTRY_FACETS if name != "jurisdiction")
-
-
-def in_scope(groups: list[tuple], codes) -> list[tuple]:
-    """The facet groups of the jurisdictions shown (the jurisdiction is a group's last key)."""
-    if codes is None:
-        return groups
-    position = queries.ENTRY_FACETS.index("jurisdiction")
-    return [row for row in groups if row[position] in codes]
 
 
 def entry_filters(args, profile, groups: list[tuple]) -> dict:
@@ -59,22 +52,6 @@ def entry_filters(args, profile, groups: list[tuple]) -> dict:
         filters["year"] = int(raw["year"])
     return filters
 
-
-def facet_counts(groups: list[tuple], filters: dict) -> tuple[dict[str, dict], int]:
-    """Per filter, the count of each value given the *other* filters; and the filtered total."""
-    names = queries.ENTRY_FACETS
-    counts: dict[str, dict] = {name: {} for name in names}
-    total = 0
-    for row in groups:
-        values, n = dict(zip(names, row[:-1])), row[-1]
-        misses = [name for name, wanted in filters.items() if values[name] != wanted]
-        if not misses:
-            total += n
-        for name in names:
-            known = counts[name].setdefault(values[name], 0)   # every known value is an option
-            if not misses or misses == [name]:
-                counts[name][values[name]] = known + n
-    return counts, total
 
 
 def _entry_options(profile, counts: dict[str, dict], locale: str) -> dict[str, list]:
@@ -130,9 +107,9 @@ def entries():
 
     def render():
         every = aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session))
-        groups = in_scope(every, scope.codes)
+        groups = queries.in_scope(every, scope.codes)
         filters = entry_filters(request.args, profile, groups)
-        counts, total = facet_counts(groups, filters)
+        counts, total = queries.facet_counts(groups, filters)
         page = Page(1, total, key_of=lambda e: (e.listed_on, e.id))
         window = paging.locate(page, request.args.get("page"), cursor)
         if window is not None:

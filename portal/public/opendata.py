@@ -12,10 +12,11 @@ Everything reads only the public projection; exports and the feed are
 cacheable with the ETag / Last-Modified of the publication version (the ETag
 is per URL, so ``?lang=en`` needs no part of its own; it varies with the
 session language because the language-less URL does). Exports are files built
-once per publication version (:mod:`portal.public.opendata_files`).
+once per publication version (:mod:`portal.services.opendata_files`).
 """
 from __future__ import annotations
 
+from filelock import Timeout
 from flask import (
     Blueprint,
     Response,
@@ -26,18 +27,17 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from filelock import Timeout
 from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
 
 from portal import clock
-from portal.api.errors import requested_language
+from portal import public_scope as jurisdiction
+from portal.caching import as_utc, conditional, publication_token
 from portal.extensions import db
-from portal.public import jurisdiction
+from portal.json_errors import requested_language
 from portal.public import opendata_feeds as feeds
-from portal.public import opendata_files as files
-from portal.public import opendata_formats as formats
-from portal.public.caching import as_utc, conditional, publication_token
+from portal.services import opendata_files as files
+from portal.services import opendata_formats as formats
 
 bp = Blueprint("opendata", __name__)
 

@@ -19,9 +19,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal import labels
-from portal.api import serializers
 from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
-from portal.public.queries import LISTED, notice_public, within
+from portal.services import serializers
+from portal.services.public_queries import LISTED, notice_public, within
 
 ATOM = "http://www.w3.org/2005/Atom"
 #: RFC 6721: an entry that left the feed's source is announced by a tombstone
@@ -106,10 +106,10 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
               withdrawals: list = (), site=None, scope: str | None = None) -> bytes:
     """Atom 1.0 (RFC 4287) document of ``rows`` from :func:`latest_changes`, with an RFC 6721
     tombstone (``at:deleted-entry``) for each record in ``withdrawals`` (no longer published).
-    ``site``: who the feed speaks for (``portal.public.jurisdiction.Site``; default: the
+    ``site``: who the feed speaks for (``portal.public_scope.Site``; default: the
     portal's profile); ``scope``: the jurisdiction's code of a feed of one jurisdiction."""
     if site is None:
-        from portal.public.jurisdiction import Site
+        from portal.public_scope import Site
         from portal.web import active_profile
 
         site = Site(profile=active_profile())

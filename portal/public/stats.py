@@ -9,11 +9,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal import clock, labels
+from portal import public_scope as jurisdiction
+from portal.caching import aggregates as cache
+from portal.caching import conditional
 from portal.extensions import db
 from portal.public import aggregates as agg
-from portal.public import charts, jurisdiction
-from portal.public.caching import aggregates as cache
-from portal.public.caching import conditional
+from portal.public import charts
 from portal.services import listing_counts
 from portal.services.calendar import load_calendar
 from portal.web import ground_label

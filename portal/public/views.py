@@ -17,17 +17,17 @@ from flask import (
     session,
     url_for,
 )
-
 from flask_babel import get_locale
 
 from portal import clock, deadline
+from portal import public_scope as jurisdiction
+from portal.caching import active_jurisdictions, aggregates
+from portal.caching import conditional as _conditional
 from portal.extensions import db
-from portal.public.caching import active_jurisdictions
-from portal.public import check, jurisdiction, listing, queries, stats
-from portal.public.caching import aggregates
-from portal.public.caching import conditional as _conditional
-from portal.public.decided_under import decided_under
+from portal.public import check, listing, stats
 from portal.rules.profiles import UnknownProfile, load_profile
+from portal.services import public_queries as queries
+from portal.services.decided_under import decided_under
 from search_index import Results
 
 bp = Blueprint("public", __name__)
@@ -103,7 +103,7 @@ SEARCH_FACETS = ("ground", "subject_kind", "year")
 
 def _searchable_documents() -> int:
     """How many documents the index should hold (counted once per publication version)."""
-    from portal.public.caching import aggregates
+    from portal.caching import aggregates
     from portal.services.indexer import expected_count
 
     return aggregates.get(("index-expected",), lambda: expected_count(db.session))

@@ -39,9 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "add_period", "Term", "listing_term", "deadline", "Eligibility",
     "rectification_window", "rectification_eligibility", "repair_eligibility",
-    "defence_due", "publication_due", "sharing_due", "objection_decision_due",
-    "objection_marker_due", "rectification_check_due", "repair_check_due",
-    "complaint_decision_due", "supplement_due", "profile_warning", "ReportDue", "report_due",
+    "objection_marker_due", "supplement_due", "profile_warning", "ReportDue", "report_due",
     "EntryDates", "entry_dates",
 ]
 
@@ -171,39 +169,8 @@ def deadline(profile: Profile, name: str, start: date, calendar: "WorkCalendar |
     return _period_deadline(start, profile.deadline(name), calendar)
 
 
-def defence_due(profile: Profile, served_on: date, calendar: "WorkCalendar") -> "Deadline":
-    """Last day for a statement and defence after the pre-notice is served."""
-    return deadline(profile, "defence_window", served_on, calendar)
-
-
-def publication_due(profile: Profile, decided_on: date, calendar: "WorkCalendar") -> "Deadline":
-    """Last day to publish a listing decided on ``decided_on``."""
-    return deadline(profile, "publication", decided_on, calendar)
-
-
-def sharing_due(profile: Profile, decided_on: date, calendar: "WorkCalendar") -> "Deadline":
-    """Last day to upload a listing to the credit-sharing platform."""
-    return deadline(profile, "sharing", decided_on, calendar)
-
-
-def objection_decision_due(profile: Profile, received_on: date, calendar: "WorkCalendar") -> "Deadline":
-    return deadline(profile, "objection_decision", received_on, calendar)
-
-
 def objection_marker_due(profile: Profile, accepted_on: date, calendar: "WorkCalendar") -> "Deadline":
     return deadline(profile, "objection_marker", accepted_on, calendar)
-
-
-def rectification_check_due(profile: Profile, received_on: date, calendar: "WorkCalendar") -> "Deadline":
-    return deadline(profile, "rectification_check", received_on, calendar)
-
-
-def repair_check_due(profile: Profile, received_on: date, calendar: "WorkCalendar") -> "Deadline":
-    return deadline(profile, "repair_check", received_on, calendar)
-
-
-def complaint_decision_due(profile: Profile, received_on: date, calendar: "WorkCalendar") -> "Deadline":
-    return deadline(profile, "complaint_decision", received_on, calendar)
 
 
 def supplement_due(profile: Profile, requested_on: date, calendar: "WorkCalendar") -> "Deadline":

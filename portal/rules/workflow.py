@@ -81,8 +81,13 @@ SUBMISSION_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.WITHDRAWN: frozenset(),
 }
 
-#: States in which a case's subject is on the public list.
-LISTED_STATES = frozenset({C.PUBLISHED})
+#: The subject is on the list: the listing decision is signed (decided) or published.
+#: A decided case counts before its publication: the party may object, rectify or
+#: repair its credit, staff may share or remove it, the integrated systems warn.
+LISTED_STATES = frozenset({C.DECIDED, C.PUBLISHED})
+#: A listing decision was made: the subject is listed, or was listed and removed.
+#: Reports, statistics and the count of prior listings read these cases.
+EVER_LISTED_STATES = LISTED_STATES | {C.REMOVED}
 #: States in which a submission is still open and its clock matters.
 OPEN_SUBMISSION_STATES = frozenset({S.RECEIVED, S.UNDER_REVIEW, S.AWAITING_MATERIAL})
 

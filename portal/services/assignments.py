@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from portal.models import Case, StaffUser, Submission
 from portal.services import audit, scope
 from portal.services.audit import Actor
-from portal.services.cases import PermissionDenied
+from portal.services.permissions import PermissionDenied
 
 
 def _check(session: Session, user: StaffUser, assignee: StaffUser | None,

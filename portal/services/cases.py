@@ -19,12 +19,18 @@ from portal.models import Case, CaseOrigin, Role, StaffUser, Subject
 from portal.rules import terms, thresholds
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState, RemovalReason, check_case
+from portal.rules.workflow import (
+    EVER_LISTED_STATES,
+    LISTED_STATES,
+    CaseState,
+    RemovalReason,
+    check_case,
+)
 from portal.security import hash_code, new_code
 from portal.services import audit, numbering, publication, redlist, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-from portal.services.scope import PermissionDenied  # noqa: F401  (part of this module's interface)
+from portal.services.permissions import PermissionDenied, require_role
 
 
 class CaseError(ValueError):
@@ -75,16 +81,6 @@ def _transition(session: Session, case: Case, target: CaseState, actor: Actor,
     session.flush()
 
 
-def _require(user: StaffUser | None, *roles: Role) -> Actor:
-    """The actor for a step; ``None`` is the system (expiry). Admins manage accounts and the
-    calendar but take no case steps: deciding stays with the roles the procedure names."""
-    if user is None:
-        return audit.SYSTEM
-    if user.role not in roles:
-        raise PermissionDenied(f"role {user.role.value} may not do this")
-    return Actor.staff(user)
-
-
 #: Removals that annul the listing itself: such a listing never counts as a prior one.
 ANNULLING_REASONS = (RemovalReason.OBJECTION_UPHELD, RemovalReason.REVOKED)
 
@@ -100,7 +96,7 @@ def prior_listings(session: Session, subject: Subject, profile: Profile,
         Case.subject_id == subject.id,
         Case.profile == profile.code,
         Case.decided_on.is_not(None),
-        Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED]),
+        Case.state.in_(EVER_LISTED_STATES),
         sa.or_(Case.removal_reason.is_(None), Case.removal_reason.not_in(ANNULLING_REASONS)),
     )
     if exclude_case_id is not None:
@@ -117,7 +113,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     """立案 under the rules of ``data.jurisdiction`` (its profile; ``profile`` when none is
     named). ``actor``: a business system (``user`` is then None); its case stays unassigned."""
     if actor is None or user is not None:
-        actor = _require(user, Role.CLERK, Role.REVIEWER)
+        actor = require_role(user, Role.CLERK, Role.REVIEWER)
     scope.require(session, user, data.jurisdiction or profile.code)
     bureau = rules_of.bureau(session, data.jurisdiction or profile.code)
     if data.jurisdiction and data.jurisdiction != profile.code:
@@ -159,7 +155,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
 def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                      calendar: WorkCalendar, served_on: dt.date) -> str:
     """Serve the 事先告知书; returns the party's access code (shown once, printed on the letter)."""
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    actor = require_role(user, Role.CLERK, Role.REVIEWER)
     profile = rules_of.case(case, profile)
     due = terms.deadline(profile, "defence_window", served_on, calendar)
     code = new_code()
@@ -181,14 +177,14 @@ def record_defence(session: Session, actor: Actor, case: Case, received_on: dt.d
 def complete_review(session: Session, user: StaffUser | None, case: Case, today: dt.date,
                     note: str = "") -> None:
     """复核: after a defence, or once the window has lapsed without one."""
-    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
     if case.state is CaseState.PRE_NOTICED and case.defence_due_on and today <= case.defence_due_on:
         raise CaseError("the defence window is still open until %s" % case.defence_due_on)
     _transition(session, case, CaseState.REVIEWED, actor, "case.review", {"note": note})
 
 
 def propose_listing(session: Session, user: StaffUser | None, case: Case) -> None:
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    actor = require_role(user, Role.CLERK, Role.REVIEWER)
     if user is not None:
         case.prepared_by_id = user.id
     _transition(session, case, CaseState.PROPOSED, actor, "case.propose")
@@ -201,7 +197,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     Computes the term (with the repeat rule) and the publication and sharing
     deadlines. Returns a fresh access code for the decision letter.
     """
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     if user is not None and user.id == case.prepared_by_id:
         raise PermissionDenied("four-eyes rule: the approver must not be the preparer")
     profile = rules_of.case(case, profile)
@@ -227,18 +223,18 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
 
 
 def send_back(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     _transition(session, case, CaseState.REVIEWED, actor, "case.send_back", {"reason": reason})
 
 
 def drop_case(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
-    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
     _transition(session, case, CaseState.DROPPED, actor, "case.drop", {"reason": reason})
 
 
 def publish_case(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                  key: str, published_on: dt.date) -> None:
-    actor = _require(user, Role.CLERK, Role.APPROVER)
+    actor = require_role(user, Role.CLERK, Role.APPROVER)
     profile = rules_of.case(case, profile)
     case.published_on = published_on
     _transition(session, case, CaseState.PUBLISHED, actor, "case.publish",
@@ -249,9 +245,9 @@ def publish_case(session: Session, user: StaffUser | None, case: Case, profile: 
 
 def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on: dt.date) -> None:
     """Record the upload to the credit-information sharing platform (Jiamusi art. 9)."""
-    actor = _require(user, Role.CLERK, Role.APPROVER)
+    actor = require_role(user, Role.CLERK, Role.APPROVER)
     scope.require(session, user, case.jurisdiction)
-    if case.state not in (CaseState.DECIDED, CaseState.PUBLISHED):
+    if case.state not in LISTED_STATES:
         raise CaseError("only a decided case can be shared")
     case.shared_on = shared_on
     audit.record(session, actor, "case.share", "case", case.case_no,
@@ -263,7 +259,7 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 reason: RemovalReason, removed_on: dt.date, note: str = "",
                 calendar: WorkCalendar | None = None) -> None:
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     scope.require(session, user, case.jurisdiction)
     profile = rules_of.case(case, profile)
     if case.decided_on is not None:
@@ -288,7 +284,7 @@ def correct_facts(session: Session, user: StaffUser | None, case: Case, profile:
     """An upheld objection that corrects the facts (or reasons) of a listing that stands
     (Shanghai art. 9): the case and its public entry carry the corrected text from now on,
     the search index follows through the outbox, and the audit keeps both versions."""
-    actor = _require(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
     scope.require(session, user, case.jurisdiction)
     profile = rules_of.case(case, profile)
     if case.state is not CaseState.PUBLISHED:

@@ -31,14 +31,13 @@ from portal.models import Case, Submission
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
-from portal.rules.workflow import OPEN_SUBMISSION_STATES, CaseState, SubmissionKind
+from portal.rules.workflow import LISTED_STATES, OPEN_SUBMISSION_STATES, CaseState, SubmissionKind
 from portal.services import rules_of
 
 K = SubmissionKind
 #: The filings a listed party makes on its own case (complaints are open to anyone).
 PARTY_KINDS = (K.DEFENCE, K.OBJECTION, K.RECTIFICATION, K.CREDIT_REPAIR)
 _CLOSED = (CaseState.DROPPED, CaseState.REMOVED)
-_LISTED = (CaseState.DECIDED, CaseState.PUBLISHED)
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def _provisional(case: Case, profile: Profile, calendar: WorkCalendar, name: str
 def _rectification(case: Case, profile: Profile, calendar: WorkCalendar, today: dt.date) -> Window:
     if case.state in _CLOSED:
         return Window(K.RECTIFICATION, False, "case_closed")
-    if case.state not in _LISTED or case.decided_on is None:
+    if case.state not in LISTED_STATES or case.decided_on is None:
         return Window(K.RECTIFICATION, False, "not_listed")
     elig = terms.rectification_eligibility(profile, case.ground, case.decided_on,
                                            case.prior_listings, today, calendar)
@@ -106,7 +105,7 @@ def _rectification(case: Case, profile: Profile, calendar: WorkCalendar, today: 
 def _repair(case: Case, profile: Profile, calendar: WorkCalendar, today: dt.date) -> Window:
     if case.state in _CLOSED:
         return Window(K.CREDIT_REPAIR, False, "case_closed")
-    if case.state not in _LISTED or case.decided_on is None:
+    if case.state not in LISTED_STATES or case.decided_on is None:
         return Window(K.CREDIT_REPAIR, False, "not_listed")
     elig = terms.repair_eligibility(profile, case.ground, case.decided_on, today, case.leaves_list_on,
                                     prior_listings=case.prior_listings, calendar=calendar)

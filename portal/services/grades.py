@@ -45,6 +45,7 @@ from portal.rules import thresholds
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
 from portal.services import audit, cases, numbering, rules_of, scope, subjects
+from portal.services.permissions import require_role
 
 RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
 #: Whoever decides a complaint (any case role) records what it revealed.
@@ -153,7 +154,7 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
                    jurisdiction: str | None = None) -> GradeFinding:
     """A finding of ``jurisdiction`` (a complaint's: the bureau it was addressed to; a case's:
     its bureau; ``None``: the one seeded from ``profile``), under that jurisdiction's profile."""
-    actor = cases._require(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
+    actor = require_role(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
     jurisdiction = jurisdiction or data.jurisdiction_for(profile)
     scope.require(session, user, jurisdiction)
     profile = rules_of.jurisdiction(session, jurisdiction, profile)
@@ -220,7 +221,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
     for it); the person is registered like any subject (validated, keyed hash).
     Raises ``subjects.SubjectError`` for an invalid ID number.
     """
-    cases._require(user, *COMPLAINT_ROLES)
+    require_role(user, *COMPLAINT_ROLES)
     scope.require(session, user, submission.jurisdiction)
     if submission.kind is not SubmissionKind.COMPLAINT:
         raise GradeError("complaint_required")
@@ -240,7 +241,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
 
 def _end(session: Session, user: StaffUser | None, finding: GradeFinding, status: FindingStatus,
          reason: str, today: dt.date) -> None:
-    actor = cases._require(user, *WITHDRAW_ROLES)
+    actor = require_role(user, *WITHDRAW_ROLES)
     scope.require(session, user, finding.jurisdiction)
     reason = (reason or "").strip()
     if not reason:
@@ -275,7 +276,7 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
     ``figures``: what the ground's threshold needs (Zhengzhou ZS2: months and amount of the
     arrears); a finding records none, so they are given when the case is opened. Raises
     ``cases.BelowThreshold`` when they do not reach it."""
-    cases._require(user, Role.CLERK, Role.REVIEWER)
+    require_role(user, Role.CLERK, Role.REVIEWER)
     scope.require(session, user, finding.jurisdiction)
     if finding.status is not FindingStatus.LIVE:
         raise GradeError("not_live")

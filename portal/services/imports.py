@@ -42,6 +42,7 @@ from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
 from portal.services import audit, cases, rules_of, scope, subjects, uploads
 from portal.services.audit import Actor
+from portal.services.permissions import PermissionDenied
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
 from portal.services.report_rows import RowResult, validate_rows
@@ -92,7 +93,7 @@ def limits(config) -> tuple[int, int]:
 
 def _actor(user: StaffUser) -> Actor:
     if user.role not in OPENING_ROLES:
-        raise cases.PermissionDenied(f"role {user.role.value} may not open cases")
+        raise PermissionDenied(f"role {user.role.value} may not open cases")
     return Actor.staff(user)
 
 

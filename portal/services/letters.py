@@ -25,17 +25,18 @@ from sqlalchemy.orm import Session
 
 from portal.models import Case, Letter, LetterKind, Role, StaffUser
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState, RemovalReason
+from portal.rules.workflow import EVER_LISTED_STATES, LISTED_STATES, CaseState, RemovalReason
 from portal.security import hash_code, new_code, verify_code
 from portal.services import audit, rules_of, scope
 from portal.services.audit import Actor
-from portal.services.cases import CaseError, PermissionDenied
+from portal.services.cases import CaseError
+from portal.services.permissions import PermissionDenied
 
 K, C = LetterKind, CaseState
 #: States in which the case's current access code is the one printed on the pre-notice.
 PRE_NOTICE_CODE_STATES = frozenset({C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED})
 #: States in which the current access code is the one printed on the listing decision.
-DECISION_CODE_STATES = frozenset({C.DECIDED, C.PUBLISHED})
+DECISION_CODE_STATES = LISTED_STATES
 #: Letters that carry the party's access code.
 CODE_LETTERS = (K.PRE_NOTICE, K.LISTING_DECISION)
 #: Who may print or issue letters (the admin sees no party data).
@@ -69,7 +70,7 @@ def available_kinds(case: Case, profile: Profile) -> list[LetterKind]:
     kinds = []
     if case.pre_notice_served_on is not None and case.state is not C.OPENED:
         kinds.append(K.PRE_NOTICE)
-    if case.decided_on is not None and case.state in (C.DECIDED, C.PUBLISHED, C.REMOVED):
+    if case.decided_on is not None and case.state in EVER_LISTED_STATES:
         kinds.append(K.LISTING_DECISION)
     if case.state is C.REMOVED and case.removed_on is not None:
         kinds.append(K.REMOVAL_DECISION)

@@ -30,7 +30,7 @@ from portal.models import Case, Subject, SubjectKind
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import EVER_LISTED_STATES, CaseState
 from portal.services.publication import is_visible
 
 
@@ -67,7 +67,7 @@ def publication_timeliness(session: Session, profile: Profile, since: dt.date, t
         .join(Subject, Subject.id == Case.subject_id)
         .where(Case.profile == profile.code, Case.decided_on.is_not(None),
                Case.decided_on >= since,
-               Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED]))
+               Case.state.in_(EVER_LISTED_STATES))
         .group_by(Case.ground, Subject.kind, Case.state, Case.decided_on, Case.publish_due_on,
                   Case.published_on, Case.removed_on)
     ).all()

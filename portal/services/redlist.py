@@ -33,15 +33,15 @@ from portal.models import (
 )
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.services import audit, numbering, publication, rules_of, scope
 from portal.services.audit import Actor
+from portal.services.permissions import PermissionDenied, require_role
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
 AUTOMATIC_REASONS = ("listing_decision",)
 STAFF_REASONS = ("criteria_no_longer_met", "dishonest_conduct", "unit_request", "admitted_in_error")
 C = CaseState
-LISTED_CASE_STATES = (C.DECIDED, C.PUBLISHED)
 OPEN_CASE_STATES = (C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED, C.PROPOSED)
 
 
@@ -51,17 +51,6 @@ class RedListError(ValueError):
     def __init__(self, code: str, reasons: tuple[str, ...] = (), missing: tuple[str, ...] = ()):
         self.code, self.reasons, self.missing = code, reasons, missing
         super().__init__(f"{code}: {', '.join(reasons or missing)}")
-
-
-def _require(user: StaffUser | None, *roles: Role) -> Actor:
-    # Imported here: portal.services.cases calls this module from approve_listing.
-    from portal.services.cases import PermissionDenied
-
-    if user is None:
-        return audit.SYSTEM
-    if user.role not in roles:
-        raise PermissionDenied(f"role {user.role.value} may not do this")
-    return Actor.staff(user)
 
 
 def _number(session: Session, model, column, profile: Profile, letter: str, year: int) -> str:
@@ -111,7 +100,7 @@ def obstacles(session: Session, profile: Profile, subject: Subject, unit_type: s
     missing = rules.missing_criteria(profile, unit_type, criteria)
     pending = [p for p in pending_proposals(session, subject.id) if exclude is None or p.id != exclude.id]
     reasons = rules.red_list_obstacles(
-        listed=_has_case(session, subject.id, LISTED_CASE_STATES),
+        listed=_has_case(session, subject.id, LISTED_STATES),
         open_case=_has_case(session, subject.id, OPEN_CASE_STATES),
         live_finding=has_live_finding(session, profile, subject.id, today),
         on_red_list=bool(current_entries(session, today, subject.id)),
@@ -135,7 +124,7 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
 
     ``jurisdiction``: the bureau proposing it (``None``: the one seeded from ``profile``); the
     red-list criteria are that jurisdiction's profile's."""
-    actor = _require(user, Role.CLERK, Role.REVIEWER)
+    actor = require_role(user, Role.CLERK, Role.REVIEWER)
     jurisdiction = jurisdiction or profile.code
     scope.require(session, user, jurisdiction)
     profile = rules_of.jurisdiction(session, jurisdiction, profile)
@@ -166,9 +155,7 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
 
 
 def _decider(user: StaffUser | None, proposal: RedListProposal) -> Actor:
-    from portal.services.cases import PermissionDenied
-
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     if user is not None and user.id == proposal.proposed_by_id:
         raise PermissionDenied("four-eyes rule: the approver must not be the proposer")
     if proposal.state is not ProposalState.PROPOSED:
@@ -230,7 +217,7 @@ def _take_off(session: Session, actor: Actor, entry: RedListEntry, reason: str, 
 def remove(session: Session, user: StaffUser | None, entry: RedListEntry, reason: str,
            note: str, today: dt.date) -> None:
     """Staff removal (approver) with one of :data:`STAFF_REASONS` and an internal note."""
-    actor = _require(user, Role.APPROVER)
+    actor = require_role(user, Role.APPROVER)
     scope.require(session, user, entry.jurisdiction)
     if reason not in STAFF_REASONS:
         raise RedListError("reason")

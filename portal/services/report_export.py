@@ -21,17 +21,16 @@ from portal.models import Case, CaseReportData, PersonRole, Role, StaffUser, Sub
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import EVER_LISTED_STATES
 from portal.services import audit, cases, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.report_files import to_csv, to_xlsx
 from portal.services.report_format import ReportFormat, report_format
 
 __all__ = ["ReportPeriod", "parse_period", "last_period", "recent_periods", "decided_cases",
-           "report_table", "export", "due_dates", "EXPORT_ROLES", "REPORTED_STATES"]
+           "report_table", "export", "due_dates", "EXPORT_ROLES"]
 
 EXPORT_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
-REPORTED_STATES = (CaseState.DECIDED, CaseState.PUBLISHED, CaseState.REMOVED)
 _PERIOD = re.compile(r"^(\d{4})-(?:(\d{2})|Q([1-4]))$")
 
 
@@ -113,7 +112,7 @@ def decided_cases(session: Session, profile: Profile, period: ReportPeriod,
     of every jurisdiction under ``profile`` when none is named."""
     owner = Case.jurisdiction == jurisdiction if jurisdiction else Case.profile == profile.code
     return list(session.execute(
-        sa.select(Case).where(owner, Case.state.in_(REPORTED_STATES),
+        sa.select(Case).where(owner, Case.state.in_(EVER_LISTED_STATES),
                               Case.decided_on >= period.start, Case.decided_on <= period.end,
                               # an upheld objection or a revoked decision: the listing was wrong
                               sa.or_(Case.removal_reason.is_(None),

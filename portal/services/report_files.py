@@ -13,7 +13,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Sequence
 
-from portal.public.opendata_formats import neutralise
+from portal.services.opendata_formats import neutralise
 from portal.services.report_format import ReportFormat, cell_text, match_headers
 
 __all__ = ["FileProblem", "read_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]

@@ -4,8 +4,9 @@ SPEC §4 step 8.  The columns come from the profile's ``[report] fields``
 (law as data): Shanghai art. 7 lists the fields of the monthly report,
 Zhengzhou's annex its quarterly template table.  A profile that prescribes
 no fields (Chizhou: monthly, no fields; Jiamusi, Fuzhou, national: no
-report at all) uses the Shanghai art. 7 field list, the only field list the
-seeds give for a monthly report (SPEC §4 step 8 names it for Chizhou too).
+report at all) uses the fields of the profile ``REPORT_FIELDS_PROFILE``
+(Shanghai art. 7), the only field list the seeds give for a monthly report
+(SPEC §4 step 8 names it for Chizhou too).
 
 Each field label is mapped to what it means for a case by ordered keyword
 rules (:data:`MEANINGS`), so a reworded label in a later profile still finds
@@ -25,26 +26,10 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from portal.rules.profiles import Profile, Text
+from portal.rules.profiles import REPORT_FIELDS_PROFILE, Profile, Text, load_profile
 
 __all__ = ["Column", "ReportFormat", "report_format", "header_key", "match_headers",
-           "parse_date", "parse_amount", "parse_arrears", "cell_text", "DEFAULT_FIELDS"]
-
-#: Shanghai art. 7 (002): the fields of a monthly dishonesty report.
-DEFAULT_FIELDS: tuple[Text, ...] = (
-    Text("失信信息产生的事由", "Cause of the dishonesty information"),
-    Text("失信信息产生的日期", "Date of the dishonesty information"),
-    Text("文书编号", "Document number"),
-    Text("失信主体名称或姓名", "Name of the dishonest subject (organisation or person)"),
-    Text("统一社会信用代码（或组织机构代码），或身份证号码",
-         "Unified social credit code (or organisation code), or resident ID number"),
-    Text("法定代表人或主要负责人姓名（失信主体为单位的）",
-         "Name of the legal representative or principal person in charge (where the subject is a unit)"),
-    Text("法定代表人或主要负责人身份证号码（失信主体为单位的）",
-         "ID number of the legal representative or principal person in charge (where the subject is a unit)"),
-    Text("其他需要报送的信息内容", "Other information to be reported"),
-)
-DEFAULT_SOURCE = "002 art. 7 (SPEC §4 step 8): fields of the monthly report"
+           "parse_date", "parse_amount", "parse_arrears", "cell_text"]
 
 #: (meaning, every keyword must occur in the zh label) — first match wins.
 MEANINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -118,9 +103,18 @@ def _meaning(label: Text) -> str | None:
     return None
 
 
+def _fields(profile: Profile) -> tuple[tuple[Text, ...], str, bool]:
+    """The report fields of ``profile``, their citation, and whether the profile prescribes them."""
+    rule = profile.report
+    if rule is not None and rule.fields:
+        return rule.fields, rule.source, True
+    borrowed = load_profile(REPORT_FIELDS_PROFILE).report
+    return borrowed.fields, borrowed.fields_source, False
+
+
 def report_format(profile: Profile) -> ReportFormat:
     rule = profile.report
-    fields = rule.fields if rule is not None and rule.fields else DEFAULT_FIELDS
+    fields, source, prescribed = _fields(profile)
     columns: list[Column] = []
     seen: set[str] = set()
     for n, label in enumerate(fields):
@@ -136,8 +130,7 @@ def report_format(profile: Profile) -> ReportFormat:
         columns.append(Column("amount", AMOUNT, False))
     return ReportFormat(
         profile=profile.code, frequency=rule.frequency if rule is not None else "monthly",
-        columns=tuple(columns), prescribed=bool(rule is not None and rule.fields),
-        source=rule.source if rule is not None and rule.fields else DEFAULT_SOURCE)
+        columns=tuple(columns), prescribed=prescribed, source=source)
 
 
 # --------------------------------------------------------------------------

@@ -25,13 +25,10 @@ from sqlalchemy.orm import Session
 
 from portal.models import ApiClient, Role, StaffUser
 from portal.services import audit, jurisdictions
+from portal.services.permissions import PermissionDenied
 
 #: The audit action of an attempt to read or change another jurisdiction's record.
 REFUSED = "jurisdiction.refused"
-
-
-class PermissionDenied(Exception):
-    """The actor may not take this step (role, the four-eyes rule, or another bureau's record)."""
 
 
 class OutOfScope(PermissionDenied):

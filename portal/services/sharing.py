@@ -20,7 +20,7 @@ from portal.models import Case, Role, StaffUser, Subject
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import CaseState
+from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.services import audit, cases, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
@@ -82,7 +82,7 @@ class Pending:
 def _base(kind: str) -> sa.Select:
     stmt = sa.select(Case).options(selectinload(Case.subject).selectinload(Subject.people))
     if kind == LISTINGS:
-        return stmt.where(Case.state.in_([CaseState.DECIDED, CaseState.PUBLISHED]),
+        return stmt.where(Case.state.in_(LISTED_STATES),
                           Case.shared_on.is_(None))
     if kind == REMOVALS:
         return stmt.where(Case.state == CaseState.REMOVED, Case.shared_on.is_not(None),

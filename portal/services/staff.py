@@ -39,7 +39,6 @@ from portal.models import Role, StaffJurisdiction, StaffUser
 from portal.security import hash_password, password_needs_rehash, verify_password
 from portal.services import audit, jurisdictions
 from portal.services.audit import Actor
-from portal.services.cases import PermissionDenied
 from portal.services.login_lockout import (  # noqa: F401  (part of this module's interface)
     LOCKOUT,
     MAX_FAILED_LOGINS,
@@ -53,6 +52,7 @@ from portal.services.login_lockout import (  # noqa: F401  (part of this module'
     refusal,
     source_locked_until,
 )
+from portal.services.permissions import PermissionDenied
 
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Credit list back office"

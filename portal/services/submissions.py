@@ -55,6 +55,7 @@ from portal.rules import terms
 from portal.rules.calendar import Deadline, WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import (
+    LISTED_STATES,
     CaseState,
     RemovalReason,
     SubmissionKind,
@@ -371,7 +372,6 @@ REMOVAL_FOR = {
     K.CREDIT_REPAIR: RemovalReason.CREDIT_REPAIRED,
 }
 _DEFENCE_STATES = (CaseState.PRE_NOTICED, CaseState.DEFENCE_FILED, CaseState.REVIEWED)
-_LISTED_STATES = (CaseState.DECIDED, CaseState.PUBLISHED)
 
 
 def _grant(session: Session, user: StaffUser | None, submission: Submission, case: Case | None,
@@ -387,7 +387,7 @@ def _grant(session: Session, user: StaffUser | None, submission: Submission, cas
             raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
         cases.drop_case(session, user, case, note)
         return
-    if case.state not in _LISTED_STATES:
+    if case.state not in LISTED_STATES:
         raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
     if submission.kind is K.OBJECTION and not outcome.listing_fell:    # corrected, still listed
         cases.correct_facts(session, user, case, profile, key, outcome.facts, outcome.reasons,

@@ -1,18 +1,16 @@
-"""Uploads from a request, the commit that keeps files and rows together, and downloads.
+"""Uploads from a request, and the commit that keeps files and rows together.
 
-``send_attachment(attachment)`` is also what the back office calls for its
-staff download route (after its own permission check).
+Downloads are :func:`portal.attachments.send_attachment`, shared with the back office.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 
-from flask import abort, current_app, request, send_file
+from flask import current_app, request
 from flask_babel import gettext as _
 
+from portal.attachments import upload_dir
 from portal.extensions import db
-from portal.models import Attachment
 from portal.services import uploads
 
 
@@ -20,10 +18,6 @@ def limits() -> tuple[int, int]:
     """(bytes per file, files per form) from the configuration."""
     config = current_app.config
     return int(config["PORTAL_MAX_UPLOAD_MB"]) * 1024 * 1024, int(config["PORTAL_MAX_FILES"])
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config["PORTAL_UPLOAD_DIR"])
 
 
 def selected(*names: str) -> list:
@@ -63,13 +57,3 @@ def committing(staged: list[uploads.StagedFile]):
         uploads.discard(staged)
         raise
 
-
-def send_attachment(attachment: Attachment):
-    """The file as a download (never inline), named as uploaded (RFC 5987 ``filename*``)."""
-    path = uploads.path_of(upload_dir(), attachment)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=uploads.download_name(attachment), max_age=0, etag=False)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal import clock
+from portal.attachments import send_attachment
 from portal.extensions import db
 from portal.models import Attachment, Submission
 from portal.rules.workflow import SubmissionState
@@ -101,4 +102,4 @@ def track_file(receipt_no: str, attachment_id: int):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.submission_id != submission.id:
         abort(404)
-    return files.send_attachment(attachment)
+    return send_attachment(attachment)

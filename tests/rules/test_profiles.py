@@ -126,7 +126,15 @@ def test_repair_repeat_report_sources(profile):
         assert p.source.startswith("national: ")
     if profile.report:
         assert SOURCE_PATTERN.match(profile.report.source)
+        assert profile.report.fields_source is None or SOURCE_PATTERN.match(profile.report.fields_source)
     assert "supplement_pauses_clock" in profile.sources
+
+
+def test_the_profile_lending_its_report_fields_has_them_with_a_citation():
+    from portal.rules.profiles import REPORT_FIELDS_PROFILE
+    report = load_profile(REPORT_FIELDS_PROFILE).report
+    assert len(report.fields) == 8 and report.fields[0].zh == "失信信息产生的事由"
+    assert SOURCE_PATTERN.match(report.fields_source)
 
 
 def test_sources_never_cite_articles_of_a_seed_that_does_not_exist(profile):
@@ -513,7 +521,7 @@ def test_an_internal_note_in_public_wording_is_refused(tmp_path, jiamusi_text):
 
 @pytest.mark.parametrize("code", available_profiles())
 def test_every_source_reads_as_a_citation_without_internal_marks(code):
-    from portal.public_text import internal_markers
+    from portal.rules.public_text import internal_markers
     from portal.rules.profiles.citations import cite
 
     profile = load_profile(code)

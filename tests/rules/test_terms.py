@@ -12,14 +12,11 @@ from portal.rules.profiles import Period, load_profile
 from portal.rules.terms import (
     add_period,
     deadline,
-    defence_due,
     listing_term,
     profile_warning,
-    publication_due,
     rectification_eligibility,
     repair_eligibility,
     report_due,
-    sharing_due,
 )
 
 D = date
@@ -253,25 +250,25 @@ def test_city_with_overlay_uses_class_minimum():
 def test_defence_due_after_pre_notice_on_2026_09_28(jiamusi, cal):
     # 5 working days: 09-29, 09-30, (National Day 10-01..07 off), 10-08, 10-09,
     # and Saturday 10-10, a make-up working day (调休) in the State Council schedule
-    d = defence_due(jiamusi, D(2026, 9, 28), cal)
+    d = deadline(jiamusi, "defence_window", D(2026, 9, 28), cal)
     assert d == Deadline(D(2026, 10, 10), False, "state-council:2026")
     assert cal.is_workday(D(2026, 10, 8)) and cal.is_workday(D(2026, 10, 9))
     assert cal.is_workday(D(2026, 10, 10))
 
 
 def test_publication_and_sharing_due_for_decision_on_2026_09_28(jiamusi, chizhou, cal):
-    assert publication_due(jiamusi, D(2026, 9, 28), cal).due == D(2026, 10, 13)
-    assert sharing_due(jiamusi, D(2026, 9, 28), cal).due == D(2026, 10, 13)
-    assert publication_due(chizhou, D(2026, 9, 28), cal).due == D(2026, 10, 13)
+    assert deadline(jiamusi, "publication", D(2026, 9, 28), cal).due == D(2026, 10, 13)
+    assert deadline(jiamusi, "sharing", D(2026, 9, 28), cal).due == D(2026, 10, 13)
+    assert deadline(chizhou, "publication", D(2026, 9, 28), cal).due == D(2026, 10, 13)
 
 
 def test_2027_deadline_is_provisional(jiamusi, cal):
-    d = publication_due(jiamusi, D(2027, 3, 1), cal)
+    d = deadline(jiamusi, "publication", D(2027, 3, 1), cal)
     assert d.provisional and "provisional:2027" in d.basis
-    d = publication_due(jiamusi, D(2026, 12, 28), cal)  # crosses into 2027
+    d = deadline(jiamusi, "publication", D(2026, 12, 28), cal)  # crosses into 2027
     assert d.provisional and d.due.year == 2027
     confirmed = WorkCalendar(confirmed_years=[2027])
-    assert not publication_due(jiamusi, D(2027, 3, 1), confirmed).provisional
+    assert not deadline(jiamusi, "publication", D(2027, 3, 1), confirmed).provisional
 
 
 def test_deadline_for_every_key_of_every_profile(cal):
@@ -285,13 +282,13 @@ def test_deadline_for_every_key_of_every_profile(cal):
 
 def test_objection_and_checks(cal):
     sh = load_profile("shanghai")
-    assert terms.objection_decision_due(sh, D(2026, 9, 28), cal).due == D(2026, 10, 10)
+    assert deadline(sh, "objection_decision", D(2026, 9, 28), cal).due == D(2026, 10, 10)
     assert terms.objection_marker_due(sh, D(2026, 9, 30), cal).due == D(2026, 10, 8)
     j = load_profile("jiamusi")
-    assert terms.rectification_check_due(j, D(2026, 3, 16), cal).due == \
+    assert deadline(j, "rectification_check", D(2026, 3, 16), cal).due == \
         cal.add_working_days(D(2026, 3, 16), 30).due
-    assert terms.repair_check_due(j, D(2026, 3, 16), cal).due == cal.add_working_days(D(2026, 3, 16), 60).due
-    assert terms.complaint_decision_due(j, D(2026, 3, 16), cal).due == cal.add_working_days(D(2026, 3, 16), 15).due
+    assert deadline(j, "repair_check", D(2026, 3, 16), cal).due == cal.add_working_days(D(2026, 3, 16), 60).due
+    assert deadline(j, "complaint_decision", D(2026, 3, 16), cal).due == cal.add_working_days(D(2026, 3, 16), 15).due
     assert terms.supplement_due(j, D(2026, 3, 16), cal).due == cal.add_working_days(D(2026, 3, 16), 10).due
 
 

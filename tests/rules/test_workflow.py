@@ -1,8 +1,13 @@
 """The transition tables: every allowed move passes, everything else raises."""
+import ast
+from pathlib import Path
+
 import pytest
 
 from portal.rules.workflow import (
     CASE_TRANSITIONS,
+    EVER_LISTED_STATES,
+    LISTED_STATES,
     SUBMISSION_TRANSITIONS,
     CaseState,
     InvalidTransition,
@@ -58,3 +63,33 @@ def test_every_illegal_submission_move_raises(current, target):
 def test_more_material_returns_to_review():
     check_submission(SubmissionState.UNDER_REVIEW, SubmissionState.AWAITING_MATERIAL)
     check_submission(SubmissionState.AWAITING_MATERIAL, SubmissionState.UNDER_REVIEW)
+
+
+def test_the_groups_of_listed_states():
+    assert LISTED_STATES == {CaseState.DECIDED, CaseState.PUBLISHED}
+    assert EVER_LISTED_STATES == LISTED_STATES | {CaseState.REMOVED}
+    # a listed case can only move on to removal: the groups are closed under the table
+    for state in LISTED_STATES:
+        assert CASE_TRANSITIONS[state] <= EVER_LISTED_STATES
+    for state in EVER_LISTED_STATES - LISTED_STATES:
+        assert CASE_TRANSITIONS[state] <= EVER_LISTED_STATES
+
+
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
+
+
+def _members(node: ast.AST) -> set[str]:
+    return {element.attr for element in getattr(node, "elts", ()) if isinstance(element, ast.Attribute)}
+
+
+def test_the_listed_states_are_spelt_only_in_rules_workflow():
+    """A tuple, list or set naming DECIDED and PUBLISHED together re-spells a group of
+    ``rules/workflow.py``: use LISTED_STATES or EVER_LISTED_STATES instead."""
+    found = []
+    for path in sorted(PORTAL.rglob("*.py")):
+        if path == PORTAL / "rules" / "workflow.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and {"DECIDED", "PUBLISHED"} <= _members(node):
+                found.append(f"{path.relative_to(PORTAL.parent)}:{node.lineno}")
+    assert found == []

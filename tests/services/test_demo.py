@@ -15,7 +15,9 @@ from argon2 import PasswordHasher
 
 from portal import create_app
 from portal.config import testing as settings_for_tests
-from portal.demo.seed import DEMO_TODAY, seed_bulk, seed_city
+from portal.demo.bulk import seed_bulk
+from portal.demo.city import DEMO_TODAY
+from portal.demo.seed import seed_city
 from portal.extensions import db
 from portal.models import (
     AuditEvent,

@@ -10,7 +10,7 @@ from portal.rules.profiles import load_profile
 from portal.rules.workflow import SubmissionKind
 from portal.services import cases, holidays, submissions
 from portal.services.calendar import load_calendar
-from portal.services.cases import PermissionDenied
+from portal.services.permissions import PermissionDenied
 from tests.factories import make_staff, make_subject
 
 JIAMUSI = load_profile("jiamusi")

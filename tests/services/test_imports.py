@@ -24,6 +24,7 @@ from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.services import cases, imports, report_export
 from portal.services.calendar import load_calendar
+from portal.services.permissions import PermissionDenied
 from portal.services.report_files import HEADER_SEARCH_ROWS, FileProblem, to_csv, to_xlsx
 from portal.services.report_format import parse_amount, parse_arrears, parse_date, report_format
 from tests.factories import listed_case, make_staff, make_subject
@@ -86,6 +87,11 @@ def test_column_format_follows_the_profile():
         "violations", "collection", "remarks"]
     jiamusi = report_format(load_profile("jiamusi"))     # no report rule: Shanghai art. 7 fields
     assert not jiamusi.prescribed and jiamusi.has("code") and jiamusi.has("date")
+    for code in ("jiamusi", "chizhou", "fuzhou", "national"):    # none prescribes fields
+        fmt = report_format(load_profile(code))
+        assert fmt.report_columns == shanghai.report_columns and not fmt.prescribed
+        assert fmt.source == "002 art. 7 (SPEC §4 step 8): fields of the monthly report"
+    assert report_format(load_profile("chizhou")).frequency == "monthly"
 
 
 @pytest.mark.parametrize("as_xlsx", [False, True])
@@ -220,10 +226,10 @@ def test_a_subject_with_an_open_case_on_the_ground_is_refused(session):
 def test_only_clerks_and_reviewers_import(session):
     raw = csv_bytes(SHANGHAI_HEADER, shanghai_rows(ids()))
     for role in (Role.APPROVER, Role.ADMIN):
-        with pytest.raises(cases.PermissionDenied):
+        with pytest.raises(PermissionDenied):
             _stage(session, make_staff(session, role), "shanghai", raw)
     batch = _stage(session, make_staff(session, Role.CLERK), "shanghai", raw)
-    with pytest.raises(cases.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         _commit(session, make_staff(session, Role.APPROVER), batch, "shanghai")
     imports.discard(session, make_staff(session, Role.REVIEWER), batch.id)
     assert batch.status is ImportStatus.DISCARDED and batch.rows == []
@@ -252,7 +258,7 @@ def test_export_has_exactly_the_cases_decided_in_the_period(app, session):
     assert book.active.max_row == 3
     events = session.execute(sa.select(AuditEvent).where(AuditEvent.action == "report.export")).scalars().all()
     assert [(e.data["period"], e.data["count"]) for e in events] == [("2026-Q1", 2), ("2026-Q1", 2)]
-    with pytest.raises(cases.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         report_export.export(session, make_staff(session, Role.ADMIN), profile, period, "csv")
 
 

@@ -8,7 +8,8 @@ from portal.models import AuditEvent, Letter, LetterKind, Role
 from portal.rules.workflow import RemovalReason
 from portal.security import verify_code
 from portal.services import letters, party_access
-from portal.services.cases import CaseError, PermissionDenied
+from portal.services.cases import CaseError
+from portal.services.permissions import PermissionDenied
 from tests.factories import make_staff
 from tests.letters_support import DECIDED, Procedure
 

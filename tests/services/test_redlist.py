@@ -14,8 +14,8 @@ from portal.models import (
     Subject,
     SubjectKind,
 )
-from portal.public import queries
-from portal.public.paging import Window
+from portal.services import public_queries as queries
+from portal.paging import Window
 from portal.rules.profiles import load_profile
 from portal.services import audit, cases, redlist
 from portal.services.calendar import load_calendar

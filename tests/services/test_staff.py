@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from portal.models import AuditEvent, Role, StaffUser
 from portal.security import verify_password
 from portal.services import audit, staff
-from portal.services.cases import PermissionDenied
+from portal.services.permissions import PermissionDenied
 from tests.web.admin_support import fast_passwords  # noqa: F401  (fixture)
 from tests.web.admin_support import user as make_staff
 

@@ -12,8 +12,8 @@ from flask import flash, g, render_template_string, template_rendered
 from portal import clock
 from portal.extensions import db
 from portal.models import PublishedEntry, RedListEntry
-from portal.public import caching
-from portal.public.caching import PageCache, pages
+from portal import caching
+from portal.caching import PageCache, pages
 from tests.factories import count_queries, published_case, red_list_entry
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from portal.public import opendata_files
-from portal.public.queries import publication_version
+from portal.services import opendata_files
+from portal.services.public_queries import publication_version
 from portal.search import get_index
 from portal.worker import Worker
 from tests.factories import count_queries, make_subject, published_case
@@ -173,8 +173,8 @@ def test_the_entries_csv_formatted_by_the_database_equals_the_cell_by_cell_one(a
 
     from flask_babel import force_locale
 
-    from portal.public import opendata_csv
-    from portal.public import opendata_formats as formats
+    from portal.services import opendata_csv
+    from portal.services import opendata_formats as formats
 
     for name in ('=HYPERLINK("x"),逗号公司', '佳木斯市"引号"有限公司', "@佳木斯市有限公司", "普通有限公司"):
         _publish(session, app, name)

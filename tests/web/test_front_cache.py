@@ -1,4 +1,4 @@
-"""The front cache (portal.public.front): a public page asked for without a cookie is answered
+"""The front cache (portal.front): a public page asked for without a cookie is answered
 whole, before Flask, while its publication stands; never a page that depends on the visitor."""
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from portal.rules import identifiers
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.services import integration
 from tests.factories import (
+    bureau_day,
     listed_case,
     make_staff,
     pre_noticed_case,
@@ -409,6 +410,20 @@ def test_openapi_document_describes_the_integration_routes(app, client):
         "description"]
     public = client.get("/api/v1/openapi.json").get_json()
     assert set(public["paths"]) <= set(spec["paths"])
+
+
+def test_how_far_back_a_removal_is_recent_is_the_bureaus_setting(app, session, client, time_machine):
+    _reader, token = new_client(session, ["status:read"])
+    case = published_case(session, app)
+    remove_published(session, case, RemovalReason.RECTIFIED, dt.date(2026, 5, 20))
+    session.commit()
+    bureau_day(time_machine, dt.date(2026, 6, 19))     # 30 days later
+    assert app.config["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"] == 365     # the default
+    assert len(status_of(client, token, case.subject.uscc).get_json()["recently_removed"]) == 1
+    app.config["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"] = 30     # removed exactly 30 days ago: not within
+    assert status_of(client, token, case.subject.uscc).get_json()["recently_removed"] == []
+    app.config["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"] = 31
+    assert len(status_of(client, token, case.subject.uscc).get_json()["recently_removed"]) == 1
 
 
 def test_an_internal_error_is_a_json_500_and_still_audited(app, session, client, monkeypatch):

@@ -12,10 +12,11 @@ import openpyxl
 import sqlalchemy as sa
 
 from portal.models import PublishedEntry, RemovalNotice, SubjectKind
-from portal.public import opendata_feeds, opendata_formats
+from portal.public import opendata_feeds
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
+from portal.services import opendata_formats
 from tests.factories import count_queries, make_subject, published_case, remove_published
 
 ATOM = "{http://www.w3.org/2005/Atom}"

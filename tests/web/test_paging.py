@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from portal.demo.bulk import seed_bulk
 from portal.extensions import db
 from portal.models import PublishedEntry, RemovalNotice
-from portal.public import paging, queries
-from portal.public.caching import aggregates
+from portal import paging
+from portal.services import public_queries as queries
+from portal.caching import aggregates
 from tests.factories import count_queries as recorded_statements
 
 ROWS = 2600          # 130 pages of 20: with 5 numbered pages at each end, 120 deep ones

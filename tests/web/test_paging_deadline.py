@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal import deadline
 from portal.extensions import db
-from portal.public import queries
+from portal.services import public_queries as queries
 
 SQLITE_SLOW = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) "
                "SELECT count(*) FROM c")

@@ -20,10 +20,9 @@ from urllib.parse import quote
 import pytest
 
 from portal import config as portal_config
-from portal import create_app
+from portal import create_app, paging
 from portal.demo.bulk import seed_bulk
 from portal.extensions import db
-from portal.public import paging
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = 6000

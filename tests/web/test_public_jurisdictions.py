@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import PublishedEntry, Role
-from portal.public.caching import aggregates
+from portal.caching import aggregates
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
 from portal.search import get_index

@@ -7,7 +7,7 @@ Atom feed, the API and its OpenAPI document, the filing pages), with one
 entry page per ground, kind and status; every letter kind is rendered for a
 case walked through the procedure; and the back-office pages of that case and
 of the profile's rules are read in both languages.  Each body is checked
-against :data:`portal.public_text.INTERNAL_MARKERS` (seed and SPEC references,
+against :data:`portal.rules.public_text.INTERNAL_MARKERS` (seed and SPEC references,
 "§", "¶", "art." shorthand, notes about the text, doubled title marks …).
 
 SQLite only, like the privacy crawl: the projection, not the database, decides
@@ -28,7 +28,7 @@ from portal import clock
 from portal.demo.seed import DEMO_TODAY
 from portal.extensions import db
 from portal.models import PublicationWithdrawal, PublishedEntry, Role
-from portal.public_text import internal_markers
+from portal.rules.public_text import internal_markers
 from portal.rules.profiles import available_profiles, load_profile
 from portal.rules.workflow import RemovalReason
 from tests.letters_support import DECIDED, Procedure, post_letter

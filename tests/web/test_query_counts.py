@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal import clock
 from portal.extensions import db
 from portal.models import PublishedEntry, Role, SubjectKind
-from portal.public.caching import aggregates
+from portal.caching import aggregates
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import RemovalReason
 from portal.services import cases

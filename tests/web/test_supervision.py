@@ -12,9 +12,10 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.extensions import db
+from portal.heartbeat import read_heartbeat
 from portal.search import get_index
 from portal.services import indexer
-from portal.worker import Worker, read_heartbeat
+from portal.worker import Worker
 from tests.factories import published_case
 
 
@@ -182,7 +183,7 @@ def test_healthz_says_503_when_the_worker_stopped_beating(app, session, client):
 # ------------------------------------------------------------------ pages while the database is away
 
 def test_pages_answer_a_friendly_503_while_the_database_is_away(app, session, client, monkeypatch):
-    from portal.public import caching
+    from portal import caching
 
     def away(*args, **kwargs):
         raise _operational_error()

@@ -9,7 +9,7 @@ string naming where it comes from: a seed file and article (``"000 art. 10"``,
 (``"bureau setting ..."``).  Loading fails with :class:`ProfileError` naming
 the file and key on anything malformed: unknown keys, bad units, missing
 sources, missing deadlines, or an internal note (seed or SPEC reference,
-"§", "¶", "art." shorthand …, see :mod:`portal.public_text`) in a field the
+"§", "¶", "art." shorthand …, see :mod:`portal.rules.public_text`) in a field the
 public or the parties read (``loader.public_texts``).  ``source`` is for
 staff only; pages show it through :func:`citations.cite` as a citation in
 words.
@@ -52,6 +52,8 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
 * ``ReportRule.recipient`` / ``forward_due`` / ``forward_day_of_month`` /
   ``forward_recipient`` – second reporting step (Chizhou county office
   forwards within 3 days; Zhengzhou legal office → city bureau by the 30th).
+* ``ReportRule.fields_source`` – the citation of the report fields where a profile
+  that prescribes none borrows them (``REPORT_FIELDS_PROFILE``: Shanghai art. 7).
 """
 from portal.rules.profiles.loader import (
     PROFILE_DIR,

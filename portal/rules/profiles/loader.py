@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from portal.public_text import internal_markers
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
     BEHAVIOUR_UNITS,
@@ -32,6 +31,7 @@ from portal.rules.profiles.model import (
     UnknownProfile,
 )
 from portal.rules.profiles.tables import Table as _Table
+from portal.rules.public_text import internal_markers
 
 
 def _period(t: _Table) -> Period:
@@ -204,6 +204,7 @@ def _report(t: _Table) -> ReportRule:
         due_day_of_month=t.int("due_day_of_month", required=False, minimum=1, maximum=31),
         fields=t.texts("fields"),
         source=t.source(),
+        fields_source=t.source("fields_source") if t.raw("fields_source", False) is not None else None,
         recipient=t.text("recipient", required=False),
         forward_due=t.period("forward_due", required=False),
         forward_day_of_month=t.int("forward_day_of_month", required=False, minimum=1, maximum=31),
@@ -366,7 +367,7 @@ def public_texts(p: Profile):
 
 
 def _check_public_text(root: _Table, p: Profile) -> None:
-    """Public wording carries no internal note: notes belong in ``source`` (portal.public_text)."""
+    """Public wording carries no internal note: notes belong in ``source`` (portal.rules.public_text)."""
     for key, text in public_texts(p):
         for lang in ("zh", "en"):
             found = internal_markers(getattr(text, lang))

@@ -38,6 +38,10 @@ DEADLINE_KEYS: tuple[str, ...] = (
     "reconsideration",       # 行政复议 application (party)
     "litigation",            # 行政诉讼 (party)
 )
+#: The profile whose report fields serve a profile that prescribes none (Chizhou reports
+#: monthly without fields; Jiamusi, Fuzhou and the national profile have no report):
+#: Shanghai art. 7 is the only field list the seeds give for a monthly report (SPEC §4 step 8).
+REPORT_FIELDS_PROFILE = "shanghai"
 # A source names a seed ("000".."004" + article), the national overlay, a
 # statute, the SPEC default, or a bureau setting.
 SOURCE_PATTERN = re.compile(r"^(00[0-4] \S|national: \S|law: \S|SPEC §\d|bureau setting)")
@@ -216,6 +220,9 @@ class ReportRule:
     fields: tuple[Text, ...]
     source: str
     recipient: Text | None = None
+    #: The citation of ``fields`` where another profile's report borrows them
+    #: (:data:`REPORT_FIELDS_PROFILE`).
+    fields_source: str | None = None
     forward_due: Period | None = None
     forward_day_of_month: int | None = None
     forward_recipient: Text | None = None
@@ -311,4 +318,4 @@ class Profile:
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'REPORT_FIELDS_PROFILE', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']

@@ -16,15 +16,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from cachetools import LRUCache
 import sqlalchemy as sa
+from cachetools import LRUCache
 from flask import current_app, g, has_request_context, request, session
 from werkzeug.http import is_resource_modified
 
-from portal import clock
+from portal import clock, front
 from portal.extensions import db
 from portal.models import Jurisdiction, PublicationState
-from portal.public import front, queries
+from portal.services import public_queries as queries
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -36,7 +36,7 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 _TOKEN = front.TOKEN
 _ACTIVE = front.ACTIVE_JURISDICTIONS
-#: environ key of the request's jurisdiction scope (``portal.public.jurisdiction.scope``).
+#: environ key of the request's jurisdiction scope (``portal.public_scope.scope``).
 SCOPE = "portal.public_scope"
 
 
@@ -87,7 +87,7 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     and Last-Modified is never before the start of that day (Beijing time).
 
     ``cache``: a 200 page that does not depend on the visitor (see :func:`_shareable`) is
-    kept until the next publication: whole, by the front cache (:mod:`portal.public.front`),
+    kept until the next publication: whole, by the front cache (:mod:`portal.front`),
     when it was asked for without a cookie; otherwise in :data:`pages` under (database,
     version, language, day, URL), served from there without rendering.
     """

@@ -1,7 +1,7 @@
 """The front cache: whole public pages answered before Flask while their publication stands.
 
 When many people read a newly published list at once they ask for the same few
-pages, none of them signed in.  A page that :func:`portal.public.caching.conditional`
+pages, none of them signed in.  A page that :func:`portal.caching.conditional`
 found shareable (the same for every visitor of its language: see ``_shareable``)
 or that the API marked so (:func:`share`), asked for **without any cookie**, is
 kept here exactly as it went out — status, headers, body — under its address
@@ -20,7 +20,7 @@ outlive a new publication by at most that long in one process — the pages say
 
 A request with a cookie (a chosen language, a staff member, a filing under
 way) always goes through Flask; rendered pages are still kept for it by the
-per-process cache in :mod:`portal.public.caching`.  When the database cannot
+per-process cache in :mod:`portal.caching`.  When the database cannot
 be read, nothing is answered from here: Flask answers (and says 503).
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ from cachetools import LRUCache
 from werkzeug.http import is_resource_modified, parse_date, unquote_etag
 
 from portal import clock, deadline
+from portal.services.public_queries import VERSION_QUERY
 
 #: environ key the application sets on a response it allows the front cache to keep:
 #: the publication token (version, changed_at) the page was rendered under.
@@ -181,8 +182,6 @@ class FrontCache:
         return token
 
     def _read(self) -> tuple | None:
-        from portal.public.caching import VERSION_QUERY
-
         config = self.app.config
         deadline.start(int(config.get("PORTAL_PUBLIC_REQUEST_BUDGET_MS", 5000)),
                        int(config.get("PORTAL_PUBLIC_STATEMENT_TIMEOUT_MS", 2000)))

@@ -1,4 +1,7 @@
-"""Translated messages for the report import: file problems, refusals, row problems."""
+"""Translated messages for the report import: file problems, refusals, row problems.
+
+One wording for ``/admin/imports`` and the ``import-report`` command.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -7,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal import labels, threshold_messages
-from portal.admin.messages import identifier_error
+from portal.identifier_messages import identifier_error
 from portal.rules import thresholds
 from portal.rules.profiles import load_profile
 from portal.services.report_files import HEADER_SEARCH_ROWS

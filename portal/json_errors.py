@@ -5,6 +5,11 @@ the session language; Chinese by default), ``field`` names the offending
 query parameter when there is one. Unknown addresses and wrong methods under
 ``/api/v1`` are answered here too: they fail in routing, before any
 blueprint handler could see them.
+
+Both API blueprints (``/api/v1`` and ``/api/v1/integration``) register these
+handlers; the app-wide answers of :mod:`portal.web` and :mod:`portal.input_guard`
+under the APIs and the open-data downloads (``requested_language``) use the same
+helpers, so this module sits beside the blueprints, not inside one.
 """
 from __future__ import annotations
 

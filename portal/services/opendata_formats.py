@@ -4,8 +4,8 @@ Rows are read in id-ordered chunks (keyset pagination, ``CHUNK`` rows per
 query, plain column tuples so nothing accumulates in the session) and written
 out as they come, so memory stays flat at any size. CSV is UTF-8 with a
 byte-order mark so that Excel opens it as UTF-8; its header row is translated.
-JSON uses the stable machine field names of :mod:`portal.api.serializers`.
-XLSX is written by openpyxl in write-only mode. :mod:`portal.public.opendata_files`
+JSON uses the stable machine field names of :mod:`portal.services.serializers`.
+XLSX is written by openpyxl in write-only mode. :mod:`portal.services.opendata_files`
 builds the files once per publication version and serves them.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from portal import clock, labels
-from portal.api import serializers
 from portal.models import PublicationWithdrawal, PublishedEntry, RemovalNotice
-from portal.public.queries import LISTED, notice_public, within
+from portal.services import serializers
+from portal.services.public_queries import LISTED, notice_public, within
 
 CHUNK = 2000
 XLSX_MAX_ROWS = 1_048_575          # Excel: 1,048,576 rows per sheet, one of them the header

@@ -8,7 +8,7 @@ listings, with a jurisdiction facet), in a single-city portal exactly the page i
 An unknown or inactive code is a 404.
 
 A single-city portal reads nothing for this: the number of active jurisdictions comes with
-the publication version (one statement, :func:`portal.public.caching.active_jurisdictions`);
+the publication version (one statement, :func:`portal.caching.active_jurisdictions`);
 the directory itself is read only when a code is asked for or there are several, once per
 publication version (an admin's change to a jurisdiction bumps it).
 """
@@ -21,9 +21,9 @@ from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
+from portal.caching import SCOPE as _SCOPE
+from portal.caching import VersionCache, active_jurisdictions
 from portal.extensions import db
-from portal.public.caching import SCOPE as _SCOPE
-from portal.public.caching import VersionCache, active_jurisdictions
 from portal.rules.profiles import Profile, load_profile
 from portal.services import jurisdictions
 from portal.services.jurisdictions import Directory, Info

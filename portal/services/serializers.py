@@ -16,8 +16,8 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 
 from portal import labels
-from portal.public.decided_under import decided_under
 from portal.rules.profiles import load_profile
+from portal.services.decided_under import decided_under
 
 LANGUAGES = ("zh_CN", "en")
 
@@ -102,7 +102,7 @@ def entry_resource(entry, urls: Urls, reasons: dict | None = None, *, linked: bo
     if not linked:
         data["url"] = None
     reasons = reasons or translated(labels.REMOVAL_REASONS)
-    # The names come joined to the entry (``portal.public.queries.named``): no query per entry.
+    # The names come joined to the entry (``portal.services.public_queries.named``): no query per entry.
     names = getattr(entry, "jurisdiction_names", None) or (entry.jurisdiction, entry.jurisdiction)
     rep = None
     if entry.legal_rep_name:

@@ -6,7 +6,7 @@ them.  Here one SQL expression per column does the same work — translated
 labels as ``CASE``, ISO dates as text, the entry URL, a leading ``'`` before
 ``= + - @`` and every text cell quoted with its quotes doubled (RFC 4180) —
 and Python only joins the lines.  The columns and values are those of
-:data:`portal.public.opendata_formats.ENTRY_COLUMNS` (the generic path, kept
+:data:`portal.services.opendata_formats.ENTRY_COLUMNS` (the generic path, kept
 for XLSX and JSON, is the reference the tests compare with).
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry as E
-from portal.public import opendata_formats as formats
-from portal.public.queries import within
+from portal.services import opendata_formats as formats
+from portal.services.public_queries import within
 
 #: The formula guard of :func:`opendata_formats.neutralise`, as first characters.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -33,8 +33,8 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from portal.public import opendata_csv
-from portal.public import opendata_formats as formats
+from portal.services import opendata_csv
+from portal.services import opendata_formats as formats
 
 FORMATS = ("csv", "xlsx", "json")
 #: How long a request waits for another process's build when there is no earlier file it may

@@ -1,4 +1,7 @@
-"""Read-only queries on the public projection (one indexed query each)."""
+"""Read-only queries on the public projection (one indexed query each).
+
+Shared by the public pages, the public API and the open-data exports.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +17,7 @@ from portal.models import (
     RedListEntry,
     RemovalNotice,
 )
-from portal.public.paging import Window
+from portal.paging import Window
 
 LISTED = (PublishedEntry.status == "listed") & PublishedEntry.visible.is_(True)
 
@@ -86,8 +89,13 @@ def removal_for_entry(session: Session, entry_public_id: str) -> RemovalNotice |
     ).scalar_one_or_none()
 
 
+#: (version, changed_at) of the projection: Core, not an ORM query (a 304 is this statement
+#: and little else); read by the request cache and the front cache.
+VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at)
+
+
 def publication_version(session: Session) -> tuple[int, object]:
-    row = session.execute(sa.select(PublicationState.version, PublicationState.changed_at)).first()
+    row = session.execute(VERSION_QUERY).first()
     return (row[0], row[1]) if row else (0, None)
 
 
@@ -155,6 +163,29 @@ def attach_names(rows) -> list:
         record.jurisdiction_names = (zh or record.jurisdiction, en or zh or record.jurisdiction)
         out.append(record)
     return out
+def in_scope(groups: list[tuple], codes) -> list[tuple]:
+    """The facet groups of the jurisdictions shown (the jurisdiction is a group's last key)."""
+    if codes is None:
+        return groups
+    position = ENTRY_FACETS.index("jurisdiction")
+    return [row for row in groups if row[position] in codes]
+
+
+def facet_counts(groups: list[tuple], filters: dict) -> tuple[dict[str, dict], int]:
+    """Per filter, the count of each value given the *other* filters; and the filtered total."""
+    names = ENTRY_FACETS
+    counts: dict[str, dict] = {name: {} for name in names}
+    total = 0
+    for row in groups:
+        values, n = dict(zip(names, row[:-1])), row[-1]
+        misses = [name for name, wanted in filters.items() if values[name] != wanted]
+        if not misses:
+            total += n
+        for name in names:
+            known = counts[name].setdefault(values[name], 0)   # every known value is an option
+            if not misses or misses == [name]:
+                counts[name][values[name]] = known + n
+    return counts, total
 
 
 def entries_page(session: Session, filters: dict, oldest_first: bool,
