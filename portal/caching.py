@@ -16,14 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from cachetools import LRUCache
 from flask import current_app, g, has_request_context, request, session
 from werkzeug.http import is_resource_modified
 
 from portal import clock, front
 from portal.extensions import db
-from portal.models import Jurisdiction, PublicationState
 from portal.services import public_queries as queries
 
 
@@ -73,10 +71,7 @@ def _count_active() -> int:
     return db.session.connection().execute(ACTIVE_QUERY).scalar() or 0
 
 
-ACTIVE_QUERY = sa.select(sa.func.count()).select_from(Jurisdiction).where(Jurisdiction.active)
-#: The publication (version, changed_at) and the number of active jurisdictions, in one statement.
-VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at,
-                          ACTIVE_QUERY.scalar_subquery())
+ACTIVE_QUERY, VERSION_QUERY = queries.ACTIVE_QUERY, queries.VERSION_QUERY
 
 
 def conditional(render: Callable[[], object], day: dt.date | None = None, cache: bool = True):

@@ -89,9 +89,12 @@ def removal_for_entry(session: Session, entry_public_id: str) -> RemovalNotice |
     ).scalar_one_or_none()
 
 
-#: (version, changed_at) of the projection: Core, not an ORM query (a 304 is this statement
-#: and little else); read by the request cache and the front cache.
-VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at)
+#: Active jurisdictions (a single-city portal is one: ``portal.public_scope``).
+ACTIVE_QUERY = sa.select(sa.func.count()).select_from(Jurisdiction).where(Jurisdiction.active)
+#: (version, changed_at, active jurisdictions) of the projection: Core, not an ORM query (a 304
+#: is this statement and little else); read by the request cache and the front cache.
+VERSION_QUERY = sa.select(PublicationState.version, PublicationState.changed_at,
+                          ACTIVE_QUERY.scalar_subquery())
 
 
 def publication_version(session: Session) -> tuple[int, object]:
