@@ -17,7 +17,7 @@ PUBLIC_START = ["/", "/entries", "/removals", "/redlist", "/stats", "/check", "/
                 "/exports/entries.xlsx", "/exports/entries.json", "/exports/removals.csv",
                 "/exports/removals.xlsx", "/exports/removals.json", "/api/v1/entries",
                 "/api/v1/removals", "/api/v1/changes", "/api/v1/openapi.json", "/submit", "/track"]
-LINK = re.compile(r'(?:href|src|action)="([^"]+)"|https?://localhost(/[^\s"<>\\]*)|'
+LINK = re.compile(r'(?:href|src|action)="([^"]+)"|https?://localhost(/[^\s"<>\\,]*)|'
                   r'"(/(?:api|entries|removals|exports|redlist|search|feeds|sitemap|submit|track)'
                   r'[^"\s\\]*)"')
 

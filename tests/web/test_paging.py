@@ -193,7 +193,8 @@ def test_totals_are_counted_once_per_publication_version(big_list, client):
     with count_queries() as statements:
         client.get("/api/v1/removals?reason=rectified&per_page=5")
         client.get("/api/v1/entries?ground=J1")
-    assert not [s for s in statements if "count(" in s.lower()]
+    # (the publication version's statement counts the active jurisdictions, not the list)
+    assert not [s for s in statements if "count(" in s.lower() and "publication_state" not in s]
     db.session.rollback()
 
 

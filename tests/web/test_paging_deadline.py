@@ -35,7 +35,7 @@ def slow_list(app, monkeypatch):
 
     monkeypatch.setattr(queries, "entries_page", entries_page)
     monkeypatch.setattr(queries, "entry_facet_groups", lambda session: [
-        ("J1", "organisation", "serious", "人社局", 2026, 1)])
+        ("J1", "organisation", "serious", "人社局", 2026, "jiamusi", 1)])
     db.session.remove()            # the request checks out its own connection
     return seen
 
@@ -69,7 +69,7 @@ def test_a_request_past_its_budget_is_answered_503_before_its_next_statement(app
     monkeypatch.setattr(queries, "entries_page", entries_page)
     monkeypatch.setattr(queries, "publication_version", lambda session: (0, None))
     monkeypatch.setattr(queries, "entry_facet_groups", lambda session: [
-        ("J1", "organisation", "serious", "人社局", 2026, 1)])
+        ("J1", "organisation", "serious", "人社局", 2026, "jiamusi", 1)])
     response = client.get("/api/v1/entries")
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "timeout"
 
