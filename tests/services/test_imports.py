@@ -302,6 +302,34 @@ def test_command_line_import_with_dry_run(app, session, tmp_path):
     assert _count(session, Case) == 2
 
 
+def test_command_line_import_for_one_bureau_of_several(app, session, tmp_path):
+    """``--jurisdiction``: the cases are that bureau's, under its profile, and only its own
+    staff may import them."""
+    from portal.services import jurisdictions
+
+    shanghai = load_profile("shanghai")
+    jurisdictions.save(session, make_staff(session, Role.ADMIN), "pudong", {
+        **jurisdictions.values_from_profile(shanghai, "021-12333", "pudong"),
+        "name_zh": "浦东新区", "position": 3, "active": True})
+    clerk = make_staff(session, Role.CLERK, jurisdictions=("pudong",))
+    outsider = make_staff(session, Role.CLERK, jurisdictions=("jiamusi",))
+    session.commit()
+    path = tmp_path / "2026-03.csv"
+    path.write_bytes(csv_bytes(SHANGHAI_HEADER, shanghai_rows(ids(23))))
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["import-report", str(path), "--jurisdiction", "atlantis",
+                                  "--user", clerk.username])
+    assert unknown.exit_code == 1 and "no active jurisdiction" in unknown.output
+    refused = runner.invoke(args=["import-report", str(path), "--jurisdiction", "pudong",
+                                  "--user", outsider.username])
+    assert refused.exit_code == 1 and "may not open these cases" in refused.output
+    done = runner.invoke(args=["import-report", str(path), "--jurisdiction", "pudong",
+                               "--user", clerk.username])
+    assert done.exit_code == 0 and "2 cases opened" in done.output, done.output
+    session.expire_all()
+    assert set(session.execute(sa.select(Case.jurisdiction, Case.profile))) == {("pudong", "shanghai")}
+
+
 def test_an_existing_subject_is_reused_and_a_dropped_case_does_not_block(session):
     clerk, reviewer = make_staff(session, Role.CLERK), make_staff(session, Role.REVIEWER)
     n = ids(19)
