@@ -325,7 +325,9 @@ def changes(client: ApiClient):
 @bp.get("/openapi.json")
 def openapi():
     Params()            # lang only, as the document says
+    # the grounds of every active jurisdiction's rules (a client files under its own bureau's)
+    profiles = [j.rules for j in jurisdictions.directory(db.session).active] or [active_profile()]
+    grounds = sorted({g.code for profile in profiles for g in profile.grounds})
     return json_errors.json_response(integration_document(
-        current_app.config["PORTAL_BASE_URL"], [g.code for g in active_profile().grounds]),
-        200, "public, max-age=3600")
+        current_app.config["PORTAL_BASE_URL"], grounds), 200, "public, max-age=3600")
 
