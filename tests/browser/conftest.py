@@ -123,6 +123,11 @@ def live(browser, tmp_path, monkeypatch):
     app = create_app(config)
     with app.app_context():
         _db.create_all()
+        from portal.services import jurisdictions
+
+        jurisdictions.ensure_seeded(_db.session, app.config["PORTAL_PROFILE"],
+                                    app.config["PORTAL_DEPARTMENT_CONTACT"])
+        _db.session.commit()
     server = make_server(HOST, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
     thread.start()
