@@ -39,7 +39,13 @@ run: install
 	@$(FLASK) index check >/dev/null 2>&1 || $(FLASK) index rebuild
 	@bash scripts/serve.sh
 
-test: $(VENV)/.test-installed translations
+# axe-core (package.json, pinned in package-lock.json) for the browser tests' accessibility checks.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "npm not found (apt-get install npm): the browser tests need axe-core" >&2; \
+	  if [ "$${CI:-}" = "true" ]; then exit 1; fi; fi
+
+test: $(VENV)/.test-installed translations node_modules/.package-lock.json
 	@bash scripts/test.sh
 
 # `make bench` (100,000 entries, SQLite and PostgreSQL); `make bench COUNT=1000000`,
@@ -49,4 +55,4 @@ bench: install
 	$(BIN)/python -m bench.run --count $(COUNT) $(ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules

@@ -9,8 +9,17 @@
   package the tests skip outside CI and fail with ``CI=true``.
 * ``web``: a fresh browser context on the live app plus a :class:`Watch` that
   collects console errors, uncaught page errors and failed requests to the app,
-  and the accessibility smoke checks (``<html lang>``, an ``<h1>``) of every page
-  visited.
+  and checks the accessibility of every page visited: the smoke checks
+  (``<html lang>``, an ``<h1>``) and axe-core's WCAG 2.0/2.1 A and AA rules, with
+  zero violations. At teardown the fixture fails a test that visited a page
+  without checking it.
+* axe-core is the npm package pinned in ``package.json`` (``npm ci`` installs it
+  into ``node_modules``; never a CDN). The test serves ``axe.min.js`` to the page
+  from that file under a same-origin address, so the portal's Content-Security-
+  Policy (``script-src 'self'``) stays on as in production. Without it the tests
+  skip outside CI and fail with ``CI=true``, like chromium.
+* ``viewport``: the journeys run at a desktop size (1366×900) and a phone size
+  (390×844, touch); see :data:`VIEWPORTS`.
 
 All browser tests carry ``pytestmark = BROWSER`` (the ``browser`` marker and one
 xdist group), so under ``-n auto --dist loadgroup`` a single worker runs them and
@@ -38,6 +47,20 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 HOST = "127.0.0.1"
 
 BROWSER = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = Path(os.environ.get("PORTAL_TEST_AXE", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
+#: Where the page loads axe from: an address of the app itself, answered by the test (route).
+AXE_PATH = "/__test__/axe.min.js"
+#: The rules run on every page: WCAG 2.0 and 2.1, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+#: The two sizes every journey runs at: a laptop and a phone.
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 3},
+}
 
 
 def pytest_configure(config):
@@ -77,6 +100,8 @@ def _missing() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright package is not installed (pip install -e '.[test]')"
+    if not AXE.is_file():
+        return f"axe-core not found at {AXE} (npm ci --no-audit --no-fund)"
     return None
 
 
@@ -159,7 +184,11 @@ class Watch:
         self.base = base_url
         self.problems: list[str] = []
         self.visited: list[str] = []
+        self.unchecked: list[str] = []          # navigations not yet checked, in order
         self.checked: set[str] = set()
+        self.axe_runs = 0
+        context.route(f"{base_url}{AXE_PATH}",
+                      lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
         context.on("console", self._console)
         context.on("weberror", lambda error: self.problems.append(f"page error: {error.error}"))
         context.on("requestfailed", self._failed)
@@ -167,9 +196,12 @@ class Watch:
         context.on("page", self._page)
 
     def _page(self, page) -> None:
-        page.on("framenavigated",
-                lambda frame: frame is page.main_frame and frame.url.startswith(self.base)
-                and self.visited.append(frame.url))
+        page.on("framenavigated", lambda frame: self._navigated(page, frame))
+
+    def _navigated(self, page, frame) -> None:
+        if frame is page.main_frame and frame.url.startswith(self.base):
+            self.visited.append(frame.url)
+            self.unchecked.append(frame.url)
 
     def _console(self, message) -> None:
         # Chromium asks every site for /favicon.ico on its own; the portal has none (a 404 that
@@ -191,7 +223,7 @@ class Watch:
                 f"HTTP {response.status}: {response.request.method} {response.url}")
 
     def check(self, page, *, h1: bool = True) -> None:
-        """The accessibility smoke of the page now shown: a language and a heading."""
+        """The accessibility of the page now shown: a language, a heading and no axe violation."""
         page.wait_for_load_state("load")
         lang = page.evaluate("document.documentElement.getAttribute('lang')")
         assert lang in ("zh-CN", "en"), f"{page.url}: <html lang={lang!r}>"
@@ -199,13 +231,41 @@ class Watch:
             headings = page.locator("h1")
             assert headings.count() >= 1, f"{page.url}: no <h1>"
             assert headings.first.inner_text().strip(), f"{page.url}: empty <h1>"
+        violations = axe(page)
+        self.axe_runs += 1
+        assert violations == [], f"{page.url}: axe found {len(violations)} violation(s):\n" + \
+            "\n".join(violations)
         self.checked.add(page.url)
+        self.unchecked = [url for url in self.unchecked if url != page.url]
+
+    def assert_all_checked(self) -> None:
+        """Every page visited (each navigation, in every tab) was checked."""
+        assert self.unchecked == [], f"pages visited without the accessibility check: {self.unchecked}"
 
     def assert_clean(self) -> None:
         """No console error or failed request, and every page visited was checked."""
         assert self.problems == [], "\n".join(self.problems)
-        unchecked = [url for url in self.visited if url not in self.checked]
-        assert unchecked == [], f"pages visited without the accessibility check: {unchecked}"
+        self.assert_all_checked()
+
+
+def axe(page) -> list[str]:
+    """axe-core's WCAG 2.0/2.1 A+AA violations on ``page``, one line per element affected."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(url=AXE_PATH)
+        page.wait_for_function("typeof window.axe === 'object'")
+    result = page.evaluate(
+        """tags => axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                      resultTypes: ['violations']})
+                     .then(r => r.violations.map(v => ({
+                        id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+                        nodes: v.nodes.map(n => ({target: n.target.join(' '),
+                                                  summary: n.failureSummary,
+                                                  html: n.html.slice(0, 160)}))})))""",
+        AXE_TAGS)
+    return [f"  [{v['impact']}] {v['id']}: {v['help']} ({v['url']})\n"
+            f"      at {n['target']}: {n['html']}\n"
+            f"      {' '.join((n['summary'] or '').split())}"
+            for v in result for n in v["nodes"]]
 
 
 @dataclasses.dataclass
@@ -216,14 +276,32 @@ class Web:
     url: str
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (the ``web`` teardown reads the call's outcome)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request) -> dict:
+    """The size of the browser window (with touch for the phone); a journey runs at each."""
+    return VIEWPORTS[request.param]
+
+
 @pytest.fixture
-def web(browser, live):
-    context = browser.new_context(base_url=live.url, locale="zh-CN",
-                                  viewport={"width": 1280, "height": 900})
+def web(request, browser, live):
+    size = (request.getfixturevalue("viewport") if "viewport" in request.fixturenames
+            else {"viewport": {"width": 1280, "height": 900}})
+    context = browser.new_context(base_url=live.url, locale="zh-CN", **size)
     context.set_default_timeout(10_000)
     watch = Watch(context, live.url)
     page = context.new_page()
     try:
         yield Web(context=context, page=page, watch=watch, url=live.url)
+        call = getattr(request.node, "report_call", None)
+        if call is not None and call.passed:
+            watch.assert_all_checked()       # "every page visited" is checked, even if not asked
     finally:
         context.close()
