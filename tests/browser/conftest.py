@@ -274,6 +274,14 @@ class Web:
     page: object
     watch: Watch
     url: str
+    _open: object = None
+    others: list = dataclasses.field(default_factory=list)
+
+    def another(self):
+        """A second person at another computer (same size): ``(page, watch)`` of a fresh context."""
+        context, watch = self._open()
+        self.others.append((context, watch))
+        return context.new_page(), watch
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -294,14 +302,22 @@ def viewport(request) -> dict:
 def web(request, browser, live):
     size = (request.getfixturevalue("viewport") if "viewport" in request.fixturenames
             else {"viewport": {"width": 1280, "height": 900}})
-    context = browser.new_context(base_url=live.url, locale="zh-CN", **size)
-    context.set_default_timeout(10_000)
-    watch = Watch(context, live.url)
-    page = context.new_page()
+
+    def open_context():
+        context = browser.new_context(base_url=live.url, locale="zh-CN", **size)
+        context.set_default_timeout(10_000)
+        return context, Watch(context, live.url)
+
+    context, watch = open_context()
+    found = Web(context=context, page=context.new_page(), watch=watch, url=live.url,
+                _open=open_context)
     try:
-        yield Web(context=context, page=page, watch=watch, url=live.url)
+        yield found
         call = getattr(request.node, "report_call", None)
-        if call is not None and call.passed:
-            watch.assert_all_checked()       # "every page visited" is checked, even if not asked
+        if call is not None and call.passed:    # "every page visited" is checked, even if not asked
+            for each in [watch] + [w for _c, w in found.others]:
+                each.assert_all_checked()
     finally:
+        for other, _w in found.others:
+            other.close()
         context.close()
