@@ -273,7 +273,9 @@ def test_clerk_proposes_a_different_approver_signs_with_totp_and_the_entry_is_pu
                            today - dt.timedelta(days=45))
     cases.serve_pre_notice(session, opener, case, profile, load_calendar(session),
                            today - dt.timedelta(days=40))
-    cases.complete_review(session, reviewer, case, today - dt.timedelta(days=20))
+    reviewed_on = case.defence_due_on + dt.timedelta(days=1)     # the defence window has lapsed
+    assert reviewed_on <= today
+    cases.complete_review(session, reviewer, case, reviewed_on)
     session.commit()
     clerk = staff(session, Role.CLERK, "wang.fang")
     approver = user(session, Role.APPROVER, "zhang.wei")        # no authenticator yet
