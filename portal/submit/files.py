@@ -43,6 +43,21 @@ def stage(files: list, kept: int = 0) -> list[uploads.StagedFile]:
     return uploads.stage_all(upload_dir(), [(f.filename, f.stream) for f in files], max_bytes, max_files)
 
 
+def stage_each(files: list, kept: int = 0) -> tuple[list[uploads.StagedFile], list[str]]:
+    """Stage each of the request's files on its own (a filing form keeps what it received):
+    the accepted files, and a message for each refused one.  Too many files: none is staged."""
+    max_bytes, max_files = limits()
+    if files and len(files) + kept > max_files:
+        return [], [error_message(uploads.UploadError("too_many", limit=max_files))]
+    staged, refused = [], []
+    for item in files:
+        try:
+            staged.append(uploads.stage(upload_dir(), item.stream, item.filename, max_bytes))
+        except uploads.UploadError as error:
+            refused.append(error_message(error))
+    return staged, refused
+
+
 _HELD = "submit_held"
 
 

@@ -107,7 +107,7 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
                 return _not_open(window, case, 200)
             return _refused(kind, window, case, token)
 
-    def form_page(status: int = 200, file_errors: dict | None = None, held=(), rechoose: bool = False):
+    def form_page(status: int = 200, file_errors: dict | None = None, held=(), rechoose: str = ""):
         file_errors = file_errors or {}
         return render_template(template, form=form, case=case, profile=profile, window=window,
                                bureau=bureau, today=today, file_errors=file_errors,
@@ -120,13 +120,10 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
     kept, lost = files.held(token)
     chosen, chosen_extra = files.selected("files"), files.selected(*extra_files)
     file_errors: dict[str, str] = {}
-    staged, extra = [], []
-    try:
-        staged = files.stage(chosen, kept=len(kept))
-    except uploads.UploadError as error:
-        file_errors["files"] = files.error_message(error)
-    if lost and "files" not in file_errors:
-        file_errors["files"] = files.lost_message(lost)
+    staged, refused = files.stage_each(chosen, kept=len(kept))
+    if refused or lost:
+        file_errors["files"] = " ".join(refused + ([files.lost_message(lost)] if lost else []))
+    extra = []
     try:
         extra = files.stage(chosen_extra) if chosen_extra else []
     except uploads.UploadError as error:
@@ -141,7 +138,8 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
     if not valid or file_errors or any(field.errors for field in form):
         uploads.discard(extra)
         files.hold(token, evidence)
-        rechoose = bool((chosen and not staged) or chosen_extra)     # browsers never keep a choice
+        # browsers never keep a choice: say which files must be chosen again
+        rechoose = ("commitment" if chosen_extra else "") or ("files" if chosen and not staged else "")
         return form_page(422, file_errors, held=evidence, rechoose=rechoose)
     staged = evidence + extra
     try:

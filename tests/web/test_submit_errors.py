@@ -186,3 +186,20 @@ def test_a_named_filing_s_receipt_still_offers_a_new_code_after_an_identity_chec
     assert post(client, "/submit/complaint", data).status_code == 200
     again = post(client, "/submit/complaint", data).get_data(as_text=True)
     assert "the bureau can issue a new query code after checking who you are" in again
+
+
+def test_a_refused_file_does_not_lose_the_accepted_ones(app, session, client, time_machine):
+    _signed_in(app, session, client, time_machine)
+    data = {"token": token(client, "/submit/rectification"), "rectified_on": "2026-05-20",
+            "body": "已补缴。", **FILER}
+    reply = post(client, "/submit/rectification", data,
+                 [("回单.pdf", EVIDENCE["pdf"]), ("病毒.pdf", EVIDENCE["exe"])])
+    assert reply.status_code == 422
+    page = reply.get_data(as_text=True)
+    _at_field(page, "files", "The file 病毒.pdf is not a PDF, JPEG, PNG or OFD document.")
+    kept = re.findall(r'name="keep" value="([0-9a-f]{32})" checked> <span>([^<]+)</span>', page)
+    assert [name for _, name in kept] == ["回单.pdf"]
+    assert [href for href, _ in _summary(page)] == ["files"]
+    done = post(client, "/submit/rectification", {**data, "keep": [kept[0][0]], **_hidden_names(page)})
+    assert done.status_code == 200
+    assert [a.original_name for a in only_submission(session).attachments] == ["回单.pdf"]
