@@ -569,3 +569,28 @@ def test_the_province_demo_puts_every_city_under_its_own_rules(app):
         assert members[f"{COUNTY[0]}-approver"] == COUNTY[0]
         assert db.session.get(Jurisdiction, "chizhou").contact_zh == "0566-12333"
         assert any(line.startswith("province-admin /") for line in report["_logins"])
+
+
+def test_demo_logins_prints_the_parties_whose_documented_code_still_opens_their_case(app, session):
+    """`make run` prints the demo parties with the filings open on the bureau's day; a code the
+    bureau re-issued since is no longer printed."""
+    import time_machine
+
+    from portal.demo import parties
+    from portal.models import LetterKind
+    from portal.services import letters
+    from tests.factories import listed_case, make_staff
+
+    case, _code = listed_case(session, app, decided_on=dt.date(2026, 3, 16))
+    clerk = make_staff(session, Role.CLERK)
+    letters.reissue_code(session, clerk, case, LetterKind.LISTING_DECISION,
+                         code=parties.CODES[SubmissionKind.OBJECTION])
+    session.commit()
+    with time_machine.travel(dt.datetime(2026, 4, 1, 10, tzinfo=dt.UTC), tick=False):
+        output = app.test_cli_runner().invoke(args=["demo-logins"]).output
+    line = next(line for line in output.splitlines() if case.case_no in line)
+    assert "access code DEMA-DSPT-26" in line and f"USCC {case.subject.uscc}" in line
+    assert "objection" in line and "/submit/party" in output
+    letters.reissue_code(session, clerk, case, LetterKind.LISTING_DECISION)     # a new letter
+    session.commit()
+    assert case.case_no not in app.test_cli_runner().invoke(args=["demo-logins"]).output
