@@ -72,6 +72,10 @@ def seed_demo(count: int | None, province: bool, if_empty: bool, seed: int) -> N
                ", ".join(f"{k}={v}" for k, v in report.items() if not k.startswith("_")))
     for line in report.get("_logins", []):
         click.echo(line)
+    if report.get("_parties"):
+        click.echo(PARTY_HEADING)
+    for line in report.get("_parties", []):
+        click.echo(line)
 
 
 def _analyze() -> None:
@@ -80,10 +84,14 @@ def _analyze() -> None:
         conn.execute(sa.text("ANALYZE"))
 
 
+PARTY_HEADING = "Demo listed parties (sign in at /submit/party with case number, access code and USCC):"
+
+
 @click.command("demo-logins")
 @with_appcontext
 def demo_logins() -> None:
-    """Print the demo staff accounts (only those still using the demo password scheme)."""
+    """Print the demo staff accounts (only those still using the demo password scheme) and the
+    demo listed parties (only those whose documented access code still opens their case)."""
     from portal.models import StaffUser
 
     users = db.session.execute(sa.select(StaffUser).order_by(StaffUser.id)).scalars().all()
@@ -94,6 +102,14 @@ def demo_logins() -> None:
         click.echo(f"  {user.username:10} password demo-{user.username}-2026   ({user.display_name})")
     if any(u.role.needs_second_factor and not u.totp_secret for u in demo):
         click.echo("  Reviewer, approver and admin enrol an authenticator app (TOTP) at first sign-in.")
+    from portal.demo.parties import party_logins
+    from portal.services.calendar import load_calendar
+
+    parties = party_logins(db.session, load_calendar(db.session), clock.today())
+    if parties:
+        click.echo(PARTY_HEADING)
+    for line in parties:
+        click.echo(line)
 
 
 @click.command("expire")

@@ -59,7 +59,9 @@ def from_environment() -> dict:
         "PORTAL_SMTP_HOST": _env("SMTP_HOST"),
         "PORTAL_SMTP_PORT": int(_env("SMTP_PORT", "25")),
         "PORTAL_MAIL_FROM": _env("MAIL_FROM", "noreply@portal.invalid"),
-        "PORTAL_BASE_URL": _env("BASE_URL", "http://127.0.0.1:8000"),
+        # Canonical URLs (feeds, exports, letters, e-mails): where `make run` serves, on PORT,
+        # unless set (production: the public address behind the proxy).
+        "PORTAL_BASE_URL": _env("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
         "PORTAL_DEPARTMENT_CONTACT": _env("DEPARTMENT_CONTACT", "0454-12333"),
         "PORTAL_PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
         # Secure session cookie: auto (when the request came over HTTPS, directly or through the

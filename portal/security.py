@@ -38,6 +38,12 @@ def new_code(length: int = 10) -> str:
     return "-".join(raw[i:i + 4] for i in range(0, length, 4))
 
 
+def is_code(code: str, length: int = 10) -> bool:
+    """Is ``code`` (separators aside) one :func:`new_code` could have made?"""
+    raw = code.replace("-", "")
+    return len(raw) == length and all(ch in CODE_ALPHABET for ch in raw)
+
+
 def hash_password(password: str) -> str:
     return _password_hasher.hash(password)
 

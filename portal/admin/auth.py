@@ -1,6 +1,7 @@
 """Sign-in (password, then TOTP or first enrolment), sign-out and password change."""
 from __future__ import annotations
 
+import segno
 from flask import (
     Blueprint,
     current_app,
@@ -13,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
+from markupsafe import Markup, escape
 
 from portal import clock, ratelimit
 from portal.admin import access
@@ -103,8 +105,10 @@ def totp():
             flash(_failed_message(result), "error")
             return redirect(url_for("admin.auth.login"))
         flash(_("The code is wrong or has expired. Enter the code your app shows now."), "error")
-        return render_template("admin/totp.html", form=form), 401
-    return render_template("admin/totp.html", form=form)
+        return render_template("admin/totp.html", form=form,
+                               issuer=staff_service.totp_issuer(db.session, user)), 401
+    return render_template("admin/totp.html", form=form,
+                           issuer=staff_service.totp_issuer(db.session, user))
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -136,12 +140,19 @@ def enrol():
             return redirect(url_for("admin.auth.login"))
         flash(_("The code is wrong or has expired. Enter the code your app shows now."), "error")
         status = 401
-    uri = staff_service.provisioning_uri(user, secret,
-                                         issuer=current_app.config.get("PORTAL_TOTP_ISSUER",
-                                                                       staff_service.TOTP_ISSUER))
+    issuer = staff_service.totp_issuer(db.session, user)
+    uri = staff_service.provisioning_uri(user, secret, issuer=issuer)
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return render_template("admin/enrol.html", form=form, uri=uri, secret=grouped,
+    return render_template("admin/enrol.html", form=form, uri=uri, secret=grouped, issuer=issuer,
+                           qr=qr_svg(uri, _("QR code to scan with the authenticator app")),
                            user=user), status
+
+
+def qr_svg(uri: str, label: str) -> Markup:
+    """The setup link as a QR code drawn in inline SVG (no image request, nothing external)."""
+    svg = segno.make(uri, error="m", micro=False).svg_inline(
+        scale=4, border=4, dark="#000", light="#fff", title=label, svgclass="qr-code")
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="%s" ' % escape(label), 1))
 
 
 @bp.post("/logout")

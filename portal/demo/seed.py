@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import security
+from portal.demo import parties
 from portal.demo.city import DEFAULT_SEED, DEMO_TODAY, CityPlan
 from portal.demo.history import CityHistory
 from portal.demo.names import NamePools
@@ -159,8 +160,11 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     history.queues([g for g in profile.grounds if g.public], PER_QUEUE, confirmed)
     seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
     seed_findings(session, profile, factory, rng, staff, today, GRADED_UNITS)
+    parties.give_codes(session, staff.clerk, profile, calendar, today, bureau.code)
     session.flush()
-    return city_report(session, profile, logins)
+    report = city_report(session, profile, logins)
+    report["_parties"] = parties.party_logins(session, calendar, today)
+    return report
 
 
 # ------------------------------------------------------------------ sharing platform

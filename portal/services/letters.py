@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from portal.models import Case, Letter, LetterKind, Role, StaffUser
 from portal.rules.profiles import Profile
 from portal.rules.workflow import EVER_LISTED_STATES, LISTED_STATES, CaseState, RemovalReason
-from portal.security import hash_code, new_code, verify_code
+from portal.security import hash_code, is_code, new_code, verify_code
 from portal.services import audit, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.cases import CaseError
@@ -108,14 +108,21 @@ def code_fingerprint(case: Case) -> str | None:
     return hashlib.sha256(case.access_code_hash.encode()).hexdigest()
 
 
-def reissue_code(session: Session, user: StaffUser, case: Case, kind: LetterKind) -> str:
-    """A new access code for ``kind`` (the letter is issued again); the old code stops working."""
+def reissue_code(session: Session, user: StaffUser, case: Case, kind: LetterKind, *,
+                 code: str | None = None) -> str:
+    """A new access code for ``kind`` (the letter is issued again); the old code stops working.
+
+    ``code``: a code chosen by the caller instead of a random one (the demo's documented
+    codes, :mod:`portal.demo.parties`); ten characters of the codes' alphabet.
+    """
     actor = _actor(user, REISSUE_ROLES.get(kind, ()))
     scope.require(session, user, case.jurisdiction)
     if kind not in CODE_LETTERS or code_letter(case) is not kind:
         raise CaseError(f"the access code of case {case.case_no} is not that of a {kind.value}")
+    if code is not None and not is_code(code):
+        raise ValueError("an access code is ten characters of the codes' alphabet")
     previous = code_fingerprint(case)
-    code = new_code()
+    code = code or new_code()
     case.access_code_hash = hash_code(code)
     audit.record(session, actor, "case.reissue_code", "case", case.case_no,
                  {"letter": kind.value, "previous": previous[:16] if previous else None,

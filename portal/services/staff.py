@@ -55,7 +55,9 @@ from portal.services.login_lockout import (  # noqa: F401  (part of this module'
 from portal.services.permissions import PermissionDenied
 
 MIN_PASSWORD_LENGTH = 12
-TOTP_ISSUER = "Credit list back office"
+#: The authenticator app's label for the back office when no bureau is known (in the bureaus'
+#: language, as their names; :func:`totp_issuer`).
+TOTP_ISSUER = "社会保险信用名单管理后台"
 #: Steps of clock drift accepted either way (one step is 30 s).
 TOTP_WINDOW = 1
 #: Verified for unknown user names too, so the answer takes as long as for a real account: an
@@ -188,6 +190,20 @@ def verify_second_factor(session: Session, user: StaffUser, code: str,
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
+
+
+def totp_issuer(session: Session, user: StaffUser) -> str:
+    """The issuer an authenticator app lists the code under: the name of the bureau the user
+    works for, in the bureau's language (the first of several in the jurisdictions' order;
+    without a membership, the top bureau of the portal)."""
+    directory = jurisdictions.directory(session)
+    codes = set(jurisdictions.memberships(session, user))
+    mine = [j for j in directory.items if j.code in codes]
+    top = [j for j in directory.active if j.parent_code is None]
+    for item in (*mine, *top):
+        if item.authority_zh.strip():
+            return item.authority_zh.replace(":", " ").strip()     # ':' separates issuer and account
+    return TOTP_ISSUER
 
 
 def provisioning_uri(user: StaffUser, secret: str, issuer: str = TOTP_ISSUER) -> str:

@@ -150,6 +150,44 @@ def stage_all(upload_dir: Path, files: Iterable[tuple[str | None, BinaryIO]], ma
     return staged
 
 
+def _is_stored_name(name: str) -> bool:
+    return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
+def take_held(upload_dir: Path, stored_name: str, original_name: str | None) -> StagedFile | None:
+    """A file staged in an earlier round of a form (refused for another reason) and kept for
+    the next: renamed to a new random name, so only one request can take it (a second, racing
+    one finds nothing), and read again (size, type, checksum).  ``None`` when it is gone (the
+    orphan sweep removed it) or is not an accepted file."""
+    if not _is_stored_name(stored_name):
+        return None
+    upload_dir = _prepare_dir(upload_dir)
+    stored = secrets.token_hex(16)
+    final = upload_dir / stored
+    try:
+        os.rename(upload_dir / stored_name, final)
+    except OSError:
+        return None
+    os.utime(final)          # a new round: the sweep counts the file's age from now
+    content_type = detect_type(final)
+    size = final.stat().st_size
+    if content_type is None or size == 0:
+        final.unlink(missing_ok=True)
+        return None
+    digest = hashlib.sha256()
+    with final.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return StagedFile(clean_name(original_name), stored, content_type, size, digest.hexdigest(), final)
+
+
+def drop_held(upload_dir: Path, stored_names: Iterable[str]) -> None:
+    """Delete files kept from an earlier round that the filer no longer wants."""
+    for name in stored_names:
+        if _is_stored_name(name):
+            (Path(upload_dir) / name).unlink(missing_ok=True)
+
+
 def discard(staged: Iterable[StagedFile]) -> None:
     """Delete staged files (the batch was refused, or its commit failed)."""
     for item in staged:

@@ -29,6 +29,7 @@ from portal.submit.forms import (
     RectificationForm,
     RepairForm,
     bureau_choices,
+    error_list,
     new_token,
 )
 from portal.submit.party import require_party
@@ -36,10 +37,6 @@ from portal.submit.presenters import due_info
 
 K = SubmissionKind
 EARLIEST = dt.date(2000, 1, 1)
-
-
-class Problem(Exception):
-    """Input the form validators cannot judge alone (dates, required files, commitment)."""
 
 
 def _locale() -> str:
@@ -77,10 +74,16 @@ def _refused(kind: K, window, case, token: str):
     return _not_open(window, case, 409)
 
 
-def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...] = (),
+def _file(kind: K, form, case, template: str, build, check=None, extra_files: tuple[str, ...] = (),
           bureau=None, **context):
     """The shared POST/GET handling of every filing form: under the rules of the case's
-    jurisdiction, or of ``bureau`` (the one a report is addressed to)."""
+    jurisdiction, or of ``bureau`` (the one a report is addressed to).
+
+    One round finds every error: the form's fields, ``check(form, evidence, extra, today,
+    file_errors)`` (dates, required files, the commitment) and the files; the page shows each
+    at its field and all of them in a summary.  Evidence files received in a round with errors
+    are kept for the next (:func:`files.held`); ``extra_files`` (the signed commitment) are not.
+    """
     if case is not None:
         bureau, profile = bureaus.of_case(case), bureaus.case_profile(case)
     else:
@@ -104,25 +107,43 @@ def _file(kind: K, form, case, template: str, build, extra_files: tuple[str, ...
                 return _not_open(window, case, 200)
             return _refused(kind, window, case, token)
 
-    def form_page(status: int = 200, upload_error: str | None = None, problem: str | None = None):
+    def form_page(status: int = 200, file_errors: dict | None = None, held=(), rechoose: str = ""):
+        file_errors = file_errors or {}
         return render_template(template, form=form, case=case, profile=profile, window=window,
-                               bureau=bureau, today=today, upload_error=upload_error, problem=problem,
+                               bureau=bureau, today=today, file_errors=file_errors,
+                               errors=error_list(form, file_errors), held=held, rechoose=rechoose,
                                accept=uploads.ACCEPT, limits=files.limits(), **context), status
 
     if request.method == "GET":
         return form_page()
-    if not form.validate_on_submit():
-        return form_page(422)
-    chosen = files.selected("files", *extra_files)
+    valid = form.validate_on_submit()
+    kept, lost = files.held(token)
+    chosen, chosen_extra = files.selected("files"), files.selected(*extra_files)
+    file_errors: dict[str, str] = {}
+    staged, refused = files.stage_each(chosen, kept=len(kept))
+    if refused or lost:
+        file_errors["files"] = " ".join(refused + ([files.lost_message(lost)] if lost else []))
+    extra = []
     try:
-        staged = files.stage(chosen)
+        extra = files.stage(chosen_extra) if chosen_extra else []
     except uploads.UploadError as error:
-        return form_page(422, upload_error=files.error_message(error))
+        file_errors[extra_files[0]] = files.error_message(error)
+    evidence = kept + staged
     try:
-        filing = build(form, token, staged, today)
-    except Problem as problem:
-        uploads.discard(staged)
-        return form_page(422, problem=str(problem))
+        if check is not None:
+            check(form, evidence, extra, today, file_errors)
+    except BaseException:
+        uploads.discard(evidence + extra)
+        raise
+    if not valid or file_errors or any(field.errors for field in form):
+        uploads.discard(extra)
+        files.hold(token, evidence)
+        # browsers never keep a choice: say which files must be chosen again
+        rechoose = ("commitment" if chosen_extra else "") or ("files" if chosen and not staged else "")
+        return form_page(422, file_errors, held=evidence, rechoose=rechoose)
+    staged = evidence + extra
+    try:
+        filing = build(form, token, evidence, extra, today)
     except BaseException:
         uploads.discard(staged)      # never leave the staged files behind an unexpected failure
         raise
@@ -153,7 +174,7 @@ def defence():
     if login:
         return login
 
-    def build(form, token, staged, today):
+    def build(form, token, evidence, extra, today):
         return Filing(kind=K.DEFENCE, body=form.body.data.strip(), case=case, idempotency_key=token,
                       details={"locale": _locale()}, **_filer(form))
 
@@ -165,7 +186,7 @@ def objection():
     if login:
         return login
 
-    def build(form, token, staged, today):
+    def build(form, token, evidence, extra, today):
         return Filing(kind=K.OBJECTION, body=form.body.data.strip(), case=case, idempotency_key=token,
                       category=form.category.data, details={"locale": _locale()}, **_filer(form))
 
@@ -177,17 +198,20 @@ def rectification():
     if login:
         return login
 
-    def build(form, token, staged, today):
+    def check(form, evidence, extra, today, file_errors):
         done = form.rectified_on.data
-        if done > today or done < EARLIEST:
-            raise Problem(_("The date the problem was put right cannot be in the future."))
-        if not staged:
-            raise Problem(_("Attach at least one document that proves it, for example a payment "
-                            "receipt or the registration certificate."))
-        return Filing(kind=K.RECTIFICATION, body=form.body.data.strip(), case=case, idempotency_key=token,
-                      details={"locale": _locale(), "rectified_on": done.isoformat()}, **_filer(form))
+        if done is not None and (done > today or done < EARLIEST):
+            form.rectified_on.errors.append(_("The date the problem was put right cannot be in the future."))
+        if not evidence and "files" not in file_errors:
+            file_errors["files"] = _("Attach at least one document that proves it, for example a payment "
+                                     "receipt or the registration certificate.")
 
-    return _file(K.RECTIFICATION, RectificationForm(), case, "submit/rectification.html", build)
+    def build(form, token, evidence, extra, today):
+        return Filing(kind=K.RECTIFICATION, body=form.body.data.strip(), case=case, idempotency_key=token,
+                      details={"locale": _locale(), "rectified_on": form.rectified_on.data.isoformat()},
+                      **_filer(form))
+
+    return _file(K.RECTIFICATION, RectificationForm(), case, "submit/rectification.html", build, check)
 
 
 def repair():
@@ -197,32 +221,31 @@ def repair():
     profile = bureaus.case_profile(case)
     text = commitment(profile, case, _locale())
     required = profile.repair.commitment_required
+    form = RepairForm()
+    paper = required and form.commitment_mode.data == "paper"
 
-    def build(form, token, staged, today):
-        paper = required and form.commitment_mode.data == "paper"
-        if paper and not files.selected("commitment_file"):
-            raise Problem(_("Attach the signed credit commitment, or confirm it online."))
-        evidence = staged[:-1] if paper else staged
-        if not evidence:
-            raise Problem(_("Attach at least one document that proves your obligations are fulfilled."))
+    def check(form, evidence, extra, today, file_errors):
+        if not evidence and "files" not in file_errors:
+            file_errors["files"] = _("Attach at least one document that proves your obligations are fulfilled.")
+        if paper and not extra and "commitment_file" not in file_errors:
+            file_errors["commitment_file"] = _("Attach the signed credit commitment, or confirm it online.")
+        elif required and not paper and not form.commitment_confirm.data:
+            form.commitment_confirm.errors.append(
+                _("Tick the box to make the credit commitment, or upload it signed."))
+
+    def build(form, token, evidence, extra, today):
         details = {"locale": _locale(), "obligations_fulfilled": True}
         if paper:
-            details["commitment"] = {"mode": "paper", "attachment": staged[-1].stored_name,
+            details["commitment"] = {"mode": "paper", "attachment": extra[-1].stored_name,
                                      "uploaded_at": clock.now().isoformat(timespec="seconds")}
         elif required:
-            if not form.commitment_confirm.data:
-                raise Problem(_("Tick the box to make the credit commitment, or upload it signed."))
             details["commitment"] = confirmation(text, _locale())
         details["commitment_signed"] = "commitment" in details
         return Filing(kind=K.CREDIT_REPAIR, body=form.body.data.strip(), case=case, idempotency_key=token,
                       details=details, **_filer(form))
 
-    form = RepairForm()
-    if request.method == "POST" and not (required and form.commitment_mode.data == "paper"):
-        extra = ()
-    else:
-        extra = ("commitment_file",)
-    return _file(K.CREDIT_REPAIR, form, case, "submit/repair.html", build, extra_files=extra,
+    return _file(K.CREDIT_REPAIR, form, case, "submit/repair.html", build, check,
+                 extra_files=("commitment_file",) if paper else (),
                  commitment=text, commitment_required=required)
 
 
@@ -239,7 +262,7 @@ def complaint():
         del form.jurisdiction
         bureau = bureaus.chosen()
 
-    def build(form, token, staged, today):
+    def build(form, token, evidence, extra, today):
         anonymous = bool(form.anonymous.data)
         filer = {"filer_name": None, "filer_contact": None, "filer_email": None} if anonymous else _filer(form)
         details = {"locale": _locale()}

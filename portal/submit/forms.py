@@ -74,7 +74,13 @@ class TrackLoginForm(FlaskForm):
 
 
 class FilingForm(FlaskForm):
-    """Fields every filing has: the one-time token, who files, how to reach them."""
+    """Fields every filing has: the one-time token, who files, how to reach them.
+
+    ``ORDER``: the fields (and file inputs) in the order the page shows them, which the
+    error summary follows.
+    """
+
+    ORDER: tuple[str, ...] = ()
 
     token = HiddenField()
     filer_name = StringField(_l("Your name"), [_required(_l("Enter your name.")), Length(max=100)])
@@ -92,12 +98,14 @@ class FilingForm(FlaskForm):
 
 
 class DefenceForm(FilingForm):
+    ORDER = ("body", "files", "filer_name", "filer_contact", "filer_email")
     body = TextAreaField(_l("Your statement and defence"), [
         _required(_l("Write your statement: which facts or reasons in the pre-notice you dispute, and why.")),
         Length(max=BODY_MAX)])
 
 
 class ObjectionForm(FilingForm):
+    ORDER = ("category", "body", "files", "filer_name", "filer_contact", "filer_email")
     category = RadioField(_l("What is wrong?"),
                           choices=[_Choice(c, labels.OBJECTION_GROUNDS[c]) for c in OBJECTION_CHOICES],
                           validators=[_required(_l("Choose what is wrong with the entry."))])
@@ -106,6 +114,7 @@ class ObjectionForm(FilingForm):
 
 
 class RectificationForm(FilingForm):
+    ORDER = ("rectified_on", "body", "files", "filer_name", "filer_contact", "filer_email")
     rectified_on = DayField(_l("Date the problem was put right"),
                             [InputRequired(_l("Enter the date the problem was put right."))])
     body = TextAreaField(_l("What did you do to put it right?"), [
@@ -114,6 +123,7 @@ class RectificationForm(FilingForm):
 
 
 class RepairForm(FilingForm):
+    ORDER = ("body", "files", "commitment_mode", "commitment_confirm", "commitment_file", "filer_name", "filer_contact", "filer_email")
     body = TextAreaField(_l("How have you fulfilled your obligations?"), [
         _required(_l("Describe how you corrected the conduct and fulfilled your obligations.")),
         Length(max=BODY_MAX)])
@@ -130,6 +140,9 @@ def bureau_choices(items, locale) -> list:
 
 
 class ComplaintForm(FilingForm):
+    ORDER = ("jurisdiction", "reported_name", "reported_code", "reported_address", "category", "body",
+             "files", "anonymous", "filer_name", "filer_contact", "filer_email")
+    IDENTITY = ("filer_name", "filer_contact", "filer_email")
     #: Removed by the view when the portal serves one jurisdiction.
     jurisdiction = SelectField(_l("Which bureau is the report for?"), choices=[], validate_choice=True,
                                validators=[_required(_l("Choose the bureau the report is for."))])
@@ -156,6 +169,11 @@ class ComplaintForm(FilingForm):
             field.flags.required = False
 
     def validate(self, extra_validators=None):
+        if self.anonymous.data:
+            # An anonymous report keeps no identity, whatever was typed (or sent) before ticking.
+            for name in self.IDENTITY:
+                field = getattr(self, name)
+                field.data, field.raw_data = "", []
         valid = super().validate(extra_validators)
         if not self.anonymous.data:
             for field, message in (
@@ -166,6 +184,26 @@ class ComplaintForm(FilingForm):
                     field.errors.append(message)
                     valid = False
         return valid
+
+
+def error_list(form, file_errors: dict[str, str]) -> list[tuple[str | None, str]]:
+    """Every error of a round, in the page's order: (id of the element to go to, message).
+
+    A choice of options leads to its first option; a hidden field (the token) to nothing.
+    """
+    found: list[tuple[str | None, str]] = []
+    fields = {field.name: field for field in form}
+    for name in dict.fromkeys([*form.ORDER, *fields, *file_errors]):
+        if name in file_errors:
+            found.append((name, file_errors[name]))
+            continue
+        field = fields.get(name)
+        if field is None or not field.errors:
+            continue
+        anchor = None if field.type in ("HiddenField", "CSRFTokenField") else (
+            f"{field.id}-0" if field.type == "RadioField" else field.id)
+        found.extend((anchor, str(message)) for message in field.errors)
+    return found
 
 
 class ReplyForm(FlaskForm):

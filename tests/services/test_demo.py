@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -306,6 +307,37 @@ def test_one_staff_user_per_role(city):
         assert any(line.startswith(f"{user.username} / demo-{user.username}-2026") for line in report["_logins"])
 
 
+def test_three_listed_parties_sign_in_with_documented_codes(city):
+    """Anyone can try the party's side: three listed organisations open with the codes the
+    README documents, set through the letter service (hashed, audited), each chosen for a
+    filing that is open to it."""
+    from portal.demo import parties
+    from portal.demo.seed import demo_profile
+    from portal.services import filing_windows, party_access
+    from portal.services.calendar import load_calendar
+
+    session, report = city
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert len(report["_parties"]) == 3
+    calendar = load_calendar(session)
+    profile = demo_profile({"PORTAL_PROFILE": "jiamusi"})
+    for kind, code in parties.CODES.items():
+        line = next(line for line in report["_parties"] if f"access code {code}" in line)
+        case_no = re.search(r"case (\S+)", line).group(1)
+        case = session.execute(sa.select(Case).where(Case.case_no == case_no)).scalar_one()
+        assert case.state is CaseState.PUBLISHED and case.subject.kind is SubjectKind.ORGANISATION
+        assert party_access.find_case_for_party(session, case_no, code, case.subject.uscc) is case
+        assert f"USCC {case.subject.uscc}" in line
+        assert code not in case.access_code_hash            # stored hashed
+        windows = filing_windows.windows(session, case, profile, calendar, DEMO_TODAY)
+        assert windows[kind].allowed and kind.value in line
+        assert code in readme and case_no in readme and case.subject.uscc in readme
+    reissued = session.execute(sa.select(AuditEvent.entity_id).where(
+        AuditEvent.action == "case.reissue_code")).scalars().all()
+    assert len(reissued) == 3 and not any(c in str(reissued) for c in parties.CODES.values())
+    assert parties.party_logins(session, calendar, DEMO_TODAY) == report["_parties"]
+
+
 # ------------------------------------------------------------ privacy, audit
 
 def _public_strings(session):
@@ -537,3 +569,28 @@ def test_the_province_demo_puts_every_city_under_its_own_rules(app):
         assert members[f"{COUNTY[0]}-approver"] == COUNTY[0]
         assert db.session.get(Jurisdiction, "chizhou").contact_zh == "0566-12333"
         assert any(line.startswith("province-admin /") for line in report["_logins"])
+
+
+def test_demo_logins_prints_the_parties_whose_documented_code_still_opens_their_case(app, session):
+    """`make run` prints the demo parties with the filings open on the bureau's day; a code the
+    bureau re-issued since is no longer printed."""
+    import time_machine
+
+    from portal.demo import parties
+    from portal.models import LetterKind
+    from portal.services import letters
+    from tests.factories import listed_case, make_staff
+
+    case, _code = listed_case(session, app, decided_on=dt.date(2026, 3, 16))
+    clerk = make_staff(session, Role.CLERK)
+    letters.reissue_code(session, clerk, case, LetterKind.LISTING_DECISION,
+                         code=parties.CODES[SubmissionKind.OBJECTION])
+    session.commit()
+    with time_machine.travel(dt.datetime(2026, 4, 1, 10, tzinfo=dt.UTC), tick=False):
+        output = app.test_cli_runner().invoke(args=["demo-logins"]).output
+    line = next(line for line in output.splitlines() if case.case_no in line)
+    assert "access code DEMA-DSPT-26" in line and f"USCC {case.subject.uscc}" in line
+    assert "objection" in line and "/submit/party" in output
+    letters.reissue_code(session, clerk, case, LetterKind.LISTING_DECISION)     # a new letter
+    session.commit()
+    assert case.case_no not in app.test_cli_runner().invoke(args=["demo-logins"]).output

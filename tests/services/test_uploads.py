@@ -160,3 +160,19 @@ def test_sweep_removes_only_old_files_without_rows(app, session, upload_dir):
     removed = uploads.sweep_orphans(session, upload_dir)
     assert sorted(removed) == sorted([orphan.stored_name, partial.name])
     assert kept[0].path.exists() and fresh.path.exists()
+
+
+def test_a_kept_file_is_taken_once_under_a_new_name_and_read_again(tmp_path):
+    first = _stage(tmp_path, EVIDENCE["pdf"], "回单.pdf")
+    taken = uploads.take_held(tmp_path, first.stored_name, "回单.pdf")
+    assert taken is not None and taken.stored_name != first.stored_name
+    assert not first.path.exists() and taken.path.read_bytes() == EVIDENCE["pdf"]
+    assert (taken.original_name, taken.content_type, taken.size, taken.sha256) == (
+        "回单.pdf", "application/pdf", len(EVIDENCE["pdf"]), first.sha256)
+    assert uploads.take_held(tmp_path, first.stored_name, "回单.pdf") is None      # a racing second round
+    assert uploads.take_held(tmp_path, "../" + taken.stored_name[3:], "x") is None   # not a stored name
+    (tmp_path / ("ab" * 16)).write_bytes(b"MZ not a document")
+    assert uploads.take_held(tmp_path, "ab" * 16, "x.pdf") is None
+    assert not (tmp_path / ("ab" * 16)).exists()
+    uploads.drop_held(tmp_path, [taken.stored_name, "../etc/passwd"])
+    assert not taken.path.exists()

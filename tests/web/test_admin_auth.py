@@ -116,6 +116,54 @@ def test_first_sign_in_of_an_admin_enrols_an_authenticator(app, session, client)
     assert _actions(session, "admin.zhou") == ["staff.totp_enrolled", "staff.login"]
 
 
+def _qr_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules of a QR code drawn as segno's one SVG path (M x y, then h n / m dx dy)."""
+    path = re.search(r'<path[^>]*class="qrline"[^>]*d="([^"]+)"|<path[^>]*d="([^"]+)"[^>]*class="qrline"', svg)
+    d = path.group(1) or path.group(2)
+    x = y = 0.0
+    dark = set()
+    for op, args in re.findall(r"([Mmh])([^Mmh]+)", d):
+        numbers = [float(n) for n in re.findall(r"-?[0-9.]+", args)]
+        if op == "M":
+            x, y = numbers
+        elif op == "m":
+            x, y = x + numbers[0], y + numbers[1]
+        else:
+            dark.update((int(x) + i, int(y)) for i in range(int(numbers[0])))
+            x += numbers[0]
+    return dark
+
+
+def test_enrolment_shows_a_qr_code_of_the_setup_link_issued_by_the_bureau(app, session, client):
+    import html
+    from urllib.parse import quote
+
+    import segno
+
+    from portal.services import jurisdictions
+
+    admin = staff(session, Role.ADMIN, "admin.zhou")
+    admin.totp_secret = None
+    session.commit()
+    client.post("/admin/login", data={"username": "admin.zhou", "password": "x"})
+    page = client.get("/admin/login/enrol").get_data(as_text=True)
+    uri = html.unescape(re.search(r"otpauth://totp/[^<\s\"]+", page).group(0))
+    bureau = jurisdictions.directory(session).get(jurisdictions.memberships(session, admin)[0])
+    assert bureau.authority_zh and not bureau.authority_zh.isascii()
+    assert f"issuer={quote(bureau.authority_zh)}" in uri                 # the bureau, in Chinese
+    assert uri.startswith(f"otpauth://totp/{quote(bureau.authority_zh)}:admin.zhou?")
+    svg = re.search(r"<svg\b.*?</svg>", page, re.DOTALL).group(0)      # inline: no image request
+    assert 'role="img"' in svg and "<title" in svg and "<script" not in page.split("<main")[-1]
+    drawn = _qr_modules(svg)
+    assert any(drawn == {(x, y) for y, row in enumerate(code.matrix_iter(border=4))
+                         for x, bit in enumerate(row) if bit}
+               for code in (segno.make(uri, error=e, micro=False) for e in "lmqh")), \
+        "the QR code does not encode the setup link shown"
+    secret = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
+    assert " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)) in page   # typed by hand
+    assert "Credit list back office" not in page and "Credit%20list" not in uri
+
+
 def test_five_failures_lock_this_address_out(app, session, client, time_machine):
     clerk = staff(session, Role.CLERK, "li.na")
     for _ in range(5):

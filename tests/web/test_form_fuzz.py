@@ -348,9 +348,11 @@ def test_a_rectification_date_of_spaces_is_asked_for_again(app, session, client,
         "filer_name": "王建国", "filer_contact": "0454-8888888", "filer_email": ""},
         [("回执.png", EVIDENCE["png"])])
     assert response.status_code == 422
-    assert "Enter the date the problem was put right." in response.get_data(as_text=True)
-    kept = [p for p in Path(app.config["PORTAL_UPLOAD_DIR"]).rglob("*") if p.is_file()]
-    assert kept == []                   # the refused filing's evidence is not left behind
+    page = response.get_data(as_text=True)
+    assert "Enter the date the problem was put right." in page
+    kept = [p.name for p in Path(app.config["PORTAL_UPLOAD_DIR"]).rglob("*") if p.is_file()]
+    # the evidence is kept for the next round of this form, listed with a box to leave it out
+    assert kept == re.findall(r'name="keep" value="([0-9a-f]{32})" checked> <span>回执.png</span>', page)
 
 
 def test_a_nul_character_in_an_integration_body_is_refused_per_field(app, session, client):

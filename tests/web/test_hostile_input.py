@@ -106,7 +106,11 @@ def test_a_whitespace_rectification_date_is_refused_and_leaves_no_file(app, sess
     assert response.status_code == 422
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
     upload_dir = Path(app.config["PORTAL_UPLOAD_DIR"])
-    assert not upload_dir.exists() or list(upload_dir.iterdir()) == []
+    # the evidence is kept for the next round of the form (listed there with a box to untick) …
+    assert len(list(upload_dir.iterdir())) == 1 and "缴费凭证.jpg" in response.get_data(as_text=True)
+    # … and a round that leaves it out (the box unticked) leaves no file behind
+    assert post(client, "/submit/rectification", data).status_code == 422
+    assert list(upload_dir.iterdir()) == []
 
 
 @pytest.mark.parametrize("field, value", [("uscc", "  "), ("uscc", "\t"), ("name", "   ")])

@@ -168,9 +168,10 @@ def test_bad_input_keeps_what_was_typed_and_saves_nothing(app, session, client, 
     assert "Describe what is wrong and what the correct facts are." in html
     assert "Enter a telephone number using digits only." in html
     assert "Enter a valid e-mail address" in html
-    assert "please select your files again" in html
+    assert "please select your files again" not in html       # the file is kept for the next round
+    assert re.search(r'name="keep" value="[0-9a-f]{32}" checked> <span>a.pdf</span>', html)
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
-    assert list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*")) == []
+    assert len(list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*"))) == 1
 
 
 # ------------------------------------------------------------------ rectification
@@ -385,7 +386,8 @@ def test_rectification_date_is_checked(app, session, client, time_machine, typed
                  [("a.pdf", EVIDENCE["pdf"])])
     assert reply.status_code == 422
     html = reply.get_data(as_text=True)
-    assert html.count(message) == 1 and "Not a valid date" not in html
+    assert html.count(message) == 2 and "Not a valid date" not in html    # at the field and in the summary
+    assert re.search(r'<p class="error" id="rectified_on-error">.*?' + re.escape(message), html)
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
 
 
