@@ -91,7 +91,7 @@ def _effect(user: StaffUser | None, submission: Submission, case: Case | None, s
         if problem is not None:
             return refuse(step, TIMING if problem in WAITING else CONFLICT, "removal",
                           roles=verdict.roles, detail=problem)
-    return verdict
+    return verdict.renamed(step)
 
 
 def check(user: StaffUser | None, submission: Submission, case: Case | None, step: str,
