@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.models import ProposalState, RedListEntry, RedListProposal, Role
 from portal.rules import grades as rules
 from portal.rules.profiles import load_profile
-from portal.services import cases, redlist
+from portal.services import cases, grade_steps, redlist
 
 
 def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
@@ -53,6 +53,7 @@ def _remove_form() -> gf.RemoveEntryForm:
 @role_required(*CASE_ROLES)
 def queue():
     profile, today, mine = scoping.home_profile(), clock.today(), scoping.current()
+    user = current_user._get_current_object()
     if not rules.red_list_criteria(profile):
         return render_template("admin/grades/redlist.html", profile=profile, offered=False)
     pending = [p for p in redlist.pending_proposals(db.session) if mine.can_read(p.jurisdiction)]
@@ -79,7 +80,8 @@ def queue():
         by_entry=by_entry, names=names, locale=locale, gf=gf,
         criteria={c.code: c for c in rules.red_list_criteria(profile)},
         applicable=lambda p: [c.code for c in rules.applicable_criteria(profile, p.unit_type)],
-        can_decide=current_user.role is Role.APPROVER, me=current_user.id,
+        decision=lambda p: grade_steps.check_proposal(user, p, "admit"),
+        may_remove=lambda e: grade_steps.check_entry(user, e).allowed,
         admit_form=gf.AdmitForm(prefix="admit", formdata=None),
         refuse_form=gf.RefuseForm(prefix="refuse", formdata=None), remove_form=_remove_form(),
         incentives=rules.red_list_rules(profile)[1], source=rules.red_list_rules(profile)[2])

@@ -24,17 +24,18 @@ from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.extensions import db
-from portal.models import Case, FindingSource, GradeFinding, Role, Subject, SubjectKind
+from portal.models import Case, FindingSource, GradeFinding, Subject, SubjectKind
 from portal.rules import grades as rules
 from portal.rules import identifiers, thresholds
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
 from portal.security import lookup_hash
-from portal.services import cases, grades, redlist, subjects
+from portal.services import cases, grade_steps, grades, redlist, subjects
 
 bp = Blueprint("grades", __name__, url_prefix="/grades")
-RECORDERS = (Role.CLERK, Role.REVIEWER)
-ENDERS = (Role.REVIEWER, Role.APPROVER)
+#: who may open the pages of these steps (each step itself asks ``grade_steps``)
+RECORDERS = grade_steps.RECORD_ROLES
+ENDERS = grade_steps.END_ROLES
 
 
 def _subject(subject_id: int) -> Subject:
@@ -123,7 +124,7 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
                 if mine.can_read(f.jurisdiction)]
     standing = rules.standing(findings, today, profile)
     kind = subject.kind.value
-    role = current_user.role
+    user = current_user._get_current_object()
     if finding_form is None:
         finding_form = gf.FindingForm(prefix="finding", formdata=None)
     finding_form.code.choices = gf.code_choices(profile, kind, locale)
@@ -147,8 +148,11 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
         last_day=lambda f: _last_day(rules.counts_until(f.found_on, rules.counts_for(profile, f.grade))),
         standing_last=_last_day(standing.until),
         serious_ground=lambda f: rules.serious_ground(profile, f.behaviour_code, kind),
-        can_record=role in RECORDERS, can_end=role in ENDERS, can_open=role in RECORDERS,
-        can_propose=role in RECORDERS and offers_red_list, offers_red_list=offers_red_list,
+        can_record=grade_steps.can_record(user).allowed,
+        may_end=lambda f: grade_steps.check_finding(user, f, "withdraw").allowed,
+        may_open=lambda f: grade_steps.check_finding(user, f, "open_case").allowed,
+        can_propose=grade_steps.can_propose(user).allowed and offers_red_list,
+        offers_red_list=offers_red_list,
         red_entries=[e for e in redlist.current_entries(db.session, today, subject.id)
                      if mine.can_read(e.jurisdiction)],
         pending=[p for p in redlist.pending_proposals(db.session, subject.id)
