@@ -1,7 +1,8 @@
 """The listing procedure (SPEC §4): one function per state change, each audited.
 
 Every function takes the session, the acting party and explicit data, checks
-the transition table of ``portal.rules.workflow``, computes its deadlines from
+who may take the step now (``portal.services.case_steps``, the answer the case page
+renders too), the transition table of ``portal.rules.workflow``, computes its deadlines from
 the case's own profile (``rules_of.case``: a ``profile`` argument of another city is
 never applied to it) and the bureau's calendar, flushes, and leaves the commit to the
 caller.

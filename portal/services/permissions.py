@@ -111,7 +111,3 @@ def require(verdict: Verdict, user: StaffUser | None) -> Actor:
         raise deny(verdict)
     return actor_of(user)
 
-
-def require_role(user: StaffUser | None, *roles: Role) -> Actor:
-    """The actor of a step open to ``roles`` (``None``: the system)."""
-    return require(by_role("step", user, roles), user)

@@ -36,9 +36,12 @@ Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
         # credit_repair → remove_case(CREDIT_REPAIRED) (approver); complaint → none.
         # A rejected objection clears the marker unless another objection is under review.
 
-Errors: :class:`SubmissionError` (bad data for this step),
-:class:`FilingRefused` (the window is closed), ``InvalidTransition``
-(wrong state), ``cases.PermissionDenied`` (role).
+Who may take each staff step, and when, is ``portal.services.filing_steps`` (the filing
+page renders the same answer): :func:`require_step` enforces it.
+
+Errors: :class:`SubmissionError` (bad data for this step; ``case_state`` / ``case_required``
+/ ``removal``: the case does not allow the grant), :class:`FilingRefused` (the window is
+closed), ``InvalidTransition`` (wrong state), ``cases.PermissionDenied`` (role).
 """
 from __future__ import annotations
 
