@@ -8,13 +8,13 @@
   temporary one (set by an admin) on the password page until it is changed.
 * :func:`may_read_complainant` is the one check for a named complainant's identity
   (name, phone, e-mail); :func:`filer_identity` applies it and audits each reading.
-* :data:`CASE_STEPS` mirrors the role checks of ``portal.services.cases`` for
-  the buttons of the case page, with the reason a step is not offered.
+* Which step of a case, a filing, a finding or the red list a user may take is not
+  answered here: the services answer it (``portal.services.case_steps``, ``filing_steps``,
+  ``grade_steps``) and enforce the same answer, so the pages offer exactly what succeeds.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from functools import wraps
 
 from flask import (
@@ -32,9 +32,10 @@ from flask_login import current_user, logout_user
 
 from portal import clock, labels
 from portal.extensions import db
-from portal.models import Case, Role, StaffUser, Submission
-from portal.rules.workflow import LISTED_STATES, CaseState, SubmissionKind
+from portal.models import Role, Submission
+from portal.rules.workflow import SubmissionKind
 from portal.services import audit
+from portal.services.permissions import CASE_ROLES
 from portal.services import staff as staff_service
 
 IDLE_LIMIT = dt.timedelta(minutes=30)
@@ -44,8 +45,8 @@ IDLE_LIMIT = dt.timedelta(minutes=30)
 SESSION_LIMIT = dt.timedelta(hours=12)
 SEEN_KEY = "staff_seen"
 SINCE_KEY = "staff_since"
-#: Roles that handle cases and submissions (the admin manages accounts and the calendar).
-CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
+#: CASE_ROLES: the roles that handle cases and submissions (the admin manages accounts and
+#: the calendar), as the services name them.
 #: Roles that handle complaints: the only ones that read a named complainant's identity.
 COMPLAINANT_READERS = CASE_ROLES
 ALL_ROLES = tuple(Role)
@@ -171,61 +172,3 @@ def touch_session() -> None:
     """Start the idle clock at login."""
     session.permanent = True
     session[SEEN_KEY] = session[SINCE_KEY] = clock.now().timestamp()
-
-
-# --------------------------------------------------------------------------
-# Steps of the listing procedure
-# --------------------------------------------------------------------------
-
-C = CaseState
-#: step -> (states in which it applies, roles that may take it)
-CASE_STEPS: dict[str, tuple[frozenset[CaseState], tuple[Role, ...]]] = {
-    "pre_notice": (frozenset({C.OPENED}), (Role.CLERK, Role.REVIEWER)),
-    "defence": (frozenset({C.PRE_NOTICED}), (Role.CLERK, Role.REVIEWER)),
-    "review": (frozenset({C.PRE_NOTICED, C.DEFENCE_FILED}), (Role.REVIEWER, Role.APPROVER)),
-    "propose": (frozenset({C.REVIEWED}), (Role.CLERK, Role.REVIEWER)),
-    "approve": (frozenset({C.PROPOSED}), (Role.APPROVER,)),
-    "send_back": (frozenset({C.PROPOSED}), (Role.APPROVER,)),
-    "publish": (frozenset({C.DECIDED}), (Role.CLERK, Role.APPROVER)),
-    "share": (LISTED_STATES, (Role.CLERK, Role.APPROVER)),
-    "remove": (LISTED_STATES, (Role.APPROVER,)),
-    "drop": (frozenset({C.OPENED, C.PRE_NOTICED, C.DEFENCE_FILED, C.REVIEWED}),
-             (Role.REVIEWER, Role.APPROVER)),
-}
-
-
-@dataclass(frozen=True)
-class StepState:
-    name: str
-    allowed: bool
-    reason: str | None = None
-    forbidden: bool = False     # refused for who the user is (403), not for timing
-
-
-def _roles_text(roles: tuple[Role, ...]) -> str:
-    return _(", ").join(labels.label(labels.ROLES, r) for r in roles)
-
-
-def step_state(case: Case, user: StaffUser, name: str, today: dt.date) -> StepState | None:
-    """Whether ``user`` may take step ``name`` now; None when the step does not apply at all."""
-    states, roles = CASE_STEPS[name]
-    if case.state not in states or (name == "share" and case.shared_on is not None):
-        return None
-    if user.role not in roles:
-        return StepState(name, False, _("This step is taken by: %(roles)s.",
-                                        roles=_roles_text(roles)), forbidden=True)
-    if name == "approve" and case.prepared_by_id == user.id:
-        return StepState(name, False, _(
-            "You prepared this proposal: a different approver must sign the decision "
-            "(four-eyes rule)."), forbidden=True)
-    if (name == "review" and case.state is C.PRE_NOTICED and case.defence_due_on
-            and today <= case.defence_due_on):
-        return StepState(name, False, _(
-            "The defence window is open until %(date)s; the review can be completed after it.",
-            date=case.defence_due_on.isoformat()))
-    return StepState(name, True)
-
-
-def case_steps(case: Case, user: StaffUser, today: dt.date) -> list[StepState]:
-    found = (step_state(case, user, name, today) for name in CASE_STEPS)
-    return [s for s in found if s is not None]

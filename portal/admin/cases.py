@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal import clock, labels, threshold_messages
 from portal.admin import access, forms, queries, scoping, subject_form
 from portal.admin.access import CASE_ROLES, role_required
-from portal.admin.messages import step_error
+from portal.admin.messages import step_error, step_reason
 from portal.admin.timeline import case_timeline
 from portal.extensions import db
 from portal.models import (
@@ -32,9 +32,10 @@ from portal.rules.workflow import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services import assignments, audit, cases, subjects
+from portal.services import assignments, audit, case_steps, cases, subjects
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
+from portal.services.permissions import FORBIDDEN, Verdict
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -73,26 +74,30 @@ def _assign_form(assignee_id: int | None, jurisdiction: str) -> forms.AssignForm
 
 
 def _render(case: Case, *, revealed: dict | None = None, step_forms: dict | None = None,
-            status: int = 200):
+            refused: dict | None = None, status: int = 200):
+    """The case page; ``refused``: a step just refused (its name, why, and the form with what
+    the user typed, shown again so nothing typed is lost)."""
     profile = load_profile(case.profile)
     calendar = load_calendar(db.session)
     today = clock.today()
     locale = str(get_locale())
     subject = case.subject
     # A bureau above reads its counties' cases but takes no step in them (谁认定、谁负责).
-    steps = access.case_steps(case, current_user, today) \
+    verdicts = case_steps.steps_for(current_user._get_current_object(), case, today) \
         if scoping.may_write(case.jurisdiction) else []
+    steps = [{"name": v.step, "allowed": v.allowed, "reason": None if v.allowed else step_reason(v)}
+             for v in verdicts]
     step_forms = step_forms or {}
-    for step in steps:
-        if step.allowed and step.name not in step_forms:
-            step_forms[step.name] = STEP_FORMS[step.name](prefix=step.name, formdata=None)
+    for step in verdicts:
+        if step.allowed and step.step not in step_forms:
+            step_forms[step.step] = STEP_FORMS[step.step](prefix=step.step, formdata=None)
     names = queries.staff_names(db.session, [case.prepared_by_id, case.approved_by_id,
                                              case.assignee_id])
     ground = profile.ground(case.ground)
     return render_template(
         "admin/case.html", case=case, subject=subject, profile=profile, ground=ground,
         timeline=case_timeline(case, profile, calendar, today, locale), steps=steps,
-        step_forms=step_forms, names=names, trail=queries.case_trail(db.session, case),
+        step_forms=step_forms, refused=refused, names=names, trail=queries.case_trail(db.session, case),
         revealed=revealed or {}, mask_ric=mask_ric, can_reveal=current_user.role in CASE_ROLES,
         local=clock.local,
         assign_form=_assign_form(case.assignee_id, case.jurisdiction), locale=locale, today=today,
@@ -268,34 +273,43 @@ def _done_message(name: str) -> str:
     }.get(name, _("Done."))
 
 
+def status_of(verdict: Verdict | None) -> int:
+    """403 for who the user is, 409 for the state or the time of the record."""
+    return 403 if verdict is not None and verdict.refusal == FORBIDDEN else 409
+
+
+def _refused(case: Case, name: str, form, message: str, status: int):
+    """The case page again, with the refusal and what the user typed (nothing is lost)."""
+    return _render(case, step_forms={name: form},
+                   refused={"name": name, "message": message,
+                            "kept": forms.typed_values(form)}, status=status)
+
+
 @bp.post("/<int:case_id>/step/<name>")
 @role_required(*CASE_ROLES)
 def step(case_id: int, name: str):
     if name not in STEP_FORMS:
         abort(404)
     case = _case(case_id, write=True)
-    state = access.step_state(case, current_user, name, clock.today())
-    if state is None:
-        flash(step_error(InvalidTransition("case", case.state.value, name)), "error")
-        return redirect(url_for(".show", case_id=case.id))
-    if not state.allowed:
-        if state.forbidden:
-            return access.denied(state.reason)
-        flash(state.reason, "error")
-        return redirect(url_for(".show", case_id=case.id))
     form = STEP_FORMS[name](prefix=name)
-    if not (form.validate_on_submit() and _date_in_order(name, case, form)):
+    valid = form.validate_on_submit()    # binds what was typed, kept on every refusal
+    verdict = case_steps.check(current_user._get_current_object(), case, name, clock.today())
+    if not verdict.allowed:
+        return _refused(case, name, form, step_reason(verdict), status_of(verdict))
+    if not (valid and _date_in_order(name, case, form)):
         flash(_("Please correct the marked fields."), "error")
         return _render(case, step_forms={name: form}, status=400)
     try:
         code = _run_step(name, case, form, current_app.config["PORTAL_LOOKUP_KEY"])
     except cases.PermissionDenied as exc:
         db.session.rollback()
-        return access.denied(step_error(exc))
-    except (cases.CaseError, InvalidTransition) as exc:
+        return _refused(case, name, form, step_error(exc), 403)
+    except (cases.NotYet, InvalidTransition) as exc:
         db.session.rollback()
-        flash(step_error(exc), "error")
-        return redirect(url_for(".show", case_id=case_id))
+        return _refused(case, name, form, step_error(exc), 409)
+    except cases.CaseError as exc:
+        db.session.rollback()
+        return _refused(case, name, form, step_error(exc), 400)
     db.session.commit()
     if code is not None:
         # Shown once: only a hash is stored. The page is not cached (no-store).

@@ -35,6 +35,26 @@ def not_in_future(form, field) -> None:
         raise ValidationError(_l("The date cannot lie in the future."))
 
 
+def typed_values(form) -> list[tuple[str, str]]:
+    """What the user typed in ``form``, as (label, text) pairs: shown again with a refusal so
+    nothing typed is lost (a date the browser sent that did not parse: as it was sent)."""
+    out = []
+    for field in form:
+        if field.type in ("CSRFTokenField", "HiddenField", "SubmitField", "FileField",
+                          "BooleanField"):
+            continue
+        if field.type in ("RadioField", "SelectField"):
+            value = dict((str(k), str(v)) for k, v, *_rest in field.iter_choices()
+                         ).get(str(field.data), "") if field.data and field.choices else ""
+        elif field.raw_data:
+            value = " ".join(str(v) for v in field.raw_data)
+        else:
+            value = "" if field.data in (None, False) else str(field.data)
+        if value.strip():
+            out.append((str(field.label.text), value))
+    return out
+
+
 #: the days a filter or a record can name (day_start() of year 1 or 9999 overflows)
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 

@@ -21,13 +21,13 @@ from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.extensions import db
-from portal.models import Subject, SubjectKind, Submission
+from portal.models import FindingSource, Subject, SubjectKind, Submission
 from portal.rules import grades as rules
 from portal.rules import identifiers, thresholds
 from portal.rules.workflow import SubmissionKind, SubmissionState
-from portal.services import cases, grades, subjects
+from portal.services import cases, grade_steps, grades, subjects
 
-RECORDERS = CASE_ROLES
+RECORDERS = grade_steps.COMPLAINT_ROLES
 
 
 def panel(submission: Submission) -> dict | None:
@@ -69,7 +69,9 @@ def _render(sub: Submission, *, finding_form=None, false_form=None, status: int 
         filer=access.filer_identity(sub),
         finding_form=finding_form,
         false_form=false_form or gf.FalseComplaintForm(prefix="false", formdata=None),
-        can_record=current_user.role in RECORDERS and scoping.may_write(sub.jurisdiction), gf=gf,
+        can_record=(grade_steps.can_record(current_user._get_current_object(),
+                                           FindingSource.COMPLAINT).allowed
+                    and scoping.may_write(sub.jurisdiction)), gf=gf,
         ground=profile.ground(profile.grading.false_complaint_ground)
         if profile.grading.false_complaint_ground else None, locale=str(get_locale())), status
 

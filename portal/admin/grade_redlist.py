@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import access, queries, scoping
+from portal.admin import queries, scoping
+from portal.admin import forms as admin_forms
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
@@ -21,7 +22,7 @@ from portal.extensions import db
 from portal.models import ProposalState, RedListEntry, RedListProposal, Role
 from portal.rules import grades as rules
 from portal.rules.profiles import load_profile
-from portal.services import cases, redlist
+from portal.services import cases, grade_steps, redlist
 
 
 def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
@@ -52,7 +53,13 @@ def _remove_form() -> gf.RemoveEntryForm:
 
 @role_required(*CASE_ROLES)
 def queue():
+    return _queue()
+
+
+def _queue(refused: dict | None = None, status: int = 200):
+    """The red-list queue; ``refused``: a decision just refused, why, and what was typed."""
     profile, today, mine = scoping.home_profile(), clock.today(), scoping.current()
+    user = current_user._get_current_object()
     if not rules.red_list_criteria(profile):
         return render_template("admin/grades/redlist.html", profile=profile, offered=False)
     pending = [p for p in redlist.pending_proposals(db.session) if mine.can_read(p.jurisdiction)]
@@ -79,10 +86,12 @@ def queue():
         by_entry=by_entry, names=names, locale=locale, gf=gf,
         criteria={c.code: c for c in rules.red_list_criteria(profile)},
         applicable=lambda p: [c.code for c in rules.applicable_criteria(profile, p.unit_type)],
-        can_decide=current_user.role is Role.APPROVER, me=current_user.id,
+        decision=lambda p: grade_steps.check_proposal(user, p, "admit"),
+        may_remove=lambda e: grade_steps.check_entry(user, e).allowed,
         admit_form=gf.AdmitForm(prefix="admit", formdata=None),
         refuse_form=gf.RefuseForm(prefix="refuse", formdata=None), remove_form=_remove_form(),
-        incentives=rules.red_list_rules(profile)[1], source=rules.red_list_rules(profile)[2])
+        incentives=rules.red_list_rules(profile)[1], source=rules.red_list_rules(profile)[2],
+        refused=refused), status
 
 
 def _proposal(proposal_id: int) -> RedListProposal:
@@ -94,16 +103,17 @@ def _proposal(proposal_id: int) -> RedListProposal:
     return found
 
 
-def _refused(exc: Exception, profile):
+def _refused(exc: Exception, profile, name: str, form):
+    """The queue again with the refusal and what was typed: 403 (who), 409 (the proposal or
+    entry was decided meanwhile), 400 (what was entered, the unit's obstacles)."""
     db.session.rollback()
     if isinstance(exc, cases.PermissionDenied):
-        if "four-eyes" in str(exc):
-            return access.denied(_("You proposed this unit: a different approver must decide "
-                                   "(four-eyes rule)."))
-        return access.denied(step_error(exc))
-    for message in refusal_messages(exc, profile, str(get_locale())):
-        flash(message, "error")
-    return redirect(url_for(".redlist"))
+        messages, status = [step_error(exc)], 403
+    else:
+        messages = refusal_messages(exc, profile, str(get_locale()))
+        status = 409 if exc.code in ("decided", "removed") else 400
+    return _queue({"name": name, "message": " ".join(messages),
+                   "kept": admin_forms.typed_values(form)}, status)
 
 
 @role_required(Role.APPROVER)
@@ -117,7 +127,7 @@ def admit(proposal_id: int):
         entry = redlist.admit(db.session, current_user._get_current_object(), proposal, profile,
                               current_app.config["PORTAL_LOOKUP_KEY"], clock.today(), form.note.data)
     except (cases.PermissionDenied, redlist.RedListError) as exc:
-        return _refused(exc, profile)
+        return _refused(exc, profile, proposal.proposal_no, form)
     db.session.commit()
     flash(_("%(name)s has been admitted to the red list.", name=entry.name), "info")
     return redirect(url_for(".redlist"))
@@ -129,13 +139,13 @@ def refuse(proposal_id: int):
     profile = load_profile(proposal.profile)
     form = gf.RefuseForm(prefix="refuse")
     if not form.validate_on_submit():
-        flash(_("State the reason."), "error")
-        return redirect(url_for(".redlist"))
+        return _refused(redlist.RedListError("reason_required"), profile, proposal.proposal_no,
+                        form)
     try:
         redlist.refuse(db.session, current_user._get_current_object(), proposal, form.reason.data,
                        clock.today())
     except (cases.PermissionDenied, redlist.RedListError) as exc:
-        return _refused(exc, profile)
+        return _refused(exc, profile, proposal.proposal_no, form)
     db.session.commit()
     flash(_("The red-list proposal has been refused."), "info")
     return redirect(url_for(".redlist"))
@@ -149,13 +159,14 @@ def remove(entry_id: int):
     scoping.guard(entry.jurisdiction, "red_list_entry", entry.public_id, write=True)
     form = _remove_form()
     if not form.validate_on_submit():
-        flash(_("Choose a reason and write a note."), "error")
-        return redirect(url_for(".redlist"))
+        db.session.rollback()
+        return _queue({"name": entry.name, "message": _("Choose a reason and write a note."),
+                       "kept": admin_forms.typed_values(form)}, 400)
     try:
         redlist.remove(db.session, current_user._get_current_object(), entry, form.reason.data,
                        form.note.data, clock.today())
     except (cases.PermissionDenied, redlist.RedListError) as exc:
-        return _refused(exc, load_profile(entry.profile))
+        return _refused(exc, load_profile(entry.profile), entry.name, form)
     db.session.commit()
     flash(_("%(name)s has been removed from the red list.", name=entry.name), "info")
     return redirect(url_for(".redlist"))

@@ -20,21 +20,23 @@ from flask_login import current_user
 
 from portal import clock, threshold_messages
 from portal.admin import access, grade_complaints, grade_redlist, scoping, subject_form
+from portal.admin import forms as admin_forms
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.extensions import db
-from portal.models import Case, FindingSource, GradeFinding, Role, Subject, SubjectKind
+from portal.models import Case, FindingSource, GradeFinding, Subject, SubjectKind
 from portal.rules import grades as rules
 from portal.rules import identifiers, thresholds
 from portal.rules.identifiers import mask_ric
 from portal.rules.profiles import load_profile
 from portal.security import lookup_hash
-from portal.services import cases, grades, redlist, subjects
+from portal.services import cases, grade_steps, grades, redlist, subjects
 
 bp = Blueprint("grades", __name__, url_prefix="/grades")
-RECORDERS = (Role.CLERK, Role.REVIEWER)
-ENDERS = (Role.REVIEWER, Role.APPROVER)
+#: who may open the pages of these steps (each step itself asks ``grade_steps``)
+RECORDERS = grade_steps.RECORD_ROLES
+ENDERS = grade_steps.END_ROLES
 
 
 def _subject(subject_id: int) -> Subject:
@@ -115,7 +117,8 @@ def _last_day(until):
     return until - dt.timedelta(days=1) if until else None
 
 
-def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: int = 200):
+def _render(subject: Subject, *, finding_form=None, proposal_form=None, refused=None,
+            status: int = 200):
     profile, today, locale = scoping.home_profile(), clock.today(), str(get_locale())
     mine = scoping.current()
     # a subject is in the one register of all bureaus; its findings are each bureau's own
@@ -123,7 +126,7 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
                 if mine.can_read(f.jurisdiction)]
     standing = rules.standing(findings, today, profile)
     kind = subject.kind.value
-    role = current_user.role
+    user = current_user._get_current_object()
     if finding_form is None:
         finding_form = gf.FindingForm(prefix="finding", formdata=None)
     finding_form.code.choices = gf.code_choices(profile, kind, locale)
@@ -147,13 +150,16 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, status: 
         last_day=lambda f: _last_day(rules.counts_until(f.found_on, rules.counts_for(profile, f.grade))),
         standing_last=_last_day(standing.until),
         serious_ground=lambda f: rules.serious_ground(profile, f.behaviour_code, kind),
-        can_record=role in RECORDERS, can_end=role in ENDERS, can_open=role in RECORDERS,
-        can_propose=role in RECORDERS and offers_red_list, offers_red_list=offers_red_list,
+        can_record=grade_steps.can_record(user).allowed,
+        may_end=lambda f: grade_steps.check_finding(user, f, "withdraw").allowed,
+        may_open=lambda f: grade_steps.check_finding(user, f, "open_case").allowed,
+        can_propose=grade_steps.can_propose(user).allowed and offers_red_list,
+        offers_red_list=offers_red_list,
         red_entries=[e for e in redlist.current_entries(db.session, today, subject.id)
                      if mine.can_read(e.jurisdiction)],
         pending=[p for p in redlist.pending_proposals(db.session, subject.id)
                  if mine.can_read(p.jurisdiction)], obstacles=obstacles,
-        may_change=scoping.may_write,
+        may_change=scoping.may_write, refused=refused,
         finding_form=finding_form, proposal_form=proposal_form,
         end_form=gf.EndFindingForm(prefix="end", formdata=None), empty_form=gf.EmptyForm(),
         case_form_for=lambda f: gf.FindingCaseForm(prefix=f"case{f.id}", formdata=None,
@@ -239,19 +245,24 @@ def _finding(finding_id: int) -> GradeFinding:
 def end(finding_id: int):
     finding = _finding(finding_id)
     form = gf.EndFindingForm(prefix="end")
+
+    def refused(message: str, status: int):
+        """The subject page again with why and the reason typed (nothing typed is lost)."""
+        return _render(finding.subject, status=status, refused={
+            "name": finding.finding_no, "message": message,
+            "kept": admin_forms.typed_values(form)})
+
     if not form.validate_on_submit():
-        flash(_("State the reason."), "error")
-        return redirect(url_for(".subject", subject_id=finding.subject_id))
+        return refused(_("State the reason."), 400)
     step = grades.annul_finding if form.action.data == "annul" else grades.withdraw_finding
     try:
         step(db.session, current_user._get_current_object(), finding, form.reason.data, clock.today())
     except cases.PermissionDenied as exc:
         db.session.rollback()
-        return access.denied(step_error(exc))
+        return refused(step_error(exc), 403)
     except grades.GradeError as exc:
         db.session.rollback()
-        flash(gf.grade_error(exc.code), "error")
-        return redirect(url_for(".subject", subject_id=finding.subject_id))
+        return refused(gf.grade_error(exc.code), 409 if exc.code == "not_live" else 400)
     db.session.commit()
     flash(_("The finding no longer counts towards the grade."), "info")
     return redirect(url_for(".subject", subject_id=finding.subject_id))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from portal import labels
 from portal.rules.workflow import InvalidTransition
 from portal.services.cases import CaseError
-from portal.services.permissions import PermissionDenied
+from portal.services.permissions import FORBIDDEN, PermissionDenied, Verdict
 from portal.services.staff import MIN_PASSWORD_LENGTH
 
 
@@ -62,8 +63,39 @@ def removal_error(code: str) -> str:
     }.get(code, _("The step could not be taken."))
 
 
+def step_reason(verdict: Verdict) -> str:
+    """Why a step is not offered, in the user's language (``portal.services.permissions``)."""
+    reason = verdict.reason
+    if reason == "role":
+        return _("This step is taken by: %(roles)s.", roles=_(", ").join(
+            labels.label(labels.ROLES, r) for r in verdict.roles))
+    if reason == "four_eyes":
+        if verdict.step in ("admit", "refuse"):
+            return _("You proposed this unit: a different approver must decide (four-eyes rule).")
+        return _("You prepared this proposal: a different approver must sign the decision "
+                 "(four-eyes rule).")
+    if reason == "staff_only" or verdict.refusal == FORBIDDEN:
+        return _("Your role may not take this step.")
+    if reason == "defence_window":
+        return _("The defence window is open until %(date)s; the review can be completed after it.",
+                 date=verdict.until.isoformat())
+    if reason == "shared":
+        return _("The upload to the sharing platform has already been recorded.")
+    if reason == "case_state":
+        return _("The case is not in a state in which this decision can take effect.")
+    if reason == "case_required":
+        return _("This filing is not linked to a case.")
+    if reason == "removal":
+        return removal_error(verdict.detail or "")
+    return _("This step is not possible in the case's current state; the page may be out of "
+             "date.")
+
+
 def step_error(exc: Exception) -> str:
     """A refused step of the listing procedure, in the user's language."""
+    verdict = getattr(exc, "verdict", None)
+    if isinstance(verdict, Verdict):
+        return step_reason(verdict)
     if isinstance(exc, PermissionDenied):
         if "four-eyes" in str(exc):
             return _("A different approver must sign the decision (four-eyes rule).")
@@ -75,12 +107,8 @@ def step_error(exc: Exception) -> str:
         text = str(exc)
         if "defence window closed" in text:
             return _("The defence arrived after the defence window closed.")
-        if "defence window is still open" in text:
-            return _("The defence window is still open; the review can be completed after it.")
         if "does not apply" in text:
             return _("This ground does not apply to this kind of subject.")
-        if "only a decided case" in text:
-            return _("Only a decided case can be uploaded to the sharing platform.")
         if "removal not possible" in text:
             return removal_error(text.rsplit(": ", 1)[-1])
     return _("The step could not be taken.")

@@ -9,16 +9,17 @@ from flask_login import current_user
 from portal import clock, labels
 from portal.admin import access, forms, grade_complaints, queries, scoping
 from portal.admin.access import CASE_ROLES, role_required
-from portal.admin.messages import step_error
+from portal.admin.messages import step_error, step_reason
 from portal.admin.timeline import basis_label
 from portal.attachments import send_attachment
 from portal.extensions import db
 from portal.models import Attachment, Case, StaffUser, Submission
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import InvalidTransition, SubmissionKind, SubmissionState
-from portal.services import assignments, audit, cases, submissions
+from portal.services import assignments, audit, case_steps, cases, filing_steps, submissions
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
+from portal.services.permissions import FORBIDDEN
 
 bp = Blueprint("queues", __name__)
 S = SubmissionState
@@ -124,32 +125,76 @@ def _assign_form(submission: Submission) -> forms.AssignForm:
     return form
 
 
-def _decide_form(submission: Submission, formdata=None) -> forms.DecideForm:
-    """Only a filing under review can be granted; one may be rejected at any open stage."""
+def _decide_form(formdata=None) -> forms.DecideForm:
     kwargs = {} if formdata is not False else {"formdata": None}
-    form = forms.DecideForm(prefix="decide", **kwargs)
-    if submission.state is not S.UNDER_REVIEW:
-        form.outcome.choices = [c for c in form.outcome.choices if c[0] == "rejected"]
-    return form
+    return forms.DecideForm(prefix="decide", **kwargs)
 
 
-def _render(submission: Submission, material=None, decide=None, status: int = 200):
+#: the outcome the decide form names -> the step it takes
+OUTCOME_STEPS = {"corrected": "grant_corrected", "fell": "grant_fell"}
+
+
+def _decision_step(submission: Submission, form: forms.DecideForm) -> str:
+    if form.outcome.data != "granted":
+        return "reject"
+    if submission.kind is SubmissionKind.OBJECTION:
+        return OUTCOME_STEPS.get(form.objection_outcome.data, "grant_corrected")
+    return "grant"
+
+
+def _offer(form: forms.DecideForm, allowed: set[str]) -> None:
+    """Offer in the decide form only the outcomes the user may record now (the services refuse
+    the others: a clerk cannot grant a defence, which drops the case)."""
+    outcomes = {"granted": bool(allowed & {"grant", *OUTCOME_STEPS.values()}),
+                "rejected": "reject" in allowed}
+    form.outcome.choices = [c for c in form.outcome.choices if outcomes[c[0]]]
+    form.objection_outcome.choices = [c for c in form.objection_outcome.choices
+                                      if OUTCOME_STEPS[c[0]] in allowed]
+
+
+def _step_labels(form: forms.DecideForm) -> dict[str, str]:
+    outcomes = dict(form.outcome.choices)
+    found = {"accept": _("Accept for review"), "request_material": _("Request more material"),
+             "grant": str(outcomes["granted"]), "reject": str(outcomes["rejected"])}
+    for key, label in form.objection_outcome.choices:
+        found[OUTCOME_STEPS[key]] = f"{outcomes['granted']}: {label}"
+    return found
+
+
+def _render(submission: Submission, material=None, decide=None, refused: dict | None = None,
+            status: int = 200):
+    """The filing page; ``refused``: a step just refused, with why and what was typed."""
     case, profile = _profile_for(submission)
     calendar, today = load_calendar(db.session), clock.today()
     due = queries.due_of(submission.due_on, submission.kind.value, today, calendar,
                          submission.due_provisional,
                          paused=bool(profile.supplement_pauses_clock and submission.paused_since))
     names = queries.staff_names(db.session, [submission.assignee_id])
+    user = current_user._get_current_object()
     handler = current_user.role in CASE_ROLES and scoping.may_write(submission.jurisdiction)
+    verdicts = filing_steps.steps_for(user, submission, case, today, calendar) if handler else []
+    allowed = {v.step for v in verdicts if v.allowed}
+    decide_form = decide or _decide_form(formdata=False)
+    labels_of = _step_labels(decide_form)
+    _offer(decide_form, allowed)
+    can_decide = bool(decide_form.outcome.choices)
+    if refused is not None:
+        on_page = {"request_material"} & allowed
+        if can_decide:
+            on_page |= {"grant", "reject", *OUTCOME_STEPS.values()}
+        if refused["name"] in on_page:
+            refused = dict(refused, kept=[])   # its form is on the page with what was typed
     return render_template(
         "admin/submission.html", submission=submission, case=case, profile=profile, deadline=due,
         names=names, trail=queries.submission_trail(db.session, submission),
-        can_accept=handler and submission.state is S.RECEIVED,
-        can_request=handler and submission.state is S.UNDER_REVIEW,
-        can_decide=handler and submission.state in (S.RECEIVED, S.UNDER_REVIEW,
-                                                    S.AWAITING_MATERIAL),
+        can_accept="accept" in allowed, can_request="request_material" in allowed,
+        can_decide=can_decide, refused=refused, step_labels=labels_of,
+        not_offered=[(labels_of[v.step], step_reason(v)) for v in verdicts if not v.allowed],
+        can_open_case=(submission.kind is SubmissionKind.COMPLAINT
+                       and submission.state in (S.UNDER_REVIEW, S.GRANTED)
+                       and case_steps.can_open(user).allowed),
         material_form=material or forms.MaterialForm(prefix="material", formdata=None),
-        decide_form=decide or _decide_form(submission, formdata=False),
+        decide_form=decide_form,
         assign_form=_assign_form(submission), handler=handler, local=clock.local,
         filer=access.filer_identity(submission),
         basis_label=basis_label, grade_panel=grade_complaints.panel(submission) if handler else None,
@@ -162,11 +207,32 @@ def submission(submission_id: int):
     return _render(_submission(submission_id))
 
 
-def _refused(submission: Submission, exc: Exception):
+class _Refusal(Exception):
+    def __init__(self, verdict):
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+def _check(submission: Submission, step: str) -> Exception | None:
+    """The refusal of ``step`` before anything typed is examined (None: allowed)."""
+    verdict = filing_steps.check(current_user._get_current_object(), submission,
+                                 db.session.get(Case, submission.case_id) if submission.case_id
+                                 else None, step, clock.today(), load_calendar(db.session))
+    return None if verdict.allowed else _Refusal(verdict)
+
+
+def _refused(submission: Submission, exc: Exception, step: str, *, material=None, decide=None):
+    """The filing page again with the refusal and what the user typed: 403 for who the user
+    is, 409 for the state of the filing or its case, 400 for what was entered."""
     db.session.rollback()
+    verdict = getattr(exc, "verdict", None)
     if isinstance(exc, cases.PermissionDenied):
-        return access.denied(step_error(exc))
-    if isinstance(exc, submissions.SubmissionError):
+        message, status = step_error(exc), 403
+    elif verdict is not None:
+        message, status = step_reason(verdict), 403 if verdict.refusal == FORBIDDEN else 409
+    elif isinstance(exc, InvalidTransition):
+        message, status = step_error(exc), 409
+    elif isinstance(exc, submissions.SubmissionError):
         message = {
             "note_required": _("Say what material is needed."),
             "reasons_required": _("A decision states its reasons."),
@@ -175,10 +241,12 @@ def _refused(submission: Submission, exc: Exception):
             "case_state": _("The case is not in a state in which this decision can take effect."),
             "case_required": _("This filing is not linked to a case."),
         }.get(exc.code, _("The step could not be taken."))
+        status = 409 if exc.code in ("case_state", "case_required") else 400
     else:
-        message = step_error(exc)
-    flash(message, "error")
-    return redirect(url_for(".submission", submission_id=submission.id))
+        message, status = step_error(exc), 400
+    form = decide if decide is not None else material
+    return _render(submission, material=material, decide=decide, status=status, refused={
+        "name": step, "message": message, "kept": forms.typed_values(form) if form else []})
 
 
 @bp.post("/submissions/<int:submission_id>/accept")
@@ -191,7 +259,7 @@ def accept(submission_id: int):
                                       load_calendar(db.session), clock.today())
     except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
             submissions.SubmissionError) as exc:
-        return _refused(sub, exc)
+        return _refused(sub, exc, "accept")
     db.session.commit()
     flash(_("The filing is under review."), "info")
     return redirect(url_for(".submission", submission_id=sub.id))
@@ -202,7 +270,11 @@ def accept(submission_id: int):
 def material(submission_id: int):
     sub = _submission(submission_id, write=True)
     form = forms.MaterialForm(prefix="material")
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    refusal = _check(sub, "request_material")
+    if refusal is not None:
+        return _refused(sub, refusal, "request_material", material=form)
+    if not valid:
         return _render(sub, material=form, status=400)
     _case, profile = _profile_for(sub)
     try:
@@ -211,7 +283,7 @@ def material(submission_id: int):
                                      load_calendar(db.session))
     except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
             submissions.SubmissionError) as exc:
-        return _refused(sub, exc)
+        return _refused(sub, exc, "request_material", material=form)
     db.session.commit()
     flash(_("More material has been requested; the party sees your note."), "info")
     return redirect(url_for(".submission", submission_id=sub.id))
@@ -221,8 +293,13 @@ def material(submission_id: int):
 @role_required(*CASE_ROLES)
 def decide(submission_id: int):
     sub = _submission(submission_id, write=True)
-    form = _decide_form(sub)
-    if not form.validate_on_submit():
+    form = _decide_form()
+    valid = form.validate_on_submit()
+    step = _decision_step(sub, form)
+    refusal = _check(sub, step)
+    if refusal is not None:
+        return _refused(sub, refusal, step, decide=form)
+    if not valid:
         return _render(sub, decide=form, status=400)
     _case, profile = _profile_for(sub)
     outcome = None
@@ -237,7 +314,7 @@ def decide(submission_id: int):
                            clock.today(), outcome=outcome)
     except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
             submissions.SubmissionError) as exc:
-        return _refused(sub, exc)
+        return _refused(sub, exc, step, decide=form)
     db.session.commit()
     flash(_("The decision has been recorded; the party sees it with its reasons."), "info")
     return redirect(url_for(".submission", submission_id=sub.id))

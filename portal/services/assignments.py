@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import Case, StaffUser, Submission
-from portal.services import audit, scope
+from portal.services import audit, case_steps, filing_steps, scope
 from portal.services.audit import Actor
-from portal.services.permissions import PermissionDenied
+from portal.services.permissions import PermissionDenied, Verdict, require
 
 
 def _check(session: Session, user: StaffUser, assignee: StaffUser | None,
-           jurisdiction: str) -> Actor:
+           jurisdiction: str, verdict: Verdict) -> Actor:
     if user is None or not user.active:
         raise PermissionDenied("only an active staff member assigns work")
+    require(verdict, user)
     scope.require(session, user, jurisdiction)
     if assignee is not None and not assignee.active:
         raise PermissionDenied("work can only be assigned to an active staff member")
@@ -28,7 +30,8 @@ def _name(session: Session, user_id: int | None) -> str | None:
 
 def assign_case(session: Session, user: StaffUser, case: Case, assignee: StaffUser | None) -> bool:
     """Set the case's handler (``None``: unassigned); False when nothing changed."""
-    actor = _check(session, user, assignee, case.jurisdiction)
+    actor = _check(session, user, assignee, case.jurisdiction,
+                   case_steps.check(user, case, "assign"))
     new_id = assignee.id if assignee else None
     if case.assignee_id == new_id:
         return False
@@ -41,7 +44,8 @@ def assign_case(session: Session, user: StaffUser, case: Case, assignee: StaffUs
 
 def assign_submission(session: Session, user: StaffUser, submission: Submission,
                       assignee: StaffUser | None) -> bool:
-    actor = _check(session, user, assignee, submission.jurisdiction)
+    actor = _check(session, user, assignee, submission.jurisdiction,
+                   filing_steps.check(user, submission, None, "assign", clock.today()))
     new_id = assignee.id if assignee else None
     if submission.assignee_id == new_id:
         return False

@@ -1,7 +1,8 @@
 """The listing procedure (SPEC §4): one function per state change, each audited.
 
 Every function takes the session, the acting party and explicit data, checks
-the transition table of ``portal.rules.workflow``, computes its deadlines from
+who may take the step now (``portal.services.case_steps``, the answer the case page
+renders too), the transition table of ``portal.rules.workflow``, computes its deadlines from
 the case's own profile (``rules_of.case``: a ``profile`` argument of another city is
 never applied to it) and the bureau's calendar, flushes, and leaves the commit to the
 caller.
@@ -15,26 +16,55 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import Case, CaseOrigin, Role, StaffUser, Subject
+from portal.models import Case, CaseOrigin, StaffUser, Subject
 from portal.rules import terms, thresholds
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import (
     EVER_LISTED_STATES,
-    LISTED_STATES,
     CaseState,
+    InvalidTransition,
     RemovalReason,
     check_case,
 )
 from portal.security import hash_code, new_code
-from portal.services import audit, numbering, publication, redlist, rules_of, scope
+from portal.services import audit, case_steps, numbering, publication, redlist, rules_of, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
-from portal.services.permissions import PermissionDenied, require_role
+from portal.services import permissions
+from portal.services.permissions import (  # noqa: F401  (PermissionDenied: cases' errors)
+    TIMING,
+    PermissionDenied,
+    Verdict,
+    actor_of,
+    deny,
+)
 
 
 class CaseError(ValueError):
     """The step is not possible with these data (wrong ground, missing date…)."""
+
+
+class NotYet(CaseError):
+    """The step is not possible yet (``verdict.until``: the last day it must wait through)."""
+
+    def __init__(self, verdict: Verdict):
+        self.verdict = verdict
+        super().__init__(f"{verdict.step}: {verdict.reason} until {verdict.until}")
+
+
+def require_step(user: StaffUser | None, case: Case, step: str,
+                 today: dt.date | None = None) -> Actor:
+    """The actor of ``step`` when ``case_steps.check`` allows it; else the refusal:
+    :class:`PermissionDenied` (who), :class:`NotYet` (when), ``InvalidTransition`` (state)."""
+    verdict = case_steps.check(user, case, step, today)
+    if verdict.allowed:
+        return actor_of(user)
+    if verdict.forbidden:
+        raise deny(verdict)
+    if verdict.refusal == TIMING:
+        raise NotYet(verdict)
+    raise InvalidTransition("case", case.state.value, step)
 
 
 class BelowThreshold(CaseError):
@@ -113,7 +143,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
     """立案 under the rules of ``data.jurisdiction`` (its profile; ``profile`` when none is
     named). ``actor``: a business system (``user`` is then None); its case stays unassigned."""
     if actor is None or user is not None:
-        actor = require_role(user, Role.CLERK, Role.REVIEWER)
+        actor = permissions.require(case_steps.can_open(user), user)
     scope.require(session, user, data.jurisdiction or profile.code)
     bureau = rules_of.bureau(session, data.jurisdiction or profile.code)
     if data.jurisdiction and data.jurisdiction != profile.code:
@@ -155,7 +185,7 @@ def open_case(session: Session, user: StaffUser | None, profile: Profile, subjec
 def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                      calendar: WorkCalendar, served_on: dt.date) -> str:
     """Serve the 事先告知书; returns the party's access code (shown once, printed on the letter)."""
-    actor = require_role(user, Role.CLERK, Role.REVIEWER)
+    actor = require_step(user, case, "pre_notice")
     profile = rules_of.case(case, profile)
     due = terms.deadline(profile, "defence_window", served_on, calendar)
     code = new_code()
@@ -168,6 +198,9 @@ def serve_pre_notice(session: Session, user: StaffUser | None, case: Case, profi
 
 
 def record_defence(session: Session, actor: Actor, case: Case, received_on: dt.date) -> None:
+    """A statement and defence: the party's own filing, or one staff record from paper."""
+    if actor.staff_id is not None:
+        require_step(session.get(StaffUser, actor.staff_id), case, "defence")
     if case.defence_due_on and received_on > case.defence_due_on:
         raise CaseError("the defence window closed on %s" % case.defence_due_on)
     _transition(session, case, CaseState.DEFENCE_FILED, actor, "case.defence",
@@ -177,14 +210,12 @@ def record_defence(session: Session, actor: Actor, case: Case, received_on: dt.d
 def complete_review(session: Session, user: StaffUser | None, case: Case, today: dt.date,
                     note: str = "") -> None:
     """复核: after a defence, or once the window has lapsed without one."""
-    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
-    if case.state is CaseState.PRE_NOTICED and case.defence_due_on and today <= case.defence_due_on:
-        raise CaseError("the defence window is still open until %s" % case.defence_due_on)
+    actor = require_step(user, case, "review", today)
     _transition(session, case, CaseState.REVIEWED, actor, "case.review", {"note": note})
 
 
 def propose_listing(session: Session, user: StaffUser | None, case: Case) -> None:
-    actor = require_role(user, Role.CLERK, Role.REVIEWER)
+    actor = require_step(user, case, "propose")
     if user is not None:
         case.prepared_by_id = user.id
     _transition(session, case, CaseState.PROPOSED, actor, "case.propose")
@@ -197,9 +228,7 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
     Computes the term (with the repeat rule) and the publication and sharing
     deadlines. Returns a fresh access code for the decision letter.
     """
-    actor = require_role(user, Role.APPROVER)
-    if user is not None and user.id == case.prepared_by_id:
-        raise PermissionDenied("four-eyes rule: the approver must not be the preparer")
+    actor = require_step(user, case, "approve")
     profile = rules_of.case(case, profile)
     # Counted again now: another listing of the subject may have been decided since opening.
     case.prior_listings = prior_listings(session, case.subject, profile, exclude_case_id=case.id)
@@ -223,18 +252,18 @@ def approve_listing(session: Session, user: StaffUser | None, case: Case, profil
 
 
 def send_back(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
-    actor = require_role(user, Role.APPROVER)
+    actor = require_step(user, case, "send_back")
     _transition(session, case, CaseState.REVIEWED, actor, "case.send_back", {"reason": reason})
 
 
 def drop_case(session: Session, user: StaffUser | None, case: Case, reason: str) -> None:
-    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_step(user, case, "drop")
     _transition(session, case, CaseState.DROPPED, actor, "case.drop", {"reason": reason})
 
 
 def publish_case(session: Session, user: StaffUser | None, case: Case, profile: Profile,
                  key: str, published_on: dt.date) -> None:
-    actor = require_role(user, Role.CLERK, Role.APPROVER)
+    actor = require_step(user, case, "publish")
     profile = rules_of.case(case, profile)
     case.published_on = published_on
     _transition(session, case, CaseState.PUBLISHED, actor, "case.publish",
@@ -245,10 +274,8 @@ def publish_case(session: Session, user: StaffUser | None, case: Case, profile: 
 
 def mark_shared(session: Session, user: StaffUser | None, case: Case, shared_on: dt.date) -> None:
     """Record the upload to the credit-information sharing platform (Jiamusi art. 9)."""
-    actor = require_role(user, Role.CLERK, Role.APPROVER)
+    actor = require_step(user, case, "share")
     scope.require(session, user, case.jurisdiction)
-    if case.state not in LISTED_STATES:
-        raise CaseError("only a decided case can be shared")
     case.shared_on = shared_on
     audit.record(session, actor, "case.share", "case", case.case_no,
                  {"shared_on": shared_on, "due": case.share_due_on})
@@ -259,7 +286,7 @@ def remove_case(session: Session, user: StaffUser | None, case: Case, profile: P
                 reason: RemovalReason, removed_on: dt.date, note: str = "",
                 calendar: WorkCalendar | None = None) -> None:
     """移出: ends the measures at once (art. 13) and publishes a removal notice (art. 14)."""
-    actor = require_role(user, Role.APPROVER)
+    actor = require_step(user, case, "remove")
     scope.require(session, user, case.jurisdiction)
     profile = rules_of.case(case, profile)
     if case.decided_on is not None:
@@ -284,11 +311,9 @@ def correct_facts(session: Session, user: StaffUser | None, case: Case, profile:
     """An upheld objection that corrects the facts (or reasons) of a listing that stands
     (Shanghai art. 9): the case and its public entry carry the corrected text from now on,
     the search index follows through the outbox, and the audit keeps both versions."""
-    actor = require_role(user, Role.REVIEWER, Role.APPROVER)
+    actor = require_step(user, case, "correct")
     scope.require(session, user, case.jurisdiction)
     profile = rules_of.case(case, profile)
-    if case.state is not CaseState.PUBLISHED:
-        raise CaseError("only a published listing can be corrected")
     facts = (facts or "").strip()
     reasons = (reasons or "").strip()
     if not facts and not reasons:

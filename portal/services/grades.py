@@ -34,7 +34,6 @@ from portal.models import (
     FindingSource,
     FindingStatus,
     GradeFinding,
-    Role,
     StaffUser,
     Subject,
     SubjectKind,
@@ -44,14 +43,18 @@ from portal.rules import grades as rules
 from portal.rules import thresholds
 from portal.rules.profiles import Profile
 from portal.rules.workflow import SubmissionKind, SubmissionState
-from portal.services import audit, cases, numbering, rules_of, scope, subjects
-from portal.services.permissions import require_role
+from portal.services import audit, cases, grade_steps, numbering, rules_of, scope, subjects
+from portal.services.permissions import Verdict, require
 
-RECORD_ROLES = (Role.CLERK, Role.REVIEWER)
-#: Whoever decides a complaint (any case role) records what it revealed.
-COMPLAINT_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
-COMPLAINT_SOURCES = (FindingSource.COMPLAINT, FindingSource.FALSE_COMPLAINT)
-WITHDRAW_ROLES = (Role.REVIEWER, Role.APPROVER)
+
+def _enforce(verdict: Verdict, user: StaffUser | None):
+    """The actor of an allowed step; ``PermissionDenied`` (who) or :class:`GradeError`
+    (``not_live``, ``case_opened``: the finding's state)."""
+    actor = require(verdict, user)
+    if not verdict.allowed:
+        raise GradeError(verdict.reason)
+    return actor
+
 ORIGIN_OF = {FindingSource.INSPECTION: CaseOrigin.INSPECTION, FindingSource.CASE: CaseOrigin.INSPECTION,
              FindingSource.COMPLAINT: CaseOrigin.REPORT, FindingSource.FALSE_COMPLAINT: CaseOrigin.REPORT}
 
@@ -154,7 +157,7 @@ def record_finding(session: Session, user: StaffUser | None, profile: Profile, s
                    jurisdiction: str | None = None) -> GradeFinding:
     """A finding of ``jurisdiction`` (a complaint's: the bureau it was addressed to; a case's:
     its bureau; ``None``: the one seeded from ``profile``), under that jurisdiction's profile."""
-    actor = require_role(user, *(COMPLAINT_ROLES if data.source in COMPLAINT_SOURCES else RECORD_ROLES))
+    actor = require(grade_steps.can_record(user, data.source), user)
     jurisdiction = jurisdiction or data.jurisdiction_for(profile)
     scope.require(session, user, jurisdiction)
     profile = rules_of.jurisdiction(session, jurisdiction, profile)
@@ -221,7 +224,7 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
     for it); the person is registered like any subject (validated, keyed hash).
     Raises ``subjects.SubjectError`` for an invalid ID number.
     """
-    require_role(user, *COMPLAINT_ROLES)
+    require(grade_steps.can_record(user, FindingSource.FALSE_COMPLAINT), user)
     scope.require(session, user, submission.jurisdiction)
     if submission.kind is not SubmissionKind.COMPLAINT:
         raise GradeError("complaint_required")
@@ -241,13 +244,13 @@ def record_false_complaint(session: Session, user: StaffUser | None, profile: Pr
 
 def _end(session: Session, user: StaffUser | None, finding: GradeFinding, status: FindingStatus,
          reason: str, today: dt.date) -> None:
-    actor = require_role(user, *WITHDRAW_ROLES)
+    step = "annul" if status is FindingStatus.ANNULLED else "withdraw"
+    actor = require(grade_steps.check_finding(user, finding, step), user)
     scope.require(session, user, finding.jurisdiction)
     reason = (reason or "").strip()
     if not reason:
         raise GradeError("reason_required")
-    if finding.status is not FindingStatus.LIVE:
-        raise GradeError("not_live")
+    _enforce(grade_steps.check_finding(user, finding, step), user)
     finding.status, finding.status_on, finding.status_reason = status, today, reason
     finding.status_by_id = user.id if user else None
     audit.record(session, actor, f"grade.finding.{status.value}", "grade_finding", finding.finding_no,
@@ -276,12 +279,8 @@ def open_case_from_finding(session: Session, user: StaffUser | None, profile: Pr
     ``figures``: what the ground's threshold needs (Zhengzhou ZS2: months and amount of the
     arrears); a finding records none, so they are given when the case is opened. Raises
     ``cases.BelowThreshold`` when they do not reach it."""
-    require_role(user, Role.CLERK, Role.REVIEWER)
+    _enforce(grade_steps.check_finding(user, finding, "open_case"), user)
     scope.require(session, user, finding.jurisdiction)
-    if finding.status is not FindingStatus.LIVE:
-        raise GradeError("not_live")
-    if finding.listing_case_id is not None:
-        raise GradeError("case_opened")
     profile = rules_of.own(finding, profile)
     subject = finding.subject
     ground = rules.serious_ground(profile, finding.behaviour_code, subject.kind.value)

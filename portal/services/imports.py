@@ -32,7 +32,6 @@ from portal.models import (
     CaseReportData,
     ImportBatch,
     ImportStatus,
-    Role,
     StaffUser,
     Subject,
     SubjectKind,
@@ -40,9 +39,9 @@ from portal.models import (
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState
 from portal.security import lookup_hash
-from portal.services import audit, cases, rules_of, scope, subjects, uploads
+from portal.services import audit, case_steps, cases, rules_of, scope, subjects, uploads
 from portal.services.audit import Actor
-from portal.services.permissions import PermissionDenied
+from portal.services.permissions import require
 from portal.services.report_files import FileProblem, read_rows
 from portal.services.report_format import ReportFormat, report_format
 from portal.services.report_rows import RowResult, validate_rows
@@ -54,7 +53,7 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 2000
 #: A case in any other state is still open: a second case on the same ground is refused.
 CLOSED_STATES = (CaseState.DROPPED, CaseState.REMOVED)
-OPENING_ROLES = (Role.CLERK, Role.REVIEWER)     # who opens cases (services.cases.open_case)
+OPENING_ROLES = case_steps.CASE_STEPS["open"].roles     # who opens cases
 #: Values kept for the export that have no column on the case (never an ID number).
 REPORT_KEYS = ("date", "other", "insured", "months", "collection", "remarks", "violations",
                "cause", "extras")
@@ -92,9 +91,7 @@ def limits(config) -> tuple[int, int]:
 
 
 def _actor(user: StaffUser) -> Actor:
-    if user.role not in OPENING_ROLES:
-        raise PermissionDenied(f"role {user.role.value} may not open cases")
-    return Actor.staff(user)
+    return require(case_steps.can_open(user), user)
 
 
 def _missing_columns(fmt: ReportFormat, found: set[str], default_ground: str | None) -> list[str]:

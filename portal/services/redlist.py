@@ -26,7 +26,6 @@ from portal.models import (
     ProposalState,
     RedListEntry,
     RedListProposal,
-    Role,
     StaffUser,
     Subject,
     SubjectKind,
@@ -34,9 +33,9 @@ from portal.models import (
 from portal.rules import grades as rules
 from portal.rules.profiles import Profile
 from portal.rules.workflow import LISTED_STATES, CaseState
-from portal.services import audit, numbering, publication, rules_of, scope
+from portal.services import audit, grade_steps, numbering, publication, rules_of, scope
 from portal.services.audit import Actor
-from portal.services.permissions import PermissionDenied, require_role
+from portal.services.permissions import Verdict, require
 
 #: Removal reasons (codes, published in the API; the staff note stays internal).
 AUTOMATIC_REASONS = ("listing_decision",)
@@ -124,7 +123,7 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
 
     ``jurisdiction``: the bureau proposing it (``None``: the one seeded from ``profile``); the
     red-list criteria are that jurisdiction's profile's."""
-    actor = require_role(user, Role.CLERK, Role.REVIEWER)
+    actor = require(grade_steps.can_propose(user), user)
     jurisdiction = jurisdiction or profile.code
     scope.require(session, user, jurisdiction)
     profile = rules_of.jurisdiction(session, jurisdiction, profile)
@@ -154,20 +153,24 @@ def propose(session: Session, user: StaffUser | None, profile: Profile, subject:
     return proposal
 
 
-def _decider(user: StaffUser | None, proposal: RedListProposal) -> Actor:
-    actor = require_role(user, Role.APPROVER)
-    if user is not None and user.id == proposal.proposed_by_id:
-        raise PermissionDenied("four-eyes rule: the approver must not be the proposer")
-    if proposal.state is not ProposalState.PROPOSED:
-        raise RedListError("decided")
+def _enforce(verdict: Verdict, user: StaffUser | None) -> Actor:
+    """The actor of an allowed step; ``PermissionDenied`` (who) or :class:`RedListError`
+    (``decided``, ``removed``: the proposal or entry is no longer open)."""
+    actor = require(verdict, user)
+    if not verdict.allowed:
+        raise RedListError(verdict.reason)
     return actor
+
+
+def _decider(user: StaffUser | None, proposal: RedListProposal, step: str) -> Actor:
+    return _enforce(grade_steps.check_proposal(user, proposal, step), user)
 
 
 def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, profile: Profile,
           key: str, today: dt.date, note: str = "") -> RedListEntry:
     """Admit (approver, not the proposer); the obstacles are checked again today, under the
     proposal's own profile."""
-    actor = _decider(user, proposal)
+    actor = _decider(user, proposal, "admit")
     scope.require(session, user, proposal.jurisdiction)
     profile = rules_of.own(proposal, profile)
     _check_offered(profile)
@@ -191,7 +194,7 @@ def admit(session: Session, user: StaffUser | None, proposal: RedListProposal, p
 
 def refuse(session: Session, user: StaffUser | None, proposal: RedListProposal, reason: str,
            today: dt.date) -> None:
-    actor = _decider(user, proposal)
+    actor = _decider(user, proposal, "refuse")
     scope.require(session, user, proposal.jurisdiction)
     reason = (reason or "").strip()
     if not reason:
@@ -217,15 +220,13 @@ def _take_off(session: Session, actor: Actor, entry: RedListEntry, reason: str, 
 def remove(session: Session, user: StaffUser | None, entry: RedListEntry, reason: str,
            note: str, today: dt.date) -> None:
     """Staff removal (approver) with one of :data:`STAFF_REASONS` and an internal note."""
-    actor = require_role(user, Role.APPROVER)
+    actor = _enforce(grade_steps.check_entry(user, entry), user)
     scope.require(session, user, entry.jurisdiction)
     if reason not in STAFF_REASONS:
         raise RedListError("reason")
     note = (note or "").strip()
     if not note:
         raise RedListError("reason_required")
-    if entry.removed_on is not None:
-        raise RedListError("removed")
     _take_off(session, actor, entry, reason, today, note, user)
     session.flush()
 

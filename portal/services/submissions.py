@@ -36,9 +36,12 @@ Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
         # credit_repair → remove_case(CREDIT_REPAIRED) (approver); complaint → none.
         # A rejected objection clears the marker unless another objection is under review.
 
-Errors: :class:`SubmissionError` (bad data for this step),
-:class:`FilingRefused` (the window is closed), ``InvalidTransition``
-(wrong state), ``cases.PermissionDenied`` (role).
+Who may take each staff step, and when, is ``portal.services.filing_steps`` (the filing
+page renders the same answer): :func:`require_step` enforces it.
+
+Errors: :class:`SubmissionError` (bad data for this step; ``case_state`` / ``case_required``
+/ ``removal``: the case does not allow the grant), :class:`FilingRefused` (the window is
+closed), ``InvalidTransition`` (wrong state), ``cases.PermissionDenied`` (role).
 """
 from __future__ import annotations
 
@@ -55,10 +58,10 @@ from portal.rules import terms
 from portal.rules.calendar import Deadline, WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import (
-    LISTED_STATES,
     CaseState,
     RemovalReason,
     SubmissionKind,
+    InvalidTransition,
     SubmissionState,
     check_submission,
 )
@@ -66,6 +69,7 @@ from portal.security import hash_code, new_code
 from portal.services import (
     audit,
     cases,
+    filing_steps,
     filing_windows,
     notifications,
     publication,
@@ -74,15 +78,17 @@ from portal.services import (
     uploads,
 )
 from portal.services.audit import Actor
+from portal.services.permissions import STATE, Verdict, deny
 
 K, S = SubmissionKind, SubmissionState
 
 
 class SubmissionError(ValueError):
-    """The step is not possible with these data (``code`` says why)."""
+    """The step is not possible with these data (``code`` says why; ``verdict``: the step
+    refused for the state of its case or for the day, see ``filing_steps``)."""
 
-    def __init__(self, code: str, message: str = ""):
-        self.code = code
+    def __init__(self, code: str, message: str = "", verdict: Verdict | None = None):
+        self.code, self.verdict = code, verdict
         super().__init__(message or code)
 
 
@@ -285,10 +291,28 @@ def _case_of(session: Session, submission: Submission) -> Case | None:
     return session.get(Case, submission.case_id) if submission.case_id else None
 
 
+def require_step(session: Session, user: StaffUser | None, submission: Submission, step: str,
+                 today: dt.date, calendar: WorkCalendar | None = None) -> None:
+    """Take ``step`` only when ``filing_steps.check`` allows it; else its refusal:
+    ``PermissionDenied`` (who), ``InvalidTransition`` (the filing's state) or
+    :class:`SubmissionError` (its case's state, or a removal not possible that day)."""
+    verdict = filing_steps.check(user, submission, _case_of(session, submission), step, today,
+                                 calendar)
+    if verdict.allowed:
+        return
+    if verdict.forbidden:
+        raise deny(verdict)
+    if verdict.refusal == STATE:
+        raise InvalidTransition("submission", submission.state.value, step)
+    raise SubmissionError(verdict.reason, f"{step}: {verdict.reason} {verdict.detail or ''}",
+                          verdict)
+
+
 def accept_for_review(session: Session, who, submission: Submission, profile: Profile,
                       calendar: WorkCalendar, today: dt.date) -> None:
     """RECEIVED → UNDER_REVIEW; an objection marks its entry "under objection" at once."""
-    _user, actor = _who(session, who)
+    user, actor = _who(session, who)
+    require_step(session, user, submission, "accept", today)
     transition(session, actor, submission, S.UNDER_REVIEW, "", today)
     case = _case_of(session, submission)
     if submission.kind is K.OBJECTION and case is not None:
@@ -305,7 +329,8 @@ def request_material(session: Session, who, submission: Submission, note: str, t
     note = (note or "").strip()
     if not note:
         raise SubmissionError("note_required", "say what material is needed")
-    _user, actor = _who(session, who)
+    user, actor = _who(session, who)
+    require_step(session, user, submission, "request_material", today)
     transition(session, actor, submission, S.AWAITING_MATERIAL, note, today)
     profile = rules_of.submission(session, submission, profile)
     reply = terms.supplement_due(profile, today, calendar)
@@ -371,7 +396,6 @@ REMOVAL_FOR = {
     K.RECTIFICATION: RemovalReason.RECTIFIED,
     K.CREDIT_REPAIR: RemovalReason.CREDIT_REPAIRED,
 }
-_DEFENCE_STATES = (CaseState.PRE_NOTICED, CaseState.DEFENCE_FILED, CaseState.REVIEWED)
 
 
 def _grant(session: Session, user: StaffUser | None, submission: Submission, case: Case | None,
@@ -383,12 +407,8 @@ def _grant(session: Session, user: StaffUser | None, submission: Submission, cas
         raise SubmissionError("case_required")
     note = f"{submission.kind.value} {submission.receipt_no} granted"
     if submission.kind is K.DEFENCE:
-        if case.state not in _DEFENCE_STATES:
-            raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
         cases.drop_case(session, user, case, note)
         return
-    if case.state not in LISTED_STATES:
-        raise SubmissionError("case_state", f"case {case.case_no} is {case.state.value}")
     if submission.kind is K.OBJECTION and not outcome.listing_fell:    # corrected, still listed
         cases.correct_facts(session, user, case, profile, key, outcome.facts, outcome.reasons,
                             today, submission.receipt_no)
@@ -419,6 +439,11 @@ def decide(session: Session, who, submission: Submission, granted: bool, reasons
             outcome.listing_fell or outcome.facts.strip() or outcome.reasons.strip())):
         raise SubmissionError("outcome_required", "state the corrected facts or that the listing fell")
     user, actor = _who(session, who)
+    step = "reject"
+    if granted:
+        step = "grant" if submission.kind is not K.OBJECTION else (
+            "grant_fell" if outcome.listing_fell else "grant_corrected")
+    require_step(session, user, submission, step, today, calendar)
     transition(session, actor, submission, S.GRANTED if granted else S.REJECTED, reasons, today)
     submission.paused_since = None
     case = _case_of(session, submission)
@@ -433,9 +458,10 @@ def decide(session: Session, who, submission: Submission, granted: bool, reasons
 
 def reissue_query_code(session: Session, who, submission: Submission) -> str:
     """A new query code for a submitter who lost theirs (staff checked who they are)."""
-    _user, actor = _who(session, who)
+    user, actor = _who(session, who)
     if actor == audit.SYSTEM:
         raise cases.PermissionDenied("only staff reissue query codes")
+    require_step(session, user, submission, "reissue_code", clock.today())
     scope.require_actor(session, actor, submission.jurisdiction)
     code = new_code()
     submission.query_code_hash = hash_code(code)

@@ -85,8 +85,9 @@ def test_the_whole_procedure_through_the_back_office(app, session, client, time_
 
     # the review waits for the defence window
     _today(time_machine, dt.date(2026, 10, 10), *staff_browsers)
-    early = _step(as_reviewer, case, "review", note="")
-    assert early.status_code == 302 and _case(session).state is CaseState.PRE_NOTICED
+    early = _step(as_reviewer, case, "review", note="申辩期尚未届满")
+    assert early.status_code == 409 and _case(session).state is CaseState.PRE_NOTICED
+    assert "申辩期尚未届满" in text(early)                    # what was typed is kept
     _today(time_machine, dt.date(2026, 10, 12), *staff_browsers)
     assert _step(as_reviewer, case, "review", note="期限内未提出陈述申辩。").status_code == 302
     assert _step(client, case, "propose").status_code == 302

@@ -4,11 +4,11 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from portal.admin.access import CASE_STEPS
 from portal.models import AuditEvent, Case, Role
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import CaseState
 from portal.services import cases
+from portal.services.case_steps import BUTTONS, CASE_STEPS
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
 from tests.factories import bureau_day, make_staff, make_subject
@@ -21,8 +21,8 @@ SERVED = dt.date(2026, 9, 28)
 STATE_FOR = {"pre_notice": C.OPENED, "defence": C.PRE_NOTICED, "review": C.DEFENCE_FILED,
              "propose": C.REVIEWED, "approve": C.PROPOSED, "send_back": C.PROPOSED,
              "publish": C.DECIDED, "share": C.DECIDED, "remove": C.PUBLISHED, "drop": C.OPENED}
-FORBIDDEN = [(step, role) for step, (_states, roles) in CASE_STEPS.items()
-             for role in Role if role not in roles]
+FORBIDDEN = [(step, role) for step in BUTTONS for role in Role
+             if role not in CASE_STEPS[step].roles]
 
 
 def _case_in(session, app, state: CaseState) -> Case:
@@ -53,8 +53,8 @@ def _case_in(session, app, state: CaseState) -> Case:
 
 
 def test_every_step_has_a_state_to_be_tried_in():
-    assert set(STATE_FOR) == set(CASE_STEPS)
-    assert all(STATE_FOR[step] in states for step, (states, _roles) in CASE_STEPS.items())
+    assert set(STATE_FOR) == set(BUTTONS)
+    assert all(STATE_FOR[step] in CASE_STEPS[step].states for step in BUTTONS)
 
 
 @pytest.mark.parametrize(("step", "role"), FORBIDDEN, ids=[f"{s}-{r.value}" for s, r in FORBIDDEN])

@@ -305,3 +305,33 @@ def test_a_medical_behaviour_against_a_travel_agency_is_refused_on_the_form(sess
     session.expire_all()
     assert session.get(Subject, agency.id).unit_kind == "medical_institution"
     assert "subject.unit_kind" in session.execute(sa.select(AuditEvent.action)).scalars().all()
+
+
+def test_a_refused_grade_step_keeps_what_was_typed(session, client, people):
+    """A finding withdrawn meanwhile (409), a proposer's own admission (403): the page again,
+    with why and with the reason or note typed."""
+    unit = make_subject(session)
+    f = finding(session, unit, user=people[Role.CLERK])
+    approver = people[Role.APPROVER]
+    p = proposal(session)
+    p.proposed_by_id = approver.id
+    session.commit()
+    login(client, approver)
+    english(client)
+    page = client.get(f"/admin/grades/subjects/{unit.id}").get_data(as_text=True)
+    assert f'action="/admin/grades/findings/{f.id}/end"' in page    # offered: it counts
+    from portal.services import grades
+    grades.withdraw_finding(session, people[Role.REVIEWER], f, "另案处理", TODAY)
+    session.commit()
+    reason = "经复议，原认定事实不清。"
+    late = client.post(f"/admin/grades/findings/{f.id}/end",
+                       data={"end-action": "annul", "end-reason": reason})
+    assert late.status_code == 409 and reason in late.get_data(as_text=True)
+    assert "The finding no longer counts." in text(late)
+    assert f'action="/admin/grades/findings/{f.id}/end"' not in late.get_data(as_text=True)
+    note = "材料齐全，同意列入红名单。"
+    own = client.post(f"/admin/grades/redlist/proposals/{p.id}/admit", data={"admit-note": note})
+    assert own.status_code == 403 and "four-eyes" in text(own)
+    assert note in own.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(RedListProposal, p.id).state is ProposalState.PROPOSED
