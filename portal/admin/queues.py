@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, labels
-from portal.admin import access, forms, grade_complaints, queries, scoping
+from portal.admin import access, desk, forms, grade_complaints, queries, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import basis_label
 from portal.attachments import send_attachment
 from portal.extensions import db
-from portal.models import Attachment, Case, StaffUser, Submission
+from portal.models import Attachment, Case, Role, StaffUser, Submission
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import InvalidTransition, SubmissionKind, SubmissionState
 from portal.services import assignments, audit, cases, submissions
@@ -39,9 +39,17 @@ def _page() -> int:
 @bp.get("/")
 @role_required()
 def home():
-    if current_user.role not in CASE_ROLES:
-        return redirect(url_for("admin.audit.index"))
-    return redirect(url_for(".cases", assignee="me"))
+    """What waits for the signed-in role, with counts and links, and the nearest deadlines."""
+    calendar, today, scope = load_calendar(db.session), clock.today(), scoping.current()
+    user = current_user._get_current_object()
+    waiting = desk.waiting(db.session, scope, user, today, calendar)
+    nearest = [] if user.role not in CASE_ROLES else desk.nearest(
+        db.session, scope, user, today, calendar,
+        lambda s: _profile_of(s).supplement_pauses_clock)
+    replies = desk.replies_received(db.session, scope, limit=50) \
+        if user.role is Role.CLERK else []
+    return render_template("admin/home.html", waiting=waiting, nearest=nearest,
+                           replies=replies, today=today)
 
 
 @bp.get("/queue/cases", endpoint="cases")
