@@ -207,4 +207,6 @@ def case_letters(case: Case) -> dict:
                      "by": names.get(r.issued_by_id, "—"),
                      "superseded": letters.is_superseded(r, case)} for r in rows],
         "offers": offers,
+        "unnumbered": [{"label": str(KIND_LABELS[kind]), "act": letters.letter_date(
+            case, kind, clock.today())} for kind in letters.unnumbered(db.session, case, profile)],
     }
