@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, labels
-from portal.admin import access, desk, forms, grade_complaints, queries, scoping
+from portal.admin import access, desk, exchanges, forms, grade_complaints, queries, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error
 from portal.admin.timeline import basis_label
@@ -161,7 +161,17 @@ def _render(submission: Submission, material=None, decide=None, status: int = 20
         assign_form=_assign_form(submission), handler=handler, local=clock.local,
         filer=access.filer_identity(submission),
         basis_label=basis_label, grade_panel=grade_complaints.panel(submission) if handler else None,
+        **_exchanges(submission),
     ), status
+
+
+def _exchanges(submission: Submission) -> dict:
+    """The 补正 exchanges of the filing and the day a rectification was completed."""
+    found, came_with = exchanges.exchanges(submission)
+    rectified = (submission.details or {}).get("rectified_on") \
+        if submission.kind is SubmissionKind.RECTIFICATION else None
+    return {"exchanges": found, "came_with": came_with,
+            "rectified_on": exchanges.day(rectified)}
 
 
 @bp.get("/submissions/<int:submission_id>")
