@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from portal import labels
 from portal.models import AuditEvent, StaffUser
 
-S = SENTENCES = {
+SENTENCES = {
     # cases (the listing procedure)
     "case.open": _l("%(actor)s opened case %(entity)s on ground %(ground)s."),
     "case.pre_notice": _l("%(actor)s served the pre-notice of case %(entity)s (served on "
