@@ -14,6 +14,7 @@ from portal.admin import (
     auth,
     calendar_views,
     cases,
+    finder,
     grades,
     imports,
     integration,
@@ -26,7 +27,8 @@ from portal.admin import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
-              sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp, jurisdictions.bp):
+              sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp, jurisdictions.bp,
+              finder.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

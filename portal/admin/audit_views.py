@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import forms, queries, scoping
+from portal.admin import audit_text, forms, queries, scoping
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import Role
@@ -51,3 +51,9 @@ def verify():
     page = queries.audit_page(db.session, scope=scoping.current(), page=1)
     return render_template("admin/audit.html", form=form, page=page, args={},
                            local=clock.local, result=problems)
+
+
+@bp.app_template_global("audit_described")
+def audit_described(events):
+    """The events of an audit table, each with its sentence in the request's language."""
+    return audit_text.described(db.session, events)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, labels, threshold_messages
-from portal.admin import access, forms, queries, scoping, subject_form
+from portal.admin import access, case_panels, forms, queries, scoping, subject_form
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error, step_reason
 from portal.admin.timeline import case_timeline
@@ -33,6 +33,7 @@ from portal.rules.workflow import (
     SubmissionState,
 )
 from portal.services import assignments, audit, case_steps, cases, subjects
+from portal.services import letters as register
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
 from portal.services.permissions import FORBIDDEN, Verdict
@@ -105,6 +106,9 @@ def _render(case: Case, *, revealed: dict | None = None, step_forms: dict | None
         jurisdiction_name=scoping.label(case.jurisdiction),
         decided_validity=terms.profile_warning(profile, case.decided_on) if case.decided_on
         else None,
+        filings=case_panels.filings(db.session, case, today, calendar,
+                                    bool(profile.supplement_pauses_clock)),
+        clocks=case_panels.clocks(db.session, case, profile, calendar, today),
     ), status
 
 
@@ -301,6 +305,8 @@ def step(case_id: int, name: str):
         return _render(case, step_forms={name: form}, status=400)
     try:
         code = _run_step(name, case, form, current_app.config["PORTAL_LOOKUP_KEY"])
+        register.issue_with_step(db.session, current_user._get_current_object(), case,
+                                 load_profile(case.profile), name, clock.today())
     except cases.PermissionDenied as exc:
         db.session.rollback()
         return _refused(case, name, form, step_error(exc), 403)

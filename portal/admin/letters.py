@@ -207,4 +207,8 @@ def case_letters(case: Case) -> dict:
                      "by": names.get(r.issued_by_id, "—"),
                      "superseded": letters.is_superseded(r, case)} for r in rows],
         "offers": offers,
+        # a certificate is issued on application: it has no act to be dated with
+        "unnumbered": [{"label": str(KIND_LABELS[kind]), "act": None if kind is K.REPAIR_CERTIFICATE
+                        else letters.letter_date(case, kind, clock.today())}
+                       for kind in letters.unnumbered(db.session, case, profile)],
     }

@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, labels
-from portal.admin import access, forms, grade_complaints, queries, scoping
+from portal.admin import access, desk, exchanges, forms, grade_complaints, queries, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.messages import step_error, step_reason
 from portal.admin.timeline import basis_label
 from portal.attachments import send_attachment
 from portal.extensions import db
-from portal.models import Attachment, Case, StaffUser, Submission
+from portal.models import Attachment, Case, Role, StaffUser, Submission
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import InvalidTransition, SubmissionKind, SubmissionState
 from portal.services import assignments, audit, case_steps, cases, filing_steps, submissions
@@ -40,9 +40,17 @@ def _page() -> int:
 @bp.get("/")
 @role_required()
 def home():
-    if current_user.role not in CASE_ROLES:
-        return redirect(url_for("admin.audit.index"))
-    return redirect(url_for(".cases", assignee="me"))
+    """What waits for the signed-in role, with counts and links, and the nearest deadlines."""
+    calendar, today, scope = load_calendar(db.session), clock.today(), scoping.current()
+    user = current_user._get_current_object()
+    waiting = desk.waiting(db.session, scope, user, today, calendar)
+    nearest = [] if user.role not in CASE_ROLES else desk.nearest(
+        db.session, scope, user, today, calendar,
+        lambda s: _profile_of(s).supplement_pauses_clock)
+    replies = desk.replies_received(db.session, scope, limit=50) \
+        if user.role is Role.CLERK else []
+    return render_template("admin/home.html", waiting=waiting, nearest=nearest,
+                           replies=replies, today=today)
 
 
 @bp.get("/queue/cases", endpoint="cases")
@@ -198,7 +206,17 @@ def _render(submission: Submission, material=None, decide=None, refused: dict | 
         assign_form=_assign_form(submission), handler=handler, local=clock.local,
         filer=access.filer_identity(submission),
         basis_label=basis_label, grade_panel=grade_complaints.panel(submission) if handler else None,
+        **_exchanges(submission),
     ), status
+
+
+def _exchanges(submission: Submission) -> dict:
+    """The 补正 exchanges of the filing and the day a rectification was completed."""
+    found, came_with = exchanges.exchanges(submission)
+    rectified = (submission.details or {}).get("rectified_on") \
+        if submission.kind is SubmissionKind.RECTIFICATION else None
+    return {"exchanges": found, "came_with": came_with,
+            "rectified_on": exchanges.day(rectified)}
 
 
 @bp.get("/submissions/<int:submission_id>")

@@ -197,6 +197,30 @@ def issue(session: Session, user: StaffUser, case: Case, profile: Profile, kind:
     return letter
 
 
+#: The letter a step of the procedure issues with its act (两书同达: the listing decision and
+#: the credit-repair notice are served together, when the decision is signed).
+STEP_LETTERS = {"pre_notice": K.PRE_NOTICE, "approve": K.LISTING_DECISION,
+                "remove": K.REMOVAL_DECISION}
+
+
+def issue_with_step(session: Session, user: StaffUser, case: Case, profile: Profile, step: str,
+                    today: dt.date) -> Letter | None:
+    """Number the letter of ``step``'s act in the register as the act is taken (dated with
+    the act), so a signed decision is never shown as a case without letters."""
+    kind = STEP_LETTERS.get(step)
+    if kind is None or kind not in available_kinds(case, rules_of.case(case, profile)):
+        return None
+    return issue(session, user, case, profile, kind, today)
+
+
+def unnumbered(session: Session, case: Case, profile: Profile) -> list[LetterKind]:
+    """Letters the case's acts call for that have no number in the register yet: acts taken
+    before the register existed, or outside the back office (a report import, demo data)."""
+    have = {row.kind for row in letters_of(session, case)}
+    return [kind for kind in available_kinds(case, rules_of.case(case, profile))
+            if kind not in have]
+
+
 def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 

@@ -23,9 +23,10 @@ Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
         # 补正: UNDER_REVIEW → AWAITING_MATERIAL; the note is shown to the submitter;
         # reply due = profile deadline "supplement_reply"; pauses the clock
         # (paused_since) when profile.supplement_pauses_clock
-    reply_material(session, submission, text, today, profile, calendar)
+    reply_material(session, submission, text, today, profile, calendar, staged=())
         # the submitter's reply: AWAITING_MATERIAL → UNDER_REVIEW; due_on moves by the
-        # working days paused = working days after paused_since up to and including today
+        # working days paused = working days after paused_since up to and including today;
+        # the files that came with it are attached and named in the request's "files"
     reissue_query_code(session, who, submission) -> str
         # staff, after checking the caller's identity: a new query code (the old one stops working)
     decide(session, who, submission, granted, reasons, profile, calendar, key, today)
@@ -360,8 +361,12 @@ def _merge_basis(*bases: str | None) -> str:
 
 
 def reply_material(session: Session, submission: Submission, text: str, today: dt.date,
-                   profile: Profile, calendar: WorkCalendar) -> None:
-    """The submitter's reply to 补正 (files are attached by the caller): the clock resumes.
+                   profile: Profile, calendar: WorkCalendar,
+                   staged: tuple[uploads.StagedFile, ...] | list = ()) -> None:
+    """The submitter's reply to 补正 with the files that came with it: the clock resumes.
+
+    The request it answers keeps the reply's text, day and files (attachment ids), so
+    staff read every exchange in order.
 
     The working days after ``paused_since`` up to and including ``today`` are
     not counted against the bureau: ``due_on`` moves by that many working days.
@@ -378,11 +383,12 @@ def reply_material(session: Session, submission: Submission, text: str, today: d
             submission.due_provisional = submission.due_provisional or moved.provisional
             submission.due_basis = _merge_basis(submission.due_basis, moved.basis)
         submission.paused_since = None
+    files = [row.id for row in uploads.attach(session, submission, staged)] if staged else []
     details = dict(submission.details or {})
     requests = [dict(r) for r in details.get("material_requests", [])]
     if requests:
         requests[-1].update(replied_on=today.isoformat(), reply=(text or "").strip(),
-                            paused_working_days=paused)
+                            paused_working_days=paused, files=files)
     details["material_requests"] = requests
     details["paused_working_days"] = int(details.get("paused_working_days", 0)) + paused
     submission.details = details

@@ -88,9 +88,8 @@ def track_reply(receipt_no: str):
         return _page(submission, form, 422, upload_error=files.error_message(error))
     profile, today = bureaus.submission_profile(submission), clock.today()
     with files.committing(staged):
-        submissions.reply_material(db.session, submission, text, today, profile, load_calendar(db.session))
-        if staged:
-            uploads.attach(db.session, submission, staged)
+        submissions.reply_material(db.session, submission, text, today, profile,
+                                   load_calendar(db.session), staged)
     flash(_("Thank you. Your reply was received and the review continues."))
     return redirect(url_for("submit.track", receipt_no=submission.receipt_no))
 
