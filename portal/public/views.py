@@ -78,7 +78,7 @@ def entry(public_id: str):
         return render_template(
             "public/entry.html", entry=found, removal=removal, profile=_profile_of(found),
             today=today, rules=decided_under(found.profile, found.listed_on), site=site,
-            show_jurisdiction=several,
+            show_jurisdiction=several, bureau=jurisdiction.entry_site(place),
             rectification_open=bool(found.rectification_closes_on
                                     and today <= found.rectification_closes_on),
         )
