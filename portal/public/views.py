@@ -165,6 +165,27 @@ def set_language(code: str):
     return redirect(target)
 
 
+#: The display modes a visitor may choose (the class on <html>, see base.html and portal.css).
+DISPLAYS = ("standard", "large")
+
+
+@bp.get("/display/<mode>")
+def set_display(mode: str):
+    """Large text and high contrast (适老化, GB/T 37668) or the standard display: kept in the
+    session like the language, so it works without JavaScript; back to the page it was
+    chosen on."""
+    if mode not in DISPLAYS:
+        abort(404)
+    if mode == "large":
+        session["display"] = "large"
+    else:
+        session.pop("display", None)
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("public.home")
+    return redirect(target)
+
+
 @bp.get("/healthz")
 def healthz():
     from portal import health
