@@ -81,7 +81,7 @@ def bar_chart(chart_id: str, title: str, description: str,
     for label, value in rows:
         share = value / peak if value else 0
         parts.append(f'<li><span class="hbar-label">{escape(label)}</span>'
-                     f'<span class="hbar-track">{_bar("", max(share, 0.004 if value else 0), f"{label}: {value}")}'
+                     f'<span class="hbar-track">{_bar("", max(share, 0.004 if value else 0), f"{label} ({value})")}'
                      f'<span class="hbar-value">{value}</span></span></li>')
     parts.append("</ul></div>")
     return Markup("".join(parts))
@@ -101,7 +101,7 @@ def month_bars(chart_id: str, title: str, description: str, categories: Sequence
         for s in series:
             value = s.values[i] if i < len(s.values) else 0
             share = max(value / peak, 0.004) if value else 0
-            parts.append(f'<span class="hbar-track">{_bar(s.css_class, share, f"{category} · {s.name}: {value}")}'
+            parts.append(f'<span class="hbar-track">{_bar(s.css_class, share, f"{category} · {s.name} ({value})")}'
                          f'<span class="hbar-value">{value}</span></span>')
         parts.append("</li>")
     parts.append("</ul></div>")
