@@ -157,3 +157,29 @@ def test_the_back_office_uses_the_width_of_a_desktop(live, web):
     public = _page(web, {"width": 1600, "height": 900}, "/entries")
     assert public.evaluate("document.querySelector('main').getBoundingClientRect().width") <= 1080
     web.watch.assert_clean()
+
+
+def test_an_entry_prints_black_on_white_without_menus_and_with_link_addresses(live, web):
+    import sqlalchemy as sa
+
+    from portal.models import PublishedEntry
+
+    _publish(live, 1)
+    public_id = live.session.execute(sa.select(PublishedEntry.public_id)).scalars().first()
+    page = _page(web, DESKTOP, f"/entries/{public_id}")
+    page.emulate_media(media="print")
+    for hidden in ("header.site", "nav.main-nav", "footer.site", "nav.lang"):
+        assert not page.locator(hidden).is_visible(), hidden
+    address = page.locator("main .page-address")
+    assert address.is_visible() and address.inner_text().startswith("http")
+    assert address.inner_text().endswith(f"/entries/{public_id}")
+    after = page.evaluate("""() => { const a = [...document.querySelectorAll('article.entry a')]
+        .find(a => a.getClientRects().length);
+        return getComputedStyle(a, '::after').content; }""")
+    assert "http" in after and "/submit" in after
+    assert page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") in (
+        "rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+    page.emulate_media(media="screen")
+    assert not address.is_visible()
+    web.watch.assert_clean()
