@@ -31,6 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("PORTAL_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_DEFAULT_TIMEZONE"] = clock.check_zone(app.config["PORTAL_TIMEZONE"])
     app.json.ensure_ascii = False   # Chinese stays readable in JSON (Flask 3 ignores JSON_AS_ASCII)
+    from portal import compression, static_files
+
+    compression.install(app)    # first after_request function registered: it runs last
+    static_files.install(app)   # /static/ under content-hashed names, kept a year
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -88,6 +88,8 @@ def conditional(render: Callable[[], object], day: dt.date | None = None, cache:
     """
     version, changed_at = publication_token()
     language = session.get("lang", "zh_CN")
+    if session.get("display") == "large":       # the large-text display is another page
+        language += "-large"
     scope = getattr(request.environ.get(SCOPE), "code", None)
     etag = (f"pub-{version}-{language}" + (f"-{day.isoformat()}" if day else "")
             + (f"-{scope}" if scope else ""))

@@ -88,6 +88,9 @@ def from_environment() -> dict:
         # version at most this often, so a page outlives a new publication by at most this.
         "PORTAL_PUBLICATION_RECHECK_MS": int(_env("PUBLICATION_RECHECK_MS", "1000")),
         "PORTAL_FRONT_CACHE_MB": float(_env("FRONT_CACHE_MB", "32")),
+        # Pages, JSON and CSS compressed by the application (portal.compression); false when
+        # the reverse proxy in front compresses them.
+        "PORTAL_COMPRESS": _env("COMPRESS", "true"),
         # Report imports (monthly / quarterly dishonesty reports): size and rows of one file.
         "PORTAL_IMPORT_MAX_MB": float(_env("IMPORT_MAX_MB", "5")),
         "PORTAL_IMPORT_MAX_ROWS": int(_env("IMPORT_MAX_ROWS", "2000")),

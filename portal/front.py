@@ -166,7 +166,9 @@ class FrontCache:
     def _address(environ: dict) -> tuple:
         return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
                 environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-                environ.get("QUERY_STRING", ""))
+                environ.get("QUERY_STRING", ""),
+                # a page goes out compressed as each browser asks (portal.compression)
+                "".join(environ.get("HTTP_ACCEPT_ENCODING", "").lower().split())[:80])
 
     # ------------------------------------------------------------------ the publication version
 

@@ -14,7 +14,9 @@ publication version (an admin's change to a jurisdiction bumps it).
 """
 from __future__ import annotations
 
+import re
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import has_request_context, request
@@ -157,6 +159,67 @@ class Site:
     def name(self, locale) -> str:
         return self.info.name(locale) if self.info is not None else ""
 
+    def department(self, department: str, locale) -> str:
+        """A deciding department as decided (in Chinese) in the reader's language."""
+        rules = self.info.rules if self.info is not None else self.profile
+        return department_label(department, locale, [self.info] if self.info else [],
+                                [rules] if rules is not None else [])
+
+    def contact_line(self, contact: str, locale) -> str:
+        return contact_line(contact, self.info, locale)
+
+
+_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def has_chinese(text: str | None) -> bool:
+    """``text`` has Chinese characters (an English page marks such a text ``lang="zh-CN"``)."""
+    return bool(text) and _CHINESE.search(text) is not None
+
+
+def contact_line(contact: str | None, info: Info | None, locale) -> str:
+    """A case's contact line, else its bureau's; on an English page, a line written in
+    Chinese gives way to the bureau's English contact (when it has one)."""
+    own = info.contact(locale) if info is not None else ""
+    if contact and str(locale).startswith("en") and has_chinese(contact) \
+            and own and not has_chinese(own):
+        return own
+    return contact or own
+
+
+def department_label(department: str, locale, infos: Iterable[Info] = (),
+                     profiles: Iterable[Profile] = ()) -> str:
+    """A deciding department (stored as decided, in Chinese) in the reader's language: the
+    English its jurisdiction gives it (one of its departments, or its authority), else the
+    English of a rules profile's authority; the Chinese when no translation is known."""
+    if not department or not str(locale).startswith("en"):
+        return department
+    infos = [info for info in infos if info is not None]
+    for info in infos:
+        for zh, en in info.departments:
+            if zh == department and en:
+                return en
+        if info.authority_zh == department and info.authority_en:
+            return info.authority_en
+    for rules in [*profiles, *(info.rules for info in infos)]:
+        if rules.authority.zh == department and rules.authority.en:
+            return rules.authority.en
+    return department
+
+
+def departments_in(scope: Scope, locale) -> Callable[[str], str]:
+    """``department_label`` for the lists of ``scope``: its jurisdictions and rules (a Chinese
+    page reads nothing for it)."""
+    if not str(locale).startswith("en"):
+        return lambda department: department
+    directory = scope.directory or current_directory()
+    profile = scope.profile
+    rules = [profile] if profile is not None else []
+
+    def label(department: str) -> str:
+        return department_label(department, locale, directory.items, rules)
+    return label
+
 
 def requested_code() -> str | None:
     value = request.args.get(PARAMETER)
@@ -240,7 +303,8 @@ def keep_scope(endpoint: str, values: dict) -> None:
 
 def init_app(app) -> None:
     app.url_defaults(keep_scope)
-    app.jinja_env.globals.update(site_info=site_info, public_scope=resolved)
+    app.jinja_env.globals.update(site_info=site_info, public_scope=resolved, has_chinese=has_chinese,
+                                 contact_line=contact_line)
 
 
 def options(found: Scope, counts: dict[str, int], locale) -> list[tuple[str, str, int]]:
@@ -249,5 +313,6 @@ def options(found: Scope, counts: dict[str, int], locale) -> list[tuple[str, str
 
 
 __all__ = ["PARAMETER", "Scope", "Site", "UnknownJurisdiction", "current_directory",
+           "contact_line", "department_label", "departments_in", "has_chinese",
            "entry_site", "init_app", "keep_scope", "options", "requested_code", "resolve",
            "resolved", "scope", "site_info", "speak_for"]

@@ -25,16 +25,16 @@ def active_profile():
 
 
 def ground_label(code: str, locale: str, profile=None) -> str:
-    """Short label of a ground (its article and the start of its text) of ``profile`` (a
-    Profile or its code: the entry's own; the portal's profile when not given)."""
+    """The text of a ground of ``profile`` (a Profile or its code: the entry's own; the
+    portal's profile when not given) in the reader's language, whole: a cut text tells
+    nothing (lists and filters wrap it)."""
     try:
         if isinstance(profile, str):
             profile = load_profile(profile)
         ground = (profile or active_profile()).ground(code)
     except (KeyError, ValueError):
         return code
-    text = ground.text.get(locale)
-    return text if len(text) <= 28 else text[:27] + "…"
+    return ground.text.get(locale)
 
 
 def legal_basis_text(entry, locale) -> str:

@@ -31,7 +31,7 @@ PORTAL = ROOT / "portal"
 BASE = {"config", "clock", "cursors", "deadline", "extensions", "heartbeat", "i18n", "labels",
         "logmask", "paging", "ratelimit", "search", "security"}
 WEB = {"web", "input_guard", "caching", "front", "json_errors", "attachments", "health",
-       "public_scope",
+       "public_scope", "compression", "static_files",
        "threshold_messages", "identifier_messages", "import_messages"}
 ENTRY = {"portal", "cli", "backup_cli", "import_cli", "uploads_cli", "verify_cli", "worker"}
 BLUEPRINTS = ("public", "admin", "api", "submit")

@@ -1,9 +1,12 @@
 """Server-rendered SVG charts: accessible, no JavaScript, no external resources.
 
-Each chart is an inline ``<svg role="img">`` with a ``<title>`` and a
-``<desc>`` (referenced by ``aria-labelledby``) and a ``<title>`` on every
-bar for pointer users; the page puts a data table beside it as the textual
-fallback.  Colours come from classes styled in ``static/css/portal.css``
+Each chart is one image to assistive technology (``role="img"`` with a title and
+a description referenced by ``aria-labelledby``) with a ``<title>`` on every bar
+for pointer users; the page puts a data table beside it as the textual fallback.
+Labels and values are HTML text wherever the chart may be narrow (bar charts, the
+months on a phone), so they keep the page's font size at 390 px; only the bars are
+SVG. The column chart (a wide screen only) is an inline ``<svg>`` whose text is
+sized for the width it is shown at.  Colours come from classes styled in ``static/css/portal.css``
 (CSP: no inline styles); every text is escaped here.
 """
 from __future__ import annotations
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-BAR_WIDTH = 640
 COLUMN_WIDTH = 720
+#: Width of a bar's track in its own SVG coordinates (stretched to the track's width).
+TRACK = 1000
 
 
 @dataclass(frozen=True)
@@ -52,24 +56,55 @@ def _open(chart_id: str, title: str, description: str, width: int, height: int) 
     ]
 
 
+def _bar(css_class: str, share: float, tip: str) -> str:
+    """A bar drawn in SVG across its track (the label and value are HTML text beside it)."""
+    width = _num(TRACK * share)
+    return (f'<svg class="hbar-svg" viewBox="0 0 {TRACK} 10" preserveAspectRatio="none" '
+            f'focusable="false" aria-hidden="true"><rect class="{escape(("bar " + css_class).strip())}" x="0" y="0" '
+            f'width="{width}" height="10" fill="#8c1c13"><title>{escape(tip)}</title></rect></svg>')
+
+
+def _opening(chart_id: str, title: str, description: str, css_class: str) -> list[str]:
+    cid = escape(chart_id)
+    return [f'<div class="{css_class}" id="{cid}" role="img" aria-labelledby="{cid}-title {cid}-desc">',
+            f'<span class="visually-hidden" id="{cid}-title">{escape(title)}</span>',
+            f'<span class="visually-hidden" id="{cid}-desc">{escape(description)}</span>']
+
+
 def bar_chart(chart_id: str, title: str, description: str,
               rows: Sequence[tuple[str, int]]) -> Markup:
-    """Horizontal bars, one per (label, value); the label above its bar, the value after it."""
-    row_height, top = 44, 6
-    height = top + row_height * max(len(rows), 1)
+    """Horizontal bars, one per (label, value): the label (HTML text, wrapped, at the page's
+    font size on any screen) above its bar, the value after it."""
     peak = max((value for _label, value in rows), default=0) or 1
-    room = BAR_WIDTH - 70
-    parts = _open(chart_id, title, description, BAR_WIDTH, height)
-    for i, (label, value) in enumerate(rows):
-        y = top + i * row_height
-        width = room * value / peak
-        parts.append(
-            f'<g class="row"><text class="label" x="0" y="{y + 14}">{escape(label)}</text>'
-            f'<rect class="bar" x="0" y="{y + 20}" width="{_num(max(width, 1 if value else 0))}" '
-            f'height="16" fill="#8c1c13"><title>{escape(label)}: {value}</title></rect>'
-            f'<text class="value" x="{_num(width + 6)}" y="{y + 33}">{value}</text></g>'
-        )
-    parts.append("</svg>")
+    parts = _opening(chart_id, title, description, "hbar-chart")
+    parts.append('<ul class="hbars">')
+    for label, value in rows:
+        share = value / peak if value else 0
+        parts.append(f'<li><span class="hbar-label">{escape(label)}</span>'
+                     f'<span class="hbar-track">{_bar("", max(share, 0.004 if value else 0), f"{label} ({value})")}'
+                     f'<span class="hbar-value">{value}</span></span></li>')
+    parts.append("</ul></div>")
+    return Markup("".join(parts))
+
+
+def month_bars(chart_id: str, title: str, description: str, categories: Sequence[str],
+               series: Sequence[Series]) -> Markup:
+    """The columns of :func:`column_chart` for a narrow screen: a row per category (month)
+    with a bar per series, every label HTML text at the page's font size."""
+    peak = max((v for s in series for v in s.values), default=0) or 1
+    parts = _opening(chart_id, title, description, "hbar-chart month-bars")
+    parts.append('<p class="legend">' + "".join(
+        f'<span class="key {escape(s.css_class)}">{escape(s.name)}</span>' for s in series) + "</p>")
+    parts.append('<ul class="hbars grouped">')
+    for i, category in enumerate(categories):
+        parts.append(f'<li><span class="hbar-label">{escape(category)}</span>')
+        for s in series:
+            value = s.values[i] if i < len(s.values) else 0
+            share = max(value / peak, 0.004) if value else 0
+            parts.append(f'<span class="hbar-track">{_bar(s.css_class, share, f"{category} · {s.name} ({value})")}'
+                         f'<span class="hbar-value">{value}</span></span>')
+        parts.append("</li>")
+    parts.append("</ul></div>")
     return Markup("".join(parts))
 
 

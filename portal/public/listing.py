@@ -54,8 +54,10 @@ def entry_filters(args, profile, groups: list[tuple]) -> dict:
 
 
 
-def _entry_options(profile, counts: dict[str, dict], locale: str) -> dict[str, list]:
-    """(value, label, count) options of every filter, in a stable, meaningful order."""
+def _entry_options(profile, counts: dict[str, dict], locale: str,
+                   department=lambda name: name) -> dict[str, list]:
+    """(value, label, count) options of every filter, in a stable, meaningful order;
+    ``department``: a department's name in the reader's language."""
     grounds = [(g.code, ground_label(g.code, locale, profile), counts["ground"].get(g.code, 0))
                for g in profile.grounds if g.public or g.code in counts["ground"]] if profile else []
     kinds = [(k, labels.label(labels.SUBJECT_KINDS, k), counts["subject_kind"].get(k, 0))
@@ -67,7 +69,7 @@ def _entry_options(profile, counts: dict[str, dict], locale: str) -> dict[str, l
     years = sorted(counts["year"].items(), reverse=True)
     return {
         "ground": grounds, "subject_kind": kinds, "severity": severities,
-        "department": [(d, d, n) for d, n in departments],
+        "department": [(d, department(d), n) for d, n in departments],
         "year": [(y, str(y), n) for y, n in years],
     }
 
@@ -117,7 +119,7 @@ def entries():
                                               scope.codes)
         args = dict(filters, sort="oldest") if oldest_first else dict(filters)
         locale = str(get_locale())
-        options = _entry_options(profile, counts, locale)
+        options = _entry_options(profile, counts, locale, jurisdiction.departments_in(scope, locale))
         titles = {"ground": _("Ground"), "subject_kind": _("Kind"), "severity": _("Severity"),
                   "department": _("Deciding department"), "year": _("Year of listing")}
         places = (jurisdiction.options(scope, places_counts(counts["jurisdiction"], scope), locale)

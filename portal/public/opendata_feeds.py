@@ -119,6 +119,17 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
     reasons = {k: str(v) for k, v in labels.REMOVAL_REASONS.items()}
     english = language == "en"
     removals_page = _page_url(urls, "/removals")
+    if english:                    # a department as decided (Chinese) in English, where known
+        from portal.public_scope import current_directory, department_label
+        from portal.rules.profiles import load_profile
+
+        bureaus = current_directory().items
+
+        def department(row) -> str:
+            return department_label(row.department, language, bureaus, [load_profile(row.profile)])
+    else:
+        def department(row) -> str:
+            return row.department
 
     feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:at": TOMBSTONES,
                                XML_LANG: "en" if english else "zh-CN"})
@@ -144,7 +155,7 @@ def atom_feed(rows: list, changed_at: dt.datetime | None, language: str, self_ur
             _sub(entry, "id", _tag(host, f"entry:{row.public_id}"))
             _sub(entry, "title", _("Added to the list: %(name)s", name=row.name))
             summary = _("%(kind)s %(code)s was put on the list by %(department)s on %(date)s. "
-                        "Ground: %(ground)s", kind=kind, code=row.code, department=row.department,
+                        "Ground: %(ground)s", kind=kind, code=row.code, department=department(row),
                         date=_date(row.listed_on), ground=ground)
             summary = _("%(first)s. %(second)s.", first=summary, second=_(
                 "Listed until %(last)s (inclusive); leaves the list on %(leaves)s",

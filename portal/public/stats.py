@@ -125,13 +125,20 @@ def stats():
             "chart-grounds", _("Currently listed entries by ground"),
             _("Bar chart of the %(total)s currently listed entries by ground.", total=listed)
             + " " + table_note, grounds) if listed else None
+        flow_series = [charts.Series(_("Added to the list"), "added", added),
+                       charts.Series(_("Removed from the list"), "removed", removed)]
+        flow_description = (_("Column chart of the entries added to and removed from the list "
+                              "in each month from %(first)s to %(last)s.", first=first, last=last)
+                            + " " + table_note)
+        flowing = any(added) or any(removed)
         flow_chart = charts.column_chart(
-            "chart-months", _("Additions and removals by month"),
-            _("Column chart of the entries added to and removed from the list in each month "
-              "from %(first)s to %(last)s.", first=first, last=last) + " " + table_note,
-            figures.months, [charts.Series(_("Added to the list"), "added", added),
-                             charts.Series(_("Removed from the list"), "removed", removed)]) \
-            if any(added) or any(removed) else None
+            "chart-months", _("Additions and removals by month"), flow_description,
+            figures.months, flow_series) if flowing else None
+        flow_bars = charts.month_bars(
+            "chart-months-narrow", _("Additions and removals by month"),
+            _("Bar chart of the entries added to and removed from the list in each month from "
+              "%(first)s to %(last)s.", first=first, last=last) + " " + table_note,
+            figures.months, flow_series) if flowing else None
         removed_total = sum(n for _label, n in reasons)
         reason_chart = charts.bar_chart(
             "chart-reasons", _("Removals by reason"),
@@ -142,7 +149,8 @@ def stats():
         return render_template(
             "public/stats.html", profile=profile, today=today, listed=listed, grounds=grounds,
             months=months, first=first, last=last, reasons=reasons, removed_total=removed_total,
-            ground_chart=ground_chart, flow_chart=flow_chart, reason_chart=reason_chart,
+            ground_chart=ground_chart, flow_chart=flow_chart, flow_bars=flow_bars,
+            reason_chart=reason_chart,
             processing=processing, deadline=deadline.label().get(locale),
             timely=figures.timeliness,
             share=(f"{figures.timeliness.on_time_share * 100:.1f}%" if figures.timeliness.due

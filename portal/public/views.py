@@ -78,7 +78,7 @@ def entry(public_id: str):
         return render_template(
             "public/entry.html", entry=found, removal=removal, profile=_profile_of(found),
             today=today, rules=decided_under(found.profile, found.listed_on), site=site,
-            show_jurisdiction=several,
+            show_jurisdiction=several, bureau=jurisdiction.entry_site(place),
             rectification_open=bool(found.rectification_closes_on
                                     and today <= found.rectification_closes_on),
         )
@@ -161,6 +161,27 @@ def set_language(code: str):
     target = request.args.get("next", "")
     # Only same-site paths: never an open redirect.
     if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.home")
+    return redirect(target)
+
+
+#: The display modes a visitor may choose (the class on <html>, see base.html and portal.css).
+DISPLAYS = ("standard", "large")
+
+
+@bp.get("/display/<mode>")
+def set_display(mode: str):
+    """Large text and high contrast (适老化, GB/T 37668) or the standard display: kept in the
+    session like the language, so it works without JavaScript; back to the page it was
+    chosen on."""
+    if mode not in DISPLAYS:
+        abort(404)
+    if mode == "large":
+        session["display"] = "large"
+    else:
+        session.pop("display", None)
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("public.home")
     return redirect(target)
 

@@ -10,6 +10,7 @@ from flask import request
 
 from portal.extensions import db
 from portal.models import Case, Submission
+from portal.public_scope import contact_line
 from portal.rules.profiles import Profile
 from portal.services import jurisdictions, rules_of
 from portal.services.jurisdictions import Directory, Info
@@ -67,6 +68,4 @@ def submission_profile(submission: Submission) -> Profile:
 
 def contact(case: Case | None, info: Info | None, locale) -> str:
     """The telephone a party is told to call: the case's department's, else its bureau's."""
-    if case is not None and case.department_contact:
-        return case.department_contact
-    return info.contact(locale) if info is not None else ""
+    return contact_line(case.department_contact if case is not None else "", info, locale)

@@ -257,6 +257,10 @@ def test_atom_feed_is_valid_and_lists_additions_and_removals(app, session, clien
     english = ET.fromstring(client.get("/feeds/changes.atom?lang=en").get_data())
     assert english.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
     assert "Credit repaired" in " ".join(e.find(f"{ATOM}summary").text for e in english.findall(f"{ATOM}entry"))
+    added = [e.find(f"{ATOM}summary").text for e in english.findall(f"{ATOM}entry")
+             if e.find(f"{ATOM}category").get("term") == "addition"]
+    assert added and all("put on the list by Jiamusi Municipal Human Resources and Social "
+                         "Security Bureau on" in text for text in added)          # not 佳木斯市…局
 
 
 def test_atom_feed_escapes_names_and_is_conditional(app, session, client):

@@ -29,7 +29,7 @@ START = ["/", "/entries", "/removals", "/redlist", "/stats", "/check", "/sitemap
          "/feeds/changes.atom", "/exports/entries.csv", "/exports/entries.xlsx", "/exports/entries.json",
          "/exports/removals.csv", "/exports/removals.xlsx", "/exports/removals.json",
          "/api/v1/entries", "/api/v1/removals", "/api/v1/changes", "/api/v1/openapi.json"]
-SKIP = ("/static/", "/lang/", "/admin", "/submit", "/track")
+SKIP = ("/static/", "/lang/", "/display/", "/admin", "/submit", "/track")
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from portal import clock
 from portal.models import PublishedEntry, RemovalNotice, Role, SubjectKind
@@ -112,7 +113,10 @@ def test_invalid_filters_are_ignored(three, client):
 
 def test_selected_filters_are_shown_and_removable(three, client):
     html = english(client).get("/entries?ground=J6&year=2026").get_data(as_text=True)
-    assert '<option value="J6" selected>' in html and '<option value="2026" selected>' in html
+    # the ground is a choice of whole texts (radio buttons), the others are lists
+    assert '<input type="radio" name="ground" value="J6" checked>' in html
+    assert load_profile("jiamusi").ground("J6").text.en in html
+    assert '<option value="2026" selected>' in html
     chips = html.split('class="chips"', 1)[1].split("</ul>", 1)[0]
     assert 'href="/entries?year=2026"' in chips           # removes the ground, keeps the year
     assert 'href="/entries?ground=J6"' in chips           # removes the year, keeps the ground
@@ -246,7 +250,9 @@ def test_stats_counts_flows_reasons_and_processing_time(app, session, client):
     html = english(client).get("/stats").get_data(as_text=True)
     jiamusi = load_profile("jiamusi")
     j2 = jiamusi.ground("J2").text.en
-    assert re.search(r"<th scope=\"row\">" + re.escape(j2[:27]) + r"…?</th><td class=\"num\">3</td>", html)
+    # the ground's whole text (never cut with "…"), in the table and as the chart's label
+    assert re.search(r"<th scope=\"row\">" + re.escape(str(escape(j2))) + r"</th><td class=\"num\">3</td>", html)
+    assert f'<span class="hbar-label">{escape(j2)}</span>' in html
     month, removal_month = decided.strftime("%Y-%m"), (TODAY - dt.timedelta(days=10)).strftime("%Y-%m")
     rows = {m: (int(a), int(r)) for m, a, r in re.findall(
         r'<tr><th scope="row">(\d{4}-\d{2})</th><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>',
@@ -267,7 +273,9 @@ def test_stats_counts_flows_reasons_and_processing_time(app, session, client):
     assert re.search(r'<th scope="row">Median</th><td class="num">2</td><td class="num">'
                      + re.escape(_fmt((wd[1] + wd[2]) / 2)) + "</td>", html)
     # the charts: accessible inline SVG
-    assert '<svg class="chart" id="chart-grounds"' in html and 'aria-labelledby="chart-grounds-title' in html
+    assert '<div class="hbar-chart" id="chart-grounds" role="img"' in html
+    assert 'aria-labelledby="chart-grounds-title' in html
+    assert 'id="chart-months-narrow" role="img"' in html         # the months on a narrow screen
     assert '<title id="chart-months-title">Additions and removals by month</title>' in html
 
 
@@ -317,7 +325,13 @@ def test_median_percentile_and_months():
 def test_charts_escape_their_text():
     svg = charts.bar_chart("c1", "<b>title</b>", "desc & more", [("<script>x</script>", 3), ("B", 0)])
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "desc &amp; more" in svg
-    assert '<title id="c1-title">&lt;b&gt;title&lt;/b&gt;</title>' in svg
+    assert '<span class="visually-hidden" id="c1-title">&lt;b&gt;title&lt;/b&gt;</span>' in svg
+    assert '<span class="hbar-label">&lt;script&gt;x&lt;/script&gt;</span>' in svg
+    assert 'width="1000"' in svg and 'width="0"' in svg            # the peak fills its track
+    narrow = charts.month_bars("c3", "t", "d", ["2026-01", "2026-02"],
+                               [charts.Series("A\"", "added", [1, 4])])
+    assert '<span class="hbar-label">2026-02</span>' in narrow and 'A&#34;' in narrow
+    assert 'width="250"' in narrow and 'width="1000"' in narrow
     columns = charts.column_chart("c2", "t", "d", ["2026-01", "2026-02"],
                                   [charts.Series("A\"", "added", [1, 7])])
     assert 'A&#34;: 7' in columns and columns.count("<rect") == 3    # legend + two bars

@@ -36,7 +36,7 @@ from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
 from tests.web.crawl_support import PUBLIC_START, crawl, demo_city, first_pages
 
 LANGS = ("zh_CN", "en")
-SKIP = ("/static/", "/lang/", "/admin")
+SKIP = ("/static/", "/lang/", "/display/", "/admin")
 #: Back-office pages that show the profile's rules (deadlines, report format, platforms, grades).
 ADMIN_RULE_PAGES = ("/admin/", "/admin/imports/", "/admin/imports/reports", "/admin/sharing/",
                     "/admin/grades/", "/admin/grades/redlist", "/admin/calendar/")
