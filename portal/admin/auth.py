@@ -151,7 +151,7 @@ def enrol():
 def qr_svg(uri: str, label: str) -> Markup:
     """The setup link as a QR code drawn in inline SVG (no image request, nothing external)."""
     svg = segno.make(uri, error="m", micro=False).svg_inline(
-        scale=4, border=4, dark="#000", light="#fff", title=label, svgclass="qr-code")
+        omitsize=True, border=4, dark="#000", light="#fff", title=label, svgclass="qr-code")
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="%s" ' % escape(label), 1))
 
 

@@ -36,7 +36,7 @@ from portal.models import (
 )
 from portal.models.imports import ImportStatus
 from portal.rules.calendar import SOURCE_PROVISIONAL, WorkCalendar
-from portal.rules.workflow import CaseState, SubmissionKind, SubmissionState
+from portal.rules.workflow import LISTED_STATES, CaseState, SubmissionKind, SubmissionState
 from portal.services.scope import Scope
 
 C, S = CaseState, SubmissionState
@@ -102,7 +102,7 @@ def clerk(session: Session, scope: Scope, user: StaffUser, today: dt.date) -> li
                 _count(session, _cases(scope, Case.state == C.DECIDED)),
                 _queue("admin.queues.cases", state="decided")),
         Waiting("to_share", str(_l("Listings to upload to the sharing platform")),
-                _count(session, _cases(scope, Case.state.in_([C.DECIDED, C.PUBLISHED]),
+                _count(session, _cases(scope, Case.state.in_(LISTED_STATES),
                                        Case.shared_on.is_(None))),
                 _queue("admin.sharing.index")),
         Waiting("filings_to_accept", str(_l("Filings to accept")),

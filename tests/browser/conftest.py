@@ -231,6 +231,18 @@ class Watch:
             headings = page.locator("h1")
             assert headings.count() >= 1, f"{page.url}: no <h1>"
             assert headings.first.inner_text().strip(), f"{page.url}: empty <h1>"
+        # A page fits the screen: nothing pushes it sideways (a phone would zoom out on it).
+        overflow = page.evaluate("""() => {
+            const width = document.documentElement.clientWidth;
+            return [...document.querySelectorAll('body *')]
+              .filter(el => el.getBoundingClientRect().right > width + 1
+                            && getComputedStyle(el).position !== 'fixed'
+                            && !el.closest('details:not([open]), .table-scroll, [hidden]'))
+              .slice(0, 3).map(el => el.tagName.toLowerCase()
+                + (el.className ? '.' + String(el.className).split(' ').join('.') : '')
+                + ': ' + (el.textContent || '').trim().slice(0, 40));
+        }""")
+        assert overflow == [], f"{page.url}: wider than the screen: {overflow}"
         violations = axe(page)
         self.axe_runs += 1
         assert violations == [], f"{page.url}: axe found {len(violations)} violation(s):\n" + \
