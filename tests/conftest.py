@@ -70,6 +70,12 @@ def database_url(backend, request, tmp_path) -> str:
 _schema_ready: set[str] = set()
 
 
+def pytest_configure(config):
+    from tests import demo_cache
+
+    demo_cache.configure(config)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(testing(database_url, tmp_path))

@@ -45,6 +45,7 @@ from portal.rules.workflow import (
 )
 from portal.security import lookup_hash
 from portal.services import audit, publication
+from tests import demo_cache
 
 RIC_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
 
@@ -58,7 +59,12 @@ def make_app(path, profile: str = "jiamusi"):
     return app
 
 
-def seeded(path, profile: str = "jiamusi"):
+def seeded(path, profile: str = "jiamusi", *, fresh: bool = False):
+    """An app on the demo city of ``profile``: seeded here (``fresh``), else a copy of the
+    run's one seeding of that profile (tests/demo_cache.py)."""
+    if not fresh:
+        report = demo_cache.seeded_copy(path, profile, "t.db")
+        return make_app(path, profile), report
     app = make_app(path, profile)
     with app.app_context():
         report = seed_city(db.session, app.config)
@@ -381,7 +387,7 @@ def test_the_audit_chain_verifies(city):
 
 def test_same_seed_same_city(city, tmp_path):
     session, report = city
-    app, again = seeded(tmp_path)
+    app, again = seeded(tmp_path, fresh=True)
     fields = (PublishedEntry.public_id, PublishedEntry.name, PublishedEntry.code_display,
               PublishedEntry.listed_on, PublishedEntry.facts)
     first = session.execute(sa.select(*fields).order_by(PublishedEntry.public_id)).all()
@@ -542,9 +548,11 @@ def test_older_removals_were_reported_to_the_sharing_platform(city):
         assert (DEMO_TODAY - item.case.removed_on).days <= RECENT_REMOVAL_DAYS
 
 
-def test_the_province_demo_puts_every_city_under_its_own_rules(app):
+def test_the_province_demo_puts_every_city_under_its_own_rules(app, backend):
     """``seed-demo --province``: five cities and a county on one database, each case under its
     own jurisdiction and profile, each bureau's staff working for their own."""
+    if backend != "postgresql":
+        pytest.skip("on SQLite the province is seeded once for tests/web/test_province_demo.py")
     from portal.demo.province import CITIES, COUNTY, PLATFORM, seed_province
     from portal.models import Jurisdiction, StaffJurisdiction, StaffUser
     from portal.services import jurisdictions

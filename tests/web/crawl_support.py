@@ -83,19 +83,17 @@ def demo_city(tmp: Path, profile: str | None = None):
     """An app on a fresh SQLite file with the profile's demo city seeded and indexed."""
     from portal import create_app
     from portal.config import testing as settings_for_tests
-    from portal.demo.seed import seed_city
     from portal.extensions import db
     from portal.search import get_index
     from portal.services import indexer
+    from tests import demo_cache
 
     config = settings_for_tests(f"sqlite:///{tmp / 'demo.db'}", tmp)
     if profile:
         config["PORTAL_PROFILE"] = profile
+    demo_cache.seeded_copy(tmp, config["PORTAL_PROFILE"])       # the run's seeding, copied
     app = create_app(config)
     with app.app_context():
-        db.create_all()
-        seed_city(db.session, app.config)
-        db.session.commit()
         indexer.rebuild(db.session, get_index(app))
         db.session.commit()
         yield app
