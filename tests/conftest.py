@@ -74,6 +74,33 @@ def pytest_configure(config):
     from tests import demo_cache
 
     demo_cache.configure(config)
+    # pytest-xdist registers this marker itself; `-p no:xdist` with --strict-markers needs it too.
+    config.addinivalue_line("markers", "xdist_group(name): run the group on one xdist worker")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``--dist loadgroup`` see the groups (``xdist_group``: the browser tests, suites
+    that share one expensive module fixture).
+
+    pytest-xdist 3.8 groups by appending ``@<group>`` to ``item._nodeid``; pytest 9.2 keeps
+    the id in ``item._id`` instead, so that write is lost and the tests would spread over
+    all workers (each launching chromium, each seeding the module's data). Only ids that
+    still lack the suffix are touched: with a fixed xdist this does nothing.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None or "@" in item.nodeid:
+            continue
+        group = mark.args[0] if mark.args else mark.kwargs.get("name", "default")
+        grouped = f"{item.nodeid}@{group}"
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import coerce_node_id
+            item._id = coerce_node_id(grouped)
+        else:
+            item._nodeid = grouped
 
 
 @pytest.fixture

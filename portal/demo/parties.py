@@ -96,7 +96,8 @@ def party_logins(session: Session, calendar: WorkCalendar, today: dt.date) -> li
             continue
         profile = rules_of.case(case)
         windows = filing_windows.windows(session, case, profile, calendar, today)
-        open_ = ", ".join(k.value for k, w in windows.items() if w.allowed) or "nothing today"
+        open_ = ", ".join(k.value.replace("_", " ") for k, w in windows.items() if w.allowed) \
+            or "nothing today"
         found.append(f"  case {case.case_no}  access code {code}  USCC {case.subject.uscc}   "
                      f"(may file: {open_})")
     return found

@@ -28,6 +28,7 @@ launches chromium once.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import shutil
 import threading
@@ -54,6 +55,9 @@ AXE = Path(os.environ.get("PORTAL_TEST_AXE", ROOT / "node_modules" / "axe-core" 
 AXE_PATH = "/__test__/axe.min.js"
 #: The rules run on every page: WCAG 2.0 and 2.1, levels A and AA.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: A folder: every checked page is also kept as a screenshot there, to look at.
+SHOTS = os.environ.get("PORTAL_TEST_SCREENSHOTS")
+_SHOT_NUMBERS = itertools.count(1)
 
 #: The two sizes every journey runs at: a laptop and a phone.
 VIEWPORTS = {
@@ -61,35 +65,6 @@ VIEWPORTS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
               "device_scale_factor": 3},
 }
-
-
-def pytest_configure(config):
-    # pytest-xdist registers this marker itself; `-p no:xdist` with --strict-markers needs it too.
-    config.addinivalue_line("markers", "xdist_group(name): run the group on one xdist worker")
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Make ``--dist loadgroup`` see the group of the browser tests.
-
-    pytest-xdist 3.8 groups by appending ``@<group>`` to ``item._nodeid``; pytest 9.2 keeps
-    the id in ``item._id`` instead, so that write is lost and the tests would spread over
-    all workers (each launching chromium). Only browser tests are touched, and only while
-    their id still lacks the suffix: with a fixed xdist this does nothing.
-    """
-    if not getattr(config.option, "loadgroup", False):
-        return
-    for item in items:
-        mark = item.get_closest_marker("xdist_group")
-        if item.get_closest_marker("browser") is None or mark is None or "@" in item.nodeid:
-            continue
-        group = mark.args[0] if mark.args else mark.kwargs.get("name", "default")
-        grouped = f"{item.nodeid}@{group}"
-        if hasattr(item, "_id"):
-            from _pytest.nodeid import coerce_node_id
-            item._id = coerce_node_id(grouped)
-        else:
-            item._nodeid = grouped
 
 
 def _missing() -> str | None:
@@ -187,6 +162,7 @@ class Watch:
         self.unchecked: list[str] = []          # navigations not yet checked, in order
         self.checked: set[str] = set()
         self.axe_runs = 0
+        self.shot_prefix = ""                   # names this test's screenshots (SHOTS)
         context.route(f"{base_url}{AXE_PATH}",
                       lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
         context.on("console", self._console)
@@ -248,6 +224,12 @@ class Watch:
         assert violations == [], f"{page.url}: axe found {len(violations)} violation(s):\n" + \
             "\n".join(violations)
         self.checked.add(page.url)
+        if SHOTS:
+            size = page.viewport_size or {"width": 0}
+            name = f"{size['width']}-{next(_SHOT_NUMBERS):03d}-" + \
+                "".join(c if c.isalnum() else "_" for c in page.url.split("/", 3)[-1])[:60]
+            page.screenshot(path=os.path.join(SHOTS, f"{self.shot_prefix}{name}.png"),
+                            full_page=True)
         self.unchecked = [url for url in self.unchecked if url != page.url]
 
     def assert_all_checked(self) -> None:
@@ -318,7 +300,9 @@ def web(request, browser, live):
     def open_context():
         context = browser.new_context(base_url=live.url, locale="zh-CN", **size)
         context.set_default_timeout(10_000)
-        return context, Watch(context, live.url)
+        watch = Watch(context, live.url)
+        watch.shot_prefix = "".join(c if c.isalnum() else "_" for c in request.node.name)[:70] + "-"
+        return context, watch
 
     context, watch = open_context()
     found = Web(context=context, page=context.new_page(), watch=watch, url=live.url,

@@ -23,6 +23,8 @@ from portal.services import indexer, jurisdictions
 from tests.web.crawl_support import body_text
 
 BUREAUS = (*CITIES, COUNTY[0])
+#: One worker seeds the province once for the whole module (``loadgroup``).
+pytestmark = pytest.mark.xdist_group("province-demo")
 ENTRY_LINK = re.compile(r'href="(/entries/[A-Za-z0-9_-]+)(?:\?[^"]*)?"')
 
 
