@@ -231,9 +231,18 @@ def values(event: AuditEvent, names: dict[str, str] | None = None) -> _Values:
     return found
 
 
+#: A filing back under review because the party answered a request for material: the party
+#: did not "accept" anything.
+BACK_UNDER_REVIEW = _l("Filing %(entity)s is under review again: %(actor)s answered the request "
+                       "for more material.")
+
+
 def sentence(event: AuditEvent, names: dict[str, str] | None = None) -> str:
     """The event as one sentence in the request's language (plain text)."""
     template = SENTENCES.get(event.action)
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.action == "submission.under_review" and data.get("from") == "awaiting_material":
+        template = BACK_UNDER_REVIEW
     found = values(event, names)
     if template is None:
         found["entity"] = entity_phrase(event)

@@ -135,6 +135,21 @@ def test_an_unknown_action_still_reads_as_a_sentence(app):
     assert "odd_key" not in said
 
 
+def test_a_party_answering_a_request_for_material_does_not_accept_its_own_filing(app):
+    """Back under review after the party's 补正 reply: the party answered, staff accepted."""
+    def said(actor, before):
+        event = AuditEvent(seq=1, actor_label=actor, action="submission.under_review",
+                           entity_type="submission", entity_id="Z20261206-EF3201",
+                           data={"from": before, "to": "under_review"})
+        with app.test_request_context(), force_locale("en"):
+            return audit_text.sentence(event, {"li.na": "Li Na"})
+
+    answered = said("party", "awaiting_material")
+    assert "answered the request for more material" in answered and "accepted" not in answered
+    assert said("staff:li.na", "received") == \
+        "Li Na (li.na) accepted filing Z20261206-EF3201 for review."
+
+
 def test_state_values_are_in_words(app):
     event = AuditEvent(seq=1, actor_label="staff:wang.fang", action="staff.role",
                        entity_type="staff", entity_id="li.na",
