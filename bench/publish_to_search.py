@@ -24,11 +24,11 @@ import urllib.request
 
 from portal import clock, create_app
 from portal.extensions import db
-from portal.models import Role, StaffUser, Subject, SubjectKind
+from portal.models import Role, StaffJurisdiction, StaffUser, Subject, SubjectKind
 from portal.rules import identifiers
 from portal.rules.profiles import load_profile
 from portal.security import hash_password
-from portal.services import cases
+from portal.services import cases, jurisdictions
 from portal.services.calendar import load_calendar
 
 SYLLABLES = "鑫泰恒瑞隆昌盛宏远兴达华信诚安康永嘉祥和通"
@@ -37,13 +37,20 @@ SYLLABLES = "鑫泰恒瑞隆昌盛宏远兴达华信诚安康永嘉祥和通"
 RESULT_LINK = re.compile(r'href="/entries/E[0-9A-Z]+"')
 
 
-def _staff(role: Role) -> StaffUser:
-    """A staff member of ``role``; a bulk data set has none, so one is added (no usable password)."""
-    user = db.session.execute(db.select(StaffUser).where(StaffUser.role == role)).scalars().first()
+def _staff(role: Role, jurisdiction: str) -> StaffUser:
+    """A staff member of ``role`` working for ``jurisdiction``; a bulk data set has none, so
+    one is added (no usable password), a member of the bureau whose cases it opens."""
+    user = db.session.execute(
+        db.select(StaffUser).join(StaffJurisdiction, StaffJurisdiction.staff_id == StaffUser.id)
+        .where(StaffUser.role == role, StaffJurisdiction.jurisdiction_code == jurisdiction)
+    ).scalars().first()
     if user is None:
-        user = StaffUser(username=f"bench-{role.value}", display_name=f"测速{role.value}", role=role,
+        user = StaffUser(username=f"bench-{role.value}-{jurisdiction}",
+                         display_name=f"测速{role.value}", role=role,
                          password_hash=hash_password(secrets.token_hex(16)), active=True)
         db.session.add(user)
+        db.session.flush()
+        db.session.add(StaffJurisdiction(staff_id=user.id, jurisdiction_code=jurisdiction))
         db.session.flush()
     return user
 
@@ -53,7 +60,9 @@ def publish_one(app, rng: random.Random) -> str:
     name = "佳木斯市" + "".join(rng.choice(SYLLABLES) for _ in range(4)) + "测速商贸有限公司"
     subject = Subject(kind=SubjectKind.ORGANISATION, name=name, uscc=identifiers.generate_uscc(rng))
     db.session.add(subject)
-    clerk, reviewer, approver = _staff(Role.CLERK), _staff(Role.REVIEWER), _staff(Role.APPROVER)
+    bureau = jurisdictions.ensure_seeded(db.session, profile.code).code
+    clerk, reviewer, approver = (_staff(role, bureau)
+                                 for role in (Role.CLERK, Role.REVIEWER, Role.APPROVER))
     calendar = load_calendar(db.session)
     today = clock.today()
     ground = next(g.code for g in profile.grounds if g.public and "organisation" in g.subject_kinds)

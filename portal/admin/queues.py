@@ -15,8 +15,15 @@ from portal.attachments import send_attachment
 from portal.extensions import db
 from portal.models import Attachment, Case, Role, StaffUser, Submission
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import InvalidTransition, SubmissionKind, SubmissionState
+from portal.rules.workflow import (
+    LISTED_STATES,
+    CaseState,
+    InvalidTransition,
+    SubmissionKind,
+    SubmissionState,
+)
 from portal.services import assignments, audit, case_steps, cases, filing_steps, submissions
+from portal.services import letters as register
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
 from portal.services.permissions import FORBIDDEN
@@ -319,17 +326,23 @@ def decide(submission_id: int):
         return _refused(sub, refusal, step, decide=form)
     if not valid:
         return _render(sub, decide=form, status=400)
-    _case, profile = _profile_for(sub)
+    case, profile = _profile_for(sub)
     outcome = None
     if sub.kind is SubmissionKind.OBJECTION and form.objection_outcome.data in ("corrected", "fell"):
         outcome = submissions.ObjectionOutcome(
             listing_fell=form.objection_outcome.data == "fell",
             facts=form.corrected_facts.data or "", reasons=form.corrected_reasons.data or "")
+    user = current_user._get_current_object()
+    listed = case is not None and case.state in LISTED_STATES
     try:
-        submissions.decide(db.session, current_user._get_current_object(), sub,
-                           form.outcome.data == "granted", form.reasons.data, profile,
-                           load_calendar(db.session), current_app.config["PORTAL_LOOKUP_KEY"],
-                           clock.today(), outcome=outcome)
+        submissions.decide(db.session, user, sub, form.outcome.data == "granted",
+                           form.reasons.data, profile, load_calendar(db.session),
+                           current_app.config["PORTAL_LOOKUP_KEY"], clock.today(),
+                           outcome=outcome)
+        if listed and case.state is CaseState.REMOVED:
+            # the removal the decision caused is an act like the removal step: its letter
+            # is numbered in the register as it is taken
+            register.issue_with_step(db.session, user, case, profile, "remove", clock.today())
     except (cases.PermissionDenied, cases.CaseError, InvalidTransition,
             submissions.SubmissionError) as exc:
         return _refused(sub, exc, step, decide=form)

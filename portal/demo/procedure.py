@@ -18,7 +18,7 @@ from portal.models import Case, CaseOrigin, StaffUser, Subject
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
 from portal.rules.workflow import CaseState, SubmissionKind, SubmissionState
-from portal.services import audit, cases, submissions
+from portal.services import audit, cases, letters, submissions
 from portal.services.submissions import Filing
 
 DEFENCE_BODIES = {
@@ -78,8 +78,14 @@ class Procedure:
                                self.workday(opened_on))
 
     def pre_notice(self, case: Case, served_on: dt.date) -> None:
+        served_on = self.workday(served_on)
         cases.serve_pre_notice(self.session, self.staff.clerk, case, self.profile, self.cal,
-                               self.workday(served_on))
+                               served_on)
+        self.letter(self.staff.clerk, case, "pre_notice", served_on)
+
+    def letter(self, user: StaffUser, case: Case, step: str, on: dt.date) -> None:
+        """Number the letter of the act in the register, as the back office does with it."""
+        letters.issue_with_step(self.session, user, case, self.profile, step, on)
 
     def defence(self, case: Case, filer: str, contact: str, received_on: dt.date):
         """The party files a 陈述申辩 within the window; the case waits for review."""
@@ -100,6 +106,7 @@ class Procedure:
 
     def approve(self, case: Case, on: dt.date) -> None:
         cases.approve_listing(self.session, self.staff.approver, case, self.profile, self.cal, on)
+        self.letter(self.staff.approver, case, "approve", on)
 
     def publish(self, case: Case, on: dt.date) -> None:
         cases.publish_case(self.session, self.staff.clerk, case, self.profile, self.key, on)
@@ -110,6 +117,7 @@ class Procedure:
     def remove(self, case: Case, reason, on: dt.date, note: str = "") -> None:
         cases.remove_case(self.session, self.staff.approver, case, self.profile, self.key,
                           reason, on, note)
+        self.letter(self.staff.approver, case, "remove", on)
 
     def drop(self, case: Case, reason: str) -> None:
         cases.drop_case(self.session, self.staff.reviewer, case, reason)

@@ -59,3 +59,22 @@ def test_upholding_an_objection_in_the_back_office_publishes_the_corrected_facts
         login(client, approver)
         staff_page = text(client.get(f"/admin/cases/{case.id}"))
     assert "异议成立后更正事实" in staff_page and CORRECTED in staff_page
+
+
+def test_a_listing_that_fell_on_objection_gets_its_removal_letter_numbered(
+        session, client, objection):
+    """The removal a granted filing causes is an act like the back office's own removal step:
+    its 移出决定书 is numbered in the register as it is taken."""
+    from portal.models import Letter, LetterKind
+
+    case, sub, approver = objection
+    with time_machine.travel(dt.datetime(2026, 10, 12, 3, tzinfo=dt.UTC), tick=False):
+        login(client, approver)
+        done = client.post(f"/admin/submissions/{sub.id}/decide", data={
+            "decide-outcome": "granted", "decide-reasons": "异议成立，列入依据不足。",
+            "decide-objection_outcome": "fell"})
+        assert done.status_code == 302
+    session.expire_all()
+    assert case.state is CaseState.REMOVED
+    kinds = set(session.execute(sa.select(Letter.kind).where(Letter.case_id == case.id)).scalars())
+    assert LetterKind.REMOVAL_DECISION in kinds
