@@ -57,9 +57,12 @@ class StaticFiles:
         found = self._files.get(filename, False)
         if found is not False and not (self.watch and found is not None and self._changed(filename, found)):
             return found
+        if any(part in ("", ".", "..") for part in filename.split("/")):
+            return None                   # an alias of a file (./, //) is never kept apart
         found = self._read(filename)
-        with self._lock:
-            self._files[filename] = found
+        if found is not None:             # only files: a name asked for in vain is not kept
+            with self._lock:
+                self._files[filename] = found
         return found
 
     def hashed_name(self, filename: str) -> str:

@@ -141,6 +141,8 @@ def submit():
     number = ric_of(raw)
     if number is not None:
         return _by_ric(number, None)
+    # an ID number among other words (or mistyped) is masked before it enters any address
+    raw = identifiers.mask_ric_numbers(raw)
     return redirect(url_for(".results", q=" ".join(raw.split())[:MAX_QUERY]), 303)
 
 
@@ -151,6 +153,10 @@ def results():
     number = ric_of(raw)
     if number is not None:
         return _by_ric(number, go)
+    if identifiers.contains_ric_number(raw):     # typed into the address: masked at once
+        return redirect(url_for(".results", q=identifiers.mask_ric_numbers(raw)[:MAX_QUERY],
+                                **{k: v for k, v in request.args.items() if k not in ("q",)}),
+                        303)
     ric = request.args.get("ric", "")
     ric = ric if HASH.fullmatch(ric) else None
     if ric is not None:

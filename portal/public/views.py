@@ -158,11 +158,21 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    target = request.args.get("next", "")
-    # Only same-site paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
-    return redirect(target)
+    return redirect(_same_site(request.args.get("next", "")))
+
+
+def _same_site(target: str) -> str:
+    """``target`` when it is a path of this site, else the home page: never an open redirect
+    (no control character, which browsers and URL parsers drop, no backslash, no host)."""
+    from urllib.parse import urlsplit
+
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)):
+        return url_for("public.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return url_for("public.home")
+    return target
 
 
 #: The display modes a visitor may choose (the class on <html>, see base.html and portal.css).
@@ -180,10 +190,7 @@ def set_display(mode: str):
         session["display"] = "large"
     else:
         session.pop("display", None)
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("public.home")
-    return redirect(target)
+    return redirect(_same_site(request.args.get("next", "")))
 
 
 @bp.get("/healthz")
