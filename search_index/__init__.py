@@ -15,6 +15,7 @@ from .analysis import ANALYSIS_VERSION, warm_up
 from .deadline import SearchTimeout
 from .engine import Hit, Results, SearchIndex
 from .schema import fingerprint
+from .snapshot import SnapshotError
 from .store import IndexLockedError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Results",
     "SearchIndex",
     "SearchTimeout",
+    "SnapshotError",
     "fingerprint",
     "warm_up",
 ]

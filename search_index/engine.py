@@ -26,9 +26,10 @@ from .deadline import check_deadline, deadline
 from .highlight import highlight_name, highlight_snippet
 from .querybuild import Builder, restrict, split_filters
 from .queryplan import analyze_query
-from .schema import BROWSE_KEY, FACET_FIELDS, ID_FP, ID_FP_SEP
+from .schema import BROWSE_KEY, FACET_FIELDS, ID_FP, ID_FP_SEP, MARKER_ID
 from .store import IndexStore, read_analysis, read_grounds
-from .writing import WriterMixin, open_index
+from .snapshot import SnapshotMixin
+from .writing import WriterMixin, open_index, read_marker
 
 DEFAULT_FACETS = ("ground", "subject_kind", "year")
 MAX_PER_PAGE = 200
@@ -81,6 +82,8 @@ class _Generation:
         self.grounds = grounds
         self.stamp = stamp
         self.searcher = ix.searcher()
+        self.position = read_marker(ix, self.searcher)
+        self.records = self.searcher.num_docs - (self.position is not None)
         self.terms: dict[tuple[str, str], list[str]] = {}
         self.builder = Builder(ix.schema, self.expand, self.doc_freq)
 
@@ -101,7 +104,7 @@ class _Generation:
         return terms
 
 
-class SearchIndex(WriterMixin):
+class SearchIndex(WriterMixin, SnapshotMixin):
     """The index at *path* (a directory; created lazily on first write)."""
 
     def __init__(
@@ -219,20 +222,29 @@ class SearchIndex(WriterMixin):
     def doc_count(self) -> int:
         with self._reader_lock():
             gen = self._current()
-            return 0 if gen is None else gen.searcher.num_docs
+            return 0 if gen is None else gen.records
+
+    def position(self) -> dict | None:
+        """Where the live generation stands in its source's change log, as last written with
+        :meth:`apply` or :meth:`rebuild` (None: never written, or no index)."""
+        with self._reader_lock():
+            gen = self._current()
+            return None if gen is None or gen.position is None else dict(gen.position)
 
     def ids(self) -> dict[str, str]:
         """id → fingerprint (``doc["version"]`` or :func:`search_index.fingerprint`)."""
         with self._reader_lock():
             gen = self._current()
-            if gen is None or not gen.searcher.num_docs:
+            if gen is None or not gen.records:
                 return {}
             s = gen.searcher
             found = s.search(
                 tantivy.Query.all_query(), s.num_docs, count=False,
                 order_by_field=ID_FP, order=tantivy.Order.Asc,
             )
-            return dict(key.split(ID_FP_SEP, 1) for key, _ in found.hits)
+            ids = dict(key.split(ID_FP_SEP, 1) for key, _ in found.hits)
+            ids.pop(MARKER_ID, None)
+            return ids
 
     def search(
         self,
@@ -297,7 +309,7 @@ class SearchIndex(WriterMixin):
         browse = mq is None
         if not browse:
             mq = b.with_form_bonus(plan, mq)
-        query = restrict(mq, b.filters(wanted))
+        query = restrict(mq, b.filters(wanted)) or b.everything()
         offset = (page - 1) * per_page
         cached = self._stats.get(key)
         check_deadline()

@@ -30,7 +30,14 @@ import tantivy
 
 from .analysis import dedupe, initial_trigrams
 from .queryplan import MAX_READING, PINYIN_SYLLABLES, CJKClause, QueryPlan, WordClause
-from .schema import FILTER_FIELDS, GROUND_TEXT_BOOST, TEXT_FIELDS, filter_value
+from .schema import (
+    FILTER_FIELDS,
+    GROUND_TEXT_BOOST,
+    MARKER_ID,
+    MARKER_KIND,
+    TEXT_FIELDS,
+    filter_value,
+)
 
 Q = tantivy.Query
 MUST = tantivy.Occur.Must
@@ -232,11 +239,18 @@ class Builder:
     def identifier(self, ident: str) -> tantivy.Query:
         return self.term("codes", ident)
 
+    def everything(self) -> tantivy.Query:
+        """Every record: all documents but the position marker."""
+        return Q.boolean_query([(MUST, Q.all_query()),
+                                (tantivy.Occur.MustNot, Q.term_query(self.schema, "id", MARKER_ID))])
+
     def filters(self, wanted: Mapping[str, frozenset[str]]) -> tantivy.Query | None:
         """Exact-match restrictions (scoring nothing) for :func:`split_filters`' result."""
         parts = []
         for key, values in sorted(wanted.items()):
             field = "code_hashes" if key == "code_hash" else key
+            if field in ("id", "kind"):   # the position marker is no record
+                values = frozenset(v for v in values if v not in (MARKER_ID, MARKER_KIND))
             terms = [self.term(field, v) for v in sorted(values)]
             if not terms:
                 return Q.empty_query()  # an empty list filters everything out
@@ -301,10 +315,11 @@ def with_bonuses(required: tantivy.Query, bonuses: list[tantivy.Query]) -> tanti
     return required
 
 
-def restrict(q: tantivy.Query | None, restriction: tantivy.Query | None) -> tantivy.Query:
-    """*q* limited to the documents *restriction* matches (either may be None)."""
+def restrict(q: tantivy.Query | None, restriction: tantivy.Query | None) -> tantivy.Query | None:
+    """*q* limited to the documents *restriction* matches (either may be None; both None:
+    None, every record — see :meth:`Builder.everything`)."""
     if q is None:
-        return restriction if restriction is not None else Q.all_query()
+        return restriction
     if restriction is None:
         return q
     return Q.boolean_query([(MUST, q), (MUST, restriction)])

@@ -69,6 +69,18 @@ def make_schema() -> tantivy.Schema:
     return sb.build()
 
 
+#: The one document that is not a record: where the index stands in its source's change log
+#: (an opaque JSON object, ``fp``), written in the same commit as the documents it covers.
+MARKER_ID = "~position"
+MARKER_KIND = "~"
+
+
+def marker_document(position: dict) -> tantivy.Document:
+    payload = json.dumps(position, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return tantivy.Document(**{"id": [MARKER_ID], "kind": [MARKER_KIND], "fp": [payload],
+                               ID_FP: [f"{MARKER_ID}{ID_FP_SEP}-"]})
+
+
 def register(index: tantivy.Index) -> tantivy.Index:
     """Teach an Index handle the whitespace tokenizer of the token fields."""
     index.register_tokenizer(

@@ -8,6 +8,7 @@ index directory's lock file (:class:`search_index.store.IndexStore`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import tantivy
@@ -15,7 +16,7 @@ import tantivy
 from . import parallel
 from .analysis import ANALYSIS_VERSION, normalize, warm_up
 from .querybuild import indexable
-from .schema import doc_fields, make_schema, register, to_document
+from .schema import MARKER_ID, doc_fields, make_schema, marker_document, register, to_document
 from .store import IndexLockedError, merge_grounds, read_grounds, write_analysis, write_grounds
 
 REBUILD_HEAP = 256_000_000  # bytes the writer may buffer before it writes a segment
@@ -31,6 +32,19 @@ def open_index(path) -> tantivy.Index:
     return register(tantivy.Index.open(str(path)))
 
 
+def read_marker(ix: tantivy.Index, searcher) -> dict | None:
+    """The position a generation's last commit recorded (see :meth:`WriterMixin.apply`)."""
+    found = searcher.search(tantivy.Query.term_query(ix.schema, "id", MARKER_ID), 1)
+    if not found.hits:
+        return None
+    raw = searcher.doc(found.hits[0][1]).get_first("fp")
+    try:
+        value = json.loads(bytes(raw).decode("utf-8"))
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class WriterMixin:
     """Mixed into :class:`search_index.engine.SearchIndex` (uses its ``_store``,
     ``_write_mutex``, ``lock_timeout``, ``path`` and ``_invalidate``)."""
@@ -39,12 +53,13 @@ class WriterMixin:
         return _WriteGuard(self)
 
     def rebuild(self, docs: Iterable[dict], total: int | None = None,
-                parts: int | None = None) -> int:
+                parts: int | None = None, position: dict | None = None) -> int:
         """Build a complete new index beside *path* and swap it in atomically.
 
         With ``total`` (about how many documents *docs* yields) of at least
         ``parallel.MIN_DOCUMENTS``, ``parts`` processes (default: the cores, at most 4)
         analyse the documents (:mod:`search_index.parallel`); the index is the same.
+        ``position``: where *docs* stand in their source's change log (:meth:`apply`).
         """
         warm_up()
         parts = parallel.default_parts() if parts is None else max(1, parts)
@@ -67,6 +82,8 @@ class WriterMixin:
                         writer.add_document(to_document(fields))
                         merge_grounds(grounds, fields.get("ground"), normalize(ground_text))
                         count += 1
+                    if position is not None:
+                        writer.add_document(marker_document(position))
                 except BaseException:
                     writer.rollback()
                     raise
@@ -98,16 +115,26 @@ class WriterMixin:
 
     def upsert(self, docs: Iterable[dict]) -> int:
         """Add or replace documents by id; one commit for the batch."""
+        return self.apply(docs, ())[0]
+
+    def apply(self, upserts: Iterable[dict], deletes: Iterable[str],
+              position: dict | None = None) -> tuple[int, int]:
+        """Add or replace *upserts* by id and remove *deletes*, in ONE commit that also
+        records *position* (any JSON object: where these changes stand in their source's
+        change log, read back with ``position()``), so a crash leaves both or neither.
+        Returns (documents written, ids deleted — whether or not they were there)."""
         warm_up()
         batch: dict[str, dict] = {}
         new_grounds: dict[str, list[str]] = {}
-        for doc in docs:
+        for doc in upserts:
             fields = doc_fields(doc)
             batch.pop(fields["id"], None)  # the last version of an id wins
             batch[fields["id"]] = fields
             merge_grounds(new_grounds, fields.get("ground"), normalize(doc.get("ground_text")))
-        if not batch:
-            return 0
+        gone = [str(i) for i in dict.fromkeys(deletes) if i is not None and indexable(str(i))
+                and str(i) not in batch and str(i) != MARKER_ID]
+        if not batch and not gone and position is None:
+            return 0, 0
         with self._writing():
             ix, gen_dir = self._writable_index()
             grounds = read_grounds(gen_dir)
@@ -122,17 +149,23 @@ class WriterMixin:
                 for doc_id, fields in batch.items():
                     writer.delete_documents_by_term("id", doc_id)
                     writer.add_document(to_document(fields))
+                for doc_id in gone:
+                    writer.delete_documents_by_term("id", doc_id)
+                if position is not None:
+                    writer.delete_documents_by_term("id", MARKER_ID)
+                    writer.add_document(marker_document(position))
             except BaseException:
                 writer.rollback()
                 raise
             writer.commit()
             writer.wait_merging_threads()
         self._invalidate()
-        return len(batch)
+        return len(batch), len(gone)
 
     def delete(self, ids: Iterable[str]) -> int:
         """Remove documents by id; returns how many were in the index."""
-        wanted = [str(i) for i in dict.fromkeys(ids) if i is not None and str(i) and indexable(str(i))]
+        wanted = [str(i) for i in dict.fromkeys(ids)
+                  if i is not None and str(i) and indexable(str(i)) and str(i) != MARKER_ID]
         if not wanted:
             return 0
         with self._writing():
