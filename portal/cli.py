@@ -155,8 +155,8 @@ def index_rebuild() -> None:
 
     started = time.perf_counter()
     count = indexer.rebuild(db.session, get_index(),
-                                    current_app.config.get("PORTAL_INDEX_BUILD_PROCESSES"))
-    db.session.commit()
+                            current_app.config.get("PORTAL_INDEX_BUILD_PROCESSES"))
+    db.session.rollback()
     click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
 
 
@@ -168,9 +168,59 @@ def index_sync() -> None:
 
     total = 0
     while done := indexer.sync(db.session, get_index()):
-        db.session.commit()
+        db.session.rollback()
         total += done
     click.echo(f"applied {total} outbox rows")
+
+
+@index_group.command("snapshot")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def index_snapshot(target: str) -> None:
+    """Copy this host's index into TARGET (.tar.gz) for another host's `index restore`."""
+    from portal.search import get_index
+
+    try:
+        copied = get_index().snapshot(target)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    position = copied["position"] or {}
+    click.echo(f"copied {copied['documents']} documents at outbox position "
+               f"{position.get('low', 'unknown')} to {target}")
+
+
+@index_group.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def index_restore(source: str) -> None:
+    """Start this host's index from another host's copy; the worker then applies what
+    changed since the copy (or rebuilds, if the copy does not know its position)."""
+    from portal.search import get_index
+    from portal.services import indexer
+    from search_index import SnapshotError
+
+    index = get_index()
+    try:
+        restored = index.restore(source)
+    except SnapshotError as error:
+        raise click.ClickException(str(error)) from None
+    position = indexer.position_of(index)
+    behind = indexer.pending(db.session, position)
+    click.echo(f"restored {restored['documents']} documents at outbox position "
+               f"{position.low if position else 'unknown'}; {behind} outbox rows to apply")
+
+
+@index_group.command("replicas")
+@with_appcontext
+def index_replicas() -> None:
+    """Every host's index as its worker last reported it."""
+    import sqlalchemy as sa
+
+    from portal.models import IndexReplica
+
+    for row in db.session.scalars(sa.select(IndexReplica).order_by(IndexReplica.name)):
+        click.echo(f"{row.name}\tposition {row.position}\tpending {row.pending}\t"
+                   f"seen {row.seen_at.isoformat(timespec='seconds')}")
 
 
 @index_group.command("check")

@@ -75,6 +75,11 @@ def from_environment() -> dict:
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
         "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),
         "PORTAL_CHANGES_SETTLE_SECONDS": int(_env("CHANGES_SETTLE_SECONDS", "60")),
+        # Outbox rows superseded by a later row of the same record are pruned after this many
+        # days, once every host's index has passed them (portal.services.outbox_pruning).
+        "PORTAL_OUTBOX_RETENTION_DAYS": float(_env("OUTBOX_RETENTION_DAYS", "30")),
+        # This host's index as the other hosts see it (default: host name + index directory).
+        "PORTAL_REPLICA_NAME": _env("REPLICA_NAME"),
         # Public pages and /api/v1 (portal.deadline): one SQL statement may run this long
         # (PostgreSQL statement_timeout, SQLite progress handler), one request this long in all;
         # beyond, a 503 with Retry-After. The back office, worker and commands are not limited.

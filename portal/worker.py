@@ -28,11 +28,10 @@ from flask import current_app
 from portal import clock
 from portal.extensions import db
 from portal.heartbeat import heartbeat_path, write_heartbeat
+from portal.services.jobs import MAX_BACKOFF, Job, backoff, exclusive, record, run_daily  # noqa: F401
 
 log = logging.getLogger("portal.worker")
 
-#: Longest pause between two attempts after consecutive failures (seconds).
-MAX_BACKOFF = 30.0
 #: How often partial and orphaned uploads are swept, and how old they must be.
 SWEEP_EVERY = dt.timedelta(minutes=5)
 SWEEP_OLDER_THAN = dt.timedelta(minutes=15)
@@ -40,6 +39,10 @@ SWEEP_OLDER_THAN = dt.timedelta(minutes=15)
 INDEX_CHECK_EVERY = dt.timedelta(seconds=60)
 #: How often the heartbeat is written while the loop is busy (a long rebuild) or asleep.
 BEAT_EVERY = 15.0
+#: How often superseded outbox rows are pruned (once for all hosts).
+PRUNE_EVERY = dt.timedelta(minutes=10)
+#: How often a worker reports its index's position when nothing changed.
+REPORT_EVERY = dt.timedelta(seconds=30)
 #: How often the export files are compared with the publication version (one small query).
 EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
 
@@ -68,18 +71,19 @@ class IndexState:
 
 
 def index_state(session, index, expected: int | None = None) -> IndexState:
-    """``expected``: the projection's document count, when the caller has it cached."""
-    from portal.models import OutboxEvent
-    from portal.services.indexer import expected_count
+    """``expected``: the projection's document count, when the caller has it cached.
+    An index that does not know its place in the outbox (written before positions were
+    kept) is not current: it is rebuilt."""
+    from portal.services.indexer import expected_count, pending, position_of
 
     # The projection first, then the outbox: a publication in between adds an outbox row,
     # so it can only make the index look ahead, never behind.
     expected = expected_count(session) if expected is None else expected
-    pending = session.scalar(sa.select(sa.func.count(OutboxEvent.id))
-                             .where(OutboxEvent.processed_at.is_(None))) or 0
+    position = position_of(index)
     exists = index.exists()
     return IndexState(exists=exists, documents=index.doc_count() if exists else 0,
-                      expected=expected, pending=pending, current=not exists or index.current())
+                      expected=expected, pending=pending(session, position),
+                      current=not exists or (index.current() and position is not None))
 
 
 # --------------------------------------------------------------------------
@@ -104,37 +108,6 @@ def end_of_day(day: dt.date) -> tuple[list[str], list[str]]:
 # The loop
 # --------------------------------------------------------------------------
 
-@dataclass
-class Job:
-    """A job that runs when due; ``every=None``: whenever the bureau's day changes."""
-
-    name: str
-    run: Callable[[], object]
-    every: dt.timedelta | None = None
-    last_day: dt.date | None = None
-    next_at: dt.datetime | None = None
-    failures: int = 0
-    retry_at: dt.datetime | None = None
-
-    def due(self, now: dt.datetime, today: dt.date) -> bool:
-        if self.retry_at is not None and now < self.retry_at:
-            return False                        # backing off after a failure (this job only)
-        if self.every is None:
-            return self.last_day != today
-        return self.next_at is None or now >= self.next_at
-
-    def done(self, now: dt.datetime, today: dt.date) -> None:
-        self.failures, self.retry_at = 0, None
-        if self.every is None:
-            self.last_day = today
-        else:
-            self.next_at = now + self.every
-
-    def failed(self, now: dt.datetime) -> None:
-        self.failures += 1
-        self.retry_at = now + dt.timedelta(seconds=backoff(self.failures))
-
-
 #: glibc's mallopt parameter for the number of malloc arenas
 M_ARENA_MAX = -8
 WORKER_ARENAS = 2
@@ -155,9 +128,8 @@ def limit_malloc_arenas(count: int = WORKER_ARENAS) -> bool:
         return False
 
 
-def backoff(failures: int) -> float:
-    """1 s, 2 s, 4 s … at most :data:`MAX_BACKOFF`."""
-    return min(MAX_BACKOFF, 2.0 ** min(max(failures, 1) - 1, 10))
+class JobBusy(Exception):
+    """Another host's worker runs this shared job now."""
 
 
 @dataclass
@@ -173,16 +145,28 @@ class Worker:
     index_seen: dict | None = None       # the last comparison of the index with the projection
     jobs: list[Job] = field(default_factory=list)
     heartbeat_file: Path | None = None
+    replica: str = ""                    # this host's index as the other hosts see it
+    reported_at: dt.datetime | None = None
     exporting: threading.Thread | None = None   # the build of a new version's export files
     _short: int = 0                      # consecutive index checks that found documents missing
     _stop: threading.Event = field(default_factory=threading.Event)
     _beat_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def settle(self) -> dt.timedelta:
+        return dt.timedelta(seconds=current_app.config.get("PORTAL_CHANGES_SETTLE_SECONDS", 60))
+
     def __post_init__(self) -> None:
+        if not self.replica:
+            from portal.services.indexer import replica_name
+
+            config = current_app.config
+            self.replica = replica_name(config["PORTAL_INDEX_DIR"], config.get("PORTAL_REPLICA_NAME"))
         if not self.jobs:
             self.jobs = [
-                Job("expiry", self.expire),
-                Job("upload sweep", self.sweep, every=SWEEP_EVERY),
+                Job("expiry", self.expire, shared=True),
+                Job("outbox pruning", self.prune, every=PRUNE_EVERY, shared=True),
+                Job("upload sweep", self.sweep, every=SWEEP_EVERY, shared=True),
                 Job("index check", self.heal_index, every=INDEX_CHECK_EVERY),
                 Job("exports", self.exports, every=EXPORTS_CHECK_EVERY),
             ]
@@ -196,7 +180,13 @@ class Worker:
 
     # -- jobs ---------------------------------------------------------------
     def expire(self) -> None:
-        removed, ended = end_of_day(clock.today())
+        """Once a bureau's day for all hosts: the first host to get the job's lock runs it
+        and records the day; the others find it done."""
+        today = clock.today()
+        run_daily(db.session, "expiry", today, self.replica, lambda: self._expire(today))
+
+    def _expire(self, today) -> None:
+        removed, ended = end_of_day(today)
         if removed:
             log.info("expired %d entries", len(removed))
         if ended:
@@ -206,6 +196,19 @@ class Worker:
 
         anchor_today(db.session, current_app.config)
         db.session.rollback()
+
+    def prune(self) -> None:
+        from portal.services.outbox_pruning import prune
+
+        config = current_app.config
+        pruned = prune(db.session, clock.now(),
+                       dt.timedelta(days=config.get("PORTAL_OUTBOX_RETENTION_DAYS", 30)),
+                       after_chunk=db.session.commit)
+        record(db.session, "outbox pruning", self.replica, mark=pruned.through)
+        db.session.commit()
+        if pruned.rows or pruned.deregistered:
+            log.info("pruned %d outbox rows; replicas no longer seen: %s", pruned.rows,
+                     ", ".join(pruned.deregistered) or "none")
 
     def sweep(self) -> None:
         from portal.services.uploads import sweep_orphans
@@ -244,8 +247,9 @@ class Worker:
         self.status = "rebuilding"
         self._beat()
         count = indexer.rebuild(db.session, self.index,
-                                        current_app.config.get("PORTAL_INDEX_BUILD_PROCESSES"))
-        db.session.commit()
+                                current_app.config.get("PORTAL_INDEX_BUILD_PROCESSES"),
+                                settle=self.settle)
+        db.session.rollback()
         self.index_seen = {"exists": True, "documents": count, "expected": count, "pending": 0,
                            "current": True}
         log.info("search index rebuilt: %d documents", count)
@@ -290,9 +294,16 @@ class Worker:
 
         if not self.index.exists() and self.heal_index():
             return 0
+        if indexer.position_of(self.index) is None and self.heal_index():
+            return 0
         try:
-            done = indexer.sync(db.session, self.index)
-            db.session.commit()
+            done = indexer.sync(db.session, self.index, settle=self.settle)
+            db.session.rollback()
+            now = clock.now()
+            if done or self.reported_at is None or now - self.reported_at >= REPORT_EVERY:
+                indexer.report(db.session, self.replica, self.index)
+                db.session.commit()
+                self.reported_at = now
         except IndexLockedError:
             # A rebuild holds the index's single write lock; its result includes these rows.
             db.session.rollback()
@@ -303,9 +314,31 @@ class Worker:
         return done
 
     # -- one round ----------------------------------------------------------
+    def _run_job(self, job: Job, now: dt.datetime, today) -> None:
+        """A shared job runs under its lock; while another host holds it, this host skips it
+        (a periodic job until its next turn, the daily job until the other host is done)."""
+        def call():
+            if not job.shared:
+                return job.run()
+            with exclusive(db.engine, job.name) as mine:
+                if not mine:
+                    raise JobBusy
+                return job.run()
+
+        try:
+            ok, _ = self._attempt(job.name, call)
+        except JobBusy:
+            if job.every is not None:
+                job.done(now, today)
+            return
+        job.done(now, today) if ok else job.failed(now)
+
     def _attempt(self, name: str, call: Callable[[], object]):
         try:
             return True, call()
+        except JobBusy:
+            db.session.rollback()
+            raise
         except Exception as error:                       # noqa: BLE001 - the loop must go on
             db.session.rollback()
             kind = "database unavailable" if isinstance(error, sa.exc.DBAPIError) else "failed"
@@ -324,8 +357,7 @@ class Worker:
         failing = False
         for job in self.jobs:
             if job.due(now, today):
-                ok, _ = self._attempt(job.name, job.run)
-                job.done(now, today) if ok else job.failed(now)
+                self._run_job(job, now, today)
             failing |= job.failures > 0
         ok, done = self._attempt("index sync", self.sync)
         self.failures = 0 if ok else self.failures + 1

@@ -26,6 +26,7 @@ from portal.models.publication import (
 from portal.models.staff import Role, StaffLoginFailure, StaffUser
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
+from portal.models.workers import IndexReplica, JobRun
 
 __all__ = [
     "FindingSource", "FindingStatus", "GradeFinding", "ProposalState", "RedListProposal",
@@ -36,5 +37,5 @@ __all__ = [
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
     "StaffLoginFailure", "StaffUser", "Subject",
-    "SubjectKind", "Submission", "SubmissionEvent",
+    "SubjectKind", "Submission", "SubmissionEvent", "IndexReplica", "JobRun",
 ]

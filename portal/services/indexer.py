@@ -1,19 +1,30 @@
-"""Keep the search index in step with the public projection.
+"""Keep a search index in step with the public projection, by tailing the outbox.
 
-One process (``flask --app wsgi worker``) drains the outbox into the index;
-``rebuild`` regenerates it from the projection, ``check`` compares the two.
-Documents are built from the projection only, so nothing unpublished or
-unmasked can reach the index.
+Every host keeps its own index and its own worker. The index records how far into the
+outbox it has applied (:class:`Position`), in the same commit as the documents, so any
+number of indexes tail the outbox independently and one that was down catches up from
+where it stopped. ``rebuild`` regenerates an index from the projection, ``check``
+compares the two. Documents are built from the projection only, so nothing
+unpublished or unmasked can reach the index.
+
+Outbox ids are handed out when a row is inserted, but transactions commit in their own
+order: an id may become visible after a higher one. As in the change feed
+(``portal.api.changes``), a gap in the ids holds the position back until the row after
+the gap is ``settle`` old (older gaps are rolled-back or pruned ids); rows applied
+beyond the gap are remembered in the position, so they are not applied twice.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import socket
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import clock
-from portal.models import OutboxEvent, PublishedEntry, RemovalNotice
+from portal.models import IndexReplica, OutboxEvent, PublishedEntry, RemovalNotice
 from portal.rules.identifiers import mask_ric_numbers
 
 
@@ -63,19 +74,73 @@ def _removals(session: Session, public_ids: list[str]) -> dict[str, RemovalNotic
     return {row.public_id: row for row in rows}
 
 
-def sync(session: Session, index, batch: int = 500) -> int:
-    """Apply pending outbox rows in order; returns how many rows were processed.
+#: How long an id gap holds the position back (``PORTAL_CHANGES_SETTLE_SECONDS``).
+SETTLE = dt.timedelta(seconds=60)
 
-    The index write happens before the rows are marked, so a crash in between
-    only repeats idempotent upserts/deletes.
-    """
-    events = session.execute(
-        sa.select(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
-        .order_by(OutboxEvent.id).limit(batch)
-    ).scalars().all()
-    if not events:
+
+@dataclass(frozen=True)
+class Position:
+    """Every outbox id up to ``low`` is applied (or was never committed), and so are the
+    ids in ``above`` (runs of ids beyond a gap that has not settled yet)."""
+
+    low: int = 0
+    above: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, value: dict | None) -> Position | None:
+        if not isinstance(value, dict) or not isinstance(value.get("low"), int):
+            return None
+        above = set()
+        for run in value.get("above") or ():
+            if isinstance(run, list) and len(run) == 2 and all(isinstance(i, int) for i in run):
+                above.update(range(run[0], run[1] + 1))
+        return cls(value["low"], frozenset(i for i in above if i > value["low"]))
+
+    def as_dict(self) -> dict:
+        runs: list[list[int]] = []
+        for i in sorted(self.above):
+            if runs and runs[-1][1] == i - 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+        return {"low": self.low, "above": runs}
+
+    def advance(self, rows, now: dt.datetime, settle: dt.timedelta) -> Position:
+        """The position after applying *rows* ((id, created_at) after ``low``, in id order)."""
+        low, seen = self.low, set(self.above) | {row[0] for row in rows}
+        for row_id, created_at in rows:
+            if row_id <= low:
+                continue
+            if row_id != low + 1 and now - _aware(created_at) < settle:
+                break                       # ids before it may still commit
+            low = row_id
+        return Position(low, frozenset(i for i in seen if i > low))
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def position_of(index) -> Position | None:
+    """Where *index* stands in the outbox (None: an index written before positions were
+    kept, or none: it must be rebuilt)."""
+    return Position.of(index.position()) if index.exists() else None
+
+
+def sync(session: Session, index, batch: int = 500, settle: dt.timedelta = SETTLE) -> int:
+    """Apply the outbox rows after the index's position, in order, at most *batch*; returns
+    how many rows were applied. The documents and the new position are one index commit,
+    so a crash repeats nothing and loses nothing."""
+    position = position_of(index) or Position()
+    rows = session.execute(
+        sa.select(OutboxEvent.id, OutboxEvent.created_at, OutboxEvent.public_id)
+        .where(OutboxEvent.id > position.low).order_by(OutboxEvent.id).limit(batch)
+    ).all()
+    fresh = [row for row in rows if row.id not in position.above]
+    after = position.advance([(row.id, row.created_at) for row in rows], clock.now(), settle)
+    if not fresh and after == position:
         return 0
-    wanted = {e.public_id for e in events}
+    wanted = {row.public_id for row in fresh}
     entries = _entries(session, [i for i in wanted if i.startswith("E")])
     removals = _removals(session, [i for i in wanted if i.startswith("R")])
     upserts, deletes = [], []
@@ -86,15 +151,39 @@ def sync(session: Session, index, batch: int = 500) -> int:
             upserts.append(removal_document(removals[pid]))
         else:
             deletes.append(pid)       # deleted or no longer listed/visible
-    if upserts:
-        index.upsert(upserts)
-    if deletes:
-        index.delete(deletes)
-    now = clock.now()
-    for event in events:
-        event.processed_at = now
+    index.apply(upserts, deletes, after.as_dict())
+
+    return len(fresh)
+
+
+def pending(session: Session, position: Position | None) -> int:
+    """Outbox rows the index has not applied yet."""
+    low = position.low if position else 0
+    count = session.scalar(sa.select(sa.func.count(OutboxEvent.id))
+                           .where(OutboxEvent.id > low)) or 0
+    return max(0, count - (len(position.above) if position else 0))
+
+
+def replica_name(index_dir, configured: str | None = None) -> str:
+    """This host's index as the other hosts see it: ``PORTAL_REPLICA_NAME``, else the host
+    name and a short hash of the index directory (two indexes on one host differ)."""
+    if configured:
+        return configured[:100]
+    digest = hashlib.blake2b(str(index_dir).encode(), digest_size=4).hexdigest()
+    return f"{socket.gethostname()[:80]}:{digest}"
+
+
+def report(session: Session, name: str, index) -> IndexReplica:
+    """Record where this host's index stands (flushes; the caller commits)."""
+    position = position_of(index)
+    behind = pending(session, position)
+    row = session.get(IndexReplica, name)
+    if row is None:
+        row = IndexReplica(name=name)
+        session.add(row)
+    row.position, row.pending, row.seen_at = position.low if position else 0, behind, clock.now()
     session.flush()
-    return len(events)
+    return row
 
 
 def all_documents(session: Session, chunk: int = 5000):
@@ -116,20 +205,19 @@ def all_documents(session: Session, chunk: int = 5000):
             session.expunge_all()
 
 
-def rebuild(session: Session, index, processes: int | None = None) -> int:
-    """Regenerate the index from the projection; pending outbox rows are then moot.
+def rebuild(session: Session, index, processes: int | None = None,
+            settle: dt.timedelta = SETTLE) -> int:
+    """Regenerate the index from the projection, positioned in the outbox so that the next
+    sync applies only what the projection could not yet show.
 
     ``processes``: how many build a large index (``PORTAL_INDEX_BUILD_PROCESSES``; None or 0:
     one per core, at most 4; see ``search_index.parallel``)."""
-    started = clock.now()
+    # Where the documents read from now on stand: past every row old enough to have
+    # committed; the later ones are applied again by the next sync (idempotent).
+    settled = session.scalar(sa.select(sa.func.max(OutboxEvent.id))
+                             .where(OutboxEvent.created_at <= clock.now() - settle)) or 0
     count = index.rebuild(all_documents(session), total=expected_count(session),
-                          parts=processes or None)
-    session.execute(
-        sa.update(OutboxEvent).where(OutboxEvent.processed_at.is_(None),
-                                     OutboxEvent.created_at <= started)
-        .values(processed_at=clock.now())
-    )
-    session.flush()
+                          parts=processes or None, position=Position(settled).as_dict())
     return count
 
 
