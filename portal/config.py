@@ -29,10 +29,34 @@ def _env(name: str, default=None):
     return os.environ.get(f"PORTAL_{name}", default)
 
 
+#: Keys every host of one database must share: sessions, form tokens, public ids, look-up
+#: hashes and the audit anchors' signatures. A key generated per host would differ.
+SHARED_KEYS = ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY")
+
+
+class MissingSharedKeys(RuntimeError):
+    """A shared database without explicit keys: each host would make up its own."""
+
+
+def check_shared_keys(database_url: str, environ=os.environ) -> None:
+    """On PostgreSQL (a database several hosts may share) refuse keys made up by this host."""
+    if not database_url.startswith("postgresql"):
+        return
+    missing = [f"PORTAL_{name}" for name in SHARED_KEYS if not environ.get(f"PORTAL_{name}")]
+    if missing:
+        raise MissingSharedKeys(
+            f"{', '.join(missing)} not set: on PostgreSQL every host must be given the same keys "
+            "(a key generated on one host would make sessions, public ids and look-up hashes "
+            "differ from the others'). Generate each once, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`, and set it on every host.")
+
+
 def from_environment() -> dict:
     """Read the configuration; called once by :func:`portal.create_app`."""
+    database_url = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'portal.db'}")
+    check_shared_keys(database_url)
     return {
-        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'portal.db'}"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": _env("SECRET_KEY") or _persistent_secret("secret_key"),
         # HMAC key for exact look-ups of identifiers and for public ids; rotating it
         # requires `flask --app wsgi index rebuild` and a projection refresh.

@@ -50,8 +50,12 @@ def exclusive(engine: sa.Engine, name: str) -> Iterator[bool]:
                 yield got
             finally:
                 if got:
-                    conn.scalar(sa.select(sa.func.pg_advisory_unlock(key)))
-                    conn.commit()
+                    try:
+                        conn.scalar(sa.select(sa.func.pg_advisory_unlock(key)))
+                        conn.commit()
+                    except sa.exc.DBAPIError:
+                        # never return a connection that may still hold the lock to the pool
+                        conn.invalidate()
         return
     database = engine.url.database
     if not database or database == ":memory:":

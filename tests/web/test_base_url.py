@@ -55,3 +55,23 @@ def test_feed_export_and_letter_links_follow_port(environment, app, session, cli
     response = post_letter(client, proc.case, "pre_notice", code=proc.pre_notice_code)
     assert response.status_code == 200
     assert f"{base}/submit/defence" in page_text(response)
+
+
+def test_postgresql_refuses_keys_made_up_by_one_host(monkeypatch):
+    from portal import config
+
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/portal")
+    for name in ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY"):
+        monkeypatch.delenv(f"PORTAL_{name}", raising=False)
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "shared-secret")
+    with pytest.raises(config.MissingSharedKeys, match="PORTAL_LOOKUP_KEY, PORTAL_ANCHOR_KEY"):
+        config.from_environment()
+    monkeypatch.setenv("PORTAL_LOOKUP_KEY", "shared-lookup")
+    monkeypatch.setenv("PORTAL_ANCHOR_KEY", "shared-anchor")
+    settings = config.from_environment()
+    assert (settings["SECRET_KEY"], settings["PORTAL_LOOKUP_KEY"], settings["PORTAL_ANCHOR_KEY"]) \
+        == ("shared-secret", "shared-lookup", "shared-anchor")
+    # SQLite (one host): keys are still made once and kept under instance/
+    monkeypatch.delenv("PORTAL_DATABASE_URL")
+    monkeypatch.delenv("PORTAL_LOOKUP_KEY")
+    config.check_shared_keys(config.from_environment()["SQLALCHEMY_DATABASE_URI"])
