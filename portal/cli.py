@@ -136,6 +136,10 @@ def worker(interval: float, once: bool) -> None:
     from portal.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    # one line per message: the root handler above, not also Flask's own on the app's logger
+    from flask.logging import default_handler
+
+    current_app.logger.removeHandler(default_handler)
     loop = Worker(get_index(), interval=interval)
     signal.signal(signal.SIGTERM, loop.stop)
     signal.signal(signal.SIGINT, loop.stop)

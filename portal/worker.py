@@ -183,7 +183,8 @@ class Worker:
         """Once a bureau's day for all hosts: the first host to get the job's lock runs it
         and records the day; the others find it done."""
         today = clock.today()
-        run_daily(db.session, "expiry", today, self.replica, lambda: self._expire(today))
+        if run_daily(db.session, "expiry", today, self.replica, lambda: self._expire(today)):
+            log.info("daily expiry of %s done by %s", today.isoformat(), self.replica)
 
     def _expire(self, today) -> None:
         removed, ended = end_of_day(today)
