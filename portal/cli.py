@@ -1,4 +1,5 @@
-"""Flask commands: init-db, seed-demo, index, worker, expire (audit and backup: portal.backup_cli)."""
+"""Flask commands: init-db, seed-demo, index, worker, expire (audit and backup: portal.backup_cli;
+mail: portal.mail_cli)."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ from flask.cli import with_appcontext
 from portal import backup_cli, clock
 from portal.extensions import db
 from portal.import_cli import import_report
+from portal.mail_cli import mail_group
 from portal.uploads_cli import uploads_group
 from portal.verify_cli import verify_group
 
@@ -22,7 +24,7 @@ log = logging.getLogger("portal.worker")
 
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, demo_logins, expire, worker, index_group,
-                    import_report, uploads_group, verify_group):
+                    import_report, uploads_group, verify_group, mail_group):
         app.cli.add_command(command)
     backup_cli.init_app(app)   # backup, restore, audit anchor
 

@@ -1,11 +1,17 @@
-"""What ``/healthz`` reports: the database, the search index, the worker.
+"""What ``/healthz`` reports: the database, the search index, the worker; and the e-mail to
+filers that waits or was not sent.
 
 Each check answers ``ok`` or names what is wrong; one failing check makes the
 answer 503, so a load balancer or ``make run`` sees a portal that would serve
 errors, empty search results or stale pages.  A probe costs one ``SELECT 1``,
-a file read and a look at the index directory: the comparison of the index
-with the projection (a COUNT over the projection) is the worker's, every
-minute, and comes with its heartbeat.  Nothing private is reported.
+a file read, a look at the index directory and a count of the outgoing mail by
+status: the comparison of the index with the projection (a COUNT over the
+projection) is the worker's, every minute, and comes with its heartbeat.
+Nothing private is reported.
+
+The mail counts (``mail``: pending and failed messages) are reported beside the
+checks, never as one: a message the mail server refused does not make the portal
+unhealthy; staff see it at /admin/mail.
 """
 from __future__ import annotations
 
@@ -63,8 +69,23 @@ def _worker(beat: dict | None) -> dict:
     return {"status": "ok", **body}
 
 
+def _mail() -> dict | None:
+    from portal.services import mail_queue
+
+    try:
+        found = mail_queue.counts(db.session)
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return None
+    return {"pending": found["pending"], "failed": found["failed"]}
+
+
 def report() -> tuple[dict, int]:
     beat = read_heartbeat(heartbeat_path())
     checks = {"database": _database(), "index": _index(beat), "worker": _worker(beat)}
     healthy = all(c["status"] == "ok" for c in checks.values())
-    return {"status": "ok" if healthy else "error", "checks": checks}, 200 if healthy else 503
+    body = {"status": "ok" if healthy else "error", "checks": checks}
+    mail = _mail() if checks["database"]["status"] == "ok" else None
+    if mail is not None:
+        body["mail"] = mail
+    return body, 200 if healthy else 503

@@ -75,6 +75,19 @@ SUBMISSION_STATES = {
     "withdrawn": _l("Withdrawn"),
 }
 
+#: The messages a filer may be e-mailed (``OutgoingMail.event``), and their delivery states.
+MAIL_EVENTS = {
+    "received": _l("Receipt of the filing"),
+    "material_requested": _l("Request for more material"),
+    "decided": _l("Decision on the filing"),
+}
+
+MAIL_STATES = {
+    "pending": _l("Waiting to be sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Not sent"),
+}
+
 
 ROLES = {
     "clerk": _l("Clerk"),

@@ -1,4 +1,5 @@
-"""The back office at /admin: staff sign-in, case workflow, queues, audit, holiday calendar.
+"""The back office at /admin: staff sign-in, case workflow, queues, audit, holiday calendar,
+outgoing mail.
 
 Each feature is a child blueprint of ``admin`` (endpoints ``admin.<feature>.<view>``).
 Every view is marked with the roles that may open it (:func:`access.role_required`);
@@ -20,6 +21,7 @@ from portal.admin import (
     integration,
     jurisdictions,
     letters,
+    mail,
     queues,
     sharing,
     users,
@@ -28,7 +30,7 @@ from portal.admin import (
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
               sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp, jurisdictions.bp,
-              finder.bp):
+              finder.bp, mail.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

@@ -136,6 +136,9 @@ SENTENCES = {
     "api_client.revoke": _l("%(actor)s revoked API client %(entity)s."),
     "api.call": _l("API client %(entity)s called %(endpoint)s (status %(status)s)."),
     "api.auth_failed": _l("A call with an invalid token for API client %(entity)s was refused."),
+    "mail.send_again": _l("%(actor)s had the e-mail of filing %(receipt_no)s (%(event)s) sent "
+                          "again (e-mail no. %(entity)s; %(attempts)s attempts had failed, the "
+                          "last with %(last_error)s)."),
     "audit.verify": _l("%(actor)s verified the audit chain: %(problems)s problems found."),
     "demo.bulk_seed": _l("%(actor)s generated demo cases %(entity)s."),
 }
@@ -151,7 +154,7 @@ ENTITIES = {"case": _l("case %(id)s"), "submission": _l("filing %(id)s"),
             "subject": _l("subject no. %(id)s"), "staff": _l("account %(id)s"),
             "entry": _l("published entry %(id)s"), "removal": _l("removal notice %(id)s"),
             "red_list_entry": _l("red-list entry %(id)s"),
-            "jurisdiction": _l("bureau %(id)s")}
+            "jurisdiction": _l("bureau %(id)s"), "outgoing_mail": _l("e-mail no. %(id)s")}
 
 
 class _Values(dict):
@@ -198,6 +201,8 @@ def _value(key: str, value, event: AuditEvent):
         return labels.label(labels.SUBMISSION_KINDS, text)
     if key == "kind" and text in labels.SUBJECT_KINDS:
         return labels.label(labels.SUBJECT_KINDS, text)
+    if key == "event" and event.action.startswith("mail."):
+        return labels.label(labels.MAIL_EVENTS, text)
     if key == "unit_kind":
         return labels.label(labels.UNIT_KINDS, text)
     if key == "whose":

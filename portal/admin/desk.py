@@ -6,7 +6,7 @@
 * approver — proposals waiting for a signature (not the approver's own: four-eyes), filings
   that end in an early removal, red-list proposals (not its own);
 * admin — accounts (locked, to be activated, first password), the holiday calendar of this
-  year and the next, staged report imports.
+  year and the next, staged report imports, e-mail to filers that could not be sent.
 
 Each line is a count and a link into the queue filtered the same way. Everything is read in
 the user's jurisdictions (:class:`portal.services.scope.Scope`). The nearest deadlines come
@@ -37,6 +37,7 @@ from portal.models import (
 from portal.models.imports import ImportStatus
 from portal.rules.calendar import SOURCE_PROVISIONAL, WorkCalendar
 from portal.rules.workflow import LISTED_STATES, CaseState, SubmissionKind, SubmissionState
+from portal.services import mail_queue
 from portal.services.scope import Scope
 
 C, S = CaseState, SubmissionState
@@ -178,6 +179,8 @@ def admin(session: Session, scope: Scope, user: StaffUser, today: dt.date,
                   _queue("admin.calendar.index", year=year)) for year in provisional],
         Waiting("imports", str(_l("Report imports uploaded but not committed")),
                 _count(session, imports), _queue("admin.imports.index")),
+        Waiting("mail_failed", str(_l("E-mails to filers the mail server did not accept")),
+                mail_queue.counts(session, scope)["failed"], _queue("admin.mail.index")),
     ]
 
 

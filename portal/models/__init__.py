@@ -14,6 +14,7 @@ from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
 from portal.models.integration import ApiClient
 from portal.models.jurisdictions import Jurisdiction, StaffJurisdiction
 from portal.models.letters import Letter, LetterKind
+from portal.models.mail import MailStatus, OutgoingMail
 from portal.models.outbox import OutboxEvent
 from portal.models.party_session import PartySession
 from portal.models.publication import (
@@ -33,7 +34,8 @@ __all__ = [
     "ApiClient", "Jurisdiction", "StaffJurisdiction",
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
-    "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",
+    "HolidayOverride", "Letter", "LetterKind", "MailStatus", "OutboxEvent", "OutgoingMail",
+    "PersonRole", "PublicationState",
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
     "StaffLoginFailure", "StaffUser", "Subject",

@@ -273,6 +273,15 @@ def mask_name(name: str) -> str:
     return name[:keep] + "*" * (len(name) - keep)
 
 
+def mask_email(address: str | None) -> str:
+    """Keep the first character and the domain: zhang.san@example.com -> z***@example.com
+    (an address whose local part is an ID number shows none of it)."""
+    local, at, domain = (address or "").strip().partition("@")
+    if not local:
+        return "***" + at + mask_ric_numbers(domain)
+    return local[0] + "***" + at + mask_ric_numbers(domain)
+
+
 def mask_identifier(value: str) -> str:
     """Mask a resident ID; organisation identifiers (public) are returned unchanged.
 

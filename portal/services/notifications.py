@@ -1,23 +1,26 @@
 """Optional e-mail to submitters: on receipt, on a request for material (补正), on the decision.
 
-Services call :func:`queue` inside their transaction with a snapshot of what
-the message needs; nothing is sent then. :func:`install` (called once when
-the submit blueprint is registered) hooks the SQLAlchemy session: after a
-successful commit the queued messages are rendered from
-``templates/email/<event>.txt`` in the filer's language and sent through
-SMTP to ``PORTAL_SMTP_HOST:PORTAL_SMTP_PORT``; after a rollback they are
-dropped. Without ``PORTAL_SMTP_HOST`` nothing is sent. A failing mail
-server never undoes or fails a filing: the error is logged (receipt number
-only) and the submitter still has /track.
+Services call :func:`queue` inside their transaction: it adds an :class:`OutgoingMail` row
+to the session with a snapshot of what the message needs, so the row is committed with the
+step it reports and a rollback drops it with everything else. Nothing is sent in the
+request: the worker sends the due rows (:func:`portal.services.mail_queue.deliver_due`),
+rendered from ``templates/email/<event>.txt`` in the filer's language, and tries a failed
+one again later. A failing mail server never undoes or fails a filing; the submitter still
+has /track.
 
-Messages never contain the query code or a full resident ID number: the
-query code is not in the snapshot, and ID numbers in staff notes are masked
-in every shape the one detector knows (:func:`portal.rules.identifiers.mask_ric_numbers`).
+Rows are written only while ``PORTAL_SMTP_HOST`` is configured: a portal without a mail
+server keeps no messages that would wait for ever (configuring one later does not send
+the notices of earlier steps).
+
+Messages never contain the query code or a full resident ID number: the query code is not
+in the snapshot, ID numbers in staff notes and reasons are masked when the row is written,
+and the whole message once more when it is built, in every shape the one detector knows
+(:func:`portal.rules.identifiers.mask_ric_numbers`).
 """
 from __future__ import annotations
 
-import logging
-import smtplib
+import datetime as dt
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -26,34 +29,55 @@ from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from portal import labels
-from portal.models import Jurisdiction, Submission
+from portal import clock, labels
+from portal.models import Jurisdiction, MailStatus, OutgoingMail, Submission
 from portal.rules.identifiers import mask_ric_numbers
 
-log = logging.getLogger(__name__)
-
 EVENTS = ("received", "material_requested", "decided")
-_KEY = "portal_notifications"
-_installed = False
+#: The payload key that names the values stored as ISO dates (restored on render).
+DATES = "dates"
 
 
-def queue(session, submission: Submission, event: str, **extra) -> None:
-    """Queue a message for after the commit (no-op when the filer gave no e-mail address)."""
+def configured(config: Mapping | None = None) -> bool:
+    """Is a mail server configured (``PORTAL_SMTP_HOST``)? Without one nothing is queued."""
+    if config is None:
+        if not has_app_context():
+            return False
+        config = current_app.config
+    return bool(config.get("PORTAL_SMTP_HOST"))
+
+
+def queue(session, submission: Submission, event: str, **extra) -> OutgoingMail | None:
+    """Add the message to the session, in the caller's transaction (None: the filer gave no
+    e-mail address, or no mail server is configured)."""
     if event not in EVENTS:
         raise ValueError(event)
-    if not submission.filer_email:
-        return
-    item = {
-        "event": event, "to": submission.filer_email, "receipt_no": submission.receipt_no,
+    if not submission.filer_email or not configured():
+        return None
+    snapshot = {
+        "receipt_no": submission.receipt_no,
         "kind": submission.kind.value, "state": submission.state.value,
         "received_on": submission.received_on, "due_on": submission.due_on,
         "due_provisional": submission.due_provisional, "decided_on": submission.decided_on,
         "reasons": mask_ric_numbers(submission.decision_reasons),
-        "locale": (submission.details or {}).get("locale") or "zh_CN",
     }
-    item.update(_sender(session, submission))
-    item.update({k: mask_ric_numbers(v) if isinstance(v, str) else v for k, v in extra.items()})
-    session.info.setdefault(_KEY, []).append(item)
+    snapshot.update(_sender(session, submission))
+    snapshot.update({k: mask_ric_numbers(v) if isinstance(v, str) else v for k, v in extra.items()})
+    now = clock.now()
+    row = OutgoingMail(event=event, recipient=submission.filer_email,
+                       jurisdiction=submission.jurisdiction, payload=_stored(snapshot),
+                       locale=(submission.details or {}).get("locale") or "zh_CN",
+                       status=MailStatus.PENDING, attempts=0, created_at=now, next_attempt_at=now)
+    session.add(row)
+    return row
+
+
+def _stored(snapshot: dict) -> dict:
+    """The snapshot as JSON: dates as ISO strings, their keys listed under :data:`DATES`."""
+    dates = sorted(k for k, v in snapshot.items() if isinstance(v, dt.date))
+    stored = {k: v.isoformat() if k in dates else v for k, v in snapshot.items()}
+    stored[DATES] = dates
+    return stored
 
 
 def _sender(session, submission: Submission) -> dict:
@@ -68,13 +92,20 @@ def _sender(session, submission: Submission) -> dict:
             "contact": {"zh": bureau.contact("zh_CN"), "en": bureau.contact("en")}}
 
 
-def pending(session) -> list[dict]:
-    """Messages queued in this transaction (for tests and diagnostics)."""
-    return list(session.info.get(_KEY, ()))
+def item_of(row: OutgoingMail) -> dict:
+    """What the templates read: the stored snapshot with its dates restored, the event, the
+    recipient and the language."""
+    payload = dict(row.payload or {})
+    dates = payload.pop(DATES, None) or []
+    for key in dates:
+        if payload.get(key):
+            payload[key] = dt.date.fromisoformat(payload[key])
+    return {**payload, "event": row.event, "to": row.recipient, "locale": row.locale or "zh_CN"}
 
 
-def render(item: dict) -> tuple[str, str]:
-    """Subject and body of one queued message, in the filer's language (needs an app context)."""
+def render(item: dict, config: Mapping | None = None) -> tuple[str, str]:
+    """Subject and body of one message, in the filer's language (needs an app context)."""
+    config = current_app.config if config is None else config
     with force_locale(item["locale"]):
         kind = labels.label(labels.SUBMISSION_KINDS, item["kind"])
         subjects = {
@@ -84,65 +115,20 @@ def render(item: dict) -> tuple[str, str]:
         }
         body = render_template(f"email/{item['event']}.txt", item=item, kind=kind,
                                state=labels.label(labels.SUBMISSION_STATES, item["state"]),
-                               track_url=current_app.config["PORTAL_BASE_URL"].rstrip("/") + "/track")
+                               track_url=config["PORTAL_BASE_URL"].rstrip("/") + "/track")
         return str(subjects[item["event"]]), body
 
 
-def build(item: dict) -> EmailMessage:
-    subject, body = render(item)
+def build(item: dict, config: Mapping | None = None) -> EmailMessage:
+    config = current_app.config if config is None else config
+    subject, body = render(item, config)
     # The whole message once more: nothing that reaches an inbox shows an ID number.
     subject, body = mask_ric_numbers(subject), mask_ric_numbers(body)
     message = EmailMessage()
-    message["From"] = current_app.config["PORTAL_MAIL_FROM"]
+    message["From"] = config["PORTAL_MAIL_FROM"]
     message["To"] = item["to"]
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="portal.invalid")
     message.set_content(body)
     return message
-
-
-def send(items: list[dict]) -> int:
-    """Send queued messages now; returns how many the server accepted."""
-    config = current_app.config
-    host = config.get("PORTAL_SMTP_HOST")
-    if not host or not items:
-        return 0
-    sent = 0
-    try:
-        with smtplib.SMTP(host, int(config.get("PORTAL_SMTP_PORT") or 25), timeout=10) as smtp:
-            for item in items:
-                try:
-                    smtp.send_message(build(item))
-                    sent += 1
-                except (smtplib.SMTPException, OSError) as exc:
-                    log.warning("notification %s for %s not sent: %s", item["event"],
-                                item["receipt_no"], type(exc).__name__)
-    except (smtplib.SMTPException, OSError) as exc:
-        log.warning("SMTP %s unavailable, %d notification(s) not sent: %s", host, len(items),
-                    type(exc).__name__)
-    return sent
-
-
-def _after_commit(session) -> None:
-    items = session.info.pop(_KEY, None)
-    if not items or not has_app_context():
-        return
-    try:
-        send(items)
-    except Exception:  # never let a notification break the request that committed
-        log.exception("notifications failed for %s", [i["receipt_no"] for i in items])
-
-
-def _after_rollback(session) -> None:
-    session.info.pop(_KEY, None)
-
-
-def install(app=None) -> None:
-    """Hook the session events once per process (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    sa.event.listen(sa.orm.Session, "after_commit", _after_commit)
-    sa.event.listen(sa.orm.Session, "after_rollback", _after_rollback)
-    _installed = True

@@ -29,6 +29,8 @@ from portal.services.audit import Actor
 FORBIDDEN, TIMING, CONFLICT, STATE = "forbidden", "timing", "conflict", "state"
 #: Roles that handle cases and filings (the admin manages accounts and the calendar).
 CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
+#: Who reads the outgoing mail to filers and sends a failed message again (``/admin/mail``).
+MAIL_ROLES = (Role.ADMIN,)
 
 
 class PermissionDenied(Exception):
@@ -111,3 +113,7 @@ def require(verdict: Verdict, user: StaffUser | None) -> Actor:
         raise deny(verdict)
     return actor_of(user)
 
+
+def may_manage_mail(user: StaffUser | None) -> Verdict:
+    """The one rule of the outgoing mail: admins read it and send a failed message again."""
+    return by_role("mail.send_again", user, MAIL_ROLES)

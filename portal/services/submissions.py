@@ -3,8 +3,9 @@
 Each filing gets a receipt number, a query code shown once (stored hashed),
 a due date in working days from the profile, and a status history the
 submitter can read. A filing follows its case's profile, a complaint the profile of the
-jurisdiction it is addressed to (``rules_of``). Functions flush; the caller commits (and e-mail queued
-with :mod:`portal.services.notifications` goes out after that commit).
+jurisdiction it is addressed to (``rules_of``). Functions flush; the caller commits (e-mail to
+the filer is a row :mod:`portal.services.notifications` adds in the same transaction; the
+worker sends it).
 
 Entry points (``who`` is the deciding staff user: a :class:`StaffUser`, or an
 :class:`~portal.services.audit.Actor` whose ``staff_id`` names one, or

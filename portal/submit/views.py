@@ -13,11 +13,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal import ratelimit
 from portal.extensions import limiter
 from portal.rules.identifiers import normalise
-from portal.services import notifications
 from portal.submit import filings, party, track
 
 bp = Blueprint("submit", __name__)
-bp.record_once(lambda state: notifications.install(state.app))
 
 SIGN_IN_PER_ADDRESS = "10 per 10 minutes"
 SIGN_IN_PER_REFERENCE = "20 per hour"

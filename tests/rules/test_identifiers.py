@@ -16,6 +16,7 @@ from portal.rules.identifiers import (
     generate_reg_no,
     generate_ric,
     generate_uscc,
+    mask_email,
     mask_identifier,
     mask_name,
     mask_ric,
@@ -341,3 +342,20 @@ def test_id_numbers_are_found_and_masked_inside_free_text():
                   "账号 622202123456789012345", "编号110101199913450011"):
         assert find_ric_numbers(plain) == [] and mask_ric_numbers(plain) == plain
     assert find_ric_numbers(None) == [] and mask_ric_numbers(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        ("zhang.san@example.com", "z***@example.com"),
+        ("z@example.com", "z***@example.com"),
+        ("110105198503071230@qq.com", "1***@qq.com"),       # an ID number as the local part
+        ("x@110105198503071230.cn", "x***@1101**********1230.cn"),
+        ("no-at-sign", "n***"),
+        ("", "***"),
+        (None, "***"),
+    ],
+)
+def test_mask_email(address, masked):
+    assert mask_email(address) == masked
+

@@ -14,6 +14,8 @@ from portal.models import (
     ImportStatus,
     Jurisdiction,
     LetterKind,
+    MailStatus,
+    OutgoingMail,
     Role,
 )
 from portal.rules.profiles import load_profile
@@ -38,13 +40,14 @@ class JiamusiRecords:
     batch: object
     client: object
     token: str
+    mail: object
 
     def ids(self) -> dict:
         """URL parameter -> the id of the Jiamusi record it names."""
         return {"case_id": self.published.id, "submission_id": self.complaint.id,
                 "finding_id": self.finding.id, "proposal_id": self.proposal.id,
                 "entry_id": self.entry.id, "batch_id": self.batch.id,
-                "client_id": self.client.id, "code": "jiamusi"}
+                "client_id": self.client.id, "mail_id": self.mail.id, "code": "jiamusi"}
 
     def marks(self) -> list[str]:
         """Texts that name a Jiamusi record (no page of another bureau may show them)."""
@@ -75,9 +78,13 @@ def jiamusi_records(session, app) -> JiamusiRecords:
     client, token = integration.create_client(session, make_staff(session, Role.ADMIN),
                                               "jiamusi-sbjf", list(integration.SCOPES),
                                               clock.now(), jurisdiction="jiamusi")
+    mail = OutgoingMail(event="received", recipient="filer@example.cn", jurisdiction="jiamusi",
+                        payload={"receipt_no": complaint.receipt_no}, locale="zh_CN",
+                        status=MailStatus.FAILED, attempts=8, last_error="ConnectionRefusedError")
+    session.add(mail)
     session.commit()
     return JiamusiRecords(pre, published, complaint, letter, finding, proposal, entry, batch,
-                          client, token)
+                          client, token, mail)
 
 
 def add_bureaus(session) -> None:

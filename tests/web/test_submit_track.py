@@ -11,7 +11,7 @@ from portal.rules.workflow import SubmissionState
 from portal.services import submissions
 from portal.services.calendar import load_calendar
 from tests.factories import EVIDENCE, listed_case, make_staff
-from tests.services.test_notifications import smtp_server  # noqa: F401  (fixture)
+from tests.services.test_notifications import deliver, rows, smtp_server  # noqa: F401
 from tests.web.test_submit_filings import (
     FILER,
     english,
@@ -166,7 +166,11 @@ def test_a_2027_due_date_is_flagged_provisional(app, session, client, time_machi
 
 def test_receipt_mail_through_the_web_flow(app, session, client, time_machine, smtp_server):  # noqa: F811
     _case, sub, code = _objection(app, session, client, time_machine, email="hr@example.cn")
-    [(to, receipt_mail)] = smtp_server.wait(1)
+    assert smtp_server.messages == []                 # the request only wrote the row
+    [row] = rows(session)
+    assert (row.status.value, row.recipient) == ("pending", "hr@example.cn")
+    assert deliver(app, session).sent == 1            # the worker's round
+    [(to, receipt_mail)] = smtp_server.messages
     assert to == ["hr@example.cn"] and sub.receipt_no in receipt_mail["Subject"]
     text = receipt_mail.get_body(preferencelist=("plain",)).get_content()
     assert code not in text and "2026年6月8日" in text
