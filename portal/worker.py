@@ -28,6 +28,7 @@ from flask import current_app
 from portal import clock
 from portal.extensions import db
 from portal.heartbeat import heartbeat_path, write_heartbeat
+from portal.services.indexer import index_state
 from portal.services.jobs import MAX_BACKOFF, Job, backoff, exclusive, record, run_daily  # noqa: F401
 
 log = logging.getLogger("portal.worker")
@@ -41,49 +42,12 @@ INDEX_CHECK_EVERY = dt.timedelta(seconds=60)
 BEAT_EVERY = 15.0
 #: How often superseded outbox rows are pruned (once for all hosts).
 PRUNE_EVERY = dt.timedelta(minutes=10)
+#: How often due e-mail is looked for (once for all hosts).
+MAIL_EVERY = dt.timedelta(seconds=5)
 #: How often a worker reports its index's position when nothing changed.
 REPORT_EVERY = dt.timedelta(seconds=30)
 #: How often the export files are compared with the publication version (one small query).
 EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
-
-
-# --------------------------------------------------------------------------
-# The index against the projection
-# --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class IndexState:
-    exists: bool
-    documents: int
-    expected: int
-    pending: int
-    current: bool = True          # written with today's analysis
-
-    @property
-    def lost(self) -> bool:
-        """Missing (even for an empty projection: search needs an index to answer "nothing
-        found"), or fewer documents than the projection even after the pending outbox rows."""
-        return not self.exists or self.documents + self.pending < self.expected
-
-    def as_dict(self) -> dict:
-        return {"exists": self.exists, "documents": self.documents, "expected": self.expected,
-                "pending": self.pending, "current": self.current}
-
-
-def index_state(session, index, expected: int | None = None) -> IndexState:
-    """``expected``: the projection's document count, when the caller has it cached.
-    An index that does not know its place in the outbox (written before positions were
-    kept) is not current: it is rebuilt."""
-    from portal.services.indexer import expected_count, pending, position_of
-
-    # The projection first, then the outbox: a publication in between adds an outbox row,
-    # so it can only make the index look ahead, never behind.
-    expected = expected_count(session) if expected is None else expected
-    position = position_of(index)
-    exists = index.exists()
-    return IndexState(exists=exists, documents=index.doc_count() if exists else 0,
-                      expected=expected, pending=pending(session, position),
-                      current=not exists or (index.current() and position is not None))
 
 
 # --------------------------------------------------------------------------
@@ -146,6 +110,7 @@ class Worker:
     jobs: list[Job] = field(default_factory=list)
     heartbeat_file: Path | None = None
     replica: str = ""                    # this host's index as the other hosts see it
+    _mail_pruned: dt.date | None = None
     reported_at: dt.datetime | None = None
     exporting: threading.Thread | None = None   # the build of a new version's export files
     _short: int = 0                      # consecutive index checks that found documents missing
@@ -167,6 +132,7 @@ class Worker:
                 Job("expiry", self.expire, shared=True),
                 Job("outbox pruning", self.prune, every=PRUNE_EVERY, shared=True),
                 Job("upload sweep", self.sweep, every=SWEEP_EVERY, shared=True),
+                Job("mail", self.mail, every=MAIL_EVERY, shared=True),
                 Job("index check", self.heal_index, every=INDEX_CHECK_EVERY),
                 Job("exports", self.exports, every=EXPORTS_CHECK_EVERY),
             ]
@@ -210,6 +176,26 @@ class Worker:
         if pruned.rows or pruned.deregistered:
             log.info("pruned %d outbox rows; replicas no longer seen: %s", pruned.rows,
                      ", ".join(pruned.deregistered) or "none")
+
+    def mail(self) -> None:
+        """Send the e-mail that is due (one host at a time), and once a day forget old sent
+        rows. SMTP trouble is recorded on the rows (back-off, then failed: /admin/mail)."""
+        from portal.services import mail_queue
+
+        config = current_app.config
+        while True:
+            result = mail_queue.deliver_due(db.session, config, clock.now(),
+                                            after_each=db.session.commit)
+            db.session.commit()
+            if result.tried:
+                log.info("mail: %d sent, %d to retry, %d failed", result.sent,
+                         result.retrying, result.failed)
+            if result.unreachable or result.tried < mail_queue.DEFAULT_LIMIT or self.stopping:
+                break
+        if self._mail_pruned != clock.today():
+            mail_queue.prune_sent(db.session, clock.now())
+            db.session.commit()
+            self._mail_pruned = clock.today()
 
     def sweep(self) -> None:
         from portal.services.uploads import sweep_orphans

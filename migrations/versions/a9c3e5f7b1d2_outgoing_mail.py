@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = 'a9c3e5f7b1d2'
-down_revision = 'e3b5d7f9a1c2'
+down_revision = 'b8d2f4a6c1e3'
 branch_labels = None
 depends_on = None
 

@@ -256,3 +256,40 @@ def check(session: Session, index) -> Comparison:
     result.extra = sorted(set(actual) - set(expected))
     result.stale = sorted(i for i in set(expected) & set(actual) if expected[i] != actual[i])
     return result
+
+
+# --------------------------------------------------------------------------
+# The index against the projection (the worker's check, /healthz)
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IndexState:
+    exists: bool
+    documents: int
+    expected: int
+    pending: int
+    current: bool = True          # written with today's analysis
+
+    @property
+    def lost(self) -> bool:
+        """Missing (even for an empty projection: search needs an index to answer "nothing
+        found"), or fewer documents than the projection even after the pending outbox rows."""
+        return not self.exists or self.documents + self.pending < self.expected
+
+    def as_dict(self) -> dict:
+        return {"exists": self.exists, "documents": self.documents, "expected": self.expected,
+                "pending": self.pending, "current": self.current}
+
+
+def index_state(session, index, expected: int | None = None) -> IndexState:
+    """``expected``: the projection's document count, when the caller has it cached.
+    An index that does not know its place in the outbox (written before positions were
+    kept) is not current: it is rebuilt."""
+    # The projection first, then the outbox: a publication in between adds an outbox row,
+    # so it can only make the index look ahead, never behind.
+    expected = expected_count(session) if expected is None else expected
+    position = position_of(index)
+    exists = index.exists()
+    return IndexState(exists=exists, documents=index.doc_count() if exists else 0,
+                      expected=expected, pending=pending(session, position),
+                      current=not exists or (index.current() and position is not None))

@@ -168,7 +168,11 @@ def _send(smtp: smtplib.SMTP, row: OutgoingMail, config: Mapping, now: dt.dateti
     return True
 
 
-def deliver_due(session: Session, config: Mapping, now: dt.datetime, limit: int = 50, *,
+#: Messages sent per call (one SMTP connection).
+DEFAULT_LIMIT = 50
+
+
+def deliver_due(session: Session, config: Mapping, now: dt.datetime, limit: int = DEFAULT_LIMIT, *,
                 after_each: Callable[[], object] | None = None) -> DeliveryResult:
     """Send up to ``limit`` due messages over one connection (see the module's text).
 

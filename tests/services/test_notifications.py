@@ -415,3 +415,22 @@ def test_mail_send_and_status_commands(app, session, smtp_down):
     assert up.exit_code == 0 and "sent=1" in up.output and len(inbox.messages) == 1
     assert runner.invoke(args=["mail", "status"]).output.strip() == \
         "pending=0 sent=1 failed=0 due=0"
+
+
+def test_the_workers_of_two_hosts_send_a_message_once(app, session, smtp_server, tmp_path):
+    from portal.search import get_index
+    from portal.worker import Worker
+    from search_index import SearchIndex
+
+    _complaint(session)
+    session.commit()
+    host_a = Worker(get_index(app), interval=0, replica="host-a")
+    host_b = Worker(SearchIndex(tmp_path / "index-b", refresh_interval=0), interval=0,
+                    replica="host-b")
+    host_a.round()
+    host_b.round()
+    assert len(smtp_server.wait(1)) == 1
+    [row] = rows(session)
+    assert row.status is MailStatus.SENT and row.attempts == 1
+    host_b.round()
+    assert len(smtp_server.messages) == 1
