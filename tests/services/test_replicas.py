@@ -198,3 +198,41 @@ def test_the_change_feed_still_gives_every_record_after_pruning(app, session, cl
 
     assert len(before["data"]) == 3 and state(after) == state(before)   # 2 entries, 1 notice
     db.session.remove()
+
+
+def test_a_new_host_starts_from_a_copy_of_anothers_index(app, session, tmp_path):
+    from portal.search import get_index
+
+    first = _pid(session, published_case(session, app))
+    session.commit()
+    index = get_index(app)
+    indexer.rebuild(session, index)
+    _drain(session, index)
+    indexer.report(session, "host-a", index)
+    session.commit()
+    runner = app.test_cli_runner()
+    copy = tmp_path / "index.tar.gz"
+    made = runner.invoke(args=["index", "snapshot", str(copy)])
+    assert made.exit_code == 0, made.output
+    assert "copied 1 documents at outbox position" in made.output
+    # the copy is older than what happens next
+    second = _pid(session, published_case(session, app))
+    session.commit()
+    # the new host: its own index directory, started from the copy
+    app.config["PORTAL_INDEX_DIR"] = str(tmp_path / "new-host-index")
+    app.extensions.pop("portal_search").close()
+    restored = runner.invoke(args=["index", "restore", str(copy)])
+    assert restored.exit_code == 0, restored.output
+    assert "restored 1 documents" in restored.output and "outbox rows to apply" in restored.output
+    new = get_index(app)
+    assert set(new.ids()) == {first}
+    assert _drain(session, new) >= 1                      # only what changed since the copy
+    assert indexer.check(session, new).ok and second in new.ids()
+    listed = runner.invoke(args=["index", "replicas"])
+    assert "host-a\tposition" in listed.output
+    bad = runner.invoke(args=["index", "restore", str(tmp_path / "nothing.tar.gz")])
+    assert bad.exit_code != 0
+    (tmp_path / "junk.tar.gz").write_bytes(b"junk")
+    junk = runner.invoke(args=["index", "restore", str(tmp_path / "junk.tar.gz")])
+    assert junk.exit_code == 1 and "Error" in junk.output
+    assert indexer.check(session, new).ok                 # a refused copy changes nothing
