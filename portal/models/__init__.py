@@ -24,6 +24,7 @@ from portal.models.publication import (
     RemovalNotice,
 )
 from portal.models.staff import Role, StaffLoginFailure, StaffUser
+from portal.models.stored_files import StoredFile
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
 
@@ -35,6 +36,6 @@ __all__ = [
     "HolidayOverride", "Letter", "LetterKind", "OutboxEvent", "PersonRole", "PublicationState",
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
-    "StaffLoginFailure", "StaffUser", "Subject",
+    "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent",
 ]
