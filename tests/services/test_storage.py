@@ -5,18 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import threading
 import tracemalloc
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from portal import create_app
+from portal import clock, create_app
 from portal.config import testing as settings_for_tests
+from portal.models import StoredFile
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import SubmissionKind
+from portal.search import get_index
 from portal.services import storage, submissions, uploads
 from portal.services.calendar import load_calendar
+from portal.worker import SWEEP_OLDER_THAN, Worker
 from tests.factories import EVIDENCE
 from tests.storage_support import STORAGES, store, stored_names
 
@@ -138,3 +143,27 @@ def test_the_setting_chooses_the_storage(tmp_path, value, kind):
 def test_an_unknown_storage_stops_the_start(tmp_path):
     with pytest.raises(ValueError, match="PORTAL_UPLOAD_STORAGE must be one of directory, database"):
         create_app({**settings_for_tests(f"sqlite:///{tmp_path / 'p.db'}", tmp_path), "PORTAL_UPLOAD_STORAGE": "s3"})
+
+
+def test_the_worker_sweeps_either_storage_and_its_rollback_undoes_nothing(app, session, upload_storage):
+    """The worker sweeps every few minutes, then rolls its session back: files of a form round
+    nobody came back to go, in the directory as in the database; filed ones stay."""
+    where = store(app)
+    filed = uploads.stage(where, io.BytesIO(EVIDENCE["pdf"]), "a.pdf", MB)
+    filing = submissions.Filing(kind=SubmissionKind.COMPLAINT, body="举报内容", reported_name="某公司",
+                                anonymous=True)
+    submissions.file(session, load_profile("jiamusi"), load_calendar(session), filing, dt.date(2026, 5, 6),
+                     [filed])
+    left = uploads.stage(where, io.BytesIO(EVIDENCE["png"]), "b.png", MB)
+    fresh = uploads.stage(where, io.BytesIO(EVIDENCE["jpeg"]), "c.jpg", MB)
+    session.commit()
+    old = clock.now() - SWEEP_OLDER_THAN - dt.timedelta(minutes=1)
+    for name in (filed.stored_name, left.stored_name):
+        if upload_storage == "directory":
+            stamp = old.timestamp()
+            os.utime(where.path(name), (stamp, stamp))
+        else:
+            session.execute(sa.update(StoredFile).where(StoredFile.name == name).values(created_at=old))
+    session.commit()
+    Worker(get_index(app), interval=0).sweep()
+    assert stored_names(app) == sorted([filed.stored_name, fresh.stored_name])
