@@ -17,6 +17,12 @@
 Both backends keep the same random names, sizes and SHA-256 checksums; what a file
 must be (type by content, size while streaming, the checksum) is checked once, in
 :mod:`portal.services.uploads`, whatever the backend.
+
+Files kept across a round of a form (sent back with errors, :mod:`portal.submit.files`)
+must outlive their request without rows: the database backend commits them then
+(:meth:`Storage.keep_staged`; the directory has nothing to do). The ones nobody takes
+again are removed by the orphan sweep, in either storage (the sweep of the table commits
+on its own: it belongs to no request).
 """
 from __future__ import annotations
 
@@ -66,9 +72,12 @@ class Download:
 
 
 class Storage(Protocol):
+    """What :mod:`portal.services.uploads` and the downloads need of a backend."""
+
     kind: str
 
-    def begin(self, name: str) -> Writing: ...
+    def begin(self, name: str) -> Writing:
+        """Start writing the content of ``name`` (a new name)."""
 
     def open(self, name: str) -> BinaryIO | None:
         """The content as a readable, seekable stream, or ``None`` when there is none."""
