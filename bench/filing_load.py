@@ -4,7 +4,7 @@ Against a running portal on 127.0.0.1 (``make run``), for ``--seconds``:
 each of ``--clients`` threads opens the complaint form (its one-time token
 and CSRF cookie), then posts the same filing twice at once, each copy with a
 different PDF, as a browser does on a double click.  Afterwards the portal's
-database and upload directory are compared:
+database and evidence storage (``PORTAL_UPLOAD_STORAGE``) are compared:
 
     accepted   answers 200 (a receipt, or the retry's receipt page)
     stored     distinct filings in the database for the tokens sent
@@ -19,7 +19,6 @@ the files of exactly one of its copies.  Not part of ``make test``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.cookiejar
 import os
 import re
@@ -115,7 +114,8 @@ def main() -> int:
     from portal import create_app
     from portal.extensions import db
     from portal.models import Attachment, Submission
-    from portal.services.uploads import path_of
+    from portal.services.storage import from_setting
+    from portal.services.upload_check import sha256_of
 
     app = create_app()
     with app.app_context():
@@ -128,12 +128,9 @@ def main() -> int:
             rows += db.session.execute(
                 sa.select(Attachment).join(Submission)
                 .where(Submission.idempotency_key.in_(chunk))).scalars().all()
-        upload_dir = Path(app.config["PORTAL_UPLOAD_DIR"])
-        good = 0
-        for row in rows:
-            path = path_of(upload_dir, row)
-            if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == row.sha256:
-                good += 1
+        store = from_setting(app.config.get("PORTAL_UPLOAD_STORAGE"), app.config["PORTAL_UPLOAD_DIR"],
+                             db.session)
+        good = sum(1 for row in rows if sha256_of(store, row.stored_name) == row.sha256)
     codes = {code: results["status"].count(code) for code in sorted(set(results["status"]))}
     print(f"{args.seconds:.0f} s, {args.clients} clients: tokens={len(tokens)} posts={results['sent']} "
           f"accepted={results['accepted']} answers={codes} stored={stored} rows={len(rows)} "

@@ -30,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
     # One time zone: dates formatted by Babel use the bureau's zone of portal.clock.
     app.config.setdefault("PORTAL_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_DEFAULT_TIMEZONE"] = clock.check_zone(app.config["PORTAL_TIMEZONE"])
+    from portal.services.storage import check_kind
+
+    app.config["PORTAL_UPLOAD_STORAGE"] = check_kind(app.config.get("PORTAL_UPLOAD_STORAGE"))
     app.json.ensure_ascii = False   # Chinese stays readable in JSON (Flask 3 ignores JSON_AS_ASCII)
     from portal import compression, static_files
 

@@ -66,6 +66,8 @@ def from_environment() -> dict:
         "PORTAL_TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         "PORTAL_REDIS_URL": _env("REDIS_URL"),
         "PORTAL_UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE / "uploads")),
+        # Evidence files: "directory" (PORTAL_UPLOAD_DIR) or "database" (stored_files table).
+        "PORTAL_UPLOAD_STORAGE": _env("UPLOAD_STORAGE", "directory"),
         "PORTAL_INDEX_DIR": _env("INDEX_DIR", str(INSTANCE / "index")),
         # Open-data export files, built once per publication version (outside the web root).
         "PORTAL_EXPORT_DIR": _env("EXPORT_DIR", str(INSTANCE / "exports")),
@@ -160,6 +162,7 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_TIMEZONE": "Asia/Shanghai",
         "PORTAL_REDIS_URL": None,
         "PORTAL_UPLOAD_DIR": str(tmp / "uploads"),
+        "PORTAL_UPLOAD_STORAGE": "directory",
         "PORTAL_INDEX_DIR": str(tmp / "index"),
         "PORTAL_EXPORT_DIR": str(tmp / "exports"),
         "PORTAL_HEARTBEAT_FILE": str(tmp / "worker-heartbeat.json"),

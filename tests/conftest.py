@@ -104,8 +104,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(testing(database_url, tmp_path))
+def upload_storage() -> str:
+    """PORTAL_UPLOAD_STORAGE of the app; upload tests run on both (tests/storage_support.py)."""
+    return "directory"
+
+
+@pytest.fixture
+def app(database_url, tmp_path, upload_storage):
+    app = create_app({**testing(database_url, tmp_path), "PORTAL_UPLOAD_STORAGE": upload_storage})
     from portal.caching import aggregates, pages
 
     aggregates.clear()      # per-process caches keyed by the publication version: a test's

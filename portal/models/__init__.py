@@ -25,6 +25,7 @@ from portal.models.publication import (
     RemovalNotice,
 )
 from portal.models.staff import Role, StaffLoginFailure, StaffUser
+from portal.models.stored_files import StoredFile
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
 from portal.models.workers import IndexReplica, JobRun
@@ -38,6 +39,6 @@ __all__ = [
     "PersonRole", "PublicationState",
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
-    "StaffLoginFailure", "StaffUser", "Subject",
+    "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent", "IndexReplica", "JobRun",
 ]

@@ -5,7 +5,8 @@ A backup directory holds
 - ``database.sqlite3`` (SQLite's online backup API: a consistent copy while the
   portal runs) or ``database.pgdump`` (``pg_dump`` custom format, taken in the
   snapshot whose counts and audit head the manifest records);
-- ``uploads/``: every evidence file (partial ``.part`` uploads are left out);
+- ``uploads/``: every evidence file of the upload directory (partial ``.part`` uploads are
+  left out; with ``PORTAL_UPLOAD_STORAGE=database`` the files are rows of the database copy);
 - ``manifest.json``: backend, Alembic revision, row counts of every table, the
   audit chain's head (position and hash) and the SHA-256 and size of every file.
 

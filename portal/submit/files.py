@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from flask import current_app, request, session
 from flask_babel import gettext as _
 
-from portal.attachments import upload_dir
+from portal.attachments import store
 from portal.extensions import db
 from portal.services import uploads
 
@@ -40,7 +40,7 @@ def stage(files: list, kept: int = 0) -> list[uploads.StagedFile]:
     max_bytes, max_files = limits()
     if files and len(files) + kept > max_files:
         raise uploads.UploadError("too_many", limit=max_files)
-    return uploads.stage_all(upload_dir(), [(f.filename, f.stream) for f in files], max_bytes, max_files)
+    return uploads.stage_all(store(), [(f.filename, f.stream) for f in files], max_bytes, max_files)
 
 
 def stage_each(files: list, kept: int = 0) -> tuple[list[uploads.StagedFile], list[str]]:
@@ -52,7 +52,7 @@ def stage_each(files: list, kept: int = 0) -> tuple[list[uploads.StagedFile], li
     staged, refused = [], []
     for item in files:
         try:
-            staged.append(uploads.stage(upload_dir(), item.stream, item.filename, max_bytes))
+            staged.append(uploads.stage(store(), item.stream, item.filename, max_bytes))
         except uploads.UploadError as error:
             refused.append(error_message(error))
     return staged, refused
@@ -67,6 +67,7 @@ def hold(token: str, staged: list[uploads.StagedFile]) -> None:
         session[_HELD] = {"token": token, "names": [f.stored_name for f in staged]}
     else:
         session.pop(_HELD, None)
+    store().keep_staged()       # the database storage commits this round's files
 
 
 def held(token: str) -> tuple[list[uploads.StagedFile], list[str]]:
@@ -78,13 +79,13 @@ def held(token: str) -> tuple[list[uploads.StagedFile], list[str]]:
         return [], []
     names = [n for n in data.get("names") or [] if isinstance(n, str)]
     wanted = set(request.form.getlist("keep"))
-    uploads.drop_held(upload_dir(), [n for n in names if n not in wanted])
+    uploads.drop_held(store(), [n for n in names if n not in wanted])
     taken, lost = [], []
     for name in names:
         if name not in wanted:
             continue
         original = request.form.get(f"held_name_{name}", "")
-        found = uploads.take_held(upload_dir(), name, original)
+        found = uploads.take_held(store(), name, original)
         if found is None:
             lost.append(uploads.clean_name(original))
         else:

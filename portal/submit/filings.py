@@ -159,6 +159,7 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
         return _retry(first, token)
     if not receipt.created:
         uploads.discard(staged)
+        db.session.commit()          # files stored in the database go with a commit
         return _retry(receipt.submission, token)
     access.remember_track(receipt.submission)
     return receipt_page(receipt.submission, receipt.query_code)

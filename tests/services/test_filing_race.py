@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import io
 import threading
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from portal.services import submissions, uploads
 from portal.services.calendar import load_calendar
 from portal.services.submissions import Filing
 from tests.factories import EVIDENCE, listed_case, pre_noticed_case
+from tests.storage_support import BOTH, store, stored_bytes, stored_names
 
 TOKEN = "r" * 32
 ON = dt.date(2026, 9, 30)
@@ -28,12 +28,13 @@ def _filing(case, kind=SubmissionKind.DEFENCE) -> Filing:
                   filer_contact="0454-8888888", idempotency_key=TOKEN)
 
 
-def _stage(upload_dir: Path, data: bytes, name: str):
-    return uploads.stage(upload_dir, io.BytesIO(data), name, 1024 * 1024)
+def _stage(store, data: bytes, name: str):
+    return uploads.stage(store, io.BytesIO(data), name, 1024 * 1024)
 
 
+@BOTH
 def test_a_retry_that_loses_the_race_attaches_nothing_to_the_first_filing(app, session, monkeypatch):
-    upload_dir = Path(app.config["PORTAL_UPLOAD_DIR"])
+    upload_dir = store(app)
     case, _ = pre_noticed_case(session, served_on=dt.date(2026, 9, 28))
     profile, calendar = load_profile("jiamusi"), load_calendar(session)
     first_files = [_stage(upload_dir, EVIDENCE["pdf"], "回单.pdf")]
@@ -47,9 +48,10 @@ def test_a_retry_that_loses_the_race_attaches_nothing_to_the_first_filing(app, s
     assert not again.created and again.submission.id == first.submission.id
     # ... and the view then deletes the retry's staged files: they must not be attached
     uploads.discard(retry_files)
+    session.commit()
     rows = session.execute(sa.select(Attachment)).scalars().all()
     assert [r.original_name for r in rows] == ["回单.pdf"]
-    assert all(uploads.path_of(upload_dir, r).is_file() for r in rows)
+    assert stored_names(app) == [rows[0].stored_name]
 
 
 def test_a_duplicate_post_that_missed_the_first_filing_gets_its_receipt_not_a_refusal(
@@ -83,6 +85,7 @@ def test_a_duplicate_post_that_missed_the_first_filing_gets_its_receipt_not_a_re
 
 
 @pytest.mark.postgres
+@BOTH
 def test_concurrent_duplicate_posts_keep_one_filing_whose_rows_match_its_files(
         app, session, client, backend):
     """Eight browsers send the same filing (one form token) at once, each with its own files."""
@@ -115,12 +118,10 @@ def test_concurrent_duplicate_posts_keep_one_filing_whose_rows_match_its_files(
     assert len(results) == 8 and set(results) == {200}, results
     session.expire_all()
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 1
-    upload_dir = Path(app.config["PORTAL_UPLOAD_DIR"])
     rows = session.execute(sa.select(Attachment)).scalars().all()
     assert rows, "the filing keeps the files of the browser that filed it"
     for row in rows:
-        path = uploads.path_of(upload_dir, row)
-        assert path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == row.sha256
-    on_disk = {p.name for p in upload_dir.iterdir() if p.is_file()}
-    assert on_disk == {r.stored_name for r in rows}, "no file without its row, no row without its file"
+        assert hashlib.sha256(stored_bytes(app, row.stored_name)).hexdigest() == row.sha256
+    assert stored_names(app) == sorted(r.stored_name for r in rows), \
+        "no file without its row, no row without its file"
 

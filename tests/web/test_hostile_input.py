@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import AuditHead, Role, Submission
 from tests.factories import EVIDENCE, listed_case
+from tests.storage_support import BOTH, stored_names
 from tests.web.admin_support import fast_passwords, staff  # noqa: F401
 from tests.web.admin_support import login as staff_login
 from tests.web.integration_support import BASE, auth, new_client, org_body
@@ -95,6 +95,7 @@ def test_public_pages_take_any_number(client, url):
 
 # ------------------------------------------------------------------ whitespace-only fields
 
+@BOTH
 def test_a_whitespace_rectification_date_is_refused_and_leaves_no_file(app, session, client, time_machine):
     case, code = listed_case(session, app, decided_on=D(2026, 3, 15), ground="J1")
     session.commit()
@@ -105,12 +106,11 @@ def test_a_whitespace_rectification_date_is_refused_and_leaves_no_file(app, sess
     response = post(client, "/submit/rectification", data, [("缴费凭证.jpg", EVIDENCE["jpeg"])])
     assert response.status_code == 422
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
-    upload_dir = Path(app.config["PORTAL_UPLOAD_DIR"])
     # the evidence is kept for the next round of the form (listed there with a box to untick) …
-    assert len(list(upload_dir.iterdir())) == 1 and "缴费凭证.jpg" in response.get_data(as_text=True)
+    assert len(stored_names(app)) == 1 and "缴费凭证.jpg" in response.get_data(as_text=True)
     # … and a round that leaves it out (the box unticked) leaves no file behind
     assert post(client, "/submit/rectification", data).status_code == 422
-    assert list(upload_dir.iterdir()) == []
+    assert stored_names(app) == []
 
 
 @pytest.mark.parametrize("field, value", [("uscc", "  "), ("uscc", "\t"), ("name", "   ")])

@@ -4,12 +4,12 @@ identity and its receipt says honestly what a lost query code means."""
 import datetime as dt
 import html as htmllib
 import re
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from portal.models import Submission
 from tests.factories import EVIDENCE, listed_case
+from tests.storage_support import BOTH, stored_bytes, stored_names
 from tests.web.test_submit_filings import (
     COMPLAINT,
     FILER,
@@ -105,6 +105,7 @@ def test_a_repair_application_shows_its_commitment_and_file_errors_together(app,
     assert [href for href, _ in _summary(page)] == ["body", "files", "commitment_confirm"]
 
 
+@BOTH
 def test_files_received_in_a_round_with_errors_are_kept_and_filed_with_the_form(app, session, client,
                                                                                time_machine):
     _signed_in(app, session, client, time_machine)
@@ -118,8 +119,7 @@ def test_files_received_in_a_round_with_errors_are_kept_and_filed_with_the_form(
     assert sorted(kept.values()) == ["照片.png", "缴费回单.pdf"]
     assert "select your files again" not in page and FILES not in page
     assert f"{len(EVIDENCE['pdf'])} bytes" in page or "1 KB" in page
-    upload_dir = Path(app.config["PORTAL_UPLOAD_DIR"])
-    assert sorted(p.name for p in upload_dir.iterdir()) == sorted(kept)
+    assert stored_names(app) == sorted(kept)
 
     # the filer unticks the photo and corrects the text: the receipt lists the kept file only
     pdf = next(name for name, label in kept.items() if label == "缴费回单.pdf")
@@ -128,8 +128,8 @@ def test_files_received_in_a_round_with_errors_are_kept_and_filed_with_the_form(
     assert done.status_code == 200, done.get_data(as_text=True)[:2000]
     sub = only_submission(session)
     assert [a.original_name for a in sub.attachments] == ["缴费回单.pdf"]
-    assert sorted(p.name for p in upload_dir.iterdir()) == [sub.attachments[0].stored_name]
-    assert (upload_dir / sub.attachments[0].stored_name).read_bytes() == EVIDENCE["pdf"]
+    assert stored_names(app) == [sub.attachments[0].stored_name]
+    assert stored_bytes(app, sub.attachments[0].stored_name) == EVIDENCE["pdf"]
 
 
 def _hidden_names(page: str) -> dict:
@@ -137,6 +137,7 @@ def _hidden_names(page: str) -> dict:
     return dict(re.findall(r'<input type="hidden" name="(held_name_[0-9a-f]{32})" value="([^"]*)">', page))
 
 
+@BOTH
 def test_kept_files_belong_to_their_browser_and_form(app, session, client, time_machine):
     _signed_in(app, session, client, time_machine)
     data = {"token": token(client, "/submit/rectification"), "rectified_on": "2026-05-20", "body": "", **FILER}
@@ -151,7 +152,7 @@ def test_kept_files_belong_to_their_browser_and_form(app, session, client, time_
     reply = post(other, "/submit/rectification", {**data, "token": token(other, "/submit/rectification"),
                                                    "body": "已整改。", "keep": [held]})
     assert reply.status_code == 422 and FILES in reply.get_data(as_text=True)
-    assert (Path(app.config["PORTAL_UPLOAD_DIR"]) / held).exists()
+    assert stored_names(app) == [held]
 
 
 def test_an_anonymous_report_discards_identity_and_says_a_lost_code_cannot_be_reissued(
@@ -189,6 +190,7 @@ def test_a_named_filing_s_receipt_still_offers_a_new_code_after_an_identity_chec
     assert "the bureau can issue a new query code after checking who you are" in again
 
 
+@BOTH
 def test_a_refused_file_does_not_lose_the_accepted_ones(app, session, client, time_machine):
     _signed_in(app, session, client, time_machine)
     data = {"token": token(client, "/submit/rectification"), "rectified_on": "2026-05-20",
@@ -203,4 +205,5 @@ def test_a_refused_file_does_not_lose_the_accepted_ones(app, session, client, ti
     assert [href for href, _ in _summary(page)] == ["files"]
     done = post(client, "/submit/rectification", {**data, "keep": [kept[0][0]], **_hidden_names(page)})
     assert done.status_code == 200
-    assert [a.original_name for a in only_submission(session).attachments] == ["回单.pdf"]
+    filed = only_submission(session).attachments
+    assert [a.original_name for a in filed] == ["回单.pdf"] and stored_names(app) == [filed[0].stored_name]

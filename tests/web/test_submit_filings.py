@@ -3,7 +3,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from tests.factories import (
     ofd_bytes,
     pre_noticed_case,
 )
+from tests.storage_support import BOTH, stored_bytes, stored_names
 
 D = dt.date
 FILER = {"filer_name": "王建国", "filer_contact": "0454-8888888", "filer_email": ""}
@@ -102,9 +102,10 @@ def test_defence_first_day_out_is_explained_and_refused(app, session, client, ti
     assert refused.status_code == 409
     assert "Nothing was filed" in refused.get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
-    assert list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*")) == []
+    assert stored_names(app) == []
 
 
+@BOTH
 def test_double_submission_files_once_and_hides_the_code(app, session, client, time_machine):
     case, code = pre_noticed_case(session, served_on=D(2026, 9, 28))
     session.commit()
@@ -120,7 +121,7 @@ def test_double_submission_files_once_and_hides_the_code(app, session, client, t
     assert sub.receipt_no in second.get_data(as_text=True)
     assert "This form was already sent" in second.get_data(as_text=True)
     assert query_code(first.get_data(as_text=True)) not in second.get_data(as_text=True)
-    assert len(list(Path(app.config["PORTAL_UPLOAD_DIR"]).iterdir())) == 1   # the retry's file was discarded
+    assert stored_names(app) == [sub.attachments[0].stored_name]   # the retry's file was discarded
 
 
 # ------------------------------------------------------------------ objection
@@ -152,6 +153,7 @@ def test_objection_end_to_end_and_its_public_marker(app, session, client, time_m
     assert session.execute(sa.select(RemovalNotice.reason)).scalar_one() == "objection_upheld"
 
 
+@BOTH
 def test_bad_input_keeps_what_was_typed_and_saves_nothing(app, session, client, time_machine):
     case, code = listed_case(session, app)
     session.commit()
@@ -171,7 +173,7 @@ def test_bad_input_keeps_what_was_typed_and_saves_nothing(app, session, client, 
     assert "please select your files again" not in html       # the file is kept for the next round
     assert re.search(r'name="keep" value="[0-9a-f]{32}" checked> <span>a.pdf</span>', html)
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
-    assert len(list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*"))) == 1
+    assert len(stored_names(app)) == 1
 
 
 # ------------------------------------------------------------------ rectification
@@ -320,6 +322,7 @@ COMPLAINT = {"reported_name": "某医药连锁药店", "category": "service_inst
     ([("big.pdf", EVIDENCE["pdf"] + b"0" * (2 * 1024 * 1024))], "The file big.pdf is larger than 2 MB."),
     ([(f"{i}.pdf", EVIDENCE["pdf"]) for i in range(6)], "You can attach at most 5 files to one form."),
 ])
+@BOTH
 def test_refused_uploads_keep_the_form_and_save_nothing(app, session, client, time_machine, files, message):
     set_today(time_machine, D(2026, 5, 6))
     english(client)
@@ -328,9 +331,10 @@ def test_refused_uploads_keep_the_form_and_save_nothing(app, session, client, ti
     html = reply.get_data(as_text=True)
     assert message in html and 'value="某医药连锁药店"' in html and "该药店为参保人套取医保基金。" in html
     assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
-    assert list(Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*")) == []
+    assert stored_names(app) == []
 
 
+@BOTH
 def test_accepted_uploads_are_typed_by_content(app, session, client, time_machine):
     set_today(time_machine, D(2026, 5, 6))
     files = [("现场照片.pdf", EVIDENCE["png"]), ("电子发票.ofd", ofd_bytes()), ("收据.jpg", EVIDENCE["jpeg"])]
@@ -340,8 +344,8 @@ def test_accepted_uploads_are_typed_by_content(app, session, client, time_machin
     assert {n: a.content_type for n, a in rows.items()} == {
         "现场照片.pdf": "image/png", "电子发票.ofd": "application/ofd", "收据.jpg": "image/jpeg"}
     assert rows["现场照片.pdf"].sha256 == hashlib.sha256(EVIDENCE["png"]).hexdigest()
-    stored = sorted(p.name for p in Path(app.config["PORTAL_UPLOAD_DIR"]).iterdir())
-    assert stored == sorted(a.stored_name for a in rows.values())
+    assert stored_names(app) == sorted(a.stored_name for a in rows.values())
+    assert stored_bytes(app, rows["电子发票.ofd"].stored_name) == ofd_bytes()
 
 
 def test_a_body_larger_than_all_files_together_is_refused_before_parsing(app, session, client, time_machine):

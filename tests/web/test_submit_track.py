@@ -12,6 +12,7 @@ from portal.services import submissions
 from portal.services.calendar import load_calendar
 from tests.factories import EVIDENCE, listed_case, make_staff
 from tests.services.test_notifications import deliver, rows, smtp_server  # noqa: F401
+from tests.storage_support import BOTH, stored_names
 from tests.web.test_submit_filings import (
     FILER,
     english,
@@ -84,6 +85,7 @@ def test_one_filer_cannot_read_or_download_another_filing(app, session, client, 
     assert b_browser.get(f"/track/{sub_b.receipt_no}/files/{b_file.id}").status_code == 200
 
 
+@BOTH
 def test_download_round_trips_the_chinese_name_and_the_bytes(app, session, client, time_machine):
     _case, sub, _code = _objection(app, session, client, time_machine,
                                    files=(("营业执照（副本）.png", EVIDENCE["png"]), ("照片.pdf", EVIDENCE["png"])))
@@ -100,6 +102,7 @@ def test_download_round_trips_the_chinese_name_and_the_bytes(app, session, clien
     assert reply.headers["Cache-Control"] == "private, no-store"
 
 
+@BOTH
 def test_material_request_reply_with_files_resumes_the_clock(app, session, client, time_machine):
     _case, sub, query = _objection(app, session, client, time_machine, on=D(2026, 6, 1))
     profile, calendar = load_profile("jiamusi"), load_calendar(session)
@@ -129,7 +132,8 @@ def test_material_request_reply_with_files_resumes_the_clock(app, session, clien
     again = post(client, f"/track/{sub.receipt_no}/reply", {"body": "再次"}, [("x.pdf", EVIDENCE["pdf"])])
     assert again.status_code == 302
     session.expire_all()
-    assert len(session.get(Submission, sub.id).attachments) == 2
+    rows = session.get(Submission, sub.id).attachments
+    assert len(rows) == 2 and stored_names(app) == sorted(a.stored_name for a in rows)
 
 
 def test_decision_and_reasons_are_shown(app, session, client, time_machine):
