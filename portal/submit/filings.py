@@ -117,7 +117,8 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
     if request.method == "GET":
         return form_page()
     valid = form.validate_on_submit()
-    kept, lost = files.held(token)
+    held_key = files.form_key(token, kind.value, case.id if case is not None else None)
+    kept, lost = files.held(held_key)
     chosen, chosen_extra = files.selected("files"), files.selected(*extra_files)
     file_errors: dict[str, str] = {}
     staged, refused = files.stage_each(chosen, kept=len(kept))
@@ -137,7 +138,7 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
         raise
     if not valid or file_errors or any(field.errors for field in form):
         uploads.discard(extra)
-        files.hold(token, evidence)
+        files.hold(held_key, evidence)
         # browsers never keep a choice: say which files must be chosen again
         rechoose = ("commitment" if chosen_extra else "") or ("files" if chosen and not staged else "")
         return form_page(422, file_errors, held=evidence, rechoose=rechoose)
