@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from portal.models import Submission
+from portal.services import submissions
 from portal.submit import files as submit_files
 from tests.factories import EVIDENCE, listed_case
 from tests.web.test_submit_filings import COMPLAINT, FILER, english, login, post, set_today, token
@@ -135,3 +136,29 @@ def test_a_browser_keeps_files_for_a_few_forms_and_lets_go_of_the_oldest(app, se
     assert reply.status_code == 422 and f"The file 0.pdf {LOST}" in _files_error(reply.get_data(as_text=True))
     assert post_ok(_resend(client, *rounds[-1]))
     assert [a.original_name for a in _filings(session)[0].attachments] == [f"{submit_files.MAX_HOLDS}.pdf"]
+
+
+def test_a_double_submit_whose_kept_file_the_first_took_gets_the_receipt(app, session, client, time_machine,
+                                                                         monkeypatch):
+    """Two posts of the same corrected form: the first takes the kept file and files it; the
+    second finds the file taken.  It is the same filing, so it gets the receipt, not "choose
+    the file again"."""
+    set_today(time_machine, D(2026, 5, 6))
+    english(client)
+    data, page = _round_with_error(client, "合同.pdf", EVIDENCE["pdf"])
+    assert post_ok(_resend(client, data, page))
+    real, misses = submissions.by_idempotency_key, []
+
+    def missed_once(session_, key):          # the second looked before the first was committed
+        if not misses:
+            misses.append(key)
+            return None
+        return real(session_, key)
+
+    monkeypatch.setattr(submissions, "by_idempotency_key", missed_once)
+    again = _resend(client, data, page)
+    assert misses == [data["token"]]
+    assert again.status_code == 200, _files_error(again.get_data(as_text=True))
+    assert "This form was already sent" in again.get_data(as_text=True)
+    rows = _filings(session)
+    assert len(rows) == 1 and [a.original_name for a in rows[0].attachments] == ["合同.pdf"]
