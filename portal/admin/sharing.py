@@ -50,8 +50,7 @@ def index():
     groups = []
     for kind in sharing.KINDS:
         rows = [(p.case, queries.due_of(p.due_on, "sharing", today, calendar, p.provisional))
-                for p in sharing.pending(db.session, kind, calendar)
-                if scoping.may_write(p.case.jurisdiction)]   # each bureau uploads its own
+                for p in sharing.pending(db.session, kind, calendar, within=scoping.current())]
         groups.append((kind, rows, ExportForm(formdata=None, kind=kind),
                        MarkForm(formdata=None, kind=kind)))
     return render_template("admin/sharing.html", groups=groups, today=today,

@@ -97,9 +97,18 @@ def removal_due(case: Case, calendar: WorkCalendar):
     return terms.deadline(load_profile(case.profile), "sharing", case.removed_on, calendar)
 
 
-def pending(session: Session, kind: str, calendar: WorkCalendar) -> list[Pending]:
+def pending_query(kind: str, within: scope.Scope | None = None) -> sa.Select:
+    """The records of ``kind`` still to be uploaded; ``within``: of the jurisdictions that
+    scope may change (each bureau uploads its own).  The sharing page lists it, the landing
+    page counts it."""
+    stmt = _base(kind)
+    return stmt if within is None else within.filter(stmt, Case.jurisdiction, write=True)
+
+
+def pending(session: Session, kind: str, calendar: WorkCalendar,
+            within: scope.Scope | None = None) -> list[Pending]:
     """Records still to be uploaded, the most urgent first."""
-    found = session.execute(_base(kind).order_by(Case.id)).scalars().all()
+    found = session.execute(pending_query(kind, within).order_by(Case.id)).scalars().all()
     out = []
     for case in found:
         if kind == LISTINGS:
