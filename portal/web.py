@@ -65,6 +65,10 @@ def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
     return format_date(value, style)
 
 
+#: The "date" filter of the templates, for a message a view writes.
+format_day = _fmt_date
+
+
 #: Strict-Transport-Security max-age when ``PORTAL_HSTS_SECONDS`` is not set: one year.
 HSTS_SECONDS = 365 * 24 * 3600
 

@@ -8,10 +8,14 @@
 * admin — accounts (locked, to be activated, first password), the holiday calendar of this
   year and the next, staged report imports, e-mail to filers that could not be sent.
 
-Each line is a count and a link into the queue filtered the same way. Everything is read in
-the user's jurisdictions (:class:`portal.services.scope.Scope`). The nearest deadlines come
-from the queues themselves (:func:`queries.case_queue`, :func:`queries.submission_queue`),
-which already sort by due date: the page computes no rule of its own.
+Each line of a case or filing queue is one COUNT of the very query its linked queue lists
+(:func:`queries.case_queue_query`, :func:`queries.submission_queue_query` with the filters of
+the link), so the number shown is the number of rows found there; the rules behind a filter
+(the defence window, the four-eyes rule) come from :mod:`portal.services.case_steps`, and the
+uploads to the sharing platform from :func:`portal.services.sharing.pending_query`.
+Everything is read in the user's jurisdictions (:class:`portal.services.scope.Scope`). The
+nearest deadlines come from the queues themselves, which already sort by due date: the page
+computes no rule of its own.
 """
 from __future__ import annotations
 
@@ -26,7 +30,6 @@ from sqlalchemy.orm import Session
 from portal import clock
 from portal.admin import queries
 from portal.models import (
-    Case,
     ImportBatch,
     ProposalState,
     RedListProposal,
@@ -36,11 +39,9 @@ from portal.models import (
 )
 from portal.models.imports import ImportStatus
 from portal.rules.calendar import SOURCE_PROVISIONAL, WorkCalendar
-from portal.rules.workflow import LISTED_STATES, CaseState, SubmissionKind, SubmissionState
-from portal.services import mail_queue
+from portal.services import mail_queue, sharing
 from portal.services.scope import Scope
 
-C, S = CaseState, SubmissionState
 #: How many dated items the page lists under "nearest deadlines".
 NEAREST = 10
 
@@ -62,96 +63,86 @@ class Dated:
 
 
 def _count(session: Session, stmt: sa.Select) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    return queries.count(session, stmt)
 
 
-def _cases(scope: Scope, *where) -> sa.Select:
-    return scope.filter(sa.select(Case.id), Case.jurisdiction).where(*where)
+def _cases(session: Session, scope: Scope, user: StaffUser, today: dt.date, name: str, label,
+           **filters) -> Waiting:
+    """A line counting the case queue filtered by ``filters``, linked to that queue."""
+    stmt = queries.case_queue_query(scope=scope, user=user, today=today, **filters)
+    return Waiting(name, str(label), _count(session, stmt), url_for("admin.queues.cases", **filters))
 
 
-def _filings(scope: Scope, *where) -> sa.Select:
-    return scope.filter(sa.select(Submission.id), Submission.jurisdiction).where(*where)
+def _filings(session: Session, scope: Scope, user: StaffUser, name: str, label,
+             **filters) -> Waiting:
+    """A line counting the filing queue filtered by ``filters``, linked to that queue."""
+    stmt = queries.submission_queue_query(scope=scope, user=user, **filters)
+    return Waiting(name, str(label), _count(session, stmt),
+                   url_for("admin.queues.submissions", **filters))
 
 
-def replies_received(session: Session, scope: Scope, limit: int = 200) -> list[Submission]:
-    """Filings back under review after the party answered a 补正 request (not yet decided)."""
-    rows = session.execute(scope.filter(sa.select(Submission), Submission.jurisdiction).where(
-        Submission.state == S.UNDER_REVIEW).order_by(Submission.due_on, Submission.id)
-        .limit(limit)).scalars()
+@dataclass(frozen=True)
+class Reply:
+    submission: Submission
+    replied_on: str | None
+
+
+def replies_received(session: Session, scope: Scope, user: StaffUser, limit: int = 50) -> list[Reply]:
+    """Filings back under review after the party answered a 补正 request (not yet decided):
+    the first rows of the queue the "replies" line links to."""
+    rows = session.execute(queries.submission_queue_query(
+        scope=scope, user=user, state=queries.REPLIED).limit(limit)).scalars()
     found = []
     for row in rows:
         asked = (row.details or {}).get("material_requests") or []
-        if asked and isinstance(asked[-1], dict) and asked[-1].get("replied_on"):
-            found.append(row)
+        last = asked[-1] if asked and isinstance(asked[-1], dict) else {}
+        found.append(Reply(row, last.get("replied_on")))
     return found
 
 
-def _queue(endpoint: str, **args) -> str:
-    return url_for(endpoint, **args)
-
-
 def clerk(session: Session, scope: Scope, user: StaffUser, today: dt.date) -> list[Waiting]:
-    replies = replies_received(session, scope)
+    to_share = _count(session, sharing.pending_query(sharing.LISTINGS, scope))
     return [
-        Waiting("to_pre_notice", str(_l("Cases to serve a pre-notice on")),
-                _count(session, _cases(scope, Case.state == C.OPENED)),
-                _queue("admin.queues.cases", state="opened")),
-        Waiting("to_propose", str(_l("Reviewed cases to propose for listing")),
-                _count(session, _cases(scope, Case.state == C.REVIEWED)),
-                _queue("admin.queues.cases", state="reviewed")),
-        Waiting("to_publish", str(_l("Signed decisions to publish")),
-                _count(session, _cases(scope, Case.state == C.DECIDED)),
-                _queue("admin.queues.cases", state="decided")),
-        Waiting("to_share", str(_l("Listings to upload to the sharing platform")),
-                _count(session, _cases(scope, Case.state.in_(LISTED_STATES),
-                                       Case.shared_on.is_(None))),
-                _queue("admin.sharing.index")),
-        Waiting("filings_to_accept", str(_l("Filings to accept")),
-                _count(session, _filings(scope, Submission.state == S.RECEIVED)),
-                _queue("admin.queues.submissions", state="received")),
-        Waiting("replies", str(_l("Replies to a request for more material")), len(replies),
-                _queue("admin.queues.submissions", state="under_review")),
+        _cases(session, scope, user, today, "to_pre_notice", _l("Cases to serve a pre-notice on"),
+               state="opened"),
+        _cases(session, scope, user, today, "to_propose", _l("Reviewed cases to propose for listing"),
+               state="reviewed"),
+        _cases(session, scope, user, today, "to_publish", _l("Signed decisions to publish"),
+               state="decided"),
+        Waiting("to_share", str(_l("Listings to upload to the sharing platform")), to_share,
+                url_for("admin.sharing.index", _anchor=sharing.LISTINGS)),
+        _filings(session, scope, user, "filings_to_accept", _l("Filings to accept"), state="received"),
+        _filings(session, scope, user, "replies", _l("Replies to a request for more material"),
+                 state=queries.REPLIED),
     ]
 
 
 def reviewer(session: Session, scope: Scope, user: StaffUser, today: dt.date) -> list[Waiting]:
-    lapsed = (Case.state == C.PRE_NOTICED) & (Case.defence_due_on < today)
     return [
-        Waiting("reviews_due", str(_l("Reviews due: a statement and defence came in")),
-                _count(session, _cases(scope, Case.state == C.DEFENCE_FILED)),
-                _queue("admin.queues.cases", state="defence_filed")),
-        Waiting("windows_lapsed", str(_l("Reviews due: the defence window closed without one")),
-                _count(session, _cases(scope, lapsed)),
-                _queue("admin.queues.cases", state="pre_noticed")),
-        Waiting("under_review", str(_l("Filings under review")),
-                _count(session, _filings(scope, Submission.state == S.UNDER_REVIEW)),
-                _queue("admin.queues.submissions", state="under_review")),
-        Waiting("filings_to_accept", str(_l("Filings to accept")),
-                _count(session, _filings(scope, Submission.state == S.RECEIVED)),
-                _queue("admin.queues.submissions", state="received")),
+        _cases(session, scope, user, today, "reviews_due",
+               _l("Reviews due: a statement and defence came in"), state="defence_filed"),
+        _cases(session, scope, user, today, "windows_lapsed",
+               _l("Reviews due: the defence window closed without one"),
+               state="pre_noticed", step="review"),
+        _filings(session, scope, user, "under_review", _l("Filings under review"), state="under_review"),
+        _filings(session, scope, user, "filings_to_accept", _l("Filings to accept"), state="received"),
     ]
 
 
 def approver(session: Session, scope: Scope, user: StaffUser, today: dt.date) -> list[Waiting]:
-    not_mine = sa.or_(Case.prepared_by_id.is_(None), Case.prepared_by_id != user.id)
-    early = [SubmissionKind.RECTIFICATION, SubmissionKind.CREDIT_REPAIR, SubmissionKind.OBJECTION]
     red = scope.filter(sa.select(RedListProposal.id), RedListProposal.jurisdiction).where(
         RedListProposal.state == ProposalState.PROPOSED,
         sa.or_(RedListProposal.proposed_by_id.is_(None), RedListProposal.proposed_by_id != user.id))
     return [
-        Waiting("proposals", str(_l("Listing proposals waiting for your signature")),
-                _count(session, _cases(scope, Case.state == C.PROPOSED, not_mine)),
-                _queue("admin.queues.cases", state="proposed")),
-        Waiting("removals", str(_l("Filings that may end a listing early (objection, "
-                                   "rectification, credit repair) under review")),
-                _count(session, _filings(scope, Submission.state == S.UNDER_REVIEW,
-                                         Submission.kind.in_(early))),
-                _queue("admin.queues.submissions", state="under_review")),
+        _cases(session, scope, user, today, "proposals", _l("Listing proposals waiting for your signature"),
+               state="proposed", step="approve"),
+        _filings(session, scope, user, "removals", _l("Filings that may end a listing early (objection, "
+                                                     "rectification, credit repair) under review"),
+                 state="under_review", kind=queries.ENDS_LISTING),
         Waiting("redlist", str(_l("Red-list proposals to decide")), _count(session, red),
-                _queue("admin.grades.redlist")),
-        Waiting("to_publish", str(_l("Signed decisions to publish")),
-                _count(session, _cases(scope, Case.state == C.DECIDED)),
-                _queue("admin.queues.cases", state="decided")),
+                url_for("admin.grades.redlist")),
+        _cases(session, scope, user, today, "to_publish", _l("Signed decisions to publish"),
+               state="decided"),
     ]
 
 
@@ -166,21 +157,21 @@ def admin(session: Session, scope: Scope, user: StaffUser, today: dt.date,
     return [
         Waiting("locked_accounts", str(_l("Accounts locked after failed sign-ins")),
                 _count(session, staff.where(StaffUser.locked_until > now)),
-                _queue("admin.users.index")),
+                url_for("admin.users.index")),
         Waiting("inactive_accounts", str(_l("Deactivated accounts")),
                 _count(session, staff.where(StaffUser.active.is_(False))),
-                _queue("admin.users.index")),
+                url_for("admin.users.index")),
         Waiting("first_password", str(_l("Accounts still on their first password")),
                 _count(session, staff.where(StaffUser.must_change_password.is_(True),
                                             StaffUser.active.is_(True))),
-                _queue("admin.users.index")),
+                url_for("admin.users.index")),
         *[Waiting(f"calendar_{year}", str(_l("Holiday schedule of %(year)s still provisional: "
                                              "enter or import it", year=year)), 1,
-                  _queue("admin.calendar.index", year=year)) for year in provisional],
+                  url_for("admin.calendar.index", year=year)) for year in provisional],
         Waiting("imports", str(_l("Report imports uploaded but not committed")),
-                _count(session, imports), _queue("admin.imports.index")),
+                _count(session, imports), url_for("admin.imports.index")),
         Waiting("mail_failed", str(_l("E-mails to filers the mail server did not accept")),
-                mail_queue.counts(session, scope)["failed"], _queue("admin.mail.index")),
+                mail_queue.counts(session, scope)["failed"], url_for("admin.mail.index")),
     ]
 
 
@@ -198,14 +189,14 @@ def nearest(session: Session, scope: Scope, user: StaffUser, today: dt.date,
             calendar: WorkCalendar, profile_pauses) -> list[Dated]:
     """The nearest (and overdue) deadlines of cases and filings, earliest first."""
     found: list[Dated] = []
-    for case in queries.case_queue(session, scope=scope, me=user.id).items:
+    for case in queries.case_queue(session, scope=scope, user=user).items:
         on, what = queries.case_due(case)
         if on is not None:
             found.append(Dated(queries.due_of(on, what, today, calendar,
                                               case.deadlines_provisional),
                                case.case_no, case.subject.name,
                                url_for("admin.cases.show", case_id=case.id)))
-    for sub in queries.submission_queue(session, scope=scope, me=user.id).items:
+    for sub in queries.submission_queue(session, scope=scope, user=user).items:
         if sub.due_on is not None:
             paused = bool(profile_pauses(sub) and sub.paused_since)
             found.append(Dated(queries.due_of(sub.due_on, sub.kind.value, today, calendar,

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal import clock, labels
+from portal.admin import queries
 from portal.models import CaseOrigin
 
 REQUIRED = _l("This field is required.")
@@ -236,17 +237,25 @@ class _GetForm(FlaskForm):
         csrf = False
 
 
+#: The ``step`` filter of the case queue (``queries.READY_STEPS``): what the user may do now.
+READY_LABELS = {"review": _l("Review (the defence came in, or its window closed)"),
+                "approve": _l("Signature (proposals you did not prepare)")}
+
+
 class CaseFilterForm(_GetForm):
     kind = SelectField(_l("Kind of subject"), choices=[], validate_choice=False)
     state = SelectField(_l("State"), choices=[], validate_choice=False)
+    step = SelectField(_l("Ready for"), choices=[], validate_choice=False)
     assignee = SelectField(_l("Handled by"), choices=[], validate_choice=False)
 
 
 class SubmissionFilterForm(_GetForm):
     kind = SelectField(_l("Kind of filing"), validate_choice=False,
-                       choices=[("", ALL)] + list(labels.SUBMISSION_KINDS.items()))
+                       choices=[("", ALL), (queries.ENDS_LISTING, _l("Any that may end a listing early"))]
+                       + list(labels.SUBMISSION_KINDS.items()))
     state = SelectField(_l("State"), validate_choice=False,
-                        choices=[("", ALL)] + list(labels.SUBMISSION_STATES.items()))
+                        choices=[("", ALL)] + list(labels.SUBMISSION_STATES.items())
+                        + [(queries.REPLIED, _l("Under review, more material received"))])
     assignee = SelectField(_l("Handled by"), choices=[], validate_choice=False)
 
 

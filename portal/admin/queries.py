@@ -18,14 +18,17 @@ from portal.models import (
     Subject,
     SubjectKind,
     Submission,
+    SubmissionEvent,
 )
 from portal.rules.calendar import WorkCalendar
 from portal.rules.workflow import (
+    ENDS_LISTING_KINDS,
     OPEN_SUBMISSION_STATES,
     CaseState,
     SubmissionKind,
     SubmissionState,
 )
+from portal.services import case_steps
 from portal.services.scope import Scope
 
 PER_PAGE = 25
@@ -55,9 +58,14 @@ class Page:
         return self.page < self.pages
 
 
+def count(session: Session, stmt: sa.Select) -> int:
+    """How many rows ``stmt`` selects (one COUNT, without its order)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def paginate(session: Session, stmt: sa.Select, page: int, per_page: int,
              scalars: bool = True) -> Page:
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total = count(session, stmt)
     page = max(1, min(page, max(1, ceil((total or 0) / per_page))))
     result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = result.scalars().all() if scalars else result.all()
@@ -129,10 +137,16 @@ def _assignee_filter(column, assignee: str, me: int):
     return None
 
 
-def case_queue(session: Session, *, scope: Scope, state: str = "", kind: str = "",
-               assignee: str = "", me: int, page: int = 1) -> Page:
+#: ``step`` filter of the case queue: the cases on which the user may take that step today
+#: (:func:`case_steps.ready_where`).
+READY_STEPS = ("review", "approve")
+
+
+def case_queue_query(*, scope: Scope, user: StaffUser, state: str = "", kind: str = "",
+                     assignee: str = "", step: str = "", today: dt.date | None = None) -> sa.Select:
     """Cases of the readable jurisdictions by due date (earliest first, none last).
-    ``state``: "" = open work, "all", or a state."""
+    ``state``: "" = open work, "all", or a state; ``step``: one of :data:`READY_STEPS`
+    (with ``today``).  The landing page counts this very query for each of its lines."""
     due = _case_due_sql()
     stmt = scope.filter(sa.select(Case).join(Subject, Case.subject_id == Subject.id),
                         Case.jurisdiction)
@@ -145,34 +159,61 @@ def case_queue(session: Session, *, scope: Scope, state: str = "", kind: str = "
                                  (Case.state == C.PUBLISHED) & Case.shared_on.is_(None)))
     if kind in {k.value for k in SubjectKind}:
         stmt = stmt.where(Subject.kind == SubjectKind(kind))
-    condition = _assignee_filter(Case.assignee_id, assignee, me)
+    condition = _assignee_filter(Case.assignee_id, assignee, user.id)
     if condition is not None:
         stmt = stmt.where(condition)
-    stmt = stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, Case.id)
-    return paginate(session, stmt, page, PER_PAGE)
+    if step in READY_STEPS and today is not None:
+        stmt = stmt.where(case_steps.ready_where(step, user, today))
+    return stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, Case.id)
+
+
+def case_queue(session: Session, *, page: int = 1, **filters) -> Page:
+    return paginate(session, case_queue_query(**filters), page, PER_PAGE)
 
 
 # --------------------------------------------------------------------------
 # Submission queue
 # --------------------------------------------------------------------------
 
-def submission_queue(session: Session, *, scope: Scope, state: str = "", kind: str = "",
-                     assignee: str = "", me: int, page: int = 1) -> Page:
-    """Open submissions of the readable jurisdictions by due date (earliest first, none last)."""
+#: ``kind`` filter of the submission queue for the group of kinds that may end a listing.
+ENDS_LISTING = "ends_listing"
+#: ``state`` filter of the submission queue: back under review after the filer answered a
+#: request for more material (补正) — the only way from "awaiting material" to "under review".
+REPLIED = "replied"
+
+
+def _replied():
+    asked = sa.select(SubmissionEvent.id).where(
+        SubmissionEvent.submission_id == Submission.id,
+        SubmissionEvent.state == SubmissionState.AWAITING_MATERIAL)
+    return (Submission.state == SubmissionState.UNDER_REVIEW) & asked.exists()
+
+
+def submission_queue_query(*, scope: Scope, user: StaffUser, state: str = "", kind: str = "",
+                           assignee: str = "") -> sa.Select:
+    """Open submissions of the readable jurisdictions by due date (earliest first, none
+    last).  The landing page counts this very query for each of its lines."""
     stmt = scope.filter(sa.select(Submission), Submission.jurisdiction)
     open_states = {s.value for s in OPEN_SUBMISSION_STATES}
-    if state in open_states or state in ("granted", "rejected", "withdrawn"):
+    if state == REPLIED:
+        stmt = stmt.where(_replied())
+    elif state in open_states or state in ("granted", "rejected", "withdrawn"):
         stmt = stmt.where(Submission.state == SubmissionState(state))
     else:
         stmt = stmt.where(Submission.state.in_(list(OPEN_SUBMISSION_STATES)))
-    if kind in {k.value for k in SubmissionKind}:
+    if kind == ENDS_LISTING:
+        stmt = stmt.where(Submission.kind.in_(sorted(ENDS_LISTING_KINDS, key=lambda k: k.value)))
+    elif kind in {k.value for k in SubmissionKind}:
         stmt = stmt.where(Submission.kind == SubmissionKind(kind))
-    condition = _assignee_filter(Submission.assignee_id, assignee, me)
+    condition = _assignee_filter(Submission.assignee_id, assignee, user.id)
     if condition is not None:
         stmt = stmt.where(condition)
-    stmt = stmt.order_by(sa.case((Submission.due_on.is_(None), 1), else_=0),
+    return stmt.order_by(sa.case((Submission.due_on.is_(None), 1), else_=0),
                          Submission.due_on, Submission.id)
-    return paginate(session, stmt, page, PER_PAGE)
+
+
+def submission_queue(session: Session, *, page: int = 1, **filters) -> Page:
+    return paginate(session, submission_queue_query(**filters), page, PER_PAGE)
 
 
 # --------------------------------------------------------------------------

@@ -54,8 +54,7 @@ def home():
     nearest = [] if user.role not in CASE_ROLES else desk.nearest(
         db.session, scope, user, today, calendar,
         lambda s: _profile_of(s).supplement_pauses_clock)
-    replies = desk.replies_received(db.session, scope, limit=50) \
-        if user.role is Role.CLERK else []
+    replies = desk.replies_received(db.session, scope, user) if user.role is Role.CLERK else []
     return render_template("admin/home.html", waiting=waiting, nearest=nearest,
                            replies=replies, today=today)
 
@@ -68,10 +67,13 @@ def cases_queue():
     form.state.choices = [("", _("Open work")), ("all", _("All states"))] + list(
         labels.CASE_STATES.items())
     form.assignee.choices = _assignee_choices()
-    filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee")}
-    page = queries.case_queue(db.session, scope=scoping.current(), me=current_user.id,
-                              page=_page(), **filters)
+    form.step.choices = [("", _("Any"))] + [(step, str(forms.READY_LABELS[step]))
+                                              for step in queries.READY_STEPS]
+    filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee", "step")}
     calendar, today = load_calendar(db.session), clock.today()
+    page = queries.case_queue(db.session, scope=scoping.current(),
+                              user=current_user._get_current_object(), today=today,
+                              page=_page(), **filters)
     rows = []
     for case in page.items:
         on, what = queries.case_due(case)
@@ -87,8 +89,8 @@ def submissions_queue():
     form = forms.SubmissionFilterForm(request.args)
     form.assignee.choices = _assignee_choices()
     filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee")}
-    page = queries.submission_queue(db.session, scope=scoping.current(), me=current_user.id,
-                                    page=_page(), **filters)
+    page = queries.submission_queue(db.session, scope=scoping.current(),
+                                    user=current_user._get_current_object(), page=_page(), **filters)
     calendar, today = load_calendar(db.session), clock.today()
     # each filing's clock pauses (or not) under its own bureau's rules
     rows = [(s, queries.due_of(s.due_on, s.kind.value, today, calendar, s.due_provisional,

@@ -19,6 +19,7 @@ from portal.admin import queries, scoping
 from portal.admin.access import role_required
 from portal.admin.forms import _day
 from portal.extensions import db
+from portal.web import format_day
 from portal.rules.workflow import InvalidTransition
 from portal.services import cases, report_files, sharing
 from portal.services.calendar import load_calendar
@@ -50,26 +51,30 @@ def index():
     groups = []
     for kind in sharing.KINDS:
         rows = [(p.case, queries.due_of(p.due_on, "sharing", today, calendar, p.provisional))
-                for p in sharing.pending(db.session, kind, calendar)
-                if scoping.may_write(p.case.jurisdiction)]   # each bureau uploads its own
+                for p in sharing.pending(db.session, kind, calendar, within=scoping.current())]
         groups.append((kind, rows, ExportForm(formdata=None, kind=kind),
                        MarkForm(formdata=None, kind=kind)))
     return render_template("admin/sharing.html", groups=groups, today=today,
                            columns=sharing.COLUMNS, profile=scoping.home_profile())
 
 
-def _selection(form) -> tuple[str, list] | None:
+def _selection(form, *, marking: bool = False) -> tuple[str, list, list] | None:
+    """The kind, the chosen records still pending and (``marking``) those already recorded
+    as uploaded; ``None`` (with a message) when the choice holds anything else."""
     kind = form.kind.data
     if kind not in sharing.KINDS:
         abort(400)
     try:
-        chosen = sharing.select(db.session, kind, _chosen_ids())
+        if marking:
+            chosen, done = sharing.select_to_mark(db.session, kind, _chosen_ids())
+        else:
+            chosen, done = sharing.select(db.session, kind, _chosen_ids()), []
     except sharing.SharingError:
         flash(_("Choose one or more records that are still to be uploaded."), "error")
         return None
-    for case in chosen:
+    for case in chosen + done:
         scoping.guard(case.jurisdiction, "case", case.case_no, write=True)
-    return kind, chosen
+    return kind, chosen, done
 
 
 @bp.post("/export")
@@ -81,7 +86,7 @@ def export():
     picked = _selection(form)
     if picked is None:
         return redirect(url_for(".index"))
-    kind, chosen = picked
+    kind, chosen, _done = picked
     english = form.language.data == "en"
     rows = sharing.export(db.session, current_user, kind, chosen, form.fmt.data, english)
     db.session.commit()
@@ -107,13 +112,13 @@ def mark():
     if not form.validate_on_submit():
         flash(_("Please give the date on which the platform accepted the records."), "error")
         return redirect(url_for(".index"))
-    picked = _selection(form)
+    picked = _selection(form, marking=True)
     if picked is None:
         return redirect(url_for(".index"))
-    kind, chosen = picked
+    kind, chosen, done = picked
     try:
         count = sharing.mark_uploaded(db.session, current_user, kind, chosen,
-                                      form.uploaded_on.data)
+                                      form.uploaded_on.data) if chosen else 0
     except sharing.SharingError:
         db.session.rollback()
         flash(_("The upload cannot lie before the decision or removal it reports."), "error")
@@ -123,5 +128,9 @@ def mark():
         flash(_("Choose one or more records that are still to be uploaded."), "error")
         return redirect(url_for(".index"))
     db.session.commit()
-    flash(_("%(num)s records are recorded as uploaded.", num=count), "info")
+    if count:
+        flash(_("%(num)s records are recorded as uploaded.", num=count), "info")
+    if done:
+        flash(_("Already recorded as uploaded, left as they were: %(records)s.", records="; ".join(
+            f"{case.case_no} ({format_day(sharing.uploaded_on(case, kind))})" for case in done)), "info")
     return redirect(url_for(".index"))

@@ -90,6 +90,10 @@ LISTED_STATES = frozenset({C.DECIDED, C.PUBLISHED})
 EVER_LISTED_STATES = LISTED_STATES | {C.REMOVED}
 #: States in which a submission is still open and its clock matters.
 OPEN_SUBMISSION_STATES = frozenset({S.RECEIVED, S.UNDER_REVIEW, S.AWAITING_MATERIAL})
+#: Filings whose grant may end a listing before its term (an upheld objection may also only
+#: correct it): an approver signs their outcome.
+ENDS_LISTING_KINDS = frozenset({SubmissionKind.OBJECTION, SubmissionKind.RECTIFICATION,
+                                SubmissionKind.CREDIT_REPAIR})
 
 
 def check_transition(table: dict, current: enum.Enum, target: enum.Enum, entity: str) -> None:

@@ -4,12 +4,16 @@
 :func:`steps_for`; a button is offered exactly when the step succeeds. A step names the
 states it applies in and the roles that take it; approval follows the four-eyes rule (not
 the preparer); the review waits until the defence window has passed; a decided case is
-uploaded to the sharing platform once. Pure functions of the user, the case and the day.
+uploaded to the sharing platform once. Pure functions of the user, the case and the day;
+:func:`ready_where` is their SQL twin, so a queue (and the count of it on the landing page)
+lists exactly the cases on which :func:`check` allows a step.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from portal.models import Case, Role, StaffUser
 from portal.rules.workflow import LISTED_STATES, CaseState
@@ -70,10 +74,33 @@ def check(user: StaffUser | None, case: Case, step: str, today: dt.date | None =
         refused = four_eyes(step, user, case.prepared_by_id, rule.roles)
         if refused is not None:
             return refused
-    if (step == "review" and case.state is C.PRE_NOTICED and case.defence_due_on
-            and today is not None and today <= case.defence_due_on):
+    if step == "review" and case.state is C.PRE_NOTICED and _window_open(case, today):
         return refuse(step, TIMING, "defence_window", roles=rule.roles, until=case.defence_due_on)
     return allow(step, rule.roles)
+
+
+def _window_open(case: Case, today: dt.date | None) -> bool:
+    """The defence window of a pre-noticed case is still open on ``today`` (no review yet)."""
+    return bool(case.defence_due_on and today is not None and today <= case.defence_due_on)
+
+
+def ready_where(step: str, user: StaffUser | None, today: dt.date):
+    """SQL condition on ``Case``: the cases on which :func:`check` allows ``user`` ``step``
+    on ``today`` (the same rules, row by row, for the queues)."""
+    rule = CASE_STEPS[step]
+    if not by_role(step, user, rule.roles).allowed:
+        return sa.false()
+    conditions = []
+    if rule.states is not None:
+        conditions.append(Case.state.in_(sorted(rule.states, key=lambda s: s.value)))
+    if step == "share":
+        conditions.append(Case.shared_on.is_(None))
+    if step == "approve" and user is not None:      # four-eyes: not what the user prepared
+        conditions.append(sa.or_(Case.prepared_by_id.is_(None), Case.prepared_by_id != user.id))
+    if step == "review":                            # the twin of _window_open
+        conditions.append(sa.or_(Case.state != C.PRE_NOTICED, Case.defence_due_on.is_(None),
+                                 Case.defence_due_on < today))
+    return sa.and_(sa.true(), *conditions)
 
 
 def can_open(user: StaffUser | None) -> Verdict:

@@ -20,7 +20,7 @@ from portal.models import Case, Role, StaffUser, Subject
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import load_profile
-from portal.rules.workflow import LISTED_STATES, CaseState
+from portal.rules.workflow import EVER_LISTED_STATES, LISTED_STATES, CaseState
 from portal.services import audit, cases, scope
 from portal.services.audit import Actor
 from portal.services.calendar import load_calendar
@@ -97,9 +97,18 @@ def removal_due(case: Case, calendar: WorkCalendar):
     return terms.deadline(load_profile(case.profile), "sharing", case.removed_on, calendar)
 
 
-def pending(session: Session, kind: str, calendar: WorkCalendar) -> list[Pending]:
+def pending_query(kind: str, within: scope.Scope | None = None) -> sa.Select:
+    """The records of ``kind`` still to be uploaded; ``within``: of the jurisdictions that
+    scope may change (each bureau uploads its own).  The sharing page lists it, the landing
+    page counts it."""
+    stmt = _base(kind)
+    return stmt if within is None else within.filter(stmt, Case.jurisdiction, write=True)
+
+
+def pending(session: Session, kind: str, calendar: WorkCalendar,
+            within: scope.Scope | None = None) -> list[Pending]:
     """Records still to be uploaded, the most urgent first."""
-    found = session.execute(_base(kind).order_by(Case.id)).scalars().all()
+    found = session.execute(pending_query(kind, within).order_by(Case.id)).scalars().all()
     out = []
     for case in found:
         if kind == LISTINGS:
@@ -119,6 +128,34 @@ def select(session: Session, kind: str, case_ids: list[int]) -> list[Case]:
     if len(found) != len(ids):
         raise SharingError("some records are not pending")
     return list(found)
+
+
+def _uploaded(kind: str) -> sa.Select:
+    """Records of ``kind`` already recorded as uploaded."""
+    if kind == LISTINGS:
+        return sa.select(Case).where(Case.state.in_(EVER_LISTED_STATES), Case.shared_on.is_not(None))
+    if kind == REMOVALS:
+        return sa.select(Case).where(Case.state == CaseState.REMOVED, Case.removal_shared_on.is_not(None))
+    raise SharingError(f"unknown kind {kind!r}")
+
+
+def uploaded_on(case: Case, kind: str) -> dt.date | None:
+    """The day the platform accepted the record of ``kind`` of ``case``, if recorded."""
+    return case.shared_on if kind == LISTINGS else case.removal_shared_on
+
+
+def select_to_mark(session: Session, kind: str, case_ids: list[int]) -> tuple[list[Case], list[Case]]:
+    """The chosen records still pending, and the chosen ones already recorded as uploaded (a
+    colleague recorded them meanwhile, or the page was old): those are left as they are, not
+    a reason to refuse the others.  Any other record is refused."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        raise SharingError("no records chosen")
+    pending_ = list(session.execute(_base(kind).where(Case.id.in_(ids)).order_by(Case.id)).scalars())
+    done = list(session.execute(_uploaded(kind).where(Case.id.in_(ids)).order_by(Case.id)).scalars())
+    if len(pending_) + len(done) != len(ids):
+        raise SharingError("some records are neither pending nor uploaded")
+    return pending_, done
 
 
 def _pair(table: dict, key: str | None, english: bool) -> str:

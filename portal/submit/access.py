@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.models import Case, Submission
 from portal.services import party_sessions
 from portal.services.party_access import access_fingerprint
+from portal.submit import files
 
 TTL_SECONDS = 30 * 60
 MAX_TRACKED = 10
@@ -42,9 +43,11 @@ def _ensure_live(db_session=None):
 
 
 def _sign_out() -> None:
-    """Revoke the server-side record: the party's sign-in and every followed filing end."""
+    """Revoke the server-side record: the party's sign-in and every followed filing end, and
+    the files kept for this browser's open forms are let go of."""
     party_sessions.revoke(db.session, session.get(_SID))
     db.session.commit()
+    files.drop_holds()
     for key in (_PARTY, _TRACK, _SID):
         session.pop(key, None)
 

@@ -2,9 +2,10 @@
 files and rows together.
 
 A form sent back with errors keeps the evidence files it received: the page lists them, each
-with a box ticked to keep it, and the next round of the same form (its token) in the same
-browser (the signed session names them) takes them again (:func:`held`).  Files nobody takes
-are removed by the orphan sweep like any staged file.
+with a box ticked to keep it, and the next round of the same form (its token, kind and case)
+in the same browser (the signed session names them) takes them again (:func:`held`).  Each
+open form (tab) keeps its own; a ticked file that is no longer kept sends the form back
+asking for it again.  Files nobody takes are removed by the orphan sweep like any staged file.
 
 Downloads are :func:`portal.attachments.send_attachment`, shared with the back office.
 """
@@ -58,43 +59,89 @@ def stage_each(files: list, kept: int = 0) -> tuple[list[uploads.StagedFile], li
     return staged, refused
 
 
-_HELD = "submit_held"
+#: The kept files of this browser's open forms, oldest first: ``[[form key, [stored names]], ...]``
+#: (a list: the session's JSON has no key order).
+_HOLDS = "submit_holds"
+#: Forms of one browser that keep files at a time; a new one lets go of the oldest's files.
+MAX_HOLDS = 4
 
 
-def hold(token: str, staged: list[uploads.StagedFile]) -> None:
-    """Keep ``staged`` for the next round of the form with ``token`` (in this browser)."""
+def form_key(token: str, kind: str, case_id: int | None = None) -> str:
+    """Which form a hold belongs to: its token (one per rendering, so one per tab), its kind
+    and, when it is filed on a case, the case."""
+    return f"{kind}:{case_id or ''}:{token}"
+
+
+def _holds() -> list[list]:
+    value = session.get(_HOLDS)
+    if not isinstance(value, list):
+        return []
+    return [h for h in value if isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)
+            and isinstance(h[1], list)]
+
+
+def _names(hold: list) -> list[str]:
+    return [n for n in hold[1] if isinstance(n, str)]
+
+
+def hold(key: str, staged: list[uploads.StagedFile]) -> None:
+    """Keep ``staged`` for the next round of the form ``key`` (in this browser).  Several forms
+    (tabs) keep their own; past :data:`MAX_HOLDS` the oldest form's files are deleted."""
+    holds = [h for h in _holds() if h[0] != key]
     if staged:
-        session[_HELD] = {"token": token, "names": [f.stored_name for f in staged]}
-    else:
-        session.pop(_HELD, None)
+        holds.append([key, [f.stored_name for f in staged]])
+    while len(holds) > MAX_HOLDS:
+        uploads.drop_held(store(), _names(holds.pop(0)))
+    _save(holds)
     store().keep_staged()       # the database storage commits this round's files
 
 
-def held(token: str) -> tuple[list[uploads.StagedFile], list[str]]:
-    """The files kept from the previous round of this form that the filer still ticks
+def _save(holds: list[list]) -> None:
+    if holds:
+        session[_HOLDS] = holds
+    else:
+        session.pop(_HOLDS, None)
+
+
+def held(key: str) -> tuple[list[uploads.StagedFile], list[str]]:
+    """The files kept from the previous round of the form ``key`` that the filer still ticks
     (``keep``), taken again; the unticked ones are deleted.  Also the names of ticked files
-    that are gone (removed by the sweep after a long pause)."""
-    data = session.pop(_HELD, None)
-    if not isinstance(data, dict) or data.get("token") != token:
-        return [], []
-    names = [n for n in data.get("names") or [] if isinstance(n, str)]
-    wanted = set(request.form.getlist("keep"))
+    that are not there any more (removed by the sweep after a long pause, taken by a
+    simultaneous post of the same form, let go of when this browser signed out or opened
+    more forms, or never kept for this form): the form must not be filed without them.
+    A name is "" when the page did not send it back."""
+    holds = _holds()
+    mine = next((h for h in holds if h[0] == key), None)
+    names = _names(mine) if mine is not None else []
+    if mine is not None:
+        _save([h for h in holds if h is not mine])
+    wanted = list(dict.fromkeys(request.form.getlist("keep")))
     uploads.drop_held(store(), [n for n in names if n not in wanted])
     taken, lost = [], []
-    for name in names:
-        if name not in wanted:
-            continue
+    for name in wanted:
         original = request.form.get(f"held_name_{name}", "")
-        found = uploads.take_held(store(), name, original)
+        found = uploads.take_held(store(), name, original) if name in names else None
         if found is None:
-            lost.append(uploads.clean_name(original))
+            lost.append(uploads.clean_name(original) if original.strip() else "")
         else:
             taken.append(found)
     return taken, lost
 
 
+def drop_holds() -> None:
+    """Let go of every file this browser keeps (signing out)."""
+    for item in _holds():
+        uploads.drop_held(store(), _names(item))
+    session.pop(_HOLDS, None)
+    store().keep_staged()
+
+
 def lost_message(names: list[str]) -> str:
-    return _("The file %(name)s was no longer kept: please choose it again.", name="、".join(names))
+    """Ticked files that are no longer kept: each must be chosen again."""
+    named = list(dict.fromkeys(n for n in names if n))[:limits()[1]]
+    if not named:
+        return _("A file you kept with this form was no longer kept: please choose it again.")
+    return _("The file %(name)s was no longer kept: please choose it again.", name="、".join(named))
 
 
 def error_message(error: uploads.UploadError) -> str:

@@ -3,7 +3,8 @@
 Each view: sign-in check (party kinds), window check, form validation, file
 staging, one service call (``submissions.file``), one commit, the receipt.
 A second POST of the same form (refresh, double click) finds the first
-filing by its token and shows its receipt again without the query code.
+filing by its token and shows its receipt again without the query code, also when the first
+post took the files kept for the form (the second is never told to choose them again).
 """
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def _not_open(window, case, status: int = 200):
                            profile=bureaus.case_profile(case), bureau=bureaus.of_case(case)), status
 
 
+def _same_form(first, kind: K, case) -> bool:
+    """``first`` (found by this form's token) is a filing of this very form."""
+    return first is not None and first.kind is kind and first.case_id == (case.id if case is not None else None)
+
+
 def _retry(first, token: str):
     """The same form sent again: its receipt, without the query code (shown once only)."""
     if access.owns_form_token(token):
@@ -69,7 +75,7 @@ def _refused(kind: K, window, case, token: str):
     """A POST outside its window.  When the refusal is this very form, filed by a simultaneous
     post after this one looked for its token, the browser gets that filing's receipt."""
     first = submissions.by_idempotency_key(db.session, token)
-    if first is not None and first.kind is kind and first.case_id == case.id:
+    if _same_form(first, kind, case):
         return _retry(first, token)
     return _not_open(window, case, 409)
 
@@ -94,7 +100,7 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
     form.token.data = token
     if request.method == "POST":
         first = submissions.by_idempotency_key(db.session, token)
-        if first is not None and first.kind is kind and first.case_id == (case.id if case else None):
+        if _same_form(first, kind, case):
             return _retry(first, token)
         if first is not None:          # a token from another form: never show that filing
             token = form.token.data = new_token()
@@ -117,7 +123,14 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
     if request.method == "GET":
         return form_page()
     valid = form.validate_on_submit()
-    kept, lost = files.held(token)
+    held_key = files.form_key(token, kind.value, case.id if case is not None else None)
+    kept, lost = files.held(held_key)
+    if lost:
+        # a simultaneous post of this same form may have taken the file and filed it
+        first = submissions.by_idempotency_key(db.session, token)
+        if _same_form(first, kind, case):
+            uploads.discard(kept)
+            return _retry(first, token)
     chosen, chosen_extra = files.selected("files"), files.selected(*extra_files)
     file_errors: dict[str, str] = {}
     staged, refused = files.stage_each(chosen, kept=len(kept))
@@ -137,7 +150,7 @@ def _file(kind: K, form, case, template: str, build, check=None, extra_files: tu
         raise
     if not valid or file_errors or any(field.errors for field in form):
         uploads.discard(extra)
-        files.hold(token, evidence)
+        files.hold(held_key, evidence)
         # browsers never keep a choice: say which files must be chosen again
         rechoose = ("commitment" if chosen_extra else "") or ("files" if chosen and not staged else "")
         return form_page(422, file_errors, held=evidence, rechoose=rechoose)

@@ -11,8 +11,9 @@ has moved on, and a credit repair whose window has not opened.
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
-from portal.models import Role
+from portal.models import Case, Role
 from portal.rules.workflow import InvalidTransition
 from portal.services import case_steps, cases, filing_steps
 from portal.services.calendar import load_calendar
@@ -99,6 +100,22 @@ def test_the_four_eyes_rule_and_the_defence_window_are_refusals_with_a_reason(ap
     for variant in ("opened", "proposed"):
         case = own if variant == "proposed" else build_case(session, key, variant, team)
         assert case_steps.allowed_steps(team[Role.ADMIN], case, TODAY) == []
+
+
+def test_a_queue_of_the_cases_ready_for_a_step_holds_exactly_those_check_allows(app, session, team):
+    """``ready_where`` (the queues and the landing page's counts) is the SQL twin of ``check``."""
+    key = app.config["PORTAL_LOOKUP_KEY"]
+    built = {variant: build_case(session, key, variant, team) for variant in CASE_VARIANTS}
+    session.commit()
+    ids = [case.id for case in built.values()]
+    for step in case_steps.CASE_STEPS:
+        for role in ROLES:
+            user = team[role]
+            listed = set(session.execute(sa.select(Case.id).where(
+                Case.id.in_(ids), case_steps.ready_where(step, user, TODAY))).scalars())
+            allowed = {case.id for case in built.values()
+                       if case_steps.check(user, case, step, TODAY).allowed}
+            assert listed == allowed, (step, role.value)
 
 
 # --------------------------------------------------------------------------

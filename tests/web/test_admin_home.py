@@ -80,7 +80,7 @@ def test_an_approver_lands_on_the_proposals_waiting_for_signature(session, clien
     body = response.get_data(as_text=True)
     waiting = _panel(body, "proposals")
     assert re.search(r">\s*5\s*<", waiting)
-    assert 'href="/admin/queue/cases?state=proposed"' in waiting
+    assert 'href="/admin/queue/cases?state=proposed&amp;step=approve"' in waiting
     assert "0 cases" not in text(response)
 
 

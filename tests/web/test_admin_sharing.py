@@ -149,3 +149,40 @@ def test_the_service_refuses_other_roles(app, session, today):
     with pytest.raises(cases.PermissionDenied):
         sharing.export(session, make_staff(session, Role.REVIEWER), sharing.LISTINGS, [case],
                        "csv")
+
+
+def test_marking_a_batch_with_listings_already_uploaded_records_the_others(session, client, today):
+    """A colleague recorded some listings of the batch meanwhile (or the page was old): the
+    others are recorded, and the page says which were already uploaded and when, leaving them
+    as they were."""
+    made = [listed_case(session, app=client.application, decided_on=DECIDED)[0] for _ in range(4)]
+    login(client, staff(session, Role.CLERK))
+    session.commit()
+    english(client)
+    early = made[1:3]
+    assert _post(client, "mark", "listings", [c.id for c in early], uploaded_on="2026-10-08").status_code == 302
+    response = _post(client, "mark", "listings", [c.id for c in made], uploaded_on="2026-10-09")
+    assert response.status_code == 302
+    session.expire_all()
+    assert [session.get(Case, c.id).shared_on for c in made] == [
+        dt.date(2026, 10, 9), dt.date(2026, 10, 8), dt.date(2026, 10, 8), dt.date(2026, 10, 9)]
+    page = text(client.get("/admin/sharing/"))
+    assert "2 records are recorded as uploaded." in page and "still to be uploaded" not in page
+    assert "Already recorded as uploaded, left as they were:" in page
+    for case in early:
+        assert f"{case.case_no} (Oct 8, 2026)" in page
+    shares = session.execute(sa.select(AuditEvent.entity_id).where(AuditEvent.action == "case.share")).scalars()
+    assert sorted(shares) == sorted(c.case_no for c in made)     # one record per listing
+
+
+def test_a_batch_of_listings_all_already_uploaded_changes_nothing(session, client, today):
+    case, _code = listed_case(session, app=client.application, decided_on=DECIDED)
+    case.shared_on = DECIDED
+    session.commit()
+    login(client, staff(session, Role.CLERK))
+    english(client)
+    assert _post(client, "mark", "listings", [case.id], uploaded_on="2026-10-09").status_code == 302
+    page = text(client.get("/admin/sharing/"))
+    assert f"{case.case_no} (Sep 28, 2026)" in page and "records are recorded" not in page
+    session.expire_all()
+    assert session.get(Case, case.id).shared_on == DECIDED
