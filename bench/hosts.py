@@ -51,7 +51,7 @@ class Host:
 
     def start_worker(self) -> None:
         self.worker = procs.start([str(procs.BIN / "flask"), "--app", "wsgi", "worker",
-                                   "--interval", self.env.get("WORKER_INTERVAL", "0.5")],
+                                   "--interval", self.env.get("WORKER_INTERVAL", "0.25")],
                                   self.env, self.worker_log)
 
     def kill_worker(self) -> None:

@@ -128,7 +128,7 @@ def expire(today) -> None:
 
 
 @click.command("worker")
-@click.option("--interval", type=float, default=0.5, show_default=True,
+@click.option("--interval", type=float, default=0.25, show_default=True,
               help="Seconds between outbox polls.")
 @click.option("--once", is_flag=True, help="Drain once and exit.")
 @with_appcontext

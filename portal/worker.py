@@ -101,7 +101,7 @@ class Worker:
     """The loop; ``stop()`` (from a signal handler) ends it after the current round."""
 
     index: object
-    interval: float = 0.5
+    interval: float = 0.25
     failures: int = 0                    # consecutive failed outbox syncs (the loop's back-off)
     last_error: str | None = None
     status: str = "starting"
