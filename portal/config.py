@@ -97,6 +97,7 @@ def from_environment() -> dict:
         "PORTAL_HSTS_SECONDS": int(_env("HSTS_SECONDS", str(365 * 24 * 3600))),
         # Rate limits (Flask-Limiter notation); shared across workers when Redis is configured.
         "PORTAL_CHECK_RATE_LIMIT": _env("CHECK_RATE_LIMIT", "20 per minute"),
+        "PORTAL_LETTER_VERIFY_RATE_LIMIT": _env("LETTER_VERIFY_RATE_LIMIT", "20 per minute"),
         "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
         "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),

@@ -38,6 +38,15 @@ REMOVAL_REASONS = {
     "revoked": _l("Listing decision revoked by reconsideration or court"),
 }
 
+#: The letters to the party by their title (``LetterKind`` values): the letter's own heading,
+#: and the kind the public letter verification names.
+LETTER_TITLES = {
+    "pre_notice": _l("Prior Notice of Inclusion in the Social Insurance Serious Dishonesty List"),
+    "listing_decision": _l("Decision on Inclusion in the Social Insurance Serious Dishonesty List"),
+    "removal_decision": _l("Decision on Removal from the Social Insurance Serious Dishonesty List"),
+    "repair_certificate": _l("Credit Repair Certificate"),
+}
+
 #: Why a public record is no longer published (tombstones in the API, exports and feeds).
 WITHDRAWAL_REASONS = {
     "credit_repaired": _l("Credit repaired: no longer published"),

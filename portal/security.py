@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,6 +20,8 @@ _password_hasher = PasswordHasher()
 _code_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 # Codes people type from a letter: no 0/O, 1/I/L confusion.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: What people type between the groups of a code (after NFKC folding): spaces and dashes.
+CODE_SEPARATORS = frozenset(" \t-‐‑‒–—―−_.·")
 
 
 def lookup_hash(key: str, identifier: str) -> str:
@@ -32,10 +36,46 @@ def public_id(key: str, prefix: str, seed: str) -> str:
     return prefix + base64.b32encode(digest).decode()[:10]
 
 
+def group_code(raw: str, size: int = 4) -> str:
+    """A code in groups for reading and typing: ``7KQ3M9XP2B`` -> ``7KQ3-M9XP-2B``."""
+    return "-".join(raw[i:i + size] for i in range(0, len(raw), size))
+
+
 def new_code(length: int = 10) -> str:
     """A random access or query code, grouped for reading (e.g. ``7KQ3-M9XP-2B``)."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-    return "-".join(raw[i:i + 4] for i in range(0, length, 4))
+    return group_code("".join(secrets.choice(CODE_ALPHABET) for _ in range(length)))
+
+
+#: Characters of a letter's verification code (:func:`letter_code`): 31^12, about 59 bits.
+LETTER_CODE_LENGTH = 12
+
+
+def letter_code(key: str, letter_no: str, letter_id: int, issued_on: dt.date) -> str:
+    """The verification code printed on a numbered letter (e.g. ``7KQ3-M9XP-2BWD``).
+
+    Derived, never stored: an HMAC-SHA256 under the lookup key, separated from its other
+    uses by its own label, of the letter's number, register id and date of issue, written
+    with the codes' alphabet. Ungrouped (:func:`canonical_letter_code`) it is the value that
+    is compared.
+    """
+    message = f"letter-verification:v1:{letter_no}:{letter_id}:{issued_on.isoformat()}"
+    value = int.from_bytes(hmac.new(key.encode(), message.encode(), hashlib.sha256).digest(), "big")
+    chars = []
+    for _ in range(LETTER_CODE_LENGTH):
+        value, index = divmod(value, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[index])
+    return group_code("".join(chars))
+
+
+def canonical_letter_code(typed: str) -> str | None:
+    """A typed verification code as compared (upper case, no separators, full-width letters and
+    digits folded), or ``None`` when it cannot be one: wrong length or a character outside the
+    alphabet."""
+    folded = unicodedata.normalize("NFKC", typed or "").upper()
+    raw = "".join(ch for ch in folded if ch not in CODE_SEPARATORS)
+    if len(raw) != LETTER_CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in raw):
+        return None
+    return raw
 
 
 def is_code(code: str, length: int = 10) -> bool:

@@ -16,7 +16,7 @@ from portal.models import AuditEvent, Case, Letter, LetterKind, RemovalNotice, S
 from portal.rules import terms
 from portal.rules.calendar import WorkCalendar
 from portal.rules.profiles import Profile
-from portal.services import jurisdictions, rules_of
+from portal.services import jurisdictions, letter_verification, rules_of
 from portal.services.jurisdictions import Info
 
 K = LetterKind
@@ -82,6 +82,9 @@ def _common(session: Session, case: Case, profile: Profile, letter: Letter, loca
         "contact": _contact(case, bureau, locale),
         "portal_url": _portal(url_for("submit.index")),
         "party_login_url": _portal(url_for("submit.party_login")),
+        # printed on every numbered letter: anyone holding it checks it at /letters/verify
+        "verify_code": letter_verification.code_of(current_app.config["PORTAL_LOOKUP_KEY"], letter),
+        "verify_url": _portal(url_for("public.letter_verify")),
         "identifier_hint": "id_number" if subject.id_number and not subject.uscc else "uscc",
         # between sentences of one paragraph: Chinese sets none, English one space
         "sp": " " if locale.lower().startswith("en") else "",

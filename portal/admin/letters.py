@@ -23,7 +23,7 @@ from markupsafe import Markup
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
-from portal import clock
+from portal import clock, labels
 from portal.admin import access, letter_pdf, scoping
 from portal.admin.access import CASE_ROLES, role_required
 from portal.admin.letter_content import TEMPLATES, letter_context, shows_full_ids
@@ -76,13 +76,7 @@ def _kind(value: str) -> LetterKind:
 
 
 def _title(kind: LetterKind) -> str:
-    if kind is K.PRE_NOTICE:
-        return _("Prior Notice of Inclusion in the Social Insurance Serious Dishonesty List")
-    if kind is K.LISTING_DECISION:
-        return _("Decision on Inclusion in the Social Insurance Serious Dishonesty List")
-    if kind is K.REMOVAL_DECISION:
-        return _("Decision on Removal from the Social Insurance Serious Dishonesty List")
-    return _("Credit Repair Certificate")
+    return labels.label(labels.LETTER_TITLES, kind)
 
 
 def _render_letter(case: Case, kind: LetterKind, letter, lang: str, code: str | None,

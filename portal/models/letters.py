@@ -5,7 +5,9 @@ per jurisdiction, year and kind), the day and the member of staff, and the SHA-2
 of the first rendering of its content. A letter that carries the party's
 access code also keeps a fingerprint of the code's hash, so a re-issued code
 (a new letter) is told apart from a reprint of the same letter; the code
-itself is never stored.
+itself is never stored. Nor is the verification code every numbered letter prints
+for ``/letters/verify``: it is derived from the number, id and date of issue
+(``portal.services.letter_verification``).
 """
 from __future__ import annotations
 

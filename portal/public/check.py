@@ -8,6 +8,7 @@ shows masked identifiers only.  Rate-limited per client address.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import gettext as _
@@ -40,11 +41,32 @@ def _rate_limit() -> str:
     return current_app.config.get("PORTAL_CHECK_RATE_LIMIT", DEFAULT_LIMIT)
 
 
+#: The look-up forms of the public blueprint that answer "too many" (429) and an expired form
+#: (CSRF) with their own page: endpoint -> (too_many, csrf_failed). Other pages: the usual page.
+FORM_PAGES: dict[str, tuple[Callable, Callable]] = {}
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/check", "check", limiter.limit(_rate_limit, methods=["POST"])(check),
                     methods=["GET", "POST"])
+    answers_errors("public.check", _too_many_check, _csrf_failed_check)
     bp.register_error_handler(429, _too_many)
     bp.register_error_handler(CSRFError, _csrf_failed)
+
+
+def answers_errors(endpoint: str, too_many: Callable, csrf_failed: Callable) -> None:
+    """Let the form page ``endpoint`` answer its own 429 and expired-form errors."""
+    FORM_PAGES[endpoint] = (too_many, csrf_failed)
+
+
+def _too_many(error):
+    page = FORM_PAGES.get(request.endpoint)
+    return page[0](error) if page else _error_page(error)
+
+
+def _csrf_failed(error):
+    page = FORM_PAGES.get(request.endpoint)
+    return page[1](error) if page else _error_page(error)
 
 
 def parse_code(raw: str) -> tuple[str, str]:
@@ -123,16 +145,12 @@ def _page(form: CheckForm, status: int = 200, **context):
         "public/check.html", form=form, mask_name=identifiers.mask_name, **context), status))
 
 
-def _too_many(error):
-    """429 on /check: the form again, with a translated explanation (other pages: the usual page)."""
-    if request.endpoint != "public.check":
-        return _error_page(error)
+def _too_many_check(error):
+    """429 on /check: the form again, with a translated explanation."""
     return _page(CheckForm(formdata=None), status=429, too_many=True)
 
 
-def _csrf_failed(error):
+def _csrf_failed_check(error):
     """An expired or missing CSRF token on /check: ask again instead of a bare 400 page."""
-    if request.endpoint != "public.check":
-        return _error_page(error)
     return _page(CheckForm(formdata=None), status=400,
                  error=_("The form has expired. Please enter the code again."))

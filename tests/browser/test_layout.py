@@ -1,16 +1,17 @@
 """The public pages on a phone (390 px) and a desktop, large text, and the back office's width
-(issue 13, item 6), measured in a real browser."""
+(issue 13, item 6), and the letter verification on a phone, measured in a real browser."""
 from __future__ import annotations
 
 import datetime as dt
 import os
 
 from portal import clock
-from portal.models import SubjectKind
+from portal.models import LetterKind, SubjectKind
 from portal.search import get_index
-from portal.services import indexer
+from portal.services import indexer, letter_verification, letters
 from tests.browser.conftest import BROWSER
 from tests.factories import make_subject, published_case
+from tests.letters_support import DECIDED, Procedure
 
 pytestmark = BROWSER
 
@@ -182,4 +183,32 @@ def test_an_entry_prints_black_on_white_without_menus_and_with_link_addresses(li
         "rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
     page.emulate_media(media="screen")
     assert not address.is_visible()
+    web.watch.assert_clean()
+
+
+def test_a_phone_verifies_a_letter_without_sideways_scrolling(live, web):
+    page = _page(web, PHONE, "/letters/verify")
+    _no_sideways_scroll(page)
+    for field in ("#number", "#code", "button[type=submit]"):
+        box = page.locator(field).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], field
+        assert box["height"] >= 44, (field, box["height"])
+    page.fill("#number", "ＪＩＡ－ＬＲ－２０２６－００００１")
+    page.fill("#code", "2345 6789 abcd")
+    page.keyboard.press("Enter")
+    page.locator("[data-part=not_found]").wait_for()
+    web.watch.check(page)                                   # the answer page too
+    _no_sideways_scroll(page)
+    # a genuine letter: the answer with its status, readable on the phone
+    proc = Procedure(live.session, live.app)
+    proc.decide()
+    letter = letters.issue(live.session, proc.clerk, proc.case, proc.profile,
+                           LetterKind.LISTING_DECISION, DECIDED)
+    live.session.commit()
+    page.fill("#number", letter.letter_no)
+    page.fill("#code", letter_verification.code_of(live.app.config["PORTAL_LOOKUP_KEY"], letter))
+    page.keyboard.press("Enter")
+    page.locator("[data-status=in_force]").wait_for()
+    web.watch.check(page)
+    _no_sideways_scroll(page)
     web.watch.assert_clean()

@@ -4,8 +4,8 @@ Generated values (hypothesis, bounded and reproducible) mix NUL bytes and other 
 characters, any non-surrogate Unicode, whitespace only, full-width digits, very long
 strings, huge and negative numbers and impossible dates, into:
 
-- the public forms: /check, the party sign-in, /track sign-in, the complaint form, and
-  addresses carrying such values (/entries/…, /track/…, /search?q=…);
+- the public forms: /check, /letters/verify, the party sign-in, /track sign-in, the
+  complaint form, and addresses carrying such values (/entries/…, /track/…, /search?q=…);
 - the party's filing forms (defence, objection, rectification, repair) after a sign-in,
   and the /track reply;
 - the back office: the case form, the audit filter, the queue filters and ids beyond 2^31;
@@ -121,6 +121,9 @@ def test_public_forms_and_addresses_never_answer_5xx(app, session, client):
     indexer.sync(session, get_index(app))           # a missing index is a deliberate 503
     drive("POST /check", st.fixed_dictionaries({"code": field()}),
           lambda v: client.post("/check", data=v), report, failures)
+    drive("POST /letters/verify", st.fixed_dictionaries(
+        {"number": field("JIA-LR-2026-00001"), "code": field("2345-6789-ABCD")}),
+          lambda v: client.post("/letters/verify", data=v), report, failures)
     drive("POST /submit/party", st.fixed_dictionaries(
         {"case_no": field("JMS-2026-0001"), "access_code": field("2345-6789-AB"),
          "identifier": field("91230800MA1AB2CD3E")}),

@@ -34,6 +34,7 @@ def test_nul_bytes_in_the_address_are_refused(client, url):
 
 @pytest.mark.parametrize("url, data", [
     ("/check", {"code": "91230800\x00MA1X"}),
+    ("/letters/verify", {"number": "JIA-LR\x00", "code": "2345-6789-ABCD"}),
     ("/track", {"receipt_no": "JIA\x00", "query_code": "x"}),
     ("/submit/party", {"case_no": "\x00", "access_code": "a", "identifier": "b"}),
     ("/submit/complaint", {"token": "t" * 30, "reported_name": "某公司", "body": "有人\x00未参保",
