@@ -32,7 +32,7 @@ DATA = ROOT / "bench" / "data"
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 #: Fixed keys: public ids and hashes of the seeded rows depend on the lookup key.
 KEYS = {"PORTAL_LOOKUP_KEY": "bench-lookup-key", "PORTAL_SECRET_KEY": "bench-secret-key",
-        "PORTAL_ANCHOR_KEY": "bench-anchor-key"}
+        "PORTAL_ANCHOR_KEY": "bench-anchor-key", "PORTAL_CERT_SIGNING_KEY": "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="}
 
 
 def migration_head() -> str:

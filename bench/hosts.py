@@ -25,7 +25,7 @@ from bench import procs
 
 PG_ADMIN = os.environ.get("PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 KEYS = {"PORTAL_SECRET_KEY": "test-secret", "PORTAL_LOOKUP_KEY": "test-lookup-key",
-        "PORTAL_ANCHOR_KEY": "test-anchor-key"}
+        "PORTAL_ANCHOR_KEY": "test-anchor-key", "PORTAL_CERT_SIGNING_KEY": "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="}
 CSRF = re.compile(r'name="([\w-]*csrf_token)"[^>]*value="([^"]+)"')
 
 

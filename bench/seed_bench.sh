@@ -20,6 +20,7 @@ FLASK=(.venv/bin/flask --app wsgi)
 WORK=$(mktemp -d /tmp/seed-bench.XXXXXX)
 PG_DB="seed_bench_$$"
 export PORTAL_INSTANCE_DIR="$WORK" PORTAL_LOOKUP_KEY=bench-lookup-key PORTAL_ANCHOR_KEY=bench-anchor-key PORTAL_SECRET_KEY=bench
+export PORTAL_CERT_SIGNING_KEY=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=
 export PORTAL_INDEX_DIR="$WORK/index" PORTAL_UPLOAD_DIR="$WORK/uploads"
 
 cleanup() {

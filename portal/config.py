@@ -5,6 +5,7 @@ Every setting has a working default for the embedded SQLite set-up that
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -25,13 +26,25 @@ def _persistent_secret(name: str) -> str:
     return value
 
 
+def _persistent_signing_seed(name: str) -> str:
+    """A random Ed25519 seed (32 bytes, base64) kept in ``instance/`` like the other keys."""
+    path = INSTANCE / name
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    value = base64.b64encode(secrets.token_bytes(32)).decode()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
 def _env(name: str, default=None):
     return os.environ.get(f"PORTAL_{name}", default)
 
 
 #: Keys every host of one database must share: sessions, form tokens, public ids, look-up
-#: hashes and the audit anchors' signatures. A key generated per host would differ.
-SHARED_KEYS = ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY")
+#: hashes, the audit anchors' signatures and the query certificates' signing key. A key generated per host would differ.
+SHARED_KEYS = ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY", "CERT_SIGNING_KEY")
 
 
 class MissingSharedKeys(RuntimeError):
@@ -80,6 +93,11 @@ def from_environment() -> dict:
         # database's disk and out of its backups' reach): portal.services.anchors.
         "PORTAL_AUDIT_ANCHORS": _env("AUDIT_ANCHORS", str(INSTANCE / "audit-anchors.jsonl")),
         "PORTAL_ANCHOR_KEY": _env("ANCHOR_KEY") or _persistent_secret("anchor_key"),
+        # Ed25519 seed (base64 of 32 bytes) signing the query certificates (查询结果证明); its
+        # public key is published at /certificates/public-key. Generate one with
+        # `python -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())'`.
+        "PORTAL_CERT_SIGNING_KEY": (_env("CERT_SIGNING_KEY")
+                                    or _persistent_signing_seed("cert_signing_key")),
         "PORTAL_MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "10")),
         "PORTAL_MAX_FILES": int(_env("MAX_FILES", "10")),
         "PORTAL_SMTP_HOST": _env("SMTP_HOST"),
@@ -152,6 +170,9 @@ BASE = {
 }
 
 
+TEST_CERT_SIGNING_KEY = base64.b64encode(bytes(range(1, 33))).decode()
+
+
 def testing(database_url: str, tmp: Path) -> dict:
     """Settings for one test database; no key files, everything under ``tmp``."""
     return {
@@ -170,6 +191,8 @@ def testing(database_url: str, tmp: Path) -> dict:
         "PORTAL_HEARTBEAT_MAX_AGE": 120,
         "PORTAL_AUDIT_ANCHORS": str(tmp / "audit-anchors.jsonl"),
         "PORTAL_ANCHOR_KEY": "test-anchor-key",
+        # A fixed Ed25519 seed (32 bytes 0x01..0x20, base64) for the query certificates.
+        "PORTAL_CERT_SIGNING_KEY": TEST_CERT_SIGNING_KEY,
         "PORTAL_MAX_UPLOAD_MB": 2,
         "PORTAL_MAX_FILES": 5,
         "PORTAL_SMTP_HOST": None,

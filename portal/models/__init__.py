@@ -2,6 +2,7 @@
 from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import Base
 from portal.models.calendar import CalendarYear, HolidayOverride
+from portal.models.certificates import QueryCertificate
 from portal.models.cases import Case, CaseOrigin
 from portal.models.grades import (
     FindingSource,
@@ -36,7 +37,7 @@ __all__ = [
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "MailStatus", "OutboxEvent", "OutgoingMail",
-    "PersonRole", "PublicationState",
+    "PersonRole", "PublicationState", "QueryCertificate",
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
     "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",

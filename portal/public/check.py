@@ -20,10 +20,12 @@ from wtforms import StringField
 from portal import clock
 from portal import public_scope as jurisdiction
 from portal.extensions import db, limiter
+from portal.public import certificate_token
 from portal.rules import identifiers
 from portal.rules.identifiers import InvalidIdentifier
 from portal.security import lookup_hash
 from portal.services import public_queries as queries
+from portal.services.certificates import Subject
 from portal.web import _error_page
 
 DEFAULT_LIMIT = "20 per minute"
@@ -129,8 +131,10 @@ def check():
             listed = queries.check_entries(db.session, code_hash, codes)
             removed = queries.check_removals(db.session, code_hash, codes)
             masked = identifiers.mask_ric(number) if kind == "ric" else number
+            subject = Subject(kind=kind, masked=masked, code_hash=code_hash)
             result = {
                 "kind": kind, "masked": masked, "today": clock.today(),
+                "certificate_token": certificate_token.make(subject, jurisdiction.requested_code()),
                 "listed": listed, "removed": removed,
                 "public_notices": {n.public_id: queries.notice_is_public(n) for n in removed},
             }

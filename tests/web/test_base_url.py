@@ -20,6 +20,8 @@ from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
 def environment(monkeypatch):
     for name in ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY"):    # no key files written
         monkeypatch.setenv(f"PORTAL_{name}", "test")
+    from portal import config
+    monkeypatch.setenv("PORTAL_CERT_SIGNING_KEY", config.TEST_CERT_SIGNING_KEY)
     monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
     monkeypatch.delenv("PORT", raising=False)
     return monkeypatch
@@ -61,13 +63,15 @@ def test_postgresql_refuses_keys_made_up_by_one_host(monkeypatch):
     from portal import config
 
     monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/portal")
-    for name in ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY"):
+    for name in ("SECRET_KEY", "LOOKUP_KEY", "ANCHOR_KEY", "CERT_SIGNING_KEY"):
         monkeypatch.delenv(f"PORTAL_{name}", raising=False)
     monkeypatch.setenv("PORTAL_SECRET_KEY", "shared-secret")
-    with pytest.raises(config.MissingSharedKeys, match="PORTAL_LOOKUP_KEY, PORTAL_ANCHOR_KEY"):
+    with pytest.raises(config.MissingSharedKeys,
+                       match="PORTAL_LOOKUP_KEY, PORTAL_ANCHOR_KEY, PORTAL_CERT_SIGNING_KEY"):
         config.from_environment()
     monkeypatch.setenv("PORTAL_LOOKUP_KEY", "shared-lookup")
     monkeypatch.setenv("PORTAL_ANCHOR_KEY", "shared-anchor")
+    monkeypatch.setenv("PORTAL_CERT_SIGNING_KEY", config.TEST_CERT_SIGNING_KEY)
     settings = config.from_environment()
     assert (settings["SECRET_KEY"], settings["PORTAL_LOOKUP_KEY"], settings["PORTAL_ANCHOR_KEY"]) \
         == ("shared-secret", "shared-lookup", "shared-anchor")

@@ -57,7 +57,8 @@ def served_portal(tmp_path):
     port = _free_port()
     env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_INSTANCE_DIR": str(tmp_path),
            "PORTAL_SECRET_KEY": "siege-secret", "PORTAL_LOOKUP_KEY": "test-lookup-key",
-           "PORTAL_ANCHOR_KEY": "siege-anchor", "PORTAL_INDEX_DIR": str(tmp_path / "index"),
+           "PORTAL_ANCHOR_KEY": "siege-anchor",
+           "PORTAL_CERT_SIGNING_KEY": portal_config.TEST_CERT_SIGNING_KEY, "PORTAL_INDEX_DIR": str(tmp_path / "index"),
            "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
            "PORTAL_AUDIT_ANCHORS": str(tmp_path / "anchors.jsonl"),
            "PORTAL_HEARTBEAT_FILE": str(tmp_path / "heartbeat.json"),
