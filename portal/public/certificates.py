@@ -24,7 +24,6 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -123,9 +122,7 @@ def show(name: str):
     context["qr"] = qr_svg(context["url"], _("QR code of this certificate's address"))
     if suffix == "pdf":
         return _pdf(certificate.number, context)
-    response = make_response(render_template("public/certificate.html", **context))
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return render_template("public/certificate.html", **context)
 
 
 def _pdf(number: str, context: dict):
