@@ -18,6 +18,7 @@ from portal.models.mail import MailStatus, OutgoingMail
 from portal.models.outbox import OutboxEvent
 from portal.models.party_session import PartySession
 from portal.models.publication import (
+    PublicationHistory,
     PublicationState,
     PublicationWithdrawal,
     PublishedEntry,
@@ -36,7 +37,7 @@ __all__ = [
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "MailStatus", "OutboxEvent", "OutgoingMail",
-    "PersonRole", "PublicationState",
+    "PersonRole", "PublicationHistory", "PublicationState",
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
     "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",
