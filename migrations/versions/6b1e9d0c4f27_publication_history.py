@@ -26,7 +26,7 @@ from portal.rules.profiles import load_profile
 from portal.security import lookup_hash, public_id
 
 revision = '6b1e9d0c4f27'
-down_revision = 'e3b5d7f9a1c2'
+down_revision = 'f7a1c3e5b2d4'
 branch_labels = None
 depends_on = None
 
