@@ -7,21 +7,41 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install translations catalog bench clean
+.PHONY: run test install lock translations catalog bench clean
+
+# Bounds live in pyproject.toml; the exact versions (with hashes) that every
+# install uses live in requirements/*.lock, written by `make lock`.
+RUNTIME_LOCK := requirements/runtime.lock
+TEST_LOCK := requirements/test.lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install -q -e .
+$(VENV)/.installed: pyproject.toml $(RUNTIME_LOCK) | $(BIN)/activate
+	$(BIN)/pip install -q --require-hashes -r $(RUNTIME_LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.test-installed: pyproject.toml $(TEST_LOCK) $(VENV)/.installed
+	$(BIN)/pip install -q --require-hashes -r $(TEST_LOCK)
 	touch $@
 
 install: $(VENV)/.installed translations
+
+# Re-resolve the locks after editing the dependencies in pyproject.toml: pins that
+# still fit are kept. `make lock UV_ARGS=--upgrade` moves everything to the newest
+# releases within the bounds; `make lock UV_ARGS='--upgrade-package flask'` one package.
+# The test lock is resolved first and the runtime lock takes its versions, so both agree.
+UV_VERSION := 0.13.9
+UV_ARGS ?=
+LOCK_FLAGS := --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	--generate-hashes --custom-compile-command 'make lock'
+lock: | $(BIN)/activate
+	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+	@mkdir -p requirements
+	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) $(UV_ARGS) -o $(TEST_LOCK)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -c $(TEST_LOCK) -o $(RUNTIME_LOCK)
 
 # Compiled catalogues are build products (.mo files are not committed).
 translations: $(VENV)/.installed

@@ -99,7 +99,7 @@ class Host:
 class Cluster:
     """``names`` hosts on a fresh PostgreSQL database of their own (dropped at the end)."""
 
-    def __init__(self, root: Path, names=("a", "b"), redis_url: str = "redis://127.0.0.1:6379/14",
+    def __init__(self, root: Path, names=("a", "b"), redis_url: str = "redis://127.0.0.1:6379/13",
                  extra_env: dict | None = None):
         self.root = Path(root)
         self.database = f"portal_hosts_{uuid.uuid4().hex[:10]}"

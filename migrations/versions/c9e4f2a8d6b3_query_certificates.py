@@ -4,7 +4,7 @@ A certificate is never changed after issue: on PostgreSQL a trigger refuses UPDA
 and DELETE on the table.
 
 Revision ID: c9e4f2a8d6b3
-Revises: f7a1c3e5b2d4
+Revises: 6b1e9d0c4f27
 Create Date: 2026-12-06 18:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'c9e4f2a8d6b3'
-down_revision = 'f7a1c3e5b2d4'
+down_revision = '6b1e9d0c4f27'
 branch_labels = None
 depends_on = None
 

@@ -66,9 +66,9 @@ def _case(case_id: int, *, write: bool = False) -> Case:
 
 def _assign_form(assignee_id: int | None, jurisdiction: str) -> forms.AssignForm:
     form = forms.AssignForm(prefix="assign")
-    form.assignee.choices = [("", _("Nobody"))] + [
+    form.assignee.choices = forms.options({"": _("Nobody")}, [
         (str(u.id), f"{u.display_name} ({labels.label(labels.ROLES, u.role)})")
-        for u in queries.handlers(db.session, scoping.members_of(jurisdiction))]
+        for u in queries.handlers(db.session, scoping.members_of(jurisdiction))])
     if not form.is_submitted():
         form.assignee.data = str(assignee_id or "")
     return form

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,6 +14,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -25,6 +27,16 @@ from portal.models import CaseOrigin
 
 REQUIRED = _l("This field is required.")
 ALL = _l("All")
+
+
+def options(*groups: Mapping | Iterable[tuple]) -> list[SelectChoice]:
+    """The choices of a select or radio field, in order: each group is a mapping of value to
+    label or a sequence of (value, label) pairs (WTForms 3.3 deprecates bare tuples)."""
+    out = []
+    for group in groups:
+        pairs = group.items() if isinstance(group, Mapping) else group
+        out += [SelectChoice(value, label) for value, label in pairs]
+    return out
 
 
 def _required():
@@ -118,7 +130,7 @@ class PasswordForm(FlaskForm):
 
 class CaseForm(FlaskForm):
     kind = RadioField(_l("Kind of subject"), default="organisation", validators=[_required()],
-                      choices=[("organisation", _l("Organisation")), ("person", _l("Individual"))])
+                      choices=options({"organisation": _l("Organisation"), "person": _l("Individual")}))
     name = StringField(_l("Name"), validators=[_required(), Length(max=200)])
     uscc = StringField(_l("Unified social credit code"), validators=[Length(max=40)])
     org_code = StringField(_l("Organisation code (old records)"), validators=[Length(max=20)])
@@ -136,11 +148,11 @@ class CaseForm(FlaskForm):
     id_number = StringField(_l("Resident ID number"), validators=[Length(max=40)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
     unit_kind = SelectField(_l("Kind of unit"), default="",
-                            choices=[("", _l("Not stated (an ordinary employer)")),
-                                     *labels.UNIT_KINDS.items()])
+                            choices=options({"": _l("Not stated (an ordinary employer)")},
+                                            labels.UNIT_KINDS))
     ground = SelectField(_l("Ground"), validators=[_required()], choices=[])
     origin = SelectField(_l("Origin of the case"), default=CaseOrigin.INSPECTION.value,
-                         choices=list(labels.CASE_ORIGINS.items()))
+                         choices=options(labels.CASE_ORIGINS))
     facts = TextAreaField(_l("Facts"), validators=[_required(), Length(max=5000)])
     reasons = TextAreaField(_l("Reasons"), validators=[Length(max=5000)])
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
@@ -190,7 +202,7 @@ class ShareForm(FlaskForm):
 
 class RemoveForm(FlaskForm):
     reason = SelectField(_l("Reason for removal"), validators=[_required()],
-                         choices=list(labels.REMOVAL_REASONS.items()))
+                         choices=options(labels.REMOVAL_REASONS))
     removed_on = _day(_l("Removed on"))
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
@@ -214,14 +226,14 @@ class MaterialForm(FlaskForm):
 
 class DecideForm(FlaskForm):
     outcome = RadioField(_l("Outcome"), validators=[_required()],
-                         choices=[("granted", _l("Granted")), ("rejected", _l("Rejected"))])
+                         choices=options({"granted": _l("Granted"), "rejected": _l("Rejected")}))
     reasons = TextAreaField(_l("Reasons (the party sees them)"),
                             validators=[_required(), Length(max=5000)])
     # An upheld objection (Shanghai art. 9): what is published from now on
     objection_outcome = RadioField(
         _l("If the objection is upheld"), validate_choice=False, default="",
-        choices=[("corrected", _l("The listing stands with corrected facts or reasons")),
-                 ("fell", _l("The listing itself fell: withdraw the entry"))])
+        choices=options({"corrected": _l("The listing stands with corrected facts or reasons"),
+                         "fell": _l("The listing itself fell: withdraw the entry")}))
     corrected_facts = TextAreaField(_l("Corrected facts (published in place of the contested text)"),
                                     validators=[Length(max=5000)])
     corrected_reasons = TextAreaField(_l("Corrected reasons (leave empty to keep them)"),
@@ -251,11 +263,12 @@ class CaseFilterForm(_GetForm):
 
 class SubmissionFilterForm(_GetForm):
     kind = SelectField(_l("Kind of filing"), validate_choice=False,
-                       choices=[("", ALL), (queries.ENDS_LISTING, _l("Any that may end a listing early"))]
-                       + list(labels.SUBMISSION_KINDS.items()))
+                       choices=options({"": ALL,
+                                        queries.ENDS_LISTING: _l("Any that may end a listing early")},
+                                       labels.SUBMISSION_KINDS))
     state = SelectField(_l("State"), validate_choice=False,
-                        choices=[("", ALL)] + list(labels.SUBMISSION_STATES.items())
-                        + [(queries.REPLIED, _l("Under review, more material received"))])
+                        choices=options({"": ALL}, labels.SUBMISSION_STATES,
+                                        {queries.REPLIED: _l("Under review, more material received")}))
     assignee = SelectField(_l("Handled by"), choices=[], validate_choice=False)
 
 
@@ -274,8 +287,8 @@ class AuditFilterForm(_GetForm):
 
 class DayForm(FlaskForm):
     day = DateField(_l("Date"), validators=[_required()])
-    is_workday = SelectField(_l("Kind of day"), choices=[
-        ("0", _l("Day off (holiday)")), ("1", _l("Working day (make-up day)"))])
+    is_workday = SelectField(_l("Kind of day"), choices=options({
+        "0": _l("Day off (holiday)"), "1": _l("Working day (make-up day)")}))
     note = StringField(_l("Note"), validators=[Length(max=100)])
 
 
@@ -287,8 +300,8 @@ class ImportForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[_required(), Length(min=2, max=60)])
     display_name = StringField(_l("Full name"), validators=[_required(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=list(labels.ROLES.items()))
+    role = SelectField(_l("Role"), choices=options(labels.ROLES))
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=list(labels.ROLES.items()))
+    role = SelectField(_l("Role"), choices=options(labels.ROLES))

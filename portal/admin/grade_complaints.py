@@ -14,6 +14,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from portal import clock
 from portal.admin import access, scoping, subject_form
@@ -51,7 +52,7 @@ def _complaint(submission_id: int, *, write: bool = False) -> Submission:
     return found
 
 
-def _unit_choices(profile, locale: str) -> list[tuple[str, str]]:
+def _unit_choices(profile, locale: str) -> list[SelectChoice]:
     return gf.code_choices(profile, "organisation", locale)
 
 

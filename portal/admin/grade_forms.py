@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -15,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal import labels, threshold_messages
-from portal.admin.forms import REQUIRED, CaseForm, _day
+from portal.admin.forms import REQUIRED, CaseForm, _day, options
 from portal.rules import grades as rules
 from portal.rules import thresholds
 
@@ -111,14 +112,14 @@ def redlist_error(code: str) -> str:
     }.get(code, _("The step could not be taken."))
 
 
-def code_choices(profile, kind: str, locale: str) -> list[tuple[str, str]]:
+def code_choices(profile, kind: str, locale: str) -> list[SelectChoice]:
     """The catalogue for a subject kind as select options: code, grade and the start of the text."""
     out = []
     for item in rules.catalogue(profile, kind):
         text = item.text.get(locale)
         short = text if len(text) <= 70 else text[:69] + "…"
         out.append((item.code, f"{item.code} [{labels.label(labels.SEVERITIES, item.grade)}] {short}"))
-    return out
+    return options(out)
 
 
 def _required():
@@ -181,8 +182,8 @@ class FindingForm(FlaskForm):
     amount = CaseForm.amount
     months = CaseForm.months
     source = SelectField(_l("Source"), validators=[_required()],
-                         choices=[("inspection", FINDING_SOURCES["inspection"]),
-                                  ("case", FINDING_SOURCES["case"])])
+                         choices=options({"inspection": FINDING_SOURCES["inspection"],
+                                          "case": FINDING_SOURCES["case"]}))
     case_no = StringField(_l("Case number (when found in a listing case)"), validators=[Length(max=40)])
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
     facts = TextAreaField(_l("Facts found"), validators=[_required(), Length(max=5000)])
@@ -190,8 +191,8 @@ class FindingForm(FlaskForm):
 
 class EndFindingForm(FlaskForm):
     action = RadioField(_l("What happened"), default="withdraw", validators=[_required()],
-                        choices=[("withdraw", _l("Withdrawn by the bureau")),
-                                 ("annul", _l("Annulled by reconsideration or a court"))])
+                        choices=options({"withdraw": _l("Withdrawn by the bureau"),
+                                         "annul": _l("Annulled by reconsideration or a court")}))
     reason = TextAreaField(_l("Reason"), validators=[_required(), Length(max=2000)])
 
 
@@ -201,7 +202,7 @@ class EmptyForm(FlaskForm):
 
 class UnitKindForm(FlaskForm):
     unit_kind = SelectField(_l("Kind of unit"), validators=[_required()],
-                            choices=list(labels.UNIT_KINDS.items()))
+                            choices=options(labels.UNIT_KINDS))
 
 
 class FindingCaseForm(FlaskForm):
@@ -220,8 +221,8 @@ class _Checkboxes(SelectMultipleField):
 
 class ProposalForm(FlaskForm):
     unit_type = RadioField(_l("Type of unit"), default="employer", validators=[_required()],
-                           choices=[("employer", UNIT_TYPES["employer"]),
-                                    ("medical_institution", UNIT_TYPES["medical_institution"])])
+                           choices=options({"employer": UNIT_TYPES["employer"],
+                                            "medical_institution": UNIT_TYPES["medical_institution"]}))
     criteria = _Checkboxes(_l("Criteria met"), choices=[])
     basis = TextAreaField(_l("Evidence for the criteria"), validators=[_required(), Length(max=5000)])
 

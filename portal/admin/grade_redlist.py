@@ -30,8 +30,8 @@ def criteria_choices(form: gf.ProposalForm, profile, locale: str) -> None:
         units = "、".join(str(gf.UNIT_TYPES.get(s, s)) for s in sorted(c.subjects))
         return " (" + _("only for: %(units)s", units=units) + ")" if c.subjects else ""
 
-    form.criteria.choices = [(c.code, f"{c.code} {c.text.get(locale)}{applies(c)}")
-                             for c in rules.red_list_criteria(profile)]
+    form.criteria.choices = admin_forms.options(
+        (c.code, f"{c.code} {c.text.get(locale)}{applies(c)}") for c in rules.red_list_criteria(profile))
 
 
 def refusal_messages(exc: redlist.RedListError, profile, locale: str) -> list[str]:
@@ -47,7 +47,8 @@ def refusal_messages(exc: redlist.RedListError, profile, locale: str) -> list[st
 
 def _remove_form() -> gf.RemoveEntryForm:
     form = gf.RemoveEntryForm(prefix="remove")
-    form.reason.choices = [(r, gf.REDLIST_REMOVAL_REASONS[r]) for r in redlist.STAFF_REASONS]
+    form.reason.choices = admin_forms.options((r, gf.REDLIST_REMOVAL_REASONS[r])
+                                              for r in redlist.STAFF_REASONS)
     return form
 
 

@@ -7,6 +7,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField
 from wtforms.validators import DataRequired, Optional
 
+from portal.admin.forms import options
+
 
 class UploadForm(FlaskForm):
     file = FileField(_l("Report file (CSV or XLSX)"),
@@ -22,5 +24,6 @@ class BatchForm(FlaskForm):
 class ExportForm(FlaskForm):
     period = SelectField(_l("Period"), choices=[], validators=[DataRequired()])
     file_format = RadioField(_l("File format"), default="xlsx",
-                             choices=[("xlsx", _l("Excel (XLSX)")), ("csv", _l("CSV (opens in Excel)"))],
+                             choices=options({"xlsx": _l("Excel (XLSX)"),
+                                              "csv": _l("CSV (opens in Excel)")}),
                              validators=[DataRequired()])

@@ -24,10 +24,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import SelectChoice
 
 from portal import clock
 from portal.admin import access, scoping
 from portal.admin.access import role_required
+from portal.admin.forms import options
 from portal.admin.import_forms import BatchForm, ExportForm, UploadForm
 from portal.admin.messages import step_error
 from portal.extensions import db
@@ -96,8 +98,8 @@ def _upload_form(from_request: bool = True) -> UploadForm:
     profile = _profile()
     form = UploadForm() if from_request else UploadForm(formdata=None)
     locale = _locale()
-    form.ground.choices = [("", _("— the file has a ground code column —"))] + [
-        (g.code, f"{g.code} · {g.text.get(locale)[:40]}") for g in profile.grounds]
+    form.ground.choices = options({"": _("— the file has a ground code column —")}, [
+        (g.code, f"{g.code} · {g.text.get(locale)[:40]}") for g in profile.grounds])
     return form
 
 
@@ -273,7 +275,8 @@ def discard(batch_id: int):
 
 def _export_form(profile, today, formdata=None) -> ExportForm:
     form = ExportForm(formdata=formdata) if formdata is not None else ExportForm()
-    form.period.choices = [(p.code, p.code) for p in report_export.recent_periods(profile, today, 12)]
+    form.period.choices = options((p.code, p.code)
+                                  for p in report_export.recent_periods(profile, today, 12))
     return form
 
 
@@ -285,8 +288,8 @@ def reports():
     period = (report_export.parse_period(request.args.get("period"), profile)
               or report_export.last_period(profile, today))
     form = _export_form(profile, today, formdata=None)
-    if period.code not in dict(form.period.choices):
-        form.period.choices.insert(0, (period.code, period.code))
+    if period.code not in {c.value for c in form.period.choices}:
+        form.period.choices.insert(0, SelectChoice(period.code))
     form.period.data = period.code
     due = report_export.due_dates(profile, period, load_calendar(db.session))
     found = report_export.decided_cases(db.session, profile, period,
@@ -304,8 +307,8 @@ def export():
     profile = _profile()
     form = _export_form(profile, clock.today())
     period = report_export.parse_period(form.period.data, profile)
-    if period is not None and period.code not in dict(form.period.choices):
-        form.period.choices.append((period.code, period.code))
+    if period is not None and period.code not in {c.value for c in form.period.choices}:
+        form.period.choices.append(SelectChoice(period.code))
     if not form.validate_on_submit() or period is None:
         flash(_("Choose a period and a file format."), "error")
         return redirect(url_for(".reports"))

@@ -14,6 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal import clock
 from portal.admin import scoping
 from portal.admin.access import role_required
+from portal.admin.forms import options
 from portal.extensions import db
 from portal.models import ApiClient, Role, StaffUser
 from portal.services import integration as service
@@ -37,7 +38,7 @@ class ClientForm(FlaskForm):
     name = StringField(_l("Name of the system"), validators=[
         DataRequired(message=_l("This field is required.")), Length(max=60)])
     scopes = SelectMultipleField(
-        _l("Permissions"), choices=[(s, SCOPE_LABELS[s]) for s in service.SCOPES],
+        _l("Permissions"), choices=options((s, SCOPE_LABELS[s]) for s in service.SCOPES),
         validators=[_at_least_one],
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
 

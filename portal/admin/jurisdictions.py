@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.admin import scoping
 from portal.admin.access import role_required
+from portal.admin.forms import options
 from portal.extensions import db
 from portal.models import Jurisdiction, Role
 from portal.rules.profiles import available_profiles, load_profile
@@ -56,13 +57,13 @@ class JurisdictionForm(FlaskForm):
 
 def _form(row: Jurisdiction | None = None) -> JurisdictionForm:
     form = JurisdictionForm(obj=row) if request.method == "GET" and row else JurisdictionForm()
-    form.profile.choices = [(code, f"{load_profile(code).name.get('zh')} ({code})")
-                            for code in available_profiles()]
+    form.profile.choices = options((code, f"{load_profile(code).name.get('zh')} ({code})")
+                                   for code in available_profiles())
     mine = scoping.current()
     rows = db.session.query(Jurisdiction).order_by(Jurisdiction.position, Jurisdiction.code)
-    form.parent_code.choices = [("", _("— none (top of the tree) —"))] + [
+    form.parent_code.choices = options({"": _("— none (top of the tree) —")}, [
         (j.code, f"{j.name_zh} ({j.code})") for j in rows
-        if (row is None or j.code != row.code) and mine.can_read(j.code)]
+        if (row is None or j.code != row.code) and mine.can_read(j.code)])
     if request.method == "GET" and row is not None:
         form.parent_code.data = row.parent_code or ""
         form.departments.data = "\n".join(

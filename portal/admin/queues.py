@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from portal import clock, labels
 from portal.admin import access, desk, exchanges, forms, grade_complaints, queries, scoping
@@ -32,12 +33,12 @@ bp = Blueprint("queues", __name__)
 S = SubmissionState
 
 
-def _assignee_choices() -> list[tuple[str, str]]:
+def _assignee_choices() -> list[SelectChoice]:
     mine = scoping.current()
     people = queries.handlers(db.session) if mine.everything else [
         u for code in sorted(mine.readable) for u in queries.handlers(db.session, code)]
-    return [("", _("Everybody")), ("me", _("Me")), ("none", _("Nobody (unassigned)"))] + list(
-        dict.fromkeys((str(u.id), u.display_name) for u in people))
+    return forms.options({"": _("Everybody"), "me": _("Me"), "none": _("Nobody (unassigned)")},
+                         list(dict.fromkeys((str(u.id), u.display_name) for u in people)))
 
 
 def _page() -> int:
@@ -63,12 +64,12 @@ def home():
 @role_required()
 def cases_queue():
     form = forms.CaseFilterForm(request.args)
-    form.kind.choices = [("", _("All"))] + list(labels.SUBJECT_KINDS.items())
-    form.state.choices = [("", _("Open work")), ("all", _("All states"))] + list(
-        labels.CASE_STATES.items())
+    form.kind.choices = forms.options({"": _("All")}, labels.SUBJECT_KINDS)
+    form.state.choices = forms.options({"": _("Open work"), "all": _("All states")},
+                                       labels.CASE_STATES)
     form.assignee.choices = _assignee_choices()
-    form.step.choices = [("", _("Any"))] + [(step, str(forms.READY_LABELS[step]))
-                                              for step in queries.READY_STEPS]
+    form.step.choices = forms.options({"": _("Any")}, [(step, str(forms.READY_LABELS[step]))
+                                                       for step in queries.READY_STEPS])
     filters = {k: (request.args.get(k) or "") for k in ("kind", "state", "assignee", "step")}
     calendar, today = load_calendar(db.session), clock.today()
     page = queries.case_queue(db.session, scope=scoping.current(),
@@ -134,9 +135,9 @@ def _profile_for(submission: Submission):
 
 def _assign_form(submission: Submission) -> forms.AssignForm:
     form = forms.AssignForm(prefix="assign")
-    form.assignee.choices = [("", _("Nobody"))] + [
+    form.assignee.choices = forms.options({"": _("Nobody")}, [
         (str(u.id), f"{u.display_name} ({labels.label(labels.ROLES, u.role)})")
-        for u in queries.handlers(db.session, scoping.members_of(submission.jurisdiction))]
+        for u in queries.handlers(db.session, scoping.members_of(submission.jurisdiction))])
     if not form.is_submitted():
         form.assignee.data = str(submission.assignee_id or "")
     return form
@@ -164,17 +165,17 @@ def _offer(form: forms.DecideForm, allowed: set[str]) -> None:
     the others: a clerk cannot grant a defence, which drops the case)."""
     outcomes = {"granted": bool(allowed & {"grant", *OUTCOME_STEPS.values()}),
                 "rejected": "reject" in allowed}
-    form.outcome.choices = [c for c in form.outcome.choices if outcomes[c[0]]]
+    form.outcome.choices = [c for c in form.outcome.choices if outcomes[c.value]]
     form.objection_outcome.choices = [c for c in form.objection_outcome.choices
-                                      if OUTCOME_STEPS[c[0]] in allowed]
+                                      if OUTCOME_STEPS[c.value] in allowed]
 
 
 def _step_labels(form: forms.DecideForm) -> dict[str, str]:
-    outcomes = dict(form.outcome.choices)
+    outcomes = {c.value: c.label for c in form.outcome.choices}
     found = {"accept": _("Accept for review"), "request_material": _("Request more material"),
              "grant": str(outcomes["granted"]), "reject": str(outcomes["rejected"])}
-    for key, label in form.objection_outcome.choices:
-        found[OUTCOME_STEPS[key]] = f"{outcomes['granted']}: {label}"
+    for c in form.objection_outcome.choices:
+        found[OUTCOME_STEPS[c.value]] = f"{outcomes['granted']}: {c.label}"
     return found
 
 

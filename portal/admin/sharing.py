@@ -17,7 +17,7 @@ from wtforms import HiddenField, SelectField
 from portal import clock
 from portal.admin import queries, scoping
 from portal.admin.access import role_required
-from portal.admin.forms import _day
+from portal.admin.forms import _day, options
 from portal.extensions import db
 from portal.web import format_day
 from portal.rules.workflow import InvalidTransition
@@ -30,9 +30,9 @@ ROLES = sharing.ROLES
 
 class ExportForm(FlaskForm):
     kind = HiddenField()
-    fmt = SelectField(_l("File format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")])
-    language = SelectField(_l("Headings"), choices=[("zh", _l("Chinese")),
-                                                    ("en", _l("English"))])
+    fmt = SelectField(_l("File format"), choices=options({"xlsx": "XLSX", "csv": "CSV"}))
+    language = SelectField(_l("Headings"), choices=options({"zh": _l("Chinese"),
+                                                            "en": _l("English")}))
 
 
 class MarkForm(FlaskForm):

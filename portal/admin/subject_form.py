@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from portal import threshold_messages
-from portal.admin.forms import CaseForm
+from portal.admin.forms import CaseForm, options
 from portal.identifier_messages import identifier_error
 from portal.models import CaseOrigin, SubjectKind
 from portal.rules import thresholds
@@ -21,7 +22,7 @@ SERVICE_FIELD = {"responsible-0-name": "resp1_name", "responsible-0-id_number": 
                  "responsible-1-name": "resp2_name", "responsible-1-id_number": "resp2_id"}
 
 
-def ground_choices(profile: Profile, locale: str) -> list[tuple[str, str]]:
+def ground_choices(profile: Profile, locale: str) -> list[SelectChoice]:
     kinds = {"organisation": _("organisations"), "person": _("individuals")}
     choices = []
     for ground in profile.grounds:
@@ -30,7 +31,7 @@ def ground_choices(profile: Profile, locale: str) -> list[tuple[str, str]]:
         applies = ", ".join(kinds[k] for k in sorted(ground.subject_kinds) if k in kinds)
         article = article_label(ground.article).get(locale)
         choices.append((ground.code, f"{article} {short} ({applies})"))
-    return choices
+    return options(choices)
 
 
 def subject_input(form: CaseForm) -> SubjectInput:

@@ -40,6 +40,7 @@ from portal.models import (
     Case,
     CaseOrigin,
     PersonRole,
+    PublicationHistory,
     PublishedEntry,
     RelatedPerson,
     RemovalNotice,
@@ -274,7 +275,7 @@ class Bulk:
         """PostgreSQL: ids were allocated here, so move the id sequences past them."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
-        for model in (Subject, RelatedPerson, Case, PublishedEntry, RemovalNotice):
+        for model in (Subject, RelatedPerson, Case, PublishedEntry, RemovalNotice, PublicationHistory):
             table = model.__tablename__
             self.session.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -282,7 +283,7 @@ class Bulk:
 
     def _next_ids(self) -> dict[str, int]:
         ids = {}
-        for model in (Subject, RelatedPerson, Case, PublishedEntry, RemovalNotice):
+        for model in (Subject, RelatedPerson, Case, PublishedEntry, RemovalNotice, PublicationHistory):
             ids[model.__tablename__] = (self.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
         return ids
 
@@ -306,7 +307,8 @@ class Bulk:
         reasons, weights = self._reasons()
         cum_reasons = list(accumulate(weights))
         tables = [(Subject.__table__, []), (RelatedPerson.__table__, []), (Case.__table__, []),
-                  (PublishedEntry.__table__, []), (RemovalNotice.__table__, [])]
+                  (PublishedEntry.__table__, []), (RemovalNotice.__table__, []),
+                  (PublicationHistory.__table__, [])]
         rows = {table.name: bucket for table, bucket in tables}
         stats = {"listed": 0, "removed_entries": 0, "removal_notices": 0, "persons": 0,
                  "organisations": 0, "hidden": 0}
@@ -457,6 +459,17 @@ class Bulk:
             else:
                 stats["listed"] += 1
                 stats["hidden"] += not visible
+        rows["publication_history"].append({
+            "id": ids["publication_history"], "case_id": case_id, "public_id": entry_pid,
+            "profile": profile.code, "jurisdiction": profile.code,
+            "code_hash": code_hash, "subject_kind": "person" if person else "organisation",
+            "visible": visible, "ground_code": ground.code, "listed_from": decided,
+            "published_on": published, "listed_until": removed_on if reason else None,
+            "removal_reason": reason.value if reason else None, "corrected_on": [],
+            "unpublished_on": removed_on if reason in WITHDRAWING_REASONS else None,
+            "updated_at": now,
+        })
+        ids["publication_history"] += 1
         if reason is not None:
             rows["removal_notices"].append({
                 "id": ids["removal_notices"], "public_id": public_id(self.key, "R", case_no),

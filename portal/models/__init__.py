@@ -19,6 +19,7 @@ from portal.models.mail import MailStatus, OutgoingMail
 from portal.models.outbox import OutboxEvent
 from portal.models.party_session import PartySession
 from portal.models.publication import (
+    PublicationHistory,
     PublicationState,
     PublicationWithdrawal,
     PublishedEntry,
@@ -37,7 +38,7 @@ __all__ = [
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",
     "HolidayOverride", "Letter", "LetterKind", "MailStatus", "OutboxEvent", "OutgoingMail",
-    "PersonRole", "PublicationState", "QueryCertificate",
+    "PersonRole", "PublicationHistory", "PublicationState", "QueryCertificate",
     "PublishedEntry",
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
     "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",

@@ -137,6 +137,42 @@ class PublicationWithdrawal(Base):
     withdrawn_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
 
+class PublicationHistory(Base):
+    """One published listing interval of a subject: kept for good, never public as such.
+
+    Written by ``portal.services.publication`` in the transaction that publishes, corrects or
+    removes the entry, and never deleted — not when the entry or its removal notice stops
+    being published. It answers "was this code listed on day D?" (``/check`` with a date;
+    ``portal.services.publication_history.listed_on``) and nothing else reads it.
+    ``code_hash`` is the same keyed hash as the projection's; no name, no number, no text.
+    """
+
+    __tablename__ = "publication_history"
+    __table_args__ = (
+        sa.Index("ix_publication_history_jurisdiction_listed", "jurisdiction", "listed_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    public_id: Mapped[str] = mapped_column(sa.String(20), unique=True)   # the entry's
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column()
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    subject_kind: Mapped[str] = mapped_column(sa.String(20))
+    # as the entry: False for a person the profile does not publish, or a ground not published
+    visible: Mapped[bool] = mapped_column(default=True)
+    ground_code: Mapped[str] = mapped_column(sa.String(20))
+    listed_from: Mapped[dt.date] = mapped_column(sa.Date)       # the listing day (decision)
+    published_on: Mapped[dt.date] = mapped_column(sa.Date)
+    listed_until: Mapped[dt.date | None] = mapped_column(sa.Date)   # the removal day
+    removal_reason: Mapped[str | None] = mapped_column(sa.String(30))
+    # every day an upheld objection corrected the published facts or reasons (ISO dates)
+    corrected_on: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # the day the entry stopped being published (credit repair, withdrawal, period ended)
+    unpublished_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
+
+
 class RedListEntry(Base):
     """守信红名单 (Zhengzhou §一): admitted units, their criteria and incentives."""
 

@@ -1,4 +1,6 @@
-"""/check: "is this subject listed?" by unified social credit code or full resident ID number.
+"""/check: "is this subject listed?" by unified social credit code or full resident ID number,
+today or on a past day (查询日期: answered from the publication history,
+``portal.services.publication_history.listed_on``).
 
 A POST form (CSRF-protected) so that an ID number never ends up in a URL,
 browser history, proxy or access log; the response is ``no-store``.  The
@@ -7,6 +9,7 @@ shows masked identifiers only.  Rate-limited per client address.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 
@@ -25,7 +28,9 @@ from portal.rules import identifiers
 from portal.rules.identifiers import InvalidIdentifier
 from portal.security import lookup_hash
 from portal.services import public_queries as queries
+from portal.services import publication_history
 from portal.services.certificates import Subject
+from portal.services.report_format import parse_date
 from portal.web import _error_page
 
 DEFAULT_LIMIT = "20 per minute"
@@ -33,6 +38,7 @@ DEFAULT_LIMIT = "20 per minute"
 
 class CheckForm(FlaskForm):
     code = StringField(_l("Unified social credit code or resident ID number"))
+    day = StringField(_l("Date to check (optional)"))
 
 
 class CheckError(ValueError):
@@ -109,6 +115,22 @@ def parse_code(raw: str) -> tuple[str, str]:
     raise CheckError(messages[(kind, reasons[kind])])
 
 
+def parse_day(raw: str | None, today: dt.date) -> dt.date | None:
+    """The day asked about (None: today), or CheckError with a translated message."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        day = parse_date(text[:40])
+    except ValueError:
+        raise CheckError(_("This is not a date. Write it for example as %(example)s.",
+                           example=today.isoformat())) from None
+    if day > today:
+        raise CheckError(_("This date has not come yet. Please enter today (%(today)s) or an "
+                           "earlier date.", today=today.isoformat()))
+    return day
+
+
 def _no_store(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -120,28 +142,47 @@ def check():
     # Scoped only when a jurisdiction is asked for: the look-up reads nothing else.
     codes = jurisdiction.scope().codes if jurisdiction.requested_code() is not None else None
     form = CheckForm()
-    result, error = None, None
+    today = clock.today()
+    result, error, day_error = None, None, None
     if request.method == "POST" and form.validate_on_submit():
+        day = None
+        try:
+            day = parse_day(form.day.data, today)
+        except CheckError as exc:
+            day_error = str(exc)
         try:
             kind, number = parse_code(form.code.data)
         except CheckError as exc:
             error = str(exc)
         else:
-            code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
-            listed = queries.check_entries(db.session, code_hash, codes)
-            removed = queries.check_removals(db.session, code_hash, codes)
-            masked = identifiers.mask_ric(number) if kind == "ric" else number
-            subject = Subject(kind=kind, masked=masked, code_hash=code_hash)
-            result = {
-                "kind": kind, "masked": masked, "today": clock.today(),
-                "certificate_token": certificate_token.make(subject, jurisdiction.requested_code()),
-                "listed": listed, "removed": removed,
-                "public_notices": {n.public_id: queries.notice_is_public(n) for n in removed},
-            }
-            form.code.data = ""   # the full number is not sent back once it has been answered
+            if day_error is None:
+                result = _answer(kind, number, day, today, codes)
+            if day_error is None or kind == "ric":
+                form.code.data = ""   # a full number is not sent back once it has been read
     elif request.method == "POST":
         error = _("The form has expired. Please enter the code again.")
-    return _page(form, error=error, result=result, status=422 if error else 200)
+    return _page(form, error=error, day_error=day_error, result=result, today=today,
+                 status=422 if error or day_error else 200)
+
+
+def _answer(kind: str, number: str, day: dt.date | None, today: dt.date, codes) -> dict:
+    """Today: the current entries and removal notices; a past day: the answer for that day."""
+    code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
+    masked = identifiers.mask_ric(number) if kind == "ric" else number
+    if day is not None and day != today:
+        return {"kind": kind, "masked": masked, "today": today,
+                "answer": publication_history.listed_on(db.session, code_hash, day, codes,
+                                                        today=today)}
+    listed = queries.check_entries(db.session, code_hash, codes)
+    removed = queries.check_removals(db.session, code_hash, codes)
+    subject = Subject(kind=kind, masked=masked, code_hash=code_hash)
+    return {
+        "kind": kind, "masked": masked, "today": today,
+        # the certificate button (portal.public.certificates): today's answer only
+        "certificate_token": certificate_token.make(subject, jurisdiction.requested_code()),
+        "listed": listed, "removed": removed,
+        "public_notices": {n.public_id: queries.notice_is_public(n) for n in removed},
+    }
 
 
 def _page(form: CheckForm, status: int = 200, **context):
@@ -151,10 +192,10 @@ def _page(form: CheckForm, status: int = 200, **context):
 
 def _too_many_check(error):
     """429 on /check: the form again, with a translated explanation."""
-    return _page(CheckForm(formdata=None), status=429, too_many=True)
+    return _page(CheckForm(formdata=None), status=429, too_many=True, today=clock.today())
 
 
 def _csrf_failed_check(error):
     """An expired or missing CSRF token on /check: ask again instead of a bare 400 page."""
-    return _page(CheckForm(formdata=None), status=400,
+    return _page(CheckForm(formdata=None), status=400, today=clock.today(),
                  error=_("The form has expired. Please enter the code again."))

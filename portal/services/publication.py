@@ -1,7 +1,9 @@
 """Write the public projection and the outbox, in the caller's transaction.
 
 This module is the only writer of ``published_entries``, ``removal_notices``,
-``red_list_entries`` and ``publication_state``; it masks on the way in so that nothing downstream
+``red_list_entries`` and ``publication_state``, and it keeps ``publication_history`` (one row per
+published listing, never deleted: :mod:`portal.services.publication_history`) in step with them in
+the same transaction; it masks on the way in so that nothing downstream
 (pages, exports, feeds, API, index) can leak a full ID number.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ from portal.rules.identifiers import mask_identifier, mask_ric, mask_ric_numbers
 from portal.rules.profiles import Profile
 from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash, public_id
-from portal.services import audit, rules_of
+from portal.services import audit, publication_history, rules_of
 from portal.services.calendar import load_calendar
 
 
@@ -130,6 +132,7 @@ def publish_entry(session: Session, case: Case, profile: Profile, key: str,
             setattr(entry, name, value)
     entry.version = (entry.version or 0) + 1
     entry.updated_at = clock.now()
+    publication_history.record_published(session, entry)
     enqueue(session, "entry", "upsert", entry.public_id)
     bump_version(session)
     session.flush()
@@ -176,7 +179,9 @@ def _tombstone(session: Session, topic: str, pid: str, profile: str, jurisdictio
 
 
 def withdraw_entry(session: Session, entry: PublishedEntry, reason: str, on: dt.date) -> None:
-    """Stop publishing an entry: the row goes, a tombstone stays for the feeds and the API."""
+    """Stop publishing an entry: the row goes, a tombstone stays for the feeds and the API,
+    and the publication history keeps the listing (with the day it stopped being published)."""
+    publication_history.record_unpublished(session, entry.public_id, on)
     _tombstone(session, "entry", entry.public_id, entry.profile, entry.jurisdiction, reason, on,
                bool(entry.visible))
     notices = session.execute(
@@ -228,6 +233,8 @@ def publish_removal(session: Session, case: Case, profile: Profile, key: str) ->
         visible=is_visible(profile, case.ground, subject.kind),
     )
     session.add(notice)
+    publication_history.record_removal(session, case, notice,
+                                       entry.public_id if entry else entry_public_id(key, case))
     if entry is not None:
         if keep_entry:
             entry.status, entry.removed_on, entry.removal_reason = "removed", case.removed_on, reason.value

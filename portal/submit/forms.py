@@ -11,6 +11,7 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -18,12 +19,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from portal import labels
-
-try:  # WTForms >= 3.3 deprecates (value, label) tuples
-    from wtforms.fields.choices import SelectChoice as _Choice
-except ImportError:  # pragma: no cover - older WTForms
-    def _Choice(value, label):
-        return (value, label)
 
 PHONE = re.compile(r"^[0-9+\-\s()（）转]{6,40}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -107,7 +102,7 @@ class DefenceForm(FilingForm):
 class ObjectionForm(FilingForm):
     ORDER = ("category", "body", "files", "filer_name", "filer_contact", "filer_email")
     category = RadioField(_l("What is wrong?"),
-                          choices=[_Choice(c, labels.OBJECTION_GROUNDS[c]) for c in OBJECTION_CHOICES],
+                          choices=[SelectChoice(c, labels.OBJECTION_GROUNDS[c]) for c in OBJECTION_CHOICES],
                           validators=[_required(_l("Choose what is wrong with the entry."))])
     body = TextAreaField(_l("What is wrong, and what are the correct facts?"), [
         _required(_l("Describe what is wrong and what the correct facts are.")), Length(max=BODY_MAX)])
@@ -128,15 +123,15 @@ class RepairForm(FilingForm):
         _required(_l("Describe how you corrected the conduct and fulfilled your obligations.")),
         Length(max=BODY_MAX)])
     commitment_mode = RadioField(_l("How do you make the commitment?"), default="online", choices=[
-        _Choice("online", _l("I confirm the commitment online")),
-        _Choice("paper", _l("I upload the printed commitment, signed (and sealed for a unit)")),
+        SelectChoice("online", _l("I confirm the commitment online")),
+        SelectChoice("paper", _l("I upload the printed commitment, signed (and sealed for a unit)")),
     ])
     commitment_confirm = BooleanField(_l("I have read this credit commitment and make it."))
 
 
-def bureau_choices(items, locale) -> list:
+def bureau_choices(items, locale) -> list[SelectChoice]:
     """The jurisdictions a report may be addressed to (the form offers them when several)."""
-    return [_Choice("", _l("Choose the bureau"))] + [_Choice(i.code, i.name(locale)) for i in items]
+    return [SelectChoice("", _l("Choose the bureau"))] + [SelectChoice(i.code, i.name(locale)) for i in items]
 
 
 class ComplaintForm(FilingForm):
@@ -153,7 +148,7 @@ class ComplaintForm(FilingForm):
                                 [Optional(), Length(max=30)])
     reported_address = StringField(_l("Address or place (if known)"), [Optional(), Length(max=200)])
     category = RadioField(_l("What is it about?"),
-                          choices=[_Choice(c, labels.COMPLAINT_CATEGORIES[c]) for c in COMPLAINT_CHOICES],
+                          choices=[SelectChoice(c, labels.COMPLAINT_CATEGORIES[c]) for c in COMPLAINT_CHOICES],
                           validators=[_required(_l("Choose what the report is about."))])
     body = TextAreaField(_l("What happened?"), [
         _required(_l("Describe what happened, when and where, and who was involved.")),

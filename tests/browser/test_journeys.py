@@ -122,6 +122,15 @@ def test_citizen_searches_reads_the_entry_checks_the_code_and_the_statistics(liv
     assert zh("Listed") in result.inner_text()
     follow(page, watch, result.get_by_role("link", name=CITIZEN_ORG), re.compile(r"/entries/"))
 
+    go(page, watch, "/check")                      # was it listed on a past day?
+    page.get_by_label(zh("Unified social credit code or resident ID number")).fill(uscc)
+    page.get_by_label(zh("Date to check (optional)")).fill("2026-04-01")
+    follow(page, watch, page.get_by_role("button", name=zh("Check"), exact=True))
+    result = page.locator(".check-result")
+    assert zh("Listed") in result.inner_text() and "2026年4月1日" in result.inner_text()
+    follow(page, watch, result.get_by_role("link", name=zh("See the published entry")),
+           re.compile(r"/entries/"))
+
     go(page, watch, "/stats")
     assert page.get_by_role("table").count() >= 1
     watch.assert_clean()

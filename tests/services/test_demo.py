@@ -24,6 +24,7 @@ from portal.models import (
     AuditEvent,
     Case,
     OutboxEvent,
+    PublicationHistory,
     PublishedEntry,
     RedListEntry,
     RelatedPerson,
@@ -443,6 +444,7 @@ def test_bulk_seed_writes_consistent_masked_entries(tmp_path):
         listed = (PublishedEntry.status == "listed")
         assert scalar_count(session, PublishedEntry, listed) == 2000 == report["listed"]
         assert scalar_count(session, RemovalNotice) == 200 == report["removal_notices"]
+        assert scalar_count(session, PublicationHistory) == scalar_count(session, Case) == 2200
         assert lines
         rows = session.execute(sa.select(PublishedEntry, Case, Subject)
                                .join(Case, Case.id == PublishedEntry.case_id)
@@ -497,7 +499,13 @@ def test_bulk_rows_read_back_alike_on_each_backend(app, tmp_path):
         ).order_by(Case.id)).all()
         notices = session.execute(sa.select(RemovalNotice.public_id, RemovalNotice.reason,
                                             RemovalNotice.entry_public_id).order_by(RemovalNotice.id)).all()
-        return [tuple(r) for r in entries], [tuple(r) for r in cases], [tuple(r) for r in notices]
+        history = session.execute(sa.select(
+            PublicationHistory.public_id, PublicationHistory.listed_from,
+            PublicationHistory.listed_until, PublicationHistory.removal_reason,
+            PublicationHistory.corrected_on, PublicationHistory.visible,
+        ).order_by(PublicationHistory.id)).all()
+        return ([tuple(r) for r in entries], [tuple(r) for r in cases], [tuple(r) for r in notices],
+                [tuple(r) for r in history])
 
     session = db.session
     seed_bulk(session, app.config, 300)

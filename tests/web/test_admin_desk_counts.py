@@ -7,42 +7,18 @@ import re
 
 import pytest
 
-from portal.models import Role, SubjectKind
-from portal.rules.profiles import load_profile
+from portal.models import Role
 from portal.rules.workflow import SubmissionKind
 from portal.services import cases, submissions
 from portal.services.calendar import load_calendar
-from tests.factories import bureau_day, make_subject
 from tests.web.admin_support import english, fast_passwords, login, staff  # noqa: F401
 
+from tests.web.desk_support import JIAMUSI, TODAY, _opened, _pre_noticed, _proposed, today  # noqa: F401
+
 pytestmark = pytest.mark.usefixtures("fast_passwords")
-JIAMUSI = load_profile("jiamusi")
-TODAY = dt.date(2026, 10, 12)          # a Monday
 K = SubmissionKind
 
 
-@pytest.fixture
-def today(time_machine):
-    bureau_day(time_machine, TODAY)
-    return TODAY
-
-
-def _opened(session, clerk, on):
-    return cases.open_case(session, clerk, JIAMUSI, make_subject(session, SubjectKind.ORGANISATION),
-                           cases.CaseInput(ground="J1", facts="经查"), on)
-
-
-def _pre_noticed(session, clerk, served_on):
-    case = _opened(session, clerk, served_on)
-    cases.serve_pre_notice(session, clerk, case, JIAMUSI, load_calendar(session), served_on)
-    return case
-
-
-def _proposed(session, clerk, reviewer, served_on):
-    case = _pre_noticed(session, clerk, served_on)
-    cases.complete_review(session, reviewer, case, served_on + dt.timedelta(days=20))
-    cases.propose_listing(session, clerk, case)
-    return case
 
 
 def _filing(session, kind, case, on, clerk=None):
@@ -54,7 +30,7 @@ def _filing(session, kind, case, on, clerk=None):
 
 
 @pytest.fixture
-def office(session, app, today):
+def office(session, app, today):  # noqa: F811 (the fixture of desk_support)
     """Work in every state a desk line counts, with its near misses next to it."""
     clerk = staff(session, Role.CLERK, "wang.fang")
     reviewer = staff(session, Role.REVIEWER, "li.na")

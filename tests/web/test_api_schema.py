@@ -75,7 +75,7 @@ def _fuzz(operation, headers: dict, tally: Counter, failures: list) -> None:
     def run(case):
         # A parameter generated as an empty list is not sent at all: no such request exists.
         assume(not any(value == [] for value in (case.query or {}).values()))
-        response = case.call_wsgi(headers=headers)
+        response = case.call(headers=headers)
         tally["requests"] += 1
         tally[f"{response.status_code // 100}xx"] += 1
         try:
@@ -105,7 +105,7 @@ def _real_answers_conform(app, document: str, headers: dict, codes: list[str],
         cases += [operations["POST", "/integration/status"].make_case(
             body={"code": code}, media_type="application/json") for code in codes]
     for case in cases:
-        response = case.call_wsgi(headers=headers)
+        response = case.call(headers=headers)
         try:
             assert response.status_code == 200, response.get_data(as_text=True)[:300]
             case.validate_response(response, checks=CHECKS)

@@ -116,7 +116,7 @@ def summary(title: str, report: Counter, failures: list, app) -> None:
 
 def test_public_forms_and_addresses_never_answer_5xx(app, session, client):
     report, failures = Counter(), []
-    published_case(session, app)
+    case = published_case(session, app)
     session.commit()
     indexer.sync(session, get_index(app))           # a missing index is a deliberate 503
     drive("POST /check", st.fixed_dictionaries({"code": field()}),
@@ -124,6 +124,10 @@ def test_public_forms_and_addresses_never_answer_5xx(app, session, client):
     drive("POST /letters/verify", st.fixed_dictionaries(
         {"number": field("JIA-LR-2026-00001"), "code": field("2345-6789-ABCD")}),
           lambda v: client.post("/letters/verify", data=v), report, failures)
+    drive("POST /check on a day", st.fixed_dictionaries(
+        {"code": field(case.subject.uscc),
+         "day": field("2026-04-01", "2026年4月1日", "0001-01-01", "9999-12-31", "20260230")}),
+          lambda v: client.post("/check", data=v), report, failures)
     drive("POST /submit/party", st.fixed_dictionaries(
         {"case_no": field("JMS-2026-0001"), "access_code": field("2345-6789-AB"),
          "identifier": field("91230800MA1AB2CD3E")}),
