@@ -16,6 +16,7 @@ from portal.rules.workflow import RemovalReason
 from portal.services import certificates
 from tests.factories import make_subject, published_case, remove_published
 from tests.web.test_public_check import _fresh_app
+from tests.web.test_public_jurisdictions import province  # noqa: F401  (fixture)
 
 NAME = "佳木斯市乙物流有限公司"
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
@@ -172,3 +173,22 @@ def test_only_todays_answer_is_offered_a_certificate(listed, client):
     past = client.post("/check", data={"code": listed.subject.uscc, "day": "2026-03-01"})
     assert past.status_code == 200
     assert not TOKEN.search(past.get_data(as_text=True))
+
+
+def test_a_scoped_answer_is_certified_for_its_jurisdiction(province, client, session):  # noqa: F811
+    from tests.web.test_public_jurisdictions import CHI_AUTHORITY, JIA_AUTHORITY
+
+    uscc = province["uscc"]["chi"]
+    answer = client.post("/check?jurisdiction=jiamusi", data={"code": uscc}).get_data(as_text=True)
+    token = TOKEN.search(answer).group(1)
+    assert client.post("/check/certificate", data={"token": token}).status_code == 400
+    issued = client.post("/check/certificate?jurisdiction=jiamusi", data={"token": token})
+    assert issued.status_code == 303 and "jurisdiction" not in issued.headers["Location"]
+    content = certificates.content(session.execute(sa.select(QueryCertificate)).scalar_one())
+    assert (content["jurisdiction"], content["result"]) == ("jiamusi", "not_listed")
+    assert content["authority"]["zh_CN"] == JIA_AUTHORITY
+    province_wide = certificates.content(certificates.by_number(
+        session, certify(client, uscc).rsplit("/", 1)[1]))
+    assert (province_wide["jurisdiction"], province_wide["result"]) == (None, "listed")
+    assert province_wide["listed"][0]["jurisdiction"] == "chizhou"
+    assert CHI_AUTHORITY not in json.dumps(content, ensure_ascii=False)
