@@ -180,15 +180,21 @@ EVIDENCE = {
 
 
 def ofd_bytes(with_root: bool = True) -> bytes:
-    """An OFD container (a ZIP with OFD.xml at its root), or a plain ZIP without it."""
+    """An OFD container (a ZIP with OFD.xml at its root), or a plain ZIP without it; the same
+    bytes every time (the members' times are fixed: a ZIP records them to two seconds, so two
+    calls either side of a tick would differ)."""
     import io
     import zipfile
+
+    def member(name: str) -> zipfile.ZipInfo:
+        return zipfile.ZipInfo(name, date_time=(2026, 1, 5, 9, 0, 0))
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         if with_root:
-            archive.writestr("OFD.xml", '<?xml version="1.0"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>')
-        archive.writestr("Doc_0/Document.xml", "<Document/>")
+            archive.writestr(member("OFD.xml"),
+                             '<?xml version="1.0"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>')
+        archive.writestr(member("Doc_0/Document.xml"), "<Document/>")
     return buffer.getvalue()
 
 
