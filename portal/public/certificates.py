@@ -76,11 +76,12 @@ def issue():
     if found is None or found[1] != jurisdiction.requested_code():
         return check._page(check.CheckForm(formdata=None), status=400, error=_(
             "This answer has expired. Please check the code again, then ask for the certificate."))
-    subject, scope = found
+    subject, scope, day = found
     codes = jurisdiction.scope().codes if scope is not None else None
     site = jurisdiction.site_info()
     authority = {"zh_CN": site.authority("zh_CN"), "en": site.authority("en")}
-    certificate = certificates.issue(db.session, signer(), subject, codes, scope, authority)
+    certificate = certificates.issue(db.session, signer(), subject, codes, scope, authority,
+                                     day=day if day is not None and day < clock.today() else None)
     db.session.commit()
     return redirect(url_for("public.certificate", name=certificate.number, jurisdiction=None), 303)
 

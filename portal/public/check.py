@@ -169,16 +169,18 @@ def _answer(kind: str, number: str, day: dt.date | None, today: dt.date, codes) 
     """Today: the current entries and removal notices; a past day: the answer for that day."""
     code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
     masked = identifiers.mask_ric(number) if kind == "ric" else number
+    subject = Subject(kind=kind, masked=masked, code_hash=code_hash)
     if day is not None and day != today:
         return {"kind": kind, "masked": masked, "today": today,
                 "answer": publication_history.listed_on(db.session, code_hash, day, codes,
-                                                        today=today)}
+                                                        today=today),
+                "certificate_token": certificate_token.make(
+                    subject, jurisdiction.requested_code(), day)}
     listed = queries.check_entries(db.session, code_hash, codes)
     removed = queries.check_removals(db.session, code_hash, codes)
-    subject = Subject(kind=kind, masked=masked, code_hash=code_hash)
     return {
         "kind": kind, "masked": masked, "today": today,
-        # the certificate button (portal.public.certificates): today's answer only
+        # the certificate button (portal.public.certificates)
         "certificate_token": certificate_token.make(subject, jurisdiction.requested_code()),
         "listed": listed, "removed": removed,
         "public_notices": {n.public_id: queries.notice_is_public(n) for n in removed},

@@ -26,8 +26,10 @@ from portal import clock, labels
 from portal.models import QueryCertificate
 from portal.rules.identifiers import mask_name
 from portal.rules.profiles import load_profile
+from portal.rules import point_in_time
+from portal.rules.point_in_time import Verdict
 from portal.services import public_queries as queries
-from portal.services import signing
+from portal.services import publication_history, signing
 from portal.services.serializers import translated
 
 FORMAT = "query-certificate/1"
@@ -39,6 +41,8 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 CHAIN_LOCK = 0x51435254
 
 LISTED, REMOVED, NOT_LISTED = "listed", "removed", "not_listed"
+#: a point-in-time answer for a day before the portal's records begin
+NO_RECORD = "no_record"
 
 
 def canonical(content: dict) -> bytes:
@@ -122,14 +126,52 @@ def _removal(notice, reasons: dict) -> dict:
     }
 
 
-def content_of(session: Session, number: str, subject: Subject, codes, scope: str | None,
-               authority: dict, issued_at: dt.datetime, issued_on: dt.date) -> dict:
-    """What the certificate says: the look-up run now, exactly as /check answers it."""
-    listed = queries.check_entries(session, subject.code_hash, codes)
-    removed = queries.check_removals(session, subject.code_hash, codes)
-    version, _changed = queries.publication_version(session)
-    reasons = translated(labels.REMOVAL_REASONS)
+def _history_item(listing: point_in_time.Listing, day: dt.date, issued_on: dt.date,
+                  reasons: dict) -> dict:
+    """One listing of a point-in-time answer: dates, the ground unless a repair or a
+    withdrawal keeps it back, the public reason of its removal; no name, no identifier."""
+    reason = listing.removal_reason
     return {
+        "jurisdiction": listing.jurisdiction,
+        "listed_from": listing.listed_from.isoformat(),
+        "published_on": listing.published_on.isoformat(),
+        "listed_until": listing.listed_until.isoformat() if listing.listed_until else None,
+        "removal_reason": reason,
+        "reason_text": ({lang: reasons[lang].get(reason, reason) for lang in reasons}
+                        if reason else None),
+        "ground_code": listing.ground_code if listing.shows_ground else None,
+        "ground": (_ground(listing.profile, listing.ground_code, listing.ground_code, "")
+                   if listing.shows_ground else None),
+        "corrected_on": [d.isoformat() for d in listing.corrections_by(issued_on)],
+        # a withdrawn listing: whether the public list showed it on the day asked
+        "published_over_day": listing.published_over(day),
+    }
+
+
+def _as_of(session: Session, subject: Subject, codes, day: dt.date, issued_on: dt.date) -> dict:
+    """The answer for a past ``day`` from the publication history, as /check gives it."""
+    answer = publication_history.listed_on(session, subject.code_hash, day, codes,
+                                           today=issued_on)
+    verdict = answer.verdict
+    reasons = translated(labels.REMOVAL_REASONS)
+    history = [_history_item(listing, day, issued_on, reasons) for listing in answer.listings]
+    return {
+        "as_of": day.isoformat(),
+        "result": (LISTED if verdict is Verdict.LISTED else NO_RECORD
+                   if verdict in (Verdict.BEFORE_RECORDS, Verdict.FUTURE) else NOT_LISTED),
+        "verdict": verdict.value,
+        "records_begin": answer.records_begin.isoformat() if answer.records_begin else None,
+        "history": history,
+    }
+
+
+def content_of(session: Session, number: str, subject: Subject, codes, scope: str | None,
+               authority: dict, issued_at: dt.datetime, issued_on: dt.date,
+               day: dt.date | None = None) -> dict:
+    """What the certificate says: the look-up run now, exactly as /check answers it — for
+    today, or (``day``) for a past day from the publication history."""
+    version, _changed = queries.publication_version(session)
+    head = {
         "format": FORMAT,
         "number": number,
         "issued_at": issued_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
@@ -138,6 +180,14 @@ def content_of(session: Session, number: str, subject: Subject, codes, scope: st
         "jurisdiction": scope,
         "publication_version": version,
         "subject": {"kind": subject.kind, "identifier": subject.masked},
+    }
+    if day is not None and day != issued_on:
+        return {**head, **_as_of(session, subject, codes, day, issued_on)}
+    listed = queries.check_entries(session, subject.code_hash, codes)
+    removed = queries.check_removals(session, subject.code_hash, codes)
+    reasons = translated(labels.REMOVAL_REASONS)
+    return {
+        **head,
         "result": LISTED if listed else REMOVED if removed else NOT_LISTED,
         "listed": [_listing(entry) for entry in listed],
         "removed": [_removal(notice, reasons) for notice in removed],
@@ -156,8 +206,10 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 def issue(session: Session, signer: signing.Signer, subject: Subject, codes=None,
-          scope: str | None = None, authority: dict | None = None) -> QueryCertificate:
-    """Issue a certificate of the current answer for ``subject``; flushes, never commits.
+          scope: str | None = None, authority: dict | None = None,
+          day: dt.date | None = None) -> QueryCertificate:
+    """Issue a certificate of the current answer for ``subject`` (``day``: of the answer for
+    that past day); flushes, never commits.
 
     ``codes``: the jurisdictions looked in (None: all, as /check); ``scope``: the one asked
     for, if any; ``authority``: who answers, ``{"zh_CN": ..., "en": ...}``.
@@ -168,8 +220,10 @@ def issue(session: Session, signer: signing.Signer, subject: Subject, codes=None
     number = new_number(issued_on.year)
     while session.scalar(sa.select(QueryCertificate.id).where(QueryCertificate.number == number)):
         number = new_number(issued_on.year)
+    if day is not None and day > issued_on:
+        raise ValueError("a certificate answers for today or a past day")
     content = content_of(session, number, subject, codes, scope, authority or {},
-                         issued_at, issued_on)
+                         issued_at, issued_on, day)
     data = canonical(content)
     digest = sha256_hex(data)
     seq, prev = _head(session)

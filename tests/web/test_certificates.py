@@ -167,14 +167,6 @@ def test_issuing_needs_the_form_token_and_is_rate_limited(tmp_path):
             db.engine.dispose()
 
 
-def test_only_todays_answer_is_offered_a_certificate(listed, client):
-    today = client.post("/check", data={"code": listed.subject.uscc}).get_data(as_text=True)
-    assert TOKEN.search(today) and "出具查询结果证明" in today
-    past = client.post("/check", data={"code": listed.subject.uscc, "day": "2026-03-01"})
-    assert past.status_code == 200
-    assert not TOKEN.search(past.get_data(as_text=True))
-
-
 def test_a_scoped_answer_is_certified_for_its_jurisdiction(province, client, session):  # noqa: F811
     from tests.web.test_public_jurisdictions import CHI_AUTHORITY, JIA_AUTHORITY
 
