@@ -116,6 +116,8 @@ def from_environment() -> dict:
         # Rate limits (Flask-Limiter notation); shared across workers when Redis is configured.
         "PORTAL_CHECK_RATE_LIMIT": _env("CHECK_RATE_LIMIT", "20 per minute"),
         "PORTAL_LETTER_VERIFY_RATE_LIMIT": _env("LETTER_VERIFY_RATE_LIMIT", "20 per minute"),
+        "PORTAL_SCREEN_RATE_LIMIT": _env("SCREEN_RATE_LIMIT", "10 per hour"),
+        "PORTAL_SCREENING_RETENTION_HOURS": float(_env("SCREENING_RETENTION_HOURS", "24")),
         "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
         "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),

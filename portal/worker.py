@@ -46,6 +46,10 @@ PRUNE_EVERY = dt.timedelta(minutes=10)
 MAIL_EVERY = dt.timedelta(seconds=5)
 #: How often a worker reports its index's position when nothing changed.
 REPORT_EVERY = dt.timedelta(seconds=30)
+#: How often uploaded screening files are looked for (each host screens a chunk at a time).
+SCREENING_EVERY = dt.timedelta(seconds=0.5)
+#: How often screening files past their retention are deleted.
+SCREENING_SWEEP_EVERY = dt.timedelta(minutes=1)
 #: How often the export files are compared with the publication version (one small query).
 EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
 
@@ -135,6 +139,9 @@ class Worker:
                 Job("mail", self.mail, every=MAIL_EVERY, shared=True),
                 Job("index check", self.heal_index, every=INDEX_CHECK_EVERY),
                 Job("exports", self.exports, every=EXPORTS_CHECK_EVERY),
+                Job("screening", self.screen_files, every=SCREENING_EVERY),
+                Job("screening sweep", self.sweep_screening, every=SCREENING_SWEEP_EVERY,
+                    shared=True),
             ]
 
     @property
@@ -205,6 +212,23 @@ class Worker:
         db.session.rollback()
         if swept:
             log.info("removed %d orphaned or partial upload files", len(swept))
+
+    def screen_files(self) -> int:
+        """Screen the next chunk of an uploaded file (any host; a lease keeps a chunk to
+        one), and keep going while there is more, a chunk per round."""
+        from portal.services import screening_batches
+
+        done = screening_batches.run_once(db.session, current_app.config["SECRET_KEY"],
+                                          self.replica, clock.now(), clock.today())
+        db.session.rollback()
+        return done
+
+    def sweep_screening(self) -> None:
+        from portal.services import screening_batches
+
+        deleted = screening_batches.sweep(db.session, clock.now())
+        if deleted:
+            log.info("deleted %d screening files past their retention", deleted)
 
     def heal_index(self) -> bool:
         """Rebuild the index from the projection when it is missing or has lost documents.

@@ -26,6 +26,7 @@ from portal.models.publication import (
     RedListEntry,
     RemovalNotice,
 )
+from portal.models.screening import BatchStatus, ScreeningBatch, ScreeningChunk
 from portal.models.staff import Role, StaffLoginFailure, StaffUser
 from portal.models.stored_files import StoredFile
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
@@ -43,4 +44,5 @@ __all__ = [
     "PartySession", "PublicationWithdrawal", "RedListEntry", "RelatedPerson", "RemovalNotice", "Role",
     "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent", "IndexReplica", "JobRun",
+    "BatchStatus", "ScreeningBatch", "ScreeningChunk",
 ]

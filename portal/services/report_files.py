@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from portal.services.opendata_formats import neutralise
 from portal.services.report_format import ReportFormat, cell_text, match_headers
 
-__all__ = ["FileProblem", "read_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]
+__all__ = ["FileProblem", "read_rows", "csv_rows", "xlsx_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]
 
 HEADER_SEARCH_ROWS = 10     # a title and a few notes may stand above the header row
 MAX_COLUMNS = 60
@@ -49,7 +49,7 @@ def _decode(raw: bytes) -> str:
     raise FileProblem("encoding")
 
 
-def _csv_rows(raw: bytes) -> Iterable[list[object]]:
+def csv_rows(raw: bytes) -> Iterable[list[object]]:
     text = _decode(raw)
     if "\x00" in text:
         raise FileProblem("not_a_table")
@@ -58,7 +58,7 @@ def _csv_rows(raw: bytes) -> Iterable[list[object]]:
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def _xlsx_rows(raw: bytes) -> Iterable[Sequence[object]]:
+def xlsx_rows(raw: bytes) -> Iterable[Sequence[object]]:
     from openpyxl import load_workbook
 
     try:
@@ -93,7 +93,7 @@ def read_rows(fmt: ReportFormat, raw: bytes, filename: str, max_rows: int
         raise FileProblem("not_a_table")
     if raw.startswith(b"\xd0\xcf\x11\xe0"):       # the old binary .xls
         raise FileProblem("xls")
-    rows = iter(_xlsx_rows(raw) if is_xlsx else _csv_rows(raw))
+    rows = iter(xlsx_rows(raw) if is_xlsx else csv_rows(raw))
     mapping: dict[int, str] = {}
     unknown: list[str] = []
     line = 0

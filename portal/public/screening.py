@@ -1,0 +1,246 @@
+"""/screen: batch screening of a file of counterparties (名单批量核查).
+
+Anyone may upload a CSV or XLSX file of up to 10,000 rows — a name, a code, or both
+per row. The upload is read at once (a file that cannot be read is answered on the
+form), queued sealed and screened by the workers in chunks; its page at a secret
+address (``/screen/<token>``) shows a progress bar, then a summary, the matched rows and
+the result files (CSV with a BOM, XLSX). The address is the only key to the results:
+nobody else, staff included, can open them, and they are deleted when the retention
+ends (``PORTAL_SCREENING_RETENTION_HOURS``) or when the uploader deletes them.
+
+Uploads are rate-limited per client address; the pages are ``no-store`` and send no
+referrer, so the address does not leak through links. Full ID numbers in the file are
+never shown back: results hold the masked code.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import StringField
+
+from portal import clock
+from portal import public_scope as jurisdiction
+from portal.extensions import db, limiter
+from portal.models import BatchStatus
+from portal.public import check
+from portal.services import screening, screening_batches, screening_files
+from portal.services.report_files import FileProblem, to_csv, to_xlsx
+from portal.web import ground_label
+
+DEFAULT_LIMIT = "10 per hour"
+SHOWN_MATCHES = 500
+THRESHOLD_RANGE = (0.5, 1.0)
+
+
+class ScreenForm(FlaskForm):
+    file = FileField(_l("File of names and codes (CSV or XLSX)"))
+    threshold = StringField(_l("Minimum name score"))
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("PORTAL_SCREEN_RATE_LIMIT", DEFAULT_LIMIT)
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/screen", "screen", limiter.limit(_rate_limit, methods=["POST"])(upload),
+                    methods=["GET", "POST"])
+    bp.add_url_rule("/screen/<string:token>", "screen_batch", batch_page)
+    bp.add_url_rule("/screen/<string:token>/progress", "screen_progress", progress)
+    bp.add_url_rule("/screen/<string:token>/results.<string:kind>", "screen_results", results)
+    bp.add_url_rule("/screen/<string:token>/delete", "screen_delete", delete, methods=["POST"])
+    bp.url_value_preprocessor(_limit_body)
+    check.answers_errors("public.screen", _too_many, _csrf_failed)
+
+
+def _limit_body(endpoint, values):
+    # Refuse an oversized upload before it is parsed (CSRF reads the form first).
+    if endpoint == "public.screen":
+        request.max_content_length = screening_files.MAX_BYTES + 64 * 1024
+
+
+def _private(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.vary.add("Cookie")
+    return response
+
+
+def _hours() -> int:
+    return int(screening_batches.retention(current_app.config).total_seconds() // 3600)
+
+
+def _page(form: ScreenForm, status: int = 200, **context):
+    return _private(make_response(render_template(
+        "public/screen.html", form=form, max_rows=screening_files.MAX_ROWS,
+        max_mb=screening_files.MAX_BYTES // (1024 * 1024), hours=_hours(),
+        default_threshold=screening.DEFAULT_THRESHOLD, **context), status))
+
+
+def file_problem(problem: FileProblem) -> str:
+    messages = {
+        "empty": _("The file is empty."),
+        "too_large": _("The file is larger than %(mb)s MB.",
+                       mb=screening_files.MAX_BYTES // (1024 * 1024)),
+        "xls": _("This is an old Excel file (.xls). Please save it as .xlsx or CSV and "
+                 "upload it again."),
+        "encoding": _("The text of this file cannot be read. Please save it as UTF-8 CSV or "
+                      "as .xlsx."),
+        "too_many_rows": _("The file has more than %(n)s rows. Please split it.",
+                           n=screening_files.MAX_ROWS),
+        "no_rows": _("The file holds no names or codes."),
+    }
+    return messages.get(problem.code, _("This file is not a CSV or XLSX table."))
+
+
+def parse_threshold(raw: str | None) -> float:
+    text = (raw or "").strip().replace("，", ".").replace(",", ".")
+    if not text:
+        return screening.DEFAULT_THRESHOLD
+    try:
+        value = float(text[:10])
+    except ValueError:
+        value = -1.0
+    low, high = THRESHOLD_RANGE
+    if not low <= value <= high:
+        raise ValueError(_("The minimum score is a number between %(low)s and %(high)s.",
+                           low=low, high=high))
+    return value
+
+
+def upload():
+    form = ScreenForm()
+    if request.method == "GET":
+        return _page(form)
+    if not form.validate_on_submit():
+        return _csrf_failed(None)
+    try:
+        threshold = parse_threshold(form.threshold.data)
+    except ValueError as problem:
+        return _page(form, status=422, threshold_error=str(problem))
+    storage = form.file.data
+    if storage is None or not getattr(storage, "filename", ""):
+        return _page(form, status=422, error=_("Please choose a CSV or XLSX file."))
+    raw = storage.read(screening_files.MAX_BYTES + 1)
+    try:
+        records = screening_files.read_records(raw, storage.filename)
+    except FileProblem as problem:
+        return _page(form, status=422, error=file_problem(problem))
+    requested = jurisdiction.requested_code()
+    codes = jurisdiction.scope().codes if requested is not None else None
+    batch, token = screening_batches.create(
+        db.session, current_app.config["SECRET_KEY"], records,
+        filename=storage.filename, threshold=threshold, jurisdiction=requested, codes=codes,
+        now=clock.now(), keep=screening_batches.retention(current_app.config))
+    db.session.commit()
+    return _private(redirect(url_for("public.screen_batch", token=token, jurisdiction=None), 303))
+
+
+def _batch(token: str):
+    batch = screening_batches.by_token(db.session, token, clock.now())
+    if batch is None:
+        abort(404)
+    return batch
+
+
+def _place(code: str) -> str:
+    info = jurisdiction.current_directory().get(code)
+    return info.name(get_locale()) if info else code
+
+
+def _ground(match: dict) -> str:
+    info = jurisdiction.current_directory().get(match["jurisdiction"])
+    profile = match.get("profile") or (info.profile if info else None)
+    return ground_label(match["ground_code"], str(get_locale()), profile) \
+        if match["ground_code"] else ""
+
+
+def _entry_url(match: dict) -> str | None:
+    if not match.get("public"):
+        return None
+    return url_for("public.entry", public_id=match["public_id"], _external=True,
+                   jurisdiction=None)
+
+
+def batch_page(token: str):
+    batch = _batch(token)
+    shown, more = [], 0
+    if batch.status is BatchStatus.DONE:
+        for record in screening_batches.results(db.session, current_app.config["SECRET_KEY"],
+                                                batch):
+            if record["matches"] or record["error"]:
+                if len(shown) < SHOWN_MATCHES:
+                    shown.append(record)
+                else:
+                    more += 1
+    return _private(make_response(render_template(
+        "public/screen_batch.html", batch=batch, token=token,
+        progress=screening_batches.progress(batch), shown=shown, more=more, hours=_hours(),
+        place=_place, ground=_ground, reason=screening.reason_label,
+        outcome=screening_files.outcome, expires_at=clock.local(batch.expires_at),
+        finished=clock.local(batch.finished_at), day=dt.date.fromisoformat)))
+
+
+def progress(token: str):
+    return _private(jsonify(screening_batches.progress(_batch(token)).as_json()))
+
+
+def results(token: str, kind: str):
+    if kind not in ("csv", "xlsx"):
+        abort(404)
+    batch = _batch(token)
+    if batch.status is not BatchStatus.DONE:
+        abort(404)
+    records = screening_batches.results(db.session, current_app.config["SECRET_KEY"], batch)
+    lines = screening_files.result_lines(
+        records, reason=lambda code: str(screening.reason_label(code)), ground=_ground,
+        place=_place, entry_url=_entry_url)
+    header = screening_files.result_header()
+    if kind == "csv":
+        data, mimetype = to_csv(header, lines), "text/csv"
+    else:
+        data = to_xlsx(header, lines, title=_("Screening results"))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"screening-{batch.created_at:%Y%m%d-%H%M}.{kind}"
+    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
+                         download_name=name)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return _private(response)
+
+
+def delete(token: str):
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    screening_batches.delete(db.session, _batch(token))
+    db.session.commit()
+    return _page(ScreenForm(formdata=None), deleted=True)
+
+
+def _too_many(error):
+    return _page(ScreenForm(formdata=None), status=429, too_many=True)
+
+
+def _csrf_failed(error):
+    return _page(ScreenForm(formdata=None), status=400,
+                 error=_("The form has expired. Please choose the file again."))

@@ -1,0 +1,206 @@
+"""Batch screening files: read from CSV/XLSX, queued sealed, screened in chunks under a lease
+(a host that dies leaves its chunk to another, no row twice), deleted after the retention."""
+import datetime as dt
+import io
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from portal.models import BatchStatus, ScreeningBatch, ScreeningChunk
+from portal.rules import identifiers
+from portal.services import screening_batches as batches
+from portal.services import screening_files as files
+from portal.services.report_files import FileProblem
+from portal.services.screening import Match, Record, Result
+
+SECRET = "test-secret"
+NOW = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2026, 12, 6)
+RIC = "110101199003074514"
+
+
+def xlsx(rows) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# -- reading files ------------------------------------------------------------
+def test_a_csv_with_a_header_in_either_order_and_encoding():
+    text = "统一社会信用代码,名称\r\n91230800MA1ABCDE1X,佳木斯市甲建筑有限公司\r\n,乙公司\r\n"
+    for raw in (text.encode("utf-8-sig"), text.encode("gb18030")):
+        records = files.read_records(raw, "list.csv")
+        assert records == [Record(2, "佳木斯市甲建筑有限公司", "91230800MA1ABCDE1X"),
+                           Record(3, "乙公司", None)]
+
+
+def test_an_xlsx_below_a_title_and_a_file_without_a_header():
+    raw = xlsx([["供应商名单"], ["Name", "ID number"], ["张三", RIC], [None, None], ["李四", None]])
+    assert files.read_records(raw, "x.xlsx") == [Record(3, "张三", RIC), Record(5, "李四", None)]
+    # no header: the cell that reads as a code is the code, the other the name
+    raw = f"{RIC},张三\n丙公司\n".encode()
+    assert files.read_records(raw, "x.csv") == [Record(1, "张三", RIC), Record(2, "丙公司", None)]
+
+
+@pytest.mark.parametrize("raw,name,code", [
+    (b"", "a.csv", "empty"),
+    (b"\xd0\xcf\x11\xe0old", "a.xls", "xls"),
+    (b"not a zip", "a.xlsx", "not_a_table"),
+    ("名称\n".encode(), "a.csv", "no_rows"),
+    (b"PK\x03\x04broken", "a.xlsx", "not_a_table"),
+])
+def test_files_that_cannot_be_read_say_why(raw, name, code):
+    with pytest.raises(FileProblem) as problem:
+        files.read_records(raw, name)
+    assert problem.value.code == code
+
+
+def test_too_many_rows_and_too_many_bytes():
+    raw = "名称\n".encode() + "".join(f"公司{i}\n" for i in range(11)).encode()
+    with pytest.raises(FileProblem) as problem:
+        files.read_records(raw, "a.csv", max_rows=10)
+    assert (problem.value.code, problem.value.params) == ("too_many_rows", {"max": 10})
+    assert len(files.read_records(raw, "a.csv", max_rows=11)) == 11
+    with pytest.raises(FileProblem) as problem:
+        files.read_records(b"x" * (files.MAX_BYTES + 1), "a.csv")
+    assert problem.value.code == "too_large"
+
+
+# -- sealing ------------------------------------------------------------------
+def test_sealed_data_opens_only_with_the_same_secret_and_unchanged():
+    sealed = batches.seal(SECRET, [[2, "张三", RIC]])
+    assert RIC.encode() not in sealed and "张三".encode() not in sealed
+    assert batches.unseal(SECRET, sealed) == [[2, "张三", RIC]]
+    with pytest.raises(ValueError):
+        batches.unseal("another-secret", sealed)
+    changed = bytearray(sealed)
+    changed[40] ^= 1
+    with pytest.raises(ValueError):
+        batches.unseal(SECRET, bytes(changed))
+
+
+# -- the worker's chunks --------------------------------------------------------
+def fake_screen(calls):
+    """A stand-in for the matching engine: a record whose name starts with 甲 matches."""
+    def screen(session, records, *, threshold, jurisdictions, today):
+        calls.append((tuple(r.row for r in records), threshold, jurisdictions, today))
+        out = []
+        for r in records:
+            masked = identifiers.mask_ric(r.code) if r.code else None
+            matches = ()
+            if r.name and r.name.startswith("甲"):
+                matches = (Match("E1", "jiamusi", "organisation", "甲公司", "912308…", TODAY,
+                                 "J1", "name", 0.91, ("same_name",)),)
+            error = "invalid" if r.name == "坏" else None
+            out.append(Result(r, masked, error, matches))
+        return out
+    return screen
+
+
+def queue(session, count, **kw):
+    records = [Record(i + 2, ("甲" if i % 3 == 0 else "乙") + str(i), RIC if i == 1 else None)
+               for i in range(count)]
+    batch, token = batches.create(session, SECRET, records, filename="名单.xlsx",
+                                  threshold=kw.get("threshold", 0.85), jurisdiction=None,
+                                  codes=kw.get("codes"), now=NOW,
+                                  keep=dt.timedelta(hours=24))
+    session.commit()
+    return batch, token
+
+
+def test_a_file_is_screened_chunk_by_chunk_and_its_rows_dropped(app, session):
+    batch, token = queue(session, 25, codes=["jiamusi"])
+    assert batches.by_token(session, token, NOW) is batch and batch.status is BatchStatus.QUEUED
+    assert RIC.encode() not in batch.rows
+    calls = []
+    done = [batches.run_once(session, SECRET, "host-a", NOW, TODAY, chunk=10,
+                             screen=fake_screen(calls)) for _ in range(4)]
+    assert done == [10, 10, 5, 0]
+    assert [c[0][0] for c in calls] == [2, 12, 22]
+    assert calls[0][1:] == (0.85, ["jiamusi"], TODAY)
+    session.expire_all()
+    batch = session.get(ScreeningBatch, batch.id)
+    assert (batch.status, batch.processed, batch.total, batch.matched) == (
+        BatchStatus.DONE, 25, 25, 9)
+    assert batch.rows is None and batch.leased_by is None
+    assert batch.expires_at.replace(tzinfo=dt.UTC) == NOW + dt.timedelta(hours=24)
+    rows = list(batches.results(session, SECRET, batch))
+    assert [r["row"] for r in rows] == list(range(2, 27))
+    assert rows[1]["code"] == identifiers.mask_ric(RIC)
+    assert rows[0]["matches"][0] | {"reasons": None} == {
+        "public_id": "E1", "jurisdiction": "jiamusi", "subject_kind": "organisation",
+        "name": "甲公司", "code": "912308…", "listed_on": "2026-12-06", "ground_code": "J1",
+        "term_last_day": None, "leaves_list_on": None, "how": "name", "score": 0.91,
+        "reasons": None, "profile": None, "public": True}
+    stored = b"".join(session.execute(sa.select(ScreeningChunk.results)).scalars())
+    assert RIC.encode() not in stored and "甲".encode() not in stored
+    assert batches.progress(batch).as_json() == {"status": "done", "total": 25, "processed": 25,
+                                                 "matched": 9, "invalid": 0, "percent": 100}
+
+
+def test_a_leased_batch_waits_for_its_host_and_a_dead_hosts_lease_passes(app, session):
+    queue(session, 30)
+    calls = []
+    assert batches.run_once(session, SECRET, "host-a", NOW, TODAY, chunk=10,
+                            screen=fake_screen(calls)) == 10
+    # host b finds the batch leased to a
+    assert batches.run_once(session, SECRET, "host-b", NOW + dt.timedelta(seconds=5), TODAY,
+                            chunk=10, screen=fake_screen(calls)) == 0
+    # a died: after the lease, b goes on from where a stopped
+    later = NOW + batches.LEASE + dt.timedelta(seconds=1)
+    assert batches.run_once(session, SECRET, "host-b", later, TODAY, chunk=10,
+                            screen=fake_screen(calls)) == 10
+    assert [c[0][0] for c in calls] == [2, 12]
+
+
+def test_a_chunk_whose_lease_was_taken_meanwhile_is_not_stored_twice(app, session):
+    from portal.extensions import db
+
+    batch, _token = queue(session, 20)
+    calls = []
+
+    def slow(session_, records, **kw):
+        # while host a screens, its lease runs out: host b takes it, screens the same rows
+        # and commits them first
+        out = fake_screen(calls)(session_, records, **kw)
+        with db.engine.begin() as other:
+            other.execute(sa.update(ScreeningBatch).values(leased_by="host-b", processed=10))
+            other.execute(sa.insert(ScreeningChunk).values(
+                batch_id=batch.id, start=0, count=10, results=batches.seal(SECRET, [])))
+        return out
+
+    assert batches.run_once(session, SECRET, "host-a", NOW, TODAY, chunk=10, screen=slow) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(ScreeningChunk)) == 1
+    session.expire_all()
+    assert (batch.processed, batch.leased_by) == (10, "host-b")
+
+
+def test_retention_deletes_the_batch_and_its_results(app, session):
+    batch, token = queue(session, 3)
+    batches.run_once(session, SECRET, "host-a", NOW, TODAY, screen=fake_screen([]))
+    assert batches.sweep(session, NOW + dt.timedelta(hours=23)) == 0
+    assert batches.by_token(session, token, NOW + dt.timedelta(hours=24)) is None
+    assert batches.sweep(session, NOW + dt.timedelta(hours=24)) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(ScreeningBatch)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(ScreeningChunk)) == 0
+
+
+def test_a_batch_sealed_under_another_secret_fails_instead_of_looping(app, session):
+    batch, token = queue(session, 3)
+    assert batches.run_once(session, "rotated", "host-a", NOW, TODAY,
+                            screen=fake_screen([])) == 0
+    session.expire_all()
+    assert (batch.status, batch.failure, batch.rows) == (BatchStatus.FAILED, "unreadable", None)
+    assert batches.run_once(session, "rotated", "host-a", NOW, TODAY,
+                            screen=fake_screen([])) == 0
+
+
+def test_unknown_and_overlong_tokens_find_nothing(app, session):
+    queue(session, 1)
+    assert batches.by_token(session, "nope", NOW) is None
+    assert batches.by_token(session, "x" * 500, NOW) is None
+    assert batches.by_token(session, "", NOW) is None
