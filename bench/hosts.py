@@ -140,7 +140,8 @@ class Cluster:
         """The database, its schema, a clean Redis database; no process yet."""
         import redis
 
-        procs.install_cleanup() if os.environ.get("PORTAL_HOSTS_SIGNALS") else None
+        if os.environ.get("PORTAL_HOSTS_SIGNALS"):
+            procs.install_cleanup()
         shutil.rmtree(self.root, ignore_errors=True)
         for host in self.hosts.values():
             host.root.mkdir(parents=True)

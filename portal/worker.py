@@ -4,7 +4,7 @@ It must outlive every fault it can recover from: a database that goes away
 for a while, a locked or missing search index, a bug in one job.  Each job
 runs on its own; a failure is logged (no SQL parameters, no request data),
 the session is rolled back, and the loop backs off (1 s, 2 s, 4 s … at most
-``MAX_BACKOFF``) and tries again.  Every round writes a heartbeat file that
+``portal.services.jobs.MAX_BACKOFF``) and tries again.  Every round writes a heartbeat file that
 ``/healthz`` reads, so a stuck or dead worker is visible.
 
 A search index that is missing or has lost documents (its directory deleted,
@@ -29,7 +29,7 @@ from portal import clock
 from portal.extensions import db
 from portal.heartbeat import heartbeat_path, write_heartbeat
 from portal.services.indexer import index_state
-from portal.services.jobs import MAX_BACKOFF, Job, backoff, exclusive, record, run_daily  # noqa: F401
+from portal.services.jobs import Job, backoff, exclusive, record, run_daily
 
 log = logging.getLogger("portal.worker")
 
