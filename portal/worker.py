@@ -218,8 +218,10 @@ class Worker:
         one), and keep going while there is more, a chunk per round."""
         from portal.services import screening_batches
 
-        done = screening_batches.run_once(db.session, current_app.config["SECRET_KEY"],
-                                          self.replica, clock.now(), clock.today())
+        config = current_app.config
+        done = screening_batches.run_once(db.session, config["SECRET_KEY"],
+                                          config["PORTAL_LOOKUP_KEY"], self.replica,
+                                          clock.now(), clock.today())
         db.session.rollback()
         return done
 

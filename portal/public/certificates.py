@@ -77,11 +77,17 @@ def issue():
         return check._page(check.CheckForm(formdata=None), status=400, error=_(
             "This answer has expired. Please check the code again, then ask for the certificate."))
     subject, scope, day = found
+    return issued(subject, scope, day if day is not None and day < clock.today() else None)
+
+
+def issued(subject: certificates.Subject, scope: str | None, day: dt.date | None = None):
+    """Issue the certificate of ``subject``'s answer (in the jurisdiction the request asks
+    for, ``scope``) and send the asker to it."""
     codes = jurisdiction.scope().codes if scope is not None else None
     site = jurisdiction.site_info()
     authority = {"zh_CN": site.authority("zh_CN"), "en": site.authority("en")}
     certificate = certificates.issue(db.session, signer(), subject, codes, scope, authority,
-                                     day=day if day is not None and day < clock.today() else None)
+                                     day=day)
     db.session.commit()
     return redirect(url_for("public.certificate", name=certificate.number, jurisdiction=None), 303)
 

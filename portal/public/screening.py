@@ -41,10 +41,11 @@ from portal import clock
 from portal import public_scope as jurisdiction
 from portal.extensions import db, limiter
 from portal.models import BatchStatus
-from portal.public import check
+from portal.public import certificates as certificates_view
+from portal.public import certificate_token, check
 from portal.services import screening, screening_batches, screening_files
+from portal.services.certificates import Subject
 from portal.services.report_files import FileProblem, to_csv, to_xlsx
-from portal.web import ground_label
 
 DEFAULT_LIMIT = "10 per hour"
 SHOWN_MATCHES = 500
@@ -67,6 +68,9 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/screen/<string:token>/progress", "screen_progress", progress)
     bp.add_url_rule("/screen/<string:token>/results.<string:kind>", "screen_results", results)
     bp.add_url_rule("/screen/<string:token>/delete", "screen_delete", delete, methods=["POST"])
+    bp.add_url_rule("/screen/<string:token>/certificate", "screen_certificate",
+                    limiter.limit(check._rate_limit, methods=["POST"])(certificate),
+                    methods=["POST"])
     bp.url_value_preprocessor(_limit_body)
     check.answers_errors("public.screen", _too_many, _csrf_failed)
 
@@ -169,10 +173,10 @@ def _place(code: str) -> str:
 
 
 def _ground(match: dict) -> str:
-    info = jurisdiction.current_directory().get(match["jurisdiction"])
-    profile = match.get("profile") or (info.profile if info else None)
-    return ground_label(match["ground_code"], str(get_locale()), profile) \
-        if match["ground_code"] else ""
+    """The ground in the reader's language, as the entry publishes it."""
+    ground = match.get("ground") or {}
+    english = str(get_locale()).startswith("en")
+    return (ground.get("en") if english else None) or ground.get("zh_CN") or ""
 
 
 def _entry_url(match: dict) -> str | None:
@@ -182,23 +186,40 @@ def _entry_url(match: dict) -> str | None:
                    jurisdiction=None)
 
 
-def batch_page(token: str):
-    batch = _batch(token)
+def _error_text(record: dict) -> str | None:
+    """The code's error in the reader's language (stored as its machine reason)."""
+    reason = record.get("error_reason")
+    if reason and ":" in reason:
+        return str(screening.code_error(*reason.split(":", 1)))
+    return record.get("error")
+
+
+def _batch_context(batch, token: str) -> dict:
     shown, more = [], 0
     if batch.status is BatchStatus.DONE:
         for record in screening_batches.results(db.session, current_app.config["SECRET_KEY"],
                                                 batch):
             if record["matches"] or record["error"]:
                 if len(shown) < SHOWN_MATCHES:
+                    subject = _subject(record)
+                    record["certificate_token"] = (certificate_token.make(
+                        subject, batch.jurisdiction) if subject else None)
+                    record["error"] = _error_text(record)
                     shown.append(record)
                 else:
                     more += 1
+    return {
+        "batch": batch, "token": token, "progress": screening_batches.progress(batch),
+        "shown": shown, "more": more, "hours": _hours(), "place": _place, "ground": _ground,
+        "reason": screening.reason_label, "outcome": screening_files.outcome,
+        "expires_at": clock.local(batch.expires_at), "finished": clock.local(batch.finished_at),
+        "day": dt.date.fromisoformat,
+    }
+
+
+def batch_page(token: str):
     return _private(make_response(render_template(
-        "public/screen_batch.html", batch=batch, token=token,
-        progress=screening_batches.progress(batch), shown=shown, more=more, hours=_hours(),
-        place=_place, ground=_ground, reason=screening.reason_label,
-        outcome=screening_files.outcome, expires_at=clock.local(batch.expires_at),
-        finished=clock.local(batch.finished_at), day=dt.date.fromisoformat)))
+        "public/screen_batch.html", **_batch_context(_batch(token), token))))
 
 
 def progress(token: str):
@@ -211,7 +232,8 @@ def results(token: str, kind: str):
     batch = _batch(token)
     if batch.status is not BatchStatus.DONE:
         abort(404)
-    records = screening_batches.results(db.session, current_app.config["SECRET_KEY"], batch)
+    records = ({**r, "error": _error_text(r)} for r in screening_batches.results(
+        db.session, current_app.config["SECRET_KEY"], batch))
     lines = screening_files.result_lines(
         records, reason=lambda code: str(screening.reason_label(code)), ground=_ground,
         place=_place, entry_url=_entry_url)
@@ -235,6 +257,35 @@ def delete(token: str):
     screening_batches.delete(db.session, _batch(token))
     db.session.commit()
     return _page(ScreenForm(formdata=None), deleted=True)
+
+
+def _subject(record: dict) -> Subject | None:
+    found = record.get("subject")
+    if not found:
+        return None
+    return Subject(kind=found["kind"], masked=record["code"], code_hash=found["hash"])
+
+
+def certificate(token: str):
+    """A query certificate of one row's code, as /check answers it now (today's answer).
+    The row is asked by its number in the uploaded file."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    batch = _batch(token)
+    row = request.form.get("row", "").strip()
+    if batch.status is not BatchStatus.DONE or not row.isdigit() or len(row) > 7:
+        abort(404)
+    record = next((r for r in screening_batches.results(
+        db.session, current_app.config["SECRET_KEY"], batch) if r["row"] == int(row)), None)
+    subject = _subject(record) if record else None
+    if subject is None:
+        return _private(make_response(render_template(
+            "public/screen_batch.html", **_batch_context(batch, token),
+            certificate_error=_("Row %(row)s of the file has no valid unified social credit "
+                                "code or resident ID number: a certificate answers for a code.",
+                                row=row[:7])), 422))
+    return certificates_view.issued(subject, batch.jurisdiction)
 
 
 def _too_many(error):

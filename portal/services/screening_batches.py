@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
 from portal.models import BatchStatus, ScreeningBatch, ScreeningChunk
+from portal.rules import identifiers
+from portal.security import lookup_hash
 from portal.services import public_queries as queries
 from portal.services import screening
 from portal.services.screening import Record, Result
@@ -135,11 +137,18 @@ def _claim(session: Session, worker: str, now: dt.datetime) -> ScreeningBatch | 
     return None
 
 
-def to_json(result: Result) -> dict:
-    """A screened record as stored (masked codes only)."""
+def to_json(result: Result, key: str) -> dict:
+    """A screened record as stored: masked codes only, and for a valid USCC or resident ID
+    number its keyed hash (what a query certificate of the code is issued from)."""
+    code = result.record.code
+    subject = None
+    if code and result.error is None and result.code_kind in ("uscc", "ric"):
+        subject = {"kind": result.code_kind,
+                   "hash": lookup_hash(key, identifiers.normalise(code[:64]))}
     return {
         "row": result.record.row, "name": result.record.name,
         "code": result.masked_code, "error": str(result.error) if result.error else None,
+        "error_reason": result.error_reason, "subject": subject,
         "matches": [match_json(m) for m in result.matches],
     }
 
@@ -151,20 +160,19 @@ def match_json(match) -> dict:
         "public_id": match.public_id, "jurisdiction": match.jurisdiction,
         "subject_kind": match.subject_kind, "name": match.name, "code": match.masked_code,
         "listed_on": day(match.listed_on), "ground_code": match.ground_code,
-        "term_last_day": day(getattr(match, "term_last_day", None)),
-        "leaves_list_on": day(getattr(match, "leaves_list_on", None)),
+        "ground": {"zh_CN": match.ground_text, "en": match.ground_text_en or match.ground_text},
+        "term_last_day": day(match.term_last_day), "leaves_list_on": day(match.leaves_list_on),
         "how": match.how, "score": round(float(match.score), 3),
         "reasons": list(match.reasons),
-        "profile": getattr(match, "profile", None),
         # the entry has a public page (a person a profile does not publish has none)
-        "public": bool(getattr(match, "visible", True)),
+        "public": bool(match.public),
     }
 
 
-def run_once(session: Session, secret: str, worker: str, now: dt.datetime, today: dt.date,
-             *, chunk: int = CHUNK, screen: Callable | None = None) -> int:
+def run_once(session: Session, secret: str, key: str, worker: str, now: dt.datetime,
+             today: dt.date, *, chunk: int = CHUNK, screen: Callable | None = None) -> int:
     """Screen the next chunk of one batch; the number of rows screened (0: nothing to do).
-    Commits."""
+    ``secret``: what the rows are sealed under; ``key``: the lookup key. Commits."""
     batch = _claim(session, worker, now)
     if batch is None:
         return 0
@@ -181,8 +189,8 @@ def run_once(session: Session, secret: str, worker: str, now: dt.datetime, today
     records = [Record(row=r, name=n, code=c) for r, n, c in rows[start:start + chunk]]
     codes = batch.codes.split(",") if batch.codes is not None else None
     results = (screen or screening.screen)(session, records, threshold=batch.threshold,
-                                           jurisdictions=codes, today=today)
-    stored = [to_json(result) for result in results]
+                                           jurisdictions=codes, today=today, key=key)
+    stored = [to_json(result, key) for result in results]
     version, _changed = queries.publication_version(session)
     done = start + len(records)
     values = {

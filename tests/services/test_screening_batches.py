@@ -9,12 +9,14 @@ from openpyxl import Workbook
 
 from portal.models import BatchStatus, ScreeningBatch, ScreeningChunk
 from portal.rules import identifiers
+from portal.security import lookup_hash
 from portal.services import screening_batches as batches
 from portal.services import screening_files as files
 from portal.services.report_files import FileProblem
 from portal.services.screening import Match, Record, Result
 
 SECRET = "test-secret"
+KEY = "test-lookup-key"
 NOW = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 12, 6)
 RIC = "110101199003074514"
@@ -86,7 +88,8 @@ def test_sealed_data_opens_only_with_the_same_secret_and_unchanged():
 # -- the worker's chunks --------------------------------------------------------
 def fake_screen(calls):
     """A stand-in for the matching engine: a record whose name starts with 甲 matches."""
-    def screen(session, records, *, threshold, jurisdictions, today):
+    def screen(session, records, *, threshold, jurisdictions, today, key):
+        assert key == KEY
         calls.append((tuple(r.row for r in records), threshold, jurisdictions, today))
         out = []
         for r in records:
@@ -94,9 +97,10 @@ def fake_screen(calls):
             matches = ()
             if r.name and r.name.startswith("甲"):
                 matches = (Match("E1", "jiamusi", "organisation", "甲公司", "912308…", TODAY,
-                                 "J1", "name", 0.91, ("same_name",)),)
+                                 "J1", "未登记", "", TODAY, TODAY, TODAY, True, "name", 0.91,
+                                 ("same_name",)),)
             error = "invalid" if r.name == "坏" else None
-            out.append(Result(r, masked, error, matches))
+            out.append(Result(r, masked, error, matches, code_kind="ric" if r.code else None))
         return out
     return screen
 
@@ -117,7 +121,7 @@ def test_a_file_is_screened_chunk_by_chunk_and_its_rows_dropped(app, session):
     assert batches.by_token(session, token, NOW) is batch and batch.status is BatchStatus.QUEUED
     assert RIC.encode() not in batch.rows
     calls = []
-    done = [batches.run_once(session, SECRET, "host-a", NOW, TODAY, chunk=10,
+    done = [batches.run_once(session, SECRET, KEY, "host-a", NOW, TODAY, chunk=10,
                              screen=fake_screen(calls)) for _ in range(4)]
     assert done == [10, 10, 5, 0]
     assert [c[0][0] for c in calls] == [2, 12, 22]
@@ -131,11 +135,15 @@ def test_a_file_is_screened_chunk_by_chunk_and_its_rows_dropped(app, session):
     rows = list(batches.results(session, SECRET, batch))
     assert [r["row"] for r in rows] == list(range(2, 27))
     assert rows[1]["code"] == identifiers.mask_ric(RIC)
+    # a valid code keeps its keyed hash (a certificate of it can be issued), never the code
+    assert rows[1]["subject"] == {"kind": "ric", "hash": lookup_hash(KEY, RIC)}
+    assert rows[0]["subject"] is None
     assert rows[0]["matches"][0] | {"reasons": None} == {
         "public_id": "E1", "jurisdiction": "jiamusi", "subject_kind": "organisation",
         "name": "甲公司", "code": "912308…", "listed_on": "2026-12-06", "ground_code": "J1",
-        "term_last_day": None, "leaves_list_on": None, "how": "name", "score": 0.91,
-        "reasons": None, "profile": None, "public": True}
+        "ground": {"zh_CN": "未登记", "en": "未登记"},
+        "term_last_day": "2026-12-06", "leaves_list_on": "2026-12-06", "how": "name",
+        "score": 0.91, "reasons": None, "public": True}
     stored = b"".join(session.execute(sa.select(ScreeningChunk.results)).scalars())
     assert RIC.encode() not in stored and "甲".encode() not in stored
     assert batches.progress(batch).as_json() == {"status": "done", "total": 25, "processed": 25,
@@ -145,14 +153,14 @@ def test_a_file_is_screened_chunk_by_chunk_and_its_rows_dropped(app, session):
 def test_a_leased_batch_waits_for_its_host_and_a_dead_hosts_lease_passes(app, session):
     queue(session, 30)
     calls = []
-    assert batches.run_once(session, SECRET, "host-a", NOW, TODAY, chunk=10,
+    assert batches.run_once(session, SECRET, KEY, "host-a", NOW, TODAY, chunk=10,
                             screen=fake_screen(calls)) == 10
     # host b finds the batch leased to a
-    assert batches.run_once(session, SECRET, "host-b", NOW + dt.timedelta(seconds=5), TODAY,
+    assert batches.run_once(session, SECRET, KEY, "host-b", NOW + dt.timedelta(seconds=5), TODAY,
                             chunk=10, screen=fake_screen(calls)) == 0
     # a died: after the lease, b goes on from where a stopped
     later = NOW + batches.LEASE + dt.timedelta(seconds=1)
-    assert batches.run_once(session, SECRET, "host-b", later, TODAY, chunk=10,
+    assert batches.run_once(session, SECRET, KEY, "host-b", later, TODAY, chunk=10,
                             screen=fake_screen(calls)) == 10
     assert [c[0][0] for c in calls] == [2, 12]
 
@@ -173,7 +181,7 @@ def test_a_chunk_whose_lease_was_taken_meanwhile_is_not_stored_twice(app, sessio
                 batch_id=batch.id, start=0, count=10, results=batches.seal(SECRET, [])))
         return out
 
-    assert batches.run_once(session, SECRET, "host-a", NOW, TODAY, chunk=10, screen=slow) == 0
+    assert batches.run_once(session, SECRET, KEY, "host-a", NOW, TODAY, chunk=10, screen=slow) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(ScreeningChunk)) == 1
     session.expire_all()
     assert (batch.processed, batch.leased_by) == (10, "host-b")
@@ -181,7 +189,7 @@ def test_a_chunk_whose_lease_was_taken_meanwhile_is_not_stored_twice(app, sessio
 
 def test_retention_deletes_the_batch_and_its_results(app, session):
     batch, token = queue(session, 3)
-    batches.run_once(session, SECRET, "host-a", NOW, TODAY, screen=fake_screen([]))
+    batches.run_once(session, SECRET, KEY, "host-a", NOW, TODAY, screen=fake_screen([]))
     assert batches.sweep(session, NOW + dt.timedelta(hours=23)) == 0
     assert batches.by_token(session, token, NOW + dt.timedelta(hours=24)) is None
     assert batches.sweep(session, NOW + dt.timedelta(hours=24)) == 1
@@ -191,11 +199,11 @@ def test_retention_deletes_the_batch_and_its_results(app, session):
 
 def test_a_batch_sealed_under_another_secret_fails_instead_of_looping(app, session):
     batch, token = queue(session, 3)
-    assert batches.run_once(session, "rotated", "host-a", NOW, TODAY,
+    assert batches.run_once(session, "rotated", KEY, "host-a", NOW, TODAY,
                             screen=fake_screen([])) == 0
     session.expire_all()
     assert (batch.status, batch.failure, batch.rows) == (BatchStatus.FAILED, "unreadable", None)
-    assert batches.run_once(session, "rotated", "host-a", NOW, TODAY,
+    assert batches.run_once(session, "rotated", KEY, "host-a", NOW, TODAY,
                             screen=fake_screen([])) == 0
 
 

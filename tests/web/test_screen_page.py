@@ -39,7 +39,8 @@ def work(app, chunk=500):
     """What the workers do: screen every chunk."""
     done = 0
     while True:
-        n = screening_batches.run_once(db.session, app.config["SECRET_KEY"], "host-a",
+        n = screening_batches.run_once(db.session, app.config["SECRET_KEY"],
+                                       app.config["PORTAL_LOOKUP_KEY"], "host-a",
                                        dt.datetime.now(dt.UTC), dt.date.today(), chunk=chunk)
         if not n:
             return done
@@ -152,3 +153,30 @@ def test_the_form_page_in_both_languages(client):
     english(client)
     html = client.get("/screen").get_data(as_text=True)
     assert "Screen a list of employers or persons" in html
+
+
+def test_a_certificate_of_a_rows_code_from_the_results(app, client, listed, session):
+    from portal.models import QueryCertificate
+    from portal.services import certificates
+
+    content = f"名称,代码\n甲,{listed.subject.uscc}\n乙,{RIC}\n丙,\n".encode()
+    address = upload(client, content).headers["Location"]
+    work(app)
+    html = client.get(address).get_data(as_text=True)
+    assert html.count("该代码的查询结果证明") == 1          # the listed row (matched by code)
+    # any row with a valid code, by its row number: today's /check answer for that code
+    issued = client.post(address + "/certificate", data={"row": "3"})
+    assert issued.status_code == 303 and issued.headers["Location"].startswith("/verify/QC-")
+    cert = session.execute(sa.select(QueryCertificate)).scalar_one()
+    content = certificates.content(cert)
+    assert content["result"] == "not_listed"
+    assert content["subject"] == {"kind": "ric", "identifier": identifiers.mask_ric(RIC)}
+    assert RIC not in cert.content
+    listed_row = client.post(address + "/certificate", data={"row": "2"})
+    number = listed_row.headers["Location"].rsplit("/", 1)[1]
+    assert certificates.content(certificates.by_number(session, number))["result"] == "listed"
+    # a row without a code, and rows that do not exist
+    no_code = client.post(address + "/certificate", data={"row": "4"})
+    assert no_code.status_code == 422 and "文件第 4 行没有有效" in no_code.get_data(as_text=True)
+    assert client.post(address + "/certificate", data={"row": "x"}).status_code == 404
+    assert client.post(address + "/certificate", data={"row": "99"}).status_code == 422
