@@ -40,7 +40,7 @@ from search_index import analysis
 #: Every reason a match may give, in the order they are listed.
 REASONS = ("exact_code", "same_name", "legal_form_stripped", "traditional", "full_width",
            "punctuation", "pinyin", "place_omitted", "word_order", "typo", "homophone",
-           "former_name")
+           "other_trade_name", "former_name")
 
 #: Factor when the name matched only with a place left out on one side.
 PLACE_OMITTED = 0.95
@@ -50,6 +50,12 @@ FORM_DIFFERS = 0.97
 FORM_MISSING = 0.99
 #: The score of the same words in another order.
 WORD_ORDER = 0.95
+#: Factor when a person's name differs in any character: two people's names are short and
+#: one character apart is another person (张伟 / 张炜, 欧阳娜 / 欧阳娜娜).
+PERSON_DIFFERS = 0.9
+#: Factor when the trade names (字号: the first two characters after the place) differ: a
+#: character changed there makes another company (华兴 / 华星), not a slip of the keyboard.
+OTHER_TRADE_NAME = 0.9
 
 _PUNCT = re.compile(r"[\s\u00b7\u2027\u30fb.,，、。:：;；'\"‘’“”`!?！？\-_—/\\|*#&+~]+")
 _BRACKETS = str.maketrans({"(": None, ")": None, "[": None, "]": None, "【": None, "】": None,
@@ -77,6 +83,7 @@ class Name:
     place: str                  # the place prefix of the core, in short forms ("" if none)
     rest: str                   # the core without its place prefix
     latin: bool = False         # written in Latin letters only: read as pinyin
+    person: bool = False        # a natural person's name
     marks: frozenset[str] = frozenset()   # what the typed text needed: traditional, full_width, punctuation
 
     @property
@@ -123,7 +130,8 @@ def prepare(raw: str | None, *, person: bool = False) -> Name:
     latin = bool(text) and _is_latin(text)
     if person or latin:
         core = text.translate(_BRACKETS)
-        return Name(text=text, core=core, form="", place="", rest=core, latin=latin, marks=marks)
+        return Name(text=text, core=core, form="", place="", rest=core, latin=latin,
+                    person=person, marks=marks)
     core, form = split_form(text)
     inner = ""
     for group in _BRACKET_GROUP.finditer(core):        # 恒达建筑(佳木斯)有限公司: the place in brackets
@@ -211,22 +219,38 @@ def score(query: Name, listed: Name) -> tuple[float, tuple[str, ...]]:
                     for value in _place_variants(query, listed)]
         if _same_words(query.core, listed.core):
             options.append((1.0, WORD_ORDER, ("word_order",)))
+        if listed.form and query.form != listed.form:   # a form mistyped: 有限公公司, 有限公
+            options.append((ratio(query.core + query.form, listed.core + listed.form), 1.0, ()))
         query_form = query.form
     raw, factor, reasons = max(options, key=lambda option: option[0] * option[1])
     why = set(reasons)
     if raw < 1.0:
         why.add("typo")
+        if listed.person:
+            factor *= PERSON_DIFFERS
         if (not query.latin and len(query.core) == len(listed.core)
                 and pinyin_key(query.core) == pinyin_key(listed.core)):
             why.add("homophone")
     form = _form_factor(query_form, listed.form)
     if form < 1.0:
         why.add("legal_form_stripped")
+    if _other_trade_name(query, listed):
+        why.add("other_trade_name")
+        form *= OTHER_TRADE_NAME
     if query.text == listed.text:
         why.add("same_name")
     why |= query.marks & ({"traditional", "full_width"} if query.latin else
                           {"traditional", "full_width", "punctuation"})
     return round(raw * factor * form, 4), _ordered(why)
+
+
+def _other_trade_name(query: Name, listed: Name) -> bool:
+    """Do two organisations' names differ in their trade names (the first two characters
+    after the place, where both names go on beyond them)?"""
+    if query.latin or query.person or listed.person:
+        return False
+    mine, theirs = query.rest, listed.rest
+    return len(mine) >= 3 and len(theirs) >= 3 and mine[:2] != theirs[:2]
 
 
 def _same_words(a: str, b: str) -> bool:
