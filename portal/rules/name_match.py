@@ -113,6 +113,8 @@ def split_form(text: str) -> tuple[str, str]:
     """(name, legal form) of a normalised name: forms and group words stripped from the end,
     repeatedly (…集团有限公司), never the whole name."""
     core, form = text, ""
+    if text in _FORMS or text in _GROUPS:
+        return text, ""
     changed = True
     while changed:
         changed = False

@@ -105,6 +105,7 @@ REASON_LABELS = {
     "word_order": _l("Words in another order"),
     "typo": _l("Differs in some characters"),
     "homophone": _l("Sounds the same"),
+    "other_trade_name": _l("Another trade name"),
     "former_name": _l("Former name"),
 }
 
