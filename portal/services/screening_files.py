@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from flask_babel import lazy_gettext as _l
@@ -45,10 +46,12 @@ def _header(row: Sequence[object]) -> tuple[int | None, int | None]:
     """(name column, code column) when ``row`` is a header row, else (None, None)."""
     name = code = None
     for index, cell in enumerate(row):
-        key = header_key(cell_text(cell))
-        if key in _NAMES and name is None:
+        # "名称/姓名", "统一社会信用代码或身份证号码", "代码（脱敏）": any part names the column
+        text = re.sub(r"[（(][^）)]*[）)]", "", cell_text(cell))
+        keys = {header_key(part) for part in re.split(r"[/／|｜或、]", text)} | {header_key(text)}
+        if keys & _NAMES and name is None:
             name = index
-        elif key in _CODES and code is None:
+        elif keys & _CODES and code is None:
             code = index
     return name, code
 

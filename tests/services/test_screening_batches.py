@@ -212,3 +212,8 @@ def test_unknown_and_overlong_tokens_find_nothing(app, session):
     assert batches.by_token(session, "nope", NOW) is None
     assert batches.by_token(session, "x" * 500, NOW) is None
     assert batches.by_token(session, "", NOW) is None
+
+
+def test_combined_and_annotated_headers_name_their_columns():
+    raw = f"序号,名称/姓名,统一社会信用代码或身份证号码（18位）\n1,张三,{RIC}\n2,,{RIC}\n".encode()
+    assert files.read_records(raw, "a.csv") == [Record(2, "张三", RIC), Record(3, None, RIC)]
