@@ -28,9 +28,19 @@ from sqlalchemy.exc import IntegrityError
 from portal import clock, json_errors, ratelimit
 from portal.api import contract
 from portal.api import integration_reads as reads
-from portal.api import views as public
-from portal.api.integration_requests import FeedQuery, IntegrationCaseRequest, IntegrationStatusRequest
-from portal.api.integration_resources import IntegrationCase, IntegrationChangePage, IntegrationStatus
+from portal.api.integration_requests import (
+    FeedQuery,
+    IntegrationCaseRequest,
+    IntegrationStatusRequest,
+)
+from portal.api.integration_resources import (
+    IntegrationCase,
+    IntegrationChangePage,
+    IntegrationStatus,
+)
+from portal.api.integration_resources import (
+    document as described_api,
+)
 from portal.api.resources import Document, LangOnly
 from portal.extensions import csrf, db, limiter
 from portal.json_errors import ApiError
@@ -378,27 +388,5 @@ def openapi(query: LangOnly):
     # the grounds of every active jurisdiction's rules (a client files under its own bureau's)
     profiles = [j.rules for j in jurisdictions.directory(db.session).active] or [active_profile()]
     grounds = sorted({g.code for profile in profiles for g in profile.grounds})
-    return json_errors.json_response(document(current_app.config["PORTAL_BASE_URL"], grounds),
-                                     200, "public, max-age=3600")
-
-
-def document(base_url: str, grounds: list[str]) -> dict:
-    """The public API's document (``/api/v1/openapi.json``) with the integration endpoints,
-    their schemas and the bearer ``securityScheme``."""
-    doc = public.document(base_url, grounds, [])
-    own = contract.document(spec, base_url)
-    doc["info"]["title"] += " (with the integration API)"
-    doc["info"]["description"] += (
-        " Integration endpoints (/integration/…) are for the bureau's business systems: each "
-        "call carries `Authorization: Bearer <token>` of an API client that an administrator "
-        "created (back office → API clients), and each endpoint needs one scope. Every call is "
-        "audited; ID numbers never appear in answers, addresses or the audit log.")
-    doc["paths"].update(own["paths"])
-    doc["components"]["schemas"].update(own["components"]["schemas"])
-    request_schema = doc["components"]["schemas"]["IntegrationCaseRequest"]["properties"]
-    request_schema["ground"] = {**request_schema["ground"], "enum": list(grounds)}
-    doc["components"]["securitySchemes"] = {"bearerToken": {
-        "type": "http", "scheme": "bearer", "description": "Token of an API client (isk_…), "
-        "shown once when it is created. Scopes: cases:write, status:read, changes:read."}}
-    doc["tags"] = [{"name": "integration", "description": "For the bureau's own systems."}]
-    return doc
+    return json_errors.json_response(described_api(spec, current_app.config["PORTAL_BASE_URL"],
+                                                   grounds), 200, "public, max-age=3600")

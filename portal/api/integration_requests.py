@@ -16,8 +16,14 @@ from typing import Annotated, Any, Literal
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from pydantic import AfterValidator, Field, PlainValidator, ValidationError, WithJsonSchema
-from pydantic import model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from portal import threshold_messages
 from portal.api.contract import BLANK_IS_ABSENT, Body, Query, integer, merged, problem

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from portal.api import contract
+from portal.api import views as public
 from portal.api.contract import Resource
 from portal.models import CaseOrigin
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
@@ -162,3 +164,25 @@ class IntegrationChangePage(Resource):
     data: list[IntegrationChange]
     next_cursor: str
     has_more: bool
+
+
+def document(spec, base_url: str, grounds: list[str]) -> dict:
+    """The public API's document (``/api/v1/openapi.json``) with the integration endpoints,
+    their schemas (those of ``spec``) and the bearer ``securityScheme``."""
+    doc = public.document(base_url, grounds, [])
+    own = contract.document(spec, base_url)
+    doc["info"]["title"] += " (with the integration API)"
+    doc["info"]["description"] += (
+        " Integration endpoints (/integration/…) are for the bureau's business systems: each "
+        "call carries `Authorization: Bearer <token>` of an API client that an administrator "
+        "created (back office → API clients), and each endpoint needs one scope. Every call is "
+        "audited; ID numbers never appear in answers, addresses or the audit log.")
+    doc["paths"].update(own["paths"])
+    doc["components"]["schemas"].update(own["components"]["schemas"])
+    request_schema = doc["components"]["schemas"]["IntegrationCaseRequest"]["properties"]
+    request_schema["ground"] = {**request_schema["ground"], "enum": list(grounds)}
+    doc["components"]["securitySchemes"] = {"bearerToken": {
+        "type": "http", "scheme": "bearer", "description": "Token of an API client (isk_…), "
+        "shown once when it is created. Scopes: cases:write, status:read, changes:read."}}
+    doc["tags"] = [{"name": "integration", "description": "For the bureau's own systems."}]
+    return doc

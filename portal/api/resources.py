@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from flask_babel import lazy_gettext as _l
-from pydantic import Field, PlainValidator, WithJsonSchema
+from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from portal import paging
 from portal.api.contract import BLANK_IS_ABSENT, Query, Resource, choice, integer, problem, text
@@ -106,8 +106,8 @@ class RemovalsQuery(Paged):
 
 
 class CheckQuery(Scoped):
-    missing = {"code": _l("Enter a unified social credit code or a resident ID number in the "
-                          "parameter code.")}
+    missing: ClassVar[dict] = {"code": _l(
+        "Enter a unified social credit code or a resident ID number in the parameter code.")}
     # Longer input is cut to its first 64 characters, then checked (invalid_length …).
     code: Annotated[str, BLANK_IS_ABSENT, Field(description=(
         "The full identifier (spaces and separators are ignored; at least one other "
@@ -296,4 +296,4 @@ class ChangePage(Resource):
 class Document(Resource):
     """The OpenAPI document."""
 
-    model_config = {"extra": "allow"}
+    model_config = ConfigDict(extra="allow")
