@@ -1,7 +1,7 @@
 """Hostile input stops at the door: NUL bytes and ids beyond the database's integer range.
 
 - A NUL byte in the path, the query string or a form field is refused with
-  400 before any view runs (a JSON body: by ``api.integration_input.parse_body``) (PostgreSQL cannot store or compare
+  400 before any view runs (a JSON body: by ``api.contract.read_json``) (PostgreSQL cannot store or compare
   text containing NUL, and no legitimate form or API call carries one; files
   are not inspected: their bytes are their own).
 - ``<int:...>`` in every URL rule accepts 1 to 10 ASCII digits up to 2^31-1

@@ -17,20 +17,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from functools import wraps
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock, json_errors, ratelimit
-from portal.api import integration_input as inputs
+from portal.api import contract
 from portal.api import integration_reads as reads
-from portal.api.integration_openapi import integration_document
-from portal.api.params import Params
+from portal.api.integration_requests import (
+    FeedQuery,
+    IntegrationCaseRequest,
+    IntegrationStatusRequest,
+)
+from portal.api.integration_resources import (
+    IntegrationCase,
+    IntegrationChangePage,
+    IntegrationStatus,
+)
+from portal.api.integration_resources import (
+    document as described_api,
+)
+from portal.api.resources import Document, LangOnly
 from portal.extensions import csrf, db, limiter
 from portal.json_errors import ApiError
 from portal.models import ApiClient
@@ -113,12 +124,14 @@ def _refuse(reason: str, client: ApiClient | None) -> AuthFailure:
                        REALM + ', error="invalid_token"')
 
 
-def endpoint(scope: str, name: str):
+def endpoint(scope: str, name: str, context=None):
     """Authenticate, check ``scope``, run the view, audit the call, commit once.
 
     The view returns ``(response, audit_data)``; its changes and the audit
-    event commit together. A refused call (ApiError) is rolled back and then
-    audited with its status and error code; an internal error likewise.
+    event commit together. A refused call (ApiError, a request the contract
+    refuses included) is rolled back and then audited with its status and error
+    code; an internal error likewise. ``context(client)``: what validating the
+    request needs to know of the client (``g.validation_context``).
     """
     def decorate(view):
         @wraps(view)
@@ -133,6 +146,7 @@ def endpoint(scope: str, name: str):
                 raise AuthFailure(403, "insufficient_scope", _l(
                     "This API client may not use this endpoint (scope %(scope)s is missing).",
                     scope=scope), f'{REALM}, error="insufficient_scope", scope="{scope}"')
+            g.validation_context = context(client) if context is not None else None
             try:
                 response, data = view(client, *args, **kwargs)
             except ApiError as problem:
@@ -202,13 +216,6 @@ def _json(payload, status: int = 200):
     return json_errors.json_response(payload, status, "no-store")
 
 
-def _body() -> dict:
-    if (request.content_length or 0) > inputs.MAX_BODY:      # refused before it is read
-        raise ApiError(413, "body_too_large", _l("The request body is too large."))
-    # At most one byte more than allowed is read, also from a body without Content-Length.
-    return inputs.parse_body(request.stream.read(inputs.MAX_BODY + 1))
-
-
 # --------------------------------------------------------------------------
 # Endpoints
 # --------------------------------------------------------------------------
@@ -233,22 +240,63 @@ def _case_resource(case, created: bool) -> dict:
             "subject": reads._subject(case.subject)}
 
 
+spec = contract.new_spec("Social insurance serious dishonesty list — integration API", "")
+ERRORS = {
+    "400": "Malformed body or parameter (`error.field` names it).",
+    "401": "No token, or an unknown or revoked one (`WWW-Authenticate: Bearer …`).",
+    "403": "The client lacks the scope of this endpoint (`error=\"insufficient_scope\"`).",
+    "409": "This client used the external reference before with another body (subject, "
+           "ground, facts, reasons, amount, document number or department).",
+    "413": "The body is larger than 64 KiB.",
+    "422": "Fields are missing or invalid: `error.errors` lists each with its path, code and "
+           "message.",
+    "429": "Too many calls of this client; retry after `Retry-After` seconds.",
+    "500": "Internal error.",
+}
+
+
+def described(scope: str, ok, *codes: str, ok_codes=None, **validate):
+    """The contract of an endpoint that needs ``scope``: its answers (``ok`` and the errors of
+    ``codes``); ``validate``: its request models (``query=``, ``json=``)."""
+    return spec.validate(resp=contract.answers(ok, {c: ERRORS[c] for c in codes}, ok_codes),
+                         security={"bearerToken": [scope]}, tags=["integration"],
+                         validation_error_status=422 if "json" in validate else 400, **validate)
+
+
+def _rules(client: ApiClient) -> dict:
+    return {"profile": _bureau(client)[1]}
+
+
 @bp.post("/cases")
-@endpoint("cases:write", "cases")
-def cases(client: ApiClient):
+@endpoint("cases:write", "cases", context=_rules)
+@described("cases:write", IntegrationCase, "400", "401", "403", "409", "413", "422", "429", "500",
+           ok_codes={"200": "The case opened earlier for this reference.", "201": "A new case."})
+def cases(client: ApiClient, json: IntegrationCaseRequest):
+    """Open a case from a business-system record
+
+    The case starts `opened` with origin `integration`, unassigned, in the clerks' queue.
+    Idempotent on `external_ref`, which belongs to the calling client: the same reference of
+    the same client answers 200 with the case opened for it before (201 for a new case) when
+    the body is the same; with another body (subject, ground, facts, reasons, amount, document
+    number, department) it is a 409. Another client's identical reference is another record:
+    it never finds, nor blocks, this client's case. References, facts, reasons, document number
+    and department fields must not contain a resident ID number, in any written shape (422
+    `contains_id_number`). Identifiers are checked with their check characters; the ground
+    must belong to the portal's profile and apply to the subject's kind. Answers show masked
+    ID numbers only.
+
+    Scope: `cases:write`.
+    """
     info, profile = _bureau(client)       # a client files for its own bureau, under its rules
-    request_data = inputs.case_request(_body(), profile)
-    case_data = request_data.case
-    contact = case_data.department_contact or (
+    contact = json.department_contact or (
         info.contact_zh if info is not None
         else current_app.config.get("PORTAL_DEPARTMENT_CONTACT", ""))
-    case_data = type(case_data)(**{**case_data.__dict__, "department_contact": contact,
-                                   "jurisdiction": client.jurisdiction})
+    subject, case_data = json.inputs(contact, client.jurisdiction)
     key = current_app.config["PORTAL_LOOKUP_KEY"]
     for attempt in range(3):
         try:
             case, created = service.intake_case(db.session, client, profile, key,
-                                                request_data.subject, case_data, clock.today())
+                                                subject, case_data, clock.today())
             db.session.flush()
             break
         except IntegrityError:
@@ -268,20 +316,29 @@ def _intake_error(problem: service.IntegrationError) -> ApiError:
         return ApiError(409, "external_ref_conflict", _l(
             "This external reference was already used for a case with other data: a changed "
             "record needs a new reference."), "external_ref")
-    return inputs.invalid([(problem.field or "ground", problem.code)])
+    messages = {**contract.BODY_MESSAGES, "unknown_ground": _l(
+        "The ground is not one of the grounds of this portal's profile.")}
+    return contract.invalid_fields([{"field": problem.field or "ground", "code": problem.code,
+                                     "message": messages.get(problem.code,
+                                                             messages["invalid_value"])}])
 
 
 @bp.post("/status")
 @endpoint("status:read", "status")
-def subject_status(client: ApiClient):
-    body = _body()
-    unknown = [name for name in body if name != "code"]
-    if unknown:
-        raise inputs.invalid([(str(unknown[0])[:80], "unknown_field")])
-    raw = body.get("code")
-    if not isinstance(raw, str) or not raw.strip():
-        raise inputs.invalid([("code", "required" if raw in (None, "") else "invalid_type")])
-    number = normalise(raw[:64])
+@described("status:read", IntegrationStatus, "400", "401", "403", "413", "422", "429", "500")
+def subject_status(client: ApiClient, json: IntegrationStatusRequest):
+    """Warning (预警) for one subject
+
+    Is this unit or person on the list now, in a listing procedure, recently removed, on the
+    red list? The code goes in the body, never in the address, so it does not reach access
+    logs. Exact match: a USCC also finds old records under its organisation code; an ID number
+    is compared by keyed hash and also finds the organisations the person represents. Covers
+    unpublished listings too. Only masked ID numbers are answered. `warning`: block / flag /
+    none (see the schema).
+
+    Scope: `status:read`.
+    """
+    number = normalise(json.code)
     kind = detect(number)
     if kind is None:
         raise ApiError(422, "invalid_identifier", _l(
@@ -299,23 +356,21 @@ def subject_status(client: ApiClient):
 
 @bp.get("/changes")
 @endpoint("changes:read", "changes")
-def changes(client: ApiClient):
-    for name in request.args:
-        if name not in ("cursor", "limit", "lang"):
-            raise ApiError(400, "unknown_parameter", _l(
-                "Unknown parameter %(name)s. Allowed: %(allowed)s.", name=name[:40],
-                allowed="cursor, limit"), name[:40])
-    after = reads.decode_cursor(request.args.get("cursor"))
-    if after is None:
-        raise ApiError(400, "invalid_cursor", _l(
-            "The cursor is not valid. Start without one, or pass on the next_cursor of the "
-            "previous answer unchanged."), "cursor")
-    raw_limit = request.args.get("limit", "100").strip()
-    if not re.fullmatch(r"[0-9]{1,4}", raw_limit) or not 1 <= int(raw_limit) <= 1000:
-        raise ApiError(400, "out_of_range", _l("%(name)s must be between %(min)s and %(max)s.",
-                                               name="limit", min=1, max=1000), "limit",
-                       minimum=1, maximum=1000)
-    page = reads.feed(db.session, after, int(raw_limit), client.id,
+@described("changes:read", IntegrationChangePage, "400", "401", "403", "429", "500",
+           query=FeedQuery)
+def changes(client: ApiClient, query: FeedQuery):
+    """Case events
+
+    Every step of every case (opened, pre-notice served, … published, removed), oldest first,
+    from the audit chain. Start without `cursor`; then pass `next_cursor` back unchanged
+    (opaque). Guarantee: positions are handed out under the audit chain's lock in commit
+    order, so no event is ever skipped, even one whose transaction commits while you read;
+    each event appears exactly once. has_more=false: poll later.
+
+    Scope: `changes:read`.
+    """
+    after = query.cursor or 0
+    page = reads.feed(db.session, after, query.limit, client.id,
                       scope.client_scope(db.session, client))
     body = {"data": page.items, "next_cursor": reads.encode_cursor(page.position),
             "has_more": page.has_more}
@@ -323,11 +378,15 @@ def changes(client: ApiClient):
 
 
 @bp.get("/openapi.json")
-def openapi():
-    Params()            # lang only, as the document says
+@spec.validate(resp=contract.answers(Document, {"400": ERRORS["400"]}), security={},
+               tags=["integration"])
+def openapi(query: LangOnly):
+    """This document
+
+    The API description with the integration endpoints.
+    """
     # the grounds of every active jurisdiction's rules (a client files under its own bureau's)
     profiles = [j.rules for j in jurisdictions.directory(db.session).active] or [active_profile()]
     grounds = sorted({g.code for profile in profiles for g in profile.grounds})
-    return json_errors.json_response(integration_document(
-        current_app.config["PORTAL_BASE_URL"], grounds), 200, "public, max-age=3600")
-
+    return json_errors.json_response(described_api(spec, current_app.config["PORTAL_BASE_URL"],
+                                                   grounds), 200, "public, max-age=3600")

@@ -21,8 +21,22 @@ from flask_babel import lazy_gettext as _l
 from portal import front, json_errors, labels, paging
 from portal import public_scope as jurisdiction
 from portal.api import changes as change_feed
-from portal.api.openapi import document
-from portal.api.params import Params, decode_cursor, encode_cursor
+from portal.api import contract
+from portal.api.resources import (
+    ChangePage,
+    ChangesQuery,
+    CheckQuery,
+    CheckResult,
+    Document,
+    EntriesQuery,
+    EntryList,
+    LangOnly,
+    OneEntry,
+    RemovalList,
+    RemovalsQuery,
+    Scoped,
+    encode_change_cursor,
+)
 from portal.caching import aggregates, publication_token
 from portal.extensions import csrf, db, limiter
 from portal.json_errors import ApiError
@@ -34,8 +48,6 @@ from portal.rules.identifiers import (
     normalise,
     validate_uscc,
 )
-from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
-from portal.rules.workflow import RemovalReason
 from portal.security import lookup_hash
 from portal.services import public_queries as queries
 from portal.services import serializers
@@ -44,10 +56,34 @@ from portal.services.subjects import validate_ric_today
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 json_errors.register(bp)
-
-YEARS = (1990, 2100)
 #: Every public endpoint takes the jurisdiction whose records it answers with.
 SCOPE = jurisdiction.PARAMETER
+spec = contract.new_spec("Social insurance serious dishonesty list — public API", (
+    "Read-only access to the published list, the removals and the change log. Everything comes "
+    "from the public projection: identity card numbers of persons are always masked; a full "
+    "number can only be matched exactly (/check). Errors are JSON: {\"error\": {\"code\", "
+    "\"message\", \"field\"}}. Messages are in Chinese unless lang=en. Every list and look-up "
+    "takes `jurisdiction` (a bureau's code): its records and those of the bureaus below it; "
+    "without it, the whole portal. Every record names its jurisdiction (code). Bulk downloads: "
+    "/exports/entries.csv|xlsx|json and /exports/removals.csv|xlsx|json (also ?jurisdiction=); "
+    "Atom feed: /feeds/changes.atom. The bureau's own systems (with an API client token): "
+    "/api/v1/integration/openapi.json."))
+ERRORS = {
+    "400": "A parameter is missing, unknown or invalid (`error.field` names it).",
+    "404": "Nothing at this address, no public entry with this id (in the jurisdiction asked "
+           "for), or no such jurisdiction (error.code unknown_jurisdiction).",
+    "405": "Only GET (and HEAD) are answered.",
+    "410": "The entry is no longer published (withdrawn): `error.withdrawn_on` and `error.reason` "
+           "(credit_repaired, objection_upheld, revoked, period_ended) say when and why.",
+    "429": "Too many requests from this address; retry after the `Retry-After` seconds.",
+    "500": "Internal error.",
+    "503": "The request ran out of its time budget, or the database is unavailable; retry after "
+           "the `Retry-After` seconds (error.code: timeout or unavailable).",
+}
+
+
+def answers(ok, *codes: str):
+    return contract.answers(ok, {code: ERRORS[code] for code in codes})
 
 
 def _scope(lazy: bool = False) -> jurisdiction.Scope:
@@ -149,42 +185,36 @@ def _window(page: paging.Page, number: int, cursor: paging.Cursor | None) -> pag
 
 
 @bp.get("/entries")
-def entries():
-    params = Params("ground", "subject_kind", "severity", "year", "department", "page", "per_page",
-                    "cursor", SCOPE)
-    scope = _scope()
-    filters: dict = {}
-    ground = params.choice("ground", _grounds(scope))
-    if ground:
-        filters["ground"] = ground
-    kind = params.choice("subject_kind", SUBJECT_KINDS)
-    if kind:
-        filters["subject_kind"] = kind
-    severity = params.choice("severity", SEVERITIES)
-    if severity:
-        filters["severity"] = severity
-    year = params.integer("year", None, *YEARS)
-    if year is not None:
-        filters["year"] = year
-    department = params.text("department", 120)
-    if department:
-        filters["department"] = department
-    number, per_page, cursor = params.paging()
+@spec.validate(resp=answers(EntryList, "400", "404", "405", "500", "503"))
+def entries(query: EntriesQuery):
+    """Current list
 
+    Entries currently listed and public, newest decision first.
+    """
+    scope = _scope()
+    if query.ground is not None and query.ground not in _grounds(scope):
+        raise contract.invalid_value("ground", _grounds(scope))
+    filters = {name: value for name, value in query.model_dump(
+        include={"ground", "subject_kind", "severity", "year", "department"}).items()
+        if value is not None}
     groups = queries.in_scope(aggregates.get("entry-facets", lambda: queries.entry_facet_groups(db.session)),
                               scope.codes)
-    page = paging.Page(number, queries.facet_counts(groups, filters)[1], per_page,
+    page = paging.Page(query.page, queries.facet_counts(groups, filters)[1], query.per_page,
                        key_of=lambda e: (e.listed_on, e.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
     return _paged("api.entries", lambda window: queries.entries_page(
                       db.session, filters, False, window, scope.codes, with_names=True),
                   lambda e: serializers.entry_resource(e, urls, reasons),
-                  page, _window(page, number, cursor))
+                  page, _window(page, query.page, query.cursor))
 
 
 @bp.get("/entries/<public_id>")
-def entry(public_id: str):
-    Params(SCOPE)
+@spec.validate(resp=answers(OneEntry, "400", "404", "405", "410", "500"))
+def entry(public_id: str, query: Scoped):
+    """One entry
+
+    A public entry, listed or removed (then with its removal).
+    """
     scope = _scope()
     found = queries.entry_by_public_id(db.session, public_id[:20], True)
     if found is not None and scope.codes is not None and found.jurisdiction not in scope.codes:
@@ -199,25 +229,26 @@ def entry(public_id: str):
 
 
 @bp.get("/removals")
-def removals():
-    params = Params("reason", "subject_kind", "year", "page", "per_page", "cursor", SCOPE)
+@spec.validate(resp=answers(RemovalList, "400", "404", "405", "500", "503"))
+def removals(query: RemovalsQuery):
+    """Removals
+
+    Published removal notices, newest removal first.
+    """
     scope = _scope()
     filters = [queries.within(RemovalNotice.jurisdiction, scope.codes)]
-    reason = params.choice("reason", [r.value for r in RemovalReason])
+    reason, kind, year = query.reason, query.subject_kind, query.year
     if reason:
         filters.append(RemovalNotice.reason == reason)
-    kind = params.choice("subject_kind", SUBJECT_KINDS)
     if kind:
         filters.append(RemovalNotice.subject_kind == kind)
-    year = params.integer("year", None, *YEARS)
     if year is not None:
         filters.append(RemovalNotice.removed_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
-    number, per_page, cursor = params.paging()
 
     where = sa.and_(queries.notice_public(), *filters)
     total = aggregates.get(("api-removals", reason, kind, year, scope.codes), lambda: db.session.scalar(
         sa.select(sa.func.count()).select_from(RemovalNotice).where(where)))
-    page = paging.Page(number, total, per_page, key_of=lambda r: (r.removed_on, r.id))
+    page = paging.Page(query.page, total, query.per_page, key_of=lambda r: (r.removed_on, r.id))
     urls, reasons = serializers.Urls(), serializers.translated(labels.REMOVAL_REASONS)
 
     def read(window):
@@ -225,7 +256,7 @@ def removals():
                                    RemovalNotice.removed_on, RemovalNotice.id, True, window)
 
     return _paged("api.removals", read, lambda r: serializers.removal_resource(r, urls, reasons),
-                  page, _window(page, number, cursor))
+                  page, _window(page, query.page, query.cursor))
 
 
 def _check_limit() -> str:
@@ -234,15 +265,18 @@ def _check_limit() -> str:
 
 @bp.get("/check")
 @limiter.limit(_check_limit)
-def check():
-    params = Params("code", SCOPE)
+@spec.validate(resp=answers(CheckResult, "400", "404", "405", "429", "500"))
+def check(query: CheckQuery):
+    """Exact look-up
+
+    Is this unified social credit code or resident ID number listed (also: disclosed only to
+    an exact look-up, as persons are under some profiles)? The check character is verified;
+    old organisation codes and registration numbers are refused (unsupported_identifier). The
+    answer shows masked identifiers only. Rate-limited per address. Not cached.
+    """
     # Scoped only when a jurisdiction is asked for: the look-up reads nothing else.
     codes = _scope(lazy=True).codes
-    raw = params.raw("code")
-    if raw is None:
-        raise ApiError(400, "missing_parameter", _l(
-            "Enter a unified social credit code or a resident ID number in the parameter code."), "code")
-    kind, number = classify(raw)
+    kind, number = classify(query.code)
     code_hash = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)
     found = queries.check_entries(db.session, code_hash, codes)
     notices = queries.check_removals(db.session, code_hash, codes)
@@ -295,24 +329,46 @@ def classify(raw: str) -> tuple[str, str]:
 
 
 @bp.get("/changes")
-def changes():
-    params = Params("since", "limit", SCOPE)
+@spec.validate(resp=answers(ChangePage, "400", "404", "405", "500"))
+def changes(query: ChangesQuery):
+    """Change log
+
+    Changes to entries, removals and the red list in the order they were made, each with the
+    record's current public representation, or deleted=true when it is no longer public.
+    Start without `since`; then pass `next_cursor` back unchanged as `since` (the cursor is
+    opaque). has_more=false: poll later.
+    """
     codes = _scope(lazy=True).codes
-    after = decode_cursor(request.args.get("since"))
-    limit = params.integer("limit", 100, 1, 1000)
     settle = dt.timedelta(seconds=current_app.config.get("PORTAL_CHANGES_SETTLE_SECONDS", 60))
-    page = change_feed.read(db.session, after, limit, settle, codes)
+    page = change_feed.read(db.session, query.since or 0, query.limit, settle, codes)
     return _json({
         "data": page.items,
-        "next_cursor": encode_cursor(page.position),
+        "next_cursor": encode_change_cursor(page.position),
         "has_more": page.has_more,
     }, cache="no-cache")
 
 
 @bp.get("/openapi.json")
-def openapi():
-    Params()
-    scope = _scope()
+@spec.validate(resp=answers(Document, "400", "405"))
+def openapi(query: LangOnly):
+    """This document
+
+    The OpenAPI description of the API.
+    """
     places = [item.code for item in jurisdiction.current_directory().active]
-    return _json(document(current_app.config["PORTAL_BASE_URL"], _grounds(scope), places),
+    return _json(document(current_app.config["PORTAL_BASE_URL"], _grounds(_scope()), places),
                  cache="public, max-age=3600")
+
+
+def document(base_url: str, grounds: list[str], places: list[str]) -> dict:
+    """The OpenAPI document of ``/api/v1`` with the values known only to this portal: the
+    ``grounds`` of its profiles and the codes of its active jurisdictions (``places``)."""
+    doc = contract.document(spec, base_url, ("jurisdiction", "lang"))
+    for operation in doc["paths"]["/entries"].values():
+        for parameter in operation["parameters"]:
+            if parameter.get("name") == "ground":
+                parameter["schema"] = {"type": "string", "enum": list(grounds)}
+    if places:
+        doc["components"]["parameters"]["jurisdiction"]["schema"] = {"type": "string",
+                                                                      "enum": list(places)}
+    return doc
