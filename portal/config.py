@@ -117,6 +117,8 @@ def from_environment() -> dict:
         "PORTAL_CHECK_RATE_LIMIT": _env("CHECK_RATE_LIMIT", "20 per minute"),
         "PORTAL_LETTER_VERIFY_RATE_LIMIT": _env("LETTER_VERIFY_RATE_LIMIT", "20 per minute"),
         "PORTAL_SCREEN_RATE_LIMIT": _env("SCREEN_RATE_LIMIT", "10 per hour"),
+        "PORTAL_API_SCREEN_LIMIT": _env("API_SCREEN_LIMIT", "10/minute"),
+        "PORTAL_API_SCREEN_RECORDS_LIMIT": _env("API_SCREEN_RECORDS_LIMIT", "20000/hour"),
         "PORTAL_SCREENING_RETENTION_HOURS": float(_env("SCREENING_RETENTION_HOURS", "24")),
         "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),

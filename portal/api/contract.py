@@ -49,7 +49,8 @@ QUERY_CODES = {"extra_forbidden": "unknown_parameter", "missing": "missing_param
                "greater_than_equal": "out_of_range", "less_than_equal": "out_of_range"}
 BODY_CODES = {"extra_forbidden": "unknown_field", "missing": "required",
               "string_too_long": "too_long", "literal_error": "invalid_value",
-              "too_long": "invalid_type"}      # a list longer than allowed: as always answered
+              "too_long": "invalid_type",      # a list longer than allowed: as always answered
+              "too_short": "required"}         # an empty list where one item is needed
 QUERY_MESSAGES = {       # lazy: translated when the error is sent, in the language asked for
     "unknown_parameter": lambda **kw: _l("Unknown parameter %(name)s. Allowed: %(allowed)s.",
                                          **kw),
@@ -196,7 +197,9 @@ class Query(_Input):
 
 
 class Body(_Input):
-    """A JSON object in the request body."""
+    """A JSON object in the request body, read up to ``max_body`` bytes (else 413)."""
+
+    max_body: ClassVar[int] = MAX_BODY
 
 
 class Resource(BaseModel):
@@ -237,13 +240,14 @@ def choice(values, description: str = ""):
 # spectree: validation before the view, the document from the models
 # --------------------------------------------------------------------------
 
-def read_json(request) -> dict:
+def read_json(request, limit: int = MAX_BODY) -> dict:
     """The body as a JSON object (numbers with a fraction as Decimal), else 400 / 413."""
-    if (request.content_length or 0) > MAX_BODY:      # refused before it is read
+    if (request.content_length or 0) > limit:      # refused before it is read
         raise ApiError(413, "body_too_large", _l("The request body is too large."))
     # At most one byte more than allowed is read, also from a body without Content-Length.
-    raw = request.stream.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
+    raw = request.get_data(cache=True)[:limit + 1] if request.content_length is not None \
+        else request.stream.read(limit + 1)
+    if len(raw) > limit:
         raise ApiError(413, "body_too_large", _l("The request body is too large."))
 
     def refuse(constant):
@@ -270,7 +274,8 @@ class _Plugin(FlaskPlugin):
         context = g.get("validation_context")
         request.context = Context(
             query.model_validate(request.args.to_dict(), context=context) if query else None,
-            json.model_validate(read_json(request), context=context) if json else None,
+            json.model_validate(read_json(request, json.max_body), context=context)
+            if json else None,
             None, None, None)
 
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):

@@ -375,7 +375,13 @@ def test_openapi_document_validates_and_matches_the_routes(app, client):
     }
     assert routes == set(spec["paths"])
     for path, item in spec["paths"].items():
-        assert set(item) == {"get"}, path
-        responses = item["get"]["responses"]
+        method = "post" if path == "/screen" else "get"     # one JSON body: batch screening
+        assert set(item) == {method}, path
+        responses = item[method]["responses"]
         assert "200" in responses and "405" in responses, path
     assert "429" in spec["paths"]["/check"]["get"]["responses"]
+    assert "429" in spec["paths"]["/check/on-day"]["get"]["responses"]
+    screen = spec["paths"]["/screen"]["post"]
+    assert {"413", "422", "429"} <= set(screen["responses"])
+    body = screen["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/ScreenRequest")
