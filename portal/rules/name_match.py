@@ -63,6 +63,8 @@ OTHER_TRADE_NAME = 0.85
 _PUNCT = re.compile(r"[\s\u00b7\u2027\u30fb.,，、。:：;；'\"‘’“”`!?！？\-_—/\\|*#&+~]+")
 _BRACKETS = str.maketrans({"(": None, ")": None, "[": None, "]": None, "【": None, "】": None,
                            "〔": None, "〕": None, "《": None, "》": None, "<": None, ">": None})
+#: Lone surrogates (a JSON "\ud800") and control characters: dropped before anything else.
+_UNPRINTABLE = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f]")
 _BRACKET_GROUP = re.compile(r"\(([^()]*)\)")
 _LATIN = re.compile(r"[a-z\u00fc]+")
 _TONE_DIGITS = re.compile(r"[0-9]")
@@ -96,7 +98,7 @@ class Name:
 
 def clean(raw: str | None) -> tuple[str, frozenset[str]]:
     """The normalised text of ``raw`` and the marks of what normalising changed."""
-    raw = (raw or "").strip()
+    raw = _UNPRINTABLE.sub("", str(raw or "")).strip()
     marks = set()
     folded = unicodedata.normalize("NFKC", raw)
     if folded != raw:
