@@ -267,6 +267,13 @@ def index_for(session: Session, key: str) -> NameIndex:
     return found
 
 
+def clear() -> None:
+    """Forget the kept indexes (tests: a fresh database may reach a version, at a frozen time,
+    that an earlier one had)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def _rows(session: Session):
     """(id, jurisdiction, kind, name, legacy codes) of every listed entry public pages show,
     in jurisdiction order."""
