@@ -17,8 +17,10 @@ The score of a query against a listed name is the best of:
 * for a query written in Latin letters, its letters against the pinyin of the listed name
   (tones, spaces, apostrophes and a pinyin legal form ignored);
 
-times :data:`FORM_DIFFERS` / :data:`FORM_MISSING` when the legal forms differ. Homophones
-are not raised: 华兴 and 华星 are two companies whose names sound alike.
+times :data:`FORM_DIFFERS` / :data:`FORM_MISSING` when the legal forms differ,
+:data:`OTHER_TRADE_NAME` when the trade names differ and :data:`PERSON_DIFFERS` when a
+person's name differs in any character. Homophones are not raised: 华兴 and 华星 are two
+companies whose names sound alike.
 
 Reasons are machine codes (:data:`REASONS`); pages and files word them
 (``portal.services.screening.reason_label``).

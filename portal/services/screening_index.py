@@ -9,8 +9,9 @@ character bigram of a name's core to the entries that contain it (``array('I')``
 entries in jurisdiction order so a jurisdiction is one range of every list). A pinyin query
 reads postings of syllable pairs, built the first time one is asked.
 
-Candidates for a query come from its rarest bigrams (or syllable pairs) up to a budget of
-postings read, counted, and the best :data:`CANDIDATES` are scored by
+Candidates for a query come from the postings of its rarest bigrams (or syllable pairs), up
+to :data:`BUDGET` entries read; the :data:`CANDIDATES` most alike by their characters
+(rapidfuzz, in C; for pinyin, by shared syllable pairs) are scored by
 :func:`portal.rules.name_match.score`. Natural persons whom a profile does not publish are
 not in the index at all: they are found by an exact ID number only.
 """
