@@ -113,9 +113,11 @@ def upload_storage() -> str:
 def app(database_url, tmp_path, upload_storage):
     app = create_app({**testing(database_url, tmp_path), "PORTAL_UPLOAD_STORAGE": upload_storage})
     from portal.caching import aggregates, pages
+    from portal.services import screening_index
 
     aggregates.clear()      # per-process caches keyed by the publication version: a test's
     pages.clear()           # fresh database may reach the same version at the same frozen time
+    screening_index.clear()
     with app.app_context():
         if database_url.startswith("postgresql"):
             if database_url not in _schema_ready:

@@ -17,8 +17,10 @@ The score of a query against a listed name is the best of:
 * for a query written in Latin letters, its letters against the pinyin of the listed name
   (tones, spaces, apostrophes and a pinyin legal form ignored);
 
-times :data:`FORM_DIFFERS` / :data:`FORM_MISSING` when the legal forms differ. Homophones
-are not raised: 华兴 and 华星 are two companies whose names sound alike.
+times :data:`FORM_DIFFERS` / :data:`FORM_MISSING` when the legal forms differ,
+:data:`OTHER_TRADE_NAME` when the trade names differ and :data:`PERSON_DIFFERS` when a
+person's name differs in any character. Homophones are not raised: 华兴 and 华星 are two
+companies whose names sound alike.
 
 Reasons are machine codes (:data:`REASONS`); pages and files word them
 (``portal.services.screening.reason_label``).
@@ -27,9 +29,11 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 
+from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
@@ -52,14 +56,17 @@ FORM_MISSING = 0.99
 WORD_ORDER = 0.95
 #: Factor when a person's name differs in any character: two people's names are short and
 #: one character apart is another person (张伟 / 张炜, 欧阳娜 / 欧阳娜娜).
-PERSON_DIFFERS = 0.9
+PERSON_DIFFERS = 0.85
 #: Factor when the trade names (字号: the first two characters after the place) differ: a
-#: character changed there makes another company (华兴 / 华星), not a slip of the keyboard.
-OTHER_TRADE_NAME = 0.9
+#: character changed there makes another company (华兴 / 华星), not a slip of the keyboard;
+#: at the default threshold another trade name never matches.
+OTHER_TRADE_NAME = 0.85
 
 _PUNCT = re.compile(r"[\s\u00b7\u2027\u30fb.,，、。:：;；'\"‘’“”`!?！？\-_—/\\|*#&+~]+")
 _BRACKETS = str.maketrans({"(": None, ")": None, "[": None, "]": None, "【": None, "】": None,
                            "〔": None, "〕": None, "《": None, "》": None, "<": None, ">": None})
+#: Lone surrogates (a JSON "\ud800") and control characters: dropped before anything else.
+_UNPRINTABLE = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f]")
 _BRACKET_GROUP = re.compile(r"\(([^()]*)\)")
 _LATIN = re.compile(r"[a-z\u00fc]+")
 _TONE_DIGITS = re.compile(r"[0-9]")
@@ -71,9 +78,11 @@ def _sorted_longest(items) -> tuple[str, ...]:
 
 _FORMS = _sorted_longest(analysis.normalize(f) for f in LEGAL_FORMS)
 _GROUPS = _sorted_longest(analysis.normalize(g) for g in GROUP_WORDS)
+_ENDINGS = (*_FORMS, *_GROUPS)
+_NO_MARKS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name:
     """A name made ready for comparison."""
 
@@ -84,17 +93,14 @@ class Name:
     rest: str                   # the core without its place prefix
     latin: bool = False         # written in Latin letters only: read as pinyin
     person: bool = False        # a natural person's name
+    letters: str = ""           # Latin: the pinyin typed, without tones, spaces or legal form
+    places: frozenset[str] = frozenset()  # the divisions the place prefix names (short forms)
     marks: frozenset[str] = frozenset()   # what the typed text needed: traditional, full_width, punctuation
-
-    @property
-    def letters(self) -> str:
-        """A Latin-letter name's pinyin key (the legal form's pinyin stripped)."""
-        return strip_form_pinyin(pinyin_text(self.text))[0] if self.latin else pinyin_key(self.core)
 
 
 def clean(raw: str | None) -> tuple[str, frozenset[str]]:
     """The normalised text of ``raw`` and the marks of what normalising changed."""
-    raw = (raw or "").strip()
+    raw = _UNPRINTABLE.sub("", str(raw or "")).strip()
     marks = set()
     folded = unicodedata.normalize("NFKC", raw)
     if folded != raw:
@@ -106,7 +112,7 @@ def clean(raw: str | None) -> tuple[str, frozenset[str]]:
     text = _PUNCT.sub("", simple)
     if text != simple:
         marks.add("punctuation")
-    return text, frozenset(marks)
+    return text, (frozenset(marks) if marks else _NO_MARKS)
 
 
 def split_form(text: str) -> tuple[str, str]:
@@ -115,10 +121,10 @@ def split_form(text: str) -> tuple[str, str]:
     core, form = text, ""
     if text in _FORMS or text in _GROUPS:
         return text, ""
-    changed = True
+    changed = core.endswith(_ENDINGS)
     while changed:
         changed = False
-        for suffix in (*_FORMS, *_GROUPS):
+        for suffix in _ENDINGS:
             if core.endswith(suffix) and len(core) > len(suffix):
                 core, form, changed = core[: -len(suffix)], suffix + form, True
                 break
@@ -130,10 +136,14 @@ def prepare(raw: str | None, *, person: bool = False) -> Name:
     no place prefix)."""
     text, marks = clean(raw)
     latin = bool(text) and _is_latin(text)
-    if person or latin:
+    if latin:
+        letters, form = strip_form_pinyin(pinyin_text(text))
+        return Name(text=text, core=text.translate(_BRACKETS), form=form, place="",
+                    rest=text.translate(_BRACKETS), latin=True, person=person, letters=letters,
+                    marks=marks)
+    if person:
         core = text.translate(_BRACKETS)
-        return Name(text=text, core=core, form="", place="", rest=core, latin=latin,
-                    person=person, marks=marks)
+        return Name(text=text, core=core, form="", place="", rest=core, person=True, marks=marks)
     core, form = split_form(text)
     inner = ""
     for group in _BRACKET_GROUP.finditer(core):        # 恒达建筑(佳木斯)有限公司: the place in brackets
@@ -144,15 +154,21 @@ def prepare(raw: str | None, *, person: bool = False) -> Name:
     place, rest = regions.split_place(core)
     if inner and not place:
         place = inner
+    places = regions.place_keys(place)
     place = regions.short_place(place)
     core = place + rest
     if "punctuation" not in marks and text.translate(_BRACKETS) != text and not form.startswith("("):
         marks = marks | {"punctuation"}
-    return Name(text=text, core=core, form=form.translate(_BRACKETS), place=place, rest=rest,
-                marks=marks)
+    return Name(text=text, core=core, form=sys.intern(form.translate(_BRACKETS)),
+                place=sys.intern(place), rest=rest, places=places, marks=marks)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _is_latin(text: str) -> bool:
+    if _CJK.search(text):
+        return False
     letters = _TONE_DIGITS.sub("", text.translate(_BRACKETS))
     stripped = unicodedata.normalize("NFKD", letters)
     stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
@@ -173,6 +189,16 @@ def pinyin_key(text: str) -> str:
     syllables = analysis.pinyin_of(text)
     out = [syl or (ch if ch.isascii() and ch.isalnum() else "") for ch, syl in zip(text, syllables)]
     return "".join(out).replace("v", "u")
+
+
+def sounds(text: str) -> str:
+    """The toneless pinyin of each character in its commonest reading (homophones alike)."""
+    return "".join(_sound(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _sound(ch: str) -> str:
+    return (lazy_pinyin(ch) or [ch])[0]
 
 
 @functools.cache
@@ -207,52 +233,61 @@ def _form_factor(query_form: str, listed_form: str) -> float:
     return FORM_MISSING if not query_form or not listed_form else FORM_DIFFERS
 
 
-def score(query: Name, listed: Name) -> tuple[float, tuple[str, ...]]:
-    """How alike ``query`` is to ``listed`` (0..1) and why: a tuple of :data:`REASONS`."""
+def score(query: Name, listed: Name, floor: float = 0.0) -> tuple[float, tuple[str, ...]]:
+    """How alike ``query`` is to ``listed`` (0..1) and why: a tuple of :data:`REASONS`.
+
+    ``floor``: a score below it is given without its reasons (a caller that drops it
+    anyway saves their cost)."""
     if query.latin and not listed.latin:
         options = [(ratio(query.letters, pinyin_key(listed.core)), 1.0, ("pinyin",))]
         if listed.place:
             options.append((ratio(query.letters, pinyin_key(listed.rest)), PLACE_OMITTED,
                             ("pinyin", "place_omitted")))
-        query_form = strip_form_pinyin(pinyin_text(query.text))[1]
     else:
         options = [(ratio(query.core, listed.core), 1.0, ())]
         options += [(value, PLACE_OMITTED, ("place_omitted",))
                     for value in _place_variants(query, listed)]
-        if _same_words(query.core, listed.core):
+        if not listed.person and _same_words(query.core, listed.core):
             options.append((1.0, WORD_ORDER, ("word_order",)))
         if listed.form and query.form != listed.form:   # a form mistyped: 有限公公司, 有限公
             options.append((ratio(query.core + query.form, listed.core + listed.form), 1.0, ()))
-        query_form = query.form
     raw, factor, reasons = max(options, key=lambda option: option[0] * option[1])
+    if raw < 1.0 and listed.person:
+        factor *= PERSON_DIFFERS
+    form = _form_factor(query.form, listed.form)
+    other_trade_name = _other_trade_name(query, listed)
+    if other_trade_name:
+        form *= OTHER_TRADE_NAME
+    value = round(raw * factor * form, 4)
+    if value < floor:
+        return value, ()
     why = set(reasons)
     if raw < 1.0:
         why.add("typo")
-        if listed.person:
-            factor *= PERSON_DIFFERS
-        if (not query.latin and len(query.core) == len(listed.core)
-                and pinyin_key(query.core) == pinyin_key(listed.core)):
+        if not query.latin and len(query.core) == len(listed.core) and \
+                sounds(query.core) == sounds(listed.core):
             why.add("homophone")
-    form = _form_factor(query_form, listed.form)
-    if form < 1.0:
+    if form < 1.0 and query.form != listed.form:
         why.add("legal_form_stripped")
-    if _other_trade_name(query, listed):
+    if other_trade_name:
         why.add("other_trade_name")
-        form *= OTHER_TRADE_NAME
     if query.text == listed.text:
         why.add("same_name")
     why |= query.marks & ({"traditional", "full_width"} if query.latin else
                           {"traditional", "full_width", "punctuation"})
-    return round(raw * factor * form, 4), _ordered(why)
+    return value, _ordered(why)
 
 
 def _other_trade_name(query: Name, listed: Name) -> bool:
     """Do two organisations' names differ in their trade names (the first two characters
-    after the place, where both names go on beyond them)?"""
-    if query.latin or query.person or listed.person:
+    after the place, where both names go on beyond them)? A pinyin query: is the listed
+    trade name's pinyin missing from it?"""
+    if query.person or listed.person or len(listed.rest) < 3:
         return False
-    mine, theirs = query.rest, listed.rest
-    return len(mine) >= 3 and len(theirs) >= 3 and mine[:2] != theirs[:2]
+    if query.latin:
+        trade = listed.rest[:2]
+        return pinyin_key(trade) not in query.letters and sounds(trade) not in query.letters
+    return len(query.rest) >= 3 and query.rest[:2] != listed.rest[:2]
 
 
 def _same_words(a: str, b: str) -> bool:
@@ -269,7 +304,7 @@ def _place_variants(query: Name, listed: Name):
     if query.place and len(query.rest) >= 2:
         yield ratio(query.rest, listed.core)
         if listed.place and query.place != listed.place:
-            mine, theirs = regions.place_keys(query.place), regions.place_keys(listed.place)
+            mine, theirs = query.places, listed.places
             if mine and theirs and (mine <= theirs or theirs <= mine):
                 yield ratio(query.rest, listed.rest)
 

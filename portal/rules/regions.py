@@ -61,6 +61,7 @@ def split_place(text: str) -> tuple[str, str]:
             return text[:pos], text[pos:]
 
 
+@functools.lru_cache(maxsize=4096)
 def place_keys(prefix: str) -> frozenset[str]:
     """The divisions a place prefix names, each in its short form (佳木斯市 → {佳木斯})."""
     names, keys, pos = place_names(), set(), 0
@@ -83,6 +84,7 @@ def _short(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=4096)
 def short_place(prefix: str) -> str:
     """A place prefix in short forms, in order (黑龙江省佳木斯市 → 黑龙江佳木斯): one place
     written with or without 省/市/区 is the same place."""

@@ -143,8 +143,9 @@ def screen(session: Session, records: Sequence[Record], *, threshold: float,
         hits = [(entry_id, "code", 1.0, ("exact_code",))
                 for entry_id in by_code.get(code.number, ())] if code.number else []
         seen = {hit[0] for hit in hits}
-        if record.name and record.name.strip():
-            query = _prepared(record.name.strip()[:200])
+        name = str(record.name).strip()[:200] if record.name is not None else ""
+        if name:
+            query = _prepared(name)
             for hit in index.search(query, threshold, scope):
                 if hit.entry_id not in seen:
                     hits.append((hit.entry_id, "name", hit.score, hit.reasons))

@@ -9,15 +9,18 @@ character bigram of a name's core to the entries that contain it (``array('I')``
 entries in jurisdiction order so a jurisdiction is one range of every list). A pinyin query
 reads postings of syllable pairs, built the first time one is asked.
 
-Candidates for a query come from its rarest bigrams (or syllable pairs) up to a budget of
-postings read, counted, and the best :data:`CANDIDATES` are scored by
+Candidates for a query come from the postings of its rarest bigrams (or syllable pairs), up
+to :data:`BUDGET` entries read; the :data:`CANDIDATES` most alike by their characters
+(rapidfuzz, in C; for pinyin, by shared syllable pairs) are scored by
 :func:`portal.rules.name_match.score`. Natural persons whom a profile does not publish are
 not in the index at all: they are found by an exact ID number only.
 """
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
+import operator
 import re
 import threading
 from array import array
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from pypinyin import Style, pinyin
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
 from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry
@@ -37,7 +42,11 @@ from portal.services import public_queries as queries
 #: Entries scored per query (the best by shared bigrams).
 CANDIDATES = 60
 #: Postings read per query at most (the rarest keys first; at least the two rarest).
-BUDGET = 30_000
+BUDGET = 8_000
+#: The character similarity (of the whole cores, or of the query without its place) below
+#: which a name is not scored at all. What it loses: a very short query that is a listed
+#: name without a long place prefix (华兴 for 黑龙江佳木斯华兴).
+PREFILTER = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,7 @@ class NameIndex:
     def __init__(self, rows, key: str) -> None:
         self.ids = array("q")
         self.names: list[name_match.Name] = []
+        self.cores: list[str] = []
         self.person = bytearray()
         self.ranges: dict[str, tuple[int, int]] = {}
         self.codes: dict[str, list[int]] = {}
@@ -68,6 +78,7 @@ class NameIndex:
             prepared = name_match.prepare(name, person=person)
             self.ids.append(entry_id)
             self.names.append(prepared)
+            self.cores.append(prepared.core)
             self.person.append(person)
             start, _end = self.ranges.get(jurisdiction, (index, index))
             self.ranges[jurisdiction] = (start, index + 1)
@@ -104,20 +115,41 @@ class NameIndex:
         ranges = self._ranges(scope)
         lists = sorted((found for found in (self._slice(postings.get(k), ranges) for k in keys)
                         if found), key=len)
-        counts: Counter = Counter()
-        read = 0
+        read, chosen = 0, []
         for number, found in enumerate(lists):
             if number >= 2 and read + len(found) > BUDGET:
                 break
-            counts.update(found)
+            chosen.append(found)
             read += len(found)
         hits = []
-        for index, _shared in counts.most_common(CANDIDATES):
-            value, reasons = name_match.score(query, self.names[index])
+        for index in self._best(query, chosen):
+            value, reasons = name_match.score(query, self.names[index], threshold)
             if value >= threshold:
                 hits.append(Hit(self.ids[index], value, reasons))
         hits.sort(key=lambda hit: (-hit.score, hit.entry_id))
         return hits
+
+    def _best(self, query: name_match.Name, chosen: list) -> list[int]:
+        """The :data:`CANDIDATES` entries of the postings read that are most alike: by shared
+        syllable pairs for a pinyin query; else by the characters of the names (rapidfuzz,
+        in C), the query whole and without its place."""
+        if query.latin:
+            counts: Counter = Counter()
+            for found in chosen:
+                counts.update(found)
+            return [index for index, _shared in counts.most_common(CANDIDATES)]
+        pool = list(set().union(*chosen))
+        if not pool:
+            return []
+        cores = operator.itemgetter(*pool)(self.cores) if len(pool) > 1 else (self.cores[pool[0]],)
+        best = {pool[at]: value for _core, value, at in process.extract(
+            query.core, cores, scorer=Indel.normalized_similarity, limit=CANDIDATES,
+            score_cutoff=PREFILTER)}
+        if query.place:
+            for _core, value, at in process.extract(query.rest, cores, scorer=Indel.normalized_similarity,
+                                                    limit=CANDIDATES, score_cutoff=PREFILTER):
+                best[pool[at]] = max(value, best.get(pool[at], 0.0))
+        return sorted(best, key=best.__getitem__, reverse=True)[:CANDIDATES]
 
     # ---------------------------------------------------------------- scope
 
@@ -165,23 +197,29 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _readings(text: str) -> list[tuple[str, ...]]:
-    """Every toneless reading of each character (pypinyin heteronyms; v as u)."""
-    out = []
-    for ch in text:
-        if _CJK.match(ch):
-            found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
-            out.append(tuple(dict.fromkeys(s.replace("v", "u") for s in (found[0] if found else ())))
-                       or ("",))
-        else:
-            out.append((ch,))
-    return out
+    """The toneless readings of each character (pypinyin heteronyms, the first
+    :data:`READINGS`; v as u)."""
+    return [_char_readings(ch) for ch in text]
+
+
+#: Readings of a character kept for retrieval (most have one; 行 has xing and hang).
+READINGS = 2
+
+
+@functools.lru_cache(maxsize=50_000)
+def _char_readings(ch: str) -> tuple[str, ...]:
+    if not _CJK.match(ch):
+        return (ch,)
+    found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    readings = tuple(dict.fromkeys(s.replace("v", "u") for s in (found[0] if found else ())))
+    return readings[:READINGS] or ("",)
 
 
 def _pairs(readings: list[tuple[str, ...]]) -> set[str]:
     if len(readings) == 1:
         return set(readings[0])
     return {f"{a}_{b}" for first, second in itertools.pairwise(readings)
-            for a in first[:3] for b in second[:3]}
+            for a in first for b in second}
 
 
 def segment(letters: str, syllables: frozenset[str]) -> list[str]:
@@ -228,6 +266,13 @@ def index_for(session: Session, key: str) -> NameIndex:
                 del _cache[old]
             _cache[token] = found
     return found
+
+
+def clear() -> None:
+    """Forget the kept indexes (tests: a fresh database may reach a version, at a frozen time,
+    that an earlier one had)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def _rows(session: Session):

@@ -101,9 +101,11 @@ def test_persons_match_on_the_whole_name_only():
 
 
 def test_scores_are_bounded_and_empty_names_score_nothing():
-    for query, listed in [("", "恒达"), ("恒达", ""), ("!!!", "恒达"), ("a", "b")]:
+    for query, listed in [("", "恒达"), ("恒达", ""), ("!!!", "恒达"), ("a", "b"), ("\ud800恒达", "恒达"),
+                          ("\x00\x1f", "恒达"), ("𠀀𠀁公司", "恒达"), ("ⅷ", "恒达"), ("恒" * 300, "恒达")]:
         value, _reasons = _score(query, listed)
         assert 0.0 <= value <= 1.0
     assert _score("", "恒达")[0] == 0.0
+    assert _score("\ud800佳木斯恒达建筑", "佳木斯恒达建筑") == (1.0, ("same_name",))
     assert set(name_match.REASONS) >= {"exact_code", "same_name", "legal_form_stripped", "traditional",
                                        "pinyin", "former_name", "typo"}

@@ -70,6 +70,14 @@ def test_an_invalid_code_gives_an_error_never_an_exception_nor_the_number(sessio
     assert [m.how for m in results[2].matches] == ["name"]      # the name is still screened
 
 
+def test_hostile_records_are_answered(session, listed):
+    results = _screen(session, Record(row=1, name="\ud800" + NAME, code="\ud800" * 18),
+                      Record(row=2, name="x" * 100_000, code="9" * 10_000),
+                      Record(row=3, name="\x00", code="\x00"), Record(row=4, name=12345, code=None))
+    assert [r.error_reason for r in results] == ["ric:format", "any:length", "any:length", None]
+    assert [len(r.matches) for r in results] == [1, 0, 0, 0]
+
+
 def test_a_person_the_profile_does_not_publish_is_found_by_id_number_only(app, session):
     app.config["PORTAL_PROFILE"] = "zhengzhou"
     person = make_subject(session, SubjectKind.PERSON, name="钱冒领")
