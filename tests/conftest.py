@@ -8,6 +8,7 @@ skipping.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import uuid
 
@@ -110,7 +111,9 @@ def upload_storage() -> str:
 
 
 @pytest.fixture
-def app(database_url, tmp_path, upload_storage):
+def app(database_url, tmp_path, upload_storage, tmp_path_factory):
+    if database_url.startswith("sqlite:///"):
+        _sqlite_schema(database_url.removeprefix("sqlite:///"), tmp_path_factory)
     app = create_app({**testing(database_url, tmp_path), "PORTAL_UPLOAD_STORAGE": upload_storage})
     from portal.caching import aggregates, pages
     from portal.services import screening_index
@@ -144,10 +147,56 @@ def app(database_url, tmp_path, upload_storage):
         _db.engine.dispose()
 
 
+def _sqlite_schema(path: str, tmp_path_factory) -> None:
+    """Give a test's new SQLite file the schema by copying this process's empty one: creating
+    ~180 tables and indexes statement by statement (each its own synced transaction) took
+    ~0.17 s per test. ``create_all`` then finds every table there."""
+    global _sqlite_template
+    if os.path.exists(path):
+        return
+    if _sqlite_template is None:
+        template = tmp_path_factory.mktemp("schema") / "empty.db"
+        engine = sa.create_engine(f"sqlite:///{template}")
+        try:
+            _db.metadata.create_all(engine)
+        finally:
+            engine.dispose()
+        _sqlite_template = str(template)
+    shutil.copyfile(_sqlite_template, path)
+
+
+_sqlite_template: str | None = None
+
+
+#: Tables whose rows a trigger keeps from DELETE (emptied by TRUNCATE when they hold any).
+_TRUNCATED = ("query_certificates",)
+
+
 def _truncate_all() -> None:
-    tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
-    _db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    _db.session.commit()
+    """Empty every table and restart every sequence between two PostgreSQL tests.
+
+    A test leaves a few rows: DELETE in dependency order takes ~10 ms where one TRUNCATE of
+    every table takes ~330 ms (a new file for each table and index), which over the suite's
+    PostgreSQL tests was minutes. Should the order ever not fit the foreign keys, the
+    TRUNCATE still does it."""
+    tables = list(reversed(_db.metadata.sorted_tables))
+    try:
+        for name in _TRUNCATED:
+            if _db.session.execute(sa.text(f'SELECT 1 FROM "{name}" LIMIT 1')).first():
+                _db.session.execute(sa.text(f'TRUNCATE "{name}" RESTART IDENTITY CASCADE'))
+        for table in tables:
+            if table.name not in _TRUNCATED:
+                _db.session.execute(table.delete())
+        _db.session.execute(sa.text(
+            "SELECT setval(c.oid, 1, false) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'S' AND n.nspname = current_schema()"))
+        _db.session.commit()
+    except sa.exc.DBAPIError:
+        _db.session.rollback()
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        _db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        _db.session.commit()
 
 
 @pytest.fixture
