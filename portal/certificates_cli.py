@@ -38,14 +38,13 @@ def _public_key(path: str | None):
               help="Public key (PEM) from /certificates/public-key; default: this portal's key.")
 @with_appcontext
 def verify_file(file: str, key_path: str | None) -> None:
-    """Verify a certificate downloaded as JSON (its signature over the content)."""
+    """Verify a certificate downloaded as JSON, or as PDF (the signed JSON it carries)."""
     from portal.services import certificates
 
     try:
-        with open(file, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = _document_in(file)
     except (OSError, ValueError) as exc:
-        click.echo(f"{file}: not a readable JSON file ({exc})")
+        click.echo(f"{file}: {exc}")
         sys.exit(1)
     problems = certificates.verify_document(doc if isinstance(doc, dict) else {},
                                             _public_key(key_path))
@@ -58,6 +57,37 @@ def verify_file(file: str, key_path: str | None) -> None:
     click.echo(f"VERIFIED {content['number']}: {content['result']} for "
                f"{content['subject']['identifier']}, issued {content['issued_at']} "
                f"(publication version {content['publication_version']}), key {doc['key_id']}")
+
+
+def _document_in(file: str) -> dict:
+    """The signed document of a certificate file: the JSON download, or the JSON embedded in
+    the PDF download. ValueError when there is none."""
+    with open(file, "rb") as fh:
+        raw = fh.read()
+    if raw.startswith(b"%PDF"):
+        raw = _embedded_json(raw)
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a readable JSON file ({exc})") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def _embedded_json(pdf: bytes) -> bytes:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        attachments = PdfReader(io.BytesIO(pdf)).attachments
+        found = [data for name, items in attachments.items() if name.endswith(".json")
+                 for data in items]
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a readable PDF file ({type(exc).__name__})") from None
+    if len(found) != 1:
+        raise ValueError("this PDF does not carry exactly one signed certificate (JSON)")
+    return found[0]
 
 
 @certificates_group.command("chain")

@@ -133,13 +133,20 @@ def show(name: str):
 
 
 def _pdf(number: str, context: dict):
+    """The certificate as PDF, with its signed JSON document embedded (an attachment named
+    ``<number>.json``): the PDF alone verifies offline (``flask certificates verify X.pdf``)."""
     html = render_template("documents/query_certificate.html", pdf=True, **context)
     weasyprint = _weasyprint()
     if weasyprint is None:
         abort(503)
+    signed = json.dumps(certificates.document(context["cert"], public_key_url()),
+                        ensure_ascii=False, indent=2) + "\n"
     try:
         data = weasyprint.HTML(string=html, base_url=str(STYLESHEET.parent)).write_pdf(
-            stylesheets=[weasyprint.CSS(filename=str(STYLESHEET))])
+            stylesheets=[weasyprint.CSS(filename=str(STYLESHEET))],
+            attachments=[weasyprint.Attachment(
+                string=signed.encode("utf-8"), name=f"{number}.json",
+                description="Signed query certificate (Ed25519): verify offline")])
     except Exception:   # fonts, Pango: the HTML certificate still prints
         log.exception("certificate PDF rendering failed")
         abort(503)

@@ -184,3 +184,53 @@ def test_a_scoped_answer_is_certified_for_its_jurisdiction(province, client, ses
     assert (province_wide["jurisdiction"], province_wide["result"]) == (None, "listed")
     assert province_wide["listed"][0]["jurisdiction"] == "chizhou"
     assert CHI_AUTHORITY not in json.dumps(content, ensure_ascii=False)
+
+
+def test_the_pdf_carries_its_signed_document_and_verifies_offline(listed, client, app, tmp_path):
+    """The PDF alone is enough: the command verifies the signed JSON embedded in it, and a
+    PDF whose embedded document differs by one byte is not verified."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    address = certify(client, listed.subject.uscc)
+    number = address.rsplit("/", 1)[1]
+    pdf = client.get(f"{address}.pdf").data
+    [embedded] = PdfReader(io.BytesIO(pdf)).attachments[f"{number}.json"]
+    assert json.loads(embedded)["signature"] == client.get(f"{address}.json").get_json()["signature"]
+    (tmp_path / "cert.pdf").write_bytes(pdf)
+    (tmp_path / "key.pem").write_bytes(client.get("/certificates/public-key").data)
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["certificates", "verify", str(tmp_path / "cert.pdf"),
+                             "--key", str(tmp_path / "key.pem")])
+    assert ok.exit_code == 0 and f"VERIFIED {number}: listed" in ok.output
+    # one byte of the signed content changed inside the PDF
+    position = embedded.index(b"listed", embedded.index(b'"content"'))
+    tampered = embedded[:position] + b"L" + embedded[position + 1:]
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(pdf)))
+    writer.add_attachment(f"{number}.json", tampered)
+    out = io.BytesIO()
+    writer.write(out)
+    (tmp_path / "bad.pdf").write_bytes(out.getvalue())
+    bad = runner.invoke(args=["certificates", "verify", str(tmp_path / "bad.pdf")])
+    assert bad.exit_code == 1 and "NOT VERIFIED" in bad.output
+    # a PDF that is not a certificate, and a damaged file
+    (tmp_path / "plain.pdf").write_bytes(_plain_pdf())
+    plain = runner.invoke(args=["certificates", "verify", str(tmp_path / "plain.pdf")])
+    assert plain.exit_code == 1 and "exactly one signed certificate" in plain.output
+    (tmp_path / "cut.pdf").write_bytes(pdf[: len(pdf) // 3])
+    cut = runner.invoke(args=["certificates", "verify", str(tmp_path / "cut.pdf")])
+    assert cut.exit_code == 1 and isinstance(cut.exception, SystemExit)   # an answer, not a crash
+
+
+def _plain_pdf() -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
