@@ -118,6 +118,7 @@ class Worker:
     reported_at: dt.datetime | None = None
     exporting: threading.Thread | None = None   # the build of a new version's export files
     _short: int = 0                      # consecutive index checks that found documents missing
+    _screening: bool = False             # a screening file was worked on since the queue emptied
     _stop: threading.Event = field(default_factory=threading.Event)
     _beat_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -223,6 +224,14 @@ class Worker:
                                           config["PORTAL_LOOKUP_KEY"], self.replica,
                                           clock.now(), clock.today())
         db.session.rollback()
+        if done:
+            self._screening = True
+        elif self._screening:
+            # the queue is empty: give back the names index (tens of MB on a large list)
+            from portal.services import screening_index
+
+            screening_index.clear()
+            self._screening = False
         return done
 
     def sweep_screening(self) -> None:

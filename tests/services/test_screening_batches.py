@@ -217,3 +217,17 @@ def test_unknown_and_overlong_tokens_find_nothing(app, session):
 def test_combined_and_annotated_headers_name_their_columns():
     raw = f"序号,名称/姓名,统一社会信用代码或身份证号码（18位）\n1,张三,{RIC}\n2,,{RIC}\n".encode()
     assert files.read_records(raw, "a.csv") == [Record(2, "张三", RIC), Record(3, None, RIC)]
+
+
+def test_the_worker_screens_a_file_and_then_gives_back_the_names_index(app, session):
+    from portal.services import screening_index
+    from portal.worker import Worker
+
+    batch, _token = queue(session, 3)
+    worker = Worker(index=None, replica="host-a")
+    assert worker.screen_files() == 3
+    assert screening_index._cache            # built for the file
+    assert worker.screen_files() == 0
+    assert not screening_index._cache         # the queue is empty: the memory goes back
+    session.expire_all()
+    assert session.get(ScreeningBatch, batch.id).status is BatchStatus.DONE
