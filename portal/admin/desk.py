@@ -31,7 +31,6 @@ from portal import clock
 from portal.admin import queries
 from portal.models import (
     ImportBatch,
-    ProposalState,
     RedListProposal,
     Role,
     StaffUser,
@@ -39,7 +38,8 @@ from portal.models import (
 )
 from portal.models.imports import ImportStatus
 from portal.rules.calendar import SOURCE_PROVISIONAL, WorkCalendar
-from portal.services import mail_queue, sharing
+from portal.services import mail_queue, redlist, sharing
+from portal.services import staff as staff_service
 from portal.services.scope import Scope
 
 #: How many dated items the page lists under "nearest deadlines".
@@ -131,8 +131,7 @@ def reviewer(session: Session, scope: Scope, user: StaffUser, today: dt.date) ->
 
 def approver(session: Session, scope: Scope, user: StaffUser, today: dt.date) -> list[Waiting]:
     red = scope.filter(sa.select(RedListProposal.id), RedListProposal.jurisdiction).where(
-        RedListProposal.state == ProposalState.PROPOSED,
-        sa.or_(RedListProposal.proposed_by_id.is_(None), RedListProposal.proposed_by_id != user.id))
+        redlist.awaiting_decision_by(user.id))
     return [
         _cases(session, scope, user, today, "proposals", _l("Listing proposals waiting for your signature"),
                state="proposed", step="approve"),
@@ -140,7 +139,7 @@ def approver(session: Session, scope: Scope, user: StaffUser, today: dt.date) ->
                                                      "rectification, credit repair) under review"),
                  state="under_review", kind=queries.ENDS_LISTING),
         Waiting("redlist", str(_l("Red-list proposals to decide")), _count(session, red),
-                url_for("admin.grades.redlist")),
+                url_for("admin.grades.redlist", to_decide=1)),
         _cases(session, scope, user, today, "to_publish", _l("Signed decisions to publish"),
                state="decided"),
     ]
@@ -156,15 +155,14 @@ def admin(session: Session, scope: Scope, user: StaffUser, today: dt.date,
         ImportBatch.status == ImportStatus.STAGED)
     return [
         Waiting("locked_accounts", str(_l("Accounts locked after failed sign-ins")),
-                _count(session, staff.where(StaffUser.locked_until > now)),
-                url_for("admin.users.index")),
+                _count(session, staff.where(staff_service.account_group("locked", now))),
+                url_for("admin.users.index", show="locked")),
         Waiting("inactive_accounts", str(_l("Deactivated accounts")),
-                _count(session, staff.where(StaffUser.active.is_(False))),
-                url_for("admin.users.index")),
+                _count(session, staff.where(staff_service.account_group("inactive", now))),
+                url_for("admin.users.index", show="inactive")),
         Waiting("first_password", str(_l("Accounts still on their first password")),
-                _count(session, staff.where(StaffUser.must_change_password.is_(True),
-                                            StaffUser.active.is_(True))),
-                url_for("admin.users.index")),
+                _count(session, staff.where(staff_service.account_group("first_password", now))),
+                url_for("admin.users.index", show="first_password")),
         *[Waiting(f"calendar_{year}", str(_l("Holiday schedule of %(year)s still provisional: "
                                              "enter or import it", year=year)), 1,
                   url_for("admin.calendar.index", year=year)) for year in provisional],

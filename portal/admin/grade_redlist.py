@@ -7,7 +7,7 @@ An approver other than the proposer admits or refuses (four-eyes, checked in
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -63,7 +63,9 @@ def _queue(refused: dict | None = None, status: int = 200):
     user = current_user._get_current_object()
     if not rules.red_list_criteria(profile):
         return render_template("admin/grades/redlist.html", profile=profile, offered=False)
-    pending = [p for p in redlist.pending_proposals(db.session) if mine.can_read(p.jurisdiction)]
+    to_decide = request.args.get("to_decide") == "1"       # the desk's line: mine to decide
+    pending = [p for p in redlist.pending_proposals(
+        db.session, to_decide_by=user.id if to_decide else None) if mine.can_read(p.jurisdiction)]
     entries = [e for e in redlist.current_entries(db.session, today)
                if mine.can_read(e.jurisdiction)]
     flagged = {e.id for e in redlist.to_review(db.session, profile, today)}
@@ -83,6 +85,7 @@ def _queue(refused: dict | None = None, status: int = 200):
     locale = str(get_locale())
     return render_template(
         "admin/grades/redlist.html", profile=profile, offered=True, pending=pending, entries=entries,
+        to_decide=to_decide,
         decided=decided, removed=removed, flagged=flagged,
         by_entry=by_entry, names=names, locale=locale, gf=gf,
         criteria={c.code: c for c in rules.red_list_criteria(profile)},

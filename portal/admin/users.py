@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import clock
@@ -26,10 +27,23 @@ def _user(user_id: int) -> StaffUser:
     return user
 
 
+#: The headings of the groups the desk links to (``?show=``).
+GROUP_TITLES = {
+    "locked": _l("Accounts locked after failed sign-ins"),
+    "inactive": _l("Deactivated accounts"),
+    "first_password": _l("Accounts still on their first password"),
+}
+
+
 def _list(form=None, status: int = 200):
-    users = db.session.execute(
-        sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)).scalars().all()
     now = clock.now()
+    show = request.args.get("show")
+    group = staff_service.account_group(show, now) if show else None
+    if show and group is None:
+        show = None                   # an unknown group: every account, as without one
+    query = sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)
+    users = db.session.execute(query.where(group) if group is not None else query
+                               ).scalars().all()
     locked = {u.id for u in users if staff_service.is_locked(u, now)}
     works_for: dict[int, list[str]] = {}
     for staff_id, code in db.session.execute(
@@ -39,7 +53,8 @@ def _list(form=None, status: int = 200):
     return render_template("admin/users.html", users=users, form=form or forms.UserForm(),
                            role_form=forms.RoleForm(formdata=None), locked=locked,
                            needs_second=staff_service.needs_second_factor, works_for=works_for,
-                           jurisdiction_choices=scoping.jurisdiction_choices()), status
+                           jurisdiction_choices=scoping.jurisdiction_choices(),
+                           show=show, group_title=GROUP_TITLES.get(show)), status
 
 
 def _chosen_codes() -> list[str]:

@@ -73,8 +73,18 @@ def current_entries(session: Session, today: dt.date, subject_id: int | None = N
                                                RedListEntry.id.desc())).scalars())
 
 
-def pending_proposals(session: Session, subject_id: int | None = None) -> list[RedListProposal]:
+def awaiting_decision_by(user_id: int):
+    """The proposals waiting for a decision that this user may take: not their own (four
+    eyes). The approver's desk counts them and the red-list page lists them (``to_decide``)."""
+    return (RedListProposal.state == ProposalState.PROPOSED) & sa.or_(
+        RedListProposal.proposed_by_id.is_(None), RedListProposal.proposed_by_id != user_id)
+
+
+def pending_proposals(session: Session, subject_id: int | None = None,
+                      to_decide_by: int | None = None) -> list[RedListProposal]:
     query = sa.select(RedListProposal).where(RedListProposal.state == ProposalState.PROPOSED)
+    if to_decide_by is not None:
+        query = query.where(awaiting_decision_by(to_decide_by))
     if subject_id is not None:
         query = query.where(RedListProposal.subject_id == subject_id)
     return list(session.execute(query.order_by(RedListProposal.proposed_on,

@@ -77,6 +77,20 @@ class StaffError(ValueError):
         super().__init__(code)
 
 
+#: The groups of accounts an admin is shown on the desk and may list on their own.
+ACCOUNT_GROUPS = ("locked", "inactive", "first_password")
+
+
+def account_group(name: str, now: dt.datetime):
+    """The condition on ``StaffUser`` of a group of :data:`ACCOUNT_GROUPS` (the desk's count
+    and the users list filtered to it ask the same one); None for an unknown name."""
+    return {
+        "locked": StaffUser.locked_until > now,
+        "inactive": StaffUser.active.is_(False),
+        "first_password": StaffUser.must_change_password.is_(True) & StaffUser.active.is_(True),
+    }.get(name)
+
+
 def needs_second_factor(user: StaffUser) -> bool:
     """Required by the role (reviewer, approver, admin); clerks sign in with a password."""
     return user.role.needs_second_factor

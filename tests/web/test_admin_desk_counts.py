@@ -113,3 +113,56 @@ def test_the_queues_offer_the_filters_the_desk_links_use(session, client, office
         for key, value in re.findall(r"[?&]([a-z_]+)=([a-z_]+)", url):
             assert re.search(rf'<select[^>]*name="{key}"[^>]*>.*?<option selected value="{value}">',
                              page, re.S), (name, key, value)
+
+
+def test_the_admins_account_lines_link_to_exactly_their_accounts(session, client, today):  # noqa: F811
+    """Locked, deactivated and first-password accounts: each line opens the list of those
+    accounts only, as many as it counts (it used to open every account)."""
+    import datetime as _dt
+
+    from portal import clock
+
+    admin = staff(session, Role.ADMIN, "admin.one")
+    for name in ("locked.one", "locked.two"):
+        staff(session, Role.CLERK, name).locked_until = clock.now() + _dt.timedelta(minutes=10)
+    staff(session, Role.CLERK, "was.locked").locked_until = clock.now() - _dt.timedelta(minutes=1)
+    staff(session, Role.CLERK, "gone").active = False
+    fresh = staff(session, Role.CLERK, "fresh.one")
+    fresh.must_change_password = True
+    gone_fresh = staff(session, Role.CLERK, "gone.fresh")
+    gone_fresh.must_change_password, gone_fresh.active = True, False
+    admin.must_change_password = False
+    session.commit()
+    english(client)
+    login(client, admin)
+    lines = _lines(client.get("/admin/").get_data(as_text=True))
+    counts = {name: lines[name][0] for name in ("locked_accounts", "inactive_accounts",
+                                                  "first_password")}
+    assert counts == {"locked_accounts": 2, "inactive_accounts": 2, "first_password": 1}
+    for name in counts:
+        count, url = lines[name]
+        assert "show=" in url
+        assert _rows(client, url) == count, (name, url)
+    page = client.get(lines["first_password"][1]).get_data(as_text=True)
+    assert "fresh.one" in page and "gone.fresh" not in page and "All accounts" in page
+    assert client.get("/admin/users/?show=nonsense").status_code == 200
+
+
+def test_the_approvers_red_list_line_opens_the_proposals_they_may_decide(session, client, office):
+    """The line counts the proposals of others (four eyes) and its link lists those and no
+    more; the page without the filter still lists every proposal waiting."""
+    from portal.rules.profiles import load_profile
+    from portal.services import redlist
+    from tests.factories import make_subject
+
+    codes = [c.code for c in load_profile("zhengzhou").red_list_criteria if not c.subjects]
+    made = [redlist.propose(session, office["clerk"], JIAMUSI, make_subject(session), "employer",
+                            codes, "年度核查材料", TODAY) for _ in range(3)]
+    made[2].proposed_by_id = office["approver"].id      # proposed before they became an approver
+    session.commit()
+    english(client)
+    login(client, office["approver"])
+    count, url = _lines(client.get("/admin/").get_data(as_text=True))["redlist"]
+    assert count == 2 and "to_decide=1" in url
+    assert _rows(client, url) == 2
+    assert _rows(client, url.split("?")[0]) == 3
