@@ -12,7 +12,6 @@ Prints the figures the README quotes ("Batch screening — matching").
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import random
 import resource
@@ -22,7 +21,7 @@ import opencc
 import sqlalchemy as sa
 from pypinyin import lazy_pinyin
 
-from portal import create_app
+from portal import clock, create_app
 from portal.extensions import db
 from portal.models import PublishedEntry, Subject
 from portal.services import screening, screening_index
@@ -74,7 +73,7 @@ def main() -> None:
         session = db.session
         listed = session.scalar(sa.select(sa.func.count()).select_from(PublishedEntry)
                                 .where(PublishedEntry.status == "listed"))
-        today = dt.date.today()
+        today = clock.today()
         batch = records(session, args.records, random.Random(7))
         before = _rss_mb()
         started = time.perf_counter()

@@ -1,10 +1,10 @@
 """Batch screening in a real browser: upload a file, watch the progress bar move while the
 workers screen it, see the results appear by themselves and download them."""
-import datetime as dt
 import re
 
 from playwright.sync_api import expect
 
+from portal import clock
 from portal.extensions import db
 from portal.services import screening_batches
 from tests.browser.conftest import BROWSER
@@ -20,7 +20,7 @@ def _chunk(live, rows: int) -> int:
     config = live.app.config
     done = screening_batches.run_once(db.session, config["SECRET_KEY"],
                                       config["PORTAL_LOOKUP_KEY"], "host-a",
-                                      dt.datetime.now(dt.UTC), dt.date.today(), chunk=rows)
+                                      clock.now(), clock.today(), chunk=rows)
     db.session.remove()
     return done
 

@@ -1,13 +1,13 @@
 """A file of 10,000 rows through /screen: queued, screened by the worker chunk by chunk with
 the progress moving, and the result file right for the labelled set hidden inside it."""
 import csv
-import datetime as dt
 import io
 import random
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from portal import clock
 from portal.extensions import db
 from portal.services import screening, screening_batches
 from tests.screening import evaluation
@@ -56,7 +56,7 @@ def test_a_ten_thousand_row_file_is_screened_with_progress_and_right_results(app
     while True:
         done = screening_batches.run_once(db.session, app.config["SECRET_KEY"],
                                           app.config["PORTAL_LOOKUP_KEY"], "host-a",
-                                          dt.datetime.now(dt.UTC), evaluation.TODAY)
+                                          clock.now(), evaluation.TODAY)
         if not done:
             break
         state = client.get(address + "/progress").get_json()

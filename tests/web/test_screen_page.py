@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from portal import clock
 from portal.extensions import db
 from portal.models import ScreeningBatch
 from portal.rules import identifiers
@@ -41,7 +42,7 @@ def work(app, chunk=500):
     while True:
         n = screening_batches.run_once(db.session, app.config["SECRET_KEY"],
                                        app.config["PORTAL_LOOKUP_KEY"], "host-a",
-                                       dt.datetime.now(dt.UTC), dt.date.today(), chunk=chunk)
+                                       clock.now(), clock.today(), chunk=chunk)
         if not n:
             return done
         done += n
