@@ -52,7 +52,7 @@ def _records_in_request() -> int:
         return 1
     try:
         body = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return 1
     records = body.get("records") if isinstance(body, dict) else None
     return max(1, len(records)) if isinstance(records, list) else 1

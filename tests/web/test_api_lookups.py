@@ -196,3 +196,22 @@ def test_screening_is_limited_per_address_in_calls_and_in_records(app, database_
             db.session.remove()
             db.engine.dispose()
     assert error_of(screen(limited.test_client(), [{"name": "甲"}]), 429)["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000,                                              # nested past any parser's depth
+    '{"records": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    '{"records": [{"name": "\\ud800"}]}',                      # a lone surrogate: no such text
+], ids=["nested", "nested-records", "lone-surrogate"])
+def test_hostile_json_bodies_are_refused_not_failed(app, database_url, tmp_path, body):
+    limited = create_app({**config.testing(database_url, tmp_path), "RATELIMIT_ENABLED": True})
+    try:
+        for client in (app.test_client(), limited.test_client()):
+            answer = client.post("/api/v1/screen", data=body, content_type="application/json")
+            assert answer.status_code in (400, 422), answer.status_code
+            assert answer.get_json()["error"]["code"] in ("invalid_json", "invalid_fields")
+    finally:
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
