@@ -241,6 +241,25 @@ def choice(values, description: str = ""):
 # spectree: validation before the view, the document from the models
 # --------------------------------------------------------------------------
 
+_RAW_BODY = "portal.api.raw_body"
+
+
+def raw_body(request, limit: int = MAX_BODY) -> bytes:
+    """The body's bytes, else 413; read once per request (a rate limit that counts what a body
+    holds and the validation read the same bytes, with or without a Content-Length)."""
+    if (request.content_length or 0) > limit:      # refused before it is read
+        raise ApiError(413, "body_too_large", _l("The request body is too large."))
+    raw = request.environ.get(_RAW_BODY)
+    if raw is None:
+        # At most one byte more than allowed is read, also from a body without Content-Length.
+        raw = request.get_data(cache=True)[:limit + 1] if request.content_length is not None \
+            else request.stream.read(limit + 1)
+        request.environ[_RAW_BODY] = raw
+    if len(raw) > limit:
+        raise ApiError(413, "body_too_large", _l("The request body is too large."))
+    return raw
+
+
 def parse_json(raw: bytes):
     """The JSON value of ``raw`` (numbers with a fraction as Decimal; NaN and Infinity
     refused), or None when it is not JSON, nested too deeply to read included."""
@@ -256,14 +275,7 @@ def parse_json(raw: bytes):
 
 def read_json(request, limit: int = MAX_BODY) -> dict:
     """The body as a JSON object (numbers with a fraction as Decimal), else 400 / 413."""
-    if (request.content_length or 0) > limit:      # refused before it is read
-        raise ApiError(413, "body_too_large", _l("The request body is too large."))
-    # At most one byte more than allowed is read, also from a body without Content-Length.
-    raw = request.get_data(cache=True)[:limit + 1] if request.content_length is not None \
-        else request.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(413, "body_too_large", _l("The request body is too large."))
-    body = parse_json(raw)
+    body = parse_json(raw_body(request, limit))
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", _l("The request body must be a JSON object "
                                                "(Content-Type: application/json, UTF-8)."))
