@@ -145,8 +145,10 @@ def to_json(result: Result, key: str) -> dict:
     if code and result.error is None and result.code_kind in ("uscc", "ric"):
         subject = {"kind": result.code_kind,
                    "hash": lookup_hash(key, identifiers.normalise(code[:64]))}
+    name = result.record.name
     return {
-        "row": result.record.row, "name": result.record.name,
+        # a resident ID number typed into the name column is never shown back in full
+        "row": result.record.row, "name": identifiers.mask_ric_numbers(name) if name else name,
         "code": result.masked_code, "error": str(result.error) if result.error else None,
         "error_reason": result.error_reason, "subject": subject,
         "matches": [match_json(m) for m in result.matches],

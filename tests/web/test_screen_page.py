@@ -181,3 +181,18 @@ def test_a_certificate_of_a_rows_code_from_the_results(app, client, listed, sess
     assert no_code.status_code == 422 and "文件第 4 行没有有效" in no_code.get_data(as_text=True)
     assert client.post(address + "/certificate", data={"row": "x"}).status_code == 404
     assert client.post(address + "/certificate", data={"row": "99"}).status_code == 422
+
+
+def test_an_id_number_typed_into_the_name_column_is_never_shown_back(app, client):
+    content = f"名称,代码\n张三 {RIC},12345\n{RIC},\n".encode()
+    address = upload(client, content).headers["Location"]
+    work(app)
+    html = client.get(address).get_data(as_text=True)
+    assert "张三" in html and identifiers.mask_ric(RIC) in html     # row 2: an invalid code
+    assert RIC not in html
+    csv_data = client.get(address + "/results.csv").data
+    assert RIC.encode() not in csv_data and identifiers.mask_ric(RIC).encode() in csv_data
+    sheet = load_workbook(io.BytesIO(client.get(address + "/results.xlsx").data)).active
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert not any(RIC in cell for cell in cells)
+
