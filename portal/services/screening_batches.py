@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ def create(session: Session, secret: str, records: Sequence[Record], *, filename
     ``jurisdiction``: the one asked for (None: the whole portal); ``codes``: the
     jurisdictions it covers, looked in (None: all)."""
     token = secrets.token_urlsafe(24)
+    # a control character (a NUL above all: PostgreSQL cannot store it) is no part of a name
+    filename = "".join(c for c in filename if unicodedata.category(c) != "Cc")
     batch = ScreeningBatch(
         token_hash=token_hash(token), status=BatchStatus.QUEUED, filename=filename[:200],
         total=len(records), processed=0, matched=0, invalid=0, threshold=threshold,

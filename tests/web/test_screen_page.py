@@ -196,3 +196,11 @@ def test_an_id_number_typed_into_the_name_column_is_never_shown_back(app, client
     cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
     assert not any(RIC in cell for cell in cells)
 
+
+def test_a_file_name_with_control_characters_is_kept_without_them(app, client):
+    answer = upload(client, "名称\n甲\n".encode(), name="名单\x00\x1b.csv")
+    assert answer.status_code == 303
+    batch = db.session.execute(sa.select(ScreeningBatch)).scalar_one()
+    assert batch.filename == "名单.csv"
+    assert "名单.csv" in client.get(answer.headers["Location"]).get_data(as_text=True)
+
