@@ -274,7 +274,8 @@ def certificate(token: str):
         abort(400)
     batch = _batch(token)
     row = request.form.get("row", "").strip()
-    if batch.status is not BatchStatus.DONE or not row.isdigit() or len(row) > 7:
+    # digits as typed, full-width ones too; "²" is a digit to str.isdigit but no number
+    if batch.status is not BatchStatus.DONE or not row.isdecimal() or len(row) > 7:
         abort(404)
     record = next((r for r in screening_batches.results(
         db.session, current_app.config["SECRET_KEY"], batch) if r["row"] == int(row)), None)

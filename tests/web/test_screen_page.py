@@ -204,3 +204,9 @@ def test_a_file_name_with_control_characters_is_kept_without_them(app, client):
     assert batch.filename == "名单.csv"
     assert "名单.csv" in client.get(answer.headers["Location"]).get_data(as_text=True)
 
+
+@pytest.mark.parametrize("row", ["²", "¹⁰", "-1", "x", "1e3"])
+def test_a_row_number_that_is_not_a_number_is_not_found(app, client, row):
+    address = upload(client, "名称\n甲\n".encode()).headers["Location"]
+    work(app)
+    assert client.post(address + "/certificate", data={"row": row}).status_code == 404
