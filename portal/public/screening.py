@@ -112,6 +112,9 @@ def file_problem(problem: FileProblem) -> str:
                       "as .xlsx."),
         "too_many_rows": _("The file has more than %(n)s rows. Please split it.",
                            n=screening_files.MAX_ROWS),
+        "too_many_cells": _("The workbook has more than %(n)s cells. Please keep only the "
+                            "columns of names and codes (or save it as CSV) and upload it "
+                            "again.", n=screening_files.MAX_CELLS),
         "no_rows": _("The file holds no names or codes."),
     }
     return messages.get(problem.code, _("This file is not a CSV or XLSX table."))

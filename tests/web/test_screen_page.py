@@ -210,3 +210,16 @@ def test_a_row_number_that_is_not_a_number_is_not_found(app, client, row):
     address = upload(client, "名称\n甲\n".encode()).headers["Location"]
     work(app)
     assert client.post(address + "/certificate", data={"row": row}).status_code == 404
+
+
+def test_a_workbook_of_too_many_cells_is_answered_on_the_form(app, client):
+    from portal.services.screening_files import MAX_CELLS
+    from tests.services.test_screening_batches import _stuffed_xlsx
+
+    raw = _stuffed_xlsx(sheet_extra=b'<row r="3">' + b"<c><v>1</v></c>" * (MAX_CELLS + 1)
+                        + b"</row>")
+    page = upload(client, raw, "名单.xlsx")
+    assert page.status_code == 422 and "请只保留名称和代码两列" in page.get_data(as_text=True)
+    english(client)
+    page = upload(client, raw, "list.xlsx")
+    assert "keep only the columns of names and codes" in page.get_data(as_text=True)
