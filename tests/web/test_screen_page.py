@@ -223,3 +223,30 @@ def test_a_workbook_of_too_many_cells_is_answered_on_the_form(app, client):
     english(client)
     page = upload(client, raw, "list.xlsx")
     assert "keep only the columns of names and codes" in page.get_data(as_text=True)
+
+
+def test_an_expired_form_on_the_results_page_says_so_and_keeps_the_results(tmp_path):
+    """The results stay for a day, the form token of their page for hours: a delete or a
+    certificate asked from a page left open too long is answered on the page, not with a
+    bare error."""
+    app = _fresh_app(tmp_path, WTF_CSRF_ENABLED=True)
+    try:
+        client = app.test_client()
+        with app.app_context():
+            form = client.get("/screen").get_data(as_text=True)
+            csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+            address = upload(client, f"名称,代码\n甲,{RIC}\n".encode(),
+                             csrf_token=csrf).headers["Location"]
+            work(app)
+            for action, data in (("/delete", {}), ("/certificate", {"row": "2"})):
+                page = client.post(address + action, data={**data, "csrf_token": "stale"})
+                assert page.status_code == 400
+                html = page.get_data(as_text=True)
+                assert "页面已过期，请再试一次" in html and "下载比对结果" in html
+            assert client.get(address).status_code == 200          # nothing was deleted
+            unknown = "/screen/" + "A" * 32
+            assert client.post(unknown + "/delete", data={"csrf_token": "stale"}).status_code == 404
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
