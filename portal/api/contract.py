@@ -48,6 +48,7 @@ QUERY_CODES = {"extra_forbidden": "unknown_parameter", "missing": "missing_param
                "string_too_long": "too_long", "literal_error": "invalid_value",
                "greater_than_equal": "out_of_range", "less_than_equal": "out_of_range"}
 BODY_CODES = {"extra_forbidden": "unknown_field", "missing": "required",
+              "string_unicode": "invalid_type",   # a lone surrogate: not text
               "string_too_long": "too_long", "literal_error": "invalid_value",
               "too_long": "invalid_type",      # a list longer than allowed: as always answered
               "too_short": "required"}         # an empty list where one item is needed
@@ -240,24 +241,41 @@ def choice(values, description: str = ""):
 # spectree: validation before the view, the document from the models
 # --------------------------------------------------------------------------
 
-def read_json(request, limit: int = MAX_BODY) -> dict:
-    """The body as a JSON object (numbers with a fraction as Decimal), else 400 / 413."""
+_RAW_BODY = "portal.api.raw_body"
+
+
+def raw_body(request, limit: int = MAX_BODY) -> bytes:
+    """The body's bytes, else 413; read once per request (a rate limit that counts what a body
+    holds and the validation read the same bytes, with or without a Content-Length)."""
     if (request.content_length or 0) > limit:      # refused before it is read
         raise ApiError(413, "body_too_large", _l("The request body is too large."))
-    # At most one byte more than allowed is read, also from a body without Content-Length.
-    raw = request.get_data(cache=True)[:limit + 1] if request.content_length is not None \
-        else request.stream.read(limit + 1)
+    raw = request.environ.get(_RAW_BODY)
+    if raw is None:
+        # At most one byte more than allowed is read, also from a body without Content-Length.
+        raw = request.get_data(cache=True)[:limit + 1] if request.content_length is not None \
+            else request.stream.read(limit + 1)
+        request.environ[_RAW_BODY] = raw
     if len(raw) > limit:
         raise ApiError(413, "body_too_large", _l("The request body is too large."))
+    return raw
 
+
+def parse_json(raw: bytes):
+    """The JSON value of ``raw`` (numbers with a fraction as Decimal; NaN and Infinity
+    refused), or None when it is not JSON, nested too deeply to read included."""
     def refuse(constant):
         raise ValueError(constant)
 
     try:
         # A NUL inside a string is valid JSON: the text fields refuse it (invalid_character).
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=refuse)
-    except (ValueError, UnicodeDecodeError):
-        body = None
+        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=refuse)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def read_json(request, limit: int = MAX_BODY) -> dict:
+    """The body as a JSON object (numbers with a fraction as Decimal), else 400 / 413."""
+    body = parse_json(raw_body(request, limit))
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", _l("The request body must be a JSON object "
                                                "(Content-Type: application/json, UTF-8)."))
@@ -272,11 +290,16 @@ class _Plugin(FlaskPlugin):
 
     def request_validation(self, request, query, json, form, headers, cookies):
         context = g.get("validation_context")
-        request.context = Context(
-            query.model_validate(request.args.to_dict(), context=context) if query else None,
-            json.model_validate(read_json(request, json.max_body), context=context)
-            if json else None,
-            None, None, None)
+        try:
+            request.context = Context(
+                query.model_validate(request.args.to_dict(), context=context) if query else None,
+                json.model_validate(read_json(request, json.max_body), context=context)
+                if json else None,
+                None, None, None)
+        except ValidationError as error:
+            # refused here: the library's own error answer echoes the input, which may not
+            # even be encodable (a lone surrogate in a JSON string)
+            raise refusal(error) from None
 
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
         return resp, None

@@ -6,12 +6,11 @@ never cached. The codes go through the keyed hash only; a full number is never l
 """
 from __future__ import annotations
 
-import json
-
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
 from portal import clock, labels
+from portal.api import contract
 from portal.api.common import answers, bp, json_answer, scope_of, spec
 from portal.api.lookup_resources import OnDay, OnDayQuery, ScreenAnswer, ScreenRequest
 from portal.api.resources import CheckQuery, CheckResult
@@ -47,12 +46,9 @@ def _screen_records_limit() -> str:
 def _records_in_request() -> int:
     """The cost of a screening call for the per-address record budget: its record count (a
     body too large or not JSON costs 1 and is refused by the validation that follows)."""
-    length = request.content_length
-    if length is None or length > ScreenRequest.max_body:
-        return 1
     try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
+        body = contract.parse_json(contract.raw_body(request, ScreenRequest.max_body))
+    except ApiError:
         return 1
     records = body.get("records") if isinstance(body, dict) else None
     return max(1, len(records)) if isinstance(records, list) else 1

@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.exceptions import NotFound
 from wtforms import StringField
 
 from portal import clock
@@ -46,6 +47,7 @@ from portal.public import certificate_token, check
 from portal.services import screening, screening_batches, screening_files
 from portal.services.certificates import Subject
 from portal.services.report_files import FileProblem, to_csv, to_xlsx
+from portal.web import _error_page
 
 DEFAULT_LIMIT = "10 per hour"
 SHOWN_MATCHES = 500
@@ -73,6 +75,8 @@ def register(bp: Blueprint) -> None:
                     methods=["POST"])
     bp.url_value_preprocessor(_limit_body)
     check.answers_errors("public.screen", _too_many, _csrf_failed)
+    for endpoint in ("public.screen_delete", "public.screen_certificate"):
+        check.answers_errors(endpoint, _error_page, _stale_form)
 
 
 def _limit_body(endpoint, values):
@@ -112,6 +116,9 @@ def file_problem(problem: FileProblem) -> str:
                       "as .xlsx."),
         "too_many_rows": _("The file has more than %(n)s rows. Please split it.",
                            n=screening_files.MAX_ROWS),
+        "too_many_cells": _("The workbook has more than %(n)s cells. Please keep only the "
+                            "columns of names and codes (or save it as CSV) and upload it "
+                            "again.", n=screening_files.MAX_CELLS),
         "no_rows": _("The file holds no names or codes."),
     }
     return messages.get(problem.code, _("This file is not a CSV or XLSX table."))
@@ -250,11 +257,19 @@ def results(token: str, kind: str):
     return _private(response)
 
 
+def _form_expired(batch, token: str):
+    """A form of the results page sent without a valid form token (the page was left open
+    longer than the token lives): the page again, saying so."""
+    return _private(make_response(render_template(
+        "public/screen_batch.html", **_batch_context(batch, token),
+        form_error=_("The form has expired. Please try again.")), 400))
+
+
 def delete(token: str):
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        abort(400)
-    screening_batches.delete(db.session, _batch(token))
+    batch = _batch(token)
+    if not FlaskForm().validate_on_submit():
+        return _form_expired(batch, token)
+    screening_batches.delete(db.session, batch)
     db.session.commit()
     return _page(ScreenForm(formdata=None), deleted=True)
 
@@ -269,12 +284,12 @@ def _subject(record: dict) -> Subject | None:
 def certificate(token: str):
     """A query certificate of one row's code, as /check answers it now (today's answer).
     The row is asked by its number in the uploaded file."""
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        abort(400)
     batch = _batch(token)
+    if not FlaskForm().validate_on_submit():
+        return _form_expired(batch, token)
     row = request.form.get("row", "").strip()
-    if batch.status is not BatchStatus.DONE or not row.isdigit() or len(row) > 7:
+    # digits as typed, full-width ones too; "²" is a digit to str.isdigit but no number
+    if batch.status is not BatchStatus.DONE or not row.isdecimal() or len(row) > 7:
         abort(404)
     record = next((r for r in screening_batches.results(
         db.session, current_app.config["SECRET_KEY"], batch) if r["row"] == int(row)), None)
@@ -286,6 +301,14 @@ def certificate(token: str):
                                 "code or resident ID number: a certificate answers for a code.",
                                 row=row[:7])), 422))
     return certificates_view.issued(subject, batch.jurisdiction)
+
+
+def _stale_form(error):
+    token = (request.view_args or {}).get("token", "")
+    batch = screening_batches.by_token(db.session, token, clock.now())
+    if batch is None:
+        return _error_page(NotFound())
+    return _form_expired(batch, token)
 
 
 def _too_many(error):

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ def create(session: Session, secret: str, records: Sequence[Record], *, filename
     ``jurisdiction``: the one asked for (None: the whole portal); ``codes``: the
     jurisdictions it covers, looked in (None: all)."""
     token = secrets.token_urlsafe(24)
+    # a control character (a NUL above all: PostgreSQL cannot store it) is no part of a name
+    filename = "".join(c for c in filename if unicodedata.category(c) != "Cc")
     batch = ScreeningBatch(
         token_hash=token_hash(token), status=BatchStatus.QUEUED, filename=filename[:200],
         total=len(records), processed=0, matched=0, invalid=0, threshold=threshold,
@@ -145,8 +148,10 @@ def to_json(result: Result, key: str) -> dict:
     if code and result.error is None and result.code_kind in ("uscc", "ric"):
         subject = {"kind": result.code_kind,
                    "hash": lookup_hash(key, identifiers.normalise(code[:64]))}
+    name = result.record.name
     return {
-        "row": result.record.row, "name": result.record.name,
+        # a resident ID number typed into the name column is never shown back in full
+        "row": result.record.row, "name": identifiers.mask_ric_numbers(name) if name else name,
         "code": result.masked_code, "error": str(result.error) if result.error else None,
         "error_reason": result.error_reason, "subject": subject,
         "matches": [match_json(m) for m in result.matches],

@@ -72,6 +72,70 @@ def test_too_many_rows_and_too_many_bytes():
     assert problem.value.code == "too_large"
 
 
+
+def _stuffed_xlsx(sheet_extra: bytes = b"", shared_strings: bytes | None = None) -> bytes:
+    """A small workbook whose first sheet gets ``sheet_extra`` rows (and a shared-string
+    table): a few hundred KB that unpack to millions of cells."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx([["名称"], ["甲"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", sheet_extra + b"</sheetData>") \
+                    .replace(b'<dimension ref="A1:A2" />', b"")
+            if shared_strings is not None and info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" '
+                                    b'ContentType="application/vnd.openxmlformats-officedocument.'
+                                    b'spreadsheetml.sharedStrings+xml"/></Types>')
+            if shared_strings is not None and info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://'
+                                    b'schemas.openxmlformats.org/officeDocument/2006/relationships'
+                                    b'/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+            book.writestr(info.filename, data)
+        if shared_strings is not None:
+            book.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/'
+                          b'spreadsheetml/2006/main">' + shared_strings + b"</sst>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("stuffing", [
+    {"sheet_extra": b'<row r="3">' + b"<c><v>1</v></c>" * (files.MAX_CELLS + 1) + b"</row>"},
+    {"sheet_extra": b"".join(b'<row r="%d">' % line + b"<c><v>1</v></c>" * 100 + b"</row>"
+                             for line in range(3, 3 + files.MAX_CELLS // 100 + 1))},
+    {"shared_strings": b"<si><t>ab</t></si>" * (files.MAX_CELLS + 1)},
+], ids=["one-wide-row", "many-rows", "shared-strings"])
+def test_a_small_workbook_that_unpacks_to_too_many_cells_is_refused_unread(stuffing):
+    """A public upload of a few hundred KB must not cost the web process minutes and
+    gigabytes: the cells are counted before the workbook is opened."""
+    raw = _stuffed_xlsx(**stuffing)
+    assert len(raw) < files.MAX_BYTES / 4
+    with pytest.raises(FileProblem) as problem:
+        files.read_records(raw, "x.xlsx")
+    assert problem.value.code == "too_many_cells"
+
+
+
+@pytest.mark.parametrize("stuffing", [
+    b'<row r="3" x="' + b"a" * (3 * files.MAX_TOKEN) + b'"><c><v>1</v></c></row>',
+    b"<!--" + b"a>" * (2 * files.MAX_TOKEN) + b"-->",
+], ids=["long-attribute", "long-comment"])
+def test_a_workbook_with_a_tag_of_megabytes_is_refused_unread(stuffing):
+    """The XML parser reads one long tag in time that grows with its square (a 90 MB
+    attribute took minutes): such a workbook is refused before it is read."""
+    with pytest.raises(FileProblem) as problem:
+        files.read_records(_stuffed_xlsx(sheet_extra=stuffing), "x.xlsx")
+    assert problem.value.code == "not_a_table"
+
+
+def test_a_wide_ordinary_workbook_is_read():
+    header = ["名称", "代码"] + [f"列{i}" for i in range(28)]
+    rows = [header] + [[f"公司{i}", "", *(["备注"] * 28)] for i in range(2000)]
+    assert len(files.read_records(xlsx(rows), "x.xlsx")) == 2000
+
+
 # -- sealing ------------------------------------------------------------------
 def test_sealed_data_opens_only_with_the_same_secret_and_unchanged():
     sealed = batches.seal(SECRET, [[2, "张三", RIC]])

@@ -1,6 +1,7 @@
 """The API's look-ups beyond /check: /check/on-day (the publication history) and POST /screen
 (up to 1,000 names and codes), with masked codes only, validated bodies and per-address limits."""
 import datetime as dt
+import io
 import json
 import random
 
@@ -196,3 +197,43 @@ def test_screening_is_limited_per_address_in_calls_and_in_records(app, database_
             db.session.remove()
             db.engine.dispose()
     assert error_of(screen(limited.test_client(), [{"name": "甲"}]), 429)["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000,                                              # nested past any parser's depth
+    '{"records": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    '{"records": [{"name": "\\ud800"}]}',                      # a lone surrogate: no such text
+], ids=["nested", "nested-records", "lone-surrogate"])
+def test_hostile_json_bodies_are_refused_not_failed(app, database_url, tmp_path, body):
+    limited = create_app({**config.testing(database_url, tmp_path), "RATELIMIT_ENABLED": True})
+    try:
+        for client in (app.test_client(), limited.test_client()):
+            answer = client.post("/api/v1/screen", data=body, content_type="application/json")
+            assert answer.status_code in (400, 422), answer.status_code
+            assert answer.get_json()["error"]["code"] in ("invalid_json", "invalid_fields")
+    finally:
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_body_sent_without_its_length_counts_its_records(app, database_url, tmp_path):
+    """A chunked body (no Content-Length) is charged its records like any other."""
+    limited = create_app({**config.testing(database_url, tmp_path), "RATELIMIT_ENABLED": True,
+                          "PORTAL_API_SCREEN_RECORDS_LIMIT": "150/hour"})
+    client = limited.test_client()
+    data = json.dumps({"records": [{"name": "甲"}] * 100}).encode()
+
+    def chunked():
+        return client.post("/api/v1/screen", input_stream=io.BytesIO(data),
+                           content_type="application/json", environ_overrides={
+                               "CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked",
+                               "wsgi.input_terminated": True})
+    try:
+        first = chunked()
+        assert first.status_code == 200 and len(first.get_json()["results"]) == 100
+        assert error_of(chunked(), 429)["code"] == "rate_limited"
+    finally:
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()

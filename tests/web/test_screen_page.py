@@ -182,3 +182,72 @@ def test_a_certificate_of_a_rows_code_from_the_results(app, client, listed, sess
     assert no_code.status_code == 422 and "文件第 4 行没有有效" in no_code.get_data(as_text=True)
     assert client.post(address + "/certificate", data={"row": "x"}).status_code == 404
     assert client.post(address + "/certificate", data={"row": "99"}).status_code == 422
+
+
+def test_an_id_number_typed_into_the_name_column_is_never_shown_back(app, client):
+    content = f"名称,代码\n张三 {RIC},12345\n{RIC},\n".encode()
+    address = upload(client, content).headers["Location"]
+    work(app)
+    html = client.get(address).get_data(as_text=True)
+    assert "张三" in html and identifiers.mask_ric(RIC) in html     # row 2: an invalid code
+    assert RIC not in html
+    csv_data = client.get(address + "/results.csv").data
+    assert RIC.encode() not in csv_data and identifiers.mask_ric(RIC).encode() in csv_data
+    sheet = load_workbook(io.BytesIO(client.get(address + "/results.xlsx").data)).active
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert not any(RIC in cell for cell in cells)
+
+
+def test_a_file_name_with_control_characters_is_kept_without_them(app, client):
+    answer = upload(client, "名称\n甲\n".encode(), name="名单\x00\x1b.csv")
+    assert answer.status_code == 303
+    batch = db.session.execute(sa.select(ScreeningBatch)).scalar_one()
+    assert batch.filename == "名单.csv"
+    assert "名单.csv" in client.get(answer.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("row", ["²", "¹⁰", "-1", "x", "1e3"])
+def test_a_row_number_that_is_not_a_number_is_not_found(app, client, row):
+    address = upload(client, "名称\n甲\n".encode()).headers["Location"]
+    work(app)
+    assert client.post(address + "/certificate", data={"row": row}).status_code == 404
+
+
+def test_a_workbook_of_too_many_cells_is_answered_on_the_form(app, client):
+    from portal.services.screening_files import MAX_CELLS
+    from tests.services.test_screening_batches import _stuffed_xlsx
+
+    raw = _stuffed_xlsx(sheet_extra=b'<row r="3">' + b"<c><v>1</v></c>" * (MAX_CELLS + 1)
+                        + b"</row>")
+    page = upload(client, raw, "名单.xlsx")
+    assert page.status_code == 422 and "请只保留名称和代码两列" in page.get_data(as_text=True)
+    english(client)
+    page = upload(client, raw, "list.xlsx")
+    assert "keep only the columns of names and codes" in page.get_data(as_text=True)
+
+
+def test_an_expired_form_on_the_results_page_says_so_and_keeps_the_results(tmp_path):
+    """The results stay for a day, the form token of their page for hours: a delete or a
+    certificate asked from a page left open too long is answered on the page, not with a
+    bare error."""
+    app = _fresh_app(tmp_path, WTF_CSRF_ENABLED=True)
+    try:
+        client = app.test_client()
+        with app.app_context():
+            form = client.get("/screen").get_data(as_text=True)
+            csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+            address = upload(client, f"名称,代码\n甲,{RIC}\n".encode(),
+                             csrf_token=csrf).headers["Location"]
+            work(app)
+            for action, data in (("/delete", {}), ("/certificate", {"row": "2"})):
+                page = client.post(address + action, data={**data, "csrf_token": "stale"})
+                assert page.status_code == 400
+                html = page.get_data(as_text=True)
+                assert "页面已过期，请再试一次" in html and "下载比对结果" in html
+            assert client.get(address).status_code == 200          # nothing was deleted
+            unknown = "/screen/" + "A" * 32
+            assert client.post(unknown + "/delete", data={"csrf_token": "stale"}).status_code == 404
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
