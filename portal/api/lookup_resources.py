@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Annotated, ClassVar, Literal
 
 from flask_babel import lazy_gettext as _l
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
-from portal.api.contract import Body, Resource, problem, text
+from portal.api.contract import Body, Resource, merged, problem, text
 from portal.api.resources import REASONS, CheckQuery, CheckQueryEcho, Kind, Url
 from portal.rules.point_in_time import Verdict
 from portal.services import screening
@@ -75,6 +75,14 @@ class ScreenRecord(Body):
     code: text(64, "USCC, old organisation code, registration number or resident ID number "
                    "(matched exactly, through its keyed hash).") = None
 
+    @model_validator(mode="after")
+    def _something_to_screen(self):
+        """A record screens a name, a code or both: one with neither is refused."""
+        if self.name is None and self.code is None:
+            raise merged(ScreenRecord, [{"loc": ("name",), "type": "required", "ctx": {
+                "message": _l("Give a name, a code or both.")}}])
+        return self
+
 
 class ScreenRequest(Body):
     #: 1,000 records with names: far more than the usual 64 KiB
@@ -83,7 +91,8 @@ class ScreenRequest(Body):
         min_length=1, max_length=screening.MAX_RECORDS_PER_CALL, description=(
             f"Up to {screening.MAX_RECORDS_PER_CALL} records, each with a name, a code or "
             "both; results come back in the same order."))]
-    threshold: Annotated[float, Field(ge=screening.MIN_THRESHOLD, le=1.0, description=(
+    threshold: Annotated[float, Field(
+        strict=True, ge=screening.MIN_THRESHOLD, le=1.0, description=(
         "The score a name match needs (default "
         f"{screening.DEFAULT_THRESHOLD}; lower finds more, with more false alarms)."))] = \
         screening.DEFAULT_THRESHOLD

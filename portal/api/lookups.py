@@ -133,7 +133,7 @@ def check_on_day(query: OnDayQuery):
     this answer: no name, the ground only while it is published (not after a credit repair or
     a withdrawal), the public reason of a removal. A listing counts from the listing day its
     publication gives (the day of the decision) up to the day before its removal. Rate-limited
-    per address with /check. Not cached.
+    per address like /check (a count of its own). Not cached.
     """
     codes = scope_of(lazy=True).codes
     kind, number = classify(query.code)

@@ -80,10 +80,12 @@ def issue():
     return issued(subject, scope, day if day is not None and day < clock.today() else None)
 
 
-def issued(subject: certificates.Subject, scope: str | None, day: dt.date | None = None):
-    """Issue the certificate of ``subject``'s answer (in the jurisdiction the request asks
-    for, ``scope``) and send the asker to it."""
-    codes = jurisdiction.scope().codes if scope is not None else None
+def issued(subject: certificates.Subject, scope: str | None, day: dt.date | None = None,
+           codes: list[str] | None = None):
+    """Issue the certificate of ``subject``'s answer (in the jurisdiction ``scope``: the one
+    the request asks for, or ``codes``, the jurisdictions it covers) and send the asker to it."""
+    if codes is None and scope is not None:
+        codes = jurisdiction.scope().codes
     site = jurisdiction.site_info()
     authority = {"zh_CN": site.authority("zh_CN"), "en": site.authority("en")}
     certificate = certificates.issue(db.session, signer(), subject, codes, scope, authority,

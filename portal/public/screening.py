@@ -43,7 +43,7 @@ from portal import public_scope as jurisdiction
 from portal.extensions import db, limiter
 from portal.models import BatchStatus
 from portal.public import certificates as certificates_view
-from portal.public import certificate_token, check
+from portal.public import check
 from portal.services import screening, screening_batches, screening_files
 from portal.services.certificates import Subject
 from portal.services.report_files import FileProblem, to_csv, to_xlsx
@@ -171,6 +171,8 @@ def _batch(token: str):
     batch = screening_batches.by_token(db.session, token, clock.now())
     if batch is None:
         abort(404)
+    if not screening_batches.readable(db.session, current_app.config["SECRET_KEY"], batch):
+        db.session.commit()       # sealed under a key since changed: shown as not screened
     return batch
 
 
@@ -208,9 +210,8 @@ def _batch_context(batch, token: str) -> dict:
                                                 batch):
             if record["matches"] or record["error"]:
                 if len(shown) < SHOWN_MATCHES:
-                    subject = _subject(record)
-                    record["certificate_token"] = (certificate_token.make(
-                        subject, batch.jurisdiction) if subject else None)
+                    # the row's button posts its row number: good as long as the results
+                    record["certifiable"] = _subject(record) is not None
                     record["error"] = _error_text(record)
                     shown.append(record)
                 else:
@@ -300,7 +301,8 @@ def certificate(token: str):
             certificate_error=_("Row %(row)s of the file has no valid unified social credit "
                                 "code or resident ID number: a certificate answers for a code.",
                                 row=row[:7])), 422))
-    return certificates_view.issued(subject, batch.jurisdiction)
+    return certificates_view.issued(subject, batch.jurisdiction, codes=(
+        batch.codes.split(",") if batch.codes is not None else None))
 
 
 def _stale_form(error):

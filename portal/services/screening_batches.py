@@ -247,6 +247,26 @@ def results(session: Session, secret: str, batch: ScreeningBatch) -> Iterator[di
         yield from unseal(secret, data)
 
 
+def readable(session: Session, secret: str, batch: ScreeningBatch) -> bool:
+    """Whether the results of a screened batch still open with ``secret``. Results sealed
+    under a secret key since changed cannot: the batch is marked failed (``unreadable``)
+    and its chunks deleted, so its page says so instead of failing. Flushes."""
+    if batch.status is not BatchStatus.DONE:
+        return True
+    first = session.execute(sa.select(ScreeningChunk.results)
+                            .where(ScreeningChunk.batch_id == batch.id)
+                            .order_by(ScreeningChunk.start).limit(1)).scalar()
+    try:
+        if first is not None:
+            unseal(secret, first)
+        return True
+    except ValueError:
+        session.execute(sa.delete(ScreeningChunk).where(ScreeningChunk.batch_id == batch.id))
+        batch.status, batch.failure = BatchStatus.FAILED, "unreadable"
+        session.flush()
+        return False
+
+
 @dataclass(frozen=True)
 class Progress:
     status: str

@@ -160,6 +160,10 @@ def test_a_lower_threshold_finds_more(listed, client):
     ({"records": [{"name": "甲"}], "extra": 1}, "extra", "unknown_field"),
     ({}, "records", "required"),
     ({"records": [{"name": "x" * 201}]}, "records.0.name", "too_long"),
+    ({"records": [{"name": "甲"}, {}]}, "records.1.name", "required"),
+    ({"records": [{"name": " ", "code": ""}]}, "records.0.name", "required"),
+    ({"records": [{"name": "甲"}], "threshold": True}, "threshold", "invalid_type"),
+    ({"records": [{"name": "甲"}], "threshold": "0.9"}, "threshold", "invalid_type"),
 ])
 def test_invalid_bodies_are_422_with_every_field(client, body, field, code):
     error = error_of(client.post("/api/v1/screen", json=body), 422)

@@ -166,6 +166,10 @@ def test_a_certificate_of_a_rows_code_from_the_results(app, client, listed, sess
     work(app)
     html = client.get(address).get_data(as_text=True)
     assert html.count("该代码的查询结果证明") == 1          # the listed row (matched by code)
+    # the row's button posts its row number (no token that expires before the results do)
+    button = re.search(r'<form class="certificate-issue" method="post" action="([^"]+)">'
+                       r'.*?name="row" value="(\d+)"', html, re.S)
+    assert button.group(1) == address + "/certificate" and button.group(2) == "2"
     # any row with a valid code, by its row number: today's /check answer for that code
     issued = client.post(address + "/certificate", data={"row": "3"})
     assert issued.status_code == 303 and issued.headers["Location"].startswith("/verify/QC-")
@@ -251,3 +255,16 @@ def test_an_expired_form_on_the_results_page_says_so_and_keeps_the_results(tmp_p
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_results_sealed_under_a_changed_secret_key_say_so(app, client, listed):
+    """After the secret key is changed, finished results can no longer be opened: the page
+    says the file could not be screened (it used to fail with an internal error)."""
+    address = upload(client, f"名称\n{NAME}\n".encode()).headers["Location"]
+    work(app)
+    assert NAME in client.get(address).get_data(as_text=True)
+    app.config["SECRET_KEY"] = "a-new-secret-key"
+    page = client.get(address)
+    assert page.status_code == 200 and "该文件未能完成比对" in page.get_data(as_text=True)
+    assert client.get(address + "/results.csv").status_code == 404
+    assert client.get(address + "/progress").get_json()["status"] == "failed"
