@@ -38,6 +38,9 @@ def file_problem(code: str, params: dict, fmt: ReportFormat, locale: str) -> str
         "encoding": _("The file is neither UTF-8 nor GB18030 text. Save it from Excel as "
                       "“CSV UTF-8” or as XLSX."),
         "not_a_table": _("The file cannot be read as a CSV or XLSX table."),
+        "too_many_cells": _("The workbook holds more than %(max)s cells in one sheet: far more "
+                            "than a report. Keep only the report's table and save it again.",
+                            max=params.get("max")),
         "xls": _("Old Excel files (.xls) cannot be read. Save the file as XLSX or CSV."),
         "no_header": _("No header row with the column names of the template was found in the "
                        "first %(rows)s rows. Use the blank template.",

@@ -11,18 +11,23 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from xml.parsers import expat
 from collections.abc import Iterable, Sequence
 
 from portal.services.opendata_formats import neutralise
 from portal.services.report_format import ReportFormat, cell_text, match_headers
 
-__all__ = ["FileProblem", "read_rows", "csv_rows", "xlsx_rows", "to_csv", "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]
+__all__ = ["FileProblem", "read_rows", "csv_rows", "xlsx_rows", "count_cells", "to_csv",
+           "to_xlsx", "HEADER_SEARCH_ROWS", "MAX_COLUMNS"]
 
 HEADER_SEARCH_ROWS = 10     # a title and a few notes may stand above the header row
 MAX_COLUMNS = 60
 XLSX_MAGIC = b"PK\x03\x04"
 #: A report of a few thousand rows unpacks to a few MB; far more is a "zip bomb".
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+#: The longest stretch of a workbook's XML between two elements: a cell's text of 32,767
+#: characters takes at most a few hundred KB.
+MAX_TOKEN = 1024 * 1024
 #: Formatted but empty rows at the end of a sheet are skipped, up to this many in a row.
 MAX_BLANK_RUN = 1000
 
@@ -79,6 +84,52 @@ def xlsx_rows(raw: bytes) -> Iterable[Sequence[object]]:
         book.close()
 
 
+def count_cells(raw: bytes, limit: int) -> None:
+    """Refuse a workbook that would cost the reader minutes or gigabytes: a part with more
+    than ``limit`` cells or shared strings (``too_many_cells``), or a single tag, comment or
+    text longer than :data:`MAX_TOKEN` (``not_a_table``: the XML parser reads such a token
+    in time that grows with its square).
+
+    Each part is parsed once, in pieces, counting its elements and stopping as soon as a
+    stretch without an element grows too long."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for info in archive.infolist():
+                if info.file_size > MAX_UNPACKED_BYTES:
+                    return          # refused by the reader as a whole
+                with archive.open(info) as part:
+                    _count_part(part, limit)
+    except FileProblem:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError):      # damaged, encrypted, another method
+        raise FileProblem("not_a_table") from None
+
+
+def _count_part(part, limit: int) -> None:
+    parser = expat.ParserCreate()
+    seen = {"cells": 0, "at": 0}
+
+    def start(name, _attributes):
+        seen["at"] = parser.CurrentByteIndex
+        if name.rpartition(":")[2] in ("c", "si"):
+            seen["cells"] += 1
+            if seen["cells"] > limit:
+                raise FileProblem("too_many_cells", max=limit)
+
+    parser.StartElementHandler = start
+    read = 0
+    try:
+        while piece := part.read(256 * 1024):
+            parser.Parse(piece, False)
+            read += len(piece)
+            if read - seen["at"] > MAX_TOKEN:
+                raise FileProblem("not_a_table")
+        parser.Parse(b"", True)
+    except expat.ExpatError:
+        return          # not XML (an image) or broken: the reader refuses what it needs
+
+
 def _blank(row: Sequence[object]) -> bool:
     return all(cell is None or cell_text(cell) == "" for cell in row)
 
@@ -93,6 +144,8 @@ def read_rows(fmt: ReportFormat, raw: bytes, filename: str, max_rows: int
         raise FileProblem("not_a_table")
     if raw.startswith(b"\xd0\xcf\x11\xe0"):       # the old binary .xls
         raise FileProblem("xls")
+    if is_xlsx:                       # counted before it is opened: a small file can
+        count_cells(raw, (max_rows + HEADER_SEARCH_ROWS) * MAX_COLUMNS)  # unpack to millions
     rows = iter(xlsx_rows(raw) if is_xlsx else csv_rows(raw))
     mapping: dict[int, str] = {}
     unknown: list[str] = []

@@ -13,23 +13,15 @@ full one; cells are guarded against spreadsheet formulas.
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
 
 from portal.rules import identifiers
-from portal.services.report_files import (
-    MAX_UNPACKED_BYTES,
-    XLSX_MAGIC,
-    FileProblem,
-    csv_rows,
-    xlsx_rows,
-)
+from portal.services import report_files
+from portal.services.report_files import XLSX_MAGIC, FileProblem, csv_rows, xlsx_rows
 from portal.services.report_format import cell_text, header_key
 from portal.services.screening import Record
 
@@ -44,9 +36,8 @@ MAX_BLANK_RUN = 1000
 #: Reading costs time and memory per cell, and a workbook of a few hundred KB can unpack to
 #: millions of them, so a public upload is counted before it is opened.
 MAX_CELLS = 30 * MAX_ROWS
-#: The longest stretch of a workbook's XML between two elements: a cell's text of 32,767
-#: characters takes at most a few hundred KB.
-MAX_TOKEN = 1024 * 1024
+#: The longest stretch of a workbook's XML between two elements (report_files.MAX_TOKEN).
+MAX_TOKEN = report_files.MAX_TOKEN
 
 NAME_HEADERS = ("名称", "姓名", "单位名称", "企业名称", "主体名称", "公司名称", "名称或姓名",
                 "单位名称或姓名", "name", "company", "companyname", "subject", "subjectname")
@@ -94,55 +85,9 @@ def _rows(raw: bytes, filename: str) -> Iterable[Sequence[object]]:
     if filename.lower().endswith((".xlsx", ".xlsm")) and not is_xlsx:
         raise FileProblem("not_a_table")
     if is_xlsx:
-        _count_cells(raw)
+        report_files.count_cells(raw, MAX_CELLS)
         return iter(xlsx_rows(raw))
     return iter(csv_rows(raw))
-
-
-def _count_cells(raw: bytes, limit: int = MAX_CELLS) -> None:
-    """Refuse a workbook that would cost the reader minutes or gigabytes: a part with more
-    than ``limit`` cells or shared strings (``too_many_cells``), or a single tag, comment or
-    text longer than :data:`MAX_TOKEN` (``not_a_table``: the XML parser reads such a token
-    in time that grows with its square).
-
-    Each part is parsed once, in pieces, counting its elements and stopping as soon as a
-    stretch without an element grows too long."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            for info in archive.infolist():
-                if info.file_size > MAX_UNPACKED_BYTES:
-                    return          # refused by the reader as a whole
-                with archive.open(info) as part:
-                    _count_part(part, limit)
-    except FileProblem:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            NotImplementedError, RuntimeError):      # damaged, encrypted, another method
-        raise FileProblem("not_a_table") from None
-
-
-def _count_part(part, limit: int) -> None:
-    parser = expat.ParserCreate()
-    seen = {"cells": 0, "at": 0}
-
-    def start(name, _attributes):
-        seen["at"] = parser.CurrentByteIndex
-        if name.rpartition(":")[2] in ("c", "si"):
-            seen["cells"] += 1
-            if seen["cells"] > limit:
-                raise FileProblem("too_many_cells", max=limit)
-
-    parser.StartElementHandler = start
-    read = 0
-    try:
-        while piece := part.read(256 * 1024):
-            parser.Parse(piece, False)
-            read += len(piece)
-            if read - seen["at"] > MAX_TOKEN:
-                raise FileProblem("not_a_table")
-        parser.Parse(b"", True)
-    except expat.ExpatError:
-        return          # not XML (an image) or broken: the reader refuses what it needs
 
 
 def _lines(rows: Iterable[Sequence[object]]) -> Iterator[tuple[int, list[str]]]:

@@ -295,3 +295,18 @@ def test_the_worker_screens_a_file_and_then_gives_back_the_names_index(app, sess
     assert not screening_index._cache         # the queue is empty: the memory goes back
     session.expire_all()
     assert session.get(ScreeningBatch, batch.id).status is BatchStatus.DONE
+
+
+def test_the_staff_report_importer_counts_a_workbook_before_opening_it_too():
+    """The report importer reads XLSX through the same reader: a small workbook that
+    unpacks to millions of cells is refused there as well, before it is opened."""
+    from portal.rules.profiles import load_profile
+    from portal.services.report_files import MAX_COLUMNS, read_rows
+    from portal.services.report_format import report_format
+
+    fmt = report_format(load_profile("jiamusi"))
+    raw = _stuffed_xlsx(sheet_extra=b'<row r="3">' + b"<c><v>1</v></c>" * (
+        (2000 + 10) * MAX_COLUMNS + 1) + b"</row>")
+    with pytest.raises(FileProblem) as problem:
+        read_rows(fmt, raw, "report.xlsx", max_rows=2000)
+    assert problem.value.code == "too_many_cells"
