@@ -157,6 +157,8 @@ def check_on_day(query: OnDayQuery):
 
 
 def _listing(x, day, today, urls, reasons) -> dict:
+    """One listing of the answer (``publication_history.listing_facts``) with its texts in
+    both languages and the entry's address while it is published."""
     ground = None
     if x.shows_ground:
         try:
@@ -165,18 +167,11 @@ def _listing(x, day, today, urls, reasons) -> dict:
             ground = None
     reason = x.removal_reason
     return {
-        "jurisdiction": x.jurisdiction,
-        "listed_from": x.listed_from.isoformat(),
-        "published_on": x.published_on.isoformat(),
-        "listed_until": x.listed_until.isoformat() if x.listed_until else None,
-        "removal_reason": reason,
+        **publication_history.listing_facts(x, day, today),
         "removal_reason_text": reasons["zh_CN"].get(reason, reason) if reason else None,
         "removal_reason_text_en": reasons["en"].get(reason, reason) if reason else None,
-        "ground_code": x.ground_code if x.shows_ground else None,
         "ground_text": (ground.zh or x.ground_code) if ground else None,
         "ground_text_en": (ground.en or ground.zh or x.ground_code) if ground else None,
-        "corrected_on": [d.isoformat() for d in x.corrections_by(today)],
-        "shown_on_the_day": x.published_over(day),
         "entry_url": urls.entry(x.public_id) if x.entry_public else None,
     }
 

@@ -128,23 +128,15 @@ def _removal(notice, reasons: dict) -> dict:
 
 def _history_item(listing: point_in_time.Listing, day: dt.date, issued_on: dt.date,
                   reasons: dict) -> dict:
-    """One listing of a point-in-time answer: dates, the ground unless a repair or a
-    withdrawal keeps it back, the public reason of its removal; no name, no identifier."""
+    """One listing of a point-in-time answer (``publication_history.listing_facts``) with the
+    texts of its ground and removal reason in both languages."""
     reason = listing.removal_reason
     return {
-        "jurisdiction": listing.jurisdiction,
-        "listed_from": listing.listed_from.isoformat(),
-        "published_on": listing.published_on.isoformat(),
-        "listed_until": listing.listed_until.isoformat() if listing.listed_until else None,
-        "removal_reason": reason,
+        **publication_history.listing_facts(listing, day, issued_on),
         "reason_text": ({lang: reasons[lang].get(reason, reason) for lang in reasons}
                         if reason else None),
-        "ground_code": listing.ground_code if listing.shows_ground else None,
         "ground": (_ground(listing.profile, listing.ground_code, listing.ground_code, "")
                    if listing.shows_ground else None),
-        "corrected_on": [d.isoformat() for d in listing.corrections_by(issued_on)],
-        # a withdrawn listing: whether the public list showed it on the day asked
-        "published_over_day": listing.published_over(day),
     }
 
 

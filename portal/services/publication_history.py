@@ -129,3 +129,20 @@ def listed_on(session: Session, code_hash: str, day: dt.date, jurisdictions=None
         return point_in_time.answer((), day, today, None)
     return point_in_time.answer(listings_of(session, code_hash, jurisdictions), day, today,
                                 records_begin(session, jurisdictions))
+
+
+def listing_facts(listing: Listing, day: dt.date, upto: dt.date) -> dict:
+    """What a point-in-time answer says of one listing, as JSON values: its days, the removal
+    reason, the ground only while it is published (not after a credit repair or a
+    withdrawal), the corrections up to ``upto`` and whether the public list showed it on
+    ``day``. No name, no identifier. The API and the certificates add their own texts."""
+    return {
+        "jurisdiction": listing.jurisdiction,
+        "listed_from": listing.listed_from.isoformat(),
+        "published_on": listing.published_on.isoformat(),
+        "listed_until": listing.listed_until.isoformat() if listing.listed_until else None,
+        "removal_reason": listing.removal_reason,
+        "ground_code": listing.ground_code if listing.shows_ground else None,
+        "corrected_on": [d.isoformat() for d in listing.corrections_by(upto)],
+        "shown_on_the_day": listing.published_over(day),
+    }

@@ -13,8 +13,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app
-from portal.config import testing as settings_for_tests
 from portal.extensions import db
 from portal.models import Letter, LetterKind, Role, SubjectKind
 from portal.rules.workflow import RemovalReason
@@ -23,6 +21,7 @@ from portal.services import cases, letter_verification, letters
 from tests.factories import make_subject
 from tests.letters_support import DECIDED, SERVED, Procedure, day, page_text, parts, post_letter
 from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
+from tests.web.test_public_check import _fresh_app
 
 K = LetterKind
 URL = "/letters/verify"
@@ -271,15 +270,6 @@ def test_hostile_input_never_answers_5xx(app, session, client, number, code):
 
 def test_a_nul_byte_is_refused(client):
     assert _ask(client, "JIA\x00", "2345-6789-ABCD").status_code == 400
-
-
-def _fresh_app(tmp_path, **extra):
-    config = settings_for_tests(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
-    config.update(extra)
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-    return app
 
 
 def test_verification_is_rate_limited_per_address(tmp_path):
