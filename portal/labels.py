@@ -38,6 +38,15 @@ REMOVAL_REASONS = {
     "revoked": _l("Listing decision revoked by reconsideration or court"),
 }
 
+#: What a watchlist is told of a watched subject (``portal.services.watch_alerts.EVENTS``).
+WATCH_EVENTS = {
+    "listed": _l("Listed"),
+    "corrected": _l("Listing corrected"),
+    "under_objection": _l("Objection under review"),
+    "objection_closed": _l("Objection decided"),
+    "removed": _l("Removed from the list"),
+}
+
 #: The letters to the party by their title (``LetterKind`` values): the letter's own heading,
 #: and the kind the public letter verification names.
 LETTER_TITLES = {

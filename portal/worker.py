@@ -52,6 +52,8 @@ SCREENING_EVERY = dt.timedelta(seconds=0.5)
 SCREENING_SWEEP_EVERY = dt.timedelta(minutes=1)
 #: How often the export files are compared with the publication version (one small query).
 EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
+#: Watchlists are told of a change within this (plus the mail job's round).
+WATCH_EVERY = dt.timedelta(seconds=2)
 
 
 # --------------------------------------------------------------------------
@@ -138,6 +140,7 @@ class Worker:
                 Job("outbox pruning", self.prune, every=PRUNE_EVERY, shared=True),
                 Job("upload sweep", self.sweep, every=SWEEP_EVERY, shared=True),
                 Job("mail", self.mail, every=MAIL_EVERY, shared=True),
+                Job("watch", self.watch, every=WATCH_EVERY, shared=True),
                 Job("index check", self.heal_index, every=INDEX_CHECK_EVERY),
                 Job("exports", self.exports, every=EXPORTS_CHECK_EVERY),
                 Job("screening", self.screen_files, every=SCREENING_EVERY),
@@ -204,6 +207,22 @@ class Worker:
             mail_queue.prune_sent(db.session, clock.now())
             db.session.commit()
             self._mail_pruned = clock.today()
+
+    def watch(self) -> None:
+        """Compare the public change log with the watchlists; alerts, then their e-mail."""
+        from portal.services import notifications, watch_alerts
+
+        config = current_app.config
+        mail = notifications.configured(config)
+        more = True
+        while more and not self.stopping:
+            told, more = watch_alerts.run(
+                db.session, config["PORTAL_LOOKUP_KEY"], self.settle, clock.now(),
+                lambda session, alerts: watch_alerts.notify(session, alerts, clock.now(),
+                                                            mail=mail))
+            db.session.commit()
+            if told:
+                log.info("watchlists: %d alerts", told)
 
     def sweep(self) -> None:
         from portal.services.uploads import sweep_orphans

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import labels, paging
 from portal import public_scope as jurisdiction
-from portal.api import changes as change_feed
+from portal.services import change_log as change_feed
 from portal.api import contract, lookups  # noqa: F401  (lookups adds its routes to bp)
 from portal.api.common import answers, bp, grounds_of, json_answer, scope_of, spec
 from portal.api.resources import (

@@ -31,6 +31,15 @@ from portal.models.staff import Role, StaffLoginFailure, StaffUser
 from portal.models.stored_files import StoredFile
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
+from portal.models.watchlists import (
+    Subscriber,
+    SubscriberSession,
+    WatchAlert,
+    WatchItem,
+    Watchlist,
+    WatchProgress,
+    WatchSeen,
+)
 from portal.models.workers import IndexReplica, JobRun
 
 __all__ = [
@@ -45,4 +54,6 @@ __all__ = [
     "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent", "IndexReplica", "JobRun",
     "BatchStatus", "ScreeningBatch", "ScreeningChunk",
+    "Subscriber", "SubscriberSession", "WatchAlert", "WatchItem", "Watchlist", "WatchProgress",
+    "WatchSeen",
 ]

@@ -9,7 +9,7 @@ unpublished or unmasked can reach the index.
 
 Outbox ids are handed out when a row is inserted, but transactions commit in their own
 order: an id may become visible after a higher one. As in the change feed
-(``portal.api.changes``), a gap in the ids holds the position back until the row after
+(``portal.services.change_log``), a gap in the ids holds the position back until the row after
 the gap is ``settle`` old (older gaps are rolled-back or pruned ids); rows applied
 beyond the gap are remembered in the position, so they are not applied twice.
 """

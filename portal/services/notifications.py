@@ -32,6 +32,7 @@ from flask_babel import gettext as _
 from portal import clock, labels
 from portal.models import Jurisdiction, MailStatus, OutgoingMail, Submission
 from portal.rules.identifiers import mask_ric_numbers
+from portal.services import subscriber_mail
 
 EVENTS = ("received", "material_requested", "decided")
 #: The payload key that names the values stored as ISO dates (restored on render).
@@ -106,6 +107,8 @@ def item_of(row: OutgoingMail) -> dict:
 def render(item: dict, config: Mapping | None = None) -> tuple[str, str]:
     """Subject and body of one message, in the filer's language (needs an app context)."""
     config = current_app.config if config is None else config
+    if item["event"] in subscriber_mail.EVENTS:
+        return subscriber_mail.render(item, config)
     with force_locale(item["locale"]):
         kind = labels.label(labels.SUBMISSION_KINDS, item["kind"])
         subjects = {

@@ -136,7 +136,7 @@ def screen(session: Session, records: Sequence[Record], *, threshold: float,
     key = key or current_app.config["PORTAL_LOOKUP_KEY"]
     scope = None if jurisdictions is None else frozenset(jurisdictions)
     index = screening_index.index_for(session, key)
-    codes = [_parse_code(r.code, today) for r in records]
+    codes = [parse_code(r.code, today) for r in records]
     by_code = _code_matches(session, index, key, [c for c in codes if c.number], scope)
     found: list[list[tuple[int, str, float, tuple[str, ...]]]] = []
     for record, code in zip(records, codes):
@@ -172,7 +172,7 @@ def _prepared(name: str) -> name_match.Name:
 # ------------------------------------------------------------------------ codes
 
 @dataclass(frozen=True)
-class _Code:
+class ParsedCode:
     kind: str | None = None
     number: str | None = None       # normalised, valid
     masked: str | None = None
@@ -183,14 +183,14 @@ class _Code:
 _LENGTHS = {9: ("org_code",), 15: ("reg_no",), 18: ("ric", "uscc")}
 
 
-def _parse_code(raw: str | None, today: dt.date) -> _Code:
+def parse_code(raw: str | None, today: dt.date) -> ParsedCode:
     """The kind and normalised number of a typed code, or its error (never an exception)."""
     if raw is None or not str(raw).strip():
-        return _Code()
+        return ParsedCode()
     number = identifiers.normalise(str(raw)[:64])
     kinds = _LENGTHS.get(len(number))
     if kinds is None:
-        return _Code(masked=identifiers.mask_ric(number), error=code_error("any", "length"),
+        return ParsedCode(masked=identifiers.mask_ric(number), error=code_error("any", "length"),
                      reason="any:length")
     reasons = {}
     validators = {"ric": functools.partial(identifiers.validate_ric, today=today),
@@ -203,9 +203,9 @@ def _parse_code(raw: str | None, today: dt.date) -> _Code:
             reasons[kind] = exc.reason
             continue
         masked = identifiers.mask_ric(valid) if kind == "ric" else valid
-        return _Code(kind=kind, number=valid, masked=masked)
+        return ParsedCode(kind=kind, number=valid, masked=masked)
     kind = _likely_kind(number, reasons)
-    return _Code(masked=identifiers.mask_identifier(number), error=code_error(kind, reasons[kind]),
+    return ParsedCode(masked=identifiers.mask_identifier(number), error=code_error(kind, reasons[kind]),
                  reason=f"{kind}:{reasons[kind]}")
 
 
@@ -240,7 +240,7 @@ def code_error(kind: str, reason: str):
     return _l("The number is not valid.")
 
 
-def _code_matches(session: Session, index, key: str, codes: list[_Code],
+def _code_matches(session: Session, index, key: str, codes: list[ParsedCode],
                   scope) -> dict[str, list[int]]:
     """number -> ids of the listed entries with that code (keyed hashes only): the primary
     code of every entry /check answers for, and the legacy codes of public organisations."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 
 from portal import labels
@@ -40,7 +40,11 @@ class Urls:
     def __init__(self) -> None:
         self.base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
         # Canonical: never the scope of the page or answer that lists it.
-        path = url_for("public.entry", public_id=self._MARK, jurisdiction=None)
+        if has_request_context():
+            path = url_for("public.entry", public_id=self._MARK, jurisdiction=None)
+        else:       # the worker (watch alerts): the same path, without a request
+            path = current_app.url_map.bind("localhost").build(
+                "public.entry", {"public_id": self._MARK})
         self._entry_head, self._entry_tail = path.split(self._MARK, 1)
 
     def absolute(self, path: str) -> str:

@@ -172,7 +172,7 @@ def test_a_listing_decision_removes_the_unit_from_the_red_list_automatically(app
 
 
 def test_change_feed_shows_the_red_list_entry(app, session):
-    from portal.api import changes
+    from portal.services import change_log as changes
 
     entry = admitted(session)
     session.commit()

@@ -1,4 +1,5 @@
-"""The change log of the public projection, read from the outbox (``/api/v1/changes``).
+"""The change log of the public projection, read from the outbox (``/api/v1/changes``, the
+watch job).
 
 Each outbox row says "this public record changed". The feed returns, for
 the rows after the caller's cursor, the *current* public representation of

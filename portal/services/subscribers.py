@@ -1,0 +1,134 @@
+"""Registered organisations (订阅单位): an account of their own, apart from staff and parties.
+
+* :func:`register` creates the account unverified and returns the token of the link that
+  verifies its e-mail address (only the token's SHA-256 is kept); :func:`verify` uses it.
+  Watch alerts go by e-mail only to a verified address, and an unverified account cannot
+  sign in.
+* :func:`authenticate` checks the password (Argon2, as staff passwords); :func:`open_session`
+  / :func:`session_of` / :func:`close_session` keep server-side sessions like the party
+  area's: the cookie holds a random token, the row its SHA-256, signing out deletes it.
+
+Functions flush, never commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.models import Subscriber, SubscriberSession
+from portal.security import hash_password, verify_password
+from portal.services.staff import DUMMY_HASH
+
+#: However active, a subscriber's session ends after this.
+SESSION_AGE = dt.timedelta(hours=12)
+#: A verification link works this long; a new one can be asked for.
+VERIFY_AGE = dt.timedelta(days=3)
+MIN_PASSWORD = 10
+
+
+class SubscriberError(Exception):
+    """``code``: email_taken | weak_password | bad_link | link_expired | not_verified |
+    bad_credentials | inactive"""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def normal_email(address: str) -> str:
+    return (address or "").strip().lower()
+
+
+def register(session: Session, name: str, email: str, password: str, locale: str,
+             now: dt.datetime) -> tuple[Subscriber, str]:
+    """A new unverified account; (it, the verification token). Flushes."""
+    email = normal_email(email)
+    if len(password or "") < MIN_PASSWORD:
+        raise SubscriberError("weak_password")
+    if session.scalar(sa.select(Subscriber.id).where(Subscriber.email == email)) is not None:
+        raise SubscriberError("email_taken")
+    token = secrets.token_urlsafe(32)
+    row = Subscriber(name=name.strip()[:200], email=email, password_hash=hash_password(password),
+                     locale=locale if locale in ("zh_CN", "en") else "zh_CN", active=True,
+                     created_at=now, verify_token_hash=digest(token), verify_sent_at=now)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def new_verification(session: Session, subscriber: Subscriber, now: dt.datetime) -> str:
+    """A fresh link for an account not yet verified (the old one stops working)."""
+    token = secrets.token_urlsafe(32)
+    subscriber.verify_token_hash, subscriber.verify_sent_at = digest(token), now
+    session.flush()
+    return token
+
+
+def verify(session: Session, token: str, now: dt.datetime) -> Subscriber:
+    row = session.scalar(sa.select(Subscriber).where(
+        Subscriber.verify_token_hash == digest(token or "")))
+    if row is None:
+        raise SubscriberError("bad_link")
+    if row.verify_sent_at is None or _aware(row.verify_sent_at) + VERIFY_AGE < now:
+        raise SubscriberError("link_expired")
+    row.email_verified_at, row.verify_token_hash = now, None
+    session.flush()
+    return row
+
+
+def authenticate(session: Session, email: str, password: str, now: dt.datetime) -> Subscriber:
+    row = session.scalar(sa.select(Subscriber).where(Subscriber.email == normal_email(email)))
+    if row is None:
+        verify_password(DUMMY_HASH, password or "")     # as long as a real account's
+        raise SubscriberError("bad_credentials")
+    if not verify_password(row.password_hash, password or ""):
+        raise SubscriberError("bad_credentials")
+    if not row.active:
+        raise SubscriberError("inactive")
+    if not row.verified:
+        raise SubscriberError("not_verified")
+    row.last_login_at = now
+    session.flush()
+    return row
+
+
+def open_session(session: Session, subscriber: Subscriber, now: dt.datetime) -> str:
+    """A new session for the cookie (expired rows are swept). Flushes."""
+    session.execute(sa.delete(SubscriberSession).where(SubscriberSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    session.add(SubscriberSession(token_hash=digest(token), subscriber_id=subscriber.id,
+                                  expires_at=now + SESSION_AGE))
+    session.flush()
+    return token
+
+
+def session_of(session: Session, token: str | None, now: dt.datetime) -> Subscriber | None:
+    """The signed-in, active, verified account of this cookie's token, or None."""
+    if not token:
+        return None
+    row = session.scalar(sa.select(SubscriberSession).where(
+        SubscriberSession.token_hash == digest(token)))
+    if row is None or _aware(row.expires_at) <= now:
+        return None
+    subscriber = session.get(Subscriber, row.subscriber_id)
+    if subscriber is None or not subscriber.active or not subscriber.verified:
+        return None
+    return subscriber
+
+
+def close_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(sa.delete(SubscriberSession).where(
+            SubscriberSession.token_hash == digest(token)))
