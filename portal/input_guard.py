@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import builtins
+import re
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 INT_MAX = 2 ** 31 - 1
+#: An e-mail address as the forms accept it (the mail server has the last word).
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 class BoundedIntConverter(IntegerConverter):

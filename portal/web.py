@@ -8,7 +8,7 @@ from flask import Flask, current_app, g, has_request_context, render_template, r
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, get_locale, refresh
 
-from portal import deadline, labels
+from portal import clock, deadline, labels
 from portal.extensions import db
 from portal.rules.profiles import load_profile
 from portal.rules.profiles.citations import cite
@@ -63,6 +63,14 @@ def _fmt_date(value: dt.date | None, style: str = "medium") -> str:
     if str(get_locale()).startswith("zh"):
         return f"{value.year}年{value.month}月{value.day}日"
     return format_date(value, style)
+
+
+def _fmt_moment(value: dt.datetime | None) -> str:
+    """A moment at the bureau's local time, to the minute."""
+    if value is None:
+        return ""
+    local = clock.local(value)
+    return f"{_fmt_date(local.date())} {local:%H:%M}"
 
 
 #: The "date" filter of the templates, for a message a view writes.
@@ -133,6 +141,7 @@ def init_app(app: Flask) -> None:
     app.teardown_request(lambda _error: deadline.stop())
 
     app.jinja_env.filters["date"] = _fmt_date
+    app.jinja_env.filters["moment"] = _fmt_moment
     app.jinja_env.filters["citation"] = citation
     app.jinja_env.globals.update(labels=labels, active_profile=active_profile,
                                   ground_label=ground_label, legal_basis_text=legal_basis_text)

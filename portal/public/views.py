@@ -24,7 +24,7 @@ from portal import public_scope as jurisdiction
 from portal.caching import active_jurisdictions, aggregates
 from portal.caching import conditional as _conditional
 from portal.extensions import db
-from portal.public import certificates, check, letter_verify, listing, screening, stats
+from portal.public import certificates, check, letter_verify, listing, screening, stats, watch
 from portal.rules.profiles import UnknownProfile, load_profile
 from portal.services import public_queries as queries
 from portal.services.decided_under import decided_under
@@ -36,6 +36,7 @@ check.register(bp)
 certificates.register(bp)
 letter_verify.register(bp)
 screening.register(bp)
+watch.register(bp)
 stats.register(bp)
 bp.record_once(lambda state: jurisdiction.init_app(state.app))
 

@@ -19,9 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from portal import labels
+from portal.input_guard import EMAIL
 
 PHONE = re.compile(r"^[0-9+\-\s()（）转]{6,40}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 BODY_MAX = 5000
 
