@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 WORKERS="${PYTEST_WORKERS:-auto}"
-"$BIN/python" -m pytest -n "$WORKERS" --dist loadgroup "$@"
+"$BIN/python" -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: failing the run" >&2
