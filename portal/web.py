@@ -81,6 +81,19 @@ format_day = _fmt_date
 HSTS_SECONDS = 365 * 24 * 3600
 
 
+def no_store(response, *, secret_address: bool = False):
+    """A personal answer: never kept by a browser or proxy (it may hold what was asked).
+    ``secret_address``: its own address is the key to it (a screening file's results, a
+    watchlist's page), so it is not sent on as a referrer nor indexed either."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.vary.add("Cookie")
+    if secret_address:
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def _https() -> bool:
     """This request came over HTTPS (directly, or as the trusted proxy says: PORTAL_PROXY_HOPS)."""
     return has_request_context() and request.is_secure

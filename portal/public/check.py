@@ -31,7 +31,7 @@ from portal.services import public_queries as queries
 from portal.services import publication_history
 from portal.services.certificates import Subject
 from portal.services.report_format import parse_date
-from portal.web import _error_page
+from portal.web import _error_page, no_store
 
 DEFAULT_LIMIT = "20 per minute"
 
@@ -131,13 +131,6 @@ def parse_day(raw: str | None, today: dt.date) -> dt.date | None:
     return day
 
 
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    response.vary.add("Cookie")
-    return response
-
-
 def check():
     # Scoped only when a jurisdiction is asked for: the look-up reads nothing else.
     codes = jurisdiction.scope().codes if jurisdiction.requested_code() is not None else None
@@ -188,7 +181,7 @@ def _answer(kind: str, number: str, day: dt.date | None, today: dt.date, codes) 
 
 
 def _page(form: CheckForm, status: int = 200, **context):
-    return _no_store(make_response(render_template(
+    return no_store(make_response(render_template(
         "public/check.html", form=form, mask_name=identifiers.mask_name, **context), status))
 
 

@@ -27,6 +27,7 @@ from portal.extensions import db, limiter
 from portal.public import check
 from portal.security import LETTER_CODE_LENGTH, canonical_letter_code, is_code
 from portal.services import letter_verification as verification
+from portal.web import no_store
 
 DEFAULT_LIMIT = "20 per minute"
 #: At most this much of a typed number is sent back in the form.
@@ -85,10 +86,7 @@ def _page(form: VerifyForm, status: int = 200, **context):
     response = make_response(render_template(
         "public/letter_verify.html", form=form, today=clock.today(), labels=labels,
         statuses=verification, **context), status)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    response.vary.add("Cookie")
-    return response
+    return no_store(response)
 
 
 def _too_many(error):

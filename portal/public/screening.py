@@ -47,11 +47,11 @@ from portal.public import check
 from portal.services import screening, screening_batches, screening_files
 from portal.services.certificates import Subject
 from portal.services.report_files import FileProblem, to_csv, to_xlsx
-from portal.web import _error_page
+from portal.web import _error_page, no_store
 
 DEFAULT_LIMIT = "10 per hour"
 SHOWN_MATCHES = 500
-THRESHOLD_RANGE = (0.5, 1.0)
+THRESHOLD_RANGE = (screening.MIN_THRESHOLD, 1.0)
 
 
 class ScreenForm(FlaskForm):
@@ -86,12 +86,7 @@ def _limit_body(endpoint, values):
 
 
 def _private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.vary.add("Cookie")
-    return response
+    return no_store(response, secret_address=True)
 
 
 def _hours() -> int:

@@ -23,6 +23,7 @@ from portal.input_guard import EMAIL
 from portal.models import Subscriber
 from portal.services import notifications, subscriber_mail, subscribers
 from portal.services.subscribers import SubscriberError
+from portal.web import no_store
 
 SID = "watch_sid"
 DEFAULT_LIMIT = "10 per hour"
@@ -59,11 +60,7 @@ def register_routes(bp: Blueprint) -> None:
 
 
 def private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.vary.add("Cookie")
-    return response
+    return no_store(response, secret_address=True)
 
 
 def current() -> Subscriber | None:
