@@ -11,7 +11,9 @@ from types import MappingProxyType
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
     BEHAVIOUR_UNITS,
+    COMPLAINT_OUTCOMES,
     DEADLINE_KEYS,
+    DECAYS,
     FIGURES,
     SEVERITIES,
     SUBJECT_KINDS,
@@ -27,8 +29,12 @@ from portal.rules.profiles.model import (
     RepairRule,
     RepeatRule,
     ReportRule,
+    ScoreBand,
+    ScoreModel,
     Threshold,
     UnknownProfile,
+    band_problem,
+    sorted_bands,
 )
 from portal.rules.profiles.tables import Table as _Table
 from portal.rules.public_text import internal_markers
@@ -225,12 +231,67 @@ def _removal_notice_period(t: _Table | None) -> Period | None:
     return period
 
 
-def _score_grades(t: _Table) -> tuple[tuple[int, str], ...]:
-    out = []
-    for i, row in enumerate(t.tables("score_grades")):
-        out.append((row.int("min_score"), row.str("grade")))
+def _number(t: _Table, k: str, required: bool = True) -> Decimal | None:
+    v = t.raw(k, required)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise t.error(k, "expected a number")
+    found = Decimal(str(v))
+    if not found.is_finite():
+        raise t.error(k, "expected a finite number")
+    return found
+
+
+def _points(t: _Table, k: str, allowed: tuple[str, ...] | None = None) -> MappingProxyType:
+    """``{ code = points, … }``: a number per key (``allowed``: the keys it may name)."""
+    table = t.table(k, required=False)
+    out: dict[str, Decimal] = {}
+    if table is None:
+        return MappingProxyType(out)
+    for key in list(table.data):
+        if allowed is not None and key not in allowed:
+            raise table.error(key, f"{key!r} is not one of {', '.join(allowed)}")
+        out[key] = _number(table, key)
+    table.close()
+    return MappingProxyType(out)
+
+
+def _score(t: _Table | None, grading: GradingRule | None) -> ScoreModel | None:
+    """``[score]``: the credit score model and its provisional score → grade table
+    (see :class:`ScoreModel`); it fades findings over the grading rule's periods."""
+    if t is None:
+        return None
+    if grading is None:
+        raise t.error("base", "a score needs the [grading] periods a finding counts for")
+    table_t = t.table("provisional_table")
+    bands = []
+    for row in table_t.tables("bands", required=True):
+        bands.append(ScoreBand(row.str("grade"), _number(row, "min_score")))
         row.close()
-    return tuple(sorted(out, reverse=True))
+    problem = band_problem(bands)
+    if problem is not None:
+        raise table_t.error("bands", f"not a usable score table ({problem})")
+    table_source = table_t.source()
+    table_t.close()
+    model = ScoreModel(
+        base=_number(t, "base"),
+        grade_points=_points(t, "grade_points", SEVERITIES),
+        behaviour_points=_points(t, "behaviour_points"),
+        criterion_points=_points(t, "criterion_points"),
+        complaint_points=_points(t, "complaint_points", COMPLAINT_OUTCOMES),
+        decay=t.choice("decay", DECAYS),
+        periods=grading.finding_periods,
+        provisional_table=sorted_bands(bands),
+        source=t.source(),
+        table_source=table_source,
+        floor=_number(t, "floor", required=False),
+        ceiling=_number(t, "ceiling", required=False),
+    )
+    if model.floor is not None and model.ceiling is not None and model.floor >= model.ceiling:
+        raise t.error("ceiling", "not above the floor")
+    t.close()
+    return model
 
 
 def parse_profile(path: str | Path) -> Profile:
@@ -281,6 +342,7 @@ def parse_profile(path: str | Path) -> Profile:
     report_t = root.table("report", required=False)
     grading_t = root.table("grading", required=False)
     publication_t = root.table("publication", required=False)
+    grading = _grading(grading_t) if grading_t is not None else None
     profile = Profile(
         code=code,
         name=root.text("name"),
@@ -303,14 +365,14 @@ def parse_profile(path: str | Path) -> Profile:
         red_list_criteria=criteria,
         red_list_incentives=root.texts("red_list_incentives"),
         behaviours=behaviours,
-        score_grades=_score_grades(root),
         removal_channels=root.texts("removal_channels"),
         sharing_platforms=root.texts("sharing_platforms"),
         sources=MappingProxyType(sources),
         interpretations=root.texts("interpretations"),
         scope=root.text("scope", required=False),
-        grading=_grading(grading_t) if grading_t is not None else None,
+        grading=grading,
         removal_notice_period=_removal_notice_period(publication_t),
+        score=_score(root.table("score", required=False), grading),
     )
     root.close()
     _check_consistency(root, profile)
@@ -335,6 +397,7 @@ def _check_consistency(root: _Table, p: Profile) -> None:
     if p.repeat.term is not None and p.repeat.term.unit == "working_days":
         raise root.error("repeat.term.unit", "a listing term is days, months or years")
     _check_grading(root, p)
+    _check_score(root, p)
     _check_public_text(root, p)
     if "supplement_pauses_clock" not in p.sources:
         raise root.error("sources.supplement_pauses_clock", "missing required key")
@@ -391,6 +454,24 @@ def _check_grading(root: _Table, p: Profile) -> None:
                              f"{g.false_complaint_ground!r} is not a ground for persons")
         if ground.severity not in g.finding_periods:
             raise root.error("grading.finding_periods", f"no period for grade {ground.severity!r}")
+
+
+def _check_score(root: _Table, p: Profile) -> None:
+    """Every grade a finding can have has points; overrides name the catalogue's codes."""
+    s = p.score
+    if s is None:
+        return
+    for grade in p.grading.finding_periods:
+        if grade not in s.grade_points:
+            raise root.error("score.grade_points", f"no points for grade {grade!r}")
+    codes = {b.code for b in p.behaviours} | {g.code for g in p.grounds if "person" in g.subject_kinds}
+    for code in s.behaviour_points:
+        if code not in codes:
+            raise root.error(f"score.behaviour_points.{code}", "not a behaviour of the catalogue")
+    criteria = {c.code for c in p.red_list_criteria}
+    for code in s.criterion_points:
+        if code not in criteria:
+            raise root.error(f"score.criterion_points.{code}", "not a red-list criterion")
 
 
 # --------------------------------------------------------------------------
