@@ -66,6 +66,14 @@ def to_json(bands) -> list[dict]:
     return [{"grade": b.grade, "min_score": str(b.min_score)} for b in rules.sorted_bands(bands)]
 
 
+def _normalised(bands) -> tuple[ScoreBand, ...]:
+    """Bands whose minimum scores are numbers of any kind, as decimals (``score`` if not)."""
+    try:
+        return tuple(ScoreBand(b.grade, Decimal(str(b.min_score))) for b in bands)
+    except (InvalidOperation, ValueError):
+        raise ScoreTableError("score") from None
+
+
 def parse_bands(text: str) -> tuple[ScoreBand, ...]:
     """Bands typed one per line, ``<grade> <minimum score>`` (``A 90``; a comma, a colon or
     ``>=`` may separate them). Raises :class:`ScoreTableError` (``format`` or a band problem)."""
@@ -141,7 +149,7 @@ def propose(session: Session, user: StaffUser | None, jurisdiction: str, bands, 
     actor = require(grade_steps.can_propose_table(user), user)
     scope.require(session, user, jurisdiction)
     profile = _scored(session, jurisdiction, profile)
-    bands = tuple(bands)
+    bands = _normalised(bands)
     problem = rules.band_problem(bands)
     if problem is not None:
         raise ScoreTableError(problem)
