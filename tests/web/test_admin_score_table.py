@@ -70,7 +70,7 @@ def test_the_page_explains_the_model_and_the_provisional_table(session, client, 
     assert "Every subject starts from 100 points." in en
     assert "A finding of grade Severe: -40 points · it counts for 3 years" in en
     assert "A finding of grade Serious (grade 2): -20 points" in en
-    assert "Complaint found false: -10 points" in en
+    assert "Complaint found false: -10 points, for as long as" in en
     assert "then less each day" in en
     assert "Provisional: the bureau has not put a table of its own in force" in en
     assert "2 subjects with a finding or a red-list admission" in en
