@@ -166,6 +166,8 @@ def test_distribution_counts_totals_per_band_highest_first():
     (bands(("A A", 90), ("B", 0)), "grade"),
     (bands(("", 90), ("B", 0)), "grade"),
     (bands(("ABCDEFGHIJK", 90), ("B", 0)), "grade"),
+    (bands(("A\x01", 90), ("B", 0)), "grade"),
+    (bands(("<b>", 90), ("B", 0)), "grade"),
     (bands(("A", 90), ("A", 0)), "duplicate_grade"),
     (bands(("A", 90), ("B", 90)), "duplicate_score"),
     (bands(("A", 1001), ("B", 0)), "score"),

@@ -378,7 +378,8 @@ def band_problem(bands: tuple[ScoreBand, ...] | list[ScoreBand]) -> str | None:
     if len(bands) > MAX_BANDS:
         return "too_many"
     for band in bands:
-        if not isinstance(band.grade, str) or not _BAND_GRADE.fullmatch(band.grade):
+        if not isinstance(band.grade, str) or not _BAND_GRADE.fullmatch(band.grade) \
+                or not band.grade.isprintable():
             return "grade"
         if not isinstance(band.min_score, Decimal) or not band.min_score.is_finite() \
                 or abs(band.min_score) > SCORE_LIMIT:
