@@ -159,8 +159,7 @@ class Backtest:
     distributions: dict[str, dict[str, int]]
 
 
-def totals(session: Session, jurisdiction: str, profile: Profile, scope: Scope,
-           today: dt.date) -> list[Decimal]:
+def totals(session: Session, profile: Profile, scope: Scope, today: dt.date) -> list[Decimal]:
     """The score of every subject with a finding or a red-list admission that ``scope`` reads."""
     findings, entries = _findings(session, scope), _entries(session, scope)
     by_subject: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
@@ -180,7 +179,7 @@ def backtest(session: Session, jurisdiction: str, today: dt.date, scope: Scope,
     if profile is None:
         raise score_tables.ScoreTableError("no_score")
     current = score_tables.table_for(session, jurisdiction, profile.score)
-    found = totals(session, jurisdiction, profile, scope, today)
+    found = totals(session, profile, scope, today)
     tables = {"current": current.bands, **(candidates or {})}
     return Backtest(jurisdiction, today, len(found), tuple(found), current,
                     {label: rules.distribution(found, bands) for label, bands in tables.items()})

@@ -66,5 +66,13 @@ from portal.rules.profiles.loader import (
 )
 from portal.rules.profiles.model import *  # noqa: F401,F403
 from portal.rules.profiles.model import __all__ as _model_all
+from portal.rules.profiles.scoring import (
+    MAX_BANDS,
+    MIN_BANDS,
+    SCORE_LIMIT,
+    band_problem,
+    sorted_bands,
+)
 
-__all__ = [*_model_all, "PROFILE_DIR", "parse_profile", "load_profile", "available_profiles"]
+__all__ = [*_model_all, "PROFILE_DIR", "parse_profile", "load_profile", "available_profiles",
+           "band_problem", "sorted_bands", "MIN_BANDS", "MAX_BANDS", "SCORE_LIMIT"]

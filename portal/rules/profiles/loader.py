@@ -11,9 +11,7 @@ from types import MappingProxyType
 from portal.rules.profiles.model import (
     BEHAVIOUR_SUBJECTS,
     BEHAVIOUR_UNITS,
-    COMPLAINT_OUTCOMES,
     DEADLINE_KEYS,
-    DECAYS,
     FIGURES,
     SEVERITIES,
     SUBJECT_KINDS,
@@ -29,13 +27,11 @@ from portal.rules.profiles.model import (
     RepairRule,
     RepeatRule,
     ReportRule,
-    ScoreBand,
-    ScoreModel,
     Threshold,
     UnknownProfile,
-    band_problem,
-    sorted_bands,
 )
+from portal.rules.profiles.scoring import check_score as _check_score
+from portal.rules.profiles.scoring import read_score as _score
 from portal.rules.profiles.tables import Table as _Table
 from portal.rules.public_text import internal_markers
 
@@ -231,69 +227,6 @@ def _removal_notice_period(t: _Table | None) -> Period | None:
     return period
 
 
-def _number(t: _Table, k: str, required: bool = True) -> Decimal | None:
-    v = t.raw(k, required)
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise t.error(k, "expected a number")
-    found = Decimal(str(v))
-    if not found.is_finite():
-        raise t.error(k, "expected a finite number")
-    return found
-
-
-def _points(t: _Table, k: str, allowed: tuple[str, ...] | None = None) -> MappingProxyType:
-    """``{ code = points, … }``: a number per key (``allowed``: the keys it may name)."""
-    table = t.table(k, required=False)
-    out: dict[str, Decimal] = {}
-    if table is None:
-        return MappingProxyType(out)
-    for key in list(table.data):
-        if allowed is not None and key not in allowed:
-            raise table.error(key, f"{key!r} is not one of {', '.join(allowed)}")
-        out[key] = _number(table, key)
-    table.close()
-    return MappingProxyType(out)
-
-
-def _score(t: _Table | None, grading: GradingRule | None) -> ScoreModel | None:
-    """``[score]``: the credit score model and its provisional score → grade table
-    (see :class:`ScoreModel`); it fades findings over the grading rule's periods."""
-    if t is None:
-        return None
-    if grading is None:
-        raise t.error("base", "a score needs the [grading] periods a finding counts for")
-    table_t = t.table("provisional_table")
-    bands = []
-    for row in table_t.tables("bands", required=True):
-        bands.append(ScoreBand(row.str("grade"), _number(row, "min_score")))
-        row.close()
-    problem = band_problem(bands)
-    if problem is not None:
-        raise table_t.error("bands", f"not a usable score table ({problem})")
-    table_source = table_t.source()
-    table_t.close()
-    model = ScoreModel(
-        base=_number(t, "base"),
-        grade_points=_points(t, "grade_points", SEVERITIES),
-        behaviour_points=_points(t, "behaviour_points"),
-        criterion_points=_points(t, "criterion_points"),
-        complaint_points=_points(t, "complaint_points", COMPLAINT_OUTCOMES),
-        decay=t.choice("decay", DECAYS),
-        periods=grading.finding_periods,
-        provisional_table=sorted_bands(bands),
-        source=t.source(),
-        table_source=table_source,
-        floor=_number(t, "floor", required=False),
-        ceiling=_number(t, "ceiling", required=False),
-    )
-    if model.floor is not None and model.ceiling is not None and model.floor >= model.ceiling:
-        raise t.error("ceiling", "not above the floor")
-    t.close()
-    return model
-
-
 def parse_profile(path: str | Path) -> Profile:
     """Parse and validate one profile file (no caching)."""
     path = Path(path)
@@ -454,24 +387,6 @@ def _check_grading(root: _Table, p: Profile) -> None:
                              f"{g.false_complaint_ground!r} is not a ground for persons")
         if ground.severity not in g.finding_periods:
             raise root.error("grading.finding_periods", f"no period for grade {ground.severity!r}")
-
-
-def _check_score(root: _Table, p: Profile) -> None:
-    """Every grade a finding can have has points; overrides name the catalogue's codes."""
-    s = p.score
-    if s is None:
-        return
-    for grade in p.grading.finding_periods:
-        if grade not in s.grade_points:
-            raise root.error("score.grade_points", f"no points for grade {grade!r}")
-    codes = {b.code for b in p.behaviours} | {g.code for g in p.grounds if "person" in g.subject_kinds}
-    for code in s.behaviour_points:
-        if code not in codes:
-            raise root.error(f"score.behaviour_points.{code}", "not a behaviour of the catalogue")
-    criteria = {c.code for c in p.red_list_criteria}
-    for code in s.criterion_points:
-        if code not in criteria:
-            raise root.error(f"score.criterion_points.{code}", "not a red-list criterion")
 
 
 # --------------------------------------------------------------------------

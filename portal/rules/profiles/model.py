@@ -362,42 +362,8 @@ class Profile:
         return tuple(m for m in self.measures if m.applies_to(severity, subject_kind))
 
 
-#: Bounds of a score → grade table (the provisional one and those the bureau proposes).
-MIN_BANDS, MAX_BANDS, SCORE_LIMIT = 2, 10, Decimal(1000)
-_BAND_GRADE = re.compile(r"[^\s<>&\"']{1,10}")
-
-
-def band_problem(bands: tuple[ScoreBand, ...] | list[ScoreBand]) -> str | None:
-    """Why ``bands`` is not a usable score → grade table (None: it is): ``too_few`` /
-    ``too_many`` bands, a ``grade`` code that is empty, longer than 10 characters or has
-    spaces, a ``score`` that is not a number within ±1000, a ``duplicate_grade`` or a
-    ``duplicate_score``. A score below the lowest band's minimum gets the lowest band."""
-    bands = list(bands)
-    if len(bands) < MIN_BANDS:
-        return "too_few"
-    if len(bands) > MAX_BANDS:
-        return "too_many"
-    for band in bands:
-        if not isinstance(band.grade, str) or not _BAND_GRADE.fullmatch(band.grade) \
-                or not band.grade.isprintable():
-            return "grade"
-        if not isinstance(band.min_score, Decimal) or not band.min_score.is_finite() \
-                or abs(band.min_score) > SCORE_LIMIT:
-            return "score"
-    if len({b.grade for b in bands}) != len(bands):
-        return "duplicate_grade"
-    if len({b.min_score for b in bands}) != len(bands):
-        return "duplicate_score"
-    return None
-
-
-def sorted_bands(bands) -> tuple[ScoreBand, ...]:
-    """Highest band first."""
-    return tuple(sorted(bands, key=lambda b: b.min_score, reverse=True))
-
-
 # --------------------------------------------------------------------------
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'REPORT_FIELDS_PROFILE', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'ScoreBand', 'ScoreModel', 'COMPLAINT_OUTCOMES', 'DECAYS', 'band_problem', 'sorted_bands', 'MIN_BANDS', 'MAX_BANDS', 'SCORE_LIMIT', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'REPORT_FIELDS_PROFILE', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'ScoreBand', 'ScoreModel', 'COMPLAINT_OUTCOMES', 'DECAYS', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
