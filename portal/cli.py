@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from portal import backup_cli, clock
 from portal.certificates_cli import certificates_group
 from portal.extensions import db
+from portal.grades_cli import grades_group
 from portal.import_cli import import_report
 from portal.mail_cli import mail_group
 from portal.uploads_cli import uploads_group
@@ -25,7 +26,8 @@ log = logging.getLogger("portal.worker")
 
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, demo_logins, expire, worker, index_group,
-                    import_report, uploads_group, verify_group, mail_group, certificates_group):
+                    import_report, uploads_group, verify_group, mail_group, certificates_group,
+                    grades_group):
         app.cli.add_command(command)
     backup_cli.init_app(app)   # backup, restore, audit anchor
 

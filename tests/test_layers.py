@@ -33,8 +33,8 @@ BASE = {"config", "clock", "cursors", "deadline", "extensions", "heartbeat", "i1
 WEB = {"web", "input_guard", "caching", "front", "json_errors", "attachments", "health",
        "public_scope", "compression", "static_files",
        "threshold_messages", "identifier_messages", "import_messages"}
-ENTRY = {"portal", "cli", "backup_cli", "certificates_cli", "import_cli", "mail_cli", "uploads_cli",
-         "verify_cli", "worker"}
+ENTRY = {"portal", "cli", "backup_cli", "certificates_cli", "grades_cli", "import_cli", "mail_cli",
+         "uploads_cli", "verify_cli", "worker"}
 BLUEPRINTS = ("public", "admin", "api", "submit")
 PACKAGES = ("rules", "models", "services", "demo", *BLUEPRINTS)
 

@@ -1,7 +1,7 @@
 """subscribers, their sessions, watchlists, watched codes (keyed hashes) and their alerts
 
 Revision ID: e7a9c1d3f5b8
-Revises: d4f6a8c0e2b5
+Revises: e8c2a4f6b1d3
 Create Date: 2026-12-06 23:10:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e7a9c1d3f5b8'
-down_revision = 'd4f6a8c0e2b5'
+down_revision = 'e8c2a4f6b1d3'
 branch_labels = None
 depends_on = None
 

@@ -101,6 +101,10 @@ SENTENCES = {
                         "%(valid_until)s)."),
     "redlist.refuse": _l("%(actor)s refused red-list proposal %(entity)s: %(reason)s"),
     "redlist.remove": _l("%(actor)s removed red-list entry %(entity)s (on %(removed_on)s)."),
+    "score_table.propose": _l("%(actor)s proposed score table %(entity)s (%(bands)s): %(note)s"),
+    "score_table.approve": _l("%(actor)s put score table %(entity)s in force from %(in_force_from)s "
+                              "(%(bands)s; it replaces %(replaces)s)."),
+    "score_table.reject": _l("%(actor)s rejected score table %(entity)s: %(reason)s"),
     # the holiday calendar
     "calendar.set_day": _l("%(actor)s set %(entity)s as %(workday)s in the holiday calendar."),
     "calendar.delete_day": _l("%(actor)s deleted the calendar entry of %(entity)s."),
@@ -153,7 +157,7 @@ LETTERS = {"pre_notice": _l("pre-notice"), "listing_decision": _l("listing decis
 ENTITIES = {"case": _l("case %(id)s"), "submission": _l("filing %(id)s"),
             "subject": _l("subject no. %(id)s"), "staff": _l("account %(id)s"),
             "entry": _l("published entry %(id)s"), "removal": _l("removal notice %(id)s"),
-            "red_list_entry": _l("red-list entry %(id)s"),
+            "red_list_entry": _l("red-list entry %(id)s"), "score_table": _l("score table %(id)s"),
             "jurisdiction": _l("bureau %(id)s"), "outgoing_mail": _l("e-mail no. %(id)s")}
 
 
@@ -205,6 +209,8 @@ def _value(key: str, value, event: AuditEvent):
         return labels.label(labels.MAIL_EVENTS, text)
     if key == "unit_kind":
         return labels.label(labels.UNIT_KINDS, text)
+    if key == "replaces" and text == "provisional":
+        return _("the provisional table of the rules")
     if key == "whose":
         return str(WHOSE.get(text, text))
     return text

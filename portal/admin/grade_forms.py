@@ -258,3 +258,60 @@ class FalseComplaintForm(FlaskForm):
     found_on = _day(_l("Found on"))
     document_no = StringField(_l("Document number"), validators=[Length(max=60)])
     facts = TextAreaField(_l("Why the complaint is false"), validators=[_required(), Length(max=5000)])
+
+
+# --------------------------------------------------------------------------
+# The credit score and its score → grade table (Zhengzhou §三 ¶1)
+# --------------------------------------------------------------------------
+
+SCORE_SOURCES = {
+    "finding": _l("Finding"),
+    "complaint": _l("Complaint outcome"),
+    "red_list": _l("Red-list criterion"),
+}
+COMPLAINT_OUTCOMES = {
+    "verified": _l("Complaint about the unit verified"),
+    "found_false": _l("Complaint found false"),
+}
+DECAYS = {
+    "linear": _l("in full on the day the finding was made, then less each day, and nothing "
+                 "from the day it no longer counts"),
+    "none": _l("in full for as long as the finding counts"),
+}
+TABLE_STATES = {
+    "proposed": _l("Awaiting decision"),
+    "in_force": _l("In force"),
+    "rejected": _l("Rejected"),
+    "superseded": _l("Superseded"),
+}
+
+
+def score_table_error(code: str) -> str:
+    return {
+        "no_score": _("The rules of this bureau define no credit score."),
+        "format": _("Write one band per line: the grade, a space and the minimum score "
+                    "(for example: A 90)."),
+        "too_few": _("A table needs at least two bands."),
+        "too_many": _("A table has at most ten bands."),
+        "grade": _("A grade is one to ten characters without spaces."),
+        "score": _("A minimum score is a number between -1000 and 1000."),
+        "duplicate_grade": _("Each grade may appear only once."),
+        "duplicate_score": _("Two bands cannot have the same minimum score."),
+        "note_required": _("Give the reason for the proposed table."),
+        "reason_required": _("State the reason."),
+        "decided": _("The proposal has already been decided."),
+    }.get(code, _("The step could not be taken."))
+
+
+class ScoreTableForm(FlaskForm):
+    bands = TextAreaField(_l("Bands: one per line, the grade and the minimum score"),
+                          validators=[_required(), Length(max=500)])
+    note = TextAreaField(_l("Reason for the table"), validators=[_required(), Length(max=2000)])
+
+
+class ApproveTableForm(FlaskForm):
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class RejectTableForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[_required(), Length(max=2000)])

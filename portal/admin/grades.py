@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, threshold_messages
-from portal.admin import access, grade_complaints, grade_redlist, scoping, subject_form
+from portal.admin import access, grade_complaints, grade_redlist, grade_scores, scoping, subject_form
 from portal.admin import forms as admin_forms
 from portal.admin import grade_forms as gf
 from portal.admin.access import CASE_ROLES, role_required
@@ -143,12 +143,15 @@ def _render(subject: Subject, *, finding_form=None, proposal_form=None, refused=
         [f.listing_case_id for f in findings if f.listing_case_id]
         + [f.case_id for f in findings if f.case_id]))).all())
     items = {i.code: i for i in rules.catalogue(profile, kind)}
+    score = grade_scores.subject_score(subject)
     return render_template(
         "admin/grades/subject.html", subject=subject, profile=profile, standing=standing,
+        score=score, score_texts=grade_scores.contribution_texts(
+            load_profile(score.profile) if score else profile, locale),
         findings=findings, counting=counting, items=items, case_nos=case_nos, locale=locale,
         enabled=rules.grading_enabled(profile), today=today, mask_ric=mask_ric,
         last_day=lambda f: _last_day(rules.counts_until(f.found_on, rules.counts_for(profile, f.grade))),
-        standing_last=_last_day(standing.until),
+        standing_last=_last_day(standing.until), day_before=_last_day,
         serious_ground=lambda f: rules.serious_ground(profile, f.behaviour_code, kind),
         can_record=grade_steps.can_record(user).allowed,
         may_end=lambda f: grade_steps.check_finding(user, f, "withdraw").allowed,
@@ -334,6 +337,13 @@ bp.add_url_rule("/redlist/proposals/<int:proposal_id>/admit", "admit", grade_red
 bp.add_url_rule("/redlist/proposals/<int:proposal_id>/refuse", "refuse", grade_redlist.refuse,
                 methods=["POST"])
 bp.add_url_rule("/redlist/entries/<int:entry_id>/remove", "remove", grade_redlist.remove,
+                methods=["POST"])
+bp.add_url_rule("/score-table", "score_table", grade_scores.page)
+bp.add_url_rule("/score-table/proposals", "propose_score_table", grade_scores.propose,
+                methods=["POST"])
+bp.add_url_rule("/score-table/<int:table_id>/approve", "approve_score_table",
+                grade_scores.approve, methods=["POST"])
+bp.add_url_rule("/score-table/<int:table_id>/reject", "reject_score_table", grade_scores.reject,
                 methods=["POST"])
 bp.add_url_rule("/complaints/<int:submission_id>", "complaint", grade_complaints.page)
 bp.add_url_rule("/complaints/<int:submission_id>/finding", "complaint_finding",

@@ -347,7 +347,8 @@ def subject_status(client: ApiClient, json: IntegrationStatusRequest):
             "character)."), "code")
     recent = dt.timedelta(days=current_app.config["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"])
     answer = reads.status(db.session, current_app.config["PORTAL_LOOKUP_KEY"], kind, number,
-                          clock.today(), scope.client_scope(db.session, client), recent)
+                          clock.today(), scope.client_scope(db.session, client), recent,
+                          client.jurisdiction)
     data = {"kind": kind, "code_masked": mask_identifier(number), "warning": answer["warning"]}
     if kind == "ric":
         data["code_hash"] = lookup_hash(current_app.config["PORTAL_LOOKUP_KEY"], number)

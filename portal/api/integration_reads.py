@@ -28,7 +28,7 @@ from portal.rules import grades, identifiers
 from portal.rules.profiles import load_profile
 from portal.rules.workflow import LISTED_STATES, CaseState
 from portal.security import lookup_hash
-from portal.services import integration
+from portal.services import credit_scores, integration
 from portal.services.cases import ANNULLING_REASONS
 from portal.services.scope import Scope
 from portal.services.serializers import iso
@@ -94,9 +94,10 @@ def _subjects_for(session: Session, key: str, kind: str, number: str) -> list[Su
 
 
 def status(session: Session, key: str, kind: str, number: str, today: dt.date,
-           scope: Scope, recent: dt.timedelta) -> dict:
+           scope: Scope, recent: dt.timedelta, jurisdiction: str | None = None) -> dict:
     """The warning answer for one identifier (see the OpenAPI description of /status), from
-    the records of the jurisdictions the client reads (``scope``).
+    the records of the jurisdictions the client reads (``scope``); the credit score is the
+    one of the client's bureau (``jurisdiction``), when its rules have one.
 
     A removal within ``recent`` of ``today`` is reported as recently removed (annulled
     listings were wrong: never reported); ``PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS``."""
@@ -160,6 +161,8 @@ def status(session: Session, key: str, kind: str, number: str, today: dt.date,
         "recently_removed": removed,
         "related_listings": linked,
         "credit_grade": grade,
+        "credit_score": credit_scores.summary(
+            credit_scores.credit_score_of(session, own, today, scope, jurisdiction)),
         "red_list": [{"public_id": r.public_id, "name": r.name, "code": r.code_display,
                       "criteria": list(r.criteria or []), "admitted_on": iso(r.admitted_on),
                       "valid_until": iso(r.valid_until)} for r in red],

@@ -106,6 +106,27 @@ class CreditGrade(Resource):
     behaviours: list[str] = Field(description="Catalogue codes of the findings that count today.")
 
 
+class ScoreContribution(Resource):
+    source: Literal["finding", "complaint", "red_list"]
+    code: str = Field(description="Behaviour code (finding), complaint outcome (verified / "
+                      "found_false) or red-list criterion code.")
+    count: int = Field(description="How many records of this source and code count today.")
+    points: float = Field(description="The points they add today (negative: deducted), after "
+                          "their decay.")
+
+
+class CreditScore(Resource):
+    score: float = Field(description="Base points plus the contributions, one decimal.")
+    grade: str = Field(description="The grade of the score under the score → grade table.")
+    base: float
+    table: str = Field(description="Number of the score → grade table the bureau has in force "
+                       "(e.g. ZHE-T2026-000001), or `provisional`: the profile's default table "
+                       "applies because the bureau has not set one yet.")
+    provisional: bool
+    profile: str
+    contributions: list[ScoreContribution]
+
+
 class RedListed(Resource):
     public_id: str
     name: str
@@ -137,6 +158,11 @@ class IntegrationStatus(Resource):
     credit_grade: CreditGrade | None = Field(description=(
         "The worst grade among the subject's findings that count today (一般 / 较重 / 严重); "
         "null: no finding counts."))
+    credit_score: CreditScore | None = Field(description=(
+        "The credit score (Zhengzhou §三) under the rules of the calling client's bureau: "
+        "points from findings that count (fading over the period they count), complaint "
+        "outcomes and red-list criteria, and its grade. Computed from the current records. "
+        "null: the bureau's rules define no credit score, or the subject is unknown."))
     red_list: list[RedListed]
     checked_on: dt.date
 

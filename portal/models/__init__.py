@@ -10,6 +10,8 @@ from portal.models.grades import (
     GradeFinding,
     ProposalState,
     RedListProposal,
+    ScoreGradeTable,
+    ScoreTableStatus,
 )
 from portal.models.imports import CaseReportData, ImportBatch, ImportStatus
 from portal.models.integration import ApiClient
@@ -44,6 +46,7 @@ from portal.models.workers import IndexReplica, JobRun
 
 __all__ = [
     "FindingSource", "FindingStatus", "GradeFinding", "ProposalState", "RedListProposal",
+    "ScoreGradeTable", "ScoreTableStatus",
     "ApiClient", "Jurisdiction", "StaffJurisdiction",
     "CaseReportData", "ImportBatch", "ImportStatus",
     "Attachment", "AuditEvent", "AuditHead", "Base", "CalendarYear", "Case", "CaseOrigin",

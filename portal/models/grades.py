@@ -9,6 +9,11 @@ stored: ``portal.rules.grades.standing`` derives it from the live findings.
 with the criteria it meets, decided by a different approver (four-eyes). An
 admitted proposal points at its public ``red_list_entries`` row, which only
 ``portal.services.redlist`` writes.
+
+``score_grade_tables``: the score → grade tables of the credit score (Zhengzhou §三 ¶1), one
+row per version: proposed by one member of staff, put in force or rejected by another
+approver (four-eyes). Until a jurisdiction has one in force, its profile's provisional table
+applies. Scores themselves are never stored (``portal.services.credit_scores``).
 """
 from __future__ import annotations
 
@@ -100,3 +105,32 @@ class RedListProposal(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
 
     subject: Mapped[Subject] = relationship()
+
+
+class ScoreTableStatus(str, enum.Enum):
+    PROPOSED = "proposed"
+    IN_FORCE = "in_force"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"      # was in force until a later table was put in force
+
+
+class ScoreGradeTable(Base):
+    __tablename__ = "score_grade_tables"
+    __table_args__ = (sa.Index("ix_score_grade_tables_jurisdiction_status", "jurisdiction", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_no: Mapped[str] = mapped_column(sa.String(40), unique=True)   # the version
+    profile: Mapped[str] = mapped_column(sa.String(20))
+    jurisdiction: Mapped[str] = jurisdiction_column()
+    #: ``[{"grade": "A", "min_score": "90"}, …]``, highest band first (scores as strings)
+    bands: Mapped[list] = mapped_column(sa.JSON, default=list)
+    note: Mapped[str] = mapped_column(sa.Text, default="")          # why these bands
+    status: Mapped[ScoreTableStatus] = mapped_column(enum_column(ScoreTableStatus),
+                                                     default=ScoreTableStatus.PROPOSED)
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=clock.now)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    in_force_from: Mapped[dt.date | None] = mapped_column(sa.Date)
+    superseded_on: Mapped[dt.date | None] = mapped_column(sa.Date)

@@ -66,6 +66,7 @@ def _owners():
         PublishedEntry,
         RedListEntry,
         RedListProposal,
+        ScoreGradeTable,
         Submission,
     )
 
@@ -74,6 +75,7 @@ def _owners():
             "grade_finding": (GradeFinding, GradeFinding.finding_no),
             "red_list_proposal": (RedListProposal, RedListProposal.proposal_no),
             "red_list_entry": (RedListEntry, RedListEntry.public_id),
+            "score_table": (ScoreGradeTable, ScoreGradeTable.table_no),
             "entry": (PublishedEntry, PublishedEntry.public_id),
             "api_client": (ApiClient, ApiClient.name)}
 

@@ -4,7 +4,9 @@
   complaint revealed); a reviewer or approver withdraws or annuls a finding that counts; a
   clerk or reviewer opens the listing case of a serious finding, once;
 * red list: a clerk or reviewer proposes a unit; an approver other than the proposer admits
-  or refuses a pending proposal (four-eyes); an approver removes a current entry.
+  or refuses a pending proposal (four-eyes); an approver removes a current entry;
+* score → grade table of the credit score: a reviewer or approver proposes one; an approver
+  other than the proposer puts it in force or rejects it (four-eyes).
 
 ``portal.services.grades`` and ``portal.services.redlist`` enforce these verdicts; the grade
 and red-list pages render them. Pure functions of the user and the record.
@@ -19,6 +21,8 @@ from portal.models import (
     RedListEntry,
     RedListProposal,
     Role,
+    ScoreGradeTable,
+    ScoreTableStatus,
     StaffUser,
 )
 from portal.services import case_steps
@@ -32,6 +36,7 @@ COMPLAINT_SOURCES = (FindingSource.COMPLAINT, FindingSource.FALSE_COMPLAINT)
 END_ROLES = (REVIEWER, APPROVER)
 PROPOSE_ROLES = (CLERK, REVIEWER)
 DECIDE_ROLES = (APPROVER,)
+TABLE_PROPOSE_ROLES = (REVIEWER, APPROVER)
 
 
 def can_record(user: StaffUser | None, source: FindingSource = FindingSource.INSPECTION) -> Verdict:
@@ -72,3 +77,21 @@ def check_entry(user: StaffUser | None, entry: RedListEntry, step: str = "remove
     if entry.removed_on is not None:
         return refuse(step, STATE, "removed")
     return by_role(step, user, DECIDE_ROLES)
+
+
+def can_propose_table(user: StaffUser | None) -> Verdict:
+    """Propose a score → grade table (a reviewer or an approver)."""
+    return by_role("propose_table", user, TABLE_PROPOSE_ROLES)
+
+
+def check_table(user: StaffUser | None, table: ScoreGradeTable, step: str) -> Verdict:
+    """``approve`` (put in force) or ``reject`` a proposed table: pending, an approver, not
+    the proposer."""
+    if step not in ("approve", "reject"):
+        raise KeyError(step)
+    if table.status is not ScoreTableStatus.PROPOSED:
+        return refuse(step, STATE, "decided")
+    verdict = by_role(step, user, DECIDE_ROLES)
+    if not verdict.allowed:
+        return verdict
+    return four_eyes(step, user, table.proposed_by_id, DECIDE_ROLES) or allow(step, DECIDE_ROLES)

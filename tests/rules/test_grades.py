@@ -81,7 +81,9 @@ def test_only_serious_behaviours_have_a_listing_ground():
 
 
 def test_score_table_is_left_to_the_bureau():
-    assert ZZ.score_grades == ()
+    """The seed gives no numbers: the profile's table is a provisional bureau setting."""
+    assert "no numbers" in ZZ.sources["score_grades"]
+    assert ZZ.score.table_source.startswith("bureau setting (provisional")
 
 
 def test_criterion_five_applies_only_to_medical_institutions():

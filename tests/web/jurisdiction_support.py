@@ -19,7 +19,8 @@ from portal.models import (
     Role,
 )
 from portal.rules.profiles import load_profile
-from portal.services import integration, jurisdictions, letters
+from portal.rules.profiles import ScoreBand
+from portal.services import integration, jurisdictions, letters, score_tables
 from portal.services.publication import bump_version
 from tests import grades_support
 from tests.factories import make_staff, make_subject, pre_noticed_case, published_case
@@ -41,18 +42,21 @@ class JiamusiRecords:
     client: object
     token: str
     mail: object
+    table: object
 
     def ids(self) -> dict:
         """URL parameter -> the id of the Jiamusi record it names."""
         return {"case_id": self.published.id, "submission_id": self.complaint.id,
                 "finding_id": self.finding.id, "proposal_id": self.proposal.id,
                 "entry_id": self.entry.id, "batch_id": self.batch.id,
-                "client_id": self.client.id, "mail_id": self.mail.id, "code": "jiamusi"}
+                "client_id": self.client.id, "mail_id": self.mail.id, "code": "jiamusi",
+                "table_id": self.table.id}
 
     def marks(self) -> list[str]:
         """Texts that name a Jiamusi record (no page of another bureau may show them)."""
         return [self.pre_noticed.case_no, self.published.case_no, self.complaint.receipt_no,
-                self.finding.finding_no, self.proposal.proposal_no, self.client.name]
+                self.finding.finding_no, self.proposal.proposal_no, self.client.name,
+                self.table.table_no]
 
 
 def jiamusi_records(session, app) -> JiamusiRecords:
@@ -82,9 +86,12 @@ def jiamusi_records(session, app) -> JiamusiRecords:
                         payload={"receipt_no": complaint.receipt_no}, locale="zh_CN",
                         status=MailStatus.FAILED, attempts=8, last_error="ConnectionRefusedError")
     session.add(mail)
+    table = score_tables.propose(session, make_staff(session, Role.REVIEWER), "zhengzhou",
+                                 (ScoreBand("A", 90), ScoreBand("B", 0)), "试行", TODAY)
+    table.jurisdiction = "jiamusi"
     session.commit()
     return JiamusiRecords(pre, published, complaint, letter, finding, proposal, entry, batch,
-                          client, token, mail)
+                          client, token, mail, table)
 
 
 def add_bureaus(session) -> None:

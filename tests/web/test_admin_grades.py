@@ -73,7 +73,9 @@ def test_subject_page_shows_the_grade_and_history_in_both_languages(session, cli
     en = text(response)
     assert response.status_code == 200
     assert "Current grade" in en and "Serious (grade 2)" in en and "counts today" in en
-    assert "no score is computed" in en                          # score table left to the bureau
+    # the credit score: base 100, a heavy finding made today deducts 20 in full → B
+    assert "Score today 80.0" in en and "Score grade B" in en
+    assert "under the provisional score table of the rules" in en
     assert "a finding counts for 1 year from the day it was made" in en
     found = client.get(f"/admin/grades/?q={unit.uscc}")
     assert "郑州测试医院" in text(found)

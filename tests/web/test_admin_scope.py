@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 #: Parameters that name a record of one jurisdiction: a route with one is refused across it.
 OWNED = {"case_id", "submission_id", "finding_id", "proposal_id", "entry_id", "batch_id",
-         "client_id", "mail_id", "code"}
+         "client_id", "mail_id", "code", "table_id"}
 #: Routes with other parameters, and why no jurisdiction owns what they name.
 SHARED = {
     "admin.users.role": "accounts are the portal's (admins)",
@@ -139,7 +139,8 @@ def test_lists_show_only_the_bureaus_own_rows(app, session, client, portal):
     records, people = portal
     _login(client, people[Role.CLERK])
     pages = ["/admin/queue/cases?state=all", "/admin/queue/submissions?state=granted",
-             "/admin/grades/", "/admin/grades/redlist", "/admin/imports/", "/admin/sharing/",
+             "/admin/grades/", "/admin/grades/redlist", "/admin/grades/score-table",
+             "/admin/imports/", "/admin/sharing/",
              f"/admin/grades/subjects/{records.finding.subject_id}"]
     for url in pages:
         body = client.get(url).get_data(as_text=True)

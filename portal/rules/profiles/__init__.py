@@ -46,9 +46,12 @@ Fields beyond the agreed API (documented here, all optional in the TOML):
 * ``RepairRule.certificate`` – a written repair certificate is issued
   (Shanghai art. 10).
 * ``RepairRule.conditions`` – what the applicant must show.
-* ``Profile.score_grades`` – TOML ``[[score_grades]]`` rows ``min_score`` /
-  ``grade``, returned as ``(min_score, grade)`` pairs, highest first (no seed
-  gives numbers, so every shipped profile leaves it empty).
+* ``Profile.score`` – ``[score]``: the credit score model (Zhengzhou §三 ¶1): a base,
+  points per behaviour grade with per-code overrides, per red-list criterion and per complaint
+  outcome, how findings fade (``decay``), and a provisional score → grade table
+  (``[score.provisional_table]``) used until the bureau puts its own in force (four-eyes, in
+  the back office). No seed gives numbers: every value is a bureau setting. Profiles without
+  ``[score]`` have no score (None). See :class:`ScoreModel` and ``portal.rules.credit_score``.
 * ``ReportRule.recipient`` / ``forward_due`` / ``forward_day_of_month`` /
   ``forward_recipient`` – second reporting step (Chizhou county office
   forwards within 3 days; Zhengzhou legal office → city bureau by the 30th).
@@ -63,5 +66,13 @@ from portal.rules.profiles.loader import (
 )
 from portal.rules.profiles.model import *  # noqa: F401,F403
 from portal.rules.profiles.model import __all__ as _model_all
+from portal.rules.profiles.scoring import (
+    MAX_BANDS,
+    MIN_BANDS,
+    SCORE_LIMIT,
+    band_problem,
+    sorted_bands,
+)
 
-__all__ = [*_model_all, "PROFILE_DIR", "parse_profile", "load_profile", "available_profiles"]
+__all__ = [*_model_all, "PROFILE_DIR", "parse_profile", "load_profile", "available_profiles",
+           "band_problem", "sorted_bands", "MIN_BANDS", "MAX_BANDS", "SCORE_LIMIT"]

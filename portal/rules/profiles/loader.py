@@ -30,6 +30,8 @@ from portal.rules.profiles.model import (
     Threshold,
     UnknownProfile,
 )
+from portal.rules.profiles.scoring import check_score as _check_score
+from portal.rules.profiles.scoring import read_score as _score
 from portal.rules.profiles.tables import Table as _Table
 from portal.rules.public_text import internal_markers
 
@@ -225,14 +227,6 @@ def _removal_notice_period(t: _Table | None) -> Period | None:
     return period
 
 
-def _score_grades(t: _Table) -> tuple[tuple[int, str], ...]:
-    out = []
-    for i, row in enumerate(t.tables("score_grades")):
-        out.append((row.int("min_score"), row.str("grade")))
-        row.close()
-    return tuple(sorted(out, reverse=True))
-
-
 def parse_profile(path: str | Path) -> Profile:
     """Parse and validate one profile file (no caching)."""
     path = Path(path)
@@ -281,6 +275,7 @@ def parse_profile(path: str | Path) -> Profile:
     report_t = root.table("report", required=False)
     grading_t = root.table("grading", required=False)
     publication_t = root.table("publication", required=False)
+    grading = _grading(grading_t) if grading_t is not None else None
     profile = Profile(
         code=code,
         name=root.text("name"),
@@ -303,14 +298,14 @@ def parse_profile(path: str | Path) -> Profile:
         red_list_criteria=criteria,
         red_list_incentives=root.texts("red_list_incentives"),
         behaviours=behaviours,
-        score_grades=_score_grades(root),
         removal_channels=root.texts("removal_channels"),
         sharing_platforms=root.texts("sharing_platforms"),
         sources=MappingProxyType(sources),
         interpretations=root.texts("interpretations"),
         scope=root.text("scope", required=False),
-        grading=_grading(grading_t) if grading_t is not None else None,
+        grading=grading,
         removal_notice_period=_removal_notice_period(publication_t),
+        score=_score(root.table("score", required=False), grading),
     )
     root.close()
     _check_consistency(root, profile)
@@ -335,6 +330,7 @@ def _check_consistency(root: _Table, p: Profile) -> None:
     if p.repeat.term is not None and p.repeat.term.unit == "working_days":
         raise root.error("repeat.term.unit", "a listing term is days, months or years")
     _check_grading(root, p)
+    _check_score(root, p)
     _check_public_text(root, p)
     if "supplement_pauses_clock" not in p.sources:
         raise root.error("sources.supplement_pauses_clock", "missing required key")

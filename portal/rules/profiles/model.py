@@ -247,6 +247,53 @@ class GradingRule:
         return hash((self.source, self.false_complaint_ground))
 
 
+#: Outcomes of a complaint that the credit score counts (Zhengzhou §三 ¶3): a complaint about a
+#: unit that was verified, and a complaint found false (against its complainant).
+COMPLAINT_OUTCOMES: tuple[str, ...] = ("verified", "found_false")
+#: How a finding's points fade over the period it counts: ``linear`` (in full on the day it was
+#: made, nothing on the first day it no longer counts) or ``none`` (in full while it counts).
+DECAYS: tuple[str, ...] = ("linear", "none")
+
+
+@dataclass(frozen=True)
+class ScoreBand:
+    """One row of a score → grade table: ``grade`` from ``min_score`` upwards."""
+
+    grade: str
+    min_score: Decimal
+
+
+@dataclass(frozen=True)
+class ScoreModel:
+    """The credit score (Zhengzhou §三 ¶1): points per behaviour, red-list criterion and
+    complaint outcome, added to ``base``; findings fade over the period they count.
+
+    ``grade_points``: severity -> points of a finding of that grade; ``behaviour_points``:
+    a catalogue code -> points overriding its grade's; ``criterion_points``: red-list criterion
+    -> points while the unit is on the red list with it; ``complaint_points``: outcome ->
+    points; ``periods``: how long a finding (and a complaint outcome, by its finding's grade)
+    counts — the grading rule's ``finding_periods``, copied in when the profile is read;
+    ``provisional_table``: the score → grade table used until the bureau sets one, highest
+    band first; ``floor`` / ``ceiling``: the score never goes below / above them.
+    """
+
+    base: Decimal
+    grade_points: Mapping[str, Decimal]
+    behaviour_points: Mapping[str, Decimal]
+    criterion_points: Mapping[str, Decimal]
+    complaint_points: Mapping[str, Decimal]
+    decay: str
+    periods: Mapping[str, Period]
+    provisional_table: tuple[ScoreBand, ...]
+    source: str
+    table_source: str
+    floor: Decimal | None = None
+    ceiling: Decimal | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.base, self.decay, self.source, self.provisional_table))
+
+
 @dataclass(frozen=True)
 class Profile:
     code: str
@@ -270,7 +317,6 @@ class Profile:
     red_list_criteria: tuple[Criterion, ...]
     red_list_incentives: tuple[Text, ...]
     behaviours: tuple[Behaviour, ...]
-    score_grades: tuple[tuple[int, str], ...]
     # additions (see module docstring)
     removal_channels: tuple[Text, ...] = ()
     sharing_platforms: tuple[Text, ...] = ()
@@ -281,6 +327,8 @@ class Profile:
     # How long a removal notice (and an entry kept after its removal) stays published,
     # counted from the removal day; None: until withdrawn by staff
     removal_notice_period: Period | None = None
+    # The credit score model and its provisional score → grade table (None: no score)
+    score: ScoreModel | None = None
 
     def __hash__(self) -> int:
         return hash((self.code, self.seed, self.valid_from, self.valid_until))
@@ -318,4 +366,4 @@ class Profile:
 # Parsing with strict validation
 # --------------------------------------------------------------------------
 
-__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'REPORT_FIELDS_PROFILE', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
+__all__ = ['Severity', 'SubjectKind', 'Unit', 'SEVERITIES', 'SEVERITY_LABELS', 'SUBJECT_KINDS', 'BEHAVIOUR_SUBJECTS', 'UNIT_KINDS', 'BEHAVIOUR_UNITS', 'UNITS', 'DEADLINE_KEYS', 'REPORT_FIELDS_PROFILE', 'SOURCE_PATTERN', 'Text', 'Period', 'FIGURES', 'Limit', 'Threshold', 'Ground', 'Measure', 'Criterion', 'Behaviour', 'GradingRule', 'ScoreBand', 'ScoreModel', 'COMPLAINT_OUTCOMES', 'DECAYS', 'RepairRule', 'RepeatRule', 'ReportRule', 'Profile', 'UnknownProfile', 'UnknownGround', 'ProfileError']
