@@ -3,7 +3,7 @@
 A code is validated as on ``/screen`` (:func:`portal.services.screening.parse_code`) and
 kept as ``lookup_hash(key, number)`` with the masked form the owner sees (a resident ID
 as ``2308**********1234``, an organisation's code in full: it is public); the full number
-is never stored. A label is the owner's own name for the line (a name is not matched:
+is never stored. A label (ID numbers in it masked) is the owner's own name for the line (a name is not matched:
 a name is not an identity). At most :data:`MAX_ITEMS` codes a watchlist.
 
 Functions flush, never commit.
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry, Subscriber, WatchAlert, WatchItem, Watchlist
+from portal.rules import identifiers
 from portal.security import lookup_hash
 from portal.services import screening
 from portal.services.screening_batches import seal, token_hash, unseal
@@ -110,7 +111,8 @@ def add_codes(session: Session, key: str, watchlist: Watchlist,
     count = len(existing)
     labels: dict[int, str] = {}
     for number, raw, label in lines:
-        label = (label or "").strip()[:200] or None
+        # a label is shown in the export, the feed and e-mail: never with an ID number in it
+        label = identifiers.mask_ric_numbers((label or "").strip()[:200]) or None
         code = screening.parse_code(raw, today)
         if code.number is None:
             if (raw or "").strip() or label:
