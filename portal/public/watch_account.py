@@ -30,7 +30,8 @@ DEFAULT_LIMIT = "10 per hour"
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Organisation"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name of the organisation"),
+                       validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=200),
                                                          Regexp(EMAIL, message=_l(
                                                              "Enter a valid e-mail address."))])
