@@ -31,6 +31,12 @@ from portal.models.staff import Role, StaffLoginFailure, StaffUser
 from portal.models.stored_files import StoredFile
 from portal.models.subjects import PersonRole, RelatedPerson, Subject, SubjectKind
 from portal.models.submissions import Attachment, Submission, SubmissionEvent
+from portal.models.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.models.workers import IndexReplica, JobRun
 
 __all__ = [
@@ -45,4 +51,5 @@ __all__ = [
     "StaffLoginFailure", "StaffUser", "StoredFile", "Subject",
     "SubjectKind", "Submission", "SubmissionEvent", "IndexReplica", "JobRun",
     "BatchStatus", "ScreeningBatch", "ScreeningChunk",
+    "DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
