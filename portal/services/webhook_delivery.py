@@ -194,6 +194,12 @@ def _due(now: dt.datetime) -> sa.Select:
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id))
 
 
+def any_due(session: Session, now: dt.datetime) -> bool:
+    """Is a delivery ready to be claimed (one indexed look-up)?"""
+    return session.execute(_due(now).with_only_columns(WebhookDelivery.id).limit(1)
+                           ).first() is not None
+
+
 def claim(session: Session, host: str, now: dt.datetime, secret_key: str,
           limit: int = BATCH) -> list[Outgoing]:
     """Lease up to ``limit`` due deliveries to ``host`` (flushes; the caller commits before
