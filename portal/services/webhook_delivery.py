@@ -79,7 +79,8 @@ _random = random.SystemRandom()
 
 
 class DeliveryError(Exception):
-    """A step on a delivery that does not apply to it (``code``: ``not_dead``)."""
+    """A step on a delivery that does not apply to it (``code``: ``not_dead``, ``inactive``:
+    its endpoint was removed)."""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -324,6 +325,8 @@ def deliver_again(session: Session, user: StaffUser, delivery: WebhookDelivery,
     scope.require(session, user, endpoint.jurisdiction)
     if delivery.status is not DeliveryStatus.DEAD:
         raise DeliveryError("not_dead")
+    if not endpoint.active:
+        raise DeliveryError("inactive")
     audit.record(session, actor, "webhook.deliver_again", "webhook_delivery", delivery.id,
                  {"endpoint": endpoint.id, "event_id": delivery.event_id,
                   "attempts": delivery.attempts, "last_error": delivery.last_error},

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from portal import clock
 from portal.models import (
     AuditEvent,
+    DeliveryStatus,
     ImportBatch,
     ImportStatus,
     Jurisdiction,
@@ -19,13 +20,14 @@ from portal.models import (
     Role,
 )
 from portal.rules.profiles import load_profile
-from portal.services import integration, jurisdictions, letters
+from portal.services import integration, jurisdictions, letters, webhooks
 from portal.services.publication import bump_version
 from tests import grades_support
 from tests.factories import make_staff, make_subject, pre_noticed_case, published_case
 
 TODAY = dt.date(2026, 10, 12)
 PROVINCE = "heilongjiang"
+WEBHOOK_HOST = "jiamusi-hooks.example.cn"
 
 
 @dataclass
@@ -41,18 +43,22 @@ class JiamusiRecords:
     client: object
     token: str
     mail: object
+    webhook: object
+    delivery: object
 
     def ids(self) -> dict:
         """URL parameter -> the id of the Jiamusi record it names."""
         return {"case_id": self.published.id, "submission_id": self.complaint.id,
                 "finding_id": self.finding.id, "proposal_id": self.proposal.id,
                 "entry_id": self.entry.id, "batch_id": self.batch.id,
-                "client_id": self.client.id, "mail_id": self.mail.id, "code": "jiamusi"}
+                "client_id": self.client.id, "mail_id": self.mail.id, "code": "jiamusi",
+                "endpoint_id": self.webhook.id, "delivery_id": self.delivery.id}
 
     def marks(self) -> list[str]:
         """Texts that name a Jiamusi record (no page of another bureau may show them)."""
         return [self.pre_noticed.case_no, self.published.case_no, self.complaint.receipt_no,
-                self.finding.finding_no, self.proposal.proposal_no, self.client.name]
+                self.finding.finding_no, self.proposal.proposal_no, self.client.name,
+                WEBHOOK_HOST]
 
 
 def jiamusi_records(session, app) -> JiamusiRecords:
@@ -82,9 +88,14 @@ def jiamusi_records(session, app) -> JiamusiRecords:
                         payload={"receipt_no": complaint.receipt_no}, locale="zh_CN",
                         status=MailStatus.FAILED, attempts=8, last_error="ConnectionRefusedError")
     session.add(mail)
+    webhook, _secret = webhooks.register(
+        session, integration.api_actor(client), f"https://{WEBHOOK_HOST}/in", ["published"],
+        secret_key=app.config["SECRET_KEY"], now=clock.now(), client=client)
+    delivery = webhooks.enqueue(session, webhook, "published", "subject:1", {}, 1)
+    delivery.status, delivery.attempts = DeliveryStatus.DEAD, 30
     session.commit()
     return JiamusiRecords(pre, published, complaint, letter, finding, proposal, entry, batch,
-                          client, token, mail)
+                          client, token, mail, webhook, delivery)
 
 
 def add_bureaus(session) -> None:

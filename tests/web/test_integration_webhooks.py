@@ -8,8 +8,9 @@ import sqlalchemy as sa
 import time_machine
 
 from portal import clock
-from portal.models import AuditEvent, WebhookEndpoint
+from portal.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from portal.services import webhook_delivery, webhooks
+from portal.services.audit import Actor
 from tests.factories import published_case
 from tests.web.integration_support import BASE, audit_text, auth, error_of, new_client
 from tests.webhook_support import Receiver
@@ -142,3 +143,34 @@ def test_bad_log_queries_are_refused(app, session, client, query, code):
                        headers=auth(token)).get_json()["data"]
     answer = client.get(f"{HOOKS}/{hook['id']}/deliveries?{query}", headers=auth(token))
     assert error_of(answer, 400)["code"] == code
+
+
+def test_a_webhook_receives_the_events_of_its_clients_bureaus_only(app, session):
+    from portal.models import ApiClient, Role
+    from tests.factories import make_staff
+    from tests.web.jurisdiction_support import add_bureaus
+
+    case = published_case(session, app)
+    session.commit()
+    add_bureaus(session)
+    admin = make_staff(session, Role.ADMIN)
+    hooks = {}
+    for code in ("jiamusi", "chizhou"):
+        api_client, _token = integration_client(session, admin, code)
+        hooks[code], _secret = webhooks.register(
+            session, Actor(f"api:{api_client.name}"), f"https://{code}.example.cn/in",
+            ["published"], secret_key=app.config["SECRET_KEY"], now=clock.now(),
+            client=session.get(ApiClient, api_client.id))
+        webhooks.replay(session, Actor("api:x"), hooks[code], 0)       # from the start
+    session.commit()
+    assert case.jurisdiction == "jiamusi"
+    assert webhooks.fan_out(session, clock.now(), after_each=session.commit) == 1
+    queued = session.execute(sa.select(WebhookDelivery.endpoint_id)).scalars().all()
+    assert queued == [hooks["jiamusi"].id]
+
+
+def integration_client(session, admin, code):
+    from portal.services import integration
+
+    return integration.create_client(session, admin, f"{code}-sys", ["webhooks:manage"],
+                                     clock.now(), jurisdiction=code)
