@@ -291,3 +291,35 @@ def test_plain_http_only_to_the_hosts_the_settings_name():
     assert webhooks.check_url("https://xn--fsqu00a.xn--fiqs8s/h?t=1", [])
     with pytest.raises(webhooks.WebhookError):
         webhooks.check_url("http://127.0.0.1:8080/x", [])
+
+
+def readme_verify():
+    """The verification snippet of the README's "Webhooks" section, run as it is written."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Webhooks"):]
+    section = section[:section.index("\n## ", 1)]
+    [code] = re.findall(r"```python\n(.*?)```", section, re.S)
+    namespace: dict = {}
+    exec(compile(code, "README.md (Webhooks)", "exec"), namespace)      # noqa: S102
+    return namespace["verify"]
+
+
+def test_the_readme_snippet_verifies_a_real_delivery(app, session, receiver, traveller):
+    verify = readme_verify()
+    endpoint, secret = _endpoint(app, session, receiver.url)
+    webhooks.enqueue(session, endpoint, "published", "subject:1", {"case_no": "X-1"}, 7)
+    session.commit()
+    assert _round(app, session).delivered == 1
+    [got] = receiver.requests
+    signed_at = int(got.headers["X-Portal-Timestamp"])
+    assert verify(secret, got.headers, got.body, now=signed_at + 5)
+    assert verify(secret, got.headers, got.body, now=signed_at - 299)
+    assert not verify(secret, got.headers, got.body, now=signed_at + 301)   # too old: replayed?
+    assert not verify(secret, got.headers, got.body.replace(b"X-1", b"X-2"), now=signed_at)
+    assert not verify("whsec_another", got.headers, got.body, now=signed_at)
+    forged = {**got.headers, "X-Portal-Timestamp": str(signed_at + 60)}   # re-dated
+    assert not verify(secret, forged, got.body, now=signed_at + 60)
+    assert not verify(secret, {}, got.body, now=signed_at)
