@@ -323,3 +323,43 @@ def test_the_readme_snippet_verifies_a_real_delivery(app, session, receiver, tra
     forged = {**got.headers, "X-Portal-Timestamp": str(signed_at + 60)}   # re-dated
     assert not verify(secret, forged, got.body, now=signed_at + 60)
     assert not verify(secret, {}, got.body, now=signed_at)
+
+
+def test_two_hosts_never_claim_the_same_delivery_nor_a_later_one_of_its_subject(
+        app, session, backend):
+    """PostgreSQL: a claim in flight is skipped (SKIP LOCKED); after it commits, its lease
+    keeps the others away. SQLite has one writer: the lease alone is tried."""
+    from portal.extensions import db
+
+    endpoint, _secret = _endpoint(app, session, "https://hooks.example.org/in")
+    for n in range(6):
+        webhooks.enqueue(session, endpoint, "published", f"subject:{n % 3}", {"n": n}, n + 1)
+    session.commit()
+    key, now = app.config["SECRET_KEY"], delivery.clock.now()
+    with sa.orm.Session(db.engine) as a, sa.orm.Session(db.engine) as b:
+        first = delivery.claim(a, "host-a", now, key, limit=2)
+        if backend == "sqlite":
+            a.commit()
+        second = delivery.claim(b, "host-b", now, key, limit=20)
+        a.commit()
+        b.commit()
+        third = delivery.claim(a, "host-c", now, key, limit=20)
+        a.commit()
+    ids = [[item.delivery_id for item in batch] for batch in (first, second, third)]
+    assert len(ids[0]) == 2 and not set(ids[0]) & set(ids[1]) and ids[2] == []
+    # the heads of the three subjects only: the later one of each waits for its head
+    claimed = session.execute(sa.select(WebhookDelivery.payload).where(
+        WebhookDelivery.leased_by.is_not(None))).scalars().all()
+    assert sorted(p["n"] for p in claimed) == [0, 1, 2]
+
+
+def test_a_persons_id_number_never_leaves_in_a_payload(app, session, receiver, traveller):
+    from portal.models import SubjectKind
+
+    endpoint, _secret = _endpoint(app, session, receiver.url)
+    case = published_case(session, app, kind=SubjectKind.PERSON)
+    session.commit()
+    assert webhooks.fan_out(session, delivery.clock.now(), after_each=session.commit) == 6
+    assert _round(app, session).delivered == 6
+    sent = b"".join(r.body for r in receiver.requests).decode("utf-8")
+    assert case.subject.id_number not in sent and case.subject.name in sent
