@@ -307,6 +307,15 @@ def deliver_due(session: Session, config: Mapping, host: str, now: dt.datetime, 
 # Staff: the dead-letter list and delivering again
 # --------------------------------------------------------------------------
 
+def status_counts(session: Session) -> dict[str, int]:
+    """Deliveries per status (every status named)."""
+    found = {status.value: 0 for status in DeliveryStatus}
+    for status, count in session.execute(sa.select(WebhookDelivery.status, sa.func.count())
+                                         .group_by(WebhookDelivery.status)):
+        found[DeliveryStatus(status).value] = count
+    return found
+
+
 def dead_letters(session: Session, within: Scope, limit: int = LISTED) -> list[WebhookDelivery]:
     """Dead deliveries of the endpoints in scope, the latest first."""
     return list(session.execute(

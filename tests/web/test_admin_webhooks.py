@@ -56,6 +56,8 @@ def test_the_admin_sees_dead_letters_and_delivers_one_again(app, session, client
         assert log.status_code == 200
         assert "Delivered: 0 · waiting: 0 · given up: 1" in text(log)
         assert len(re.findall(r"UnexpectedStatus", log.get_data(as_text=True))) == 2
+        # beside the health checks, never one of them (a receiver down is not the portal down)
+        assert client.get("/healthz").get_json()["webhooks"] == {"pending": 0, "dead": 1}
 
         app.config["WTF_CSRF_ENABLED"] = True
         url = f"/admin/webhooks/deliveries/{row.id}/deliver-again"
