@@ -1,7 +1,8 @@
 """The worker's two webhook jobs (``portal.worker`` runs them every second).
 
 * **fan-out** — once for all hosts (the job's lock): the new case events are queued for
-  each endpoint (:func:`portal.services.webhooks.fan_out`).
+  each endpoint (:func:`portal.services.webhooks.fan_out`); once a day the deliveries
+  delivered more than 30 days ago are pruned with their attempts.
 * **delivery** — on every host: due deliveries are sent in a thread of its own
   (:func:`portal.services.webhook_delivery.deliver_due`), so a receiver that takes its
   whole timeout never holds up the worker's loop (the index sync, the other jobs). One
@@ -9,6 +10,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
@@ -28,14 +30,22 @@ class WebhookJobs:
     host: str
     stopping: Callable[[], bool] = lambda: False
     sending: threading.Thread | None = field(default=None, repr=False)
+    pruned_on: dt.date | None = None
 
     def fan_out(self) -> int:
-        from portal.services import webhooks
+        """Queue the new events; once a day (of this worker) prune the old delivered rows."""
+        from portal.services import webhook_delivery, webhooks
 
         queued = webhooks.fan_out(db.session, clock.now(), after_each=db.session.commit)
         db.session.commit()
         if queued:
             log.info("webhooks: %d deliveries queued", queued)
+        if self.pruned_on != clock.today():
+            pruned = webhook_delivery.prune_delivered(db.session, clock.now())
+            db.session.commit()
+            self.pruned_on = clock.today()
+            if pruned:
+                log.info("webhooks: %d delivered rows pruned", pruned)
         return queued
 
     def deliver(self) -> bool:

@@ -73,6 +73,8 @@ THREADS = 8
 PER_ENDPOINT = 4
 #: How many rows the back-office lists show.
 LISTED = 200
+#: How long a delivered row and its attempts are kept (the delivery log), then pruned.
+DELIVERED_KEPT = dt.timedelta(days=30)
 USER_AGENT = "portal-webhooks/1"
 
 _random = random.SystemRandom()
@@ -306,6 +308,17 @@ def deliver_due(session: Session, config: Mapping, host: str, now: dt.datetime, 
 # --------------------------------------------------------------------------
 # Staff: the dead-letter list and delivering again
 # --------------------------------------------------------------------------
+
+def prune_delivered(session: Session, now: dt.datetime,
+                    kept: dt.timedelta = DELIVERED_KEPT) -> int:
+    """Delete the deliveries delivered before ``now - kept`` with their attempts; how many
+    (flushes, the caller commits). Given-up ones stay until an admin has seen to them."""
+    old = sa.select(WebhookDelivery.id).where(WebhookDelivery.status == DeliveryStatus.DELIVERED,
+                                              WebhookDelivery.delivered_at < now - kept)
+    session.execute(sa.delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old)))
+    gone = session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
+    return gone.rowcount or 0
+
 
 def status_counts(session: Session) -> dict[str, int]:
     """Deliveries per status (every status named)."""

@@ -363,3 +363,20 @@ def test_a_persons_id_number_never_leaves_in_a_payload(app, session, receiver, t
     assert _round(app, session).delivered == 6
     sent = b"".join(r.body for r in receiver.requests).decode("utf-8")
     assert case.subject.id_number not in sent and case.subject.name in sent
+
+
+def test_delivered_rows_are_pruned_after_thirty_days_given_up_ones_stay(app, session,
+                                                                        receiver, traveller):
+    endpoint, _secret = _endpoint(app, session, receiver.url)
+    kept = webhooks.enqueue(session, endpoint, "published", "subject:1", {}, 1)
+    dead = webhooks.enqueue(session, endpoint, "published", "subject:2", {}, 2)
+    dead.status = DeliveryStatus.DEAD
+    session.commit()
+    kept_id, dead_id = kept.id, dead.id
+    assert _round(app, session).delivered == 1
+    assert delivery.prune_delivered(session, delivery.clock.now()) == 0
+    traveller.shift(delivery.DELIVERED_KEPT + dt.timedelta(minutes=1))
+    assert delivery.prune_delivered(session, delivery.clock.now()) == 1
+    session.commit()
+    assert session.get(WebhookDelivery, kept_id) is None and _attempts(session, kept_id) == []
+    assert session.get(WebhookDelivery, dead_id) is not None
