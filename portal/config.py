@@ -152,6 +152,14 @@ def from_environment() -> dict:
         "PORTAL_IMPORT_MAX_ROWS": int(_env("IMPORT_MAX_ROWS", "2000")),
         "PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS": int(_env(
             "INTEGRATION_RECENT_REMOVAL_DAYS", str(BASE["PORTAL_INTEGRATION_RECENT_REMOVAL_DAYS"]))),
+        # Webhooks (portal.services.webhook_delivery): seconds a receiver has to connect, take
+        # the request and answer (each); a CA bundle for receivers with the bureau's own
+        # certificates; hosts that may be registered with plain http:// (comma-separated:
+        # keep it empty in production, every receiver is https://).
+        "PORTAL_WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        "PORTAL_WEBHOOK_CA_BUNDLE": _env("WEBHOOK_CA_BUNDLE"),
+        "PORTAL_WEBHOOK_ALLOW_HTTP_HOSTS": [
+            h.strip() for h in (_env("WEBHOOK_ALLOW_HTTP_HOSTS") or "").split(",") if h.strip()],
     }
 
 
@@ -211,4 +219,6 @@ def testing(database_url: str, tmp: Path) -> dict:
         # A loaded test machine is not a slow query: the time limits' own tests set theirs.
         "PORTAL_PUBLIC_STATEMENT_TIMEOUT_MS": 30_000,
         "PORTAL_PUBLIC_REQUEST_BUDGET_MS": 60_000,
+        # the tests' receivers listen on the loopback address without TLS
+        "PORTAL_WEBHOOK_ALLOW_HTTP_HOSTS": ["127.0.0.1"],
     }

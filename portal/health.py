@@ -11,7 +11,8 @@ Nothing private is reported.
 
 The mail counts (``mail``: pending and failed messages) are reported beside the
 checks, never as one: a message the mail server refused does not make the portal
-unhealthy; staff see it at /admin/mail.
+unhealthy; staff see it at /admin/mail. Likewise the webhook deliveries (``webhooks``:
+waiting and given up; /admin/webhooks).
 """
 from __future__ import annotations
 
@@ -80,6 +81,17 @@ def _mail() -> dict | None:
     return {"pending": found["pending"], "failed": found["failed"]}
 
 
+def _webhooks() -> dict | None:
+    from portal.services import webhook_delivery
+
+    try:
+        found = webhook_delivery.status_counts(db.session)
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return None
+    return {"pending": found["pending"], "dead": found["dead"]}
+
+
 def report() -> tuple[dict, int]:
     beat = read_heartbeat(heartbeat_path())
     checks = {"database": _database(), "index": _index(beat), "worker": _worker(beat)}
@@ -88,4 +100,7 @@ def report() -> tuple[dict, int]:
     mail = _mail() if checks["database"]["status"] == "ok" else None
     if mail is not None:
         body["mail"] = mail
+    hooks = _webhooks() if checks["database"]["status"] == "ok" else None
+    if hooks is not None:
+        body["webhooks"] = hooks
     return body, 200 if healthy else 503

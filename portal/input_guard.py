@@ -15,7 +15,9 @@ import builtins
 import re
 
 from flask import Flask, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
 INT_MAX = 2 ** 31 - 1
@@ -62,10 +64,15 @@ def refuse_nul_bytes():
 
 def _refused():
     if request.path == "/api" or request.path.startswith("/api/"):
-        from portal.json_errors import ApiError  # the API's own JSON error, saying what is wrong
+        # the API's own JSON error, saying what is wrong
+        from portal.json_errors import ApiError, error_response, requested_language
 
-        raise ApiError(400, "invalid_character", _("The request contains a NUL character, "
-                                                   "which is not allowed."))
+        message = _l("The request contains a NUL character, which is not allowed.")
+        if request.blueprint is not None:
+            raise ApiError(400, "invalid_character", message)
+        # no route matched: no blueprint would turn the refusal into JSON
+        with force_locale(requested_language()):
+            return error_response(400, "invalid_character", str(message))
     message = _("The text you sent contains an invisible control character (NUL). "
                 "Remove it, for example by typing the text again, and send it once more.")
     return render_template("error.html", code=400, message=message), 400

@@ -117,3 +117,15 @@ def _verify(hasher: PasswordHasher, stored: str | None, secret: str) -> bool:
 
 def _canonical_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def fernet(secret: str, purpose: bytes):
+    """A Fernet (AES-128-CBC with an HMAC) under a key derived from ``secret`` (the shared
+    ``SECRET_KEY``) for one ``purpose`` (HKDF's info: each use has a key of its own)."""
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=purpose).derive(secret.encode("utf-8"))
+    return Fernet(base64.urlsafe_b64encode(key))

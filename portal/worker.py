@@ -1,4 +1,5 @@
-"""The background worker: outbox → search index, the daily expiry, upload sweeps, exports.
+"""The background worker: outbox → search index, the daily expiry, upload sweeps, exports,
+webhooks.
 
 It must outlive every fault it can recover from: a database that goes away
 for a while, a locked or missing search index, a bug in one job.  Each job
@@ -30,6 +31,7 @@ from portal.extensions import db
 from portal.heartbeat import heartbeat_path, write_heartbeat
 from portal.services.indexer import index_state
 from portal.services.jobs import Job, backoff, exclusive, record, run_daily
+from portal.webhook_jobs import WebhookJobs
 
 log = logging.getLogger("portal.worker")
 
@@ -54,6 +56,8 @@ SCREENING_SWEEP_EVERY = dt.timedelta(minutes=1)
 EXPORTS_CHECK_EVERY = dt.timedelta(seconds=2)
 #: Watchlists are told of a change within this (plus the mail job's round).
 WATCH_EVERY = dt.timedelta(seconds=2)
+#: How often new case events are queued for the webhooks, and due deliveries looked for.
+WEBHOOKS_EVERY = dt.timedelta(seconds=1)
 
 
 # --------------------------------------------------------------------------
@@ -121,6 +125,7 @@ class Worker:
     exporting: threading.Thread | None = None   # the build of a new version's export files
     _short: int = 0                      # consecutive index checks that found documents missing
     _screening: bool = False             # a screening file was worked on since the queue emptied
+    webhooks: WebhookJobs | None = None    # the webhook jobs (portal.webhook_jobs)
     _stop: threading.Event = field(default_factory=threading.Event)
     _beat_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -134,6 +139,7 @@ class Worker:
 
             config = current_app.config
             self.replica = replica_name(config["PORTAL_INDEX_DIR"], config.get("PORTAL_REPLICA_NAME"))
+        self.webhooks = self.webhooks or WebhookJobs(self.replica, lambda: self.stopping)
         if not self.jobs:
             self.jobs = [
                 Job("expiry", self.expire, shared=True),
@@ -146,6 +152,8 @@ class Worker:
                 Job("screening", self.screen_files, every=SCREENING_EVERY),
                 Job("screening sweep", self.sweep_screening, every=SCREENING_SWEEP_EVERY,
                     shared=True),
+                Job("webhook fan-out", self.webhooks.fan_out, every=WEBHOOKS_EVERY, shared=True),
+                Job("webhook delivery", self.webhooks.deliver, every=WEBHOOKS_EVERY),
             ]
 
     @property

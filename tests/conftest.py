@@ -137,8 +137,8 @@ def app(database_url, tmp_path, upload_storage, tmp_path_factory):
                                     app.config["PORTAL_DEPARTMENT_CONTACT"])
         _db.session.commit()
         yield app
-        for thread in threading.enumerate():        # the worker's export builds (daemon threads)
-            if thread.name == "exports":
+        for thread in threading.enumerate():        # the worker's export builds and webhook
+            if thread.name in ("exports", "webhook-delivery"):      # sends (daemon threads)
                 thread.join(timeout=120)
         _db.session.remove()
         index = app.extensions.pop("portal_search", None)

@@ -34,7 +34,7 @@ WEB = {"web", "input_guard", "caching", "front", "json_errors", "attachments", "
        "public_scope", "compression", "static_files",
        "threshold_messages", "identifier_messages", "import_messages"}
 ENTRY = {"portal", "cli", "backup_cli", "certificates_cli", "grades_cli", "import_cli", "mail_cli",
-         "uploads_cli", "verify_cli", "worker"}
+         "uploads_cli", "verify_cli", "worker", "webhook_jobs"}
 BLUEPRINTS = ("public", "admin", "api", "submit")
 PACKAGES = ("rules", "models", "services", "demo", *BLUEPRINTS)
 

@@ -25,12 +25,13 @@ from portal.admin import (
     queues,
     sharing,
     users,
+    webhooks,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
               sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp, jurisdictions.bp,
-              finder.bp, mail.bp):
+              finder.bp, mail.bp, webhooks.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

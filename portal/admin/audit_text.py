@@ -140,6 +140,13 @@ SENTENCES = {
     "api_client.revoke": _l("%(actor)s revoked API client %(entity)s."),
     "api.call": _l("API client %(entity)s called %(endpoint)s (status %(status)s)."),
     "api.auth_failed": _l("A call with an invalid token for API client %(entity)s was refused."),
+    "webhook.create": _l("%(actor)s registered webhook no. %(entity)s to %(host)s."),
+    "webhook.deactivate": _l("%(actor)s removed webhook no. %(entity)s (%(host)s)."),
+    "webhook.replay": _l("%(actor)s asked webhook no. %(entity)s to receive the events after "
+                         "position %(from_position)s again."),
+    "webhook.deliver_again": _l("%(actor)s had event %(event_id)s delivered again (delivery "
+                                "no. %(entity)s; %(attempts)s attempts had failed, the last "
+                                "with %(last_error)s)."),
     "mail.send_again": _l("%(actor)s had the e-mail of filing %(receipt_no)s (%(event)s) sent "
                           "again (e-mail no. %(entity)s; %(attempts)s attempts had failed, the "
                           "last with %(last_error)s)."),

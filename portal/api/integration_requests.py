@@ -1,5 +1,5 @@
-"""What the integration API takes: the bodies of ``POST /cases`` and ``POST /status``, and
-the query of ``GET /changes``.
+"""What the integration API takes: the bodies of ``POST /cases``, ``POST /status`` and the
+webhooks', and the queries of ``GET /changes`` and of a webhook's deliveries.
 
 Every problem of a body is collected (not only the first) and answered together as a 422
 ``invalid_fields`` (:mod:`portal.api.contract`) naming each field by its path
@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from portal import threshold_messages
+from portal import cursors, threshold_messages
 from portal.api.contract import BLANK_IS_ABSENT, Body, Query, integer, merged, problem
 from portal.api.integration_reads import decode_cursor
 from portal.models import SubjectKind
@@ -33,6 +33,7 @@ from portal.rules import identifiers, thresholds
 from portal.rules.profiles import SUBJECT_KINDS, UNIT_KINDS
 from portal.services.cases import CaseInput
 from portal.services.subjects import PersonInput, SubjectInput, validate_ric_today
+from portal.services.webhooks import FEED_EVENTS as WEBHOOK_EVENTS
 
 MAX_AMOUNT = Decimal("999999999999.99")      # Numeric(14, 2)
 # Stored as "<client id>:<system>:<record id>" in cases.external_ref, String(120): 30 + 79 + 2
@@ -298,5 +299,49 @@ def _feed_position(value: Any) -> int:
     position = decode_cursor(str(value))
     if position is not None:
         return position
+    raise problem("invalid_cursor", _l("The cursor is not valid. Start without one, or pass on "
+                                       "the next_cursor of the previous answer unchanged."))
+
+
+# --------------------------------------------------------------------------
+# Webhooks
+# --------------------------------------------------------------------------
+
+#: Largest position a replay may start from (a JSON number every client reads exactly).
+MAX_POSITION = 2 ** 53
+
+
+class WebhookRequest(Body):
+    url: Annotated[str, Field(max_length=500, pattern=r"^https?://", description=(
+        "Where the events go: an https:// address (refused: `https_required`); no user or "
+        "password, no fragment (refused: `invalid_url`). Redirects are not followed."))]
+    event_types: Annotated[list[Literal[WEBHOOK_EVENTS]], Field(min_length=1, description=(
+        "The case events to receive (the `event` of GET /changes)."))]
+
+
+class WebhookReplayRequest(Body):
+    from_position: Annotated[int, Field(ge=0, le=MAX_POSITION, strict=True, description=(
+        "Deliver again every event after this feed position (`position` of an event, or 0 "
+        "for all), with the same event ids."))]
+
+
+class DeliveryQuery(Query):
+    cursor: Annotated[int, PlainValidator(lambda value: _delivery_cursor(value)), WithJsonSchema({
+        "type": "string", "pattern": "^w1\\.[A-Za-z0-9_-]{1,24}$",
+        "description": "next_cursor of the previous answer (a cursor the portal did not issue "
+        "is refused: invalid_cursor)."})] = None
+    limit: integer(1, 200, "Deliveries to read.", strict=True) = 50
+    status: Annotated[Literal["pending", "delivered", "dead"], Field(description=(
+        "Only the deliveries of this status."))] = None
+
+
+def encode_delivery_cursor(delivery_id: int) -> str:
+    return cursors.encode("w1", str(delivery_id))
+
+
+def _delivery_cursor(value: Any) -> int:
+    text = cursors.decode(str(value), "w1") or ""
+    if text.isdigit() and len(text) <= 18:
+        return int(text)
     raise problem("invalid_cursor", _l("The cursor is not valid. Start without one, or pass on "
                                        "the next_cursor of the previous answer unchanged."))

@@ -1,4 +1,5 @@
-"""What the integration API answers: the case opened, the warning (预警), the case events.
+"""What the integration API answers: the case opened, the warning (预警), the case events,
+the webhooks and their deliveries.
 
 Described in ``/api/v1/integration/openapi.json`` (spectree, :mod:`portal.api.contract`).
 """
@@ -192,6 +193,79 @@ class IntegrationChangePage(Resource):
     has_more: bool
 
 
+class Webhook(Resource):
+    id: int
+    url: str
+    event_types: list[Literal[EVENTS]]
+    active: bool = Field(description="false: removed; nothing more is queued or sent to it.")
+    cursor: int = Field(description="The last feed position queued for it (a replay moves it "
+                        "back).")
+    secret_prefix: str = Field(description="The first characters of its signing secret.")
+    created_at: dt.datetime
+    pending: int = Field(description="Deliveries waiting for their (next) attempt.")
+    dead: int = Field(description="Deliveries given up after the last attempt.")
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="The signing secret (whsec_…), shown this once: "
+                        "X-Portal-Signature is v1=hex(HMAC-SHA256(secret, timestamp + '.' + "
+                        "body)).")
+
+
+class WebhookOne(Resource):
+    data: Webhook
+
+
+class WebhookCreatedOne(Resource):
+    data: WebhookCreated
+
+
+class WebhookList(Resource):
+    data: list[Webhook]
+
+
+class WebhookAttemptOut(Resource):
+    at: dt.datetime
+    status_code: int | None = Field(description="The receiver's answer; null: none (timeout, "
+                                    "connection refused …).")
+    duration_ms: int
+    error: str | None = Field(description="The error's kind, e.g. UnexpectedStatus, Redirect, "
+                              "ReadTimeout, ConnectError; null: delivered.")
+
+
+class WebhookDeliveryOut(Resource):
+    id: int = Field(description="X-Portal-Delivery of its requests.")
+    event_id: str = Field(description="The event's id (the body's `id`): the same on every "
+                          "attempt and replay.")
+    event_type: str
+    position: int | None
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    log: list[WebhookAttemptOut] = Field(description="The latest attempts, oldest first.")
+
+
+class WebhookDeliveryPage(Resource):
+    data: list[WebhookDeliveryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for older deliveries; null: "
+                                    "none.")
+    has_more: bool
+
+
+class WebhookReplay(Resource):
+    from_position: int
+    cursor: int = Field(description="The endpoint's cursor now: the events after it are queued "
+                        "again within seconds.")
+
+
+class WebhookReplayOne(Resource):
+    data: WebhookReplay
+
+
 def document(spec, base_url: str, grounds: list[str]) -> dict:
     """The public API's document (``/api/v1/openapi.json``) with the integration endpoints,
     their schemas (those of ``spec``) and the bearer ``securityScheme``."""
@@ -209,6 +283,7 @@ def document(spec, base_url: str, grounds: list[str]) -> dict:
     request_schema["ground"] = {**request_schema["ground"], "enum": list(grounds)}
     doc["components"]["securitySchemes"] = {"bearerToken": {
         "type": "http", "scheme": "bearer", "description": "Token of an API client (isk_…), "
-        "shown once when it is created. Scopes: cases:write, status:read, changes:read."}}
+        "shown once when it is created. Scopes: cases:write, status:read, changes:read, "
+        "webhooks:manage."}}
     doc["tags"] = [{"name": "integration", "description": "For the bureau's own systems."}]
     return doc

@@ -42,6 +42,12 @@ from portal.models.watchlists import (
     WatchProgress,
     WatchSeen,
 )
+from portal.models.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.models.workers import IndexReplica, JobRun
 
 __all__ = [
@@ -59,4 +65,5 @@ __all__ = [
     "BatchStatus", "ScreeningBatch", "ScreeningChunk",
     "Subscriber", "SubscriberSession", "WatchAlert", "WatchItem", "Watchlist", "WatchProgress",
     "WatchSeen",
+    "DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

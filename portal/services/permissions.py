@@ -31,6 +31,8 @@ FORBIDDEN, TIMING, CONFLICT, STATE = "forbidden", "timing", "conflict", "state"
 CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
 #: Who reads the outgoing mail to filers and sends a failed message again (``/admin/mail``).
 MAIL_ROLES = (Role.ADMIN,)
+#: Who reads the webhooks' endpoints, dead letters and log and delivers again (``/admin/webhooks``).
+WEBHOOK_ROLES = (Role.ADMIN,)
 
 
 class PermissionDenied(Exception):
@@ -117,3 +119,8 @@ def require(verdict: Verdict, user: StaffUser | None) -> Actor:
 def may_manage_mail(user: StaffUser | None) -> Verdict:
     """The one rule of the outgoing mail: admins read it and send a failed message again."""
     return by_role("mail.send_again", user, MAIL_ROLES)
+
+
+def may_manage_webhooks(user: StaffUser | None) -> Verdict:
+    """The one rule of the webhooks' back office: admins read it and deliver a dead one again."""
+    return by_role("webhook.deliver_again", user, WEBHOOK_ROLES)

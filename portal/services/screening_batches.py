@@ -15,7 +15,6 @@ until the retention ends.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -27,10 +26,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
+from portal import security
 from portal.models import BatchStatus, ScreeningBatch, ScreeningChunk
 from portal.rules import identifiers
 from portal.security import lookup_hash
@@ -46,9 +44,7 @@ UNFINISHED = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 
 # -- sealing ----------------------------------------------------------------
 def _fernet(secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"portal batch screening files").derive(secret.encode("utf-8"))
-    return Fernet(base64.urlsafe_b64encode(key))
+    return security.fernet(secret, b"portal batch screening files")
 
 
 def seal(secret: str, value) -> bytes:

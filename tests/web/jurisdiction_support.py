@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from portal import clock
 from portal.models import (
     AuditEvent,
+    DeliveryStatus,
     ImportBatch,
     ImportStatus,
     Jurisdiction,
@@ -20,13 +21,14 @@ from portal.models import (
 )
 from portal.rules.profiles import load_profile
 from portal.rules.profiles import ScoreBand
-from portal.services import integration, jurisdictions, letters, score_tables
+from portal.services import integration, jurisdictions, letters, score_tables, webhooks
 from portal.services.publication import bump_version
 from tests import grades_support
 from tests.factories import make_staff, make_subject, pre_noticed_case, published_case
 
 TODAY = dt.date(2026, 10, 12)
 PROVINCE = "heilongjiang"
+WEBHOOK_HOST = "jiamusi-hooks.example.cn"
 
 
 @dataclass
@@ -43,6 +45,8 @@ class JiamusiRecords:
     token: str
     mail: object
     table: object
+    webhook: object
+    delivery: object
 
     def ids(self) -> dict:
         """URL parameter -> the id of the Jiamusi record it names."""
@@ -50,13 +54,14 @@ class JiamusiRecords:
                 "finding_id": self.finding.id, "proposal_id": self.proposal.id,
                 "entry_id": self.entry.id, "batch_id": self.batch.id,
                 "client_id": self.client.id, "mail_id": self.mail.id, "code": "jiamusi",
-                "table_id": self.table.id}
+                "table_id": self.table.id,
+                "endpoint_id": self.webhook.id, "delivery_id": self.delivery.id}
 
     def marks(self) -> list[str]:
         """Texts that name a Jiamusi record (no page of another bureau may show them)."""
         return [self.pre_noticed.case_no, self.published.case_no, self.complaint.receipt_no,
                 self.finding.finding_no, self.proposal.proposal_no, self.client.name,
-                self.table.table_no]
+                self.table.table_no, WEBHOOK_HOST]
 
 
 def jiamusi_records(session, app) -> JiamusiRecords:
@@ -89,9 +94,14 @@ def jiamusi_records(session, app) -> JiamusiRecords:
     table = score_tables.propose(session, make_staff(session, Role.REVIEWER), "zhengzhou",
                                  (ScoreBand("A", 90), ScoreBand("B", 0)), "试行", TODAY)
     table.jurisdiction = "jiamusi"
+    webhook, _secret = webhooks.register(
+        session, integration.api_actor(client), f"https://{WEBHOOK_HOST}/in", ["published"],
+        secret_key=app.config["SECRET_KEY"], now=clock.now(), client=client)
+    delivery = webhooks.enqueue(session, webhook, "published", "subject:1", {}, 1)
+    delivery.status, delivery.attempts = DeliveryStatus.DEAD, 30
     session.commit()
     return JiamusiRecords(pre, published, complaint, letter, finding, proposal, entry, batch,
-                          client, token, mail, table)
+                          client, token, mail, table, webhook, delivery)
 
 
 def add_bureaus(session) -> None:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 #: Parameters that name a record of one jurisdiction: a route with one is refused across it.
 OWNED = {"case_id", "submission_id", "finding_id", "proposal_id", "entry_id", "batch_id",
-         "client_id", "mail_id", "code", "table_id"}
+         "client_id", "mail_id", "code", "table_id", "endpoint_id", "delivery_id"}
 #: Routes with other parameters, and why no jurisdiction owns what they name.
 SHARED = {
     "admin.users.role": "accounts are the portal's (admins)",
@@ -147,7 +147,7 @@ def test_lists_show_only_the_bureaus_own_rows(app, session, client, portal):
         for mark in records.marks():
             assert mark not in body, (url, mark)
     _login(client, people[Role.ADMIN])
-    for url in ("/admin/audit/", "/admin/integration/", "/admin/mail/"):
+    for url in ("/admin/audit/", "/admin/integration/", "/admin/mail/", "/admin/webhooks/"):
         body = client.get(url).get_data(as_text=True)
         for mark in records.marks():
             assert mark not in body, (url, mark)

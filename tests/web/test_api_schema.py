@@ -104,15 +104,46 @@ def _real_answers_conform(app, document: str, headers: dict, codes: list[str],
     else:
         cases += [operations["POST", "/integration/status"].make_case(
             body={"code": code}, media_type="application/json") for code in codes]
+        cases += _webhook_cases(app, operations, headers)
     for case in cases:
         response = case.call(headers=headers)
         try:
-            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+            assert response.status_code in (200, 201, 202), response.get_data(as_text=True)[:300]
             case.validate_response(response, checks=CHECKS)
         except AssertionError as failure:
             failures.append(f"{case.method} {case.formatted_path} {case.query} {case.body}: "
                             f"{failure}"[:1500])
     return [f"answers about the published subjects: {len(cases)} checked"]
+
+
+def _webhook_cases(app, operations, headers) -> list:
+    """A webhook with a delivery and its log, so that its answers are checked with data."""
+    import datetime as dt
+
+    from portal.models import WebhookAttempt, WebhookEndpoint
+    from portal.services import webhooks
+
+    hooks = "/integration/webhooks"
+    created = app.test_client().post(f"/api/v1{hooks}", headers=headers, json={
+        "url": "https://hooks.example.org/in", "event_types": ["published"]})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    hook = created.get_json()["data"]["id"]
+    sent = webhooks.enqueue(db.session, db.session.get(WebhookEndpoint, hook), "published",
+                            "subject:1", {"case_no": "X"}, 1)
+    db.session.add(WebhookAttempt(delivery_id=sent.id, at=dt.datetime(2026, 5, 4, tzinfo=dt.UTC),
+                                  status_code=500, duration_ms=12, error="UnexpectedStatus"))
+    db.session.commit()
+    path = {"endpoint_id": hook}
+    return [
+        operations["POST", hooks].make_case(body={"url": "https://hooks.example.org/2",
+                                                  "event_types": ["removed"]},
+                                            media_type="application/json"),
+        operations["GET", hooks].make_case(),
+        operations["GET", f"{hooks}/{{endpoint_id}}/deliveries"].make_case(path_parameters=path),
+        operations["POST", f"{hooks}/{{endpoint_id}}/replay"].make_case(
+            path_parameters=path, body={"from_position": 0}, media_type="application/json"),
+        operations["DELETE", f"{hooks}/{{endpoint_id}}"].make_case(path_parameters=path),
+    ]
 
 
 def _accepts_valid_form(case, response) -> None:

@@ -32,6 +32,17 @@ def test_nul_bytes_in_the_address_are_refused(client, url):
     assert client.get(url).status_code == 400
 
 
+@pytest.mark.parametrize("url", ["/api/v1/nowhere?x=%00", "/api/v1/integration/nowhere?x=%00",
+                                 "/api/v1/integration/webhooks/0/deliveries?cursor=%00",
+                                 "/api/v1/entries/%00?lang=en"])
+def test_nul_bytes_at_an_api_address_no_route_answers_are_refused_in_json(client, url):
+    """The guard runs before routing: an address that matches no route has no blueprint to
+    turn the refusal into JSON (it was an unhandled error, a 500)."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_character"
+
+
 @pytest.mark.parametrize("url, data", [
     ("/check", {"code": "91230800\x00MA1X"}),
     ("/letters/verify", {"number": "JIA-LR\x00", "code": "2345-6789-ABCD"}),
