@@ -33,7 +33,7 @@ from portal.rules import identifiers, thresholds
 from portal.rules.profiles import SUBJECT_KINDS, UNIT_KINDS
 from portal.services.cases import CaseInput
 from portal.services.subjects import PersonInput, SubjectInput, validate_ric_today
-from portal.services.webhooks import FEED_EVENTS as WEBHOOK_EVENTS
+from portal.services.webhooks import EVENT_TYPES as WEBHOOK_EVENTS
 
 MAX_AMOUNT = Decimal("999999999999.99")      # Numeric(14, 2)
 # Stored as "<client id>:<system>:<record id>" in cases.external_ref, String(120): 30 + 79 + 2
@@ -316,7 +316,9 @@ class WebhookRequest(Body):
         "Where the events go: an https:// address (refused: `https_required`); no user or "
         "password, no fragment (refused: `invalid_url`). Redirects are not followed."))]
     event_types: Annotated[list[Literal[WEBHOOK_EVENTS]], Field(min_length=1, description=(
-        "The case events to receive (the `event` of GET /changes)."))]
+        "The case events to receive (the `event` of GET /changes), and `watch.<event>` for "
+        "what this client's watchlists are told (listed, corrected, under_objection, "
+        "objection_closed, removed)."))]
 
 
 class WebhookReplayRequest(Body):

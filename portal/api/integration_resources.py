@@ -16,6 +16,7 @@ from portal.api.contract import Resource
 from portal.models import CaseOrigin
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import CaseState, RemovalReason
+from portal.services.webhooks import EVENT_TYPES
 
 STATES = tuple(s.value for s in CaseState)
 ORIGINS = tuple(o.value for o in CaseOrigin)
@@ -196,7 +197,7 @@ class IntegrationChangePage(Resource):
 class Webhook(Resource):
     id: int
     url: str
-    event_types: list[Literal[EVENTS]]
+    event_types: list[Literal[EVENT_TYPES]]
     active: bool = Field(description="false: removed; nothing more is queued or sent to it.")
     cursor: int = Field(description="The last feed position queued for it (a replay moves it "
                         "back).")

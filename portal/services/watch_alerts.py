@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import labels
 from portal.models import (
     OutboxEvent,
     PublishedEntry,
@@ -35,11 +36,12 @@ from portal.models import (
     Watchlist,
     WatchProgress,
     WatchSeen,
+    WebhookEndpoint,
 )
 from portal.security import lookup_hash
-from portal.services import change_log, subscriber_mail
+from portal.services import change_log, subscriber_mail, webhooks
 
-EVENTS = ("listed", "corrected", "under_objection", "objection_closed", "removed")
+EVENTS = tuple(labels.WATCH_EVENTS)     # listed, corrected, under_objection, objection_closed, removed
 #: the public facts an alert carries (from the entry's public representation)
 FACTS = ("public_id", "url", "name", "subject_kind", "code", "ground_code", "ground_text",
          "ground_text_en", "severity", "listed_on", "term_last_day", "leaves_list_on",
@@ -179,6 +181,8 @@ def notify(session: Session, alerts: list[WatchAlert], now: dt.datetime, *,
     queued = 0
     for watchlist_id, told in by_list.items():
         watchlist = session.get(Watchlist, watchlist_id)
+        if watchlist.api_client_id is not None:
+            _to_webhooks(session, watchlist, told, now)
         owner = session.get(Subscriber, watchlist.subscriber_id) if watchlist.subscriber_id else None
         if mail and owner is not None and owner.active and owner.verified and watchlist.email_alerts:
             subscriber_mail.queue_alerts(session, owner, watchlist, told, now)
@@ -187,3 +191,20 @@ def notify(session: Session, alerts: list[WatchAlert], now: dt.datetime, *,
             queued += 1
     session.flush()
     return queued
+
+
+def _to_webhooks(session: Session, watchlist: Watchlist, alerts: list[WatchAlert],
+                 now: dt.datetime) -> None:
+    """A client's watchlist: each alert to the client's active webhooks that asked for its
+    ``watch.<event>`` type, in order per entry, with the alert's id as the event id."""
+    endpoints = session.scalars(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.api_client_id == watchlist.api_client_id, WebhookEndpoint.active)).all()
+    for alert in alerts:
+        event_type = f"watch.{alert.event}"
+        for endpoint in endpoints:
+            if event_type in (endpoint.event_types or ()):
+                webhooks.enqueue(session, endpoint, event_type, f"entry:{alert.public_id}",
+                                 {"watchlist": {"id": watchlist.id, "name": watchlist.name},
+                                  "event": alert.event, "label": alert.label,
+                                  "entry": alert.payload},
+                                 alert.position, event_id=f"watch.{alert.id}", now=now)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal import security
+from portal import labels, security
 from portal.models import (
     ApiClient,
     AuditHead,
@@ -44,6 +44,9 @@ from portal.services.audit import Actor
 SCOPE = "webhooks:manage"
 #: The event types of the case feed (``event`` of its items), in the feed's order.
 FEED_EVENTS = tuple(dict.fromkeys(event for event, _state in case_feed.EVENTS.values()))
+#: What a client's watchlists are told (``portal.services.watch_alerts``), as event types.
+WATCH_EVENTS = tuple(f"watch.{event}" for event in labels.WATCH_EVENTS)
+EVENT_TYPES = FEED_EVENTS + WATCH_EVENTS
 SECRET_PREFIX = "whsec_"
 SEAL_PURPOSE = b"portal webhook secrets"
 MAX_URL = 500
@@ -139,7 +142,7 @@ def register(session: Session, actor: Actor, url: str, event_types: Iterable[str
              secret_key: str, now: dt.datetime, allow_http_hosts: Iterable[str] = (),
              client: ApiClient | None = None, owner_kind: str | None = None,
              owner_id: int | None = None, jurisdiction: str | None = None,
-             allowed_events: Iterable[str] = FEED_EVENTS) -> tuple[WebhookEndpoint, str]:
+             allowed_events: Iterable[str] = EVENT_TYPES) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned once, stored sealed); audited.
 
     Owned by ``client`` (its jurisdiction's events), or by ``owner_kind`` / ``owner_id``.
