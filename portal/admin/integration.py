@@ -25,6 +25,7 @@ SCOPE_LABELS = {
     "cases:write": _l("Open cases from business records (cases:write)"),
     "status:read": _l("Ask for the warning on a unit or person (status:read)"),
     "changes:read": _l("Follow the case events (changes:read)"),
+    "watchlists:manage": _l("Keep watchlists of codes and read their alerts (watchlists:manage)"),
 }
 
 
