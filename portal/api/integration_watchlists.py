@@ -95,7 +95,7 @@ def watchlist_index(client: ApiClient, query: LangOnly):
 
 @bp.post("/watchlists")
 @endpoint(SCOPE, "watchlist_create")
-@described(SCOPE, WatchlistAnswer, "401", "403", "409", "413", "422", "429", "500",
+@described(SCOPE, WatchlistAnswer, "400", "401", "403", "409", "413", "422", "429", "500",
            ok_codes={"201": "The new watchlist."}, notes={**NOTES, **SMALL_BODY},
            json=NewWatchlistRequest)
 def watchlist_create(client: ApiClient, json: NewWatchlistRequest):
@@ -136,7 +136,7 @@ def watchlist_delete(client: ApiClient, watchlist_id: int):
 
 @bp.post("/watchlists/<int:watchlist_id>/codes")
 @endpoint(SCOPE, "watch_codes_add")
-@described(SCOPE, CodesAdded, "401", "403", "404", "413", "422", "429", "500", notes=NOTES,
+@described(SCOPE, CodesAdded, "400", "401", "403", "404", "413", "422", "429", "500", notes=NOTES,
            json=AddCodesRequest)
 def watch_codes_add(client: ApiClient, watchlist_id: int, json: AddCodesRequest):
     """Add codes to a watchlist
@@ -174,7 +174,7 @@ def watch_codes_add(client: ApiClient, watchlist_id: int, json: AddCodesRequest)
 
 @bp.post("/watchlists/<int:watchlist_id>/codes/remove")
 @endpoint(SCOPE, "watch_codes_remove")
-@described(SCOPE, CodesRemoved, "401", "403", "404", "413", "422", "429", "500", notes=NOTES,
+@described(SCOPE, CodesRemoved, "400", "401", "403", "404", "413", "422", "429", "500", notes=NOTES,
            json=RemoveCodesRequest)
 def watch_codes_remove(client: ApiClient, watchlist_id: int, json: RemoveCodesRequest):
     """Remove codes from a watchlist
