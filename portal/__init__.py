@@ -68,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(opendata_bp); app.register_blueprint(api_bp)  # noqa: E702
     from portal.api import integration_webhooks  # noqa: F401  (adds its routes to the blueprint)
     from portal.api.integration import bp as integration_bp
+    from portal.api import integration_watchlists  # noqa: F401  its routes, on the same blueprint
     app.register_blueprint(integration_bp)
     from portal.submit.views import bp as submit_bp; app.register_blueprint(submit_bp)  # noqa: E702
     from portal.admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702

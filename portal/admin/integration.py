@@ -26,6 +26,7 @@ SCOPE_LABELS = {
     "status:read": _l("Ask for the warning on a unit or person (status:read)"),
     "changes:read": _l("Follow the case events (changes:read)"),
     "webhooks:manage": _l("Receive the case events at its own addresses (webhooks:manage)"),
+    "watchlists:manage": _l("Keep watchlists of codes and read their alerts (watchlists:manage)"),
 }
 
 

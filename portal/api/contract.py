@@ -326,7 +326,8 @@ class ErrorDetail(Resource):
         "invalid_identifier, unsupported_identifier, invalid_cursor, too_long, not_found, "
         "method_not_allowed, rate_limited, internal_error, timeout, unavailable. Integration: "
         "missing_token, invalid_token, insufficient_scope, invalid_json, body_too_large, "
-        "invalid_fields (see errors), invalid_identifier, external_ref_conflict."))
+        "invalid_fields (see errors), invalid_identifier, external_ref_conflict, "
+        "too_many_watchlists."))
     message: str = Field(description="Translated explanation.")
     field: str = Field(None, description="The offending parameter.")
     allowed: list[Any] = None

@@ -255,10 +255,12 @@ ERRORS = {
 }
 
 
-def described(scope: str, ok, *codes: str, ok_codes=None, **validate):
+def described(scope: str, ok, *codes: str, ok_codes=None, notes=None, **validate):
     """The contract of an endpoint that needs ``scope``: its answers (``ok`` and the errors of
-    ``codes``); ``validate``: its request models (``query=``, ``json=``)."""
-    return spec.validate(resp=contract.answers(ok, {c: ERRORS[c] for c in codes}, ok_codes),
+    ``codes``, described by ``notes`` where the endpoint has its own words for one);
+    ``validate``: its request models (``query=``, ``json=``)."""
+    errors = {c: (notes or {}).get(c) or ERRORS[c] for c in codes}
+    return spec.validate(resp=contract.answers(ok, errors, ok_codes),
                          security={"bearerToken": [scope]}, tags=["integration"],
                          validation_error_status=422 if "json" in validate else 400, **validate)
 

@@ -17,6 +17,7 @@ from portal.models import CaseOrigin
 from portal.rules.profiles import SEVERITIES, SUBJECT_KINDS
 from portal.rules.workflow import CaseState, RemovalReason
 from portal.services.webhooks import EVENT_TYPES
+from portal.services.integration import SCOPES
 
 STATES = tuple(s.value for s in CaseState)
 ORIGINS = tuple(o.value for o in CaseOrigin)
@@ -284,7 +285,6 @@ def document(spec, base_url: str, grounds: list[str]) -> dict:
     request_schema["ground"] = {**request_schema["ground"], "enum": list(grounds)}
     doc["components"]["securitySchemes"] = {"bearerToken": {
         "type": "http", "scheme": "bearer", "description": "Token of an API client (isk_…), "
-        "shown once when it is created. Scopes: cases:write, status:read, changes:read, "
-        "webhooks:manage."}}
+        "shown once when it is created. Scopes: " + ", ".join(SCOPES) + "."}}
     doc["tags"] = [{"name": "integration", "description": "For the bureau's own systems."}]
     return doc

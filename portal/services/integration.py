@@ -42,7 +42,7 @@ from portal.services import audit, cases, jurisdictions, rules_of, scope, subjec
 from portal.services.audit import Actor
 
 #: What a client may do; each integration endpoint requires one scope.
-SCOPES = ("cases:write", "status:read", "changes:read", "webhooks:manage")
+SCOPES = ("cases:write", "status:read", "changes:read", "webhooks:manage", "watchlists:manage")
 TOKEN_PREFIX = "isk_"           # "integration secret key": recognisable by secret scanners
 PREFIX_LENGTH = 12              # stored and shown: "isk_" + 8 characters of the token
 MAX_TOKEN_LENGTH = 200

@@ -45,6 +45,9 @@ class Added:
     over_limit: int = 0
     #: (line number, masked text, message) of the lines that hold no valid code
     errors: list = field(default_factory=list)
+    #: line number -> why its code is refused (``missing``, or ``<kind>:<reason>`` of
+    #: :func:`portal.services.screening.parse_code`: ``ric:checksum``, ``any:length`` …)
+    reasons: dict = field(default_factory=dict)
 
 
 def owned_by(session: Session, *, subscriber_id: int | None = None,
@@ -119,6 +122,7 @@ def add_codes(session: Session, key: str, watchlist: Watchlist,
                 text = code.masked or ""
                 message = code.error or screening.code_error("any", "missing")
                 result.errors.append((number, text, message))
+                result.reasons[number] = code.reason or "missing"
             continue
         digest = lookup_hash(key, code.number)
         if digest in existing:
@@ -160,6 +164,23 @@ def remove_code(session: Session, key: str, watchlist: Watchlist, raw: str,
     return bool(done.rowcount)
 
 
+def remove_codes(session: Session, key: str, watchlist: Watchlist, raws: Iterable[str],
+                 today: dt.date) -> int:
+    """Remove the lines of these codes (codes not valid or not watched are passed over); how
+    many lines were removed."""
+    digests = sorted({lookup_hash(key, code.number) for code in
+                      (screening.parse_code(raw, today) for raw in list(raws)[:MAX_ITEMS])
+                      if code.number is not None})
+    removed = 0
+    for start in range(0, len(digests), 500):
+        done = session.execute(sa.delete(WatchItem).where(
+            WatchItem.watchlist_id == watchlist.id,
+            WatchItem.code_hash.in_(digests[start:start + 500])))
+        removed += done.rowcount or 0
+    session.flush()
+    return removed
+
+
 def delete(session: Session, watchlist: Watchlist) -> None:
     session.execute(sa.delete(WatchItem).where(WatchItem.watchlist_id == watchlist.id))
     session.execute(sa.delete(WatchAlert).where(WatchAlert.watchlist_id == watchlist.id))
@@ -191,6 +212,24 @@ def items(session: Session, watchlist: Watchlist, *, offset: int = 0,
     return out
 
 
+def page(session: Session, watchlist: Watchlist, offset: int,
+         limit: int) -> list[tuple[WatchItem, str | None]]:
+    """The lines in the order they were added (a stable order to page through), each with the
+    public id of an entry listing it today (None: not listed)."""
+    rows = list(session.scalars(sa.select(WatchItem).where(WatchItem.watchlist_id == watchlist.id)
+                                .order_by(WatchItem.id).offset(offset).limit(limit)))
+    hashes = sorted({row.code_hash for row in rows})
+    listed: dict[str, str] = {}
+    for start in range(0, len(hashes), 500):
+        for digest, public_id in session.execute(
+                sa.select(PublishedEntry.code_hash, sa.func.min(PublishedEntry.public_id))
+                .where(PublishedEntry.code_hash.in_(hashes[start:start + 500]),
+                       PublishedEntry.status == "listed", PublishedEntry.visible)
+                .group_by(PublishedEntry.code_hash)):
+            listed[digest] = public_id
+    return [(row, listed.get(row.code_hash)) for row in rows]
+
+
 def listed_count(session: Session, watchlist: Watchlist) -> int:
     return session.scalar(
         sa.select(sa.func.count(sa.distinct(WatchItem.id)))
@@ -202,6 +241,15 @@ def listed_count(session: Session, watchlist: Watchlist) -> int:
 def alerts(session: Session, watchlist: Watchlist, limit: int = RECENT_ALERTS) -> list[WatchAlert]:
     return list(session.scalars(sa.select(WatchAlert).where(
         WatchAlert.watchlist_id == watchlist.id).order_by(WatchAlert.id.desc()).limit(limit)))
+
+
+def alerts_after(session: Session, watchlist: Watchlist, after: int,
+                 limit: int) -> list[WatchAlert]:
+    """The alerts written after the alert ``after``, oldest first (the watch job writes them
+    one run at a time, under its lock: ids follow the order they were committed in)."""
+    return list(session.scalars(sa.select(WatchAlert).where(
+        WatchAlert.watchlist_id == watchlist.id, WatchAlert.id > after)
+        .order_by(WatchAlert.id).limit(limit)))
 
 
 def export_rows(session: Session, watchlist: Watchlist) -> list[tuple[str, str, str, str]]:

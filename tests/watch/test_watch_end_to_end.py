@@ -30,7 +30,7 @@ def _watched(app, session, code):
                                          "zh_CN", clock.now())
     owner.email_verified_at = clock.now()
     mine = watchlists.create(session, secret, "供应商", subscriber_id=owner.id, now=clock.now())
-    client, _api_token = new_client(session, ["webhooks:manage"])
+    client, _api_token = new_client(session, ["watchlists:manage", "webhooks:manage"])
     theirs = watchlists.create(session, secret, "待付款单位", api_client_id=client.id,
                                now=clock.now())
     for watchlist in (mine, theirs):

@@ -13,6 +13,7 @@ answers by status class, failures.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import Counter
 
@@ -31,8 +32,10 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import DataGenerationMethod
 
+from portal import clock
 from portal.extensions import db
 from portal.models import PublishedEntry, SubjectKind
+from portal.services import watch_alerts, watchlists
 from tests.factories import published_case
 from tests.web.integration_support import BASE, auth, new_client, org_body
 
@@ -64,10 +67,18 @@ def _operations(app, url: str, only: str | None):
             yield operation
 
 
-def _fuzz(operation, headers: dict, tally: Counter, failures: list) -> None:
+def _fuzz(operation, headers: dict, tally: Counter, failures: list, known: dict) -> None:
     strategy = operation.as_strategy(data_generation_method=DataGenerationMethod.positive)
+    pinned = {p.name: known[p.name] for p in operation.path_parameters if p.name in known}
+    if pinned and operation.method.upper() != "DELETE":
+        # Valid requests also about a record that exists (a generated id rarely names one).
+        strategy |= strategy.map(lambda case: _pinned(case, pinned))
     if operation.query or operation.body or operation.path_parameters:
         strategy |= operation.as_strategy(data_generation_method=DataGenerationMethod.negative)
+    if pinned and operation.method.upper() == "DELETE":      # the record stays for the others
+        strategy = strategy.filter(lambda case: not any(
+            str((case.path_parameters or {}).get(name)) == str(value)
+            for name, value in pinned.items()))
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck), print_blob=False)
@@ -90,8 +101,34 @@ def _fuzz(operation, headers: dict, tally: Counter, failures: list) -> None:
     run()
 
 
+def _pinned(case, values: dict):
+    case.path_parameters = {**(case.path_parameters or {}), **values}
+    return case
+
+
+def _watch_job(app, session) -> int:
+    more, told = True, 0
+    while more:
+        count, more = watch_alerts.run(session, app.config["PORTAL_LOOKUP_KEY"],
+                                       dt.timedelta(seconds=60), clock.now())
+        told += count
+    session.commit()
+    return told
+
+
+def _watching(app, session, client, codes: list[str]) -> int:
+    """A watchlist of ``client`` holding ``codes``, with the alerts of their listings."""
+    made = watchlists.create(session, app.config["SECRET_KEY"], "fuzz", api_client_id=client.id,
+                             now=clock.now())
+    watchlists.add_codes(session, app.config["PORTAL_LOOKUP_KEY"], made,
+                         [(n, code, f"line {n}") for n, code in enumerate(codes)],
+                         clock.today(), clock.now())
+    assert _watch_job(app, session) == len(codes)
+    return made.id
+
+
 def _real_answers_conform(app, document: str, headers: dict, codes: list[str],
-                          failures: list) -> list[str]:
+                          failures: list, known: dict) -> list[str]:
     """Answers about the published subjects (200 with data) match their schemas too."""
     url, only = DOCUMENTS[document]
     operations = {(op.method.upper(), op.path): op for op in _operations(app, url, only)}
@@ -105,6 +142,10 @@ def _real_answers_conform(app, document: str, headers: dict, codes: list[str],
         cases += [operations["POST", "/integration/status"].make_case(
             body={"code": code}, media_type="application/json") for code in codes]
         cases += _webhook_cases(app, operations, headers)
+        watched = {"watchlist_id": known["watchlist_id"]}
+        cases += [operations["GET", f"/integration/watchlists/{{watchlist_id}}/{part}"].make_case(
+            path_parameters=watched) for part in ("codes", "alerts")]
+        cases.append(operations["GET", "/integration/watchlists"].make_case())
     for case in cases:
         response = case.call(headers=headers)
         try:
@@ -159,22 +200,25 @@ def _accepts_valid_form(case, response) -> None:
 @pytest.mark.parametrize("document", sorted(DOCUMENTS))
 def test_openapi_document_holds_under_generated_requests(app, session, document):
     url, only = DOCUMENTS[document]
+    if document == "integration":
+        _watch_job(app, session)            # it starts at the change log's end
     # Published entries, so that answers with data are checked against their schemas too.
     listed = [published_case(session, app), published_case(session, app, kind=SubjectKind.PERSON)]
     session.commit()
     codes = [c.subject.uscc or c.subject.id_number for c in listed]
-    headers = {}
+    headers, known = {}, {}
     if document == "integration":
-        _client, token = new_client(session)
+        fuzzing, token = new_client(session)
         headers = auth(token)
+        known["watchlist_id"] = _watching(app, session, fuzzing, codes)     # with alerts
     report, failures = [], []
     for operation in _operations(app, url, only):
         tally = Counter()
-        _fuzz(operation, headers, tally, failures)
+        _fuzz(operation, headers, tally, failures, known)
         report.append(f"{operation.method.upper()} {operation.path}: "
                       f"{tally['requests']} requests, 2xx={tally['2xx']} 4xx={tally['4xx']} "
                       f"5xx={tally['5xx']} failures={tally['failures']}")
-    report += _real_answers_conform(app, document, headers, codes, failures)
+    report += _real_answers_conform(app, document, headers, codes, failures, known)
     print(f"\n[{document} API on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}]\n"
           + "\n".join(report))
     assert report, "the document describes no operation"
