@@ -87,7 +87,7 @@ class CityPlan:
     """Builds the list of listings for a profile (pure: no database)."""
 
     def __init__(self, profile: Profile, rng: random.Random, today: dt.date,
-                 visible_target: int, per_reason: int, repeats: int) -> None:
+                 visible_target: int, per_reason: int, repeats: int, per_ground: int = 3) -> None:
         self.profile, self.rng, self.today = profile, rng, today
         self.grounds = [g for g in profile.grounds if g.public]
         if not self.grounds:
@@ -96,6 +96,7 @@ class CityPlan:
         self.weights = ground_weights(self.grounds)
         self.items: list[Listing] = []
         self.visible_target, self.per_reason, self.repeats = visible_target, per_reason, repeats
+        self.per_ground = per_ground
 
     # -------------------------------------------------------------- helpers
 
@@ -139,7 +140,7 @@ class CityPlan:
         short = [g for g in self.grounds if term_days(g) == shortest]
         # every ground at least three times on the current list
         for ground in self.grounds:
-            for _ in range(3):
+            for _ in range(self.per_ground):
                 self._current(ground)
         # early removals, at least per_reason each (where the profile allows the remedy)
         repairable = [g for g in self.grounds

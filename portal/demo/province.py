@@ -114,16 +114,18 @@ def seed_county(session: Session, config: Mapping, seed: int, today: dt.date,
 
 def seed_province(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
                   today: dt.date = DEMO_TODAY, visible: int = VISIBLE_TARGET,
-                  county_listings: int = COUNTY_LISTINGS) -> dict:
+                  county_listings: int = COUNTY_LISTINGS, small: bool = False) -> dict:
     """Build every city of :data:`CITIES` under the platform (``visible`` published entries a
-    city) and the county; returns the listed entries per jurisdiction and the logins."""
+    city; ``small``: one record of each kind, see ``seed_city``) and the county; returns the
+    listed entries per jurisdiction and the logins."""
     build_tree(session)
     logins = [_province_admin(session)]
     report: dict = {}
     rng = random.Random(seed)
     for code in CITIES:
         city = seed_city(session, config, seed=rng.randrange(1 << 30), today=today,
-                         profile=load_profile(code), staff_prefix=f"{code}-", visible=visible)
+                         profile=load_profile(code), staff_prefix=f"{code}-", visible=visible,
+                         small=small)
         logins.extend(city["_logins"])
     logins.extend(seed_county(session, config, rng.randrange(1 << 30), today, county_listings))
     listed = dict(session.execute(

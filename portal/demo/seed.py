@@ -129,9 +129,12 @@ def department_contact(place: Place, rng: random.Random) -> str:
 
 def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
               today: dt.date = DEMO_TODAY, profile: Profile | None = None,
-              staff_prefix: str = "", visible: int = VISIBLE_TARGET) -> dict:
+              staff_prefix: str = "", visible: int = VISIBLE_TARGET, small: bool = False) -> dict:
     """Build the demo city for ``profile`` (default ``config["PORTAL_PROFILE"]``) in the
-    jurisdiction of the same code (seeded when absent); returns a report (see module doc)."""
+    jurisdiction of the same code (seeded when absent); returns a report (see module doc).
+    ``small``: one of each kind of record instead of several (every ground, removal reason,
+    back-office queue and filing kind is still there: the province's tests need no more)."""
+    few = (lambda n: min(n, 1) if n < 10 else 2) if small else (lambda n: n)
     profile = profile or demo_profile(config)
     key = config["PORTAL_LOOKUP_KEY"]
     rng = random.Random(seed)
@@ -146,7 +149,8 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     proc = Procedure(session, profile, calendar, key, staff, rng, today)
     factory = SubjectFactory(session, key, pools)
     history = CityHistory(session, proc, factory, pools, place, contact)
-    plan = CityPlan(profile, rng, today, visible, PER_REASON, REPEATS).build()
+    plan = CityPlan(profile, rng, today, visible, few(PER_REASON), few(REPEATS),
+                    per_ground=1 if small else 3).build()
     for item in plan:
         history.play(item)
     expire_terms(session, load_profile, key, today)
@@ -154,12 +158,12 @@ def seed_city(session: Session, config: Mapping, seed: int = DEFAULT_SEED,
     publication.end_expired_publication(session, load_profile, today)
     report_removals(session, proc, staff, calendar, today)
     listed = [item.case for item in plan if item.case.state is CaseState.PUBLISHED]
-    history.rejected_filings(listed, PER_KIND)
-    confirmed = history.decided_complaints(PER_KIND)
-    history.pending_filings(listed, PER_KIND)
-    history.queues([g for g in profile.grounds if g.public], PER_QUEUE, confirmed)
-    seed_red_list(session, profile, factory, rng, key, staff, today, RED_LIST_UNITS)
-    seed_findings(session, profile, factory, rng, staff, today, GRADED_UNITS)
+    history.rejected_filings(listed, few(PER_KIND))
+    confirmed = history.decided_complaints(few(PER_KIND))
+    history.pending_filings(listed, few(PER_KIND))
+    history.queues([g for g in profile.grounds if g.public], few(PER_QUEUE), confirmed)
+    seed_red_list(session, profile, factory, rng, key, staff, today, few(RED_LIST_UNITS))
+    seed_findings(session, profile, factory, rng, staff, today, few(GRADED_UNITS))
     parties.give_codes(session, staff.clerk, profile, calendar, today, bureau.code)
     session.flush()
     report = city_report(session, profile, logins)

@@ -566,7 +566,7 @@ def test_the_province_demo_puts_every_city_under_its_own_rules(app, backend):
     from portal.services import jurisdictions
 
     with app.app_context():
-        report = seed_province(db.session, app.config, visible=6, county_listings=4)
+        report = seed_province(db.session, app.config, visible=6, county_listings=4, small=True)
         db.session.commit()
         directory = jurisdictions.directory(db.session)
         assert {j.code for j in directory.items} == {PLATFORM, *CITIES, COUNTY[0]}

@@ -87,6 +87,7 @@ def test_outside_a_public_request_nothing_is_limited(slow_list, client, app):
 def test_only_the_public_site_and_its_api_are_budgeted(app, client):
     from flask import request
 
+    app.config["PORTAL_PUBLIC_REQUEST_BUDGET_MS"] = 5000
     seen = {}
     app.before_request(lambda: seen.update({request.path: deadline.remaining()}) or None)
     for path in ("/admin/", "/entries", "/api/v1/entries", "/api/v1/integration/openapi.json"):

@@ -35,7 +35,7 @@ def province(tmp_path_factory):
     with app.app_context():
         db.create_all()
         jurisdictions.ensure_seeded(db.session, "jiamusi", "0454-12333")
-        seed_province(db.session, app.config, visible=5, county_listings=4)
+        seed_province(db.session, app.config, visible=5, county_listings=4, small=True)
         db.session.commit()
         indexer.rebuild(db.session, get_index(app))
         db.session.commit()
