@@ -8,6 +8,7 @@ and :meth:`wait_for` waits, bounded, until a condition holds.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -93,3 +94,27 @@ class Receiver:
                 return True
             time.sleep(0.02)
         return bool(condition())
+
+
+@contextlib.contextmanager
+def worker_running(app, replica: str):
+    """The real worker loop (every job, a quarter-second rounds) in a thread of its own, for
+    the end-to-end tests; stopped, with its delivery thread, when the block ends."""
+    from portal.search import get_index
+    from portal.worker import Worker
+
+    worker = Worker(get_index(app), interval=0.25, replica=replica)
+
+    def loop():
+        with app.app_context():
+            worker.run()
+
+    running = threading.Thread(target=loop, name="worker-loop", daemon=True)
+    running.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        running.join(timeout=30)
+        worker.webhooks.join(timeout=30)
+    assert not running.is_alive()

@@ -7,20 +7,17 @@ receiver are real. The latency from the publication's commit to the receipt is p
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import sqlalchemy as sa
 
 from portal import clock
 from portal.models import DeliveryStatus, WebhookDelivery
-from portal.search import get_index
 from portal.services import webhooks
 from portal.services.audit import Actor
-from portal.worker import Worker
 from tests.factories import published_case
 from tests.web.integration_support import new_client
-from tests.webhook_support import Receiver
+from tests.webhook_support import Receiver, worker_running
 
 BOUND = 60.0          # seconds: the issue's "within 60 s"
 #: after the publication the receiver answers 500 until 1.5 s, then takes longer than the
@@ -45,15 +42,7 @@ def test_a_published_listing_reaches_a_receiver_that_was_down(app, session):
                           secret_key=app.config["SECRET_KEY"], now=clock.now(),
                           allow_http_hosts=["127.0.0.1"], client=client)
         session.commit()
-        worker = Worker(get_index(app), interval=0.25, replica="host-e2e")
-
-        def loop():
-            with app.app_context():
-                worker.run()
-
-        running = threading.Thread(target=loop, name="worker-loop", daemon=True)
-        running.start()
-        try:
+        with worker_running(app, "host-e2e"):
             case = published_case(session, app)
             session.commit()
             published = time.monotonic()
@@ -75,11 +64,6 @@ def test_a_published_listing_reaches_a_receiver_that_was_down(app, session):
             assert receiver.wait_for(
                 lambda: _published_at(receiver, second_case.case_no) is not None, timeout=BOUND)
             second = _published_at(receiver, second_case.case_no) - again
-        finally:
-            worker.stop()
-            running.join(timeout=30)
-            worker.webhooks.join(timeout=30)
-    assert not running.is_alive()
     print(f"\n[webhook latency on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}] "
           f"publish→receipt {first:.2f} s with the receiver down for the first {DOWN:.1f} s "
           f"(attempts meanwhile: {', '.join(failed)}); {second:.2f} s with the receiver up")

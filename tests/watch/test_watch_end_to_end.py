@@ -11,14 +11,12 @@ import threading
 import time
 
 from portal import clock
-from portal.search import get_index
 from portal.services import subscribers, watchlists, webhooks
 from portal.services.audit import Actor
-from portal.worker import Worker
 from tests.factories import make_subject, published_case
 from tests.services.test_notifications import smtp_server  # noqa: F401 - the fixture
 from tests.web.integration_support import new_client
-from tests.webhook_support import Receiver
+from tests.webhook_support import Receiver, worker_running
 
 BOUND = 60.0
 DOWN = 3.0            # seconds the receiver answers 500 after the publication
@@ -49,15 +47,7 @@ def test_a_listing_reaches_a_watching_subscriber_and_a_receiver_that_was_down(
                           secret_key=app.config["SECRET_KEY"], now=clock.now(),
                           allow_http_hosts=["127.0.0.1"], client=client)
         session.commit()
-        worker = Worker(get_index(app), interval=0.25, replica="host-watch")
-
-        def loop():
-            with app.app_context():
-                worker.run()
-
-        running = threading.Thread(target=loop, name="worker-loop", daemon=True)
-        running.start()
-        try:
+        with worker_running(app, "host-watch"):
             time.sleep(1.0)                 # the watch job has started at the change log's end
             published_case(session, app, subject=subject)
             session.commit()
@@ -80,10 +70,6 @@ def test_a_listing_reaches_a_watching_subscriber_and_a_receiver_that_was_down(
                           if r.json["type"] == "watch.listed").at - published
             failed = sum(1 for r in receiver.requests if r.mode != "ok")
             assert mailed.wait(BOUND) and mailed_at
-        finally:
-            worker.stop()
-            running.join(timeout=30)
-            worker.webhooks.join(timeout=30)
     body = receiver.accepted()[0].json
     assert body["data"]["entry"]["code"] == subject.uscc and body["data"]["label"] == "甲供应商"
     (to, message), = smtp_server.messages
