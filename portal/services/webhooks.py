@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal import labels, security
+from portal import clock, labels, security
 from portal.models import (
     ApiClient,
     AuditHead,
@@ -37,7 +37,7 @@ from portal.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from portal.services import audit, case_feed, scope
+from portal.services import audit, case_feed, credit_scores, scope
 from portal.services.audit import Actor
 
 #: The API scope that registers, lists, replays and removes a client's endpoints.
@@ -233,7 +233,6 @@ def enqueue(session: Session, endpoint: WebhookEndpoint, event_type: str, subjec
     and one waits while an earlier one is pending. ``event_id`` (default: from the type and
     position, random without a position) is what receivers de-duplicate on.
     """
-    from portal import clock
 
     now = now or clock.now()
     if event_id is None:
@@ -256,12 +255,17 @@ def _fan_out_one(session: Session, endpoint: WebhookEndpoint, client: ApiClient,
     start = cursor = endpoint.cursor
     wanted, queued = set(endpoint.event_types or ()), 0
     within = scope.client_scope(session, client)
+    scores: dict[int, dict | None] = {}
     for _ in range(pages):
         page = case_feed.feed(session, cursor, page_size, client.id, within)
         for item, subject_id in zip(page.items, page.subject_ids, strict=True):
             if item["event"] in wanted:
-                enqueue(session, endpoint, item["event"], f"subject:{subject_id}", item,
-                        item["position"], now=now)
+                if subject_id not in scores:       # Zhengzhou §三: the score goes with the event
+                    scores[subject_id] = credit_scores.summary(credit_scores.credit_score_of(
+                        session, [subject_id], clock.local_day(now), within,
+                        client.jurisdiction))
+                enqueue(session, endpoint, item["event"], f"subject:{subject_id}",
+                        {**item, "credit_score": scores[subject_id]}, item["position"], now=now)
                 queued += 1
         cursor = page.position
         if not page.has_more:

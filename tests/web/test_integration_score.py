@@ -93,3 +93,26 @@ def test_the_document_describes_the_credit_score(client):
     assert "provisional" in described and "contributions" in described
     assert schemas["ScoreContribution"]["properties"]["source"]["enum"] == [
         "finding", "complaint", "red_list"]
+
+
+def test_webhook_events_carry_the_subject_s_credit_score(zz, session):
+    """Zhengzhou §三: the score goes to the business systems with each pushed case event."""
+    import sqlalchemy as sa
+
+    from portal.models import WebhookDelivery
+    from portal.services import webhooks
+    from portal.services.audit import Actor
+    from tests.factories import published_case
+
+    api_client, _token = new_client(session, ["webhooks:manage"])
+    unit = make_subject(session, name="郑州市某某建筑有限公司")
+    finding(session, unit, "ZS4", on=clock.today())
+    webhooks.register(session, Actor("api:test"), "https://hooks.example.org/in", ["published"],
+                      secret_key=zz.config["SECRET_KEY"], now=clock.now(), client=api_client)
+    session.commit()
+    published_case(session, zz, subject=unit)
+    session.commit()
+    assert webhooks.fan_out(session, clock.now(), after_each=session.commit) == 1
+    payload = session.scalar(sa.select(WebhookDelivery)).payload
+    assert payload["event"] == "published" and payload["subject"]["name"] == unit.name
+    assert payload["credit_score"]["score"] == 60.0 and payload["credit_score"]["grade"] == "C"
