@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length
 
 from portal import clock, labels
 from portal.extensions import db
+from portal.input_guard import small_int
 from portal.public import watch_account
 from portal.public.screening import file_problem
 from portal.public.watch_feed import atom
@@ -169,8 +170,8 @@ def remove(list_id: int):
     _subscriber, watchlist = _list(list_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("item")[:watchlists.MAX_ITEMS]
-           if v.isdigit() and len(v) < 10]
+    ids = [i for i in map(small_int, request.form.getlist("item")[:watchlists.MAX_ITEMS])
+           if i is not None]
     watchlists.remove_items(db.session, watchlist, ids)
     db.session.commit()
     return _back(watchlist)
