@@ -1,0 +1,67 @@
+"""Hostile use of the watchlists: odd form values, ID numbers where a name belongs, and a
+watched entry that changes twice before the watch job reads it."""
+import sqlalchemy as sa
+
+from portal.models import SubjectKind, WatchAlert, Watchlist
+from portal.rules.workflow import RemovalReason
+from portal import clock
+from portal.services import watch_alerts, watchlists
+from tests.factories import make_subject, published_case, remove_published
+from tests.watch.test_watch_alerts import _run, _watching
+from tests.watch.test_watch_pages import _csrf, _new_list, mail_on, signed_in  # noqa: F401
+
+
+def test_removing_lines_with_non_ascii_digits_is_not_a_server_error(mail_on, client, session):
+    signed_in(client, session)
+    address = _new_list(client)
+    page = client.get(address).get_data(as_text=True)
+    answer = client.post(address + "/remove",
+                         data={"csrf_token": _csrf(page), "item": ["²", "１", "٣", "abc"]})
+    assert answer.status_code == 303
+
+
+def test_an_id_number_in_a_watchlist_name_is_masked_everywhere(mail_on, client, session):
+    signed_in(client, session)
+    person = make_subject(session, SubjectKind.PERSON)
+    session.commit()
+    spaced = " ".join([person.id_number[:6], person.id_number[6:14], person.id_number[14:]])
+    wide = person.id_number.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
+    for name in (person.id_number, spaced, wide):
+        address = _new_list(client, name=f"名单{name}")
+        page = client.get(address).get_data(as_text=True)
+        assert person.id_number not in page and spaced not in page and wide not in page
+    home = client.get("/watch").get_data(as_text=True)
+    assert person.id_number not in home and spaced not in home
+    for row in session.scalars(sa.select(Watchlist)):
+        assert person.id_number not in row.name.replace(" ", "")
+
+
+def test_an_entry_listed_and_removed_before_the_job_reads_it_is_told_once_each(app, session):
+    _run(app, session)
+    subject = make_subject(session, SubjectKind.ORGANISATION)
+    watchlist, _added = _watching(app, session, [subject.uscc])
+    case = published_case(session, app, subject=subject)
+    session.commit()
+    remove_published(session, case, RemovalReason.CREDIT_REPAIRED, clock.today(),
+                     app.config["PORTAL_LOOKUP_KEY"])
+    session.commit()
+    told = _run(app, session)
+    events = [a.event for a in told]
+    assert events.count("removed") <= 1 and events.count("listed") <= 1
+    # the subject was on the list and is gone: the last word the watcher has is "removed"
+    # (or nothing at all), never a lone "listed"
+    assert events in ([], ["listed", "removed"], ["removed"])
+    assert session.scalar(sa.select(sa.func.count()).select_from(WatchAlert).where(
+        WatchAlert.watchlist_id == watchlist.id)) == len(told)
+    assert _run(app, session) == []
+    _ = watch_alerts, watchlists
+
+
+def test_an_id_number_in_an_organisation_name_is_masked(mail_on, client, session):
+    from tests.watch.test_watch_pages import _login, _register, _verify_link
+    person = make_subject(session, SubjectKind.PERSON)
+    session.commit()
+    assert _register(client, name=f"个体户{person.id_number}").status_code == 200
+    assert client.get(_verify_link(session, "hr@bank.example")).status_code == 200
+    assert _login(client).status_code == 303
+    assert person.id_number not in client.get("/watch").get_data(as_text=True)
