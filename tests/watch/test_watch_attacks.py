@@ -65,3 +65,31 @@ def test_an_id_number_in_an_organisation_name_is_masked(mail_on, client, session
     assert client.get(_verify_link(session, "hr@bank.example")).status_code == 200
     assert _login(client).status_code == 303
     assert person.id_number not in client.get("/watch").get_data(as_text=True)
+
+
+def test_control_characters_in_a_label_or_name_do_not_break_the_feed(mail_on, client, session):
+    import re
+    import xml.etree.ElementTree as ET
+
+    signed_in(client, session)
+    address = _new_list(client, name="名单\x01\x1b\ufffe")
+    org = make_subject(session, SubjectKind.ORGANISATION)
+    session.commit()
+    page = client.get(address).get_data(as_text=True)
+    answer = client.post(address + "/codes", data={
+        "csrf_token": _csrf(page), "codes": f"{org.uscc},供应商\x01\x08甲\x7f"},
+        content_type="multipart/form-data")
+    assert answer.status_code == 303
+    key = client.application.config["PORTAL_LOOKUP_KEY"]
+    watch_alerts.run(session, key, clock.now() - clock.now(), clock.now())
+    session.commit()
+    published_case(session, client.application, subject=org)
+    session.commit()
+    watch_alerts.run(session, key, clock.now() - clock.now(), clock.now())
+    session.commit()
+    page = client.get(address).get_data(as_text=True)
+    feed_url = re.search(r'<code class="feed-url">([^<]+)</code>', page).group(1)
+    feed = client.application.test_client().get("/" + feed_url.split("://", 1)[1].split("/", 1)[1])
+    assert feed.status_code == 200
+    root = ET.fromstring(feed.data)                   # well-formed XML
+    assert len(root.findall("{http://www.w3.org/2005/Atom}entry")) == 1
