@@ -93,3 +93,55 @@ def test_control_characters_in_a_label_or_name_do_not_break_the_feed(mail_on, cl
     assert feed.status_code == 200
     root = ET.fromstring(feed.data)                   # well-formed XML
     assert len(root.findall("{http://www.w3.org/2005/Atom}entry")) == 1
+
+
+def test_ten_thousand_typed_codes_with_labels_are_added_in_reasonable_time(mail_on, client,
+                                                                          session):
+    import random
+    import time
+
+    from portal.rules import identifiers
+
+    signed_in(client, session)
+    address = _new_list(client)
+    rng = random.Random(7)
+    codes = {identifiers.generate_uscc(rng) for _ in range(10_500)}
+    typed = "\n".join(f"{c},甲" for c in sorted(codes)[:10_000])
+    page = client.get(address).get_data(as_text=True)
+    started = time.monotonic()
+    answer = client.post(address + "/codes", data={"csrf_token": _csrf(page), "codes": typed[:199_999]},
+                         content_type="multipart/form-data")
+    assert answer.status_code in (200, 303)
+    started_page = time.monotonic()
+    assert client.get(address).status_code == 200
+    assert client.get(address + "/export.xlsx").status_code == 200
+    assert time.monotonic() - started < 30 and time.monotonic() - started_page < 15
+
+
+def test_the_access_log_does_not_hold_a_feed_or_confirmation_token(tmp_path):
+    import datetime as dt
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    settings = runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py"))
+    config = Config()
+    config.set("logger_class", settings["logger_class"])
+    config.set("access_log_format", settings["access_log_format"])
+    logger = config.logger_class(config)
+    secret = "Zq3v_s3cretFeedToken-abcdefghijkl"
+    for path in (f"/watch/feed/{secret}.atom", f"/watch/verify/{secret}", f"/screen/{secret}",
+                 f"/screen/{secret}/results.csv"):
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "PATH_INFO": path,
+                   "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"}
+        atoms = logger.atoms(SimpleNamespace(status="200 OK", sent=10, headers=[]), SimpleNamespace(headers=[]),
+                             environ, dt.timedelta(seconds=0))
+        line = config.access_log_format % atoms
+        assert secret not in line and path.split(secret)[0] in line
+    # the screening form itself stays readable
+    environ["PATH_INFO"] = environ["RAW_URI"] = "/screen"
+    atoms = logger.atoms(SimpleNamespace(status="200 OK", sent=10, headers=[]), SimpleNamespace(headers=[]),
+                         environ, dt.timedelta(seconds=0))
+    assert atoms["U"] == "/screen"
