@@ -1,14 +1,21 @@
 """Hostile use of the watchlists: odd form values, ID numbers where a name belongs, and a
 watched entry that changes twice before the watch job reads it."""
+import pytest
 import sqlalchemy as sa
 
+from portal import clock
 from portal.models import SubjectKind, WatchAlert, Watchlist
 from portal.rules.workflow import RemovalReason
-from portal import clock
-from portal.services import watch_alerts, watchlists
+from portal.services import watch_alerts
 from tests.factories import make_subject, published_case, remove_published
 from tests.watch.test_watch_alerts import _run, _watching
-from tests.watch.test_watch_pages import _csrf, _new_list, mail_on, signed_in  # noqa: F401
+from tests.watch.test_watch_pages import _csrf, _new_list, signed_in
+
+
+@pytest.fixture
+def mail_on(app):
+    app.config["PORTAL_SMTP_HOST"] = "127.0.0.1"
+    return app
 
 
 def test_removing_lines_with_non_ascii_digits_is_not_a_server_error(mail_on, client, session):
@@ -54,7 +61,6 @@ def test_an_entry_listed_and_removed_before_the_job_reads_it_is_told_once_each(a
     assert session.scalar(sa.select(sa.func.count()).select_from(WatchAlert).where(
         WatchAlert.watchlist_id == watchlist.id)) == len(told)
     assert _run(app, session) == []
-    _ = watch_alerts, watchlists
 
 
 def test_an_id_number_in_an_organisation_name_is_masked(mail_on, client, session):
@@ -145,3 +151,21 @@ def test_the_access_log_does_not_hold_a_feed_or_confirmation_token(tmp_path):
     atoms = logger.atoms(SimpleNamespace(status="200 OK", sent=10, headers=[]), SimpleNamespace(headers=[]),
                          environ, dt.timedelta(seconds=0))
     assert atoms["U"] == "/screen"
+
+
+def test_registering_a_taken_address_costs_the_same_password_hashing(app, session, monkeypatch):
+    """Otherwise the quicker answer for a registered address tells who has an account."""
+    from portal.services import subscribers
+
+    subscribers.register(session, "某银行", "hr@bank.example", "long enough pw", "zh_CN",
+                         clock.now())
+    session.commit()
+    hashed = []
+    real = subscribers.hash_password
+    monkeypatch.setattr(subscribers, "hash_password", lambda pw: hashed.append(pw) or real(pw))
+    try:
+        subscribers.register(session, "别人", "HR@bank.example", "another long pw", "zh_CN",
+                             clock.now())
+    except subscribers.SubscriberError as problem:
+        assert problem.code == "email_taken"
+    assert hashed == ["another long pw"]
