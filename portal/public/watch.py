@@ -11,11 +11,22 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -158,9 +169,17 @@ def add_codes(list_id: int):
         lines = list(_typed_lines(form.codes.data))
     if not lines:
         return show(list_id, 422, form=form, add_error=_("Please type codes or choose a file."))
-    result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"], watchlist,
-                                  lines, clock.today(), clock.now())
-    db.session.commit()
+    try:
+        result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
+                                      watchlist, lines, clock.today(), clock.now())
+        db.session.commit()
+    except IntegrityError:
+        # another request (a second tab, a double click) added some of these codes meanwhile:
+        # read the list again, and those are "already watched"
+        db.session.rollback()
+        result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
+                                      watchlist, lines, clock.today(), clock.now())
+        db.session.commit()
     if result.errors or result.over_limit:
         return show(list_id, 200, form=CodesForm(), result=result)
     return _back(watchlist, added=result.added)

@@ -169,3 +169,36 @@ def test_registering_a_taken_address_costs_the_same_password_hashing(app, sessio
     except subscribers.SubscriberError as problem:
         assert problem.code == "email_taken"
     assert hashed == ["another long pw"]
+
+
+def test_the_same_code_added_by_two_requests_at_once_is_not_a_server_error(mail_on, client,
+                                                                          session, monkeypatch):
+    """Two tabs (or a double click) add the same code: the second request read the list before
+    the first one committed its line. It must not end in a server error."""
+    from portal.models import WatchItem
+    from portal.security import lookup_hash
+    from portal.services import screening, watchlists
+
+    signed_in(client, session)
+    address = _new_list(client)
+    org = make_subject(session, SubjectKind.ORGANISATION)
+    session.commit()
+    watchlist = session.scalars(sa.select(Watchlist)).one()
+    key = client.application.config["PORTAL_LOOKUP_KEY"]
+    real, raced = screening.parse_code, []
+
+    def parse_while_another_request_commits(raw, today):
+        if not raced:       # the other request commits the same line now
+            raced.append(1)
+            session.add(WatchItem(watchlist_id=watchlist.id, code_hash=lookup_hash(key, org.uscc),
+                                  code_masked=org.uscc, label="别的标签", added_at=clock.now()))
+            session.commit()
+        return real(raw, today)
+
+    monkeypatch.setattr(screening, "parse_code", parse_while_another_request_commits)
+    page = client.get(address).get_data(as_text=True)
+    answer = client.post(address + "/codes", data={"csrf_token": _csrf(page),
+                                                   "codes": f"{org.uscc},甲"},
+                         content_type="multipart/form-data")
+    assert answer.status_code in (200, 303)
+    assert watchlists.item_count(session, watchlist) == 1
