@@ -202,3 +202,19 @@ def test_the_same_code_added_by_two_requests_at_once_is_not_a_server_error(mail_
                          content_type="multipart/form-data")
     assert answer.status_code in (200, 303)
     assert watchlists.item_count(session, watchlist) == 1
+
+
+def test_a_line_break_in_a_watchlist_name_does_not_break_its_alert_mail(app, session):
+    """The name is in the message's subject: a header cannot hold a line break."""
+    from portal.services import notifications, subscriber_mail, subscribers, watchlists
+
+    owner, _token = subscribers.register(session, "某银行", "hr@bank.example", "long enough pw",
+                                         "zh_CN", clock.now())
+    watchlist = watchlists.create(session, app.config["SECRET_KEY"],
+                                  "供应商\r\nBcc: victim@example.com\n", subscriber_id=owner.id,
+                                  now=clock.now())
+    row = subscriber_mail.queue_alerts(session, owner, watchlist, [], clock.now())
+    message = notifications.build({"event": row.event, "to": row.recipient, "locale": row.locale,
+                                   **row.payload}, app.config)
+    assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
+    assert message["Bcc"] is None
