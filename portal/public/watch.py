@@ -31,7 +31,7 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import clock, labels
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.input_guard import small_int
 from portal.public import watch_account
 from portal.public.screening import file_problem
@@ -42,6 +42,7 @@ from portal.services.watchlists import WatchlistError
 
 ITEMS_SHOWN = 200
 MAX_TYPED = 200_000       # characters of codes typed at once
+CODES_LIMIT = "60 per hour"
 
 
 class NewListForm(FlaskForm):
@@ -62,7 +63,10 @@ def register(bp: Blueprint) -> None:
     watch_account.register_routes(bp)
     bp.add_url_rule("/watch", "watch_home", home, methods=["GET", "POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>", "watch_list", show)
-    bp.add_url_rule("/watch/lists/<int:list_id>/codes", "watch_codes", add_codes, methods=["POST"])
+    # a file or up to 10,000 codes read each time: limited per address, as screening uploads
+    bp.add_url_rule("/watch/lists/<int:list_id>/codes", "watch_codes",
+                    limiter.limit(_codes_limit, methods=["POST"])(add_codes),
+                    methods=["POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>/remove", "watch_remove", remove, methods=["POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>/settings", "watch_settings", settings,
                     methods=["POST"])
@@ -72,6 +76,10 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/watch/lists/<int:list_id>/export.<string:kind>", "watch_export", export)
     bp.add_url_rule("/watch/feed/<string:token>.atom", "watch_feed", feed)
     bp.url_value_preprocessor(_limit_body)
+
+
+def _codes_limit() -> str:
+    return current_app.config.get("PORTAL_WATCH_CODES_RATE_LIMIT", CODES_LIMIT)
 
 
 def _limit_body(endpoint, values):

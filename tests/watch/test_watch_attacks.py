@@ -218,3 +218,34 @@ def test_a_line_break_in_a_watchlist_name_does_not_break_its_alert_mail(app, ses
                                    **row.payload}, app.config)
     assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
     assert message["Bcc"] is None
+
+
+def test_adding_codes_is_rate_limited(tmp_path):
+    """Each call reads a file or up to 10,000 codes: as costly as a screening upload."""
+    from portal.extensions import db
+    from portal.services import subscribers
+    from tests.web.test_public_check import _fresh_app
+    from tests.watch.test_watch_pages import _login
+
+    app = _fresh_app(tmp_path, RATELIMIT_ENABLED=True,
+                     PORTAL_WATCH_CODES_RATE_LIMIT="2 per hour")
+    try:
+        client = app.test_client()
+        with app.app_context():
+            owner, _token = subscribers.register(db.session, "某银行", "hr@bank.example",
+                                                 "a long passphrase", "zh_CN", clock.now())
+            owner.email_verified_at = clock.now()
+            db.session.commit()
+            assert _login(client).status_code == 303
+            address = _new_list(client)
+            page = client.get(address).get_data(as_text=True)
+            statuses = [client.post(address + "/codes", data={"csrf_token": _csrf(page),
+                                                              "codes": "12345,甲"},
+                                    content_type="multipart/form-data").status_code
+                        for _ in range(3)]
+            assert statuses[:2] != [429, 429] and statuses[2] == 429
+            assert client.get(address).status_code == 200     # the page itself is not limited
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
