@@ -17,6 +17,8 @@ graceful_timeout = 10
 accesslog = "-"
 # The query string is left out of the access log: /check?code= may carry an ID number.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+# ...and the secret of a feed, confirmation link or screening address is cut out of the path.
+logger_class = "portal.access_log.AccessLogger"
 
 
 def on_starting(server):

@@ -122,6 +122,7 @@ def from_environment() -> dict:
         "PORTAL_SCREENING_RETENTION_HOURS": float(_env("SCREENING_RETENTION_HOURS", "24")),
         # Registering and signing in of organisations with watchlists, per client address.
         "PORTAL_WATCH_ACCOUNT_RATE_LIMIT": _env("WATCH_ACCOUNT_RATE_LIMIT", "10 per hour"),
+        "PORTAL_WATCH_CODES_RATE_LIMIT": _env("WATCH_CODES_RATE_LIMIT", "60 per hour"),
         "PORTAL_API_CHECK_LIMIT": _env("API_CHECK_LIMIT", "30/minute"),
         "PORTAL_LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per minute"),
         "PORTAL_INTEGRATION_RATE_LIMIT": _env("INTEGRATION_RATE_LIMIT", "120/minute"),

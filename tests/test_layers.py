@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORTAL = ROOT / "portal"
 
 BASE = {"config", "clock", "cursors", "deadline", "extensions", "heartbeat", "i18n", "labels",
-        "logmask", "paging", "ratelimit", "search", "security"}
+        "logmask", "access_log", "paging", "ratelimit", "search", "security"}
 WEB = {"web", "input_guard", "caching", "front", "json_errors", "attachments", "health",
        "public_scope", "compression", "static_files",
        "threshold_messages", "identifier_messages", "import_messages"}

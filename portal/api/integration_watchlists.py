@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from portal import clock
 from portal.api.contract import BODY_MESSAGES, MAX_BODY
@@ -157,8 +158,16 @@ def watch_codes_add(client: ApiClient, watchlist_id: int, json: AddCodesRequest)
         else:
             problems.append({"index": index, "code_masked": "", "error": "required",
                              "message": str(BODY_MESSAGES["required"])})
-    result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
-                                  watchlist, lines, clock.today(), clock.now())
+    try:
+        result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
+                                      watchlist, lines, clock.today(), clock.now())
+    except IntegrityError:
+        # a call still running (one retried after a time-out) added some of these codes:
+        # read the watchlist again, and those are "already"
+        db.session.rollback()
+        watchlist = _own(client, watchlist_id)
+        result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
+                                      watchlist, lines, clock.today(), clock.now())
     for index, masked, message in result.errors:
         reason = result.reasons.get(index, "").rpartition(":")[2]
         problems.append({"index": index, "code_masked": masked or "",

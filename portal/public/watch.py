@@ -11,16 +11,28 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import clock, labels
-from portal.extensions import db
+from portal.extensions import db, limiter
+from portal.input_guard import small_int
 from portal.public import watch_account
 from portal.public.screening import file_problem
 from portal.public.watch_feed import atom
@@ -30,6 +42,7 @@ from portal.services.watchlists import WatchlistError
 
 ITEMS_SHOWN = 200
 MAX_TYPED = 200_000       # characters of codes typed at once
+CODES_LIMIT = "60 per hour"
 
 
 class NewListForm(FlaskForm):
@@ -50,7 +63,10 @@ def register(bp: Blueprint) -> None:
     watch_account.register_routes(bp)
     bp.add_url_rule("/watch", "watch_home", home, methods=["GET", "POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>", "watch_list", show)
-    bp.add_url_rule("/watch/lists/<int:list_id>/codes", "watch_codes", add_codes, methods=["POST"])
+    # a file or up to 10,000 codes read each time: limited per address, as screening uploads
+    bp.add_url_rule("/watch/lists/<int:list_id>/codes", "watch_codes",
+                    limiter.limit(_codes_limit, methods=["POST"])(add_codes),
+                    methods=["POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>/remove", "watch_remove", remove, methods=["POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>/settings", "watch_settings", settings,
                     methods=["POST"])
@@ -60,6 +76,10 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/watch/lists/<int:list_id>/export.<string:kind>", "watch_export", export)
     bp.add_url_rule("/watch/feed/<string:token>.atom", "watch_feed", feed)
     bp.url_value_preprocessor(_limit_body)
+
+
+def _codes_limit() -> str:
+    return current_app.config.get("PORTAL_WATCH_CODES_RATE_LIMIT", CODES_LIMIT)
 
 
 def _limit_body(endpoint, values):
@@ -157,9 +177,17 @@ def add_codes(list_id: int):
         lines = list(_typed_lines(form.codes.data))
     if not lines:
         return show(list_id, 422, form=form, add_error=_("Please type codes or choose a file."))
-    result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"], watchlist,
-                                  lines, clock.today(), clock.now())
-    db.session.commit()
+    try:
+        result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
+                                      watchlist, lines, clock.today(), clock.now())
+        db.session.commit()
+    except IntegrityError:
+        # another request (a second tab, a double click) added some of these codes meanwhile:
+        # read the list again, and those are "already watched"
+        db.session.rollback()
+        result = watchlists.add_codes(db.session, current_app.config["PORTAL_LOOKUP_KEY"],
+                                      watchlist, lines, clock.today(), clock.now())
+        db.session.commit()
     if result.errors or result.over_limit:
         return show(list_id, 200, form=CodesForm(), result=result)
     return _back(watchlist, added=result.added)
@@ -169,8 +197,8 @@ def remove(list_id: int):
     _subscriber, watchlist = _list(list_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("item")[:watchlists.MAX_ITEMS]
-           if v.isdigit() and len(v) < 10]
+    ids = [i for i in map(small_int, request.form.getlist("item")[:watchlists.MAX_ITEMS])
+           if i is not None]
     watchlists.remove_items(db.session, watchlist, ids)
     db.session.commit()
     return _back(watchlist)

@@ -3,6 +3,7 @@ library's job). Entries hold the public facts of the alert and the owner's own l
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
@@ -15,12 +16,19 @@ from portal.services.serializers import iso
 
 ATOM = "http://www.w3.org/2005/Atom"
 TAG_DATE = "2026"
+#: characters XML 1.0 cannot carry (a label typed with a control character would break the feed)
+NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    return NOT_XML.sub("", str(text))
 
 
 def _sub(parent, name: str, text: str | None = None, **attrs) -> ET.Element:
-    element = ET.SubElement(parent, name, {k: v for k, v in attrs.items() if v is not None})
+    element = ET.SubElement(parent, name, {k: _clean(v) for k, v in attrs.items()
+                                           if v is not None})
     if text is not None:
-        element.text = text
+        element.text = _clean(text)
     return element
 
 

@@ -127,6 +127,8 @@ def build(item: dict, config: Mapping | None = None) -> EmailMessage:
     subject, body = render(item, config)
     # The whole message once more: nothing that reaches an inbox shows an ID number.
     subject, body = mask_ric_numbers(subject), mask_ric_numbers(body)
+    # a name typed with a line break (a watchlist's) cannot break the header
+    subject = " ".join(subject.split())
     message = EmailMessage()
     message["From"] = config["PORTAL_MAIL_FROM"]
     message["To"] = item["to"]

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.models import Subscriber, SubscriberSession
+from portal.rules.identifiers import mask_ric_numbers
 from portal.security import hash_password, verify_password
 from portal.services.staff import DUMMY_HASH
 
@@ -57,10 +58,13 @@ def register(session: Session, name: str, email: str, password: str, locale: str
     email = normal_email(email)
     if len(password or "") < MIN_PASSWORD:
         raise SubscriberError("weak_password")
+    # hashed first, taken or not: an address already registered must not answer quicker
+    password_hash = hash_password(password)
     if session.scalar(sa.select(Subscriber.id).where(Subscriber.email == email)) is not None:
         raise SubscriberError("email_taken")
     token = secrets.token_urlsafe(32)
-    row = Subscriber(name=name.strip()[:200], email=email, password_hash=hash_password(password),
+    row = Subscriber(name=mask_ric_numbers(name.strip()[:200]), email=email,
+                     password_hash=password_hash,
                      locale=locale if locale in ("zh_CN", "en") else "zh_CN", active=True,
                      created_at=now, verify_token_hash=digest(token), verify_sent_at=now)
     session.add(row)

@@ -74,7 +74,8 @@ def create(session: Session, secret: str, name: str, *, subscriber_id: int | Non
         raise WatchlistError("too_many_lists")
     token = secrets.token_urlsafe(24)
     row = Watchlist(subscriber_id=subscriber_id, api_client_id=api_client_id,
-                    name=(name or "").strip()[:100] or "-", feed_token_hash=token_hash(token),
+                    name=identifiers.mask_ric_numbers(" ".join((name or "").split())[:100]) or "-",
+                    feed_token_hash=token_hash(token),
                     feed_token_sealed=seal(secret, token), email_alerts=True, created_at=now)
     session.add(row)
     session.flush()

@@ -251,3 +251,31 @@ def test_twenty_watchlists_a_client(app, session, client, monkeypatch):
     refused = client.post(WATCH, json={"name": "三"}, headers=auth(token))
     assert error_of(refused, 409)["code"] == "too_many_watchlists"
     assert len(client.get(WATCH, headers=auth(token)).get_json()["data"]) == 2
+
+
+def test_the_same_code_added_by_two_calls_at_once_is_not_a_server_error(app, session, client,
+                                                                       monkeypatch):
+    """A client retries a call that timed out while the first one still runs: the second read
+    the watchlist before the first committed the same code."""
+    from portal.security import lookup_hash
+    from portal.services import screening
+
+    _system, token = new_client(session, ["watchlists:manage"], name="bank-retry")
+    made = _new_list(client, token)
+    unit = identifiers.generate_uscc(RNG)
+    real, raced = screening.parse_code, []
+
+    def parse_while_another_call_commits(raw, today):
+        if not raced:
+            raced.append(1)
+            session.add(WatchItem(watchlist_id=made["id"],
+                                  code_hash=lookup_hash(app.config["PORTAL_LOOKUP_KEY"], unit),
+                                  code_masked=unit, label=None, added_at=clock.now()))
+            session.commit()
+        return real(raw, today)
+
+    monkeypatch.setattr(screening, "parse_code", parse_while_another_call_commits)
+    added = client.post(f"{WATCH}/{made['id']}/codes", json={"codes": [{"code": unit}]},
+                        headers=auth(token))
+    assert added.status_code == 200, added.get_data(as_text=True)
+    assert (added.get_json()["added"], added.get_json()["already"]) == (0, 1)
