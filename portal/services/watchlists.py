@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry, Subscriber, WatchAlert, WatchItem, Watchlist
 from portal.rules import identifiers
-from portal.security import lookup_hash
+from portal.security import fernet, lookup_hash
 from portal.services import screening
-from portal.services.screening_batches import seal, token_hash, unseal
+from portal.services.screening_batches import token_hash
 
 MAX_ITEMS = 10_000
+#: the feed address's token is sealed under a key of its own (not batch screening's)
+SEAL_PURPOSE = b"portal watchlist feed addresses"
 MAX_WATCHLISTS = 20
 #: alerts shown on a page / in the Atom feed
 RECENT_ALERTS = 100
@@ -76,24 +78,30 @@ def create(session: Session, secret: str, name: str, *, subscriber_id: int | Non
     row = Watchlist(subscriber_id=subscriber_id, api_client_id=api_client_id,
                     name=identifiers.mask_ric_numbers(" ".join((name or "").split())[:100]) or "-",
                     feed_token_hash=token_hash(token),
-                    feed_token_sealed=seal(secret, token), email_alerts=True, created_at=now)
+                    feed_token_sealed=_seal(secret, token), email_alerts=True, created_at=now)
     session.add(row)
     session.flush()
     return row
 
 
+def _seal(secret: str, token: str) -> bytes:
+    return fernet(secret, SEAL_PURPOSE).encrypt(token.encode("utf-8"))
+
+
 def feed_token(secret: str, watchlist: Watchlist) -> str | None:
     """The feed's secret token, for its owner (None if sealed under another secret key)."""
+    from cryptography.fernet import InvalidToken
+
     try:
-        return unseal(secret, watchlist.feed_token_sealed)
-    except ValueError:
+        return fernet(secret, SEAL_PURPOSE).decrypt(bytes(watchlist.feed_token_sealed)).decode()
+    except (InvalidToken, ValueError):
         return None
 
 
 def new_feed_token(session: Session, secret: str, watchlist: Watchlist) -> str:
     """A new secret feed address; the old one stops working at once."""
     token = secrets.token_urlsafe(24)
-    watchlist.feed_token_hash, watchlist.feed_token_sealed = token_hash(token), seal(secret, token)
+    watchlist.feed_token_hash, watchlist.feed_token_sealed = token_hash(token), _seal(secret, token)
     session.flush()
     return token
 
