@@ -119,6 +119,13 @@ def _canonical_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+def token_digest(token: str) -> str:
+    """What is stored of a bearer token (a session, an API client's, a feed's or a result
+    file's secret address): its SHA-256 in hex. The token has 256 random bits, so a plain
+    hash is enough; it is looked up by equality."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def fernet(secret: str, purpose: bytes):
     """A Fernet (AES-128-CBC with an HMAC) under a key derived from ``secret`` (the shared
     ``SECRET_KEY``) for one ``purpose`` (HKDF's info: each use has a key of its own)."""

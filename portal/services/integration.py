@@ -17,7 +17,6 @@ Functions flush and never commit; ``now`` / ``today`` are passed in.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import re
 import secrets
@@ -37,7 +36,7 @@ from portal.models import (
 )
 from portal.rules import thresholds
 from portal.rules.profiles import Profile, UnknownGround
-from portal.security import lookup_hash
+from portal.security import lookup_hash, token_digest
 from portal.services import audit, cases, jurisdictions, rules_of, scope, subjects
 from portal.services.audit import Actor
 
@@ -60,10 +59,6 @@ class IntegrationError(ValueError):
 def api_actor(client: ApiClient) -> Actor:
     """The audit actor of a business system: ``api:<client name>``."""
     return Actor(f"api:{client.name}")
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:

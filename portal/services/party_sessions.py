@@ -8,20 +8,16 @@ cookie taken before opens nothing afterwards. Functions flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import security
 from portal.models import PartySession
 
 #: However active, a party-area session ends after this (the cookie's own idle limit is shorter).
 MAX_AGE = dt.timedelta(hours=12)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -32,7 +28,7 @@ def open_session(session: Session, now: dt.datetime) -> tuple[str, PartySession]
     """A new session: (the token for the cookie, its row). Expired rows are swept."""
     session.execute(sa.delete(PartySession).where(PartySession.expires_at <= now))
     token = secrets.token_urlsafe(32)
-    row = PartySession(token_hash=_digest(token), expires_at=now + MAX_AGE)
+    row = PartySession(token_hash=security.token_digest(token), expires_at=now + MAX_AGE)
     session.add(row)
     session.flush()
     return token, row
@@ -43,7 +39,7 @@ def find(session: Session, token: str | None, now: dt.datetime) -> PartySession 
     if not isinstance(token, str) or not token:
         return None
     row = session.execute(
-        sa.select(PartySession).where(PartySession.token_hash == _digest(token))
+        sa.select(PartySession).where(PartySession.token_hash == security.token_digest(token))
     ).scalar_one_or_none()
     if row is None or _aware(row.expires_at) <= now:
         return None
@@ -53,5 +49,5 @@ def find(session: Session, token: str | None, now: dt.datetime) -> PartySession 
 def revoke(session: Session, token: str | None) -> None:
     """End the session of ``token`` (signing out)."""
     if isinstance(token, str) and token:
-        session.execute(sa.delete(PartySession).where(PartySession.token_hash == _digest(token)))
+        session.execute(sa.delete(PartySession).where(PartySession.token_hash == security.token_digest(token)))
         session.flush()

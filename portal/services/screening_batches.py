@@ -16,7 +16,6 @@ until the retention ends.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 import unicodedata
@@ -60,11 +59,6 @@ def unseal(secret: str, data: bytes):
         raise ValueError("sealed data cannot be opened") from error
 
 
-# -- tokens -----------------------------------------------------------------
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def retention(config) -> dt.timedelta:
     return dt.timedelta(hours=float(config.get("PORTAL_SCREENING_RETENTION_HOURS",
                                                DEFAULT_RETENTION_HOURS)))
@@ -81,7 +75,7 @@ def create(session: Session, secret: str, records: Sequence[Record], *, filename
     # a control character (a NUL above all: PostgreSQL cannot store it) is no part of a name
     filename = "".join(c for c in filename if unicodedata.category(c) != "Cc")
     batch = ScreeningBatch(
-        token_hash=token_hash(token), status=BatchStatus.QUEUED, filename=filename[:200],
+        token_hash=security.token_digest(token), status=BatchStatus.QUEUED, filename=filename[:200],
         total=len(records), processed=0, matched=0, invalid=0, threshold=threshold,
         jurisdiction=jurisdiction, codes=",".join(codes) if codes is not None else None,
         created_at=now, expires_at=now + keep,
@@ -95,7 +89,7 @@ def by_token(session: Session, token: str, now: dt.datetime) -> ScreeningBatch |
     if not token or len(token) > 64:
         return None
     batch = session.execute(sa.select(ScreeningBatch)
-                            .where(ScreeningBatch.token_hash == token_hash(token))
+                            .where(ScreeningBatch.token_hash == security.token_digest(token))
                             ).scalar_one_or_none()
     if batch is None or _aware(batch.expires_at) <= now:
         return None

@@ -13,7 +13,6 @@ Functions flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Subscriber, SubscriberSession
 from portal.rules.identifiers import mask_ric_numbers
-from portal.security import hash_password, verify_password
+from portal.security import hash_password, token_digest, verify_password
 from portal.services.staff import DUMMY_HASH
 
 #: However active, a subscriber's session ends after this.
@@ -38,10 +37,6 @@ class SubscriberError(Exception):
     def __init__(self, code: str):
         super().__init__(code)
         self.code = code
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -66,7 +61,7 @@ def register(session: Session, name: str, email: str, password: str, locale: str
     row = Subscriber(name=mask_ric_numbers(name.strip()[:200]), email=email,
                      password_hash=password_hash,
                      locale=locale if locale in ("zh_CN", "en") else "zh_CN", active=True,
-                     created_at=now, verify_token_hash=digest(token), verify_sent_at=now)
+                     created_at=now, verify_token_hash=token_digest(token), verify_sent_at=now)
     session.add(row)
     session.flush()
     return row, token
@@ -75,14 +70,14 @@ def register(session: Session, name: str, email: str, password: str, locale: str
 def new_verification(session: Session, subscriber: Subscriber, now: dt.datetime) -> str:
     """A fresh link for an account not yet verified (the old one stops working)."""
     token = secrets.token_urlsafe(32)
-    subscriber.verify_token_hash, subscriber.verify_sent_at = digest(token), now
+    subscriber.verify_token_hash, subscriber.verify_sent_at = token_digest(token), now
     session.flush()
     return token
 
 
 def verify(session: Session, token: str, now: dt.datetime) -> Subscriber:
     row = session.scalar(sa.select(Subscriber).where(
-        Subscriber.verify_token_hash == digest(token or "")))
+        Subscriber.verify_token_hash == token_digest(token or "")))
     if row is None:
         raise SubscriberError("bad_link")
     if row.verify_sent_at is None or _aware(row.verify_sent_at) + VERIFY_AGE < now:
@@ -112,7 +107,7 @@ def open_session(session: Session, subscriber: Subscriber, now: dt.datetime) -> 
     """A new session for the cookie (expired rows are swept). Flushes."""
     session.execute(sa.delete(SubscriberSession).where(SubscriberSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
-    session.add(SubscriberSession(token_hash=digest(token), subscriber_id=subscriber.id,
+    session.add(SubscriberSession(token_hash=token_digest(token), subscriber_id=subscriber.id,
                                   expires_at=now + SESSION_AGE))
     session.flush()
     return token
@@ -123,7 +118,7 @@ def session_of(session: Session, token: str | None, now: dt.datetime) -> Subscri
     if not token:
         return None
     row = session.scalar(sa.select(SubscriberSession).where(
-        SubscriberSession.token_hash == digest(token)))
+        SubscriberSession.token_hash == token_digest(token)))
     if row is None or _aware(row.expires_at) <= now:
         return None
     subscriber = session.get(Subscriber, row.subscriber_id)
@@ -135,4 +130,4 @@ def session_of(session: Session, token: str | None, now: dt.datetime) -> Subscri
 def close_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(sa.delete(SubscriberSession).where(
-            SubscriberSession.token_hash == digest(token)))
+            SubscriberSession.token_hash == token_digest(token)))

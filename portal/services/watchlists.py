@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import PublishedEntry, Subscriber, WatchAlert, WatchItem, Watchlist
 from portal.rules import identifiers
-from portal.security import fernet, lookup_hash
+from portal.security import fernet, lookup_hash, token_digest
 from portal.services import screening
-from portal.services.screening_batches import token_hash
 
 MAX_ITEMS = 10_000
 #: the feed address's token is sealed under a key of its own (not batch screening's)
@@ -77,7 +76,7 @@ def create(session: Session, secret: str, name: str, *, subscriber_id: int | Non
     token = secrets.token_urlsafe(24)
     row = Watchlist(subscriber_id=subscriber_id, api_client_id=api_client_id,
                     name=identifiers.mask_ric_numbers(" ".join((name or "").split())[:100]) or "-",
-                    feed_token_hash=token_hash(token),
+                    feed_token_hash=token_digest(token),
                     feed_token_sealed=_seal(secret, token), email_alerts=True, created_at=now)
     session.add(row)
     session.flush()
@@ -101,7 +100,7 @@ def feed_token(secret: str, watchlist: Watchlist) -> str | None:
 def new_feed_token(session: Session, secret: str, watchlist: Watchlist) -> str:
     """A new secret feed address; the old one stops working at once."""
     token = secrets.token_urlsafe(24)
-    watchlist.feed_token_hash, watchlist.feed_token_sealed = token_hash(token), _seal(secret, token)
+    watchlist.feed_token_hash, watchlist.feed_token_sealed = token_digest(token), _seal(secret, token)
     session.flush()
     return token
 
@@ -109,7 +108,7 @@ def new_feed_token(session: Session, secret: str, watchlist: Watchlist) -> str:
 def by_feed_token(session: Session, token: str) -> Watchlist | None:
     if not token or len(token) > 64:
         return None
-    return session.scalar(sa.select(Watchlist).where(Watchlist.feed_token_hash == token_hash(token)))
+    return session.scalar(sa.select(Watchlist).where(Watchlist.feed_token_hash == token_digest(token)))
 
 
 def add_codes(session: Session, key: str, watchlist: Watchlist,

@@ -5,6 +5,7 @@ import random
 import pytest
 import sqlalchemy as sa
 
+from portal import security
 from portal.models import ApiClient, AuditEvent, Case, CaseOrigin, Role, Subject, SubjectKind
 from portal.rules import identifiers
 from portal.rules.profiles import load_profile
@@ -37,7 +38,7 @@ def test_a_client_keeps_only_a_digest_of_its_token(app, session):
     session.commit()
     assert client.name == "sbjf-finance" and client.scopes == ["status:read", "changes:read"]
     assert token.startswith("isk_") and len(token) >= 4 + 43
-    assert client.token_hash == integration.token_digest(token) and token not in client.token_hash
+    assert client.token_hash == security.token_digest(token) and token not in client.token_hash
     assert client.token_prefix == token[:12] and client.created_by_id == admin.id
     found = integration.authenticate(session, token)
     assert found.client is client and found.reason is None

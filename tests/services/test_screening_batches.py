@@ -174,7 +174,7 @@ def queue(session, count, **kw):
                for i in range(count)]
     batch, token = batches.create(session, SECRET, records, filename="名单.xlsx",
                                   threshold=kw.get("threshold", 0.85), jurisdiction=None,
-                                  codes=kw.get("codes"), now=NOW,
+                                  codes=kw.get("codes"), now=kw.get("now", NOW),
                                   keep=dt.timedelta(hours=24))
     session.commit()
     return batch, token
@@ -287,7 +287,10 @@ def test_the_worker_screens_a_file_and_then_gives_back_the_names_index(app, sess
     from portal.services import screening_index
     from portal.worker import Worker
 
-    batch, _token = queue(session, 3)
+    from portal import clock
+
+    # the worker reads the bureau's clock: the file is queued now, not on the module's fixed day
+    batch, _token = queue(session, 3, now=clock.now())
     worker = Worker(index=None, replica="host-a")
     assert worker.screen_files() == 3
     assert screening_index._cache            # built for the file
