@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.models import PublishedEntry, Subscriber, WatchAlert, WatchItem, Watchlist
+from portal.models import ApiClient, PublishedEntry, Subscriber, WatchAlert, WatchItem, Watchlist
 from portal.rules import identifiers
 from portal.security import fernet, lookup_hash, token_digest
 from portal.services import screening
@@ -106,9 +106,19 @@ def new_feed_token(session: Session, secret: str, watchlist: Watchlist) -> str:
 
 
 def by_feed_token(session: Session, token: str) -> Watchlist | None:
+    """The watchlist of a secret feed address, while its owner may still read it: an
+    organisation's account that the bureau has not closed, a client not revoked."""
     if not token or len(token) > 64:
         return None
-    return session.scalar(sa.select(Watchlist).where(Watchlist.feed_token_hash == token_digest(token)))
+    watchlist = session.scalar(sa.select(Watchlist).where(
+        Watchlist.feed_token_hash == token_digest(token)))
+    if watchlist is None:
+        return None
+    if watchlist.subscriber_id is not None:
+        owner = session.get(Subscriber, watchlist.subscriber_id)
+        return watchlist if owner is not None and owner.active and owner.verified else None
+    client = session.get(ApiClient, watchlist.api_client_id)
+    return watchlist if client is not None and client.usable else None
 
 
 def add_codes(session: Session, key: str, watchlist: Watchlist,

@@ -249,3 +249,36 @@ def test_adding_codes_is_rate_limited(tmp_path):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_feed_of_a_deactivated_organisation_or_revoked_client_stops_answering(mail_on, client,
+                                                                                  session):
+    import re
+
+    from portal.models import ApiClient, Subscriber
+    from portal.services import watchlists
+
+    signed_in(client, session)
+    address = _new_list(client)
+    page = client.get(address).get_data(as_text=True)
+    feed_url = re.search(r'<code class="feed-url">([^<]+)</code>', page).group(1)
+    path = "/" + feed_url.split("://", 1)[1].split("/", 1)[1]
+    reader = client.application.test_client()
+    assert reader.get(path).status_code == 200
+    owner = session.scalars(sa.select(Subscriber)).one()
+    owner.active = False
+    session.commit()
+    assert reader.get(path).status_code == 404        # the bureau closed the account
+
+    api = ApiClient(name="erp", token_prefix="isk_x", token_hash="0" * 64, scopes=[],
+                    jurisdiction="410100")
+    session.add(api)
+    session.flush()
+    listed = watchlists.create(session, client.application.config["SECRET_KEY"], "客户",
+                                  api_client_id=api.id, now=clock.now())
+    token = watchlists.feed_token(client.application.config["SECRET_KEY"], listed)
+    session.commit()
+    assert watchlists.by_feed_token(session, token) is not None
+    api.revoked_at = clock.now()
+    session.commit()
+    assert watchlists.by_feed_token(session, token) is None
