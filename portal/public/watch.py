@@ -152,13 +152,6 @@ def show(list_id: int, status: int = 200, **context):
         added=request.args.get("added", type=int), **context), status))
 
 
-def _typed_lines(text: str):
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        code, _sep, label = line.replace("，", ",").replace("\t", ",").partition(",")
-        if code.strip() or label.strip():
-            yield number, code.strip(), label.strip()
-
-
 def add_codes(list_id: int):
     _subscriber, watchlist = _list(list_id)
     form = CodesForm()
@@ -174,7 +167,7 @@ def add_codes(list_id: int):
             return show(list_id, 422, form=form, add_error=file_problem(problem))
         lines = [(r.row, r.code, r.name) for r in records]
     else:
-        lines = list(_typed_lines(form.codes.data))
+        lines = screening_files.typed_lines(form.codes.data)
     if not lines:
         return show(list_id, 422, form=form, add_error=_("Please type codes or choose a file."))
     try:

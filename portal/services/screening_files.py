@@ -150,6 +150,17 @@ def read_records(raw: bytes, filename: str, max_rows: int = MAX_ROWS) -> list[Re
 # Result files
 # --------------------------------------------------------------------------
 
+def typed_lines(text: str | None) -> list[tuple[int, str, str]]:
+    """Lines typed into a form as (line number, code, label): the code first, then after a
+    comma (half- or full-width) or a tab the typist's own label; blank lines are skipped."""
+    lines = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        code, _sep, label = line.replace("，", ",").replace("\t", ",").partition(",")
+        if code.strip() or label.strip():
+            lines.append((number, code.strip(), label.strip()))
+    return lines
+
+
 def result_header() -> list[str]:
     return [str(label) for label in (
         _l("Row"), _l("Name in your file"), _l("Code in your file (masked)"), _l("Result"),

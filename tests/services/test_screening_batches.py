@@ -313,3 +313,9 @@ def test_the_staff_report_importer_counts_a_workbook_before_opening_it_too():
     with pytest.raises(FileProblem) as problem:
         read_rows(fmt, raw, "report.xlsx", max_rows=2000)
     assert problem.value.code == "too_many_cells"
+
+
+def test_typed_lines_split_a_code_from_its_label_at_any_comma_or_tab():
+    assert files.typed_lines("91110000100000000A，供应商甲\n\n  \nX1\t乙, 丙\n,只有标签") == [
+        (1, "91110000100000000A", "供应商甲"), (4, "X1", "乙, 丙"), (5, "", "只有标签")]
+    assert files.typed_lines(None) == []
