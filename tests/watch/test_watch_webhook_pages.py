@@ -182,3 +182,26 @@ def test_deleting_the_watchlist_removes_its_webhooks(mail_on, client, session, d
     session.expire_all()
     [endpoint] = _own(session)
     assert not endpoint.active and endpoint.deactivated_at is not None
+
+
+def test_odd_values_are_refused_never_a_server_error(mail_on, client, session, dns):
+    signed_in(client, session)
+    address = _new_list(client)
+    page = client.get(address).get_data(as_text=True)
+    odd_urls = ["https://[::1", "https://exa mple.com/", "https://例子.中国/", "https://:443/",
+                "https://a..b/", "https:///path", "https://hooks.bank.example:99999/",
+                "https://user:pw@hooks.bank.example/", "https://hooks.bank.example/#frag",
+                "javascript:alert(1)", "ftp://hooks.bank.example/", "https://" + "a" * 64 + ".cn/",
+                " " * 10, "https://xn--fsq.example/"]
+    for url in odd_urls:
+        answer = _register(client, address, url=url, page=page)
+        assert answer.status_code == 422, url
+    for events in (["x" * 5000], ["watch.listed", "opened"]):
+        assert _register(client, address, events=events, page=page).status_code == 422
+    for path in (f"{address}/webhooks/0/remove", f"{address}/webhooks/-1/remove",
+                 f"{address}/webhooks/abc/remove", f"{address}/webhooks/２/remove"):
+        assert client.post(path, data={"csrf_token": _csrf(page)}).status_code in (404, 405)
+    assert _own(session) == []
+    # a kind named many times is one kind
+    assert _register(client, address, events=["watch.listed"] * 500, page=page).status_code == 200
+    assert [e.event_types for e in _own(session)] == [["watch.listed"]]
