@@ -38,7 +38,8 @@ class WebhookEndpoint(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     api_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_clients.id"),
                                                       index=True)
-    #: Another owner than an API client (e.g. "organisation"), with its id; None for clients.
+    #: Another owner than an API client ("watchlist": an organisation's watchlist, see
+    #: ``portal.services.watch_webhooks``), with its id; None for clients.
     owner_kind: Mapped[str | None] = mapped_column(sa.String(30))
     owner_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     #: The bureau whose staff see the endpoint (the client's).

@@ -1,7 +1,8 @@
 """/watch: a registered organisation's watchlists (关注名单) — codes added by typing or from
-a CSV/XLSX file, exported, the alerts the worker wrote, e-mail on or off, and the Atom feed
+a CSV/XLSX file, exported, the alerts the worker wrote, e-mail on or off, the Atom feed
 of each watchlist at a secret address (``/watch/feed/<token>.atom``, no sign-in needed:
-the address is the key; a new one can be made at any time).
+the address is the key; a new one can be made at any time), and its webhooks
+(``portal.services.watch_webhooks``: registered with the secret shown once, removed).
 
 Only the signed-in owner sees a watchlist (another's is "not found"); codes are shown
 masked as they were stored (``portal.services.watchlists``).
@@ -27,8 +28,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import clock, labels
 from portal.extensions import db, limiter
@@ -36,7 +38,7 @@ from portal.input_guard import small_int
 from portal.public import watch_account
 from portal.public.screening import file_problem
 from portal.public.watch_feed import atom
-from portal.services import screening_files, watchlists
+from portal.services import screening_files, watch_webhooks, watchlists, webhooks
 from portal.services.report_files import FileProblem, to_csv, to_xlsx
 from portal.services.watchlists import WatchlistError
 
@@ -59,6 +61,37 @@ class SettingsForm(FlaskForm):
     email_alerts = BooleanField(_l("Send me an e-mail when a watched subject changes"))
 
 
+def _at_least_one(form, field) -> None:
+    # not DataRequired: it would mark every checkbox "required" in the HTML
+    if not field.data:
+        raise StopValidation(_l("Choose at least one kind of change."))
+
+
+class WebhookForm(FlaskForm):
+    url = StringField(_l("Address of your receiver (https://…)"),
+                      validators=[DataRequired(), Length(max=webhooks.MAX_URL)])
+    events = SelectMultipleField(
+        _l("Changes sent to it"),
+        choices=[SelectChoice(f"watch.{event}", text)
+                 for event, text in labels.WATCH_EVENTS.items()],
+        validators=[_at_least_one], option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False))
+
+
+HOOK_REFUSED = _l("This address cannot receive webhooks: its host must resolve, and only to "
+                  "public internet addresses (not a private, loopback, link-local or reserved "
+                  "address).")
+HOOK_ERRORS = {
+    "invalid_url": _l("The address must be a complete URL without a user, password or "
+                      "fragment."),
+    "https_required": _l("The address must begin with https://."),
+    "private_address": HOOK_REFUSED,
+    "unresolvable_host": HOOK_REFUSED,
+    "invalid_event_types": _l("Choose at least one kind of change."),
+    "expired": _l("The form has expired or is too long. Please try again."),
+}
+
+
 def register(bp: Blueprint) -> None:
     watch_account.register_routes(bp)
     bp.add_url_rule("/watch", "watch_home", home, methods=["GET", "POST"])
@@ -73,6 +106,11 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/watch/lists/<int:list_id>/feed-address", "watch_new_feed", new_feed,
                     methods=["POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>/delete", "watch_delete", delete, methods=["POST"])
+    # each registration looks a name up: limited per address, as code uploads
+    bp.add_url_rule("/watch/lists/<int:list_id>/webhooks", "watch_webhook_new",
+                    limiter.limit(_codes_limit, methods=["POST"])(new_webhook), methods=["POST"])
+    bp.add_url_rule("/watch/lists/<int:list_id>/webhooks/<int(max=2147483647):endpoint_id>/remove",
+                    "watch_webhook_remove", remove_webhook, methods=["POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>/export.<string:kind>", "watch_export", export)
     bp.add_url_rule("/watch/feed/<string:token>.atom", "watch_feed", feed)
     bp.url_value_preprocessor(_limit_body)
@@ -138,10 +176,17 @@ def _feed_url(watchlist) -> str | None:
                    jurisdiction=None) if token else None
 
 
+def _hook_form(**data) -> WebhookForm:
+    """A blank form (every kind ticked), whatever the request posted."""
+    return WebhookForm(formdata=None, events=list(watch_webhooks.EVENT_TYPES), **data)
+
+
 def show(list_id: int, status: int = 200, **context):
     subscriber, watchlist = _list(list_id)
     shown = watchlists.items(db.session, watchlist, limit=ITEMS_SHOWN)
     settings_form = SettingsForm(email_alerts=watchlist.email_alerts)
+    hooks = watch_webhooks.endpoints_of(db.session, watchlist)
+    context.setdefault("hook_form", _hook_form())
     return watch_account.private(make_response(render_template(
         "public/watch_list.html", subscriber=subscriber, watchlist=watchlist, items=shown,
         count=watchlists.item_count(db.session, watchlist),
@@ -149,7 +194,11 @@ def show(list_id: int, status: int = 200, **context):
         alerts=watchlists.alerts(db.session, watchlist), events=labels.WATCH_EVENTS,
         feed_url=_feed_url(watchlist), form=context.pop("form", None) or CodesForm(),
         settings=settings_form, plain=FlaskForm(), max_items=watchlists.MAX_ITEMS,
-        added=request.args.get("added", type=int), **context), status))
+        added=request.args.get("added", type=int), hooks=hooks,
+        hook_counts=webhooks.counts(db.session, [h.id for h in hooks]), host_of=webhooks.host_of,
+        max_hooks=watch_webhooks.MAX_ENDPOINTS,
+        hook_room=watch_webhooks.active_count(db.session, watchlist) < watch_webhooks.MAX_ENDPOINTS,
+        **context), status))
 
 
 def add_codes(list_id: int):
@@ -217,12 +266,49 @@ def new_feed(list_id: int):
 
 
 def delete(list_id: int):
-    _subscriber, watchlist = _list(list_id)
+    subscriber, watchlist = _list(list_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    watchlists.delete(db.session, watchlist)
+    watchlists.delete(db.session, watchlist, actor=watch_webhooks.actor_of(subscriber),
+                      now=clock.now())
     db.session.commit()
     return watch_account.private(redirect(url_for("public.watch_home", jurisdiction=None), 303))
+
+
+def new_webhook(list_id: int):
+    """Register a webhook of the watchlist; its secret is answered this once (never kept
+    in the browser's session, never shown again)."""
+    subscriber, watchlist = _list(list_id)
+    form = WebhookForm()
+    if not form.validate_on_submit():
+        code = ("expired" if "csrf_token" in form.errors else
+                "invalid_event_types" if form.events.errors else "invalid_url")
+        return show(list_id, 422, hook_form=form, hook_error=HOOK_ERRORS[code])
+    try:
+        endpoint, secret = watch_webhooks.register(
+            db.session, watch_webhooks.actor_of(subscriber), watchlist, form.url.data,
+            form.events.data, secret_key=current_app.config["SECRET_KEY"], now=clock.now(),
+            allow_http_hosts=current_app.config.get("PORTAL_WEBHOOK_ALLOW_HTTP_HOSTS") or ())
+    except webhooks.WebhookError as problem:
+        db.session.rollback()
+        message = HOOK_ERRORS.get(problem.code) or _(
+            "A watchlist may have at most %(n)s webhooks: remove one first.",
+            n=watch_webhooks.MAX_ENDPOINTS)
+        return show(list_id, 422, hook_form=form, hook_error=message)
+    db.session.commit()
+    return show(list_id, 200, new_hook=endpoint, new_secret=secret)
+
+
+def remove_webhook(list_id: int, endpoint_id: int):
+    subscriber, watchlist = _list(list_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    endpoint = watch_webhooks.endpoint_of(db.session, watchlist, endpoint_id)
+    if endpoint is None:
+        abort(404)
+    watch_webhooks.remove(db.session, watch_webhooks.actor_of(subscriber), endpoint, clock.now())
+    db.session.commit()
+    return _back(watchlist)
 
 
 def export(list_id: int, kind: str):

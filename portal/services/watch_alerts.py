@@ -36,10 +36,9 @@ from portal.models import (
     Watchlist,
     WatchProgress,
     WatchSeen,
-    WebhookEndpoint,
 )
 from portal.security import lookup_hash
-from portal.services import change_log, subscriber_mail, webhooks
+from portal.services import change_log, subscriber_mail, watch_webhooks, webhooks
 
 EVENTS = tuple(labels.WATCH_EVENTS)     # listed, corrected, under_objection, objection_closed, removed
 #: the public facts an alert carries (from the entry's public representation)
@@ -173,16 +172,17 @@ def _alerts(session: Session, changes: Iterable, position: int,
 
 def notify(session: Session, alerts: list[WatchAlert], now: dt.datetime, *,
            mail: bool) -> int:
-    """Hand new alerts on: one e-mail per watchlist whose owner is a verified organisation
-    that asked for e-mail (``mail``: a mail server is configured); the messages queued."""
+    """Hand new alerts on: to the webhooks that hear the watchlist (its client's, or an
+    organisation's watchlist's own), and one e-mail per watchlist whose owner is a verified
+    organisation that asked for e-mail (``mail``: a mail server is configured); the
+    messages queued."""
     by_list: dict[int, list[WatchAlert]] = {}
     for alert in alerts:
         by_list.setdefault(alert.watchlist_id, []).append(alert)
     queued = 0
     for watchlist_id, told in by_list.items():
         watchlist = session.get(Watchlist, watchlist_id)
-        if watchlist.api_client_id is not None:
-            _to_webhooks(session, watchlist, told, now)
+        _to_webhooks(session, watchlist, told, now)
         owner = session.get(Subscriber, watchlist.subscriber_id) if watchlist.subscriber_id else None
         if mail and owner is not None and owner.active and owner.verified and watchlist.email_alerts:
             subscriber_mail.queue_alerts(session, owner, watchlist, told, now)
@@ -195,10 +195,12 @@ def notify(session: Session, alerts: list[WatchAlert], now: dt.datetime, *,
 
 def _to_webhooks(session: Session, watchlist: Watchlist, alerts: list[WatchAlert],
                  now: dt.datetime) -> None:
-    """A client's watchlist: each alert to the client's active webhooks that asked for its
-    ``watch.<event>`` type, in order per entry, with the alert's id as the event id."""
-    endpoints = session.scalars(sa.select(WebhookEndpoint).where(
-        WebhookEndpoint.api_client_id == watchlist.api_client_id, WebhookEndpoint.active)).all()
+    """Each alert to the active webhooks that hear the watchlist (its client's, or its own:
+    ``watch_webhooks.endpoints_told``) and asked for its ``watch.<event>`` type, in order
+    per entry, with the alert's id as the event id."""
+    endpoints = watch_webhooks.endpoints_told(session, watchlist)
+    if not endpoints:
+        return
     for alert in alerts:
         event_type = f"watch.{alert.event}"
         for endpoint in endpoints:

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.models import ApiClient, PublishedEntry, Subscriber, WatchAlert, WatchItem, Watchlist
 from portal.rules import identifiers
 from portal.security import fernet, lookup_hash, token_digest
-from portal.services import screening
+from portal.services import screening, watch_webhooks
+from portal.services.audit import SYSTEM, Actor
 
 MAX_ITEMS = 10_000
 #: the feed address's token is sealed under a key of its own (not batch screening's)
@@ -199,7 +201,10 @@ def remove_codes(session: Session, key: str, watchlist: Watchlist, raws: Iterabl
     return removed
 
 
-def delete(session: Session, watchlist: Watchlist) -> None:
+def delete(session: Session, watchlist: Watchlist, *, actor: Actor = SYSTEM,
+           now: dt.datetime | None = None) -> None:
+    """The watchlist, its codes, its alerts — and its own webhooks (removed, audited)."""
+    watch_webhooks.remove_all(session, actor, watchlist, now or clock.now())
     session.execute(sa.delete(WatchItem).where(WatchItem.watchlist_id == watchlist.id))
     session.execute(sa.delete(WatchAlert).where(WatchAlert.watchlist_id == watchlist.id))
     session.delete(watchlist)

@@ -14,7 +14,9 @@ exponential back-off, a dead-letter list and a log of every attempt.
   as ``POST`` with the JSON body and the headers ``X-Portal-Event``, ``X-Portal-Event-Id``,
   ``X-Portal-Delivery``, ``X-Portal-Timestamp`` and ``X-Portal-Signature: v1=<hex
   HMAC-SHA256(secret, timestamp + "." + body)>``; redirects are never followed; the answer's
-  body is never read;
+  body is never read; an outsider's endpoint (an organisation's watchlist's) only to an
+  address of its host checked at that moment (``portal.services.webhook_guard``: a private
+  one is a failed attempt, ``RefusedAddress``);
 3. **records** every attempt (:class:`WebhookAttempt`: status code, milliseconds, the
   error's type) and the outcome: 2xx is ``delivered``; anything else counts an attempt and
   the next one waits :func:`pause_after` (2 s, 4 s, 8 s … at most an hour, less up to a
@@ -51,7 +53,7 @@ from portal.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from portal.services import audit, permissions, scope, webhooks
+from portal.services import audit, permissions, scope, webhook_guard, webhooks
 from portal.services.scope import Scope
 from portal.services.serializers import iso
 
@@ -126,13 +128,27 @@ def timeout_of(config: Mapping) -> float:
     return float(config.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT)
 
 
+def _verify(config: Mapping) -> ssl.SSLContext | bool:
+    bundle = config.get("PORTAL_WEBHOOK_CA_BUNDLE")
+    return ssl.create_default_context(cafile=bundle) if bundle else True
+
+
 def http_client(config: Mapping) -> httpx.Client:
     """One connection pool per round; the bureau's own CA when ``PORTAL_WEBHOOK_CA_BUNDLE``
     names one. Redirects are never followed (a 3xx is a failed attempt)."""
-    bundle = config.get("PORTAL_WEBHOOK_CA_BUNDLE")
-    verify = ssl.create_default_context(cafile=bundle) if bundle else True
     return httpx.Client(timeout=httpx.Timeout(timeout_of(config)), follow_redirects=False,
-                        verify=verify, limits=httpx.Limits(max_connections=THREADS * 2))
+                        verify=_verify(config), limits=httpx.Limits(max_connections=THREADS * 2))
+
+
+def guarded_client(config: Mapping) -> httpx.Client:
+    """The same for the endpoints of outsiders (``webhook_guard.applies_to``): every
+    connection opened only to an address of the host checked just before, never into a
+    private network, never through a proxy (``portal.services.webhook_guard``)."""
+    limits = httpx.Limits(max_connections=THREADS * 2)
+    return httpx.Client(timeout=httpx.Timeout(timeout_of(config)), follow_redirects=False,
+                        transport=webhook_guard.guarded_transport(
+                            _verify(config), limits,
+                            config.get("PORTAL_WEBHOOK_ALLOW_HTTP_HOSTS") or ()))
 
 
 # --------------------------------------------------------------------------
@@ -148,6 +164,8 @@ class Outgoing:
     url: str
     headers: dict | None       # None: the secret could not be opened
     body: bytes
+    #: an outsider's endpoint: sent through the guard (``webhook_guard``)
+    guarded: bool = False
 
 
 @dataclass
@@ -226,7 +244,8 @@ def claim(session: Session, host: str, now: dt.datetime, secret_key: str,
         secret, body = secrets_of[endpoint.id], body_of(row)
         timestamp = str(int(clock.now().timestamp()))
         taken.append(Outgoing(row.id, endpoint.id, endpoint.url,
-                              headers_of(row, secret, timestamp, body) if secret else None, body))
+                              headers_of(row, secret, timestamp, body) if secret else None, body,
+                              guarded=webhook_guard.applies_to(endpoint.api_client_id)))
     session.flush()
     return taken
 
@@ -242,6 +261,8 @@ def send(client: httpx.Client, item: Outgoing) -> Outcome:
             status = answer.status_code          # the body is never read
         if not 200 <= status < 300:
             error = "Redirect" if 300 <= status < 400 else "UnexpectedStatus"
+    except webhook_guard.Refused as refused:     # a private address: nothing was sent
+        error = refused.error
     except httpx.HTTPError as failure:
         error = type(failure).__name__
     except Exception as failure:                 # noqa: BLE001 - one bad address never stops a round
@@ -289,7 +310,7 @@ def deliver_due(session: Session, config: Mapping, host: str, now: dt.datetime, 
     module's text). ``after_each`` (the session's commit) ends the claim before anything is
     sent, and each batch's records."""
     result = DeliveryResult()
-    with http_client(config) as client:
+    with http_client(config) as client, guarded_client(config) as guarded:
         while result.tried < limit and not stopping():
             batch = claim(session, host, now, config["SECRET_KEY"],
                           min(BATCH, limit - result.tried))
@@ -297,7 +318,8 @@ def deliver_due(session: Session, config: Mapping, host: str, now: dt.datetime, 
             if not batch:
                 break
             with ThreadPoolExecutor(max_workers=min(THREADS, len(batch))) as pool:
-                outcomes = list(pool.map(lambda item: send(client, item), batch))
+                outcomes = list(pool.map(
+                    lambda item: send(guarded if item.guarded else client, item), batch))
             for outcome in outcomes:
                 record(session, host, outcome, result)
             after_each()

@@ -37,7 +37,7 @@ from portal.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from portal.services import audit, case_feed, credit_scores, scope
+from portal.services import audit, case_feed, credit_scores, scope, webhook_guard
 from portal.services.audit import Actor
 
 #: The API scope that registers, lists, replays and removes a client's endpoints.
@@ -145,7 +145,9 @@ def register(session: Session, actor: Actor, url: str, event_types: Iterable[str
              allowed_events: Iterable[str] = EVENT_TYPES) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned once, stored sealed); audited.
 
-    Owned by ``client`` (its jurisdiction's events), or by ``owner_kind`` / ``owner_id``.
+    Owned by ``client`` (its jurisdiction's events), or by ``owner_kind`` / ``owner_id``:
+    such an owner is an outsider, and its address must resolve to public addresses only
+    (``private_address``, ``unresolvable_host``: :mod:`portal.services.webhook_guard`).
     """
     url = check_url(url, allow_http_hosts)
     allowed = tuple(allowed_events)
@@ -161,6 +163,11 @@ def register(session: Session, actor: Actor, url: str, event_types: Iterable[str
             raise WebhookError("too_many_endpoints")
     elif not owner_kind:
         raise WebhookError("no_owner")
+    if webhook_guard.applies_to(client.id if client is not None else None):
+        try:        # an outsider's address: never into a private network (webhook_guard)
+            webhook_guard.check_url(url, allow_http_hosts)
+        except webhook_guard.Refused as refused:
+            raise WebhookError(refused.code, "url") from None
     secret = new_secret()
     endpoint = WebhookEndpoint(
         api_client_id=client.id if client is not None else None, owner_kind=owner_kind,

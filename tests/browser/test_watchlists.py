@@ -1,19 +1,21 @@
 """Watchlists in a real browser: an organisation registers, opens the link sent to it, signs
-in, makes a watchlist, adds codes and sees which are on the list today — every page checked
-for its language, heading and accessibility (axe)."""
+in, makes a watchlist, adds codes and sees which are on the list today, registers a webhook
+(its secret shown once) and removes it — every page checked for its language, heading and
+accessibility (axe)."""
 import re
 
 import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import OutgoingMail
+from portal.services import webhook_guard
 from tests.browser.conftest import BROWSER
 from tests.factories import make_subject, published_case
 
 pytestmark = BROWSER
 
 
-def test_register_confirm_sign_in_and_watch(live, web):
+def test_register_confirm_sign_in_and_watch(live, web, monkeypatch):
     live.app.config["PORTAL_SMTP_HOST"] = "127.0.0.1"     # messages are queued, not sent here
     listed = make_subject(live.session, name="佳木斯市恒达建筑工程有限公司")
     published_case(live.session, live.app, subject=listed)
@@ -54,4 +56,21 @@ def test_register_confirm_sign_in_and_watch(live, web):
     table = page.locator("table").last.inner_text()
     assert "甲供应商" in table and "乙供应商" in table
     assert "其中今天在名单上的 1 个" in page.inner_text("main")
+
+    # a webhook to the bank's own system (its name resolves to a public address here)
+    monkeypatch.setattr(webhook_guard, "resolve", lambda host, port: ["93.184.216.34"])
+    address = page.url.split("?")[0]
+    page.get_by_label("接收地址（https://…）").fill("https://hooks.bank.example/portal?k=1")
+    page.get_by_role("button", name="登记推送地址").click()
+    watch.check(page)
+    [secret] = re.findall(r"whsec_[A-Za-z0-9_-]{40,}", page.inner_text("main"))
+    table = page.locator("#webhooks ~ table").first.inner_text()
+    assert "https://hooks.bank.example" in table and "k=1" not in table
+    page.goto(address)
+    watch.check(page)
+    assert secret not in page.content() and secret[:10] in page.inner_text("main")
+    page.get_by_role("button", name="删除此推送地址").click()
+    page.wait_for_url(address)
+    watch.check(page)
+    assert "已删除" in page.locator("#webhooks ~ table").first.inner_text()
     watch.assert_clean()
