@@ -1,6 +1,7 @@
 """The issue's bound, end to end: a listing staff publish reaches an organisation watching
-the code by e-mail (a real local SMTP server) and an API client's webhook receiver watching it
-(down for the first seconds) within 60 s, through the real worker loop.
+the code by e-mail (a real local SMTP server) and at its own webhook receiver, and an API
+client's webhook receiver watching it — both receivers down for the first seconds — within
+60 s, through the real worker loop.
 
 Nothing is frozen: the worker's jobs, the mail queue, the back-off and both servers are real.
 The latencies from the publication's commit are printed (``-s``); only the bound is asserted.
@@ -11,7 +12,7 @@ import threading
 import time
 
 from portal import clock
-from portal.services import subscribers, watchlists, webhooks
+from portal.services import subscribers, watch_webhooks, watchlists, webhooks
 from portal.services.audit import Actor
 from tests.factories import make_subject, published_case
 from tests.services.test_notifications import smtp_server  # noqa: F401 - the fixture
@@ -34,18 +35,25 @@ def _watched(app, session, code):
     for watchlist in (mine, theirs):
         watchlists.add_codes(session, key, watchlist, [(1, code, "甲供应商")], clock.today(),
                              clock.now())
-    return client
+    return client, mine
+
+
+def _first_listed(receiver, published):
+    return next(r for r in receiver.accepted() if r.json["type"] == "watch.listed").at - published
 
 
 def test_a_listing_reaches_a_watching_subscriber_and_a_receiver_that_was_down(
         app, session, smtp_server):                                     # noqa: F811
     app.config["PORTAL_WEBHOOK_TIMEOUT_SECONDS"] = 1.0
     subject = make_subject(session)
-    client = _watched(app, session, subject.uscc)
-    with Receiver(mode="fail") as receiver:
+    client, mine = _watched(app, session, subject.uscc)
+    with Receiver(mode="fail") as receiver, Receiver(mode="fail") as own:
         webhooks.register(session, Actor("api:test"), receiver.url, ["watch.listed"],
                           secret_key=app.config["SECRET_KEY"], now=clock.now(),
                           allow_http_hosts=["127.0.0.1"], client=client)
+        watch_webhooks.register(session, Actor("subscriber:test"), mine, own.url,
+                                ["watch.listed"], secret_key=app.config["SECRET_KEY"],
+                                now=clock.now(), allow_http_hosts=["127.0.0.1"])
         session.commit()
         with worker_running(app, "host-watch"):
             time.sleep(1.0)                 # the watch job has started at the change log's end
@@ -63,19 +71,24 @@ def test_a_listing_reaches_a_watching_subscriber_and_a_receiver_that_was_down(
             threading.Thread(target=wait_mail, daemon=True).start()
             while time.monotonic() - published < DOWN:
                 time.sleep(0.02)
-            receiver.mode = "ok"
-            assert receiver.wait_for(lambda: any(r.json["type"] == "watch.listed"
-                                                 for r in receiver.accepted()), timeout=BOUND)
-            hooked = next(r for r in receiver.accepted()
-                          if r.json["type"] == "watch.listed").at - published
+            receiver.mode = own.mode = "ok"
+            for server in (receiver, own):
+                assert server.wait_for(lambda server=server: any(
+                    r.json["type"] == "watch.listed" for r in server.accepted()), timeout=BOUND)
+            hooked, own_hooked = _first_listed(receiver, published), _first_listed(own, published)
             failed = sum(1 for r in receiver.requests if r.mode != "ok")
+            own_failed = sum(1 for r in own.requests if r.mode != "ok")
             assert mailed.wait(BOUND) and mailed_at
-    body = receiver.accepted()[0].json
-    assert body["data"]["entry"]["code"] == subject.uscc and body["data"]["label"] == "甲供应商"
+    for server in (receiver, own):
+        body = server.accepted()[0].json
+        assert body["data"]["entry"]["code"] == subject.uscc and body["data"]["label"] == "甲供应商"
+    assert own.accepted()[0].json["data"]["watchlist"]["id"] == mine.id
     (to, message), = smtp_server.messages
     assert to == ["risk@bank.example"] and subject.name in message.get_content()
     print(f"\n[watch latency on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}] "
-          f"publish→e-mail {mailed_at[0]:.2f} s; publish→webhook {hooked:.2f} s with the "
-          f"receiver down for the first {DOWN:.1f} s ({failed} refused attempts meanwhile)")
-    assert failed and hooked >= DOWN
-    assert mailed_at[0] < BOUND and hooked < BOUND
+          f"publish→e-mail {mailed_at[0]:.2f} s; publish→the organisation's webhook "
+          f"{own_hooked:.2f} s ({own_failed} refused attempts); publish→the client's webhook "
+          f"{hooked:.2f} s ({failed} refused attempts); each receiver down for the first "
+          f"{DOWN:.1f} s")
+    assert failed and hooked >= DOWN and own_failed and own_hooked >= DOWN
+    assert mailed_at[0] < BOUND and hooked < BOUND and own_hooked < BOUND
