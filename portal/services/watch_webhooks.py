@@ -46,16 +46,24 @@ def _own(watchlist: Watchlist):
                    WebhookEndpoint.created_at >= watchlist.created_at)
 
 
+def owner_open():
+    """SQL, of a ``WebhookEndpoint``: its owner may be told now — an API client (whose own
+    state the caller checks), or a watchlist whose organisation's account is active (the
+    bureau may close it: what was queued before then waits, unsent)."""
+    open_account = sa.select(Watchlist.id).join(
+        Subscriber, Subscriber.id == Watchlist.subscriber_id).where(
+        Watchlist.id == WebhookEndpoint.owner_id, Subscriber.active)
+    return sa.or_(WebhookEndpoint.api_client_id.is_not(None),
+                  sa.and_(WebhookEndpoint.owner_kind == OWNER_KIND, open_account.exists()))
+
+
 def endpoints_told(session: Session, watchlist: Watchlist) -> list[WebhookEndpoint]:
     """The active endpoints that hear this watchlist's alerts: its client's, or its own
-    (an organisation's, while the organisation's account is active)."""
+    (an organisation's, while the organisation's account is active: :func:`owner_open`)."""
     if watchlist.api_client_id is not None:
         owner = WebhookEndpoint.api_client_id == watchlist.api_client_id
     else:
-        subscriber = session.get(Subscriber, watchlist.subscriber_id)
-        if subscriber is None or not subscriber.active:
-            return []
-        owner = _own(watchlist)
+        owner = sa.and_(_own(watchlist), owner_open())
     return list(session.scalars(sa.select(WebhookEndpoint).where(
         owner, WebhookEndpoint.active).order_by(WebhookEndpoint.id)))
 

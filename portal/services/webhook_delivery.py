@@ -4,7 +4,8 @@ exponential back-off, a dead-letter list and a log of every attempt.
 :func:`deliver_due` is the worker's job (every host runs it). A round:
 
 1. **claims** due deliveries — pending, ``next_attempt_at`` passed, no lease of another
-  worker, the endpoint active and its client usable, and no earlier delivery of the same
+  worker, the endpoint active and its owner usable (a client not revoked, an organisation's
+  account not closed: ``watch_webhooks.owner_open``), and no earlier delivery of the same
   endpoint and subject still pending (``sequence``, then id: a dead one no longer holds
   the others back) — with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and marks them leased
   to this worker for :data:`LEASE`; that commits before anything is sent, so no
@@ -53,7 +54,7 @@ from portal.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from portal.services import audit, permissions, scope, webhook_guard, webhooks
+from portal.services import audit, permissions, scope, watch_webhooks, webhook_guard, webhooks
 from portal.services.scope import Scope
 from portal.services.serializers import iso
 
@@ -208,7 +209,7 @@ def _due(now: dt.datetime) -> sa.Select:
                    WebhookDelivery.next_attempt_at <= now,
                    sa.or_(WebhookDelivery.leased_until.is_(None),
                           WebhookDelivery.leased_until < now),
-                   WebhookEndpoint.active,
+                   WebhookEndpoint.active, watch_webhooks.owner_open(),
                    sa.or_(WebhookEndpoint.api_client_id.is_(None),
                           sa.and_(ApiClient.active, ApiClient.revoked_at.is_(None))),
                    ~blocked)

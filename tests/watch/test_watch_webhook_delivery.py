@@ -8,8 +8,8 @@ import re
 import sqlalchemy as sa
 
 from portal import clock
-from portal.models import SubjectKind, Subscriber, WebhookDelivery
-from portal.services import watch_webhooks, watchlists, webhooks
+from portal.models import DeliveryStatus, SubjectKind, Subscriber, WebhookDelivery
+from portal.services import watch_webhooks, watchlists, webhook_delivery, webhooks
 from portal.services.audit import Actor
 from tests.factories import make_subject, published_case
 from tests.services.test_webhooks import readme_verify
@@ -87,6 +87,28 @@ def test_an_inactive_organisations_webhooks_are_not_told(app, session):
     session.commit()
     assert [a.event for a in _run(app, session)] == ["listed"]
     assert _deliveries(session, endpoint) == []
+
+
+def test_what_waits_for_an_organisation_the_bureau_closed_is_not_sent(app, session):
+    """Queued (or retrying) before the bureau closed the organisation's account: held back,
+    not sent — as its feed stops answering — and sent if the account is opened again."""
+    mine, _ = _watching(app, session, [], "mine")
+    with Receiver() as receiver:
+        endpoint = _hook(app, session, mine, receiver.url)
+        queued = webhooks.enqueue(session, endpoint, "watch.listed", "entry:A1", {"n": 1})
+        owner = session.get(Subscriber, mine.subscriber_id)
+        owner.active = False
+        session.commit()
+        held = webhook_delivery.deliver_due(session, app.config, "host-a", clock.now(),
+                                            after_each=session.commit)
+        assert held.tried == 0 and receiver.requests == []
+        assert not webhook_delivery.any_due(session, clock.now())
+        assert session.get(WebhookDelivery, queued.id).status is DeliveryStatus.PENDING
+        owner.active = True
+        session.commit()
+        sent = webhook_delivery.deliver_due(session, app.config, "host-a", clock.now(),
+                                            after_each=session.commit)
+        assert sent.delivered == 1 and [r.json["data"] for r in receiver.requests] == [{"n": 1}]
 
 
 def test_a_listing_reaches_the_organisations_receiver_signed(app, session):
