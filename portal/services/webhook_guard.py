@@ -7,15 +7,16 @@ name of its own whose DNS answers ``127.0.0.1``) and make the portal post to the
 server-side request forgery. So for an endpoint that :func:`applies_to`:
 
 * **at registration** the address's host is resolved, and the address is refused when the
-  host does not resolve or when *any* of its addresses is not :func:`is_public`;
-* **at every delivery attempt** the host is resolved again, every address checked again,
-  and the connection opened to an address that was just checked — the URL, the ``Host``
-  header, TLS's SNI and the certificate's name stay the host's (:class:`GuardedBackend`,
-  the httpcore network backend under the httpx client: it replaces only the opening of
-  the TCP connection, so no second look-up between the check and the connect can answer
-  otherwise — no DNS rebinding). A refused attempt raises :class:`Refused`, which the
-  delivery records as a failed attempt (``RefusedAddress`` / ``UnresolvableHost``) and
-  backs off like any other failure, until the delivery is given up.
+  host does not resolve (within :data:`LOOKUP_TIMEOUT`) or when *any* of its addresses is
+  not :func:`is_public`;
+* **at every delivery attempt** the host is resolved again (within the connect timeout),
+  every address checked again, and the connection opened to an address that was just
+  checked — the URL, the ``Host`` header, TLS's SNI and the certificate's name stay the
+  host's (:class:`GuardedBackend`, the httpcore network backend under the httpx client: it
+  replaces only the opening of the TCP connection, so no second look-up between the check
+  and the connect can answer otherwise — no DNS rebinding). A refused attempt raises
+  :class:`Refused`, which the delivery records as a failed attempt (``RefusedAddress`` /
+  ``UnresolvableHost``) and backs off like any other failure, until the delivery is given up.
 
 :func:`is_public` keeps globally reachable unicast addresses only: it refuses private
 (10/8, 172.16/12, 192.168/16, fc00::/7), loopback, link-local (169.254/16, fe80::/10),
@@ -41,6 +42,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import typing
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -88,6 +90,17 @@ def is_public(address: str) -> bool:
     return not any(ip.version == net.version and ip in net for net in NOT_PUBLIC)
 
 
+#: Seconds a look-up may take at registration (at delivery: the connect timeout). The
+#: system's resolver has no limit of its own that we set, and a name's owner chooses how
+#: slowly its DNS answers: unbounded, one slow name would hold a web worker, or the round
+#: of deliveries that every other receiver, the bureau's own included, waits for.
+LOOKUP_TIMEOUT = 5.0
+#: Look-ups still running at once (a stalled one ends when the system's resolver gives up);
+#: beyond that, a host is taken as unresolvable for now (the delivery backs off).
+LOOKUPS_RUNNING = 32
+_running = threading.BoundedSemaphore(LOOKUPS_RUNNING)
+
+
 def resolve(host: str, port: int) -> list[str]:
     """The addresses ``host`` resolves to now (the system's resolver), in its order.
     Raises ``OSError`` when it does not resolve."""
@@ -100,10 +113,37 @@ def _exempt(host: str, allow_hosts: Iterable[str]) -> bool:
     return host.lower().strip("[]") in {h.lower().strip("[]") for h in allow_hosts}
 
 
-def checked(host: str, port: int) -> list[str]:
-    """``host``'s addresses, every one of them public; :class:`Refused` otherwise."""
+def resolve_within(host: str, port: int, timeout: float | None) -> list[str]:
+    """:func:`resolve` in a thread of its own, waited for at most ``timeout`` seconds
+    (``None``: :data:`LOOKUP_TIMEOUT`); ``OSError`` when it fails, takes longer, or too many
+    look-ups are still running."""
+    if not _running.acquire(blocking=False):
+        raise OSError("too many look-ups running")
+    found: list = []
+
+    def look_up() -> None:
+        try:
+            found.append(resolve(host, port))
+        except Exception as error:              # noqa: BLE001 - handed to the waiting thread
+            found.append(error)
+        finally:
+            _running.release()
+
+    worker = threading.Thread(target=look_up, name="webhook-lookup", daemon=True)
+    worker.start()
+    worker.join(LOOKUP_TIMEOUT if timeout is None else timeout)
+    if not found:
+        raise OSError("the look-up took too long")
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return found[0]
+
+
+def checked(host: str, port: int, timeout: float | None = None) -> list[str]:
+    """``host``'s addresses, every one of them public; :class:`Refused` otherwise (also
+    when the look-up takes longer than ``timeout``: :func:`resolve_within`)."""
     try:
-        addresses = resolve(host, port)
+        addresses = resolve_within(host, port, timeout)
     except (OSError, UnicodeError):
         raise Refused("unresolvable_host") from None
     if not addresses:
@@ -139,7 +179,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         if _exempt(host, self.allow_hosts):
             return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
         failure: Exception | None = None
-        for address in checked(host, port):
+        for address in checked(host, port, timeout):
             try:
                 return self.inner.connect_tcp(address, port, timeout, local_address,
                                               socket_options)

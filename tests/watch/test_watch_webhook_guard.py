@@ -8,6 +8,7 @@ connects anywhere but 127.0.0.1 — a refused address is refused before any conn
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import httpcore
 import httpx
@@ -232,3 +233,51 @@ def test_the_connection_goes_to_the_address_checked_with_the_hosts_name_kept(dns
         with pytest.raises(webhook_guard.Refused):
             client.post("https://rebound.bank.example/in", content=b"{}")
         assert len(sockets.seen["connects"]) == 1                # refused before connecting
+
+
+@pytest.fixture
+def stalled_dns(monkeypatch):
+    """A resolver that answers only once the test is over, as a name whose owner's DNS never
+    answers in time (``answer``: what it says then)."""
+    release, answer = threading.Event(), {"addresses": [PUBLIC]}
+
+    def resolve(host, port):
+        release.wait(5)
+        return list(answer["addresses"])
+
+    monkeypatch.setattr(webhook_guard, "resolve", resolve)
+    monkeypatch.setattr(webhook_guard, "LOOKUP_TIMEOUT", 0.05, raising=False)
+    yield answer
+    release.set()
+
+
+def test_a_name_whose_dns_does_not_answer_in_time_is_refused(strict, session, stalled_dns):
+    """A registration or a delivery never waits on an outsider's DNS beyond the time
+    allowed: the host counts as unresolvable, and nothing is connected to."""
+    watchlist = _watchlist(strict, session)
+    with pytest.raises(webhooks.WebhookError) as refused:
+        _register(strict, session, watchlist, "https://slow.bank.example/in")
+    assert refused.value.code == "unresolvable_host"
+
+    sockets = _Sockets()
+    transport = webhook_guard.guarded_transport(True, httpx.Limits(max_connections=2),
+                                                inner=sockets)
+    with httpx.Client(transport=transport, timeout=0.05) as client:
+        with pytest.raises(webhook_guard.Refused) as refused:
+            client.post("https://slow.bank.example/in", content=b"{}")
+    assert refused.value.code == "unresolvable_host" and sockets.seen["connects"] == []
+
+
+def test_a_round_is_not_held_by_a_name_whose_dns_does_not_answer(strict, session, monkeypatch,
+                                                                   stalled_dns):
+    watchlist = _watchlist(strict, session)
+    stalled = webhook_guard.resolve
+    monkeypatch.setattr(webhook_guard, "resolve", lambda host, port: [PUBLIC])
+    endpoint, _secret = _register(strict, session, watchlist, "https://hooks.bank.example/in")
+    queued = webhooks.enqueue(session, endpoint, "watch.listed", "entry:A1", {"n": 1})
+    session.commit()
+    monkeypatch.setattr(webhook_guard, "resolve", stalled)   # its DNS stops answering in time
+    stalled_dns["addresses"] = ["10.0.0.1"]                  # (and would answer this, late)
+    strict.config["PORTAL_WEBHOOK_TIMEOUT_SECONDS"] = 0.05
+    assert _round(strict, session).retrying == 1
+    assert session.get(WebhookDelivery, queued.id).last_error == "UnresolvableHost"
