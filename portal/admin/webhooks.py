@@ -21,6 +21,7 @@ from portal.admin import scoping
 from portal.admin.access import role_required
 from portal.extensions import db
 from portal.models import ApiClient, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from portal.rules.identifiers import mask_ric_numbers
 from portal.services import webhook_delivery, webhooks
 from portal.services.permissions import WEBHOOK_ROLES
 
@@ -30,9 +31,10 @@ STATUS_LABELS = {DeliveryStatus.PENDING: _l("waiting"), DeliveryStatus.DELIVERED
 
 
 def shown_url(url: str) -> str:
-    """Scheme, host, port and path: never the query or what follows."""
+    """Scheme, host, port and path: never the query or what follows; a resident ID number
+    in them masked (an organisation's address is its own text)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return mask_ric_numbers(f"{parts.scheme}://{parts.netloc}{parts.path}")
 
 
 def _owners(endpoints) -> dict[int, str]:

@@ -37,6 +37,7 @@ from portal.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from portal.rules.identifiers import mask_ric_numbers
 from portal.services import audit, case_feed, credit_scores, scope, webhook_guard
 from portal.services.audit import Actor
 
@@ -105,9 +106,10 @@ def _host_ok(host: str) -> bool:
 
 def host_of(url: str) -> str:
     """What the audit log and the back office say of an address: scheme, host and port (a
-    path or query may carry the receiver's own token)."""
+    path or query may carry the receiver's own token), a resident ID number in it masked
+    (an outsider's address is its own text)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return mask_ric_numbers(f"{parts.scheme}://{parts.netloc}")
 
 
 def new_secret() -> str:

@@ -7,9 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.models import AuditEvent, Subscriber, WebhookEndpoint
+from portal.models import AuditEvent, Role, Subscriber, WebhookEndpoint
 from portal.services import watch_webhooks, webhook_guard, webhooks
 from tests.watch.test_watch_pages import _csrf, _new_list, signed_in
+from tests.web.admin_support import fast_passwords, login, staff  # noqa: F401
 
 ALL = list(webhooks.WATCH_EVENTS)
 SECRET = re.compile(r"whsec_[A-Za-z0-9_-]{40,}")
@@ -205,3 +206,30 @@ def test_odd_values_are_refused_never_a_server_error(mail_on, client, session, d
     # a kind named many times is one kind
     assert _register(client, address, events=["watch.listed"] * 500, page=page).status_code == 200
     assert [e.event_types for e in _own(session)] == [["watch.listed"]]
+
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_an_id_number_in_the_address_is_shown_masked(mail_on, app, client, session, dns):
+    """An outsider's address is its own text: a resident ID number in its host or path is
+    masked wherever the portal shows or keeps it (its page, the audit log, the back office)."""
+    number = "11010519491231002X"
+    dns[f"{number.lower()}.bank.example"] = ["93.184.216.34"]
+    signed_in(client, session)
+    address = _new_list(client)
+    url = f"https://{number}.bank.example/in/{number}"
+    assert _register(client, address, url=url).status_code == 200
+    [endpoint] = _own(session)
+    assert endpoint.url == url                           # the receiver is still asked for it
+    shown = {"own page": client.get(address).get_data(as_text=True),
+             "audit": str(session.scalar(sa.select(AuditEvent.data).where(
+                 AuditEvent.action == "webhook.create")))}
+    staff_client = app.test_client()
+    login(staff_client, staff(session, Role.ADMIN, "admin.zhou"))
+    for page in ("/admin/webhooks/", f"/admin/webhooks/{endpoint.id}",
+                 "/admin/audit/?action=webhook.create"):
+        answer = staff_client.get(page)
+        assert answer.status_code == 200, page
+        shown[page] = answer.get_data(as_text=True)
+    for where, text in shown.items():
+        assert number not in text and number.lower() not in text, where
+        assert "1101**********002X".lower() in text.lower(), where
