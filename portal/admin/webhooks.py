@@ -4,7 +4,8 @@ again" (audited), and each endpoint's delivery log.
 Addresses are shown without their query (a receiver may put its own token there) and
 errors by their kind only; payloads and secrets are never shown. The lists hold the
 endpoints of the bureaus the admin reads; delivering again is refused (and audited) for
-another bureau's (``admin.scoping``). Who may: ``permissions.may_manage_webhooks``.
+another bureau's (``admin.scoping``); an organisation's endpoint is of no bureau: every
+admin's. Who may: ``permissions.may_manage_webhooks``.
 """
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def _owners(endpoints) -> dict[int, str]:
     return {e.id: names.get(e.api_client_id) or webhooks.owner_label(e) for e in endpoints}
 
 
+def _guard(hook: WebhookEndpoint, entity_type: str, entity_id: int, *,
+           write: bool = False) -> None:
+    """``scoping.guard`` of the endpoint's bureau; an organisation's endpoint is of none
+    (as its account): every admin's (``Scope.audit_where``)."""
+    if hook.jurisdiction is None and scoping.current().can_read_portal_wide(None):
+        return
+    scoping.guard(hook.jurisdiction, entity_type, entity_id, write=write)
+
+
 def _helpers() -> dict:
     return {"local": clock.local, "shown_url": shown_url, "status_labels": STATUS_LABELS,
             "max_attempts": webhook_delivery.MAX_ATTEMPTS, "listed": webhook_delivery.LISTED}
@@ -54,7 +64,7 @@ def _helpers() -> dict:
 def index():
     mine = scoping.current()
     endpoints = db.session.execute(
-        mine.filter(sa.select(WebhookEndpoint), WebhookEndpoint.jurisdiction)
+        sa.select(WebhookEndpoint).where(mine.audit_where(WebhookEndpoint.jurisdiction))
         .order_by(WebhookEndpoint.active.desc(), WebhookEndpoint.id)).scalars().all()
     dead = webhook_delivery.dead_letters(db.session, mine)
     by_id = {e.id: e for e in endpoints}
@@ -72,7 +82,7 @@ def endpoint(endpoint_id: int):
     found = db.session.get(WebhookEndpoint, endpoint_id)
     if found is None:
         abort(404)
-    scoping.guard(found.jurisdiction, "webhook_endpoint", found.id)
+    _guard(found, "webhook_endpoint", found.id)
     rows, more = webhooks.deliveries(db.session, found, None, webhook_delivery.LISTED)
     return render_template(
         "admin/webhooks/endpoint.html", hook=found, rows=rows, more=more,
@@ -87,7 +97,7 @@ def deliver_again(delivery_id: int):
     if row is None:
         abort(404)
     hook = db.session.get(WebhookEndpoint, row.endpoint_id)
-    scoping.guard(hook.jurisdiction, "webhook_delivery", row.id, write=True)
+    _guard(hook, "webhook_delivery", row.id, write=True)
     try:
         webhook_delivery.deliver_again(db.session, current_user, row, clock.now())
     except webhook_delivery.DeliveryError as refused:

@@ -63,8 +63,14 @@ class Scope:
     def filter(self, stmt: sa.Select, column, *, write: bool = False) -> sa.Select:
         return stmt.where(self.where(column, write=write))
 
+    def can_read_portal_wide(self, code: str | None) -> bool:
+        """:meth:`can_read`, and a record of no jurisdiction for admins (:meth:`audit_where`)."""
+        return self.can_read(code) or (code is None and self.portal_wide)
+
     def audit_where(self, column):
-        """Audit events: the readable jurisdictions, and portal-wide events for admins."""
+        """The readable jurisdictions, and records of none for admins: portal-wide audit
+        events (accounts, the calendar), organisations' webhooks (an organisation's account
+        belongs to no bureau)."""
         condition = self.where(column)
         if self.everything:
             return condition if self.portal_wide else column.is_not(None)

@@ -353,12 +353,13 @@ def status_counts(session: Session) -> dict[str, int]:
 
 
 def dead_letters(session: Session, within: Scope, limit: int = LISTED) -> list[WebhookDelivery]:
-    """Dead deliveries of the endpoints in scope, the latest first."""
+    """Dead deliveries of the endpoints in scope (an organisation's, of no bureau: every
+    admin's), the latest first."""
     return list(session.execute(
-        within.filter(sa.select(WebhookDelivery).join(
-            WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id),
-            WebhookEndpoint.jurisdiction)
-        .where(WebhookDelivery.status == DeliveryStatus.DEAD)
+        sa.select(WebhookDelivery).join(
+            WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(within.audit_where(WebhookEndpoint.jurisdiction),
+               WebhookDelivery.status == DeliveryStatus.DEAD)
         .order_by(WebhookDelivery.id.desc()).limit(limit)).scalars())
 
 
@@ -367,7 +368,8 @@ def deliver_again(session: Session, user: StaffUser, delivery: WebhookDelivery,
     """A dead delivery goes out again with the next round, with all its attempts (audited)."""
     actor = permissions.require(permissions.may_manage_webhooks(user), user)
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-    scope.require(session, user, endpoint.jurisdiction)
+    if endpoint.jurisdiction is not None:   # else an organisation's: of no bureau, any admin's
+        scope.require(session, user, endpoint.jurisdiction)
     if delivery.status is not DeliveryStatus.DEAD:
         raise DeliveryError("not_dead")
     if not endpoint.active:

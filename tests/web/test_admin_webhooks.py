@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.models import AuditEvent, DeliveryStatus, Role, WebhookDelivery
-from portal.services import webhook_delivery, webhooks
+from portal.services import watch_webhooks, webhook_delivery, webhooks
 from portal.services.audit import Actor
 from tests.web.admin_support import english, fast_passwords, login, staff, text  # noqa: F401
 from tests.web.integration_support import new_client
@@ -107,3 +107,33 @@ def test_the_page_reads_in_chinese(app, session, client, monkeypatch):
     body = text(client.get("/admin/webhooks/"))
     assert "Webhooks" not in body.replace("webhooks:manage", "")
     assert re.search(r"[\u4e00-\u9fff]", body)
+
+
+def test_an_organisations_given_up_delivery_is_seen_to_in_a_portal_of_several_bureaus(
+        app, session, client, monkeypatch):
+    """An organisation's watchlist's webhook belongs to no bureau (as its account): every
+    admin reads it and may deliver its given-up events again, with several bureaus too."""
+    from tests.watch.test_watch_alerts import _watching
+    from tests.web.jurisdiction_support import add_bureaus
+
+    monkeypatch.setattr(webhook_delivery, "MAX_ATTEMPTS", 1)
+    watchlist, _added = _watching(app, session, [], "供应商")
+    with Receiver(mode="fail") as receiver:
+        hook, _secret = watch_webhooks.register(
+            session, Actor("subscriber:1"), watchlist, receiver.url, ["watch.listed"],
+            secret_key=app.config["SECRET_KEY"], now=clock.now(), allow_http_hosts=["127.0.0.1"])
+        row = webhooks.enqueue(session, hook, "watch.listed", "entry:A1", {"n": 1})
+        session.commit()
+        webhook_delivery.deliver_due(session, app.config, "host-a", clock.now(),
+                                     after_each=session.commit)
+    add_bureaus(session)
+    english(client)
+    login(client, staff(session, Role.ADMIN, "admin.zhou"))
+    html = client.get("/admin/webhooks/").get_data(as_text=True)
+    assert f'action="/admin/webhooks/deliveries/{row.id}/deliver-again"' in html
+    assert f"watchlist:{watchlist.id}" in html
+    assert client.get(f"/admin/webhooks/{hook.id}").status_code == 200
+    again = client.post(f"/admin/webhooks/deliveries/{row.id}/deliver-again")
+    assert again.status_code == 302
+    session.expire_all()
+    assert session.get(WebhookDelivery, row.id).status is DeliveryStatus.PENDING
