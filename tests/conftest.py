@@ -75,8 +75,38 @@ def pytest_configure(config):
     from tests import demo_cache
 
     demo_cache.configure(config)
+    _reuse_url_builders()
     # pytest-xdist registers this marker itself; `-p no:xdist` with --strict-markers needs it too.
     config.addinivalue_line("markers", "xdist_group(name): run the group on one xdist worker")
+
+
+def _reuse_url_builders() -> None:
+    """Every test makes its own app, and each app compiled its ~160 URL rules' builders
+    again: Werkzeug writes two small Python functions per rule (an AST and ``compile``),
+    ~0.1 s of each test's set-up and minutes over the suite. A builder depends only on the
+    rule's text, its parsed parts, its defaults and its converters' kinds, and takes the rule
+    as its first argument, so one compiled for the same rule in an earlier app is the same
+    function: keep it. (A production process makes one app; nothing there changes.)"""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    if getattr(compile_builder, "reused", False):
+        return
+    built: dict = {}
+
+    def reused(self, append_unknown: bool = True):
+        # the rule's text names its converters and their arguments; the map says which class
+        # each name is
+        key = (append_unknown, self.rule, tuple(self._trace),
+               tuple(type(c) for c in self._converters.values()),
+               repr(self.defaults) if self.defaults else None)
+        found = built.get(key)
+        if found is None:
+            found = built[key] = compile_builder(self, append_unknown)
+        return found
+
+    reused.reused = True
+    Rule._compile_builder = reused
 
 
 @pytest.hookimpl(trylast=True)
