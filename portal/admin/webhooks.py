@@ -28,7 +28,8 @@ from portal.services.permissions import WEBHOOK_ROLES
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 STATUS_LABELS = {DeliveryStatus.PENDING: _l("waiting"), DeliveryStatus.DELIVERED: _l("delivered"),
-                 DeliveryStatus.DEAD: _l("given up")}
+                 DeliveryStatus.DEAD: _l("given up"),
+                 DeliveryStatus.WITHDRAWN: _l("withdrawn, never sent")}
 
 
 def shown_url(url: str) -> str:

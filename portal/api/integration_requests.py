@@ -333,7 +333,7 @@ class DeliveryQuery(Query):
         "description": "next_cursor of the previous answer (a cursor the portal did not issue "
         "is refused: invalid_cursor)."})] = None
     limit: integer(1, 200, "Deliveries to read.", strict=True) = 50
-    status: Annotated[Literal["pending", "delivered", "dead"], Field(description=(
+    status: Annotated[Literal["pending", "delivered", "dead", "withdrawn"], Field(description=(
         "Only the deliveries of this status."))] = None
 
 

@@ -241,7 +241,7 @@ class WebhookDeliveryOut(Resource):
                           "attempt and replay.")
     event_type: str
     position: int | None
-    status: Literal["pending", "delivered", "dead"]
+    status: Literal["pending", "delivered", "dead", "withdrawn"]
     attempts: int
     next_attempt_at: dt.datetime | None
     last_status_code: int | None

@@ -30,6 +30,7 @@ class DeliveryStatus(str, enum.Enum):
     PENDING = "pending"          # waiting for its (next) attempt at ``next_attempt_at``
     DELIVERED = "delivered"      # the receiver answered 2xx
     DEAD = "dead"                # given up after the last attempt; an admin may deliver it again
+    WITHDRAWN = "withdrawn"      # its endpoint was removed before it went: never sent
 
 
 class WebhookEndpoint(Base):

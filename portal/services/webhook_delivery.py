@@ -334,10 +334,14 @@ def deliver_due(session: Session, config: Mapping, host: str, now: dt.datetime, 
 
 def prune_delivered(session: Session, now: dt.datetime,
                     kept: dt.timedelta = DELIVERED_KEPT) -> int:
-    """Delete the deliveries delivered before ``now - kept`` with their attempts; how many
-    (flushes, the caller commits). Given-up ones stay until an admin has seen to them."""
-    old = sa.select(WebhookDelivery.id).where(WebhookDelivery.status == DeliveryStatus.DELIVERED,
-                                              WebhookDelivery.delivered_at < now - kept)
+    """Delete the deliveries delivered before ``now - kept``, and those withdrawn (their
+    endpoint removed) and made before then, with their attempts; how many (flushes, the
+    caller commits). Given-up ones stay until an admin has seen to them."""
+    old = sa.select(WebhookDelivery.id).where(sa.or_(
+        (WebhookDelivery.status == DeliveryStatus.DELIVERED)
+        & (WebhookDelivery.delivered_at < now - kept),
+        (WebhookDelivery.status == DeliveryStatus.WITHDRAWN)
+        & (WebhookDelivery.created_at < now - kept)))
     session.execute(sa.delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old)))
     gone = session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
     return gone.rowcount or 0

@@ -196,6 +196,12 @@ def deactivate(session: Session, actor: Actor, endpoint: WebhookEndpoint,
     if not endpoint.active:
         return False
     endpoint.active, endpoint.deactivated_at = False, now
+    # what still waits for it will never go: withdrawn (pruned with the delivered ones)
+    session.execute(sa.update(WebhookDelivery).where(
+        WebhookDelivery.endpoint_id == endpoint.id,
+        WebhookDelivery.status == DeliveryStatus.PENDING).values(
+        status=DeliveryStatus.WITHDRAWN, next_attempt_at=None, leased_by=None,
+        leased_until=None).execution_options(synchronize_session="fetch"))
     session.flush()
     audit.record(session, actor, "webhook.deactivate", "webhook_endpoint", endpoint.id,
                  {"host": host_of(endpoint.url)}, jurisdiction=endpoint.jurisdiction)

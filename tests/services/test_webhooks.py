@@ -380,3 +380,23 @@ def test_delivered_rows_are_pruned_after_thirty_days_given_up_ones_stay(app, ses
     session.commit()
     assert session.get(WebhookDelivery, kept_id) is None and _attempts(session, kept_id) == []
     assert session.get(WebhookDelivery, dead_id) is not None
+
+
+def test_what_waits_for_a_removed_endpoint_is_withdrawn_and_pruned_later(app, session, receiver,
+                                                                         traveller):
+    endpoint, _secret = _endpoint(app, session, receiver.url)
+    waiting = webhooks.enqueue(session, endpoint, "published", "subject:1", {}, 1)
+    session.commit()
+    assert delivery.status_counts(session)["pending"] == 1
+    assert webhooks.deactivate(session, Actor("api:test"), endpoint, delivery.clock.now())
+    session.commit()
+    session.refresh(waiting)
+    assert waiting.status is DeliveryStatus.WITHDRAWN and waiting.next_attempt_at is None
+    assert delivery.status_counts(session)["pending"] == 0          # /healthz waits for nothing
+    assert _round(app, session).delivered == 0 and receiver.requests == []
+    assert webhooks.counts(session, [endpoint.id])[endpoint.id]["withdrawn"] == 1
+    waiting_id = waiting.id
+    traveller.shift(delivery.DELIVERED_KEPT + dt.timedelta(minutes=1))
+    assert delivery.prune_delivered(session, delivery.clock.now()) == 1
+    session.commit()
+    assert session.get(WebhookDelivery, waiting_id) is None
