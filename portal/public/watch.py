@@ -21,6 +21,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -45,6 +46,8 @@ from portal.services.watchlists import WatchlistError
 ITEMS_SHOWN = 200
 MAX_TYPED = 200_000       # characters of codes typed at once
 CODES_LIMIT = "60 per hour"
+#: the browser session's key for the webhook whose secret the next page shows
+JUST_REGISTERED = "watch_new_webhook"
 
 
 class NewListForm(FlaskForm):
@@ -187,6 +190,7 @@ def show(list_id: int, status: int = 200, **context):
     settings_form = SettingsForm(email_alerts=watchlist.email_alerts)
     hooks = watch_webhooks.endpoints_of(db.session, watchlist)
     context.setdefault("hook_form", _hook_form())
+    context.update(_just_registered(watchlist))
     return watch_account.private(make_response(render_template(
         "public/watch_list.html", subscriber=subscriber, watchlist=watchlist, items=shown,
         count=watchlists.item_count(db.session, watchlist),
@@ -276,8 +280,9 @@ def delete(list_id: int):
 
 
 def new_webhook(list_id: int):
-    """Register a webhook of the watchlist; its secret is answered this once (never kept
-    in the browser's session, never shown again)."""
+    """Register a webhook of the watchlist, then show the watchlist's page with its secret
+    this once (:func:`_just_registered`): redirected, so that reloading the page shows it
+    without registering another."""
     subscriber, watchlist = _list(list_id)
     form = WebhookForm()
     if not form.validate_on_submit():
@@ -296,7 +301,21 @@ def new_webhook(list_id: int):
             n=watch_webhooks.MAX_ENDPOINTS)
         return show(list_id, 422, hook_form=form, hook_error=message)
     db.session.commit()
-    return show(list_id, 200, new_hook=endpoint, new_secret=secret)
+    session[JUST_REGISTERED] = endpoint.id         # the number only: the secret stays sealed
+    return _back(watchlist, _anchor="webhooks")
+
+
+def _just_registered(watchlist) -> dict:
+    """The webhook registered by the request before, with its secret, for this one page (the
+    browser's session holds its number until then; an endpoint of another watchlist, or one
+    removed meanwhile, is not shown)."""
+    endpoint_id = session.pop(JUST_REGISTERED, None)
+    endpoint = (watch_webhooks.endpoint_of(db.session, watchlist, endpoint_id)
+                if isinstance(endpoint_id, int) else None)
+    if endpoint is None or not endpoint.active:
+        return {}
+    return {"new_hook": endpoint,
+            "new_secret": webhooks.secret_of(current_app.config["SECRET_KEY"], endpoint)}
 
 
 def remove_webhook(list_id: int, endpoint_id: int):

@@ -129,7 +129,8 @@ def test_a_listing_reaches_the_organisations_receiver_signed(app, session):
     verify = readme_verify()
     with Receiver() as receiver:
         answer = browser.post(address + "/webhooks", data={
-            "csrf_token": _csrf(page), "url": receiver.url, "events": ["watch.listed"]})
+            "csrf_token": _csrf(page), "url": receiver.url, "events": ["watch.listed"]},
+            follow_redirects=True)
         assert answer.status_code == 200
         [secret] = set(re.findall(r"whsec_[A-Za-z0-9_-]{40,}", answer.get_data(as_text=True)))
         with worker_running(app, "host-org-hook"):

@@ -39,7 +39,7 @@ def _register(client, address, url="https://hooks.bank.example/in?token=receiver
               events=ALL, page=None):
     page = page or client.get(address).get_data(as_text=True)
     return client.post(address + "/webhooks", data={"csrf_token": _csrf(page), "url": url,
-                                                    "events": events})
+                                                    "events": events}, follow_redirects=True)
 
 
 def _own(session):
@@ -233,3 +233,20 @@ def test_an_id_number_in_the_address_is_shown_masked(mail_on, app, client, sessi
     for where, text in shown.items():
         assert number not in text and number.lower() not in text, where
         assert "1101**********002X".lower() in text.lower(), where
+
+
+def test_reloading_the_page_that_showed_the_secret_registers_nothing_more(mail_on, client,
+                                                                          session, dns):
+    signed_in(client, session)
+    address = _new_list(client)
+    page = client.get(address).get_data(as_text=True)
+    posted = client.post(address + "/webhooks", data={
+        "csrf_token": _csrf(page), "url": "https://hooks.bank.example/in", "events": ALL})
+    assert posted.status_code == 303 and posted.headers["Location"].endswith(
+        address + "#webhooks")
+    shown = client.get(posted.headers["Location"])
+    assert shown.headers["Cache-Control"].startswith("no-store")
+    [secret] = set(SECRET.findall(shown.get_data(as_text=True)))
+    reloaded = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert secret not in reloaded                       # shown once, and nothing registered again
+    assert len(_own(session)) == 1
