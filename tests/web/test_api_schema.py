@@ -47,8 +47,9 @@ CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
 #: document says so, and those codes are not in this list.)
 FORM_REFUSALS = {"unknown_parameter", "invalid_integer", "out_of_range", "invalid_value",
                  "too_long", "missing_parameter", "invalid_json", "bad_request"}
-#: Examples per operation/surface; PORTAL_FUZZ_EXAMPLES=500 for a longer campaign.
-EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "40"))
+#: Examples per operation/surface (derandomised: each run sends the same ones, so `make test`
+#: keeps to 25); PORTAL_FUZZ_EXAMPLES=500 for a longer campaign.
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "25"))
 schemathesis.experimental.OPEN_API_3_1.enable()   # both documents are OpenAPI 3.1
 DOCUMENTS = {
     "public": ("/api/v1/openapi.json", None),
