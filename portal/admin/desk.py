@@ -4,7 +4,7 @@
   filings to accept; 补正 replies received;
 * reviewer — reviews due (a defence came in, or the window lapsed); filings under review;
 * approver — proposals waiting for a signature (not the approver's own: four-eyes), filings
-  that end in an early removal, red-list proposals (not its own);
+  that end in an early removal, red-list proposals and score → grade tables (not its own);
 * admin — accounts (locked, to be activated, first password), the holiday calendar of this
   year and the next, staged report imports, e-mail to filers that could not be sent.
 
@@ -28,17 +28,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal import clock
-from portal.admin import queries
+from portal.admin import queries, scoping
 from portal.models import (
     ImportBatch,
     RedListProposal,
     Role,
+    ScoreGradeTable,
     StaffUser,
     Submission,
 )
 from portal.models.imports import ImportStatus
 from portal.rules.calendar import SOURCE_PROVISIONAL, WorkCalendar
-from portal.services import mail_queue, redlist, sharing
+from portal.services import credit_scores, mail_queue, redlist, score_tables, sharing
 from portal.services import staff as staff_service
 from portal.services.scope import Scope
 
@@ -129,6 +130,18 @@ def reviewer(session: Session, scope: Scope, user: StaffUser, today: dt.date) ->
     ]
 
 
+def _score_tables(session: Session, user: StaffUser) -> list[Waiting]:
+    """The score → grade tables waiting for this approver, where the bureau whose table the
+    page shows (the user's home) has a credit score; no line elsewhere."""
+    home = scoping.home_code()
+    if credit_scores.scored_profile(session, home) is None:
+        return []
+    tables = sa.select(ScoreGradeTable.id).where(
+        ScoreGradeTable.jurisdiction == home, score_tables.awaiting_decision_by(user.id))
+    return [Waiting("score_tables", str(_l("Score → grade tables to decide")),
+                    _count(session, tables), url_for("admin.grades.score_table"))]
+
+
 def approver(session: Session, scope: Scope, user: StaffUser, today: dt.date) -> list[Waiting]:
     red = scope.filter(sa.select(RedListProposal.id), RedListProposal.jurisdiction).where(
         redlist.awaiting_decision_by(user.id))
@@ -140,6 +153,7 @@ def approver(session: Session, scope: Scope, user: StaffUser, today: dt.date) ->
                  state="under_review", kind=queries.ENDS_LISTING),
         Waiting("redlist", str(_l("Red-list proposals to decide")), _count(session, red),
                 url_for("admin.grades.redlist", to_decide=1)),
+        *_score_tables(session, user),
         _cases(session, scope, user, today, "to_publish", _l("Signed decisions to publish"),
                state="decided"),
     ]

@@ -117,6 +117,13 @@ def table_for(session: Session, jurisdiction: str, model: ScoreModel) -> TableIn
     return TableInForce(model.provisional_table, None, model.table_source)
 
 
+def awaiting_decision_by(user_id: int):
+    """The proposed tables this user may decide: not their own (four eyes). The approver's
+    desk counts them; the page shows each with the same rule (``grade_steps.check_table``)."""
+    return (ScoreGradeTable.status == ScoreTableStatus.PROPOSED) & sa.or_(
+        ScoreGradeTable.proposed_by_id.is_(None), ScoreGradeTable.proposed_by_id != user_id)
+
+
 def pending(session: Session, jurisdiction: str) -> list[ScoreGradeTable]:
     return list(session.execute(sa.select(ScoreGradeTable).where(
         ScoreGradeTable.jurisdiction == jurisdiction,

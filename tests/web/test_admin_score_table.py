@@ -211,3 +211,27 @@ def test_a_bureau_whose_rules_have_no_score(app, session, client):
     assert page.status_code == 200 and "define no credit score" in text(page)
     refused = _propose(client)
     assert refused.status_code == 400 and "define no credit score" in text(refused)
+
+
+def _desk_line(client) -> tuple[int, str] | None:
+    html = client.get("/admin/").get_data(as_text=True)
+    found = re.search(r'<li data-waiting="score_tables"><a href="([^"]+)"><b class="desk-count'
+                      r'[^"]*">(\d+)</b>', html)
+    return (int(found.group(2)), found.group(1)) if found else None
+
+
+def test_the_approvers_desk_counts_the_tables_they_may_decide(session, client, people, units):
+    login(client, people[Role.APPROVER])
+    assert _desk_line(client) == (0, PAGE)
+    assert _propose(client).status_code == 302          # their own: another approver decides
+    assert _desk_line(client) == (0, PAGE)
+    _switch(client, people["approver2"])
+    assert _desk_line(client) == (1, PAGE)
+    row = _row(session)
+    assert client.post(f"{PAGE}/{row.id}/approve").status_code == 302
+    assert _desk_line(client) == (0, PAGE)
+
+
+def test_no_table_line_where_the_rules_have_no_score(session, client):
+    login(client, staff(session, Role.APPROVER, "approver.j"))    # Jiamusi: no score
+    assert _desk_line(client) is None
