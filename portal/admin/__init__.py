@@ -1,5 +1,5 @@
 """The back office at /admin: staff sign-in, case workflow, queues, audit, holiday calendar,
-outgoing mail.
+outgoing mail, webhooks, organisations' accounts.
 
 Each feature is a child blueprint of ``admin`` (endpoints ``admin.<feature>.<view>``).
 Every view is marked with the roles that may open it (:func:`access.role_required`);
@@ -22,6 +22,7 @@ from portal.admin import (
     jurisdictions,
     letters,
     mail,
+    organisations,
     queues,
     sharing,
     users,
@@ -31,7 +32,7 @@ from portal.admin import (
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, queues.bp, cases.bp, audit_views.bp, calendar_views.bp, users.bp,
               sharing.bp, letters.bp, imports.bp, integration.bp, grades.bp, jurisdictions.bp,
-              finder.bp, mail.bp, webhooks.bp):
+              finder.bp, mail.bp, webhooks.bp, organisations.bp):
     bp.register_blueprint(child)
 
 bp.before_request(access.enforce_session)

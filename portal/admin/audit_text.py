@@ -150,6 +150,11 @@ SENTENCES = {
     "mail.send_again": _l("%(actor)s had the e-mail of filing %(receipt_no)s (%(event)s) sent "
                           "again (e-mail no. %(entity)s; %(attempts)s attempts had failed, the "
                           "last with %(last_error)s)."),
+    # organisations' accounts (/watch)
+    "subscriber.close": _l("%(actor)s closed the account of organisation no. %(entity)s "
+                           "(%(sessions)s signed-in sessions ended): %(reason)s"),
+    "subscriber.reopen": _l("%(actor)s reopened the account of organisation no. %(entity)s: "
+                            "%(reason)s"),
     "audit.verify": _l("%(actor)s verified the audit chain: %(problems)s problems found."),
     "demo.bulk_seed": _l("%(actor)s generated demo cases %(entity)s."),
 }
@@ -165,7 +170,8 @@ ENTITIES = {"case": _l("case %(id)s"), "submission": _l("filing %(id)s"),
             "subject": _l("subject no. %(id)s"), "staff": _l("account %(id)s"),
             "entry": _l("published entry %(id)s"), "removal": _l("removal notice %(id)s"),
             "red_list_entry": _l("red-list entry %(id)s"), "score_table": _l("score table %(id)s"),
-            "jurisdiction": _l("bureau %(id)s"), "outgoing_mail": _l("e-mail no. %(id)s")}
+            "jurisdiction": _l("bureau %(id)s"), "outgoing_mail": _l("e-mail no. %(id)s"),
+            "subscriber": _l("organisation account no. %(id)s")}
 
 
 class _Values(dict):

@@ -33,6 +33,8 @@ CASE_ROLES = (Role.CLERK, Role.REVIEWER, Role.APPROVER)
 MAIL_ROLES = (Role.ADMIN,)
 #: Who reads the webhooks' endpoints, dead letters and log and delivers again (``/admin/webhooks``).
 WEBHOOK_ROLES = (Role.ADMIN,)
+#: Who reads the organisations' accounts and closes or reopens one (``/admin/organisations``).
+SUBSCRIBER_ROLES = (Role.ADMIN,)
 
 
 class PermissionDenied(Exception):
@@ -124,3 +126,8 @@ def may_manage_mail(user: StaffUser | None) -> Verdict:
 def may_manage_webhooks(user: StaffUser | None) -> Verdict:
     """The one rule of the webhooks' back office: admins read it and deliver a dead one again."""
     return by_role("webhook.deliver_again", user, WEBHOOK_ROLES)
+
+
+def may_manage_subscribers(user: StaffUser | None) -> Verdict:
+    """The one rule of the organisations' accounts: admins read them and close or reopen one."""
+    return by_role("subscriber.close", user, SUBSCRIBER_ROLES)

@@ -41,6 +41,9 @@ SHARED = {
     "admin.grades.propose": "a proposal is made for the proposer's own bureau",
     "admin.grades.unit_kind": "the kind of unit is a fact of the shared register",
     "admin.imports.template": "a blank template of the user's own bureau",
+    "admin.organisations.account": "an organisation's account belongs to no bureau (admins)",
+    "admin.organisations.close": "an organisation's account belongs to no bureau (admins)",
+    "admin.organisations.reopen": "an organisation's account belongs to no bureau (admins)",
 }
 #: Parameter-less POST routes that name a jurisdiction or records in their form.
 NAMING_POSTS = {"admin.cases.new", "admin.imports.upload", "admin.imports.export",
