@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from portal import clock
 from portal.extensions import db, limiter
 from portal.public.watch_account import SID, _page, _rate_limit, current, private
+from portal.rules.identifiers import mask_ric_numbers
 from portal.services import subscriber_mail, subscribers
 from portal.services.subscribers import SubscriberError
 
@@ -61,13 +62,15 @@ def ask_reset():
     form = AskResetForm()
     if request.method == "GET":
         return _page("public/watch_reset.html", form=form)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    typed, form.email.data = form.email.data, mask_ric_numbers(form.email.data or "")
+    if not valid:
         return _page("public/watch_reset.html", 422, form=form)
-    found = subscribers.ask_reset(db.session, form.email.data, clock.now())
+    found = subscribers.ask_reset(db.session, typed, clock.now())
     if found is not None:
         subscriber_mail.queue_reset(db.session, found[0], found[1], clock.now())
     db.session.commit()
-    # the same page whether or not the address has an account
+    # the same page whether or not the address has an account (what was typed, masked)
     return _page("public/watch_reset.html", form=form, sent=form.email.data)
 
 

@@ -86,6 +86,8 @@ def test_the_answer_is_the_same_for_an_unknown_address(mail_on, client, session)
     unknown = _ask(client, "nobody@bank.example").get_data(as_text=True)
     assert known.replace("hr@bank.example", "X") == unknown.replace("nobody@bank.example", "X")
     assert _ask(client, "not an address").status_code == 200
+    typed = "11010519491231002X@bank.example"               # an ID number typed as the address
+    assert "11010519491231002X" not in _ask(client, typed).get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(OutgoingMail).where(
         OutgoingMail.event == "subscriber_reset")) == 1
 
