@@ -36,7 +36,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal import clock, labels
 from portal.extensions import db, limiter
 from portal.input_guard import small_int
-from portal.public import watch_account
+from portal.public import watch_account, watch_password
 from portal.public.screening import file_problem
 from portal.public.watch_feed import atom
 from portal.services import screening_files, watch_webhooks, watchlists, webhooks
@@ -97,6 +97,7 @@ HOOK_ERRORS = {
 
 def register(bp: Blueprint) -> None:
     watch_account.register_routes(bp)
+    watch_password.register_routes(bp)
     bp.add_url_rule("/watch", "watch_home", home, methods=["GET", "POST"])
     bp.add_url_rule("/watch/lists/<int:list_id>", "watch_list", show)
     # a file or up to 10,000 codes read each time: limited per address, as screening uploads

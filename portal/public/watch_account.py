@@ -111,10 +111,18 @@ def verify(token: str):
                  notice=_("Your e-mail address is confirmed. You can sign in now."))
 
 
+#: what the sign-in page says after ``?done=…`` (a fixed sentence: nothing of the address)
+DONE = {
+    "reset": _l("Your new password is set and every browser is signed out. Please sign in."),
+    "signed_out": _l("You are signed out of every browser."),
+}
+
+
 def login():
     form = LoginForm()
     if request.method == "GET":
-        return _page("public/watch_login.html", form=form)
+        notice = DONE.get(request.args.get("done", ""))
+        return _page("public/watch_login.html", form=form, notice=notice)
     if not form.validate_on_submit():
         return _page("public/watch_login.html", 422, form=form)
     try:

@@ -1,4 +1,5 @@
-"""E-mail to registered organisations: the link that verifies their address, and the alerts
+"""E-mail to registered organisations: the link that verifies their address, the link that
+sets a forgotten password, and the alerts
 of their watchlists (one message per watchlist and round of the watch job).
 
 Rows go through the same queue as the filers' messages (``OutgoingMail``: sent by the
@@ -17,7 +18,7 @@ from flask_babel import gettext as _
 from portal import labels
 from portal.models import MailStatus, OutgoingMail, Subscriber, WatchAlert, Watchlist
 
-EVENTS = ("subscriber_verify", "watch_alert")
+EVENTS = ("subscriber_verify", "subscriber_reset", "watch_alert")
 #: alerts listed in one message (the rest are counted, and in the feed)
 MAX_LISTED = 50
 
@@ -31,6 +32,13 @@ def _row(subscriber: Subscriber, event: str, payload: dict, now: dt.datetime) ->
 def queue_verification(session, subscriber: Subscriber, token: str, now: dt.datetime) -> OutgoingMail:
     """The link's token travels in the row until it is sent (then the row is cut down)."""
     row = _row(subscriber, "subscriber_verify", {"name": subscriber.name, "token": token}, now)
+    session.add(row)
+    return row
+
+
+def queue_reset(session, subscriber: Subscriber, token: str, now: dt.datetime) -> OutgoingMail:
+    """The one-time link to set a forgotten password (its token cut from the row once sent)."""
+    row = _row(subscriber, "subscriber_reset", {"name": subscriber.name, "token": token}, now)
     session.add(row)
     return row
 
@@ -55,6 +63,11 @@ def render(item: dict, config: Mapping) -> tuple[str, str]:
             subject = _("Confirm your e-mail address for watchlist alerts")
             body = render_template("email/subscriber_verify.txt", item=item,
                                    link=f"{base}/watch/verify/{item.get('token', '')}")
+            return str(subject), body
+        if item["event"] == "subscriber_reset":
+            subject = _("Reset the password of your watchlist account")
+            body = render_template("email/subscriber_reset.txt", item=item,
+                                   link=f"{base}/watch/reset/{item.get('token', '')}")
             return str(subject), body
         events = {key: str(text) for key, text in labels.WATCH_EVENTS.items()}
         subject = _("%(count)s change(s) on your watchlist %(name)s",

@@ -7,6 +7,10 @@
 * :func:`authenticate` checks the password (Argon2, as staff passwords); :func:`open_session`
   / :func:`session_of` / :func:`close_session` keep server-side sessions like the party
   area's: the cookie holds a random token, the row its SHA-256, signing out deletes it.
+* :func:`ask_reset` gives a confirmed, open account a one-time link (:data:`RESET_AGE`) to
+  set a forgotten password with :func:`reset_password`, which ends every session of it;
+  :func:`change_password` needs the current one and keeps the browser that changes it;
+  :func:`end_sessions` signs an account out everywhere.
 
 Functions flush, never commit.
 """
@@ -27,12 +31,14 @@ from portal.services.staff import DUMMY_HASH
 SESSION_AGE = dt.timedelta(hours=12)
 #: A verification link works this long; a new one can be asked for.
 VERIFY_AGE = dt.timedelta(days=3)
+#: A link to set a forgotten password works this long, and once.
+RESET_AGE = dt.timedelta(hours=1)
 MIN_PASSWORD = 10
 
 
 class SubscriberError(Exception):
     """``code``: email_taken | weak_password | bad_link | link_expired | not_verified |
-    bad_credentials | inactive"""
+    bad_credentials | inactive (a reset link: bad_link | link_expired)"""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -131,3 +137,68 @@ def close_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(sa.delete(SubscriberSession).where(
             SubscriberSession.token_hash == token_digest(token)))
+
+
+def _password_hash(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise SubscriberError("weak_password")
+    return hash_password(password)
+
+
+def ask_reset(session: Session, email: str, now: dt.datetime) -> tuple[Subscriber, str] | None:
+    """The account and a new link's token, if the address is a confirmed, open account's
+    (the last link stops working); else None. Flushes.
+
+    The same work either way up to the one write — a token drawn and digested, one lookup —
+    and the mail is sent later by the worker: the answer's time does not tell whether the
+    address has an account.
+    """
+    token = secrets.token_urlsafe(32)
+    digest = token_digest(token)
+    row = session.scalar(sa.select(Subscriber).where(Subscriber.email == normal_email(email)))
+    if row is None or not row.active or not row.verified:
+        return None
+    row.reset_token_hash, row.reset_sent_at = digest, now
+    session.flush()
+    return row, token
+
+
+def reset_link(session: Session, token: str, now: dt.datetime) -> Subscriber:
+    """The account whose unused, unexpired link this is (bad_link | link_expired)."""
+    row = session.scalar(sa.select(Subscriber).where(
+        Subscriber.reset_token_hash == token_digest(token or "")))
+    if row is None or not row.active or not row.verified:
+        raise SubscriberError("bad_link")
+    if row.reset_sent_at is None or _aware(row.reset_sent_at) + RESET_AGE < now:
+        raise SubscriberError("link_expired")
+    return row
+
+
+def end_sessions(session: Session, subscriber: Subscriber, keep: str | None = None) -> int:
+    """Signs the account out of every browser but ``keep``'s (a cookie's token); how many."""
+    query = sa.delete(SubscriberSession).where(SubscriberSession.subscriber_id == subscriber.id)
+    if keep:
+        query = query.where(SubscriberSession.token_hash != token_digest(keep))
+    ended = session.execute(query).rowcount or 0
+    session.flush()
+    return ended
+
+
+def reset_password(session: Session, token: str, password: str, now: dt.datetime) -> Subscriber:
+    """Sets the password by the link, which stops working; every session ends. Flushes."""
+    row = reset_link(session, token, now)
+    row.password_hash = _password_hash(password)
+    row.reset_token_hash = row.reset_sent_at = None
+    end_sessions(session, row)
+    return row
+
+
+def change_password(session: Session, subscriber: Subscriber, current: str, password: str,
+                    keep: str | None) -> None:
+    """The new password if ``current`` is right (bad_credentials | weak_password); every other
+    session ends, and a link asked for before stops working. Flushes."""
+    if not verify_password(subscriber.password_hash, current or ""):
+        raise SubscriberError("bad_credentials")
+    subscriber.password_hash = _password_hash(password)
+    subscriber.reset_token_hash = subscriber.reset_sent_at = None
+    end_sessions(session, subscriber, keep)
