@@ -133,6 +133,9 @@ def login():
         if problem.code == "not_verified":
             _resend(form.email.data)
             error = _("Please confirm your e-mail address first: we have sent the link again.")
+        elif problem.code == "inactive":        # only said to the one who knows the password
+            error = _("The bureau has closed this account. If you think this is a mistake, "
+                      "please contact the bureau.")
         else:
             error = _("The e-mail address or the password is not right.")
         return _page("public/watch_login.html", 401, form=form, error=error)

@@ -127,7 +127,13 @@ def test_closing_needs_a_reason_ends_the_sessions_and_stops_sign_in_and_the_feed
 
     signed_out = organisation.get("/watch")
     assert signed_out.status_code == 303 and "/watch/login" in signed_out.headers["Location"]
-    assert _org_login(organisation).status_code == 401
+    refused = _org_login(organisation)
+    assert refused.status_code == 401
+    # the right password: told that the bureau closed the account, not that it was wrong
+    assert "本局已关闭此账户" in refused.get_data(as_text=True)
+    wrong = organisation.post("/watch/login", data={"email": "hr@bank.example",
+                                                    "password": "not the password!"})
+    assert wrong.status_code == 401 and "本局已关闭此账户" not in wrong.get_data(as_text=True)
     assert organisation.get(feed).status_code == 404
     listed = client.get("/admin/organisations/").get_data(as_text=True)
     row = text_of(re.search(rf'<tr[^>]*data-subscriber-id="{owner.id}".*?</tr>', listed, re.S).group(0))
