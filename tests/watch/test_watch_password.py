@@ -217,3 +217,15 @@ def test_asking_for_links_is_rate_limited(tmp_path):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_access_log_does_not_hold_a_reset_link():
+    """Whoever reads the server's log must not be able to set the account's password."""
+    from portal.access_log import redact
+
+    secret = "Zq3v_s3cretResetToken-abcdefghijkl"
+    assert redact(f"/watch/reset/{secret}") == "/watch/reset/…"
+    assert redact(f"/watch/reset/{secret}?x=1") is not None
+    assert secret not in redact(f"/watch/reset/{secret}")
+    assert redact("/watch/reset") == "/watch/reset"          # the form itself stays readable
+
