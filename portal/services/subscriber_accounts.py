@@ -4,7 +4,8 @@ read and the two changes they make, closing and reopening an account.
 A closed account (``Subscriber.active`` false) cannot sign in, its feeds answer 404, no
 e-mail or webhook goes out for its watchlists and what its webhooks wait for is held
 (``portal.services.subscribers``, ``watchlists``, ``watch_alerts``, ``webhook_delivery``).
-Closing also ends the sessions the account is signed in with. Each change needs a reason,
+Closing also ends the sessions the account is signed in with and voids a link sent to set its
+password (reopening does not bring it back). Each change needs a reason,
 is for :func:`permissions.may_manage_subscribers` and is audited (``subscriber.close`` /
 ``subscriber.reopen``; the account by its id, never its address).
 
@@ -106,13 +107,15 @@ def _reason(text: str | None) -> str:
 
 def close(session: Session, user: StaffUser | None, subscriber: Subscriber,
           reason: str | None) -> int:
-    """The bureau closes the account: it is signed out everywhere (its sessions deleted) and
-    stays closed until reopened. Returns how many sessions ended. Flushes."""
+    """The bureau closes the account: it is signed out everywhere (its sessions deleted), a
+    link to set its password stops working for good, and it stays closed until reopened.
+    Returns how many sessions ended. Flushes."""
     actor = permissions.require(permissions.may_manage_subscribers(user), user)
     reason = _reason(reason)
     if not subscriber.active:
         raise AccountError("already_closed")
     subscriber.active = False
+    subscriber.reset_token_hash = subscriber.reset_sent_at = None
     ended = session.execute(sa.delete(SubscriberSession).where(
         SubscriberSession.subscriber_id == subscriber.id)).rowcount or 0
     audit.record(session, actor, "subscriber.close", "subscriber", subscriber.id,

@@ -229,3 +229,26 @@ def test_the_access_log_does_not_hold_a_reset_link():
     assert secret not in redact(f"/watch/reset/{secret}")
     assert redact("/watch/reset") == "/watch/reset"          # the form itself stays readable
 
+def test_a_link_asked_for_before_the_bureau_closes_the_account_is_dead_after_reopening(
+        mail_on, client, session):
+    """Closing is a clean cut: a link sent before it does not come back to life when the
+    bureau reopens the account (it may have been closed because the mailbox was not safe)."""
+    from portal.models import Role
+    from portal.services import subscriber_accounts
+    from tests.web.admin_support import staff
+
+    signed_in(client, session)
+    _ask(client)
+    link = _link(session)
+    owner = session.scalar(sa.select(Subscriber))
+    admin = staff(session, Role.ADMIN, "admin.zhou")
+    subscriber_accounts.close(session, admin, owner, "邮箱被盗")
+    session.commit()
+    assert client.get(link).status_code == 404
+    subscriber_accounts.reopen(session, admin, owner, "已核实")
+    session.commit()
+    assert client.get(link).status_code == 404
+    assert _set(client, link).status_code == 404
+    session.expire_all()
+    assert verify_password(session.scalar(sa.select(Subscriber)).password_hash, PASSWORD)
+
