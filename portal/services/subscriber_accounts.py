@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session
 from portal.models import (
     StaffUser,
     Subscriber,
-    SubscriberSession,
     WatchItem,
     Watchlist,
     WebhookEndpoint,
 )
 from portal.rules.identifiers import mask_ric_numbers
-from portal.services import audit, permissions
+from portal.services import audit, permissions, subscribers
 from portal.services.watch_webhooks import OWNER_KIND
 
 #: The newest accounts the list shows (a search finds the others).
@@ -116,8 +115,7 @@ def close(session: Session, user: StaffUser | None, subscriber: Subscriber,
         raise AccountError("already_closed")
     subscriber.active = False
     subscriber.reset_token_hash = subscriber.reset_sent_at = None
-    ended = session.execute(sa.delete(SubscriberSession).where(
-        SubscriberSession.subscriber_id == subscriber.id)).rowcount or 0
+    ended = subscribers.end_sessions(session, subscriber)
     audit.record(session, actor, "subscriber.close", "subscriber", subscriber.id,
                  {"reason": reason, "sessions": ended})
     session.flush()
