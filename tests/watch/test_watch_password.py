@@ -252,3 +252,19 @@ def test_a_link_asked_for_before_the_bureau_closes_the_account_is_dead_after_reo
     session.expire_all()
     assert verify_password(session.scalar(sa.select(Subscriber)).password_hash, PASSWORD)
 
+@pytest.mark.parametrize("email", ["ｈｒ＠ｂａｎｋ．ｅｘａｍｐｌｅ", "hr@bank.example" + "x" * 300,
+                                   "\u202ehr@bank.example", "１２３４５６７８９０", "' OR 1=1 --",
+                                   "<script>alert(1)</script>@x.example"])
+def test_odd_addresses_get_an_answer_not_an_error(mail_on, client, session, email):
+    signed_in(client, session)
+    answer = _ask(client, email)
+    assert answer.status_code in (200, 422)
+    assert "<script>alert(1)" not in answer.get_data(as_text=True)
+    assert not _reset_mails(session)
+
+
+@pytest.mark.parametrize("token", ["%E2%80%AE", "１２３４５６", "a" * 101, "..", "%25",
+                                   "x%C0%80", "%F0%9F%98%80"])
+def test_odd_links_are_not_found(client, token):
+    assert client.get(f"/watch/reset/{token}").status_code in (400, 404)
+    assert client.get(f"/watch/reset/%00{token}").status_code in (400, 404)
