@@ -268,3 +268,17 @@ def test_odd_addresses_get_an_answer_not_an_error(mail_on, client, session, emai
 def test_odd_links_are_not_found(client, token):
     assert client.get(f"/watch/reset/{token}").status_code in (400, 404)
     assert client.get(f"/watch/reset/%00{token}").status_code in (400, 404)
+
+
+def test_a_link_asked_for_before_a_password_change_no_longer_works(mail_on, client, session):
+    signed_in(client, session)
+    _ask(client)
+    link = _link(session)
+    done = client.post("/watch/account/password", data={
+        "csrf_token": _csrf(_account(client)), "current": PASSWORD, "password": NEW,
+        "repeat": NEW})
+    assert done.status_code == 303
+    assert client.get(link).status_code == 404
+    assert _set(client, link, "the attacker's passphrase").status_code == 404
+    session.expire_all()
+    assert verify_password(session.scalar(sa.select(Subscriber)).password_hash, NEW)
