@@ -27,6 +27,8 @@ from portal.web import no_store
 
 SID = "watch_sid"
 DEFAULT_LIMIT = "10 per hour"
+#: the longest link token looked up (they are 43 characters)
+TOKEN_MAX = 100
 
 
 class RegisterForm(FlaskForm):
@@ -100,7 +102,7 @@ def register():
 
 def verify(token: str):
     try:
-        subscribers.verify(db.session, token[:100], clock.now())
+        subscribers.verify(db.session, token[:TOKEN_MAX], clock.now())
     except SubscriberError as problem:
         db.session.rollback()
         message = (_("This link has expired. Please sign in to ask for a new one.")

@@ -17,14 +17,10 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal import clock
 from portal.extensions import db, limiter
-from portal.public.watch_account import SID, _page, _rate_limit, current, private
+from portal.public.watch_account import SID, TOKEN_MAX, _page, _rate_limit, current, private
 from portal.rules.identifiers import mask_ric_numbers
 from portal.services import subscriber_mail, subscribers
 from portal.services.subscribers import SubscriberError
-
-#: the longest token looked up (they are 43 characters)
-TOKEN_MAX = 100
-
 
 class AskResetForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=200)])

@@ -53,14 +53,19 @@ def normal_email(address: str) -> str:
     return (address or "").strip().lower()
 
 
+def _password_hash(password: str) -> str:
+    """The Argon2 hash of a long enough password (weak_password): the one rule of length."""
+    if len(password or "") < MIN_PASSWORD:
+        raise SubscriberError("weak_password")
+    return hash_password(password)
+
+
 def register(session: Session, name: str, email: str, password: str, locale: str,
              now: dt.datetime) -> tuple[Subscriber, str]:
     """A new unverified account; (it, the verification token). Flushes."""
     email = normal_email(email)
-    if len(password or "") < MIN_PASSWORD:
-        raise SubscriberError("weak_password")
     # hashed first, taken or not: an address already registered must not answer quicker
-    password_hash = hash_password(password)
+    password_hash = _password_hash(password)
     if session.scalar(sa.select(Subscriber.id).where(Subscriber.email == email)) is not None:
         raise SubscriberError("email_taken")
     token = secrets.token_urlsafe(32)
@@ -137,12 +142,6 @@ def close_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(sa.delete(SubscriberSession).where(
             SubscriberSession.token_hash == token_digest(token)))
-
-
-def _password_hash(password: str) -> str:
-    if len(password or "") < MIN_PASSWORD:
-        raise SubscriberError("weak_password")
-    return hash_password(password)
 
 
 def ask_reset(session: Session, email: str, now: dt.datetime) -> tuple[Subscriber, str] | None:
