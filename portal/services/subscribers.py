@@ -145,8 +145,10 @@ def close_session(session: Session, token: str | None) -> None:
 
 
 def ask_reset(session: Session, email: str, now: dt.datetime) -> tuple[Subscriber, str] | None:
-    """The account and a new link's token, if the address is a confirmed, open account's
-    (the last link stops working); else None. Flushes.
+    """The account and a new link's token, if the address is an open account's (the last
+    link stops working); else None. Flushes. An unconfirmed account gets one too: signing in
+    unconfirmed needs the password, so the link is its only way back (and opening it
+    confirms the address, :func:`reset_password`).
 
     The same work either way up to the one write — a token drawn and digested, one lookup —
     and the mail is sent later by the worker: the answer's time does not tell whether the
@@ -155,7 +157,7 @@ def ask_reset(session: Session, email: str, now: dt.datetime) -> tuple[Subscribe
     token = secrets.token_urlsafe(32)
     digest = token_digest(token)
     row = session.scalar(sa.select(Subscriber).where(Subscriber.email == normal_email(email)))
-    if row is None or not row.active or not row.verified:
+    if row is None or not row.active:
         return None
     row.reset_token_hash, row.reset_sent_at = digest, now
     session.flush()
@@ -166,7 +168,7 @@ def reset_link(session: Session, token: str, now: dt.datetime) -> Subscriber:
     """The account whose unused, unexpired link this is (bad_link | link_expired)."""
     row = session.scalar(sa.select(Subscriber).where(
         Subscriber.reset_token_hash == token_digest(token or "")))
-    if row is None or not row.active or not row.verified:
+    if row is None or not row.active:
         raise SubscriberError("bad_link")
     if row.reset_sent_at is None or _aware(row.reset_sent_at) + RESET_AGE < now:
         raise SubscriberError("link_expired")
@@ -184,10 +186,13 @@ def end_sessions(session: Session, subscriber: Subscriber, keep: str | None = No
 
 
 def reset_password(session: Session, token: str, password: str, now: dt.datetime) -> Subscriber:
-    """Sets the password by the link, which stops working; every session ends. Flushes."""
+    """Sets the password by the link, which stops working; every session ends; an address
+    not yet confirmed is confirmed (the link was opened from its mailbox). Flushes."""
     row = reset_link(session, token, now)
     row.password_hash = _password_hash(password)
     row.reset_token_hash = row.reset_sent_at = None
+    if not row.verified:
+        row.email_verified_at, row.verify_token_hash = now, None
     end_sessions(session, row)
     return row
 

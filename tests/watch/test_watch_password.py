@@ -92,16 +92,28 @@ def test_the_answer_is_the_same_for_an_unknown_address(mail_on, client, session)
         OutgoingMail.event == "subscriber_reset")) == 1
 
 
-def test_no_link_for_an_unconfirmed_or_closed_account(mail_on, client, session):
-    from tests.watch.test_watch_pages import _register
-
-    assert _register(client, "new@bank.example").status_code == 200
-    assert _ask(client, "new@bank.example").status_code == 200
+def test_no_link_for_a_closed_account(mail_on, client, session):
     signed_in(client, session)
     session.scalar(sa.select(Subscriber).where(Subscriber.email == "hr@bank.example")).active = False
     session.commit()
     assert _ask(client).status_code == 200
-    assert not _reset_mails(session) and not _reset_mails(session, "new@bank.example")
+    assert not _reset_mails(session)
+
+
+def test_an_unconfirmed_account_that_forgot_its_password_is_confirmed_by_the_link(
+        mail_on, client, session):
+    """Signing in unconfirmed needs the password, and registering again sends nothing: the
+    reset link is its way back, and opening it proves the address as the confirmation would."""
+    from tests.watch.test_watch_pages import _register
+
+    assert _register(client, "new@bank.example").status_code == 200
+    assert _ask(client, "new@bank.example").status_code == 200
+    link = _link(session, "new@bank.example")
+    assert _set(client, link).status_code == 303
+    session.expire_all()
+    row = session.scalar(sa.select(Subscriber).where(Subscriber.email == "new@bank.example"))
+    assert row.verified and row.verify_token_hash is None
+    assert _login(client, "new@bank.example", password=NEW).status_code == 303
 
 
 def test_the_link_expires_after_an_hour(mail_on, client, session, time_machine):
