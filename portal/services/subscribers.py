@@ -7,8 +7,9 @@
 * :func:`authenticate` checks the password (Argon2, as staff passwords); :func:`open_session`
   / :func:`session_of` / :func:`close_session` keep server-side sessions like the party
   area's: the cookie holds a random token, the row its SHA-256, signing out deletes it.
-* :func:`ask_reset` gives a confirmed, open account a one-time link (:data:`RESET_AGE`) to
-  set a forgotten password with :func:`reset_password`, which ends every session of it;
+* :func:`ask_reset` gives an open account a one-time link (:data:`RESET_AGE`; at most one
+  each :data:`RESET_PAUSE`) to set a forgotten password with :func:`reset_password`, which
+  ends every session of it and confirms an address not yet confirmed;
   :func:`change_password` needs the current one and keeps the browser that changes it;
   :func:`end_sessions` signs an account out everywhere.
 
@@ -33,6 +34,9 @@ SESSION_AGE = dt.timedelta(hours=12)
 VERIFY_AGE = dt.timedelta(days=3)
 #: A link to set a forgotten password works this long, and once.
 RESET_AGE = dt.timedelta(hours=1)
+#: No new link sooner than this after the last (the answer is the same): asking from many
+#: addresses cannot flood one mailbox, which the per-address rate limit alone allowed.
+RESET_PAUSE = dt.timedelta(minutes=5)
 MIN_PASSWORD = 10
 
 
@@ -159,6 +163,8 @@ def ask_reset(session: Session, email: str, now: dt.datetime) -> tuple[Subscribe
     row = session.scalar(sa.select(Subscriber).where(Subscriber.email == normal_email(email)))
     if row is None or not row.active:
         return None
+    if row.reset_sent_at is not None and _aware(row.reset_sent_at) + RESET_PAUSE > now:
+        return None                     # the link sent a moment ago still works
     row.reset_token_hash, row.reset_sent_at = digest, now
     session.flush()
     return row, token

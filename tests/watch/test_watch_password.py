@@ -131,10 +131,12 @@ def test_the_link_expires_after_an_hour(mail_on, client, session, time_machine):
     assert client.get("/watch/reset/" + "x" * 5000).status_code == 404
 
 
-def test_a_new_link_replaces_the_old_one(mail_on, client, session):
+def test_a_new_link_replaces_the_old_one(mail_on, client, session, time_machine):
     signed_in(client, session)
+    time_machine.move_to(clock.now(), tick=False)
     _ask(client)
     first = _link(session)
+    time_machine.move_to(clock.now() + dt.timedelta(minutes=6), tick=False)
     _ask(client)
     assert client.get(first).status_code == 404
     assert _set(client, _link(session)).status_code == 303
@@ -294,3 +296,18 @@ def test_a_link_asked_for_before_a_password_change_no_longer_works(mail_on, clie
     assert _set(client, link, "the attacker's passphrase").status_code == 404
     session.expire_all()
     assert verify_password(session.scalar(sa.select(Subscriber)).password_hash, NEW)
+
+
+def test_one_mailbox_gets_at_most_one_link_every_five_minutes(mail_on, client, session,
+                                                              time_machine):
+    """Asking again and again (from many addresses: the rate limit is per asker) does not
+    flood the mailbox: the same answer, and the link already sent keeps working."""
+    signed_in(client, session)
+    time_machine.move_to(clock.now(), tick=False)
+    for _ in range(4):
+        assert _ask(client).status_code == 200
+    assert len(_reset_mails(session)) == 1
+    first = _link(session)
+    time_machine.move_to(clock.now() + dt.timedelta(minutes=5, seconds=1), tick=False)
+    _ask(client)
+    assert len(_reset_mails(session)) == 2 and client.get(first).status_code == 404
